@@ -61,17 +61,38 @@ static void mutate_and_run(const uint8_t *seed, size_t len, uint64_t *rng)
 	free(copy);
 }
 
+static int run_corpus(const char *path, uint64_t *rng, int *files);
+
+/* With no arguments the corpus is $PERISCOPE_SRCDIR/tests/fuzz/corpus/<program name>. */
 int main(int argc, char **argv)
 {
 	uint64_t rng = 0x9e3779b97f4a7c15ULL;
 	int files = 0;
 
-	for (int a = 1; a < argc; a++) {
-		DIR *dir = opendir(argv[a]);
+	if (argc < 2) {
+		const char *src = getenv("PERISCOPE_SRCDIR"), *name = strrchr(argv[0], '/');
+		char path[4096];
+
+		snprintf(path, sizeof path, "%s/tests/fuzz/corpus/%s", src ? src : ".",
+			 name ? name + 1 : argv[0]);
+		if (run_corpus(path, &rng, &files) != 0)
+			return 1;
+	}
+	for (int a = 1; a < argc; a++)
+		if (run_corpus(argv[a], &rng, &files) != 0)
+			return 1;
+	printf("1..1\nok 1 - %d corpus files and their mutations ran clean\n", files);
+	return files > 0 ? 0 : 1;
+}
+
+static int run_corpus(const char *corpus, uint64_t *rng, int *files)
+{
+	{
+		DIR *dir = opendir(corpus);
 		struct dirent *de;
 
 		if (!dir) {
-			fprintf(stderr, "cannot open corpus %s\n", argv[a]);
+			fprintf(stderr, "cannot open corpus %s\n", corpus);
 			return 1;
 		}
 		while ((de = readdir(dir))) {
@@ -82,7 +103,7 @@ int main(int argc, char **argv)
 
 			if (de->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof path, "%s/%s", argv[a], de->d_name);
+			snprintf(path, sizeof path, "%s/%s", corpus, de->d_name);
 			f = fopen(path, "rb");
 			if (!f)
 				continue;
@@ -92,12 +113,11 @@ int main(int argc, char **argv)
 			if (!data)
 				return 1;
 			LLVMFuzzerTestOneInput(data, len);
-			mutate_and_run(data, len, &rng);
+			mutate_and_run(data, len, rng);
 			free(data);
-			files++;
+			(*files)++;
 		}
 		closedir(dir);
 	}
-	printf("1..1\nok 1 - %d corpus files and their mutations ran clean\n", files);
-	return files > 0 ? 0 : 1;
+	return 0;
 }
