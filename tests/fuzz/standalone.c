@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_INPUT (1 << 20)
+#define FUZZ_MAX_INPUT (1 << 20)
 #define MUTATIONS_PER_FILE 300
 
 static uint64_t next_random(uint64_t *state)
@@ -107,8 +107,8 @@ static int run_corpus(const char *corpus, uint64_t *rng, int *files)
 			f = fopen(path, "rb");
 			if (!f)
 				continue;
-			data = malloc(MAX_INPUT);
-			len = data ? fread(data, 1, MAX_INPUT, f) : 0;
+			data = malloc(FUZZ_MAX_INPUT);
+			len = data ? fread(data, 1, FUZZ_MAX_INPUT, f) : 0;
 			fclose(f);
 			if (!data)
 				return 1;
