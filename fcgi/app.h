@@ -1,0 +1,22 @@
+/* The FastCGI application's per-thread context. Each worker thread owns its SQLite
+ * connection and its OIDC provider cache; the config is shared read-only. */
+#ifndef PERISCOPE_FCGI_APP_H
+#define PERISCOPE_FCGI_APP_H
+
+#include <sqlite3.h>
+
+#include "auth.h"
+#include "config.h"
+#include "oidc_client.h"
+
+struct worker {
+	const struct config *cfg;
+	sqlite3 *db;
+	struct oidc_provider *provider;   /* discovered on first use */
+	struct auth_ctx auth;
+};
+
+int worker_init(struct worker *w, const struct config *cfg, char *err, size_t errlen);
+void worker_cleanup(struct worker *w);
+
+#endif

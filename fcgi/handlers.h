@@ -1,0 +1,18 @@
+/* Every route's handler, one file per resource. */
+#ifndef PERISCOPE_FCGI_HANDLERS_H
+#define PERISCOPE_FCGI_HANDLERS_H
+
+#include "request.h"
+
+void handle_healthz(struct request *rq);
+void handle_auth_config(struct request *rq);
+void handle_auth_login(struct request *rq);
+void handle_auth_callback(struct request *rq);
+void handle_auth_logout(struct request *rq);
+void handle_auth_logout_everywhere(struct request *rq);
+void handle_auth_whoami(struct request *rq);
+void handle_clusters_list(struct request *rq);
+void handle_audit_list(struct request *rq);
+void handle_audit_get(struct request *rq);
+
+#endif

@@ -1,0 +1,178 @@
+/* periscope.fcgi: the FastCGI application behind lighttpd or Apache. It answers the API
+ * (auth, clusters, audit, ...) and, as a FastCGI authorizer, gates the WebSocket routes
+ * before the web server hands them to websocketd.
+ *
+ * The listening socket is --socket PATH|HOST:PORT, else systemd's (LISTEN_FDS), else fd 0
+ * (spawn-fcgi, lighttpd bin-path, mod_fcgid). Worker threads each own a SQLite connection.
+ * SIGTERM/SIGINT end it cleanly: libfcgi's own handler only sets a flag, so the main thread
+ * waits for the signal and shuts the listening socket to wake every accept(). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "maintenance.h"
+#include "request.h"
+#include "router.h"
+
+#define MAX_WORKERS 64
+
+struct worker_thread {
+	pthread_t thread;
+	const struct config *cfg;
+	int listen_fd;
+};
+
+static void serve_one(struct worker *w, FCGX_Request *fcgx)
+{
+	struct request rq;
+
+	if (request_init(&rq, fcgx, w) == 0)
+		router_dispatch(&rq);
+	else
+		respond_error(&rq, 500, "E_INTERNAL", "out of memory", NULL);
+	request_cleanup(&rq);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker_thread *t = arg;
+	struct worker w;
+	FCGX_Request fcgx;
+	char err[512];
+
+	if (worker_init(&w, t->cfg, err, sizeof err) != 0) {
+		log_msg(LOG_ERROR, "fcgi", "worker cannot start: %s", err);
+		return NULL;
+	}
+	if (FCGX_InitRequest(&fcgx, t->listen_fd, 0) != 0) {
+		worker_cleanup(&w);
+		return NULL;
+	}
+	while (FCGX_Accept_r(&fcgx) >= 0) {
+		serve_one(&w, &fcgx);
+		FCGX_Finish_r(&fcgx);
+	}
+	FCGX_Free(&fcgx, 1);
+	worker_cleanup(&w);
+	return NULL;
+}
+
+static int listen_socket(const char *spec)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+	if (spec)
+		return FCGX_OpenSocket(spec, 128);
+	if (pid && fds && atol(pid) == (long)getpid() && atoi(fds) >= 1)
+		return 3; /* systemd socket activation: SD_LISTEN_FDS_START */
+	return 0;     /* FCGI_LISTENSOCK_FILENO */
+}
+
+static void usage(FILE *out)
+{
+	fputs("usage: periscope.fcgi [--config FILE] [--socket PATH|HOST:PORT] [--check-config]\n"
+	      "  --config FILE     configuration (default: $PERISCOPE_CONFIG)\n"
+	      "  --socket ADDR     listen there instead of fd 0 / systemd's socket\n"
+	      "  --check-config    load and validate the configuration, then exit\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct worker_thread threads[MAX_WORKERS];
+	struct maintenance maint = { 0 };
+	const char *config_path = NULL, *socket_spec = NULL;
+	bool check_only = false;
+	struct config *cfg = NULL;
+	sqlite3 *db = NULL;
+	sigset_t signals;
+	int opt, sig, listen_fd, n_workers, started = 0, status = EXIT_FAILURE;
+	char err[1024];
+
+	while ((opt = getopt_long(argc, argv, "c:s:kh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 's': socket_spec = optarg; break;
+		case 'k': check_only = true; break;
+		case 'h': usage(stdout); return EXIT_SUCCESS;
+		default: usage(stderr); return 2;
+		}
+	}
+	/* Block the shutdown signals in every thread; the main thread takes them with sigwait. */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	cfg = config_load(config_path, err, sizeof err);
+	if (!cfg) {
+		fprintf(stderr, "periscope.fcgi: %s\n", err);
+		return 2;
+	}
+	if (check_only) {
+		printf("configuration OK (%s)\n", *cfg->source_path ? cfg->source_path : "defaults");
+		config_free(cfg);
+		return EXIT_SUCCESS;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || FCGX_Init() != 0) {
+		fprintf(stderr, "periscope.fcgi: library initialisation failed\n");
+		goto done;
+	}
+	/* Fail fast on an unusable database (and migrate it once, before the workers). */
+	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+		fprintf(stderr, "periscope.fcgi: %s\n", err);
+		goto done;
+	}
+	db_close(db);
+	listen_fd = listen_socket(socket_spec);
+	if (listen_fd < 0) {
+		fprintf(stderr, "periscope.fcgi: cannot listen on %s\n", socket_spec);
+		goto done;
+	}
+	if (maintenance_start(&maint, cfg) != 0)
+		log_msg(LOG_WARN, "fcgi", "maintenance thread did not start");
+	n_workers = cfg->server.workers > MAX_WORKERS ? MAX_WORKERS : cfg->server.workers;
+	for (; started < n_workers; started++) {
+		threads[started].cfg = cfg;
+		threads[started].listen_fd = listen_fd;
+		if (pthread_create(&threads[started].thread, NULL, worker_main, &threads[started]) != 0)
+			break;
+	}
+	log_json(LOG_INFO, "fcgi", "periscope.fcgi ready",
+		 json_pack("{s:i, s:s}", "workers", started, "config",
+			   *cfg->source_path ? cfg->source_path : "defaults"));
+	while (sigwait(&signals, &sig) != 0)
+		;
+	log_msg(LOG_INFO, "fcgi", "signal %d: shutting down", sig);
+	FCGX_ShutdownPending();
+	shutdown(listen_fd, SHUT_RDWR);
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i].thread, NULL);
+	maintenance_stop(&maint);
+	status = EXIT_SUCCESS;
+done:
+	config_free(cfg);
+	curl_global_cleanup();
+	return status;
+}

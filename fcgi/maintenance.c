@@ -1,0 +1,79 @@
+#include "maintenance.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit_retention.h"
+#include "db.h"
+#include "log.h"
+#include "session_store.h"
+#include "timeutil.h"
+
+void maintenance_run_once(const struct config *cfg)
+{
+	struct retention_result r;
+	sqlite3 *db = NULL;
+	char err[256];
+
+	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+		log_msg(LOG_ERROR, "maintenance", "%s", err);
+		return;
+	}
+	if (session_store_purge(db, now_ms() / 1000, cfg->session.idle_timeout_s) != 0)
+		log_msg(LOG_ERROR, "maintenance", "session purge failed: %s", sqlite3_errmsg(db));
+	if (audit_retention_run(db, cfg->audit.db_path, cfg->audit.retention_days,
+				cfg->audit.max_size_mb, now_ns(), &r) != 0)
+		log_msg(LOG_ERROR, "maintenance", "audit retention failed: %s", sqlite3_errmsg(db));
+	else if (r.deleted_by_age + r.deleted_by_size > 0)
+		log_json(LOG_INFO, "maintenance", "audit retention",
+			 json_pack("{s:I, s:I, s:I, s:I}", "deleted_by_age", (json_int_t)r.deleted_by_age,
+				   "deleted_by_size", (json_int_t)r.deleted_by_size, "size_before",
+				   (json_int_t)r.size_before, "size_after", (json_int_t)r.size_after));
+	db_close(db);
+}
+
+static void *maintenance_main(void *arg)
+{
+	struct maintenance *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop) {
+		struct timespec until;
+
+		pthread_mutex_unlock(&m->lock);
+		maintenance_run_once(m->cfg);
+		pthread_mutex_lock(&m->lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += m->cfg->audit.vacuum_interval_s;
+		while (!m->stop && pthread_cond_timedwait(&m->wake, &m->lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+int maintenance_start(struct maintenance *m, const struct config *cfg)
+{
+	memset(m, 0, sizeof *m);
+	m->cfg = cfg;
+	if (pthread_mutex_init(&m->lock, NULL) != 0 || pthread_cond_init(&m->wake, NULL) != 0 ||
+	    pthread_create(&m->thread, NULL, maintenance_main, m) != 0)
+		return -1;
+	m->started = true;
+	return 0;
+}
+
+void maintenance_stop(struct maintenance *m)
+{
+	if (!m->started)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->stop = true;
+	pthread_cond_signal(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->thread, NULL);
+	pthread_cond_destroy(&m->wake);
+	pthread_mutex_destroy(&m->lock);
+	m->started = false;
+}

@@ -1,0 +1,187 @@
+#include "request.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+#include "http_client.h"
+#include "log.h"
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 302: return "Found";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	default: return "Status";
+	}
+}
+
+const char *request_env(const struct request *rq, const char *name)
+{
+	return FCGX_GetParam(name, rq->fcgx->envp);
+}
+
+/* A client-chosen request id is kept when it is short and plain; otherwise a UUID. */
+static void choose_request_id(struct request *rq)
+{
+	const char *given = request_env(rq, "HTTP_X_REQUEST_ID");
+	uuid_t u;
+
+	if (given && *given && strlen(given) < sizeof rq->request_id &&
+	    strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+		    strlen(given)) {
+		strcpy(rq->request_id, given);
+		return;
+	}
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, rq->request_id);
+}
+
+int request_init(struct request *rq, FCGX_Request *fcgx, struct worker *w)
+{
+	const char *uri, *q, *role, *https;
+
+	memset(rq, 0, sizeof *rq);
+	rq->fcgx = fcgx;
+	rq->w = w;
+	buf_init(&rq->headers, 16384);
+	choose_request_id(rq);
+	rq->method = request_env(rq, "REQUEST_METHOD");
+	if (!rq->method)
+		rq->method = "GET";
+	uri = request_env(rq, "REQUEST_URI");
+	rq->request_uri = uri ? uri : "/";
+	q = strchr(rq->request_uri, '?');
+	rq->path = q ? strndup(rq->request_uri, (size_t)(q - rq->request_uri)) : strdup(rq->request_uri);
+	rq->query_string = q ? q + 1 : "";
+	rq->cookie_header = request_env(rq, "HTTP_COOKIE");
+	rq->accept = request_env(rq, "HTTP_ACCEPT");
+	role = request_env(rq, "FCGI_ROLE");
+	rq->authorizer = role && strcmp(role, "AUTHORIZER") == 0;
+	https = request_env(rq, "HTTPS");
+	rq->tls = (https && strcasecmp(https, "on") == 0) ||
+		  strncmp(w->cfg->server.public_url, "https://", 8) == 0;
+	return rq->path ? 0 : -1;
+}
+
+void request_cleanup(struct request *rq)
+{
+	free(rq->path);
+	query_free(&rq->query);
+	for (int i = 0; i < ROUTE_MAX_PARAMS; i++)
+		free(rq->params[i]);
+	identity_clear(&rq->identity);
+	buf_free(&rq->headers);
+}
+
+void add_header(struct request *rq, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (buf_vprintf(&rq->headers, fmt, ap) != 0 || buf_append_str(&rq->headers, "\r\n") != 0)
+		log_msg(LOG_ERROR, "fcgi", "response headers too long for %s", rq->path);
+	va_end(ap);
+}
+
+void set_cookie(struct request *rq, const char *name, const char *value, const char *path,
+		long max_age)
+{
+	const char *domain = rq->w->cfg->session.cookie_domain;
+
+	add_header(rq, "Set-Cookie: %s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=Lax%s%s%s", name,
+		   max_age < 0 ? "" : value, path, max_age < 0 ? 0L : max_age,
+		   rq->tls ? "; Secure" : "", domain && *domain ? "; Domain=" : "",
+		   domain && *domain ? domain : "");
+}
+
+void respond_raw(struct request *rq, int status, const char *content_type, const char *body,
+		 size_t len)
+{
+	FCGX_Stream *out = rq->fcgx->out;
+
+	if (rq->answered)
+		return;
+	rq->answered = true;
+	FCGX_FPrintF(out,
+		     "Status: %d %s\r\nX-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
+		     "Cache-Control: no-store\r\n",
+		     status, status_text(status), rq->request_id);
+	if (content_type)
+		FCGX_FPrintF(out, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type, len);
+	if (rq->headers.len)
+		FCGX_PutStr(rq->headers.data, (int)rq->headers.len, out);
+	FCGX_PutS("\r\n", out);
+	if (len)
+		FCGX_PutStr(body, (int)len, out);
+}
+
+void respond_json(struct request *rq, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	if (!text) {
+		static const char fallback[] = "{\"code\":\"E_INTERNAL\",\"message\":\"out of memory\"}";
+		respond_raw(rq, 500, "application/json", fallback, sizeof fallback - 1);
+		return;
+	}
+	respond_raw(rq, status, "application/json", text, strlen(text));
+	free(text);
+}
+
+void respond_error(struct request *rq, int status, const char *code, const char *message,
+		   json_t *extras)
+{
+	json_t *body = json_pack("{s:s, s:s}", "code", code, "message", message);
+
+	if (body && extras)
+		json_object_update_missing(body, extras);
+	json_decref(extras);
+	respond_json(rq, status, body);
+}
+
+void respond_redirect(struct request *rq, const char *location)
+{
+	add_header(rq, "Location: %s", location);
+	respond_raw(rq, 302, NULL, NULL, 0);
+}
+
+static bool is_page_navigation(const struct request *rq)
+{
+	return strcmp(rq->method, "GET") == 0 && rq->accept && strstr(rq->accept, "text/html") &&
+	       !rq->authorizer;
+}
+
+void respond_unauthenticated(struct request *rq)
+{
+	if (is_page_navigation(rq)) {
+		/* Back to where the browser was going once signed in. */
+		char *target = http_escape(rq->request_uri);
+		struct buf loc;
+
+		buf_init(&loc, 8192);
+		if (target && buf_printf(&loc, "/api/auth/login?returnTo=%s", target) == 0)
+			respond_redirect(rq, loc.data);
+		else
+			respond_redirect(rq, "/api/auth/login");
+		buf_free(&loc);
+		free(target);
+		return;
+	}
+	add_header(rq, "WWW-Authenticate: Cookie realm=\"periscope\"");
+	respond_error(rq, 401, "E_AUTH", "sign in first", NULL);
+}

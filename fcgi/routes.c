@@ -1,0 +1,19 @@
+#include "handlers.h"
+#include "router.h"
+
+const struct route routes[] = {
+	{ "GET", "/healthz", handle_healthz, ROUTE_PUBLIC },
+	{ "GET", "/api/auth/config", handle_auth_config, ROUTE_PUBLIC },
+	{ "GET", "/api/auth/login", handle_auth_login, ROUTE_PUBLIC },
+	{ "GET", "/api/auth/callback", handle_auth_callback, ROUTE_PUBLIC },
+	{ "GET", "/api/auth/logout", handle_auth_logout, ROUTE_PUBLIC },
+	{ "POST", "/api/auth/logout", handle_auth_logout, ROUTE_PUBLIC },
+	{ "GET", "/api/auth/logout/everywhere", handle_auth_logout_everywhere, ROUTE_PUBLIC },
+	{ "POST", "/api/auth/logout/everywhere", handle_auth_logout_everywhere, ROUTE_PUBLIC },
+	{ "GET", "/api/auth/whoami", handle_auth_whoami, 0 },
+	{ "GET", "/api/clusters", handle_clusters_list, 0 },
+	{ "GET", "/api/audit", handle_audit_list, 0 },
+	{ "GET", "/api/audit/{id}", handle_audit_get, 0 },
+};
+
+const size_t routes_count = sizeof routes / sizeof routes[0];

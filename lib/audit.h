@@ -1,0 +1,40 @@
+/* The audit trail: every event is one row in audit_events and one JSON line in the log.
+ * Verbs are lower_snake_case (login, logout, cluster_shell_open, ssm_session_close, ...);
+ * outcome is success | failure | denied. Never put a secret in an event. */
+#ifndef PERISCOPE_AUDIT_H
+#define PERISCOPE_AUDIT_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stddef.h>
+
+struct audit_event {
+	long long ts_ns;             /* 0 = now */
+	const char *request_id;
+	const char *route;
+	const char *actor_sub;       /* NULL/"" = "anonymous" */
+	const char *actor_email;
+	const char *actor_groups_json;
+	const char *verb;
+	const char *outcome;
+	const char *cluster;
+	const char *res_group, *res_version, *res_type, *res_namespace, *res_name;
+	const char *reason;
+	json_t *extra;               /* borrowed; its "session_id" also fills the column */
+};
+
+/* Writes the row and the log line. The log line is written even when the row cannot be
+ * (the failure is logged too). Returns 0 and the row id, or -1. */
+int audit_write(sqlite3 *db, const struct audit_event *ev, long long *id_out);
+
+/* One stored row as the API returns it. */
+json_t *audit_row_json(sqlite3_stmt *st);
+#define AUDIT_ROW_COLUMNS                                                                   \
+	"id, ts_unix_nano, request_id, actor_sub, actor_email, actor_groups, verb, outcome,"  \
+	" cluster, res_group, res_version, res_type, res_namespace, res_name, reason, extra"
+
+/* GET /api/audit/{id}: 1 found (*row set), 0 not found (or not the caller's when
+ * only_actor is given), -1 error. */
+int audit_get(sqlite3 *db, long long id, const char *only_actor, json_t **row);
+
+#endif

@@ -1,0 +1,32 @@
+/* SQLite: the one shared state of every periscope process (login sessions, live shell
+ * sessions for the caps, audit). Opened in WAL mode with a busy timeout; the schema is
+ * migrated on open; a database written by a newer periscope is refused. */
+#ifndef PERISCOPE_DB_H
+#define PERISCOPE_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#define DB_BUSY_TIMEOUT_MS 5000
+
+/* Opens (creating with mode 0600 if needed) and migrates. 0 or -1 with err. */
+int db_open(const char *path, sqlite3 **out, char *err, size_t errlen);
+void db_close(sqlite3 *db);
+/* Applies every embedded migration newer than PRAGMA user_version, each in its own
+ * transaction. Refuses a database whose version is newer than the newest we know. */
+int db_migrate(sqlite3 *db, char *err, size_t errlen);
+int db_schema_version(sqlite3 *db);
+int db_latest_version(void);
+
+/* Transactions. BEGIN IMMEDIATE takes the write lock up front, so a read-then-write
+ * (cap admission, refresh claim) cannot be interleaved by another process. */
+int db_begin_immediate(sqlite3 *db);
+int db_commit(sqlite3 *db);
+void db_rollback(sqlite3 *db);
+
+/* Binds text or NULL when s is NULL or empty (empty strings are stored as NULL). */
+int db_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
+/* Copies column text (NULL → NULL) into a fresh string. */
+char *db_column_strdup(sqlite3_stmt *st, int col);
+
+#endif

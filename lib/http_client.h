@@ -1,0 +1,42 @@
+/* Outbound HTTP(S) through libcurl for the IdP and the apiserver's REST calls: bounded
+ * response bodies, explicit timeouts, no proxy taken from the environment, HTTP/1.1. */
+#ifndef PERISCOPE_HTTP_CLIENT_H
+#define PERISCOPE_HTTP_CLIENT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define HTTP_DEFAULT_MAX_BODY (4u << 20)
+
+struct http_request {
+	const char *method;              /* "GET" when NULL */
+	const char *url;
+	const char *const *headers;      /* NULL-terminated "Name: value" lines, or NULL */
+	const char *body;                /* sent as is */
+	size_t body_len;
+	const char *basic_user;          /* HTTP basic auth (client_secret_basic), or NULL */
+	const char *basic_password;
+	const char *ca_file;             /* extra trust anchor, or NULL for the system store */
+	long timeout_ms;                 /* whole request; 0 = 10 s */
+	size_t max_body;                 /* 0 = HTTP_DEFAULT_MAX_BODY */
+};
+
+struct http_response {
+	long status;
+	struct buf body;
+};
+
+/* Performs the request. A transport failure or an over-long body is -1 with err; any HTTP
+ * status is 0 (the caller judges the status). */
+int http_do(const struct http_request *rq, struct http_response *rs, char *err, size_t errlen);
+void http_response_free(struct http_response *rs);
+
+/* application/x-www-form-urlencoded from name/value pairs (NULL-terminated, values may be
+ * NULL to skip). Returns a malloc'd string or NULL. */
+char *http_form_encode(const char *const *pairs);
+
+/* Percent-encodes s as a form value (curl_easy_escape). malloc'd, or NULL. */
+char *http_escape(const char *s);
+
+#endif

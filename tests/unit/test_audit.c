@@ -1,0 +1,272 @@
+/* Audit rows, the query builder (filters, paging by offset and by cursor, scope) and
+ * retention, on a real SQLite file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "audit_query.h"
+#include "audit_retention.h"
+#include "db.h"
+#include "unit.h"
+
+static char db_path[64];
+
+static sqlite3 *open_fresh(void)
+{
+	sqlite3 *db = NULL;
+	char err[256];
+	int fd;
+
+	strcpy(db_path, "/tmp/periscope-audit-XXXXXX");
+	fd = mkstemp(db_path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_msg(db_open(db_path, &db, err, sizeof err) == 0, "%s", err);
+	return db;
+}
+
+static void remove_db(sqlite3 *db)
+{
+	char p[96];
+
+	db_close(db);
+	unlink(db_path);
+	snprintf(p, sizeof p, "%s-wal", db_path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", db_path);
+	unlink(p);
+}
+
+static void add(sqlite3 *db, long long ts, const char *actor, const char *verb, const char *cluster,
+		const char *session_id)
+{
+	json_t *extra = session_id ? json_pack("{s:s}", "session_id", session_id) : NULL;
+	struct audit_event ev = { .ts_ns = ts, .actor_sub = actor, .verb = verb,
+				  .outcome = "success", .cluster = cluster, .extra = extra,
+				  .request_id = "req-1" };
+
+	ck_assert_int_eq(audit_write(db, &ev, NULL), 0);
+	json_decref(extra);
+}
+
+static json_t *run(sqlite3 *db, struct audit_query *q)
+{
+	json_t *out = NULL;
+	char err[256];
+
+	ck_assert_msg(audit_query_run(db, q, &out, err, sizeof err) == 0, "%s", err);
+	return out;
+}
+
+static long long item_id(json_t *result, size_t i)
+{
+	return json_integer_value(json_object_get(json_array_get(json_object_get(result, "items"), i), "id"));
+}
+
+START_TEST(rows_come_back_whole_and_newest_first)
+{
+	sqlite3 *db = open_fresh();
+	struct audit_query q = { 0 };
+	json_t *r, *row;
+
+	add(db, 1000, "alice", "login", NULL, NULL);
+	add(db, 3000, "bob", "cluster_shell_open", "prod", "s-1");
+	add(db, 2000, "alice", "logout", NULL, NULL);
+	r = run(db, &q);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "total")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "limit")), AUDIT_DEFAULT_LIMIT);
+	ck_assert_int_eq(item_id(r, 0), 2);
+	ck_assert_int_eq(item_id(r, 1), 3);
+	ck_assert_int_eq(item_id(r, 2), 1);
+	row = json_array_get(json_object_get(r, "items"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(row, "verb")), "cluster_shell_open");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(row, "actor"), "sub")), "bob");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(row, "extra"), "session_id")), "s-1");
+	ck_assert_str_eq(json_string_value(json_object_get(row, "requestId")), "req-1");
+	ck_assert_str_eq(json_string_value(json_object_get(row, "timestamp")), "1970-01-01T00:00:00.000003000Z");
+	ck_assert_ptr_nonnull(json_object_get(row, "resource"));
+	ck_assert_ptr_null(json_object_get(r, "nextCursor"));
+	json_decref(r);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(filters_combine_with_and)
+{
+	sqlite3 *db = open_fresh();
+	struct audit_query q = { 0 };
+	char err[256];
+	json_t *r;
+
+	add(db, 1000, "alice", "login", NULL, NULL);
+	add(db, 2000, "alice", "cluster_shell_open", "prod", "s-1");
+	add(db, 3000, "bob", "cluster_shell_open", "prod", "s-2");
+	add(db, 4000, "alice", "cluster_shell_close", "lab", "s-3");
+	ck_assert_int_eq(audit_query_set_param(&q, "actor", "alice", err, sizeof err), 0);
+	ck_assert_int_eq(audit_query_set_param(&q, "cluster", "prod", err, sizeof err), 0);
+	r = run(db, &q);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "total")), 1);
+	ck_assert_int_eq(item_id(r, 0), 2);
+	json_decref(r);
+
+	memset(&q, 0, sizeof q);
+	ck_assert_int_eq(audit_query_set_param(&q, "session_id", "s-2", err, sizeof err), 0);
+	r = run(db, &q);
+	ck_assert_int_eq(item_id(r, 0), 3);
+	json_decref(r);
+
+	memset(&q, 0, sizeof q);
+	q.from_ns = 2000;
+	q.to_ns = 4000; /* exclusive */
+	r = run(db, &q);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "total")), 2);
+	json_decref(r);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(where_clause_binds_every_value)
+{
+	struct audit_query q = { 0 };
+	struct buf sql;
+	char err[256];
+
+	buf_init(&sql, 4096);
+	ck_assert_int_eq(audit_query_set_param(&q, "verb", "x' OR 1=1 --", err, sizeof err), 0);
+	ck_assert_int_eq(audit_query_set_param(&q, "from", "2026-01-01T00:00:00Z", err, sizeof err), 0);
+	ck_assert_int_eq(audit_query_where(&q, false, &sql), 0);
+	ck_assert_str_eq(sql.data, " WHERE verb = ? AND ts_unix_nano >= ?");
+	ck_assert_ptr_null(strstr(sql.data, "OR 1=1"));
+	buf_free(&sql);
+}
+END_TEST
+
+START_TEST(bad_parameters_are_refused_by_name)
+{
+	struct audit_query q = { 0 };
+	char err[256];
+
+	ck_assert_int_eq(audit_query_set_param(&q, "from", "yesterday", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "from"));
+	ck_assert_int_eq(audit_query_set_param(&q, "limit", "-3", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "limit"));
+	ck_assert_int_eq(audit_query_set_param(&q, "limit", "10x", err, sizeof err), -1);
+	ck_assert_int_eq(audit_query_set_param(&q, "cursor", "not-a-cursor", err, sizeof err), -1);
+	ck_assert_int_eq(audit_query_set_param(&q, "colour", "red", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "colour"));
+}
+END_TEST
+
+START_TEST(limit_is_clamped_and_cursor_pages_are_stable)
+{
+	sqlite3 *db = open_fresh();
+	struct audit_query q = { 0 };
+	char err[256];
+	const char *cursor;
+	json_t *page1, *page2;
+
+	for (int i = 1; i <= 5; i++)
+		add(db, 1000 * i, "alice", "login", NULL, NULL);
+	q.limit = 100000;
+	page1 = run(db, &q);
+	ck_assert_int_eq(json_integer_value(json_object_get(page1, "limit")), AUDIT_MAX_LIMIT);
+	json_decref(page1);
+
+	q.limit = 2;
+	page1 = run(db, &q);
+	ck_assert_int_eq(item_id(page1, 0), 5);
+	ck_assert_int_eq(item_id(page1, 1), 4);
+	cursor = json_string_value(json_object_get(page1, "nextCursor"));
+	ck_assert_ptr_nonnull(cursor);
+	/* A row written meanwhile does not shift the next page. */
+	add(db, 9000, "alice", "login", NULL, NULL);
+	ck_assert_int_eq(audit_query_set_param(&q, "cursor", cursor, err, sizeof err), 0);
+	page2 = run(db, &q);
+	ck_assert_int_eq(item_id(page2, 0), 3);
+	ck_assert_int_eq(item_id(page2, 1), 2);
+	json_decref(page1);
+	json_decref(page2);
+
+	memset(&q, 0, sizeof q);
+	q.limit = 2;
+	q.offset = 4;
+	page2 = run(db, &q);
+	ck_assert_int_eq(json_array_size(json_object_get(page2, "items")), 2);
+	ck_assert_int_eq(item_id(page2, 0), 2);
+	json_decref(page2);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(get_one_respects_the_owner)
+{
+	sqlite3 *db = open_fresh();
+	json_t *row = NULL;
+
+	add(db, 1000, "alice", "login", NULL, NULL);
+	ck_assert_int_eq(audit_get(db, 1, NULL, &row), 1);
+	json_decref(row);
+	ck_assert_int_eq(audit_get(db, 1, "alice", &row), 1);
+	json_decref(row);
+	ck_assert_int_eq(audit_get(db, 1, "bob", &row), 0);
+	ck_assert_int_eq(audit_get(db, 99, NULL, &row), 0);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(retention_deletes_old_rows_then_shrinks_by_size)
+{
+	sqlite3 *db = open_fresh();
+	struct retention_result r;
+	long long day = 86400LL * 1000000000LL, now = 100 * day;
+	struct audit_query q = { 0 };
+	json_t *res;
+	char big[4096];
+
+	add(db, now - 40 * day, "alice", "login", NULL, NULL);
+	add(db, now - 1 * day, "alice", "login", NULL, NULL);
+	ck_assert_int_eq(audit_retention_run(db, db_path, 30, 0, now, &r), 0);
+	ck_assert_int_eq(r.deleted_by_age, 1);
+	res = run(db, &q);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "total")), 1);
+	json_decref(res);
+
+	/* About 3 MiB of rows against a 1 MiB cap: the oldest go until it fits. */
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	for (int i = 0; i < 800; i++) {
+		json_t *extra = json_pack("{s:s}", "transcript", big);
+		struct audit_event ev = { .ts_ns = now + i, .actor_sub = "alice", .verb = "ssm_session_close",
+					  .outcome = "success", .extra = extra };
+		ck_assert_int_eq(audit_write(db, &ev, NULL), 0);
+		json_decref(extra);
+	}
+	sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	ck_assert_int_eq(audit_retention_run(db, db_path, 0, 1, now, &r), 0);
+	ck_assert_int_gt(r.deleted_by_size, 0);
+	ck_assert_int_lt(r.size_after, r.size_before);
+	ck_assert_int_le(r.size_after, 1024 * 1024 + 64 * 1024);
+	remove_db(db);
+}
+END_TEST
+
+static Suite *audit_suite(void)
+{
+	Suite *s = suite_create("audit");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, rows_come_back_whole_and_newest_first);
+	tcase_add_test(tc, filters_combine_with_and);
+	tcase_add_test(tc, where_clause_binds_every_value);
+	tcase_add_test(tc, bad_parameters_are_refused_by_name);
+	tcase_add_test(tc, limit_is_clamped_and_cursor_pages_are_stable);
+	tcase_add_test(tc, get_one_respects_the_owner);
+	tcase_add_test(tc, retention_deletes_old_rows_then_shrinks_by_size);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(audit_suite)

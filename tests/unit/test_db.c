@@ -1,0 +1,224 @@
+/* Migrations, the session store (sealed tokens, refresh claims, timeouts) and login
+ * attempts, on real SQLite files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "login_attempts.h"
+#include "session_store.h"
+#include "token_box.h"
+#include "unit.h"
+
+static char db_path[64];
+
+static sqlite3 *open_fresh(void)
+{
+	sqlite3 *db = NULL;
+	char err[256];
+	int fd;
+
+	strcpy(db_path, "/tmp/periscope-test-XXXXXX");
+	fd = mkstemp(db_path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_msg(db_open(db_path, &db, err, sizeof err) == 0, "%s", err);
+	return db;
+}
+
+static void remove_db(sqlite3 *db)
+{
+	char p[96];
+
+	db_close(db);
+	unlink(db_path);
+	snprintf(p, sizeof p, "%s-wal", db_path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", db_path);
+	unlink(p);
+}
+
+START_TEST(fresh_database_reaches_latest_version_in_wal_mode)
+{
+	sqlite3 *db = open_fresh();
+	sqlite3_stmt *st;
+
+	ck_assert_int_eq(db_schema_version(db), db_latest_version());
+	ck_assert_int_ge(db_latest_version(), 1);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(reopening_is_idempotent)
+{
+	sqlite3 *db = open_fresh(), *again = NULL;
+	char err[256];
+
+	ck_assert_int_eq(db_open(db_path, &again, err, sizeof err), 0);
+	ck_assert_int_eq(db_schema_version(again), db_latest_version());
+	db_close(again);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(database_from_a_newer_periscope_is_refused)
+{
+	sqlite3 *db = open_fresh(), *again = NULL;
+	char err[256], sql[64];
+
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", db_latest_version() + 1);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(db_open(db_path, &again, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "newer periscope"));
+	ck_assert_ptr_null(again);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(token_box_opens_only_with_the_sealing_cookie)
+{
+	unsigned char *sealed = NULL;
+	size_t sealed_len = 0, len = 0;
+	char *plain = NULL;
+
+	ck_assert_int_eq(token_box_seal("cookie-a", "secret tokens", 13, &sealed, &sealed_len), 0);
+	ck_assert_ptr_null(memmem(sealed, sealed_len, "secret", 6));
+	ck_assert_int_eq(token_box_open("cookie-a", sealed, sealed_len, &plain, &len), 0);
+	ck_assert_str_eq(plain, "secret tokens");
+	free(plain);
+	ck_assert_int_eq(token_box_open("cookie-b", sealed, sealed_len, &plain, &len), -1);
+	sealed[sealed_len - 1] ^= 1;
+	ck_assert_int_eq(token_box_open("cookie-a", sealed, sealed_len, &plain, &len), -1);
+	free(sealed);
+}
+END_TEST
+
+static void insert_session(sqlite3 *db, const char *cookie, long long now)
+{
+	struct login_session s = { 0 };
+	char err[256];
+
+	s.subject = "user-1";
+	s.email = "u@example.com";
+	s.groups_json = "[\"viewers\"]";
+	s.tokens.access_token = "AT-1";
+	s.tokens.refresh_token = "RT-1";
+	s.tokens.id_token = "IDT-1";
+	s.access_expires_at = now + 300;
+	s.created_at = now;
+	s.last_seen_at = now;
+	s.absolute_expires_at = now + 3600;
+	ck_assert_msg(session_store_insert(db, cookie, &s, err, sizeof err) == 0, "%s", err);
+}
+
+START_TEST(session_row_holds_neither_cookie_nor_tokens_in_clear)
+{
+	sqlite3 *db = open_fresh();
+	struct login_session s;
+	char err[256];
+	sqlite3_stmt *st;
+	const char *cookie = "c0ffee-cookie-value";
+
+	insert_session(db, cookie, 1000);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT id_hash, tokens_sealed FROM login_sessions",
+					    -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_ptr_null(strstr((const char *)sqlite3_column_text(st, 0), cookie));
+	ck_assert_ptr_null(memmem(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+				  "RT-1", 4));
+	sqlite3_finalize(st);
+
+	ck_assert_int_eq(session_store_load(db, cookie, &s, err, sizeof err), SESSION_FOUND);
+	ck_assert_str_eq(s.subject, "user-1");
+	ck_assert_str_eq(s.tokens.refresh_token, "RT-1");
+	ck_assert_str_eq(s.tokens.id_token, "IDT-1");
+	login_session_clear(&s);
+	ck_assert_int_eq(session_store_load(db, "another-cookie", &s, err, sizeof err), SESSION_MISSING);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(refresh_claim_is_granted_once_until_released)
+{
+	sqlite3 *db = open_fresh();
+	struct login_session s;
+	struct login_tokens t = { "AT-2", "RT-2", "IDT-2" };
+	char err[256];
+
+	insert_session(db, "cookie", 1000);
+	ck_assert_int_eq(session_store_load(db, "cookie", &s, err, sizeof err), SESSION_FOUND);
+	ck_assert_int_eq(session_store_claim_refresh(db, s.id_hash, 1000, 15), 1);
+	ck_assert_int_eq(session_store_claim_refresh(db, s.id_hash, 1001, 15), 0);
+	/* An abandoned claim expires. */
+	ck_assert_int_eq(session_store_claim_refresh(db, s.id_hash, 1016, 15), 1);
+	ck_assert_int_eq(session_store_save_tokens(db, "cookie", &t, 2000, 2100), 0);
+	ck_assert_int_eq(session_store_claim_refresh(db, s.id_hash, 1017, 15), 1);
+	login_session_clear(&s);
+	ck_assert_int_eq(session_store_load(db, "cookie", &s, err, sizeof err), SESSION_FOUND);
+	ck_assert_str_eq(s.tokens.access_token, "AT-2");
+	ck_assert_int_eq(s.access_expires_at, 2000);
+	ck_assert_int_eq(s.id_token_expires_at, 2100);
+	login_session_clear(&s);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(purge_removes_idle_and_expired_sessions)
+{
+	sqlite3 *db = open_fresh();
+	struct login_session s;
+	char err[256];
+
+	insert_session(db, "young", 1000);
+	insert_session(db, "idle", 100);
+	ck_assert_int_eq(session_store_purge(db, 1100, 600), 0);
+	ck_assert_int_eq(session_store_load(db, "young", &s, err, sizeof err), SESSION_FOUND);
+	login_session_clear(&s);
+	ck_assert_int_eq(session_store_load(db, "idle", &s, err, sizeof err), SESSION_MISSING);
+	ck_assert_int_eq(session_store_purge(db, 1000 + 3600, 100000), 0);
+	ck_assert_int_eq(session_store_load(db, "young", &s, err, sizeof err), SESSION_MISSING);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(login_attempts_are_one_shot_and_expire)
+{
+	sqlite3 *db = open_fresh();
+	struct login_attempt a;
+
+	ck_assert_int_eq(login_attempt_put(db, "state-1", "nonce-1", "verifier-1", "/x", 1000), 0);
+	ck_assert_int_eq(login_attempt_take(db, "state-1", 1001, &a), 1);
+	ck_assert_str_eq(a.nonce, "nonce-1");
+	ck_assert_str_eq(a.code_verifier, "verifier-1");
+	ck_assert_str_eq(a.return_to, "/x");
+	login_attempt_clear(&a);
+	ck_assert_int_eq(login_attempt_take(db, "state-1", 1002, &a), 0);
+	ck_assert_int_eq(login_attempt_put(db, "state-2", "n", "v", "/", 1000), 0);
+	ck_assert_int_eq(login_attempt_take(db, "state-2", 1000 + LOGIN_ATTEMPT_MAX_AGE_S + 1, &a), 0);
+	remove_db(db);
+}
+END_TEST
+
+static Suite *db_suite(void)
+{
+	Suite *s = suite_create("db");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, fresh_database_reaches_latest_version_in_wal_mode);
+	tcase_add_test(tc, reopening_is_idempotent);
+	tcase_add_test(tc, database_from_a_newer_periscope_is_refused);
+	tcase_add_test(tc, token_box_opens_only_with_the_sealing_cookie);
+	tcase_add_test(tc, session_row_holds_neither_cookie_nor_tokens_in_clear);
+	tcase_add_test(tc, refresh_claim_is_granted_once_until_released);
+	tcase_add_test(tc, purge_removes_idle_and_expired_sessions);
+	tcase_add_test(tc, login_attempts_are_one_shot_and_expire);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(db_suite)
