@@ -112,21 +112,26 @@ void respond_raw(struct request *rq, int status, const char *content_type, const
 		 size_t len)
 {
 	FCGX_Stream *out = rq->fcgx->out;
+	struct buf head;
 
 	if (rq->answered)
 		return;
 	rq->answered = true;
-	FCGX_FPrintF(out,
-		     "Status: %d %s\r\nX-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
-		     "Cache-Control: no-store\r\n",
-		     status, status_text(status), rq->request_id);
+	/* Formatted here, not with FCGX_FPrintF: libfcgi's printf knows no %zu. */
+	buf_init(&head, 32768);
+	buf_printf(&head,
+		   "Status: %d %s\r\nX-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
+		   "Cache-Control: no-store\r\n",
+		   status, status_text(status), rq->request_id);
 	if (content_type)
-		FCGX_FPrintF(out, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type, len);
+		buf_printf(&head, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type, len);
 	if (rq->headers.len)
-		FCGX_PutStr(rq->headers.data, (int)rq->headers.len, out);
-	FCGX_PutS("\r\n", out);
+		buf_append(&head, rq->headers.data, rq->headers.len);
+	buf_append_str(&head, "\r\n");
+	FCGX_PutStr(head.data, (int)head.len, out);
 	if (len)
 		FCGX_PutStr(body, (int)len, out);
+	buf_free(&head);
 }
 
 void respond_json(struct request *rq, int status, json_t *body)

@@ -1,6 +1,7 @@
 #include "timeutil.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -89,6 +90,9 @@ int parse_rfc3339_ns(const char *s, long long *out_ns)
 	tm.tm_sec = sec;
 	t = timegm(&tm);
 	t -= (time_t)off_h * 3600 + (time_t)off_m * 60;
+	/* Nanoseconds since 1970 fit in 64 bits only until 2262. */
+	if (t < 0 || t >= LLONG_MAX / 1000000000LL)
+		return -1;
 	*out_ns = (long long)t * 1000000000LL + frac_ns;
 	return 0;
 }

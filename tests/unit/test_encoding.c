@@ -78,6 +78,9 @@ START_TEST(rfc3339_parses_offsets_and_fractions)
 	ck_assert_int_eq(parse_rfc3339_ns("1970-01-01 00:00:01Z", &ns), -1);
 	ck_assert_int_eq(parse_rfc3339_ns("yesterday", &ns), -1);
 	ck_assert_int_eq(parse_rfc3339_ns("1970-13-01T00:00:01Z", &ns), -1);
+	/* Beyond what 64-bit nanoseconds hold, and before the epoch. */
+	ck_assert_int_eq(parse_rfc3339_ns("2999-01-01T00:00:00Z", &ns), -1);
+	ck_assert_int_eq(parse_rfc3339_ns("1969-12-31T23:59:59Z", &ns), -1);
 }
 END_TEST
 

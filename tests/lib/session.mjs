@@ -1,0 +1,57 @@
+// A signed-in browser for the integration tests: signs in through the real IdP form and
+// then calls the API with the session cookie, as the web UI would.
+import { CookieJar } from './cookie-jar.mjs';
+import { loginThroughForm } from './oidc-browser.mjs';
+
+export async function signIn(stack, username, password = username) {
+	const jar = new CookieJar();
+	const r = await loginThroughForm({ startUrl: `${stack.url}/api/auth/login`, username, password, cookieJar: jar });
+	if (r.loginFailed) throw new Error(`sign-in as ${username} failed: ${r.error}`);
+	return new Browser(stack, jar, r);
+}
+
+export class Browser {
+	constructor(stack, jar, landing) {
+		this.stack = stack;
+		this.jar = jar;
+		this.landing = landing;
+	}
+
+	cookie(name = 'periscope_session') {
+		return this.jar.get(name, this.stack.url);
+	}
+
+	async request(path, { method = 'GET', headers = {}, redirect = 'manual' } = {}) {
+		const url = `${this.stack.url}${path}`;
+		const res = await fetch(url, {
+			method,
+			redirect,
+			headers: { accept: 'application/json', cookie: this.jar.header(url), ...headers },
+		});
+		this.jar.store(url, res);
+		const text = await res.text();
+		let json;
+		try {
+			json = text ? JSON.parse(text) : undefined;
+		} catch {
+			json = undefined;
+		}
+		return { status: res.status, headers: res.headers, text, json };
+	}
+
+	get(path, opts) {
+		return this.request(path, opts);
+	}
+}
+
+export async function anonymous(stack, path, { method = 'GET', headers = {} } = {}) {
+	const res = await fetch(`${stack.url}${path}`, { method, redirect: 'manual', headers: { accept: 'application/json', ...headers } });
+	const text = await res.text();
+	let json;
+	try {
+		json = text ? JSON.parse(text) : undefined;
+	} catch {
+		json = undefined;
+	}
+	return { status: res.status, headers: res.headers, text, json };
+}

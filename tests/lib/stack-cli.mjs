@@ -1,0 +1,22 @@
+// dev/up's foreground process: starts the local stack on PERISCOPE_PORT (default 8080) and
+// keeps it until Ctrl-C, then stops everything it started.
+import { startStack } from './stack.mjs';
+
+const port = Number(process.env.PERISCOPE_PORT || 8080);
+const stack = await startStack({ port, idpPort: Number(process.env.PERISCOPE_IDP_PORT || 0) });
+console.log(`
+periscope is up:   ${stack.url}
+identity provider: ${stack.idp.issuer}   (users admin/admin, viewer/viewer, ops/ops)
+run directory:     ${stack.runDir}        (config, database, logs)
+Ctrl-C stops everything.
+`);
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+	process.on(sig, async () => {
+		if (stopping) return;
+		stopping = true;
+		console.log('\nstopping…');
+		await stack.stop();
+		process.exit(0);
+	});
+}

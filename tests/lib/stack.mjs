@@ -1,0 +1,165 @@
+// The local stack, for the tests and for dev/up: the OIDC IdP, periscope.fcgi and
+// lighttpd in front (later also websocketd and the apiserver / AWS fakes), each on
+// loopback, in a fresh run directory. Real programs only: what runs here is what ships.
+//
+//   const stack = await startStack({ config: { session: { refreshBefore: '2s' } } });
+//   fetch(`${stack.url}/healthz`); ...; await stack.stop();
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { startIdp } from '../fakes/idp/server.mjs';
+import { toYaml } from './yaml.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BUILD_DIR = process.env.PERISCOPE_BUILD_DIR || path.join(ROOT, 'build');
+export const CLIENT = { id: 'periscope', secret: 'periscope-dev-secret' };
+
+export function freePort() {
+	return new Promise((resolve, reject) => {
+		const srv = net.createServer();
+		srv.unref();
+		srv.on('error', reject);
+		srv.listen(0, '127.0.0.1', () => {
+			const { port } = srv.address();
+			srv.close(() => resolve(port));
+		});
+	});
+}
+
+export async function waitFor(what, check, { timeoutMs = 15000, intervalMs = 50 } = {}) {
+	const deadline = Date.now() + timeoutMs;
+	let last;
+	while (Date.now() < deadline) {
+		try {
+			if (await check()) return;
+		} catch (e) {
+			last = e;
+		}
+		await new Promise((r) => setTimeout(r, intervalMs));
+	}
+	throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+function deepMerge(base, extra) {
+	for (const [k, v] of Object.entries(extra || {})) {
+		if (v && typeof v === 'object' && !Array.isArray(v) && base[k] && typeof base[k] === 'object')
+			deepMerge(base[k], v);
+		else base[k] = v;
+	}
+	return base;
+}
+
+// A child process whose output goes to a log file in the run dir; stop() ends it by pid.
+function launch(name, cmd, args, { env, runDir }) {
+	const log = fs.openSync(path.join(runDir, `${name}.log`), 'a');
+	const child = spawn(cmd, args, { env, stdio: ['ignore', log, log] });
+	fs.closeSync(log);
+	const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+	return {
+		name,
+		child,
+		exited,
+		async stop() {
+			if (child.exitCode !== null || child.signalCode !== null) return exited;
+			child.kill('SIGTERM');
+			const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+			const r = await exited;
+			clearTimeout(t);
+			return r;
+		},
+	};
+}
+
+export function baseConfig({ url, issuer, runDir }) {
+	return {
+		server: { publicURL: url, workers: 4 },
+		auth: {
+			oidc: {
+				issuer,
+				clientID: CLIENT.id,
+				clientSecret: CLIENT.secret,
+				redirectURL: `${url}/api/auth/callback`,
+				providerName: 'Local IdP',
+				postLogoutRedirect: `${url}/?signedOut=1`,
+			},
+			session: { idleTimeout: '30m', absoluteTimeout: '8h' },
+			authorization: {
+				mode: 'tier',
+				groupsClaim: 'groups',
+				groupTiers: { 'platform-admins': 'admin', viewers: 'read' },
+			},
+		},
+		audit: { dbPath: path.join(runDir, 'periscope.db'), retentionDays: 30, maxSizeMB: 1024 },
+		clusterShell: { enabled: true, tiers: ['admin'] },
+		nodeShell: { enabled: true, tiers: ['admin'], region: 'eu-west-1' },
+		clusters: [
+			{ name: 'local', backend: 'kubeconfig', kubeconfigPath: path.join(runDir, 'local.kubeconfig'), region: 'eu-west-1', environment: 'dev' },
+			{ name: 'prod-eu', backend: 'eks', arn: 'arn:aws:eks:eu-west-1:111122223333:cluster/prod-eu', region: 'eu-west-1' },
+		],
+	};
+}
+
+export async function startStack(opts = {}) {
+	const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-stack-'));
+	fs.mkdirSync(path.join(runDir, 'spool'));
+	const port = opts.port ?? (await freePort());
+	const url = `http://127.0.0.1:${port}`;
+	const procs = [];
+	let idp;
+	const stop = async () => {
+		for (const p of procs.reverse()) await p.stop();
+		if (idp) await idp.close();
+		if (!opts.keepRunDir) fs.rmSync(runDir, { recursive: true, force: true });
+	};
+	try {
+		idp = await startIdp({
+			port: opts.idpPort ?? 0,
+			clients: [{
+				client_id: CLIENT.id,
+				client_secret: CLIENT.secret,
+				redirect_uris: [`${url}/api/auth/callback`],
+				post_logout_redirect_uris: [`${url}/?signedOut=1`],
+			}],
+			...(opts.idp || {}),
+		});
+		const config = deepMerge(baseConfig({ url, issuer: idp.issuer, runDir }), opts.config);
+		const configPath = path.join(runDir, 'periscope.yaml');
+		fs.writeFileSync(configPath, toYaml(config));
+		fs.writeFileSync(path.join(runDir, 'local.kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: []\n');
+
+		const env = {
+			PATH: process.env.PATH,
+			PERISCOPE_CONFIG: configPath,
+			PERISCOPE_RUN_DIR: runDir,
+			PERISCOPE_WEB_ROOT: path.join(ROOT, 'web'),
+			PERISCOPE_PORT: String(port),
+			...(opts.env || {}),
+		};
+		const sock = path.join(runDir, 'periscope.sock');
+		procs.push(launch('periscope-fcgi', path.join(BUILD_DIR, 'fcgi/periscope.fcgi'),
+			['--socket', sock], { env, runDir }));
+		await waitFor('periscope.fcgi socket', () => fs.existsSync(sock));
+		procs.push(launch('lighttpd', '/usr/sbin/lighttpd',
+			['-D', '-f', path.join(ROOT, 'conf/lighttpd/periscope.conf')], { env, runDir }));
+		await waitFor('lighttpd and /healthz', async () => (await fetch(`${url}/healthz`)).status === 200);
+	} catch (e) {
+		const logs = fs.existsSync(runDir) ? readLogs(runDir) : '';
+		await stop();
+		e.message += logs ? `\n--- logs ---\n${logs}` : '';
+		throw e;
+	}
+	return {
+		url, port, runDir, idp, stop,
+		log: (name) => fs.readFileSync(path.join(runDir, `${name}.log`), 'utf8'),
+		logs: () => readLogs(runDir),
+	};
+}
+
+function readLogs(runDir) {
+	return fs.readdirSync(runDir).filter((f) => f.endsWith('.log'))
+		.map((f) => `== ${f}\n${fs.readFileSync(path.join(runDir, f), 'utf8').slice(-4000)}`).join('\n');
+}
