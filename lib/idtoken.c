@@ -370,8 +370,12 @@ static enum idtoken_result check_times(json_t *claims, long long now, int skew, 
 		skew = 0;
 	if (skew > MAX_SKEW_SECONDS)
 		skew = MAX_SKEW_SECONDS;
-	if (has_exp <= 0 || has_nbf < 0 || has_iat < 0) {
-		set_err(err, errlen, "exp missing, or exp/nbf/iat not an integer");
+	if (has_exp <= 0) {
+		set_err(err, errlen, has_exp ? "exp is not an integer" : "token has no exp");
+		return IDTOKEN_MALFORMED;
+	}
+	if (has_nbf < 0 || has_iat < 0) {
+		set_err(err, errlen, "%s is not an integer", has_nbf < 0 ? "nbf" : "iat");
 		return IDTOKEN_MALFORMED;
 	}
 	if (now >= saturating_add(exp, skew)) {

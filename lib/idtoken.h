@@ -11,8 +11,9 @@
 
 #include "jwks.h"
 
-/* Tokens longer than this are refused unread (libjwt copies segments onto the stack). */
-#define IDTOKEN_MAX_LEN 16384
+/* Tokens longer than this are refused unread: libjwt 1.10 copies each segment onto the
+ * stack (alloca). Big enough for an Entra ID token carrying its 200 groups. */
+#define IDTOKEN_MAX_LEN 65536
 
 enum idtoken_result { IDTOKEN_OK = 0, IDTOKEN_MALFORMED, IDTOKEN_UNKNOWN_KID, IDTOKEN_BAD_ALG,
   IDTOKEN_BAD_SIGNATURE, IDTOKEN_EXPIRED, IDTOKEN_NOT_YET_VALID, IDTOKEN_BAD_ISSUER,

@@ -122,7 +122,9 @@ static enum key_outcome import_rsa(json_t *k, size_t idx, const char *alg, gnutl
 	e = (gnutls_datum_t){ e_raw, (unsigned int)e_len };
 	strip_leading_zeros(&n);
 	strip_leading_zeros(&e);
-	if (e.size == 0 || e.size > RSA_MAX_EXPONENT_BYTES) {
+	/* e = 1 would make the "signature" the padded hash itself; an even e is no RSA key. */
+	if (e.size == 0 || e.size > RSA_MAX_EXPONENT_BYTES || (e.size == 1 && e.data[0] < 3) ||
+	    (e.data[e.size - 1] & 1) == 0) {
 		set_err(err, errlen, "JWKS keys[%zu]: RSA exponent is out of range", idx);
 		goto done;
 	}

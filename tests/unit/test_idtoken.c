@@ -367,6 +367,24 @@ START_TEST(jwks_refuses_short_ec_coordinates)
 }
 END_TEST
 
+START_TEST(jwks_refuses_rsa_exponent_one_or_even)
+{
+	static const char *const bad_e[] = { "AQ", "Ag", "AAE", "AQAA" };   /* 1, 2, 1, 65536 */
+	char json[4096], err[256];
+	struct jwks *set = NULL;
+	char *e;
+
+	for (size_t i = 0; i < sizeof bad_e / sizeof bad_e[0]; i++) {
+		snprintf(json, sizeof json, "{\"keys\":[{%s}]}", fx.rsa.jwk_members);
+		e = strstr(json, "\"e\":\"AQAB\"");
+		ck_assert_ptr_nonnull(e);
+		snprintf(e, sizeof json - (size_t)(e - json), "\"e\":\"%s\"}]}", bad_e[i]);
+		ck_assert_int_eq(jwks_parse(json, strlen(json), &set, err, sizeof err), -1);
+		ck_assert_str_eq(err, "JWKS keys[0]: RSA exponent is out of range");
+	}
+}
+END_TEST
+
 START_TEST(jwks_refuses_too_many_keys)
 {
 	char err[256];
@@ -401,6 +419,24 @@ START_TEST(rs256_from_libjwt_verifies_and_returns_claims)
 	/* claims may be NULL when the caller only wants the verdict */
 	ck_assert_int_eq(idtoken_verify(fx.set, token, &ex, NULL, err, sizeof err), IDTOKEN_OK);
 	free(token);
+}
+END_TEST
+
+START_TEST(large_token_with_many_groups_verifies)
+{
+	char *extra = malloc(400 * 40 + 32), *c = malloc(400 * 40 + 512), *token;
+	size_t n = (size_t)sprintf(extra, ",\"groups\":[");
+
+	for (int i = 0; i < 400; i++)
+		n += (size_t)sprintf(extra + n, "%s\"%08d-0000-4000-8000-000000000000\"", i ? "," : "", i);
+	sprintf(extra + n, "]");
+	claims_with(c, 400 * 40 + 512, extra);
+	token = mint_rs256("rsa1", c);
+	ck_assert_uint_gt(strlen(token), 16384);
+	ck_assert_uint_lt(strlen(token), IDTOKEN_MAX_LEN);
+	ASSERT_RESULT(verify(token), IDTOKEN_OK);
+	free(extra);
+	free(c);
 }
 END_TEST
 
@@ -712,14 +748,19 @@ END_TEST
 
 START_TEST(exp_must_be_an_integer_and_present)
 {
-	char c[512];
+	char c[512], err[256];
+	struct idtoken_expect ex = std_expect();
+	char *token;
 
 	snprintf(c, sizeof c, "{\"iss\":\"" ISS "\",\"sub\":\"alice\",\"aud\":\"" AUD "\","
 		 "\"exp\":\"%lld\",\"nonce\":\"" NONCE "\"}", NOW + 300);
 	ASSERT_RESULT(verify(mint_rs256("rsa1", c)), IDTOKEN_MALFORMED);
 	snprintf(c, sizeof c, "{\"iss\":\"" ISS "\",\"sub\":\"alice\",\"aud\":\"" AUD "\","
 		 "\"nonce\":\"" NONCE "\"}");
-	ASSERT_RESULT(verify(mint_rs256("rsa1", c)), IDTOKEN_MALFORMED);
+	token = mint_rs256("rsa1", c);
+	ck_assert_int_eq(idtoken_verify(fx.set, token, &ex, NULL, err, sizeof err), IDTOKEN_MALFORMED);
+	ck_assert_str_eq(err, "token has no exp");
+	free(token);
 	snprintf(c, sizeof c, "{\"iss\":\"" ISS "\",\"sub\":\"alice\",\"aud\":\"" AUD "\","
 		 "\"exp\":%lld.5,\"nonce\":\"" NONCE "\"}", NOW + 300);
 	ASSERT_RESULT(verify(mint_rs256("rsa1", c)), IDTOKEN_MALFORMED);
@@ -853,8 +894,10 @@ static Suite *idtoken_suite(void)
 	tcase_add_test(tc, jwks_refuses_bad_base64url);
 	tcase_add_test(tc, jwks_skips_weak_or_mismatched_keys_and_needs_one_usable);
 	tcase_add_test(tc, jwks_refuses_short_ec_coordinates);
+	tcase_add_test(tc, jwks_refuses_rsa_exponent_one_or_even);
 	tcase_add_test(tc, jwks_refuses_too_many_keys);
 	tcase_add_test(tc, rs256_from_libjwt_verifies_and_returns_claims);
+	tcase_add_test(tc, large_token_with_many_groups_verifies);
 	tcase_add_test(tc, es256_with_raw_r_s_verifies);
 	tcase_add_test(tc, exp_and_nbf_within_skew_pass_and_beyond_fail);
 	tcase_add_test(tc, aud_array_with_matching_azp_passes);
