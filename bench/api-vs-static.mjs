@@ -1,0 +1,46 @@
+// Benchmark: requests per second for GET /api/clusters (signed in, through lighttpd and
+// periscope.fcgi) next to lighttpd serving a static file of the same size, in the same
+// run, with wrk on loopback. The ratio is the number to watch; absolute numbers depend on
+// the machine. Usage: node bench/api-vs-static.mjs [seconds=10] [connections=16]
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { startStack } from '../tests/lib/stack.mjs';
+import { signIn } from '../tests/lib/session.mjs';
+
+const seconds = Number(process.argv[2] || 10);
+const connections = Number(process.argv[3] || 16);
+
+function wrk(url, headers = []) {
+	const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency'];
+	for (const h of headers) args.push('-H', h);
+	const out = execFileSync('wrk', [...args, url], { encoding: 'utf8' });
+	const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+	const p99 = /99%\s+([\d.]+\w+)/.exec(out)?.[1];
+	const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] || 0);
+	return { rps, p99, non2xx };
+}
+
+const stack = await startStack();
+try {
+	const admin = await signIn(stack, 'admin');
+	const api = await admin.get('/api/clusters');
+	if (api.status !== 200) throw new Error(`/api/clusters answered ${api.status}`);
+	// A static file with the same body, in lighttpd's docroot (web/) for this run only.
+	const webCopy = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'web', 'bench-clusters.json');
+	fs.writeFileSync(webCopy, api.text);
+	try {
+		const cookie = `cookie: periscope_session=${admin.cookie()}`;
+		const dyn = wrk(`${stack.url}/api/clusters`, [cookie]);
+		const stat = wrk(`${stack.url}/bench-clusters.json`);
+		console.log(`body size: ${api.text.length} bytes, ${seconds}s per run, ${connections} connections`);
+		console.log(`static file via lighttpd:        ${stat.rps.toFixed(0)} req/s (p99 ${stat.p99})`);
+		console.log(`GET /api/clusters via fcgi:      ${dyn.rps.toFixed(0)} req/s (p99 ${dyn.p99}, non-2xx ${dyn.non2xx})`);
+		console.log(`ratio api/static:                ${(dyn.rps / stat.rps).toFixed(3)}`);
+	} finally {
+		fs.rmSync(webCopy, { force: true });
+	}
+} finally {
+	await stack.stop();
+}
