@@ -31,8 +31,11 @@ struct schema {
 	size_t count;
 };
 
+/* walk_map tracks the keys seen in a mapping in a 64-bit mask. */
 #define SCHEMA(name, ...)                                                               \
 	static const struct field name##_fields[] = { __VA_ARGS__ };                     \
+	_Static_assert(sizeof name##_fields / sizeof name##_fields[0] <= 64,             \
+		       #name " has more keys than walk_map can track");                  \
 	static const struct schema name = { name##_fields,                              \
 					    sizeof name##_fields / sizeof name##_fields[0] }
 #define F(key, type, member) { key, type, IN_OBJECT, offsetof(struct config, member), NULL }
