@@ -5,6 +5,8 @@
  *   ws-probe [--ca FILE] [--header 'N: v']... [--protocol P]... [--k8s] [--resize CxR]
  *            [--max-message N] [--max-pending N] [--timeout-ms N] [--ping-ms N]
  *            [--flood BYTES] URL
+ *   ws-probe --exec NS/POD --command ARG... [--container C] [--tty] [options] SERVER
+ *            (builds the pods/exec URL from SERVER with lib/k8s_exec_url; implies --k8s)
  *
  * Events: open, message, k8s, queue_full, flood_done, drained, http_error, connect_error,
  * status, closed. Exit status 0 when the connection ended cleanly, 1 otherwise. */
@@ -21,6 +23,7 @@
 
 #include "buf.h"
 #include "k8s_channel.h"
+#include "k8s_exec_url.h"
 #include "timeutil.h"
 #include "wsclient.h"
 
@@ -301,10 +304,17 @@ int main(int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "ping-ms", required_argument, NULL, 'i' },
 		{ "flood", required_argument, NULL, 'f' },
+		{ "exec", required_argument, NULL, 'e' },
+		{ "command", required_argument, NULL, 'C' },
+		{ "container", required_argument, NULL, 'n' },
+		{ "tty", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *headers[MAX_LIST + 1] = { 0 }, *protocols[MAX_LIST + 1] = { 0 };
-	size_t nheaders = 0, nprotocols = 0;
+	const char *command[MAX_LIST + 1] = { 0 };
+	size_t nheaders = 0, nprotocols = 0, ncommand = 0;
+	struct k8s_exec_request exec = { .stdin_ = true, .stdout_ = true, .stderr_ = true };
+	char *exec_target = NULL, *exec_url = NULL;
 	unsigned cols = 0, rows = 0;
 	struct ws_client_opts o = { 0 };
 	struct probe p = { 0 };
@@ -332,6 +342,10 @@ int main(int argc, char **argv)
 		case 't': o.connect_timeout_ms = atoi(optarg); break;
 		case 'i': p.ping_ms = atoll(optarg); break;
 		case 'f': p.flood_left = p.flood_total = strtoul(optarg, NULL, 10); break;
+		case 'e': exec_target = optarg; p.k8s = true; break;
+		case 'C': if (ncommand < MAX_LIST) command[ncommand++] = optarg; break;
+		case 'n': exec.container = optarg; break;
+		case 'T': exec.tty = true; exec.stderr_ = false; break;
 		default: usage(); return 2;
 		}
 	}
@@ -340,6 +354,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	o.url = argv[optind];
+	if (exec_target) {
+		char *slash = strchr(exec_target, '/');
+
+		if (!slash) {
+			usage();
+			return 2;
+		}
+		*slash = '\0';
+		exec.server = argv[optind];
+		exec.ns = exec_target;
+		exec.pod = slash + 1;
+		exec.command = command;
+		exec_url = k8s_exec_url(&exec, err, sizeof err);
+		if (!exec_url) {
+			emit(json_pack("{s:s,s:s}", "event", "connect_error", "error", err));
+			goto done;
+		}
+		o.url = exec_url;
+	}
 	o.headers = headers;
 	o.subprotocols = nprotocols ? protocols : (p.k8s ? k8s_subprotocol_offer : NULL);
 	o.on_message = on_message;
@@ -370,6 +403,7 @@ int main(int argc, char **argv)
 	}
 done:
 	ws_client_free(p.ws);
+	free(exec_url);
 	buf_free(&p.status);
 	buf_free(&p.frame);
 	buf_free(&p.line);
