@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -125,6 +126,7 @@ const seen = [];          // { url, rawHeaders, protocol, messages, closeCode, p
 const slowSockets = [];   // server sides of "slow" connections, for the backpressure case
 let k8sPort;
 let k8sServer;
+let k8sTlsServer;
 
 const statusExit3 = JSON.stringify({
   metadata: {}, status: 'Failure',
@@ -211,7 +213,7 @@ function podBehaviour(pod, ws, rec) {
   }
 }
 
-async function startK8sServer() {
+async function startK8sServer(tls) {
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -225,7 +227,11 @@ async function startK8sServer() {
       return false;
     },
   });
-  const server = createServer((req, res) => res.writeHead(400).end());
+  const plain = (req, res) => res.writeHead(400).end();
+  const server = tls
+    ? createTlsServer({ cert: fs.readFileSync(path.join(tmp, 'server.pem')),
+      key: fs.readFileSync(path.join(tmp, 'server.key')) }, plain)
+    : createServer(plain);
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url, 'http://x');
     const m = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/);
@@ -261,13 +267,16 @@ async function startK8sServer() {
 
 const k8sUrl = (pod, query = 'command=sh&stdin=true&stdout=true') =>
   `ws://127.0.0.1:${k8sPort}/api/v1/namespaces/ns/pods/${pod}/exec?${query}`;
+const k8sTlsUrl = (pod, query = 'command=sh&stdin=true&stdout=true') =>
+  `wss://127.0.0.1:${k8sTlsServer.port}/api/v1/namespaces/ns/pods/${pod}/exec?${query}`;
 const recordFor = (pod) => seen.filter((r) => r.url.pathname.includes(`/pods/${pod}/`)).at(-1);
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wsclient-test-'));
   makeCertificates(tmp);
-  k8sServer = await startK8sServer();
+  k8sServer = await startK8sServer(false);
   k8sPort = k8sServer.port;
+  k8sTlsServer = await startK8sServer(true);
 });
 
 after(async () => {
@@ -275,9 +284,11 @@ after(async () => {
     c.kill('SIGTERM');
     if (c.exitCode === null) await once(c, 'close');
   }
-  for (const ws of k8sServer.wss.clients) ws.terminate();
-  k8sServer.server.closeAllConnections?.();
-  k8sServer.server.close();
+  for (const s of [k8sServer, k8sTlsServer]) {
+    for (const ws of s.wss.clients) ws.terminate();
+    s.server.closeAllConnections?.();
+    s.server.close();
+  }
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -481,11 +492,10 @@ test('Status then TCP end without a close frame: reported as 1006, Status kept',
   assert.equal(closedEvent(r).code_received, 1006);
 });
 
-test('a peer that stops reading: sends queue up to the bound while reads keep flowing', async () => {
+async function backpressure(url, extra = []) {
   const flood = 24 * 1024 * 1024;
   const maxPending = 1024 * 1024;
-  const p = probe(['--k8s', '--flood', String(flood), '--max-pending', String(maxPending),
-    k8sUrl('slow')]);
+  const p = probe([...extra, '--k8s', '--flood', String(flood), '--max-pending', String(maxPending), url]);
   const full = await p.wait('queue_full', ofKind('queue_full'));
   // The queue filled to (almost) its bound: at most one 64 KiB message short of it.
   assert.ok(full.pending > maxPending - 64 * 1024 && full.pending <= maxPending,
@@ -497,16 +507,37 @@ test('a peer that stops reading: sends queue up to the bound while reads keep fl
       e.pending > maxPending / 2).length >= 3);
   assert.equal(p.find(ofKind('flood_done')), undefined, 'the flood cannot finish while the peer is stuck');
   const rec = recordFor('slow');
+  const server = slowSockets.at(-1);
   rec.stopTicks();
-  slowSockets.at(-1).resume();
+  server.resume();
   await p.wait('flood_done', ofKind('flood_done'));
   await p.wait('drained', ofKind('drained'));
+  // Every byte arrived, in intact frames (ws would have failed the connection otherwise).
   await until('server got every byte', () =>
     rec.messages.reduce((n, m) => n + m.length, 0) === flood);
-  slowSockets.at(-1).send(frame(3, statusSuccess));
-  slowSockets.at(-1).close(1000);
+  server.send(frame(3, statusSuccess));
+  server.close(1000);
   p.end();
   const r = await p.done();
   assert.equal(r.code, 0, r.stderr);
   assert.equal(statusEvent(r).kind, 'success');
+}
+
+test('a peer that stops reading: sends queue up to the bound while reads keep flowing', async () => {
+  await backpressure(k8sUrl('slow'));
+});
+
+test('the same over TLS: GnuTLS partial writes are retried with the same bytes', async () => {
+  await backpressure(k8sTlsUrl('slow'), ['--ca', path.join(tmp, 'ca.pem')]);
+});
+
+test('exec over wss:// with a pinned CA', async () => {
+  const p = probe(['--ca', path.join(tmp, 'ca.pem'), '--k8s', k8sTlsUrl('echo')]);
+  await p.wait('open', ofKind('open'));
+  p.send('over tls');
+  await p.wait('echo', (e) => e.event === 'k8s' && e.channel === 1 && e.data === 'OVER TLS\n');
+  p.end();
+  const r = await p.done();
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(statusEvent(r).exit_code, 3);
 });
