@@ -70,8 +70,10 @@ struct ws_client *ws_client_new(const struct ws_client_opts *opts, char *err, si
 
 /* Connects, sends the upgrade and checks the answer: 101, Upgrade/Connection headers, the
  * Sec-WebSocket-Accept digest, a subprotocol from the offer, no extension. Blocks for at
- * most connect_timeout_ms. Messages that arrived together with the 101 are delivered to
- * on_message before it returns. 0 or -1 with err. */
+ * most connect_timeout_ms (plus libcurl's name resolution). Messages that arrived together
+ * with the 101 are delivered to on_message before it returns. 0 or -1 with err; after -1
+ * the client only answers the http_status/http_body queries and must still be freed.
+ * libcurl must be initialised (curl_global_init) by the program before the first call. */
 int ws_client_connect(struct ws_client *c, char *err, size_t errlen);
 
 /* The HTTP status of the upgrade answer (101 once connected; e.g. 403 after a refusal;
