@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "buf.h"
@@ -325,6 +326,10 @@ int main(int argc, char **argv)
 	buf_init(&p.frame, 1024 * 1024);
 	buf_init(&p.line, 1024 * 1024);
 	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "ws-probe: cannot initialise libcurl\n");
+		return 1;
+	}
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': o.ca_file = optarg; break;
@@ -404,6 +409,7 @@ int main(int argc, char **argv)
 done:
 	ws_client_free(p.ws);
 	free(exec_url);
+	curl_global_cleanup();
 	buf_free(&p.status);
 	buf_free(&p.frame);
 	buf_free(&p.line);
