@@ -1,0 +1,54 @@
+/* Live terminal sessions and their caps, in SQLite (shell_sessions), shared by every
+ * periscope-wsbridge process. Admission is one write transaction: reap the rows whose
+ * process is gone, count, insert; so N concurrent opens never exceed a cap, and a process
+ * that died (even by SIGKILL) leaves no slot taken. A process is identified by its pid and
+ * its start time, so a recycled pid does not keep a dead session alive. */
+#ifndef PERISCOPE_SHELL_REGISTRY_H
+#define PERISCOPE_SHELL_REGISTRY_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct shell_slot {
+	const char *id;          /* session id (UUID) */
+	const char *kind;        /* "cluster_shell" | "node_shell" */
+	const char *actor;       /* OIDC sub */
+	const char *cluster;
+	const char *target;      /* node name, or NULL */
+	const char *tier;
+	const char *mode;
+	pid_t pid;               /* the owning process */
+	const char *detail_json; /* optional JSON object (pod, secret, instance, ...) */
+};
+
+struct shell_caps {
+	int per_user;            /* sessions of this kind per actor, all clusters */
+	int per_cluster;         /* sessions of this kind per cluster, all actors */
+};
+
+enum admit_result { ADMIT_OK, ADMIT_CAP_USER, ADMIT_CAP_CLUSTER, ADMIT_ERROR };
+
+/* On a cap refusal, *active (when not NULL) gets the JSON array of the sessions that hold
+ * the cap: [{id, cluster, target?, tier, mode?, startedAt}]. */
+enum admit_result shell_registry_admit(sqlite3 *db, const struct shell_slot *slot,
+				       const struct shell_caps *caps, json_t **active,
+				       char *err, size_t errlen);
+/* The same counts without taking a slot (the authorizer's early answer). */
+enum admit_result shell_registry_check(sqlite3 *db, const char *kind, const char *actor,
+				       const char *cluster, const struct shell_caps *caps,
+				       json_t **active, char *err, size_t errlen);
+int shell_registry_release(sqlite3 *db, const char *id);
+int shell_registry_set_detail(sqlite3 *db, const char *id, const char *detail_json);
+/* Deletes rows whose process is gone; returns how many, or -1. *reaped (when not NULL)
+ * gets their rows [{id, kind, cluster, detail}] so the caller can clean up after them. */
+int shell_registry_reap(sqlite3 *db, json_t **reaped);
+/* 1 when the session id has a live row, 0 when not, -1 on error. */
+int shell_registry_is_live(sqlite3 *db, const char *id);
+
+/* The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22):
+ * with the pid, it names one process for good. 0 or -1 when the process does not exist. */
+int process_start_ticks(pid_t pid, unsigned long long *ticks);
+
+#endif
