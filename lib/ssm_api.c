@@ -6,6 +6,7 @@
 
 #include "aws_http.h"
 #include "buf.h"
+#include "sts_xml.h"
 
 #define SSM_CONTENT_TYPE "application/x-amz-json-1.1"
 #define HEADER_MAX (64 * 1024)
@@ -108,7 +109,15 @@ int ssm_call(const struct ssm_client *c, const char *operation, const char *body
 		}
 	}
 	if (resp.status != 200) {
-		ssm_parse_error(resp.body.data, resp.body.len, resp.error_type, resp.status, aerr);
+		/* JSON 1.1 errors are JSON; an XML error document can still come from a proxy
+		 * or a fake in front of the service (moto answers signature errors in XML). */
+		const char *p = resp.body.data ? resp.body.data : "";
+
+		aerr->http_status = resp.status;
+		p += strspn(p, " \t\r\n");
+		if (*p != '<' || sts_parse_error_response(resp.body.data, resp.body.len, aerr) != 0)
+			ssm_parse_error(resp.body.data, resp.body.len, resp.error_type, resp.status,
+					aerr);
 		goto fail;
 	}
 	*len_out = resp.body.len;

@@ -158,8 +158,15 @@ int sts_parse_error_response(const char *xml, size_t len, struct aws_error *e)
 	if (!doc)
 		return -1;
 	root = xmlDocGetRootElement(doc);
-	/* Query APIs wrap it in ErrorResponse; a bare <Error> is accepted too. */
-	error = named(root, "ErrorResponse") ? child(root, "Error") : named(root, "Error") ? root : NULL;
+	/* Query APIs answer <ErrorResponse><Error>; EC2-style and some fakes (moto's
+	 * signature errors, even for JSON services) wrap it in <Errors>; a bare <Error> is
+	 * accepted too. */
+	if (named(root, "Error"))
+		error = root;
+	else if (named(root, "ErrorResponse") || named(root, "Response"))
+		error = child(root, "Error") ? child(root, "Error") : child(child(root, "Errors"), "Error");
+	else
+		error = NULL;
 	code = text_of(child(error, "Code"));
 	message = text_or_empty(child(error, "Message"));
 	if (nonempty(code) && message) {

@@ -30,8 +30,9 @@ void sts_assumed_role_free(struct sts_assumed_role *r);
 int sts_parse_assume_role_response(const char *xml, size_t len, struct sts_assumed_role *out,
 				   char *err, size_t errlen);
 
-/* An <ErrorResponse><Error><Code/><Message/></Error></ErrorResponse> answer into e
- * (http_status untouched). -1 when the body is not such a document. */
+/* An AWS XML error answer, <ErrorResponse><Error><Code/><Message/></Error></ErrorResponse>
+ * (also with an <Errors> level, or a bare <Error>), into e (http_status untouched).
+ * -1 when the body is not such a document. */
 int sts_parse_error_response(const char *xml, size_t len, struct aws_error *e);
 
 #endif
