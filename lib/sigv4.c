@@ -416,13 +416,14 @@ static bool valid_inputs(const struct sigv4_request *req, const struct sigv4_sig
 		return false;
 	}
 	for (size_t i = 0; i < req->header_count; i++) {
-		if (!req->headers[i].name || !*req->headers[i].name) {
-			set_err(err, errlen, "sigv4: header without a name");
+		const char *name = req->headers[i].name;
+
+		if (!name || !*name || strcspn(name, ": \t\r\n") != strlen(name)) {
+			set_err(err, errlen, "sigv4: header without a valid name");
 			return false;
 		}
-		if (!strcasecmp(req->headers[i].name, "x-amz-date") ||
-		    !strcasecmp(req->headers[i].name, "x-amz-security-token") ||
-		    !strcasecmp(req->headers[i].name, "authorization")) {
+		if (!strcasecmp(name, "x-amz-date") || !strcasecmp(name, "x-amz-security-token") ||
+		    !strcasecmp(name, "authorization")) {
 			set_err(err, errlen, "sigv4: x-amz-date, x-amz-security-token and "
 					     "authorization are added by the signer");
 			return false;

@@ -1,5 +1,6 @@
 #include "ssm_api.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,14 @@ int ssm_default_endpoint(const char *region, char *out, size_t outlen)
 	n = snprintf(out, outlen, "https://ssm.%s.amazonaws.com%s", region,
 		     !strncmp(region, "cn-", 3) ? ".cn" : "");
 	return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+static bool has_control_chars(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
 }
 
 static char *header_line(const char *name, const char *value)
@@ -54,6 +63,13 @@ int ssm_call(const struct ssm_client *c, const char *operation, const char *body
 	if (!c->creds || !c->creds->access_key_id || !c->creds->secret_access_key ||
 	    !c->region || !*c->region) {
 		aws_error_set(aerr, "InvalidParameter", "credentials and region are required", 0);
+		goto fail;
+	}
+	/* The token goes into a header line: a CR or LF in it would split the request. */
+	if (has_control_chars(c->creds->access_key_id) ||
+	    has_control_chars(c->creds->secret_access_key) ||
+	    (c->creds->session_token && has_control_chars(c->creds->session_token))) {
+		aws_error_set(aerr, "InvalidParameter", "credentials contain control characters", 0);
 		goto fail;
 	}
 	if (aws_endpoint_parse(c->endpoint, &ep, msg, sizeof msg) != 0) {

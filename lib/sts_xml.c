@@ -87,6 +87,17 @@ void sts_assumed_role_free(struct sts_assumed_role *r)
 	memset(r, 0, sizeof *r);
 }
 
+#define WORD_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+
+/* Visible ASCII only: no spaces, no control characters. */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
 static bool nonempty(const char *s)
 {
 	return s && *s;
@@ -122,6 +133,12 @@ int sts_parse_assume_role_response(const char *xml, size_t len, struct sts_assum
 	    !nonempty(out->creds.session_token) || !nonempty(out->expiration)) {
 		set_err(err, errlen, "STS answer lacks AccessKeyId, SecretAccessKey, SessionToken "
 				     "or Expiration");
+		goto fail;
+	}
+	/* They end up in HTTP header lines (and the key id in every Authorization). */
+	if (strspn(out->creds.access_key_id, WORD_CHARS) != strlen(out->creds.access_key_id) ||
+	    !printable(out->creds.secret_access_key) || !printable(out->creds.session_token)) {
+		set_err(err, errlen, "STS answer has credentials with unexpected characters");
 		goto fail;
 	}
 	if (parse_rfc3339_ns(out->expiration, &ns) != 0) {

@@ -427,6 +427,20 @@ START_TEST(refused_connection_is_a_transport_error)
 }
 END_TEST
 
+START_TEST(credentials_that_would_split_a_header_are_refused_before_sending)
+{
+	struct aws_credentials bad = { "ASIA1", "secret", "tok\r\nX-Evil: 1" };
+	struct ssm_client c = { .endpoint = "http://127.0.0.1:1/", .region = "us-east-1",
+				.creds = &bad };
+	struct aws_error aerr;
+	char err[256] = "";
+
+	ck_assert_int_eq(ssm_terminate_session(&c, "s-1", &aerr, err, sizeof err), -1);
+	ck_assert_str_eq(aerr.code, "InvalidParameter");
+	ck_assert_ptr_null(strstr(err, "X-Evil"));
+}
+END_TEST
+
 START_TEST(endpoints_parse_into_host_header_and_path)
 {
 	struct aws_endpoint e;
@@ -465,6 +479,7 @@ static Suite *aws_http_suite(void)
 	tcase_add_test(t, sts_call_is_unsigned_and_parses_the_answer);
 	tcase_add_test(t, sts_refusal_maps_to_trust_denied_without_the_token);
 	tcase_add_test(t, refused_connection_is_a_transport_error);
+	tcase_add_test(t, credentials_that_would_split_a_header_are_refused_before_sending);
 	tcase_add_test(t, endpoints_parse_into_host_header_and_path);
 	suite_add_tcase(s, t);
 	return s;

@@ -141,6 +141,23 @@ START_TEST(incomplete_credentials_are_an_error)
 }
 END_TEST
 
+/* The credentials go into HTTP header lines: a line break would split the request. */
+START_TEST(credentials_with_line_breaks_are_refused)
+{
+	static const char xml[] =
+		"<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+		"<AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
+		"<SessionToken>abc&#13;&#10;X-Evil: 1</SessionToken>"
+		"<Expiration>2024-01-01T12:00:00Z</Expiration>"
+		"</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
+	struct sts_assumed_role r;
+	char err[256] = "";
+
+	ck_assert_int_eq(sts_parse_assume_role_response(xml, strlen(xml), &r, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "unexpected characters"));
+}
+END_TEST
+
 START_TEST(request_body_is_encoded_like_botocore)
 {
 	struct sts_assume_request req = {
@@ -215,6 +232,7 @@ static Suite *sts_xml_suite(void)
 	tcase_add_test(t, billion_laughs_is_refused_quickly);
 	tcase_add_test(t, undeclared_entities_and_nested_markup_are_refused);
 	tcase_add_test(t, incomplete_credentials_are_an_error);
+	tcase_add_test(t, credentials_with_line_breaks_are_refused);
 	tcase_add_test(t, request_body_is_encoded_like_botocore);
 	tcase_add_test(t, session_name_follows_the_sanitize_rule);
 	tcase_add_test(t, default_endpoint_is_regional);
