@@ -105,15 +105,22 @@ static int count_rows(sqlite3 *db, const char *sql, const char *kind, const char
 	return rc;
 }
 
-static json_t *list_active(sqlite3 *db, const char *sql, const char *kind, const char *value)
+/* The caller's own sessions of this kind (on one cluster when cluster is not NULL): what a
+ * 429 answer may show without revealing anyone else's sessions. */
+static json_t *list_active(sqlite3 *db, const char *kind, const char *actor, const char *cluster)
 {
+	static const char sql[] =
+		"SELECT id, cluster, target, tier, mode, started_at_ms FROM shell_sessions"
+		" WHERE kind = ?1 AND actor_sub = ?2 AND (?3 IS NULL OR cluster = ?3)"
+		" ORDER BY started_at_ms";
 	sqlite3_stmt *st = NULL;
 	json_t *list = json_array();
 
 	if (!list || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto done;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+	db_bind_text_or_null(st, 3, cluster);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char started[40];
 		json_t *item;
@@ -131,8 +138,6 @@ done:
 	return list;
 }
 
-#define ACTIVE_COLUMNS "SELECT id, cluster, target, tier, mode, started_at_ms FROM shell_sessions"
-
 /* Counts against the caps; the caller holds the write transaction when admitting. */
 static enum admit_result check_caps(sqlite3 *db, const char *kind, const char *actor,
 				    const char *cluster, const struct shell_caps *caps,
@@ -149,14 +154,12 @@ static enum admit_result check_caps(sqlite3 *db, const char *kind, const char *a
 	}
 	if (per_user >= caps->per_user) {
 		if (active)
-			*active = list_active(db, ACTIVE_COLUMNS " WHERE kind = ? AND actor_sub = ?"
-						  " ORDER BY started_at_ms", kind, actor);
+			*active = list_active(db, kind, actor, NULL);
 		return ADMIT_CAP_USER;
 	}
 	if (per_cluster >= caps->per_cluster) {
 		if (active)
-			*active = list_active(db, ACTIVE_COLUMNS " WHERE kind = ? AND cluster = ?"
-						  " AND actor_sub = ?3 ORDER BY started_at_ms", kind, cluster);
+			*active = list_active(db, kind, actor, cluster);
 		return ADMIT_CAP_CLUSTER;
 	}
 	return ADMIT_OK;

@@ -1,0 +1,126 @@
+/* The browser frame protocol: what wsbridge accepts from a client and what it sends. */
+#include <string.h>
+
+#include "frames.h"
+#include "unit.h"
+
+static int parse(const char *line, struct client_frame *f, char *err)
+{
+	return frame_parse_client(line, strlen(line), f, err, 128);
+}
+
+START_TEST(stdin_is_base64_decoded)
+{
+	struct client_frame f;
+	char err[128];
+
+	ck_assert_int_eq(parse("{\"type\":\"stdin\",\"data\":\"ZWNobyBoaQ0=\"}", &f, err), 0);
+	ck_assert_int_eq(f.type, CLIENT_STDIN);
+	ck_assert_uint_eq(f.len, 8);
+	ck_assert_mem_eq(f.data, "echo hi\r", 8);
+	client_frame_clear(&f);
+}
+END_TEST
+
+START_TEST(resize_needs_sane_integers)
+{
+	struct client_frame f;
+	char err[128];
+
+	ck_assert_int_eq(parse("{\"type\":\"resize\",\"cols\":120,\"rows\":40}", &f, err), 0);
+	ck_assert_int_eq(f.cols, 120);
+	ck_assert_int_eq(f.rows, 40);
+	ck_assert_int_eq(parse("{\"type\":\"resize\",\"cols\":0,\"rows\":40}", &f, err), -1);
+	ck_assert_int_eq(parse("{\"type\":\"resize\",\"cols\":\"80\",\"rows\":40}", &f, err), -1);
+	ck_assert_int_eq(parse("{\"type\":\"resize\",\"cols\":80,\"rows\":100000}", &f, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "resize"));
+}
+END_TEST
+
+START_TEST(ping_echoes_only_small_scalars)
+{
+	struct client_frame f;
+	char err[128];
+	struct buf out;
+
+	buf_init(&out, 4096);
+	ck_assert_int_eq(parse("{\"type\":\"ping\",\"ts\":12345}", &f, err), 0);
+	ck_assert_int_eq(f.type, CLIENT_PING);
+	ck_assert_int_eq(frame_pong(&out, f.ts), 0);
+	ck_assert_str_eq(out.data, "{\"type\":\"pong\",\"ts\":12345}\n");
+	client_frame_clear(&f);
+	ck_assert_int_eq(parse("{\"type\":\"ping\",\"ts\":{\"big\":[1,2,3]}}", &f, err), 0);
+	ck_assert_ptr_null(f.ts);
+	client_frame_clear(&f);
+	buf_free(&out);
+}
+END_TEST
+
+START_TEST(malformed_frames_are_refused_with_a_reason)
+{
+	struct client_frame f;
+	char err[128];
+
+	ck_assert_int_eq(parse("not json", &f, err), -1);
+	ck_assert_int_eq(parse("[1,2]", &f, err), -1);
+	ck_assert_int_eq(parse("{\"data\":\"AA==\"}", &f, err), -1);
+	ck_assert_int_eq(parse("{\"type\":\"launch\"}", &f, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "launch"));
+	ck_assert_int_eq(parse("{\"type\":\"stdin\",\"data\":\"***\"}", &f, err), -1);
+	ck_assert_int_eq(parse("{\"type\":\"stdin\",\"data\":5}", &f, err), -1);
+	ck_assert_int_eq(parse("{\"type\":\"close\",\"type\":\"stdin\"}", &f, err), -1);
+}
+END_TEST
+
+START_TEST(oversized_lines_and_payloads_are_refused)
+{
+	static char line[FRAME_MAX_LINE + 64];
+	struct client_frame f;
+	char err[128];
+	size_t n;
+
+	n = (size_t)snprintf(line, sizeof line, "{\"type\":\"stdin\",\"data\":\"");
+	/* 48 KiB + 3 decoded bytes: base64 of 49155 bytes is 65540 characters. */
+	memset(line + n, 'A', 65540);
+	n += 65540;
+	n += (size_t)snprintf(line + n, sizeof line - n, "\"}");
+	ck_assert_int_eq(frame_parse_client(line, n, &f, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "longer than"));
+}
+END_TEST
+
+START_TEST(server_frames_are_single_compact_lines)
+{
+	struct buf out;
+
+	buf_init(&out, 1 << 20);
+	ck_assert_int_eq(frame_stdout(&out, "hi\r\n", 4), 0);
+	ck_assert_int_eq(frame_idle_warn(&out, 30), 0);
+	ck_assert_int_eq(frame_closed(&out, "exit", 3), 0);
+	ck_assert_int_eq(frame_error(&out, "E_CAP_USER", "too many \"shells\"\n", false, true), 0);
+	ck_assert_str_eq(out.data,
+			 "{\"type\":\"stdout\",\"data\":\"aGkNCg==\"}\n"
+			 "{\"type\":\"idle_warn\",\"secondsRemaining\":30}\n"
+			 "{\"type\":\"closed\",\"reason\":\"exit\",\"exitCode\":3}\n"
+			 "{\"type\":\"error\",\"code\":\"E_CAP_USER\",\"message\":\"too many \\\"shells\\\"\\n\","
+			 "\"retryable\":false,\"fatal\":true}\n");
+	buf_free(&out);
+}
+END_TEST
+
+static Suite *frames_suite(void)
+{
+	Suite *s = suite_create("frames");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, stdin_is_base64_decoded);
+	tcase_add_test(tc, resize_needs_sane_integers);
+	tcase_add_test(tc, ping_echoes_only_small_scalars);
+	tcase_add_test(tc, malformed_frames_are_refused_with_a_reason);
+	tcase_add_test(tc, oversized_lines_and_payloads_are_refused);
+	tcase_add_test(tc, server_frames_are_single_compact_lines);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(frames_suite)
