@@ -14,5 +14,6 @@ void handle_auth_whoami(struct request *rq);
 void handle_clusters_list(struct request *rq);
 void handle_audit_list(struct request *rq);
 void handle_audit_get(struct request *rq);
+void handle_shell_authorize(struct request *rq);
 
 #endif

@@ -11,9 +11,9 @@
 #include "app.h"
 #include "auth.h"
 #include "buf.h"
+#include "route_match.h"
 #include "urlcode.h"
 
-#define ROUTE_MAX_PARAMS 4
 
 struct request {
 	FCGX_Request *fcgx;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "request.h"
+#include "route_match.h"
 
 typedef void (*handler_fn)(struct request *rq);
 
@@ -26,10 +27,6 @@ extern const struct route routes[];
 extern const size_t routes_count;
 
 void router_dispatch(struct request *rq);
-
-/* Matches path against pattern, decoding {placeholders} into params. 1 match, 0 no match,
- * -1 malformed path (bad escape, or a decoded '/' or NUL in a segment). */
-int route_match(const char *pattern, const char *path, char *params[ROUTE_MAX_PARAMS]);
 
 /* Writes an audit event stamped with the request's id, route and signed-in actor. */
 struct audit_event;

@@ -1,0 +1,59 @@
+/* GET /api/clusters/{c}/shell and /api/clusters/{c}/nodes/{n}/shell, asked by the web
+ * server as a FastCGI authorizer before it hands the upgrade to websocketd: every gate
+ * that fails is answered here with its HTTP status and JSON body, which a browser's
+ * WebSocket cannot read but an API client can. Passing answers 200 (lighttpd and Apache
+ * then proceed to the proxy). wsbridge checks everything again. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "shell_gates.h"
+#include "timeutil.h"
+
+static void answer_gate(struct request *rq, struct gate_answer *ans)
+{
+	if (ans->status == 401)
+		add_header(rq, "WWW-Authenticate: Cookie realm=\"periscope\"");
+	respond_error(rq, ans->status, ans->code, ans->message, json_incref(ans->extras));
+}
+
+void handle_shell_authorize(struct request *rq)
+{
+	struct shell_target target;
+	struct gate_answer ans = { 0 };
+	char *cookie = NULL;
+	char err[256];
+	enum auth_status st;
+
+	if (shell_target_parse(rq->request_uri, &target) != 1) {
+		respond_error(rq, 400, "E_INVALID_REQUEST", "malformed shell path", NULL);
+		return;
+	}
+	cookie = cookie_value(rq->cookie_header, rq->w->cfg->session.cookie_name);
+	st = auth_from_cookie(&rq->w->auth, cookie, now_ms() / 1000, &rq->identity, err, sizeof err);
+	if (st == AUTH_ERROR) {
+		log_json(LOG_ERROR, "authorizer", "session check failed",
+			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "error", err));
+		respond_error(rq, 500, "E_INTERNAL", "could not check your session", NULL);
+		goto done;
+	}
+	rq->authenticated = st == AUTH_OK;
+	if (shell_gates_static(rq->w->cfg, &target, rq->authenticated ? &rq->identity : NULL, &ans) != 0 ||
+	    shell_gate_origin(rq->w->cfg, request_env(rq, "HTTP_ORIGIN"), &ans) != 0 ||
+	    shell_gates_caps(rq->w->cfg, rq->w->db, &target, &rq->identity, NULL, &ans) != 0) {
+		answer_gate(rq, &ans);
+		goto done;
+	}
+	if (!rq->authorizer) {
+		/* Reached as a plain request: only a WebSocket upgrade opens a terminal. */
+		add_header(rq, "Upgrade: websocket");
+		respond_error(rq, 426, "E_UPGRADE_REQUIRED", "open this URL as a WebSocket", NULL);
+		goto done;
+	}
+	respond_raw(rq, 200, NULL, NULL, 0);
+done:
+	gate_answer_clear(&ans);
+	shell_target_clear(&target);
+	free(cookie);
+}
