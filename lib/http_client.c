@@ -5,13 +5,75 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct body_sink {
+	const struct http_request *rq;
+	struct http_response *rs;
+	CURL *c;
+};
+
 static size_t collect_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
-	struct buf *b = userdata;
+	struct body_sink *sink = userdata;
 	size_t n = size * nmemb;
 
-	/* Returning less than n makes libcurl fail the transfer: the body is over its cap. */
-	return buf_append(b, data, n) == 0 ? n : 0;
+	/* Returning less than n makes libcurl stop the transfer. A streaming reader sees only
+	 * successful bodies; an error body (a Status) is collected as usual. */
+	if (sink->rq->on_body && sink->rs->status == 0)
+		curl_easy_getinfo(sink->c, CURLINFO_RESPONSE_CODE, &sink->rs->status);
+	if (sink->rq->on_body && sink->rs->status / 100 == 2) {
+		if (sink->rq->on_body(sink->rq->body_ud, data, n) != 0) {
+			sink->rs->stopped = 1;
+			return 0;
+		}
+		return n;
+	}
+	return buf_append(&sink->rs->body, data, n) == 0 ? n : 0;
+}
+
+/* Runs the transfer through a multi handle, serving the caller's descriptors meanwhile. */
+static CURLcode perform_waiting(CURL *c, const struct http_wait *wait, struct http_response *rs)
+{
+	CURLM *m = curl_multi_init();
+	CURLcode result = CURLE_OK;
+	int running = 1;
+
+	if (!m || curl_multi_add_handle(m, c) != CURLM_OK) {
+		curl_multi_cleanup(m);
+		return CURLE_OUT_OF_MEMORY;
+	}
+	while (running) {
+		struct pollfd fds[HTTP_WAIT_MAX_FDS];
+		struct curl_waitfd wfds[HTTP_WAIT_MAX_FDS];
+		int n = wait->fill(wait->ud, fds);
+		CURLMsg *msg;
+		int left;
+
+		if (curl_multi_perform(m, &running) != CURLM_OK) {
+			result = CURLE_FAILED_INIT;
+			break;
+		}
+		while ((msg = curl_multi_info_read(m, &left)))
+			if (msg->msg == CURLMSG_DONE)
+				result = msg->data.result;
+		if (!running)
+			break;
+		for (int i = 0; i < n; i++)
+			wfds[i] = (struct curl_waitfd){ fds[i].fd < 0 ? 0 : fds[i].fd,
+							 (short)(fds[i].fd < 0 ? 0 : fds[i].events), 0 };
+		if (curl_multi_poll(m, wfds, (unsigned)n, 200, NULL) != CURLM_OK) {
+			result = CURLE_FAILED_INIT;
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			fds[i].revents = fds[i].fd < 0 ? 0 : wfds[i].revents;
+		if (wait->serve(wait->ud, fds, n) != 0) {
+			rs->abandoned = 1;
+			break;
+		}
+	}
+	curl_multi_remove_handle(m, c);
+	curl_multi_cleanup(m);
+	return result;
 }
 
 int http_do(const struct http_request *rq, struct http_response *rs, char *err, size_t errlen)
@@ -19,11 +81,14 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 	struct curl_slist *headers = NULL;
 	CURL *c = curl_easy_init();
 	char curl_err[CURL_ERROR_SIZE] = "";
+	struct body_sink sink = { rq, rs, c };
 	CURLcode cc;
 	int rc = -1;
 
 	buf_init(&rs->body, rq->max_body ? rq->max_body : HTTP_DEFAULT_MAX_BODY);
 	rs->status = 0;
+	rs->stopped = 0;
+	rs->abandoned = 0;
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -43,11 +108,15 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &rs->body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	if (headers)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	if (rq->ca_file && *rq->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
+	if (rq->ca_pem) {
+		struct curl_blob blob = { (void *)rq->ca_pem, strlen(rq->ca_pem), CURL_BLOB_COPY };
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+	}
 	if (rq->basic_user) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, rq->basic_user);
@@ -59,14 +128,18 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 	}
 	if (rq->method && strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "POST") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
-	cc = curl_easy_perform(c);
+	cc = rq->wait ? perform_waiting(c, rq->wait, rs) : curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	if (rs->abandoned || (rs->stopped && cc == CURLE_WRITE_ERROR)) {
+		rc = 0;
+		goto done;
+	}
 	if (cc != CURLE_OK) {
 		/* The URL is safe to name; curl's message never contains credentials we set. */
 		snprintf(err, errlen, "%s %s: %s", rq->method ? rq->method : "GET", rq->url,
 			 curl_err[0] ? curl_err : curl_easy_strerror(cc));
 		goto done;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
 	rc = 0;
 done:
 	curl_slist_free_all(headers);

@@ -9,6 +9,18 @@
 
 #define HTTP_DEFAULT_MAX_BODY (4u << 20)
 
+#include <poll.h>
+
+/* While a request is in flight, the caller's own descriptors can be served too (wsbridge
+ * keeps reading the browser while it waits on the apiserver): fill() lists them (at most
+ * HTTP_WAIT_MAX_FDS), serve() handles their events and returns 1 to abandon the request. */
+#define HTTP_WAIT_MAX_FDS 4
+struct http_wait {
+	int (*fill)(void *ud, struct pollfd *fds);
+	int (*serve)(void *ud, struct pollfd *fds, int n);
+	void *ud;
+};
+
 struct http_request {
 	const char *method;              /* "GET" when NULL */
 	const char *url;
@@ -20,11 +32,19 @@ struct http_request {
 	const char *ca_file;             /* extra trust anchor, or NULL for the system store */
 	long timeout_ms;                 /* whole request; 0 = 10 s */
 	size_t max_body;                 /* 0 = HTTP_DEFAULT_MAX_BODY */
+	const char *ca_pem;              /* trust anchor as PEM text (kubeconfig CA data) */
+	const struct http_wait *wait;    /* serve other descriptors meanwhile, or NULL */
+	/* Streaming bodies (a watch): each chunk goes here instead of into the response body;
+	 * return 1 to stop reading (http_do then returns 0 with stopped set). */
+	int (*on_body)(void *ud, const char *data, size_t len);
+	void *body_ud;
 };
 
 struct http_response {
 	long status;
 	struct buf body;
+	int stopped;                     /* on_body asked to stop */
+	int abandoned;                   /* wait->serve asked to give up */
 };
 
 /* Performs the request. A transport failure or an over-long body is -1 with err; any HTTP

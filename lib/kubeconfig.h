@@ -1,0 +1,38 @@
+/* Reading a kubeconfig (the kubeconfig backend's cluster entry, or the in-cluster service
+ * account), and writing the per-session kubeconfig that the shell pod receives. */
+#ifndef PERISCOPE_KUBECONFIG_H
+#define PERISCOPE_KUBECONFIG_H
+
+#include <stddef.h>
+
+struct kube_target {
+	char *server;      /* https://host:port */
+	char *ca_pem;      /* the cluster CA, PEM; NULL = system trust */
+	char *token;       /* bearer token of the server's own identity (a secret) */
+};
+
+void kube_target_clear(struct kube_target *t);
+
+/* Reads `context` (NULL or "" = current-context) of the kubeconfig at path. Supports
+ * certificate-authority-data / certificate-authority and token / tokenFile users. */
+int kubeconfig_load(const char *path, const char *context, struct kube_target *out, char *err,
+		    size_t errlen);
+/* The pod's own service account (in-cluster backend). */
+int kubeconfig_in_cluster(struct kube_target *out, char *err, size_t errlen);
+/* The CA of a kubeadm cluster-info kubeconfig (kube-public/cluster-info data.kubeconfig). */
+int kubeconfig_ca_from_text(const char *yaml, size_t len, char **ca_pem, char *err, size_t errlen);
+
+struct shell_kubeconfig {
+	const char *server;        /* what the pod dials: https://kubernetes.default.svc */
+	const char *ca_pem;
+	const char *token;         /* the TokenRequest token of periscope-shell-<tier> */
+	const char *as_user;       /* the operator's sub */
+	const char *as_group;      /* periscope-tier:<tier> */
+	const char *session_id;
+	const char *actor;
+};
+
+/* The per-session kubeconfig (JSON, which kubectl reads as YAML). malloc'd, or NULL. */
+char *kubeconfig_render_shell(const struct shell_kubeconfig *k);
+
+#endif

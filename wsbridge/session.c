@@ -1,0 +1,405 @@
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "frames.h"
+#include "log.h"
+#include "shell_registry.h"
+#include "timeutil.h"
+
+#define HEARTBEAT_MISSES 3
+
+void session_fail(struct session *s, const char *code, bool retryable, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->fail_code)
+		return; /* the first failure is the one to report */
+	s->fail_code = code;
+	s->fail_retryable = retryable;
+	va_start(ap, fmt);
+	vsnprintf(s->fail_message, sizeof s->fail_message, fmt, ap);
+	va_end(ap);
+}
+
+void session_set_exit(struct session *s, const char *reason, int exit_code)
+{
+	if (s->close_reason[0])
+		return;
+	snprintf(s->close_reason, sizeof s->close_reason, "%s", reason);
+	s->exit_code = exit_code;
+}
+
+static int queue_check(struct session *s)
+{
+	if (s->out.len - s->out_off > SESSION_OUT_MAX) {
+		session_fail(s, "E_OUTPUT_OVERFLOW", true, "the browser did not keep up with the output");
+		return -1;
+	}
+	return 0;
+}
+
+int session_emit_stdout(struct session *s, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	s->bytes_out += (long long)len;
+	s->last_activity = monotonic_ms();
+	s->idle_warned = false;
+	while (len > 0) {
+		size_t n = len > FRAME_STDOUT_CHUNK ? FRAME_STDOUT_CHUNK : len;
+		if (frame_stdout(&s->out, p, n) != 0) {
+			session_fail(s, "E_OUTPUT_OVERFLOW", true, "the browser did not keep up with the output");
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return queue_check(s);
+}
+
+/* Writes what stdout takes now; websocketd's pipe is non-blocking on our side. */
+static int flush_some(struct session *s)
+{
+	while (s->out_off < s->out.len) {
+		ssize_t n = write(STDOUT_FILENO, s->out.data + s->out_off, s->out.len - s->out_off);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -1; /* websocketd is gone */
+		}
+		s->out_off += (size_t)n;
+	}
+	buf_reset(&s->out);
+	s->out_off = 0;
+	return 0;
+}
+
+void session_flush(struct session *s, int timeout_ms)
+{
+	long long deadline = monotonic_ms() + timeout_ms;
+
+	while (s->out_off < s->out.len && monotonic_ms() < deadline) {
+		struct pollfd p = { STDOUT_FILENO, POLLOUT, 0 };
+		if (poll(&p, 1, 50) < 0 && errno != EINTR)
+			return;
+		if (flush_some(s) != 0)
+			return;
+	}
+}
+
+static void send_frame_error(struct session *s, const char *code, const char *message, bool fatal)
+{
+	frame_error(&s->out, code, message, false, fatal);
+}
+
+/* One complete line from the browser. */
+static int handle_line(struct session *s, const char *line, size_t len)
+{
+	struct client_frame f;
+	char err[160];
+	int rc = 0;
+
+	s->last_client_frame = monotonic_ms();
+	if (frame_parse_client(line, len, &f, err, sizeof err) != 0) {
+		send_frame_error(s, "E_BAD_FRAME", err, false);
+		return 0;
+	}
+	switch (f.type) {
+	case CLIENT_STDIN:
+		s->bytes_in += (long long)f.len;
+		s->last_activity = s->last_client_frame;
+		s->idle_warned = false;
+		if (s->ops && s->admitted && s->backend && f.len)
+			rc = s->ops->send_input(s, f.data, f.len);
+		break;
+	case CLIENT_RESIZE:
+		s->cols = f.cols;
+		s->rows = f.rows;
+		if (s->ops && s->backend)
+			rc = s->ops->resize(s, f.cols, f.rows);
+		break;
+	case CLIENT_PING:
+		frame_pong(&s->out, f.ts);
+		break;
+	case CLIENT_CLOSE:
+		session_set_exit(s, "client_closed", -1);
+		rc = 1;
+		break;
+	}
+	client_frame_clear(&f);
+	return rc;
+}
+
+/* Reads what stdin has and handles every complete line. 0 go on, 1 the browser is gone
+ * or asked to close, -1 backend failure. */
+static int read_client(struct session *s)
+{
+	char chunk[16384];
+	ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : 1;
+	if (n == 0) {
+		s->stdin_eof = true;
+		session_set_exit(s, "client_closed", -1);
+		return 1;
+	}
+	for (ssize_t i = 0; i < n;) {
+		char *nl = memchr(chunk + i, '\n', (size_t)(n - i));
+		size_t take = nl ? (size_t)(nl - (chunk + i)) : (size_t)(n - i);
+		int rc;
+
+		if (!s->discarding && buf_append(&s->in, chunk + i, take) != 0) {
+			/* Over the line cap: say so once, then skip to the next newline. */
+			s->discarding = true;
+			buf_reset(&s->in);
+			send_frame_error(s, "E_FRAME_TOO_LARGE", "frame longer than 64 KiB ignored", false);
+		}
+		i += (ssize_t)take;
+		if (!nl)
+			break;
+		i++; /* the newline */
+		if (s->discarding) {
+			s->discarding = false;
+			continue;
+		}
+		rc = handle_line(s, s->in.data ? s->in.data : "", s->in.len);
+		buf_reset(&s->in);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_signal(struct session *s)
+{
+	struct signalfd_siginfo si;
+
+	if (read(s->signal_fd, &si, sizeof si) != (ssize_t)sizeof si)
+		return 0;
+	/* websocketd sends SIGINT (then SIGTERM) after the browser left; SIGTERM alone is a
+	 * shutdown of the service. */
+	session_set_exit(s, si.ssi_signo == SIGINT || s->stdin_eof ? "client_closed" : "terminated", -1);
+	return 1;
+}
+
+int session_pump(struct session *s, struct pollfd *extra, int n_extra, int timeout_ms)
+{
+	struct pollfd fds[2 + 8];
+	int n = 0, rc = 0;
+
+	if (n_extra > 8)
+		n_extra = 8;
+	fds[n++] = (struct pollfd){ s->signal_fd, POLLIN, 0 };
+	fds[n++] = (struct pollfd){ s->stdin_eof ? -1 : STDIN_FILENO, POLLIN,
+				    0 };
+	if (s->out_off < s->out.len)
+		fds[1].events |= 0; /* stdout is polled below via the flush */
+	for (int i = 0; i < n_extra; i++)
+		fds[n++] = extra[i];
+	if (poll(fds, (nfds_t)n, timeout_ms) < 0 && errno != EINTR)
+		return 1;
+	if (fds[0].revents & POLLIN)
+		rc = read_signal(s);
+	if (!rc && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+		rc = read_client(s) != 0;
+	for (int i = 0; i < n_extra; i++)
+		extra[i].revents = fds[2 + i].revents;
+	if (flush_some(s) != 0)
+		rc = 1;
+	return rc;
+}
+
+static void write_open_row(struct session *s)
+{
+	struct audit_event ev = { 0 };
+	json_t *extra = json_pack("{s:s, s:s, s:s?}", "session_id", s->session_id, "tier",
+				  tier_name(s->id.tier), "mode", s->target.mode ? s->target.mode : "bash");
+	char *groups = json_dumps(s->id.groups, JSON_COMPACT);
+	char started[40];
+
+	format_rfc3339_ms(s->started_wall_ms, started, sizeof started);
+	json_object_set_new(extra, "started_at", json_string(started));
+	if (s->target.kind == SHELL_NODE)
+		json_object_del(extra, "mode");
+	if (s->ops->describe)
+		s->ops->describe(s, extra);
+	ev.verb = s->target.kind == SHELL_CLUSTER ? "cluster_shell_open" : "ssm_session_open";
+	ev.outcome = "success";
+	ev.actor_sub = s->id.subject;
+	ev.actor_email = s->id.email;
+	ev.actor_groups_json = groups;
+	ev.cluster = s->target.cluster;
+	ev.route = s->target.kind == SHELL_CLUSTER ? "/api/clusters/{c}/shell"
+						    : "/api/clusters/{c}/nodes/{n}/shell";
+	ev.extra = extra;
+	audit_write(s->db, &ev, NULL);
+	json_decref(extra);
+	free(groups);
+}
+
+static void write_close_row(struct session *s, json_t *extra)
+{
+	struct audit_event ev = { 0 };
+	char *groups = json_dumps(s->id.groups, JSON_COMPACT);
+	char ended[40], started[40];
+	long long now = now_ms();
+
+	format_rfc3339_ms(s->started_wall_ms, started, sizeof started);
+	format_rfc3339_ms(now, ended, sizeof ended);
+	json_object_set_new(extra, "session_id", json_string(s->session_id));
+	json_object_set_new(extra, "tier", json_string(tier_name(s->id.tier)));
+	json_object_set_new(extra, "started_at", json_string(started));
+	json_object_set_new(extra, "ended_at", json_string(ended));
+	json_object_set_new(extra, "duration_ms", json_integer(now - s->started_wall_ms));
+	json_object_set_new(extra, "exit_code", json_integer(s->exit_code));
+	json_object_set_new(extra, "bytes_in", json_integer(s->bytes_in));
+	json_object_set_new(extra, "bytes_out", json_integer(s->bytes_out));
+	json_object_set_new(extra, "close_reason", json_string(s->close_reason));
+	if (s->target.kind == SHELL_CLUSTER)
+		json_object_set_new(extra, "mode", json_string(s->target.mode ? s->target.mode : "bash"));
+	if (s->fail_code) {
+		json_object_set_new(extra, "err_code", json_string(s->fail_code));
+		json_object_set_new(extra, "err", json_string(s->fail_message));
+	}
+	ev.verb = s->target.kind == SHELL_CLUSTER ? "cluster_shell_close" : "ssm_session_close";
+	ev.outcome = s->fail_code ? "failure" : "success";
+	ev.reason = s->close_reason;
+	ev.actor_sub = s->id.subject;
+	ev.actor_email = s->id.email;
+	ev.actor_groups_json = groups;
+	ev.cluster = s->target.cluster;
+	ev.extra = extra;
+	audit_write(s->db, &ev, NULL);
+	free(groups);
+}
+
+static void send_hello(struct session *s)
+{
+	const struct terminal_timers *t = shell_timers_for(s->cfg, s->target.kind);
+	json_t *hello = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i}", "type", "hello",
+				  "sessionId", s->session_id, "kind", shell_kind_name(s->target.kind),
+				  "cluster", s->target.cluster, "tier", tier_name(s->id.tier),
+				  "idleSeconds", t->idle_seconds, "idleWarnSeconds", t->idle_warn_seconds,
+				  "heartbeatSeconds", t->heartbeat_seconds, "maxDurationSeconds",
+				  t->max_duration_seconds);
+
+	if (hello && s->target.kind == SHELL_NODE)
+		json_object_set_new(hello, "target", json_string(s->target.node));
+	if (hello && s->target.kind == SHELL_CLUSTER)
+		json_object_set_new(hello, "mode", json_string(s->target.mode ? s->target.mode : "bash"));
+	frame_object(&s->out, hello);
+}
+
+/* Idle, idle warning, heartbeat and maximum duration. 1 when the session must end. */
+static int check_timers(struct session *s, long long now)
+{
+	const struct terminal_timers *t = shell_timers_for(s->cfg, s->target.kind);
+	long long idle_ms = (long long)t->idle_seconds * 1000, quiet = now - s->last_activity;
+
+	if (t->max_duration_seconds > 0 && now - s->started_mono >= (long long)t->max_duration_seconds * 1000) {
+		session_set_exit(s, "max_duration", -1);
+		return 1;
+	}
+	if (quiet >= idle_ms) {
+		session_set_exit(s, "idle", -1);
+		return 1;
+	}
+	if (!s->idle_warned && t->idle_warn_seconds > 0 && quiet >= idle_ms - (long long)t->idle_warn_seconds * 1000) {
+		s->idle_warned = true;
+		frame_idle_warn(&s->out, (int)((idle_ms - quiet + 999) / 1000));
+	}
+	if (t->heartbeat_seconds > 0 &&
+	    now - s->last_client_frame >= (long long)t->heartbeat_seconds * 1000 * HEARTBEAT_MISSES) {
+		session_set_exit(s, "heartbeat_timeout", -1);
+		return 1;
+	}
+	return 0;
+}
+
+/* Milliseconds until the next timer, at most 1 s (so the timers stay accurate). */
+static int next_timeout(struct session *s, long long now)
+{
+	long long next = now + 1000, b = s->ops->next_tick ? s->ops->next_tick(s) : -1;
+
+	if (b >= 0 && b < next)
+		next = b;
+	return next <= now ? 0 : (int)(next - now);
+}
+
+static void main_loop(struct session *s)
+{
+	struct pollfd fds[3 + SESSION_MAX_UPSTREAM_FDS];
+
+	for (;;) {
+		long long now = monotonic_ms();
+		size_t pending = s->out.len - s->out_off;
+		int n = 0, n_up, rc;
+
+		fds[n++] = (struct pollfd){ s->signal_fd, POLLIN, 0 };
+		/* Always keep reading the browser, even while output is queued: websocketd blocks
+		 * writing our stdin otherwise, and both sides would hang. */
+		fds[n++] = (struct pollfd){ s->stdin_eof ? -1 : STDIN_FILENO, POLLIN, 0 };
+		fds[n++] = (struct pollfd){ pending ? STDOUT_FILENO : -1, POLLOUT, 0 };
+		n_up = s->ops->add_fds(s, fds + n, SESSION_MAX_UPSTREAM_FDS, pending < SESSION_OUT_HIGH_WATER);
+		if (poll(fds, (nfds_t)(n + n_up), next_timeout(s, now)) < 0 && errno != EINTR) {
+			session_fail(s, "E_INTERNAL", false, "poll failed: %s", strerror(errno));
+			return;
+		}
+		if ((fds[0].revents & POLLIN) && read_signal(s))
+			return;
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			rc = read_client(s);
+			if (rc != 0)
+				return;
+		}
+		rc = s->ops->on_events(s, fds + n, n_up);
+		if (rc != 0)
+			return;
+		if (s->ops->tick && s->ops->tick(s, monotonic_ms()) != 0)
+			return;
+		if (flush_some(s) != 0) {
+			session_set_exit(s, "client_closed", -1);
+			return;
+		}
+		if (queue_check(s) != 0 || check_timers(s, monotonic_ms()))
+			return;
+	}
+}
+
+int session_run(struct session *s)
+{
+	json_t *close_extra = json_object();
+	int started;
+
+	s->started_mono = s->last_activity = s->last_client_frame = monotonic_ms();
+	s->started_wall_ms = now_ms();
+	write_open_row(s);
+	started = s->ops->start(s) == 0;
+	if (started && !s->fail_code && !s->close_reason[0]) {
+		send_hello(s);
+		s->last_activity = monotonic_ms();
+		main_loop(s);
+	}
+	if (!s->close_reason[0])
+		session_set_exit(s, s->fail_code ? "error" : "upstream_closed", -1);
+	s->ops->teardown(s, close_extra);
+	write_close_row(s, close_extra);
+	json_decref(close_extra);
+	if (s->fail_code)
+		frame_error(&s->out, s->fail_code, s->fail_message, s->fail_retryable, true);
+	else
+		frame_closed(&s->out, s->close_reason, s->exit_code);
+	session_flush(s, 2000);
+	return s->fail_code ? 1 : 0;
+}

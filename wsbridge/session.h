@@ -1,0 +1,102 @@
+/* One terminal session in periscope-wsbridge: the browser side (frames on stdin/stdout
+ * from websocketd), the timers, the audit rows, and a backend that owns the remote shell
+ * (a pod's exec stream, or an SSM data channel). Single-threaded around poll(). */
+#ifndef PERISCOPE_WSBRIDGE_SESSION_H
+#define PERISCOPE_WSBRIDGE_SESSION_H
+
+#include <jansson.h>
+#include <poll.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "config.h"
+#include "shell_gates.h"
+
+/* Output waiting for websocketd: above this, stop reading upstream (backpressure); at the
+ * hard maximum the browser is too slow and the session ends. */
+#define SESSION_OUT_HIGH_WATER (1u << 20)
+#define SESSION_OUT_MAX (8u << 20)
+#define SESSION_MAX_UPSTREAM_FDS 4
+
+struct session;
+
+struct backend_ops {
+	const char *kind;                       /* audit verb prefix: "cluster_shell" / "ssm_session" */
+	/* Brings the remote shell up; may serve the browser while it waits (session_pump).
+	 * 0, or -1 after session_fail(). */
+	int (*start)(struct session *s);
+	/* The upstream descriptors to poll; read_ok is false while output is backed up. */
+	int (*add_fds)(struct session *s, struct pollfd *fds, int max, bool read_ok);
+	/* Upstream readiness. 0 go on, 1 the remote shell ended (session_set_exit called),
+	 * -1 failure (after session_fail). */
+	int (*on_events)(struct session *s, struct pollfd *fds, int n);
+	int (*send_input)(struct session *s, const unsigned char *data, size_t len);
+	int (*resize)(struct session *s, int cols, int rows);
+	/* The next time (monotonic ms) the backend needs a tick, or -1. */
+	long long (*next_tick)(struct session *s);
+	int (*tick)(struct session *s, long long now);
+	/* Ends the remote side and cleans up; adds its fields to the close row's extra. */
+	void (*teardown)(struct session *s, json_t *close_extra);
+	/* Fields for the open row's extra and the hello frame. */
+	void (*describe)(struct session *s, json_t *extra);
+};
+
+struct session {
+	const struct config *cfg;
+	sqlite3 *db;
+	struct auth_ctx *auth;
+	const char *cookie;                     /* the browser's session cookie (a secret) */
+	struct shell_target target;
+	struct identity id;
+	const struct cluster_config *cluster;
+	char session_id[40];
+	const struct backend_ops *ops;
+	void *backend;
+
+	/* Browser side. */
+	struct buf in;                          /* a partial frame line from stdin */
+	bool discarding;                        /* skipping the rest of an oversized line */
+	bool stdin_eof;
+	struct buf out;                         /* frame lines waiting for stdout */
+	size_t out_off;
+	int signal_fd;
+	int cols, rows;                         /* last size the browser sent (0 = none yet) */
+
+	/* Timers (monotonic ms). */
+	long long started_mono;
+	long long started_wall_ms;
+	long long last_activity;
+	long long last_client_frame;
+	bool idle_warned;
+
+	/* Accounting and outcome. */
+	long long bytes_in, bytes_out;
+	bool admitted;
+	bool ended;
+	char close_reason[32];
+	int exit_code;
+	const char *fail_code;                  /* set by session_fail */
+	char fail_message[512];
+	bool fail_retryable;
+};
+
+/* Queues bytes of terminal output for the browser (counts as activity). */
+int session_emit_stdout(struct session *s, const void *data, size_t len);
+/* Records a failure to report as the final error frame. */
+void session_fail(struct session *s, const char *code, bool retryable, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void session_set_exit(struct session *s, const char *reason, int exit_code);
+/* Serves the browser (frames, signals, output) for up to timeout_ms while a backend waits
+ * on something else; extra fds are polled too and their revents returned. Returns 0, or 1
+ * when the browser went away or a signal asked to stop (the backend should give up). */
+int session_pump(struct session *s, struct pollfd *extra, int n_extra, int timeout_ms);
+
+/* The whole life of an admitted session: start, hello, loop, teardown, close row, final
+ * frame. Returns the process exit status. */
+int session_run(struct session *s);
+/* Writes out every queued frame (blocking briefly); used for the final frame. */
+void session_flush(struct session *s, int timeout_ms);
+
+#endif
