@@ -754,6 +754,9 @@ struct ssm_session *ssm_session_new(const struct ssm_session_opts *opts, char *e
 	s->outq_cap = opts->out_queue ? opts->out_queue : 32;
 	s->input.cap = opts->input_buffer ? opts->input_buffer : 16 * 1024;
 	s->output.cap = opts->output_buffer ? opts->output_buffer : 64 * 1024;
+	/* A held message must always fit once the caller has read everything. */
+	if (s->output.cap < SSM_REORDER_PAYLOAD_MAX)
+		s->output.cap = SSM_REORDER_PAYLOAD_MAX;
 	if (s->window_cap > WINDOW_LIMIT || s->held_cap > WINDOW_LIMIT ||
 	    s->outq_cap > WINDOW_LIMIT || s->outq_cap < OUTQ_RESERVE + 2) {
 		snprintf(err, errlen, "ssm session: windows must be at most %d, out queue at least %d",

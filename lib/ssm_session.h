@@ -62,7 +62,8 @@ struct ssm_session_opts {
 	unsigned reorder_window;      /* out-of-order output messages kept; 0: 64 (max 4096) */
 	unsigned out_queue;           /* messages waiting to be sent; 0: 32 (min 4) */
 	size_t input_buffer;          /* input bytes waiting to be sent; 0: 16 KiB */
-	size_t output_buffer;         /* output bytes waiting for the caller; 0: 64 KiB */
+	size_t output_buffer;         /* output bytes waiting for the caller; 0: 64 KiB
+				       * (at least SSM_REORDER_PAYLOAD_MAX) */
 };
 
 enum ssm_session_state {
