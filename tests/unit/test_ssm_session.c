@@ -12,7 +12,7 @@
 #include "ssm_vectors.h"
 #include "unit.h"
 
-#define MAX_SEEN 256
+#define MAX_SEEN 1024
 #define T0 1000000LL   /* monotonic ms at the start of each test */
 
 /* One message the session sent, as the agent decodes it. */
@@ -32,7 +32,7 @@ struct agent {
 	struct ssm_session *s;
 	long long now;
 	int64_t out_seq;          /* the agent's next output sequence number */
-	struct seen seen[MAX_SEEN];
+	struct seen *seen;        /* MAX_SEEN, on the heap */
 	size_t n_seen, n_read;    /* n_read: how many next_sent() has handed out */
 };
 
@@ -47,6 +47,8 @@ static void agent_start(struct agent *a, struct ssm_session_opts *opts)
 	char err[160] = "";
 
 	memset(a, 0, sizeof *a);
+	a->seen = calloc(MAX_SEEN, sizeof *a->seen);
+	ck_assert_ptr_nonnull(a->seen);
 	a->now = T0;
 	opts->wall_clock_ms = fixed_wall_clock;
 	if (!opts->session_id)
@@ -60,6 +62,7 @@ static void agent_start(struct agent *a, struct ssm_session_opts *opts)
 static void agent_stop(struct agent *a)
 {
 	ssm_session_free(a->s);
+	free(a->seen);
 }
 
 /* Takes everything the session wants to send, as the transport would. */
@@ -801,6 +804,48 @@ START_TEST(reconnect_makes_unacked_input_due_at_once)
 }
 END_TEST
 
+START_TEST(peer_that_never_acks_stalls_the_session)
+{
+	struct ssm_session_opts opts = { 0 };
+	struct agent a;
+	struct ssm_event ev;
+	struct ssm_session_stats st;
+	char err[160] = "";
+	int resends = 0;
+
+	start_live(&a, &opts);            /* the size is never acked */
+	while (ssm_session_next_event(a.s, &ev) == 0 && resends < SSM_MAX_RESENDS + 10) {
+		a.now += ssm_session_next_timeout(a.s, a.now);
+		ck_assert_int_eq(ssm_session_tick(a.s, a.now, err, sizeof err), 0);
+		expect_input(&a, 0, SSM_PT_SIZE, NULL);
+		resends++;
+	}
+	ck_assert_int_eq(resends, SSM_MAX_RESENDS);
+	ck_assert_int_eq(ev.type, SSM_EVENT_STALLED);
+	ck_assert_str_eq(ev.code, "E_NODE_SHELL_STALLED");
+	ssm_session_get_stats(a.s, &st);
+	ck_assert_uint_eq(st.retransmits, SSM_MAX_RESENDS);
+	agent_stop(&a);
+}
+END_TEST
+
+START_TEST(unreadable_handshake_request_fails_the_session)
+{
+	struct ssm_session_opts opts = { 0 };
+	struct agent a;
+	struct ssm_event ev;
+
+	agent_start(&a, &opts);
+	feed_json(&a, SSM_MT_OUTPUT, 0, SSM_PT_HANDSHAKE_REQUEST, "{\"RequestedClientActions\":7}");
+	expect_ack(&a, 0);
+	assert_nothing_sent(&a);
+	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
+	ck_assert_str_eq(ev.code, "E_NODE_SHELL_HANDSHAKE_FAILED");
+	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	agent_stop(&a);
+}
+END_TEST
+
 static Suite *ssm_session_suite(void)
 {
 	Suite *s = suite_create("ssm_session");
@@ -826,6 +871,8 @@ static Suite *ssm_session_suite(void)
 	tcase_add_test(tc, pause_publication_holds_input_and_retransmissions);
 	tcase_add_test(tc, garbage_and_foreign_messages_are_ignored);
 	tcase_add_test(tc, reconnect_makes_unacked_input_due_at_once);
+	tcase_add_test(tc, peer_that_never_acks_stalls_the_session);
+	tcase_add_test(tc, unreadable_handshake_request_fails_the_session);
 	suite_add_tcase(s, tc);
 	return s;
 }
