@@ -21,8 +21,9 @@
  *   session is live on HandshakeComplete, or on the first output when the agent does no
  *   handshake; then the terminal size is sent, then queued input.
  * - channel_closed ends the session with an event carrying MGS's reason.
- * Nothing allocates per byte or per message on the stream path except Jansson's JSON
- * trees for acknowledgements. */
+ * All buffers are allocated once in ssm_session_new; on the stream path nothing allocates
+ * except Jansson's JSON trees for the acknowledgements built and parsed (one per message,
+ * never per byte). */
 #ifndef PERISCOPE_SSM_SESSION_H
 #define PERISCOPE_SSM_SESSION_H
 
