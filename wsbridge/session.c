@@ -18,6 +18,8 @@
 
 #define HEARTBEAT_MISSES 3
 
+static int check_timers(struct session *s, long long now);
+
 void session_fail(struct session *s, const char *code, bool retryable, const char *fmt, ...)
 {
 	va_list ap;
@@ -193,31 +195,38 @@ static int read_signal(struct session *s)
 	return 1;
 }
 
-int session_pump(struct session *s, struct pollfd *extra, int n_extra, int timeout_ms)
+static int wait_fill(void *ud, struct pollfd *fds)
 {
-	struct pollfd fds[2 + 8];
-	int n = 0, rc = 0;
+	struct session *s = ud;
 
-	if (n_extra > 8)
-		n_extra = 8;
-	fds[n++] = (struct pollfd){ s->signal_fd, POLLIN, 0 };
-	fds[n++] = (struct pollfd){ s->stdin_eof ? -1 : STDIN_FILENO, POLLIN,
-				    0 };
-	if (s->out_off < s->out.len)
-		fds[1].events |= 0; /* stdout is polled below via the flush */
-	for (int i = 0; i < n_extra; i++)
-		fds[n++] = extra[i];
-	if (poll(fds, (nfds_t)n, timeout_ms) < 0 && errno != EINTR)
+	fds[0] = (struct pollfd){ s->signal_fd, POLLIN, 0 };
+	fds[1] = (struct pollfd){ s->stdin_eof ? -1 : STDIN_FILENO, POLLIN, 0 };
+	fds[2] = (struct pollfd){ s->out_off < s->out.len ? STDOUT_FILENO : -1, POLLOUT, 0 };
+	return 3;
+}
+
+static int wait_serve(void *ud, struct pollfd *fds, int n)
+{
+	struct session *s = ud;
+
+	(void)n;
+	if ((fds[0].revents & POLLIN) && read_signal(s))
 		return 1;
-	if (fds[0].revents & POLLIN)
-		rc = read_signal(s);
-	if (!rc && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
-		rc = read_client(s) != 0;
-	for (int i = 0; i < n_extra; i++)
-		extra[i].revents = fds[2 + i].revents;
-	if (flush_some(s) != 0)
-		rc = 1;
-	return rc;
+	if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) && read_client(s) != 0)
+		return 1;
+	if (flush_some(s) != 0) {
+		session_set_exit(s, "client_closed", -1);
+		return 1;
+	}
+	/* A slow start still ends when the browser stops sending heartbeats. */
+	return check_timers(s, monotonic_ms());
+}
+
+void session_http_wait(struct session *s, struct http_wait *w)
+{
+	w->fill = wait_fill;
+	w->serve = wait_serve;
+	w->ud = s;
 }
 
 static void write_open_row(struct session *s)

@@ -88,10 +88,11 @@ int session_emit_stdout(struct session *s, const void *data, size_t len);
 void session_fail(struct session *s, const char *code, bool retryable, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void session_set_exit(struct session *s, const char *reason, int exit_code);
-/* Serves the browser (frames, signals, output) for up to timeout_ms while a backend waits
- * on something else; extra fds are polled too and their revents returned. Returns 0, or 1
- * when the browser went away or a signal asked to stop (the backend should give up). */
-int session_pump(struct session *s, struct pollfd *extra, int n_extra, int timeout_ms);
+/* While a backend waits on the network (provisioning), the browser is still served:
+ * this fills an http_wait whose descriptors are the signal fd, stdin and stdout, and whose
+ * serve() returns 1 when the browser left or a signal asked to stop. */
+#include "http_client.h"
+void session_http_wait(struct session *s, struct http_wait *w);
 
 /* The whole life of an admitted session: start, hello, loop, teardown, close row, final
  * frame. Returns the process exit status. */

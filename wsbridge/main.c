@@ -1,0 +1,184 @@
+/* periscope-wsbridge: one process per terminal session, started by websocketd after the
+ * upgrade. websocketd turns the request into CGI-style variables (REQUEST_URI,
+ * HTTP_COOKIE, HTTP_ORIGIN) and the WebSocket into lines on stdin/stdout. Nothing from a
+ * header is trusted: identity comes from the session cookie, checked here again, and the
+ * caps are taken atomically in SQLite before anything is created. */
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <libxml/parser.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "backends.h"
+#include "db.h"
+#include "frames.h"
+#include "log.h"
+#include "session.h"
+#include "shell_registry.h"
+#include "timeutil.h"
+
+/* Before a session exists, a refusal is one error frame and the end. */
+static int refuse(const char *code, const char *message, json_t *extras)
+{
+	struct buf out;
+	json_t *frame = json_pack("{s:s, s:s, s:s, s:b, s:b}", "type", "error", "code", code,
+				  "message", message, "retryable", 0, "fatal", 1);
+
+	if (frame && extras)
+		json_object_update_missing(frame, extras);
+	buf_init(&out, 1 << 20);
+	if (frame_object(&out, frame) == 0 && write(STDOUT_FILENO, out.data, out.len) < 0) {
+		/* websocketd is gone: nobody left to tell */
+	}
+	buf_free(&out);
+	return 1;
+}
+
+static int refuse_gate(struct gate_answer *ans)
+{
+	return refuse(ans->code, ans->message, ans->extras);
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static const struct backend_ops *backend_for(enum shell_kind kind)
+{
+	return kind == SHELL_CLUSTER ? &cluster_shell_ops : NULL;
+}
+
+/* Authentication and every gate, then the atomic admission. 0, or an exit status. */
+static int admit(struct session *s, struct oidc_provider **provider, struct auth_ctx *auth)
+{
+	const char *uri = getenv("REQUEST_URI");
+	struct gate_answer ans = { 0 };
+	struct shell_slot slot = { 0 };
+	char err[512];
+	enum auth_status st;
+	uuid_t u;
+	int rc = 1;
+
+	if (!uri || shell_target_parse(uri, &s->target) != 1)
+		return refuse("E_NOT_FOUND", "not a terminal path", NULL);
+	auth->cfg = s->cfg;
+	auth->db = s->db;
+	auth->provider = provider;
+	s->auth = auth;
+	st = auth_from_cookie(auth, s->cookie, now_ms() / 1000, &s->id, err, sizeof err);
+	if (st == AUTH_ERROR) {
+		log_msg(LOG_ERROR, "wsbridge", "session check failed: %s", err);
+		return refuse("E_INTERNAL", "could not check your session", NULL);
+	}
+	if (shell_gates_static(s->cfg, &s->target, st == AUTH_OK ? &s->id : NULL, &ans) != 0 ||
+	    shell_gate_origin(s->cfg, getenv("HTTP_ORIGIN"), &ans) != 0)
+		goto refused;
+	s->cluster = config_find_cluster(s->cfg, s->target.cluster);
+	s->ops = backend_for(s->target.kind);
+	if (!s->ops) {
+		rc = refuse("E_NOT_IMPLEMENTED", "this kind of shell is not available yet", NULL);
+		goto done;
+	}
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, s->session_id);
+	slot.id = s->session_id;
+	slot.kind = shell_kind_name(s->target.kind);
+	slot.actor = s->id.subject;
+	slot.cluster = s->target.cluster;
+	slot.target = s->target.node;
+	slot.tier = tier_name(s->id.tier);
+	slot.mode = s->target.kind == SHELL_CLUSTER ? (s->target.mode ? s->target.mode : "bash") : NULL;
+	slot.pid = getpid();
+	if (shell_gates_caps(s->cfg, s->db, &s->target, &s->id, &slot, &ans) != 0)
+		goto refused;
+	s->admitted = true;
+	rc = 0;
+	goto done;
+refused:
+	log_json(LOG_INFO, "wsbridge", "session refused",
+		 json_pack("{s:s, s:s, s:s?}", "code", ans.code, "cluster", s->target.cluster, "sub",
+			   s->id.subject));
+	rc = refuse_gate(&ans);
+done:
+	gate_answer_clear(&ans);
+	return rc;
+}
+
+int main(void)
+{
+	struct session s;
+	struct auth_ctx auth = { 0 };
+	struct oidc_provider *provider = NULL;
+	struct config *cfg = NULL;
+	char *cookie = NULL;
+	char err[1024];
+	int status = 1;
+
+	memset(&s, 0, sizeof s);
+	buf_init(&s.in, FRAME_MAX_LINE);
+	buf_init(&s.out, 64u << 20);
+	s.signal_fd = setup_signals();
+	if (s.signal_fd < 0 || fcntl(STDOUT_FILENO, F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(STDIN_FILENO, F_SETFL, O_NONBLOCK) != 0) {
+		status = refuse("E_INTERNAL", "cannot set up the session process", NULL);
+		goto done;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		status = refuse("E_INTERNAL", "cannot initialise libcurl", NULL);
+		goto done;
+	}
+	xmlInitParser();
+	cfg = config_load(NULL, err, sizeof err);
+	if (!cfg) {
+		log_msg(LOG_ERROR, "wsbridge", "%s", err);
+		status = refuse("E_INTERNAL", "the server's configuration does not load", NULL);
+		goto done;
+	}
+	s.cfg = cfg;
+	if (db_open(cfg->audit.db_path, &s.db, err, sizeof err) != 0) {
+		log_msg(LOG_ERROR, "wsbridge", "%s", err);
+		status = refuse("E_INTERNAL", "the session database is unavailable", NULL);
+		goto done;
+	}
+	cookie = cookie_value(getenv("HTTP_COOKIE"), cfg->session.cookie_name);
+	s.cookie = cookie;
+	status = admit(&s, &provider, &auth);
+	if (status != 0)
+		goto done;
+	status = session_run(&s);
+	shell_registry_release(s.db, s.session_id);
+done:
+	if (s.out_off < s.out.len)
+		session_flush(&s, 1000);
+	if (cookie) {
+		explicit_bzero(cookie, strlen(cookie));
+		free(cookie);
+	}
+	identity_clear(&s.id);
+	shell_target_clear(&s.target);
+	buf_free(&s.in);
+	buf_free(&s.out);
+	oidc_provider_free(provider);
+	db_close(s.db);
+	config_free(cfg);
+	xmlCleanupParser();
+	curl_global_cleanup();
+	if (s.signal_fd >= 0)
+		close(s.signal_fd);
+	return status;
+}
