@@ -173,6 +173,20 @@ describe('data channel', () => {
     assert.deepEqual(types.slice(0, 2), [PayloadType.HANDSHAKE_REQUEST, PayloadType.HANDSHAKE_COMPLETE]);
   });
 
+  test('input sent before the handshake completes is acknowledged but dropped, as the agent does', async () => {
+    const { client, rec } = await open({ handshake: 'session' }, {
+      onHandshakeRequest: (c) => c.type('echo "early-$((1+1))"\r'),
+    });
+    await client.waitFor((c) => c.handshakeComplete, 10000, 'HandshakeComplete');
+    await prompt(client);
+    const mark = client.text().length;
+    client.type('echo "later-$((2+2))"\r');
+    await client.waitForText('\r\nlater-4\r\n', 10000, mark);
+    assert.equal(rec.discardedDuringHandshake, 1);
+    assert.equal(client.unacked.size, 0);
+    assert.ok(!client.text().includes('early'));
+  });
+
   test('KMS encryption requested: a client that declines gets channel_closed with the reason', async () => {
     const { client, rec } = await open({ handshake: 'kms' });
     const closed = await client.waitFor((c) => c.closed, 10000, 'channel_closed');

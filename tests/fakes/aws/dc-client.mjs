@@ -10,8 +10,10 @@ import {
 } from './codec.mjs';
 
 export class DataChannelClient {
-  constructor({ streamUrl, tokenValue, ca, cols = 80, rows = 24, clientId = randomUUID() }) {
-    Object.assign(this, { streamUrl, tokenValue, ca, cols, rows, clientId });
+  // onHandshakeRequest(client) runs before the HandshakeResponse is sent (tests use it to
+  // send input too early).
+  constructor({ streamUrl, tokenValue, ca, cols = 80, rows = 24, clientId = randomUUID(), onHandshakeRequest }) {
+    Object.assign(this, { streamUrl, tokenValue, ca, cols, rows, clientId, onHandshakeRequest });
     this.output = Buffer.alloc(0);
     this.expected = 0;
     this.ooo = new Map();
@@ -121,6 +123,7 @@ export class DataChannelClient {
         break;
       case PayloadType.HANDSHAKE_REQUEST: {
         this.handshakeRequest = parseJsonPayload(msg);
+        this.onHandshakeRequest?.(this);
         const actions = (this.handshakeRequest?.RequestedClientActions ?? []).map((a) => (a.ActionType === 'SessionType'
           ? { ActionType: 'SessionType', ActionStatus: 1, ActionResult: null, Error: '' }
           : { ActionType: a.ActionType, ActionStatus: 3, ActionResult: null, Error: `${a.ActionType} is not supported by this client` }));
