@@ -22,6 +22,9 @@ const HANDSHAKE_TIMEOUT_MS = 15000;
 const OPEN_TIMEOUT_MS = 10000;
 const EXIT_ACK_WAIT_MS = 2000;      // the agent waits this long for its output to be acked
 const AGENT_VERSION = '3.3.1142.0';
+// A session whose client went away without TerminateSession ends after this long, as an
+// SSM session does after its idle timeout (20 minutes by default on AWS).
+const DISCONNECTED_TIMEOUT_MS = 20 * 60 * 1000;
 
 const chance = (percent) => percent > 0 && Math.random() * 100 < percent;
 
@@ -75,6 +78,7 @@ class ChannelSession {
   // A client connected and sent a valid open message.
   attach(ws) {
     if (this.ws && this.ws !== ws) this.ws.close(1000, 'replaced by a newer connection');
+    clearTimeout(this.abandonTimer);
     this.ws = ws;
     this.rec.connections += 1;
     this.rec.status = 'Connected';
@@ -83,6 +87,11 @@ class ChannelSession {
       if (this.ws === ws) {
         this.ws = null;
         if (this.rec.status === 'Connected') this.rec.status = 'Disconnected';
+        if (!this.ending) {
+          const limit = this.faults.disconnectedTimeoutMs ?? this.channel.config.disconnectedTimeoutMs ?? DISCONNECTED_TIMEOUT_MS;
+          this.abandonTimer = setTimeout(() => this.end('idle-timeout', ''), limit);
+          this.abandonTimer.unref();
+        }
       }
     });
     if (!this.started) {
@@ -369,6 +378,7 @@ class ChannelSession {
     this.ending = true;
     clearInterval(this.tick);
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.abandonTimer);
     this.releaseHeld();
     this.rec.status = how === 'failed' ? 'Failed' : 'Terminated';
     this.rec.endedBy = how;

@@ -213,6 +213,16 @@ describe('data channel', () => {
     await aws.waitFor(gone, 5000, 'the host shell to exit');
   });
 
+  test('a session whose client disappears ends after the disconnected timeout', async () => {
+    const { client, rec } = await open({ disconnectedTimeoutMs: 300 });
+    await prompt(client);
+    client.disconnect();
+    await aws.waitFor(() => rec.endedBy === 'idle-timeout', 5000, 'the session to time out');
+    assert.equal(rec.status, 'Terminated');
+    const gone = () => { try { process.kill(rec.hostPid, 0); return false; } catch { return true; } };
+    await aws.waitFor(gone, 5000, 'the host shell to exit');
+  });
+
   test('the token is single-use; ResumeSession reconnects to the same shell', async () => {
     const s = await startSession();
     const rec = aws.state.sessions.get(s.SessionId);

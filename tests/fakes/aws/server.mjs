@@ -22,6 +22,8 @@
 //   instances          [{ id, tags, pingStatus: 'Online'|'ConnectionLost', platform }]
 //   faults             global data-channel faults (see datachannel.mjs)
 //   hostCommand        argv of the "EC2 host" shell (default: bash -i with a fake prompt)
+//   disconnectedTimeoutMs  a session whose client left without TerminateSession ends after
+//                      this long (default 20 minutes, like SSM's idle timeout)
 import https from 'node:https';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +82,7 @@ export async function startAws(opts = {}) {
     idpCa: opts.idpCaPem ?? (opts.idpCaFile ? readFileSync(opts.idpCaFile, 'utf8') : undefined),
     roles: opts.roles ?? defaultRoles(account, opts.audience),
     hostCommand: opts.hostCommand,
+    disconnectedTimeoutMs: opts.disconnectedTimeoutMs,
   };
   const initialInstances = () => new Map((opts.instances ?? defaultInstances(clusterName))
     .map((i) => [i.id, { pingStatus: 'Online', tags: {}, ...i }]));
