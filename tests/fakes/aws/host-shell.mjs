@@ -1,0 +1,59 @@
+// The "EC2 host" behind a fake SSM session: a real bash in a real pty (through
+// tests/fakes/common/ptyhost.py), with its own temporary HOME and a clean environment
+// (never the test runner's AWS variables). The prompt imitates what SSM's default shell
+// shows ("sh-5.2$ "); `whoami` is whoever runs the tests.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PTYHOST = join(dirname(fileURLToPath(import.meta.url)), '..', 'common', 'ptyhost.py');
+
+const RC = [
+  "PS1='sh-5.2$ '",
+  "bind 'set enable-bracketed-paste off' 2>/dev/null",
+  'unset HISTFILE',
+  '',
+].join('\n');
+
+// Returns { child, home, write(buf), resize(cols, rows), kill() }. `onData(buf)` gets pty
+// output, `onExit(code)` the shell's exit status once the pty has drained.
+export function startHostShell({ cols = 80, rows = 24, command, onData, onExit }) {
+  const home = mkdtempSync(join(tmpdir(), 'aws-fake-host-'));
+  writeFileSync(join(home, '.bashrc'), RC);
+  const argv = command ?? ['bash', '--noprofile', '--rcfile', join(home, '.bashrc'), '-i'];
+  const env = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    USER: process.env.USER ?? 'ssm-user',
+    LOGNAME: process.env.USER ?? 'ssm-user',
+    SHELL: '/bin/bash',
+    TERM: 'xterm-256color',
+    LANG: 'C.UTF-8',
+  };
+  const child = spawn('python3', [PTYHOST, '--cols', String(cols), '--rows', String(rows), '--cwd', home, '--', ...argv], {
+    env,
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+  });
+  let exited = false;
+  child.stdout.on('data', (d) => onData(d));
+  child.stderr.on('data', (d) => process.stderr.write(`aws fake host: ${d}`));
+  for (const s of [child.stdin, child.stdio[3]]) s.on('error', () => {}); // shell gone: EPIPE
+  child.on('close', (code, signal) => {
+    exited = true;
+    rmSync(home, { recursive: true, force: true });
+    onExit(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
+  });
+  return {
+    child,
+    home,
+    get exited() { return exited; },
+    write(buf) { if (!exited) child.stdin.write(buf); },
+    resize(c, r) { if (!exited) child.stdio[3].write(`${c} ${r}\n`); },
+    pauseOutput() { child.stdout.pause(); },
+    resumeOutput() { child.stdout.resume(); },
+    // SIGTERM makes ptyhost hang up the shell (SIGHUP), as a closed session does on a host.
+    kill() { if (!exited) child.kill('SIGTERM'); },
+  };
+}

@@ -1,0 +1,108 @@
+// Checks an incoming SigV4 Authorization header the way an AWS JSON service does, by
+// recomputing the signature with the npm `aws4` package from the secret the fake STS
+// issued for that access key. The C signer is written separately; using a third
+// implementation here keeps the two from agreeing on a shared mistake.
+import aws4 from 'aws4';
+
+const MAX_SKEW_MS = 5 * 60 * 1000;
+
+export class AwsAuthError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const fail = (code, message) => { throw new AwsAuthError(code, message); };
+
+export function parseAuthorization(value) {
+  const m = /^AWS4-HMAC-SHA256\s+(.*)$/s.exec(value ?? '');
+  if (!m) return null;
+  const parts = {};
+  for (const piece of m[1].split(',')) {
+    const eq = piece.indexOf('=');
+    if (eq > 0) parts[piece.slice(0, eq).trim()] = piece.slice(eq + 1).trim();
+  }
+  return parts;
+}
+
+function amzDateToMs(amzDate) {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate ?? '');
+  if (!m) return NaN;
+  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+}
+
+// All values of one header in arrival order, joined with ',' as SigV4 canonicalisation
+// asks (node's req.headers would join some with ', ' and drop others).
+function headerValues(rawHeaders, name) {
+  const values = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === name) values.push(rawHeaders[i + 1]);
+  }
+  return values.length ? values.join(',') : undefined;
+}
+
+// request: { method, path, rawHeaders, body (Buffer) }. expect: { service, region }.
+// lookup(accessKeyId) -> { secretAccessKey, sessionToken?, expiresAt? } or undefined.
+// Returns { accessKeyId, credential } or throws AwsAuthError with the AWS error code.
+export function verifyRequest(request, expect, lookup, now = Date.now()) {
+  const authorization = headerValues(request.rawHeaders, 'authorization');
+  if (!authorization) fail('MissingAuthenticationTokenException', 'Missing Authentication Token');
+  const parts = parseAuthorization(authorization);
+  if (!parts) fail('IncompleteSignatureException', `Authorization header requires the AWS4-HMAC-SHA256 algorithm. Authorization=${authorization.split(' ')[0]}`);
+  for (const key of ['Credential', 'SignedHeaders', 'Signature']) {
+    if (!parts[key]) fail('IncompleteSignatureException', `Authorization header requires '${key}' parameter.`);
+  }
+  const scope = parts.Credential.split('/');
+  if (scope.length !== 5 || scope[4] !== 'aws4_request') {
+    fail('IncompleteSignatureException', `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${parts.Credential}'`);
+  }
+  const [accessKeyId, datestamp, region, service] = scope;
+  const signedHeaders = parts.SignedHeaders.split(';');
+  if (!signedHeaders.includes('host')) fail('InvalidSignatureException', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  const amzDate = headerValues(request.rawHeaders, 'x-amz-date');
+  if (!amzDate) fail('IncompleteSignatureException', 'Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.');
+  const signedAt = amzDateToMs(amzDate);
+  if (Number.isNaN(signedAt)) fail('IncompleteSignatureException', `Date must be in ISO-8601 'basic format'. Got '${amzDate}'.`);
+  if (Math.abs(now - signedAt) > MAX_SKEW_MS) {
+    fail('InvalidSignatureException', `Signature expired: ${amzDate} is now earlier than ${new Date(now - MAX_SKEW_MS).toISOString()} (current time minus 5 min.)`);
+  }
+  if (service !== expect.service) fail('InvalidSignatureException', `Credential should be scoped to correct service: '${expect.service}'.`);
+  if (region !== expect.region) fail('InvalidSignatureException', `Credential should be scoped to a valid region, not '${region}'.`);
+  if (datestamp !== amzDate.slice(0, 8)) fail('InvalidSignatureException', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${datestamp}' != '${amzDate.slice(0, 8)}'`);
+
+  const credential = lookup(accessKeyId);
+  if (!credential) fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
+  if (credential.sessionToken !== undefined
+      && headerValues(request.rawHeaders, 'x-amz-security-token') !== credential.sessionToken) {
+    fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
+  }
+  if (credential.expiresAt !== undefined && now >= credential.expiresAt) {
+    fail('ExpiredTokenException', 'The security token included in the request is expired');
+  }
+
+  const headers = {};
+  const include = {};
+  for (const name of signedHeaders) {
+    const v = headerValues(request.rawHeaders, name);
+    if (v === undefined) fail('InvalidSignatureException', `The request signature we calculated does not match the signature you provided. Signed header '${name}' is missing.`);
+    headers[name] = v;
+    include[name] = true;
+  }
+  const signer = new aws4.RequestSigner({
+    method: request.method,
+    path: request.path,
+    headers,
+    body: request.body,
+    service,
+    region,
+    doNotModifyHeaders: true,
+    extraHeadersToInclude: include,
+  }, { accessKeyId, secretAccessKey: credential.secretAccessKey });
+  signer.datetime = amzDate;
+  const expected = signer.signature();
+  if (signer.signedHeaders() !== parts.SignedHeaders || expected !== parts.Signature) {
+    fail('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+  }
+  return { accessKeyId, credential };
+}
