@@ -113,10 +113,7 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	if (rq->ca_file && *rq->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
-	if (rq->ca_pem) {
-		struct curl_blob blob = { (void *)rq->ca_pem, strlen(rq->ca_pem), CURL_BLOB_COPY };
-		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
-	}
+
 	if (rq->basic_user) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, rq->basic_user);

@@ -32,7 +32,6 @@ struct http_request {
 	const char *ca_file;             /* extra trust anchor, or NULL for the system store */
 	long timeout_ms;                 /* whole request; 0 = 10 s */
 	size_t max_body;                 /* 0 = HTTP_DEFAULT_MAX_BODY */
-	const char *ca_pem;              /* trust anchor as PEM text (kubeconfig CA data) */
 	const struct http_wait *wait;    /* serve other descriptors meanwhile, or NULL */
 	/* Streaming bodies (a watch): each chunk goes here instead of into the response body;
 	 * return 1 to stop reading (http_do then returns 0 with stopped set). */

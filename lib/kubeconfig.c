@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "encoding.h"
@@ -14,6 +15,9 @@
 
 void kube_target_clear(struct kube_target *t)
 {
+	if (t->ca_file && t->ca_file_owned)
+		unlink(t->ca_file);
+	free(t->ca_file);
 	free(t->server);
 	free(t->ca_pem);
 	if (t->token) {
@@ -21,6 +25,24 @@ void kube_target_clear(struct kube_target *t)
 		free(t->token);
 	}
 	memset(t, 0, sizeof *t);
+}
+
+/* libcurl with GnuTLS reads trust anchors only from files: keep the CA in a private one. */
+static int write_ca_file(struct kube_target *t)
+{
+	char path[] = "/tmp/periscope-ca-XXXXXX";
+	int fd = mkstemp(path);
+	size_t len = strlen(t->ca_pem);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, t->ca_pem, len) != (ssize_t)len || close(fd) != 0) {
+		unlink(path);
+		return -1;
+	}
+	t->ca_file = strdup(path);
+	t->ca_file_owned = 1;
+	return t->ca_file ? 0 : -1;
 }
 
 static char *read_file(const char *path, size_t max, size_t *len)
@@ -187,6 +209,10 @@ int kubeconfig_load(const char *path, const char *context, struct kube_target *o
 				      "(client certificates are not supported)", path, ctx_name);
 		goto done;
 	}
+	if (out->ca_pem && write_ca_file(out) != 0) {
+		snprintf(err, errlen, "cannot keep the cluster CA in a temporary file");
+		goto done;
+	}
 	rc = 0;
 done:
 	if (rc != 0)
@@ -212,8 +238,9 @@ int kubeconfig_in_cluster(struct kube_target *out, char *err, size_t errlen)
 	snprintf(url, sizeof url, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
 	out->server = strdup(url);
 	out->ca_pem = read_file(SA_DIR "/ca.crt", KUBECONFIG_MAX, NULL);
+	out->ca_file = strdup(SA_DIR "/ca.crt");
 	out->token = read_file(SA_DIR "/token", 65536, NULL);
-	if (!out->server || !out->ca_pem || !out->token) {
+	if (!out->server || !out->ca_pem || !out->ca_file || !out->token) {
 		snprintf(err, errlen, "cannot read the service account in " SA_DIR);
 		kube_target_clear(out);
 		return -1;

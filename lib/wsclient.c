@@ -27,7 +27,7 @@
 
 struct ws_client {
 	/* Options, owned copies. */
-	char *url, *ca_file, *ca_pem, *user_agent;
+	char *url, *ca_file, *user_agent;
 	char *headers[MAX_HEADERS + 1];
 	char *subprotocols[MAX_SUBPROTOCOLS + 1];
 	int connect_timeout_ms;
@@ -92,9 +92,8 @@ struct ws_client *ws_client_new(const struct ws_client_opts *o, char *err, size_
 	}
 	c->url = strdup(o->url);
 	c->ca_file = dup_or_null(o->ca_file);
-	c->ca_pem = dup_or_null(o->ca_pem);
 	c->user_agent = strdup(o->user_agent ? o->user_agent : "periscope");
-	if (!c->url || (o->ca_file && !c->ca_file) || (o->ca_pem && !c->ca_pem) || !c->user_agent) {
+	if (!c->url || (o->ca_file && !c->ca_file) || !c->user_agent) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -138,7 +137,6 @@ void ws_client_free(struct ws_client *c)
 		curl_url_cleanup(c->curlu);
 	free(c->url);
 	free(c->ca_file);
-	free(c->ca_pem);
 	free(c->user_agent);
 	for (size_t i = 0; c->headers[i]; i++)
 		free(c->headers[i]);
@@ -386,9 +384,6 @@ static int open_transport(struct ws_client *c, struct buf *host, struct buf *tar
 		snprintf(err, errlen, "cannot create a libcurl handle");
 		goto fail;
 	}
-	/* A kubeconfig carries its CA as data, not as a file. */
-	struct curl_blob ca_blob = { c->ca_pem, c->ca_pem ? strlen(c->ca_pem) : 0, CURL_BLOB_COPY };
-
 	if (curl_easy_setopt(c->curl, CURLOPT_CURLU, c->curlu) != CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK ||
 	    /* Required: with h2 chosen by ALPN, curl_easy_recv crashes in the nghttp2 path. */
@@ -398,8 +393,7 @@ static int open_transport(struct ws_client *c, struct buf *host, struct buf *tar
 	    curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms) != CURLE_OK ||
 	    /* Through a proxy the bytes must still reach the server untouched: tunnel. */
 	    curl_easy_setopt(c->curl, CURLOPT_HTTPPROXYTUNNEL, 1L) != CURLE_OK ||
-	    (c->ca_file && curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file) != CURLE_OK) ||
-	    (c->ca_pem && curl_easy_setopt(c->curl, CURLOPT_CAINFO_BLOB, &ca_blob) != CURLE_OK)) {
+	    (c->ca_file && curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file) != CURLE_OK)) {
 		snprintf(err, errlen, "cannot configure libcurl");
 		goto fail;
 	}

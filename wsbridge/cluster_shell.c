@@ -312,7 +312,7 @@ static struct ws_client *open_exec(struct cluster_shell *cs, const char *const *
 	{
 		const char *headers[] = { auth.data, session_hdr.data, NULL };
 		struct ws_client_opts o = {
-			.url = url, .ca_pem = cs->target.ca_pem, .headers = headers,
+			.url = url, .ca_file = cs->target.ca_file, .headers = headers,
 			.subprotocols = k8s_subprotocol_offer, .connect_timeout_ms = EXEC_CONNECT_TIMEOUT_MS,
 			.on_message = on_message, .userdata = ud,
 		};

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { startApiserver } from '../fakes/apiserver/server.mjs';
 import { startIdp } from '../fakes/idp/server.mjs';
 import { toYaml } from './yaml.mjs';
 
@@ -94,7 +95,7 @@ export function baseConfig({ url, issuer, runDir }) {
 			},
 		},
 		audit: { dbPath: path.join(runDir, 'periscope.db'), retentionDays: 30, maxSizeMB: 1024 },
-		clusterShell: { enabled: true, tiers: ['admin'] },
+		clusterShell: { enabled: true, tiers: ['admin'], image: { repository: 'periscope-shell', tag: 'test' } },
 		nodeShell: { enabled: true, tiers: ['admin'], region: 'eu-west-1' },
 		clusters: [
 			{ name: 'local', backend: 'kubeconfig', kubeconfigPath: path.join(runDir, 'local.kubeconfig'), region: 'eu-west-1', environment: 'dev' },
@@ -103,15 +104,30 @@ export function baseConfig({ url, issuer, runDir }) {
 	};
 }
 
+// The kubeconfig periscope uses for the fake apiserver: its CA and its admin token.
+function writeKubeconfig(file, api) {
+	fs.writeFileSync(file, toYaml({
+		apiVersion: 'v1',
+		kind: 'Config',
+		clusters: [{ name: 'local', cluster: { server: api.url, 'certificate-authority-data': Buffer.from(api.caPem).toString('base64') } }],
+		users: [{ name: 'periscope', user: { token: api.adminToken } }],
+		contexts: [{ name: 'local', context: { cluster: 'local', user: 'periscope' } }],
+		'current-context': 'local',
+	}), { mode: 0o600 });
+}
+
 export async function startStack(opts = {}) {
 	const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-stack-'));
 	fs.mkdirSync(path.join(runDir, 'spool'));
 	const port = opts.port ?? (await freePort());
+	const wsPort = await freePort();
 	const url = `http://127.0.0.1:${port}`;
 	const procs = [];
 	let idp;
+	let api;
 	const stop = async () => {
 		for (const p of procs.reverse()) await p.stop();
+		if (api) await api.close();
 		if (idp) await idp.close();
 		if (!opts.keepRunDir) fs.rmSync(runDir, { recursive: true, force: true });
 	};
@@ -126,10 +142,11 @@ export async function startStack(opts = {}) {
 			}],
 			...(opts.idp || {}),
 		});
+		api = await startApiserver({ tiers: ['admin', 'read'], readyDelayMs: 200, ...(opts.apiserver || {}) });
 		const config = deepMerge(baseConfig({ url, issuer: idp.issuer, runDir }), opts.config);
 		const configPath = path.join(runDir, 'periscope.yaml');
 		fs.writeFileSync(configPath, toYaml(config));
-		fs.writeFileSync(path.join(runDir, 'local.kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: []\n');
+		writeKubeconfig(path.join(runDir, 'local.kubeconfig'), api);
 
 		const env = {
 			PATH: process.env.PATH,
@@ -137,12 +154,18 @@ export async function startStack(opts = {}) {
 			PERISCOPE_RUN_DIR: runDir,
 			PERISCOPE_WEB_ROOT: path.join(ROOT, 'web'),
 			PERISCOPE_PORT: String(port),
+			PERISCOPE_WS_PORT: String(wsPort),
 			...(opts.env || {}),
 		};
 		const sock = path.join(runDir, 'periscope.sock');
 		procs.push(launch('periscope-fcgi', path.join(BUILD_DIR, 'fcgi/periscope.fcgi'),
 			['--socket', sock], { env, runDir }));
 		await waitFor('periscope.fcgi socket', () => fs.existsSync(sock));
+		procs.push(launch('websocketd', 'websocketd', [
+			'--address=127.0.0.1', `--port=${wsPort}`, '--maxforks=64', '--closems=5000',
+			`--origin=${url}`, '--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS',
+			'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
+		], { env, runDir }));
 		procs.push(launch('lighttpd', '/usr/sbin/lighttpd',
 			['-D', '-f', path.join(ROOT, 'conf/lighttpd/periscope.conf')], { env, runDir }));
 		await waitFor('lighttpd and /healthz', async () => (await fetch(`${url}/healthz`)).status === 200);
@@ -153,7 +176,8 @@ export async function startStack(opts = {}) {
 		throw e;
 	}
 	return {
-		url, port, runDir, idp, stop,
+		url, port, wsPort, runDir, idp, api, stop,
+		wsUrl: `ws://127.0.0.1:${port}`,
 		log: (name) => fs.readFileSync(path.join(runDir, `${name}.log`), 'utf8'),
 		logs: () => readLogs(runDir),
 	};

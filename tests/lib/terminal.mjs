@@ -1,0 +1,113 @@
+// A terminal client speaking the frame protocol of docs/frames.md over a real WebSocket,
+// as the web UI does: one JSON object per text message, terminal bytes base64 in data.
+import WebSocket from 'ws';
+
+export class Terminal {
+	constructor(ws) {
+		this.ws = ws;
+		this.frames = [];
+		this.output = '';
+		this.waiters = [];
+		this.closed = new Promise((resolve) => {
+			ws.on('close', (code) => resolve(code));
+		});
+		ws.on('message', (data) => {
+			const frame = JSON.parse(data.toString());
+			this.frames.push(frame);
+			if (frame.type === 'stdout') this.output += Buffer.from(frame.data, 'base64').toString('utf8');
+			this.wake();
+		});
+		ws.on('close', () => this.wake());
+	}
+
+	// Opens path (e.g. /api/clusters/local/shell) with the browser's cookie and origin.
+	static async open(stack, path, { cookie, origin = stack.url, headers = {} } = {}) {
+		const ws = new WebSocket(`${stack.wsUrl}${path}`, {
+			headers: { ...(cookie ? { cookie } : {}), ...headers },
+			origin,
+		});
+		await new Promise((resolve, reject) => {
+			ws.once('open', resolve);
+			ws.once('unexpected-response', (req, res) => {
+				let body = '';
+				res.on('data', (c) => { body += c; });
+				res.on('end', () => {
+					const err = new Error(`upgrade refused: HTTP ${res.statusCode} ${body}`);
+					err.status = res.statusCode;
+					try { err.body = JSON.parse(body); } catch { err.body = body; }
+					reject(err);
+				});
+			});
+			ws.once('error', reject);
+		});
+		return new Terminal(ws);
+	}
+
+	wake() {
+		for (const w of this.waiters.splice(0)) w();
+	}
+
+	// Resolves when predicate() holds; rejects after timeoutMs with what was seen.
+	async until(what, predicate, timeoutMs = 15000) {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const v = predicate();
+			if (v) return v;
+			if (Date.now() > deadline || this.ws.readyState === WebSocket.CLOSED && !predicate()) {
+				if (Date.now() <= deadline && this.ws.readyState === WebSocket.CLOSED) {
+					const again = predicate();
+					if (again) return again;
+				}
+				throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames.slice(-8))}; output tail: ${JSON.stringify(this.output.slice(-400))}`);
+			}
+			await new Promise((resolve) => {
+				const t = setTimeout(resolve, Math.max(1, Math.min(200, deadline - Date.now())));
+				this.waiters.push(() => {
+					clearTimeout(t);
+					resolve();
+				});
+			});
+		}
+	}
+
+	frame(type) {
+		return this.frames.find((f) => f.type === type);
+	}
+
+	waitFrame(type, timeoutMs) {
+		return this.until(`a ${type} frame`, () => this.frame(type), timeoutMs);
+	}
+
+	waitOutput(re, timeoutMs) {
+		return this.until(`output matching ${re}`, () => re.test(this.output) && this.output, timeoutMs);
+	}
+
+	send(obj) {
+		this.ws.send(JSON.stringify(obj));
+	}
+
+	type(text) {
+		this.send({ type: 'stdin', data: Buffer.from(text).toString('base64') });
+	}
+
+	resize(cols, rows) {
+		this.send({ type: 'resize', cols, rows });
+	}
+
+	ping(ts) {
+		this.send({ type: 'ping', ts });
+	}
+
+	// The session's last frame (closed or a fatal error).
+	async end(timeoutMs = 20000) {
+		return this.until('the session end', () => this.frames.find((f) => f.type === 'closed' || (f.type === 'error' && f.fatal !== false)), timeoutMs);
+	}
+
+	close() {
+		this.ws.close();
+	}
+
+	terminate() {
+		this.ws.terminate();
+	}
+}
