@@ -144,6 +144,8 @@ export async function startStack(opts = {}) {
 		});
 		api = await startApiserver({ tiers: ['admin', 'read'], readyDelayMs: 200, ...(opts.apiserver || {}) });
 		const config = deepMerge(baseConfig({ url, issuer: idp.issuer, runDir }), opts.config);
+		// Tests name the fake cluster's kubeconfig before they know the run directory.
+		for (const c of config.clusters) if (c.kubeconfigPath === '@KUBECONFIG@') c.kubeconfigPath = path.join(runDir, 'local.kubeconfig');
 		const configPath = path.join(runDir, 'periscope.yaml');
 		fs.writeFileSync(configPath, toYaml(config));
 		writeKubeconfig(path.join(runDir, 'local.kubeconfig'), api);
