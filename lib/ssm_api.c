@@ -219,7 +219,7 @@ static int parse_describe(const char *json, size_t len, void *out, char *err, si
 }
 
 int ssm_start_session(const struct ssm_client *c, const char *target,
-		      const char *document_name, const char *reason, struct ssm_session *out,
+		      const char *document_name, const char *reason, struct ssm_started_session *out,
 		      struct aws_error *aerr, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);

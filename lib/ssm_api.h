@@ -27,7 +27,7 @@ int ssm_default_endpoint(const char *region, char *out, size_t outlen);
 /* Each call: 0 on success; -1 with aerr (AWS's normalised code and message, or
  * Transport / BadResponse) and err "SSM <Op>: <code>: <message>" (never a secret). */
 int ssm_start_session(const struct ssm_client *c, const char *target,
-		      const char *document_name, const char *reason, struct ssm_session *out,
+		      const char *document_name, const char *reason, struct ssm_started_session *out,
 		      struct aws_error *aerr, char *err, size_t errlen);
 int ssm_terminate_session(const struct ssm_client *c, const char *session_id,
 			  struct aws_error *aerr, char *err, size_t errlen);

@@ -11,7 +11,7 @@ static void set_err(char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", msg);
 }
 
-void ssm_session_free(struct ssm_session *s)
+void ssm_started_session_free(struct ssm_started_session *s)
 {
 	if (s->token_value)
 		explicit_bzero(s->token_value, strlen(s->token_value));
@@ -120,7 +120,7 @@ static int get_string(json_t *obj, const char *key, char **out)
 	return *out ? 0 : -1;
 }
 
-int ssm_parse_start_session(const char *json, size_t len, struct ssm_session *out,
+int ssm_parse_start_session(const char *json, size_t len, struct ssm_started_session *out,
 			    char *err, size_t errlen)
 {
 	json_t *root = load(json, len, err, errlen);
@@ -144,7 +144,7 @@ int ssm_parse_start_session(const char *json, size_t len, struct ssm_session *ou
 	return 0;
 fail:
 	json_decref(root);
-	ssm_session_free(out);
+	ssm_started_session_free(out);
 	return -1;
 }
 

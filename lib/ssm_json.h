@@ -11,7 +11,7 @@
 
 #define SSM_JSON_MAX_BYTES (1024 * 1024)
 
-struct ssm_session {
+struct ssm_started_session {
 	char *session_id;
 	char *token_value;   /* a short-lived secret: never logged */
 	char *stream_url;
@@ -34,7 +34,7 @@ struct ssm_instance_info {
 	double last_ping_date_time; /* epoch seconds, 0 when absent */
 };
 
-void ssm_session_free(struct ssm_session *s);
+void ssm_started_session_free(struct ssm_started_session *s);
 void ssm_instance_info_free(struct ssm_instance_info *i);
 /* agent_online of the preflight: PingStatus == "Online". */
 bool ssm_instance_online(const struct ssm_instance_info *i);
@@ -46,7 +46,7 @@ char *ssm_terminate_session_body(const char *session_id);
 char *ssm_describe_instance_body(const char *instance_id);
 
 /* 200 answers. 0, or -1 with err (never the token value). */
-int ssm_parse_start_session(const char *json, size_t len, struct ssm_session *out,
+int ssm_parse_start_session(const char *json, size_t len, struct ssm_started_session *out,
 			    char *err, size_t errlen);
 int ssm_parse_terminate_session(const char *json, size_t len, char **session_id,
 				char *err, size_t errlen);

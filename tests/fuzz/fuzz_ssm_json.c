@@ -10,13 +10,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *json = (const char *)data;
-	struct ssm_session s;
+	struct ssm_started_session s;
 	struct ssm_instance_info i;
 	struct aws_error e;
 	char err[256], *id = NULL;
 
 	if (ssm_parse_start_session(json, size, &s, err, sizeof err) == 0)
-		ssm_session_free(&s);
+		ssm_started_session_free(&s);
 	if (ssm_parse_describe_instance(json, size, &i, err, sizeof err) == 0)
 		ssm_instance_info_free(&i);
 	if (ssm_parse_terminate_session(json, size, &id, err, sizeof err) == 0)

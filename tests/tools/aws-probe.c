@@ -159,7 +159,7 @@ static int ssm(const struct options *o)
 			ssm_instance_info_free(&i);
 		}
 	} else if (!strcmp(o->command, "start-session")) {
-		struct ssm_session s;
+		struct ssm_started_session s;
 
 		if (ssm_start_session(&c, o->target, o->document, o->reason, &s, &e, err, sizeof err) != 0) {
 			rc = fail(AWS_OP_SSM_START_SESSION, &e, err);
@@ -167,7 +167,7 @@ static int ssm(const struct options *o)
 			rc = print_json(json_pack("{s:b,s:s,s:s,s:s}", "ok", 1, "sessionId", s.session_id,
 						  "tokenValue", s.token_value, "streamUrl", s.stream_url),
 					0);
-			ssm_session_free(&s);
+			ssm_started_session_free(&s);
 		}
 	} else {
 		if (ssm_terminate_session(&c, o->session_id, &e, err, sizeof err) != 0)

@@ -237,7 +237,7 @@ START_TEST(ssm_error_answer_carries_code_and_message_only)
 	struct fake_server *s = start_server(400, "application/x-amz-json-1.1",
 		"{\"__type\":\"com.amazonaws.ssm#TargetNotConnected\",\"message\":\"i-0123 is not connected.\"}");
 	struct ssm_client c;
-	struct ssm_session sess;
+	struct ssm_started_session sess;
 	struct aws_error aerr;
 	struct product_error p;
 	char url[64], err[512] = "";
@@ -261,7 +261,7 @@ START_TEST(ssm_start_and_terminate_round_trip)
 	struct fake_server *s = start_server(200, "application/x-amz-json-1.1",
 		"{\"SessionId\":\"alice-0a1b\",\"TokenValue\":\"TOKENVALUE\",\"StreamUrl\":\"wss://x/v1/data-channel/alice-0a1b\"}");
 	struct ssm_client c;
-	struct ssm_session sess;
+	struct ssm_started_session sess;
 	struct aws_error aerr;
 	char url[64], err[512] = "", v[128];
 
@@ -288,7 +288,7 @@ START_TEST(ssm_start_and_terminate_round_trip)
 	ck_assert_str_eq(request_body(s), "{\"SessionId\":\"alice-0a1b\"}");
 	close(s->listen_fd);
 	free(s);
-	ssm_session_free(&sess);
+	ssm_started_session_free(&sess);
 }
 END_TEST
 

@@ -54,13 +54,13 @@ START_TEST(start_session_answer_is_parsed_and_unknown_members_ignored)
 {
 	size_t len;
 	char *json = fixture("ssm_start_session.json", &len), err[256] = "";
-	struct ssm_session s;
+	struct ssm_started_session s;
 
 	ck_assert_int_eq(ssm_parse_start_session(json, len, &s, err, sizeof err), 0);
 	ck_assert_str_eq(s.session_id, "periscope-auth0-69f5a1b2-0a1b2c3d4e5f6a7b8");
 	ck_assert_str_eq(s.token_value, "AAEAAU9EXAMPLEtokenvalue");
 	ck_assert_ptr_nonnull(strstr(s.stream_url, "wss://ssmmessages.us-east-1.amazonaws.com/v1/data-channel/"));
-	ssm_session_free(&s);
+	ssm_started_session_free(&s);
 	free(json);
 }
 END_TEST
@@ -69,7 +69,7 @@ START_TEST(incomplete_start_session_answer_is_an_error)
 {
 	static const char no_url[] = "{\"SessionId\":\"s\",\"TokenValue\":\"SECRETTOKEN\"}";
 	static const char bad_type[] = "{\"SessionId\":1,\"TokenValue\":\"t\",\"StreamUrl\":\"u\"}";
-	struct ssm_session s;
+	struct ssm_started_session s;
 	char err[256] = "";
 
 	ck_assert_int_eq(ssm_parse_start_session(no_url, strlen(no_url), &s, err, sizeof err), -1);
