@@ -14,6 +14,8 @@ const struct route routes[] = {
 	{ "GET", "/api/clusters", handle_clusters_list, 0 },
 	{ "GET", "/api/audit", handle_audit_list, 0 },
 	{ "GET", "/api/audit/{id}", handle_audit_get, 0 },
+	{ "GET", "/api/clusters/{c}/nodes", handle_nodes_list, 0 },
+	{ "GET", "/api/clusters/{c}/nodes/{n}/shell/preflight", handle_node_preflight, 0 },
 	/* The terminal gates: the web server asks these as a FastCGI authorizer. */
 	{ "GET", "/api/clusters/{c}/shell", handle_shell_authorize, ROUTE_PUBLIC },
 	{ "GET", "/api/clusters/{c}/nodes/{n}/shell", handle_shell_authorize, ROUTE_PUBLIC },

@@ -8,6 +8,7 @@
 
 #include "handlers.h"
 #include "log.h"
+#include "node_shell_prep.h"
 #include "shell_gates.h"
 #include "timeutil.h"
 
@@ -16,6 +17,22 @@ static void answer_gate(struct request *rq, struct gate_answer *ans)
 	if (ans->status == 401)
 		add_header(rq, "WWW-Authenticate: Cookie realm=\"periscope\"");
 	respond_error(rq, ans->status, ans->code, ans->message, json_incref(ans->extras));
+}
+
+/* The node shell's gates include the node lookup and STS with the operator's id_token, so
+ * an API client learns about a trust-policy refusal before any upgrade. */
+static int gates(struct request *rq, const struct shell_target *target, const char *cookie,
+		 struct gate_answer *ans)
+{
+	const struct identity *id = rq->authenticated ? &rq->identity : NULL;
+	struct node_access access;
+	int rc;
+
+	if (target->kind == SHELL_CLUSTER)
+		return shell_gates_static(rq->w->cfg, target, id, ans);
+	rc = node_shell_prepare(rq->w->cfg, &rq->w->auth, cookie, target, id, NULL, &access, ans);
+	node_access_clear(&access);
+	return rc;
 }
 
 void handle_shell_authorize(struct request *rq)
@@ -39,7 +56,7 @@ void handle_shell_authorize(struct request *rq)
 		goto done;
 	}
 	rq->authenticated = st == AUTH_OK;
-	if (shell_gates_static(rq->w->cfg, &target, rq->authenticated ? &rq->identity : NULL, &ans) != 0 ||
+	if (gates(rq, &target, cookie, &ans) != 0 ||
 	    shell_gate_origin(rq->w->cfg, request_env(rq, "HTTP_ORIGIN"), &ans) != 0 ||
 	    shell_gates_caps(rq->w->cfg, rq->w->db, &target, &rq->identity, NULL, &ans) != 0) {
 		answer_gate(rq, &ans);

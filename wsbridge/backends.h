@@ -5,5 +5,6 @@
 #include "session.h"
 
 extern const struct backend_ops cluster_shell_ops;
+extern const struct backend_ops node_shell_ops;
 
 #endif

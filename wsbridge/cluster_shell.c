@@ -9,6 +9,7 @@
 #include <uuid/uuid.h>
 
 #include "backends.h"
+#include "cluster_access.h"
 #include "cluster_shell_spec.h"
 #include "http_client.h"
 #include "k8s_channel.h"
@@ -54,26 +55,14 @@ static int load_target(struct cluster_shell *cs)
 {
 	struct session *s = cs->s;
 	char err[512];
+	int rc = cluster_kube_target(s->cluster, &cs->target, err, sizeof err);
 
-	switch (s->cluster->backend) {
-	case BACKEND_KUBECONFIG:
-		if (kubeconfig_load(s->cluster->kubeconfig_path, s->cluster->kubeconfig_context,
-				    &cs->target, err, sizeof err) == 0)
-			return 0;
-		break;
-	case BACKEND_IN_CLUSTER:
-		if (kubeconfig_in_cluster(&cs->target, err, sizeof err) == 0)
-			return 0;
-		break;
-	default:
-		session_fail(s, "E_CLUSTER_SHELL_UNSUPPORTED", false,
-			     "the cluster shell needs a kubeconfig or in-cluster backend; %s clusters "
-			     "are not supported yet", cluster_backend_name(s->cluster->backend));
-		return -1;
-	}
-	log_msg(LOG_ERROR, "cluster_shell", "%s", err);
-	session_fail(s, "E_UPSTREAM", true, "cannot reach cluster %s: %s", s->target.cluster, err);
-	return -1;
+	if (rc == -2)
+		session_fail(s, "E_CLUSTER_SHELL_UNSUPPORTED", false, "the cluster shell is not available "
+			     "here: %s", err);
+	else if (rc != 0)
+		session_fail(s, "E_UPSTREAM", true, "cannot reach cluster %s: %s", s->target.cluster, err);
+	return rc == 0 ? 0 : -1;
 }
 
 static void delete_quietly(struct cluster_shell *cs, const char *kind, const char *name)

@@ -60,7 +60,7 @@ static int setup_signals(void)
 
 static const struct backend_ops *backend_for(enum shell_kind kind)
 {
-	return kind == SHELL_CLUSTER ? &cluster_shell_ops : NULL;
+	return kind == SHELL_CLUSTER ? &cluster_shell_ops : &node_shell_ops;
 }
 
 /* Authentication and every gate, then the atomic admission. 0, or an exit status. */

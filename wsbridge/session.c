@@ -393,8 +393,11 @@ int session_run(struct session *s)
 
 	s->started_mono = s->last_activity = s->last_client_frame = monotonic_ms();
 	s->started_wall_ms = now_ms();
-	write_open_row(s);
+	if (!s->ops->open_row_after_start)
+		write_open_row(s);
 	started = s->ops->start(s) == 0;
+	if (started && s->ops->open_row_after_start && !s->fail_code)
+		write_open_row(s);
 	if (started && !s->fail_code && !s->close_reason[0]) {
 		send_hello(s);
 		s->last_activity = monotonic_ms();

@@ -24,6 +24,7 @@ struct session;
 
 struct backend_ops {
 	const char *kind;                       /* audit verb prefix: "cluster_shell" / "ssm_session" */
+	bool open_row_after_start;              /* write the open row once start() succeeded */
 	/* Brings the remote shell up; may serve the browser while it waits (session_pump).
 	 * 0, or -1 after session_fail(). */
 	int (*start)(struct session *s);

@@ -1,0 +1,364 @@
+/* The node-shell backend: an SSM Session Manager session onto the node's EC2 host, opened
+ * with the operator's own STS credentials, spoken natively (no session-manager-plugin):
+ * StartSession, then the data channel over wss:// with the binary message protocol
+ * (lib/ssm_session.c), and TerminateSession on every way out. The output is kept, up to
+ * transcriptMaxBytes, for the close row. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws_errors.h"
+#include "backends.h"
+#include "log.h"
+#include "node_shell_prep.h"
+#include "ssm_api.h"
+#include "ssm_session.h"
+#include "timeutil.h"
+#include "utf8.h"
+#include "wsclient.h"
+
+#define STREAM_CONNECT_TIMEOUT_MS 15000
+#define INPUT_BUFFER (256u * 1024)
+
+struct node_shell {
+	struct session *s;
+	struct http_wait wait;
+	struct node_access access;
+	struct ssm_client client;
+	struct ssm_started_session started;
+	bool session_started;
+	struct ssm_session *channel;
+	struct ws_client *ws;
+	char channel_error[256];
+	/* Transcript: output bytes, capped; total counts everything. */
+	struct buf transcript;
+	long long transcript_total;
+	bool truncated;
+	unsigned char chunk[32768];
+};
+
+static void on_ws_message(void *ud, enum ws_opcode op, const uint8_t *data, size_t len)
+{
+	struct node_shell *ns = ud;
+	char err[256];
+
+	(void)op;
+	if (ssm_session_on_binary(ns->channel, data, len, monotonic_ms(), err, sizeof err) != 0 &&
+	    !ns->channel_error[0])
+		snprintf(ns->channel_error, sizeof ns->channel_error, "%s", err);
+}
+
+static void capture(struct node_shell *ns, const unsigned char *data, size_t len)
+{
+	size_t room = ns->transcript.max - ns->transcript.len;
+
+	ns->transcript_total += (long long)len;
+	if (len > room)
+		ns->truncated = true;
+	buf_append(&ns->transcript, data, len > room ? room : len);
+}
+
+/* Moves everything the state machine produced: messages to the agent, output to the
+ * browser, events to the session. 0 go on, 1 the session ended, -1 failure. */
+static int drain(struct node_shell *ns)
+{
+	struct session *s = ns->s;
+	struct ssm_event ev;
+	const uint8_t *msg;
+	size_t len, n;
+
+	while (ssm_session_peek_outgoing(ns->channel, &msg, &len)) {
+		int rc = ws_client_send(ns->ws, WS_OPCODE_BINARY, msg, len);
+		if (rc > 0)
+			break; /* the socket is backed up: send the rest when it drains */
+		if (rc < 0) {
+			session_fail(s, "E_UPSTREAM", true, "the SSM data channel is closed");
+			return -1;
+		}
+		ssm_session_pop_outgoing(ns->channel);
+	}
+	while ((n = ssm_session_read_output(ns->channel, ns->chunk, sizeof ns->chunk)) > 0) {
+		capture(ns, ns->chunk, n);
+		if (session_emit_stdout(s, ns->chunk, n) != 0)
+			return -1;
+	}
+	while (ssm_session_next_event(ns->channel, &ev)) {
+		switch (ev.type) {
+		case SSM_EVENT_LIVE:
+			break;
+		case SSM_EVENT_CLOSED:
+			/* SSM tells that the shell ended, not its exit status. */
+			session_set_exit(s, "exit", -1);
+			return 1;
+		default:
+			session_fail(s, ev.code ? ev.code : "E_UPSTREAM", false, "%s", ev.text);
+			return -1;
+		}
+	}
+	if (ns->channel_error[0]) {
+		session_fail(s, "E_UPSTREAM", true, "SSM data channel: %s", ns->channel_error);
+		return -1;
+	}
+	return 0;
+}
+
+static int start_ssm(struct node_shell *ns)
+{
+	struct session *s = ns->s;
+	struct aws_error aerr = { 0 };
+	char reason[256], err[512];
+
+	/* CloudTrail and the SSM session history show who opened it and why. */
+	snprintf(reason, sizeof reason, "periscope cluster=%.60s node=%.60s actor=%.100s",
+		 s->target.cluster, s->target.node, s->id.subject);
+	ns->client = (struct ssm_client){ .endpoint = ns->access.ssm_endpoint,
+					  .region = ns->access.region,
+					  .creds = &ns->access.role.creds,
+					  .ca_file = ns->access.ca_file };
+	if (ssm_start_session(&ns->client, ns->access.instance_id, NULL, reason, &ns->started, &aerr,
+			      err, sizeof err) != 0) {
+		struct product_error pe = aws_error_classify(AWS_OP_SSM_START_SESSION, &aerr);
+		char text[512];
+
+		aws_error_format(&aerr, text, sizeof text);
+		session_fail(s, aerr.code[0] && strcmp(pe.code, "E_AWS_API") != 0 ? pe.code
+										   : "E_NODE_SHELL_START_FAILED",
+			     pe.retryable, "could not start the SSM session: %s", aerr.code[0] ? text : err);
+		return -1;
+	}
+	ns->session_started = true;
+	return 0;
+}
+
+static int open_channel(struct node_shell *ns)
+{
+	struct session *s = ns->s;
+	struct ssm_session_opts opts = {
+		.session_id = ns->started.session_id,
+		.token = ns->started.token_value,
+		.cols = s->cols > 0 ? (uint32_t)s->cols : 0,
+		.rows = s->rows > 0 ? (uint32_t)s->rows : 0,
+		.input_buffer = INPUT_BUFFER,
+	};
+	struct ws_client_opts wo = {
+		.url = ns->started.stream_url,
+		.ca_file = ns->access.ca_file,
+		.connect_timeout_ms = STREAM_CONNECT_TIMEOUT_MS,
+		.on_message = on_ws_message,
+		.userdata = ns,
+	};
+	char err[512], *open_msg = NULL;
+	int rc = -1;
+
+	ns->channel = ssm_session_new(&opts, err, sizeof err);
+	if (!ns->channel) {
+		session_fail(s, "E_INTERNAL", false, "cannot set up the data channel: %s", err);
+		return -1;
+	}
+	ns->ws = ws_client_new(&wo, err, sizeof err);
+	if (!ns->ws || ws_client_connect(ns->ws, err, sizeof err) != 0) {
+		session_fail(s, "E_UPSTREAM", true, "cannot open the SSM data channel: %s", err);
+		goto done;
+	}
+	open_msg = ssm_session_open_message(ns->channel, NULL, err, sizeof err);
+	if (!open_msg || ws_client_send(ns->ws, WS_OPCODE_TEXT, open_msg, strlen(open_msg)) != 0) {
+		session_fail(s, "E_UPSTREAM", true, "cannot open the SSM data channel: %s",
+			     open_msg ? "send failed" : err);
+		goto done;
+	}
+	rc = 0;
+done:
+	if (open_msg) {
+		explicit_bzero(open_msg, strlen(open_msg));
+		free(open_msg);
+	}
+	return rc;
+}
+
+static int ns_start(struct session *s)
+{
+	struct node_shell *ns = calloc(1, sizeof *ns);
+	struct gate_answer ans = { 0 };
+
+	if (!ns) {
+		session_fail(s, "E_INTERNAL", false, "out of memory");
+		return -1;
+	}
+	s->backend = ns;
+	ns->s = s;
+	buf_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes);
+	session_http_wait(s, &ns->wait);
+	if (node_shell_prepare(s->cfg, s->auth, s->cookie, &s->target, &s->id, &ns->wait, &ns->access,
+			       &ans) != 0) {
+		if (!s->close_reason[0])
+			session_fail(s, ans.code, ans.status >= 500, "%s", ans.message);
+		gate_answer_clear(&ans);
+		return -1;
+	}
+	if (start_ssm(ns) != 0 || open_channel(ns) != 0)
+		return -1;
+	return 0;
+}
+
+static int ns_add_fds(struct session *s, struct pollfd *fds, int max, bool read_ok)
+{
+	struct node_shell *ns = s->backend;
+
+	if (!ns || !ns->ws || max < 1)
+		return 0;
+	ws_client_pause_reading(ns->ws, !read_ok);
+	fds[0] = (struct pollfd){ ws_client_fd(ns->ws), ws_client_poll_events(ns->ws), 0 };
+	return 1;
+}
+
+static int ns_on_events(struct session *s, struct pollfd *fds, int n)
+{
+	struct node_shell *ns = s->backend;
+	struct ws_close_info info;
+
+	if (n < 1)
+		return 0;
+	if ((fds[0].revents || ws_client_has_buffered_input(ns->ws)) &&
+	    ws_client_on_ready(ns->ws, fds[0].revents) < 0 && !ws_client_closed(ns->ws)) {
+		ws_client_close_info(ns->ws, &info);
+		session_fail(s, "E_UPSTREAM", true, "the SSM data channel failed: %s",
+			     info.error ? info.error : "connection lost");
+		return -1;
+	}
+	if (drain(ns) != 0)
+		return s->fail_code ? -1 : 1;
+	if (ws_client_closed(ns->ws)) {
+		session_set_exit(s, "upstream_closed", -1);
+		return 1;
+	}
+	return 0;
+}
+
+static int ns_send_input(struct session *s, const unsigned char *data, size_t len)
+{
+	struct node_shell *ns = s->backend;
+	char err[256];
+	ssize_t taken;
+
+	if (!ns || !ns->channel)
+		return 0;
+	taken = ssm_session_send_input(ns->channel, data, len, monotonic_ms(), err, sizeof err);
+	if (taken < 0 || (size_t)taken < len) {
+		session_fail(s, "E_UPSTREAM", true, "the node is not taking input: %s",
+			     taken < 0 ? err : "input buffer full");
+		return -1;
+	}
+	return drain(ns) < 0 ? -1 : 0;
+}
+
+static int ns_resize(struct session *s, int cols, int rows)
+{
+	struct node_shell *ns = s->backend;
+	char err[256];
+
+	if (!ns || !ns->channel)
+		return 0;
+	if (ssm_session_resize(ns->channel, (uint32_t)cols, (uint32_t)rows, monotonic_ms(), err,
+			       sizeof err) != 0)
+		return 0; /* a resize the channel cannot take yet is resent when it goes live */
+	return drain(ns) < 0 ? -1 : 0;
+}
+
+static long long ns_next_tick(struct session *s)
+{
+	struct node_shell *ns = s->backend;
+	long long now = monotonic_ms(), t;
+
+	if (!ns || !ns->channel)
+		return -1;
+	if (ns->ws && ws_client_has_buffered_input(ns->ws))
+		return now;
+	t = ssm_session_next_timeout(ns->channel, now);
+	return t < 0 ? -1 : now + t;
+}
+
+static int ns_tick(struct session *s, long long now)
+{
+	struct node_shell *ns = s->backend;
+	char err[256];
+
+	if (!ns || !ns->channel)
+		return 0;
+	if (ssm_session_tick(ns->channel, now, err, sizeof err) != 0) {
+		session_fail(s, "E_UPSTREAM", true, "SSM data channel: %s", err);
+		return -1;
+	}
+	return drain(ns) < 0 ? -1 : (s->close_reason[0] ? 1 : 0);
+}
+
+static void ns_describe(struct session *s, json_t *extra)
+{
+	struct node_shell *ns = s->backend;
+
+	json_object_set_new(extra, "node", json_string(s->target.node));
+	if (!ns)
+		return;
+	json_object_set_new(extra, "auth", json_string("sts"));
+	if (ns->access.instance_id)
+		json_object_set_new(extra, "instance_id", json_string(ns->access.instance_id));
+	if (ns->access.region)
+		json_object_set_new(extra, "region", json_string(ns->access.region));
+	if (ns->access.role_session_name[0])
+		json_object_set_new(extra, "role_session_name", json_string(ns->access.role_session_name));
+	if (ns->access.role.assumed_role_arn)
+		json_object_set_new(extra, "assumed_role_arn", json_string(ns->access.role.assumed_role_arn));
+	if (ns->session_started)
+		json_object_set_new(extra, "ssm_session_id", json_string(ns->started.session_id));
+}
+
+static void ns_teardown(struct session *s, json_t *extra)
+{
+	struct node_shell *ns = s->backend;
+
+	if (!ns)
+		return;
+	ns_describe(s, extra);
+	if (ns->ws) {
+		ws_client_close(ns->ws, 1000, "session ended");
+		ws_client_free(ns->ws);
+	}
+	if (ns->session_started) {
+		struct aws_error aerr = { 0 };
+		char err[256];
+		/* Best effort, but on every path: the session must not outlive the browser's. */
+		if (ssm_terminate_session(&ns->client, ns->started.session_id, &aerr, err, sizeof err) != 0)
+			log_json(LOG_WARN, "node_shell", "TerminateSession failed",
+				 json_pack("{s:s, s:s}", "ssm_session_id", ns->started.session_id, "error",
+					   aerr.code[0] ? aerr.code : err));
+	}
+	json_object_set_new(extra, "transcript_bytes", json_integer(ns->transcript_total));
+	json_object_set_new(extra, "truncated", json_boolean(ns->truncated));
+	if (ns->transcript.len) {
+		size_t n;
+		char *text = utf8_sanitize((const unsigned char *)ns->transcript.data, ns->transcript.len, &n);
+		if (text)
+			json_object_set_new(extra, "transcript", json_stringn(text, n));
+		free(text);
+	}
+	ssm_session_free(ns->channel);
+	ssm_started_session_free(&ns->started);
+	node_access_clear(&ns->access);
+	buf_free(&ns->transcript);
+	free(ns);
+	s->backend = NULL;
+}
+
+const struct backend_ops node_shell_ops = {
+	.kind = "ssm_session",
+	.open_row_after_start = true,
+	.start = ns_start,
+	.add_fds = ns_add_fds,
+	.on_events = ns_on_events,
+	.send_input = ns_send_input,
+	.resize = ns_resize,
+	.next_tick = ns_next_tick,
+	.tick = ns_tick,
+	.teardown = ns_teardown,
+	.describe = ns_describe,
+};
