@@ -12,12 +12,28 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startApiserver } from '../fakes/apiserver/server.mjs';
+import { startAws } from '../fakes/aws/server.mjs';
 import { startIdp } from '../fakes/idp/server.mjs';
 import { toYaml } from './yaml.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUILD_DIR = process.env.PERISCOPE_BUILD_DIR || path.join(ROOT, 'build');
 export const CLIENT = { id: 'periscope', secret: 'periscope-dev-secret' };
+export const ACCOUNT = '123456789012';
+export const REGION = 'eu-west-1';
+export const NODE_ROLE = `arn:aws:iam::${ACCOUNT}:role/periscope-node-shell`;
+
+// The fake cluster's nodes: two EC2 instances (one with its SSM agent online, one lost)
+// and one node that is not on EC2.
+export const NODES = [
+	{ name: 'ip-10-0-1-10.eu-west-1.compute.internal', providerID: `aws:///${REGION}a/i-0123456789abcdef0` },
+	{ name: 'ip-10-0-2-20.eu-west-1.compute.internal', providerID: `aws:///${REGION}b/i-0fedcba9876543210` },
+	{ name: 'gke-node-1', providerID: 'gce://project/europe-west1-b/gke-node-1' },
+];
+export const INSTANCES = [
+	{ id: 'i-0123456789abcdef0', tags: { 'eks:cluster-name': 'local' }, pingStatus: 'Online', platform: 'Amazon Linux' },
+	{ id: 'i-0fedcba9876543210', tags: { 'eks:cluster-name': 'local' }, pingStatus: 'ConnectionLost', platform: 'Amazon Linux' },
+];
 
 export function freePort() {
 	return new Promise((resolve, reject) => {
@@ -75,7 +91,7 @@ function launch(name, cmd, args, { env, runDir }) {
 	};
 }
 
-export function baseConfig({ url, issuer, runDir }) {
+export function baseConfig({ url, issuer, runDir, aws }) {
 	return {
 		server: { publicURL: url, workers: 4 },
 		auth: {
@@ -96,7 +112,10 @@ export function baseConfig({ url, issuer, runDir }) {
 		},
 		audit: { dbPath: path.join(runDir, 'periscope.db'), retentionDays: 30, maxSizeMB: 1024 },
 		clusterShell: { enabled: true, tiers: ['admin'], image: { repository: 'periscope-shell', tag: 'test' } },
-		nodeShell: { enabled: true, tiers: ['admin'], region: 'eu-west-1' },
+		nodeShell: {
+			enabled: true, tiers: ['admin'], region: REGION, awsRoleArn: NODE_ROLE, oidcAudience: CLIENT.id,
+			endpoints: aws ? { sts: aws.stsUrl, ssm: aws.ssmUrl, caFile: aws.caFile } : {},
+		},
 		clusters: [
 			{ name: 'local', backend: 'kubeconfig', kubeconfigPath: path.join(runDir, 'local.kubeconfig'), region: 'eu-west-1', environment: 'dev' },
 			{ name: 'prod-eu', backend: 'eks', arn: 'arn:aws:eks:eu-west-1:111122223333:cluster/prod-eu', region: 'eu-west-1' },
@@ -125,8 +144,10 @@ export async function startStack(opts = {}) {
 	const procs = [];
 	let idp;
 	let api;
+	let aws;
 	const stop = async () => {
 		for (const p of procs.reverse()) await p.stop();
+		if (aws) await aws.close();
 		if (api) await api.close();
 		if (idp) await idp.close();
 		if (!opts.keepRunDir) fs.rmSync(runDir, { recursive: true, force: true });
@@ -142,8 +163,13 @@ export async function startStack(opts = {}) {
 			}],
 			...(opts.idp || {}),
 		});
-		api = await startApiserver({ tiers: ['admin', 'read'], readyDelayMs: 200, ...(opts.apiserver || {}) });
-		const config = deepMerge(baseConfig({ url, issuer: idp.issuer, runDir }), opts.config);
+		api = await startApiserver({ tiers: ['admin', 'read'], readyDelayMs: 200, nodes: NODES, ...(opts.apiserver || {}) });
+		aws = await startAws({
+			idpIssuer: idp.issuer, region: REGION, account: ACCOUNT, clusterName: 'local',
+			roles: [{ arn: NODE_ROLE, trust: { aud: CLIENT.id } }], instances: INSTANCES,
+			...(opts.aws || {}),
+		});
+		const config = deepMerge(baseConfig({ url, issuer: idp.issuer, runDir, aws }), opts.config);
 		// Tests name the fake cluster's kubeconfig before they know the run directory.
 		for (const c of config.clusters) if (c.kubeconfigPath === '@KUBECONFIG@') c.kubeconfigPath = path.join(runDir, 'local.kubeconfig');
 		const configPath = path.join(runDir, 'periscope.yaml');
@@ -165,7 +191,8 @@ export async function startStack(opts = {}) {
 		await waitFor('periscope.fcgi socket', () => fs.existsSync(sock));
 		procs.push(launch('websocketd', 'websocketd', [
 			'--address=127.0.0.1', `--port=${wsPort}`, '--maxforks=64', '--closems=5000',
-			`--origin=${url}`, '--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS',
+			`--origin=${url}`,
+			`--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
 			'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
 		], { env, runDir }));
 		procs.push(launch('lighttpd', '/usr/sbin/lighttpd',
@@ -178,7 +205,7 @@ export async function startStack(opts = {}) {
 		throw e;
 	}
 	return {
-		url, port, wsPort, runDir, idp, api, stop,
+		url, port, wsPort, runDir, idp, api, aws, stop,
 		wsUrl: `ws://127.0.0.1:${port}`,
 		log: (name) => fs.readFileSync(path.join(runDir, `${name}.log`), 'utf8'),
 		logs: () => readLogs(runDir),
