@@ -1,0 +1,412 @@
+// The fake apiserver checked against real clients: kubectl 1.32 (REST, auth whoami, exec
+// with and without a tty, run under a real pty) and the ws WebSocket client (protocol
+// negotiation, v4, the v5 close signal), plus the REST semantics periscope relies on.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+
+import { startApiserver } from './server.mjs';
+import { V4, V5 } from './exec.mjs';
+import { findKubectl } from './kubectl.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '../../..');
+const PTYHOST = join(REPO, 'tests/fakes/common/ptyhost.py');
+const KUBECTL = findKubectl();
+const NO_KUBECTL = KUBECTL ? false : 'kubectl.1.32 not found (set PERISCOPE_KUBECTL)';
+const BUILD_DIR = process.env.PERISCOPE_BUILD_DIR || join(REPO, 'build');
+const NO_WRAPPER = existsSync(join(BUILD_DIR, 'shell/periscope-audit-exec')) ? false : `no ${BUILD_DIR}/shell/periscope-audit-exec (build first)`;
+const NS = 'periscope-system';
+
+// Polls fn until it returns a truthy value; fails after ms.
+async function waitFor(fn, ms = 10000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function call(api, method, path, { body, token = api.adminToken, headers = {} } = {}) {
+  return new Promise((ok, fail) => {
+    const h = { 'Content-Type': 'application/json', Accept: 'application/json', ...headers };
+    if (token) h.Authorization = `Bearer ${token}`;
+    const req = https.request(api.url + path, { method, ca: api.caPem, headers: h }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => ok({ status: res.statusCode, body: text ? JSON.parse(text) : null }));
+    });
+    req.on('error', fail);
+    if (body) req.write(JSON.stringify(body));
+    req.end();
+  });
+}
+
+function kubeconfig(api, user, { server = api.url } = {}) {
+  return JSON.stringify({
+    apiVersion: 'v1', kind: 'Config',
+    clusters: [{ name: 'fake', cluster: { server, 'certificate-authority-data': Buffer.from(api.caPem).toString('base64') } }],
+    users: [{ name: 'u', user }],
+    contexts: [{ name: 'c', context: { cluster: 'fake', user: 'u' } }],
+    'current-context': 'c',
+  });
+}
+
+// A scratch HOME and discovery cache per test, so nothing leaks between runs.
+function scratch(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'periscope-apiserver-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function kubectl(dir, kc, args, { timeout = 30000 } = {}) {
+  const file = join(dir, 'kubeconfig');
+  writeFileSync(file, kc);
+  return new Promise((ok) => {
+    execFile(KUBECTL, ['--kubeconfig', file, '--cache-dir', join(dir, 'cache'), ...args],
+      { env: { PATH: process.env.PATH, HOME: dir, NO_PROXY: '127.0.0.1,localhost' }, timeout, encoding: 'utf8' },
+      (err, stdout, stderr) => ok({ code: err ? err.code ?? -1 : 0, stdout, stderr }));
+  });
+}
+
+// kubectl under a real pty (kubectl exec -t needs a terminal), driven like a person would.
+function kubectlInPty(dir, kc, args) {
+  const file = join(dir, 'kubeconfig');
+  writeFileSync(file, kc);
+  const child = spawn('python3', [PTYHOST, '--cols', '100', '--rows', '30', '--', KUBECTL, '--kubeconfig', file, '--cache-dir', join(dir, 'cache'), ...args],
+    { env: { PATH: process.env.PATH, HOME: dir, NO_PROXY: '127.0.0.1,localhost' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d.toString('utf8'); });
+  const exited = new Promise((r) => child.on('close', (code) => r(code)));
+  return {
+    type: (s) => child.stdin.write(s),
+    output: () => out,
+    expect: (re, ms = 20000) => waitFor(() => re.test(out), ms, `${re} in terminal output:\n${out}`),
+    exited,
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+const podSpec = (name, { image = 'periscope-shell:dev', env = [], secret } = {}) => ({
+  metadata: { name, labels: { 'app.kubernetes.io/name': 'periscope-shell', 'periscope.io/session-id': name } },
+  spec: {
+    restartPolicy: 'Never', serviceAccountName: 'periscope-shell-admin', automountServiceAccountToken: false,
+    containers: [{
+      name: 'shell', image, stdin: true, tty: true, env,
+      volumeMounts: secret ? [{ name: 'kubeconfig', mountPath: '/etc/periscope', readOnly: true }] : [],
+    }],
+    volumes: secret ? [{ name: 'kubeconfig', secret: { secretName: secret, items: [{ key: 'kubeconfig', path: 'kubeconfig' }] } }] : [],
+  },
+});
+
+async function createRunningPod(api, name, opts) {
+  const r = await call(api, 'POST', `/api/v1/namespaces/${NS}/pods`, { body: podSpec(name, opts) });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  await waitFor(async () => (await call(api, 'GET', `/api/v1/namespaces/${NS}/pods/${name}`)).body.status.phase === 'Running', 10000, `${name} Running`);
+}
+
+// Opens an exec WebSocket the way a client library does; collects frames per channel.
+function openExec(api, path, protocols) {
+  const ws = new WebSocket(api.url.replace('https', 'wss') + path, protocols, { ca: api.caPem, headers: { Authorization: `Bearer ${api.adminToken}` } });
+  const channels = { 1: '', 2: '', 3: '' };
+  let closeCode = null;
+  ws.on('message', (d) => { if (d.length > 1) channels[d[0]] = (channels[d[0]] ?? '') + d.subarray(1).toString('utf8'); });
+  const closed = new Promise((r) => ws.on('close', (code) => { closeCode = code; r(code); }));
+  const opened = new Promise((ok, fail) => { ws.on('open', ok); ws.on('error', fail); ws.on('unexpected-response', (req, res) => fail(new Error(`HTTP ${res.statusCode}`))); });
+  return { ws, channels, closed, opened, closeCode: () => closeCode };
+}
+
+describe('REST semantics', () => {
+  let api;
+  before(async () => { api = await startApiserver({ readyDelayMs: 50 }); });
+  after(() => api.close());
+
+  test('create, get, conflict, not found, delete, with real Status bodies', async () => {
+    const secret = { metadata: { name: 's1', labels: { 'periscope.io/session-id': 'a' } }, stringData: { kubeconfig: 'x: 1\n' } };
+    const created = await call(api, 'POST', `/api/v1/namespaces/${NS}/secrets`, { body: secret });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.data.kubeconfig, Buffer.from('x: 1\n').toString('base64'));
+    assert.ok(created.body.metadata.uid);
+    const again = await call(api, 'POST', `/api/v1/namespaces/${NS}/secrets`, { body: secret });
+    assert.equal(again.status, 409);
+    assert.deepEqual([again.body.kind, again.body.reason, again.body.message], ['Status', 'AlreadyExists', 'secrets "s1" already exists']);
+    assert.equal((await call(api, 'DELETE', `/api/v1/namespaces/${NS}/secrets/s1`)).body.status, 'Success');
+    const gone = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets/s1`);
+    assert.equal(gone.status, 404);
+    assert.deepEqual([gone.body.reason, gone.body.message, gone.body.details.kind], ['NotFound', 'secrets "s1" not found', 'secrets']);
+  });
+
+  test('invalid objects get 422 with causes; unknown tokens get 401', async () => {
+    const bad = await call(api, 'POST', `/api/v1/namespaces/${NS}/pods`, { body: { metadata: { name: 'p' }, spec: { containers: [] } } });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.reason, 'Invalid');
+    assert.equal(bad.body.details.causes[0].field, 'spec.containers');
+    const short = await call(api, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/periscope-shell-admin/token`, { body: { spec: { expirationSeconds: 300 } } });
+    assert.equal(short.status, 422);
+    assert.match(short.body.message, /may not specify a duration less than 10 minutes/);
+    const anon = await call(api, 'GET', '/api/v1/namespaces', { token: 'made-up' });
+    assert.deepEqual([anon.status, anon.body.reason], [401, 'Unauthorized']);
+    const noSa = await call(api, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/nobody/token`, { body: { spec: {} } });
+    assert.equal(noSa.status, 404);
+  });
+
+  test('labelSelector narrows list and deletecollection', async () => {
+    for (const [name, sid] of [['a1', 'one'], ['a2', 'one'], ['b1', 'two']]) {
+      assert.equal((await call(api, 'POST', `/api/v1/namespaces/${NS}/configmaps`, { body: { metadata: { name, labels: { sid } }, data: {} } })).status, 201);
+    }
+    const one = await call(api, 'GET', `/api/v1/namespaces/${NS}/configmaps?labelSelector=sid%3Done`);
+    assert.deepEqual(one.body.items.map((i) => i.metadata.name), ['a1', 'a2']);
+    assert.equal(one.body.kind, 'ConfigMapList');
+    await call(api, 'DELETE', `/api/v1/namespaces/${NS}/configmaps?labelSelector=sid%20in%20(one)`);
+    const left = await call(api, 'GET', `/api/v1/namespaces/${NS}/configmaps?labelSelector=sid`);
+    assert.deepEqual(left.body.items.map((i) => i.metadata.name), ['b1']);
+  });
+
+  test('a pod goes Pending -> Running with Ready, and its watch shows both', async () => {
+    const events = [];
+    const req = https.request(`${api.url}/api/v1/namespaces/${NS}/pods?watch=true&fieldSelector=metadata.name%3Dw1&timeoutSeconds=10`,
+      { ca: api.caPem, headers: { Authorization: `Bearer ${api.adminToken}` } }, (res) => {
+        let buf = '';
+        res.on('data', (c) => {
+          buf += c;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            events.push(JSON.parse(buf.slice(0, i)));
+            buf = buf.slice(i + 1);
+          }
+        });
+      });
+    req.end();
+    assert.equal((await call(api, 'POST', `/api/v1/namespaces/${NS}/pods`, { body: podSpec('w1') })).status, 201);
+    await waitFor(() => events.some((e) => e.object.status.phase === 'Running'), 10000, 'Running event');
+    req.destroy();
+    assert.equal(events[0].type, 'ADDED');
+    assert.equal(events[0].object.status.phase, 'Pending');
+    const running = events.find((e) => e.object.status.phase === 'Running').object;
+    assert.equal(running.status.conditions.find((c) => c.type === 'Ready').status, 'True');
+    assert.equal(running.status.containerStatuses[0].ready, true);
+  });
+
+  test('an image named never-ready stays Pending with ImagePullBackOff', async () => {
+    assert.equal((await call(api, 'POST', `/api/v1/namespaces/${NS}/pods`, { body: podSpec('nr1', { image: 'example/never-ready:1' }) })).status, 201);
+    const pod = await waitFor(async () => {
+      const p = (await call(api, 'GET', `/api/v1/namespaces/${NS}/pods/nr1`)).body;
+      return p.status.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff' && p;
+    }, 10000, 'ImagePullBackOff');
+    assert.equal(pod.status.phase, 'Pending');
+  });
+
+  test('the shell ServiceAccount token only impersonates its own tier', async () => {
+    const token = (await call(api, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/periscope-shell-admin/token`, { body: { spec: { expirationSeconds: 1200 } } })).body.status.token;
+    const direct = await call(api, 'GET', `/api/v1/namespaces/${NS}/pods`, { token });
+    assert.equal(direct.status, 403);
+    const otherTier = await call(api, 'GET', `/api/v1/namespaces/${NS}/pods`, { token, headers: { 'Impersonate-User': 'alice', 'Impersonate-Group': 'periscope-tier:write' } });
+    assert.equal(otherTier.status, 403);
+    assert.match(otherTier.body.message, /cannot impersonate resource "groups"/);
+    const ownTier = await call(api, 'GET', `/api/v1/namespaces/${NS}/pods`, { token, headers: { 'Impersonate-User': 'alice', 'Impersonate-Group': 'periscope-tier:admin' } });
+    assert.equal(ownTier.status, 200);
+    const info = await call(api, 'GET', '/api/v1/namespaces/kube-public/configmaps/cluster-info');
+    assert.match(info.body.data.kubeconfig, new RegExp(`certificate-authority-data: ${Buffer.from(api.caPem).toString('base64')}`));
+  });
+
+  test('exec without an upgrade is refused as the apiserver does', async () => {
+    await createRunningPod(api, 'x1');
+    const r = await call(api, 'GET', `/api/v1/namespaces/${NS}/pods/x1/exec?command=true&stdout=true`);
+    assert.deepEqual([r.status, r.body.message], [400, 'Upgrade request required']);
+  });
+});
+
+describe('kubectl 1.32 against the fake', { skip: NO_KUBECTL }, () => {
+  let api;
+  before(async () => { api = await startApiserver({ readyDelayMs: 50 }); });
+  after(() => api.close());
+
+  test('kubectl get pods lists the pods created in periscope-system', async (t) => {
+    await createRunningPod(api, 'periscope-shell-get1');
+    const r = await kubectl(scratch(t), kubeconfig(api, { token: api.adminToken }), ['get', 'pods', '-n', NS]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE/);
+    assert.match(r.stdout, /periscope-shell-get1\s+1\/1\s+Running\s+0/);
+  });
+
+  test('kubectl wait sees the pod become Ready', async (t) => {
+    assert.equal((await call(api, 'POST', `/api/v1/namespaces/${NS}/pods`, { body: podSpec('wait1') })).status, 201);
+    const r = await kubectl(scratch(t), kubeconfig(api, { token: api.adminToken }), ['wait', '-n', NS, '--for=condition=Ready', 'pod/wait1', '--timeout=20s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /pod\/wait1 condition met/);
+  });
+
+  test('an unknown token is Unauthorized', async (t) => {
+    const r = await kubectl(scratch(t), kubeconfig(api, { token: 'not-minted-here' }), ['get', 'pods', '-n', NS]);
+    assert.notEqual(r.code, 0);
+    // kubectl's wording for a 401 during discovery.
+    assert.match(r.stderr, /error: You must be logged in to the server/);
+    assert.ok(api.state.requests.some((q) => q.status === 401 && q.path === '/api'));
+  });
+
+  test('kubectl auth whoami --as/--as-group reports the impersonated identity, and the headers are recorded', async (t) => {
+    await call(api, 'POST', '/__test/reset', { token: null });
+    const r = await kubectl(scratch(t), kubeconfig(api, { token: api.adminToken }), ['auth', 'whoami', '--as', 'alice@example.com', '--as-group', 'devs', '--as-group', 'periscope-tier:admin']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Username\s+alice@example\.com/);
+    assert.match(r.stdout, /Groups\s+\[devs periscope-tier:admin system:authenticated\]/);
+    const { body } = await call(api, 'GET', '/__test/requests', { token: null });
+    const review = body.requests.find((q) => q.path.endsWith('/selfsubjectreviews'));
+    assert.equal(review.user.username, 'periscope-admin');
+    assert.deepEqual(review.impersonation.groups, ['devs', 'periscope-tier:admin']);
+    assert.equal(review.impersonation.user, 'alice@example.com');
+    assert.ok(!JSON.stringify(body).includes(api.adminToken), 'tokens are not recorded');
+  });
+
+  test('kubectl exec -it runs in the pod pty, and exit 3 is kubectl\'s exit code', async (t) => {
+    await createRunningPod(api, 'tty1');
+    const term = kubectlInPty(scratch(t), kubeconfig(api, { token: api.adminToken }), ['exec', '-it', '-n', NS, 'tty1', '--', 'sh']);
+    t.after(() => term.kill());
+    term.type('echo "sum=$((40+2)) tty=$(tty)"\r');
+    await term.expect(/sum=42 tty=\/dev\/pts\//);
+    term.type('exit 3\r');
+    assert.equal(await term.exited, 3);
+    assert.match(term.output(), /command terminated with exit code 3/);
+    const ex = api.state.execs.find((e) => e.pod === 'tty1');
+    assert.equal(ex.protocol, V5);
+    assert.deepEqual(ex.resizes[0], { Width: 100, Height: 30 });
+  });
+
+  test('non-tty kubectl exec passes stdin through to EOF and separates stderr', async (t) => {
+    await createRunningPod(api, 'pipe1');
+    const dir = scratch(t);
+    const file = join(dir, 'kubeconfig');
+    writeFileSync(file, kubeconfig(api, { token: api.adminToken }));
+    const child = spawn(KUBECTL, ['--kubeconfig', file, '--cache-dir', join(dir, 'cache'), 'exec', '-i', '-n', NS, 'pipe1', '--', 'sh', '-c', 'tr a-z A-Z; echo oops >&2'],
+      { env: { PATH: process.env.PATH, HOME: dir } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.stdin.end('hello pod\n');
+    assert.equal(await new Promise((r) => child.on('close', r)), 0);
+    assert.equal(out, 'HELLO POD\n');
+    assert.equal(err, 'oops\n');
+  });
+
+  test('the shell pod end to end: kubectl typed in its bash comes back with the Secret\'s kubeconfig, and is audited', { skip: NO_WRAPPER }, async (t) => {
+    const sid = '0b7c9e4e-1f5e-4f7a-9d1e-6a4c2b8d9e01';
+    const name = `periscope-shell-${sid}`;
+    const tok = await call(api, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/periscope-shell-admin/token`, { body: { spec: { expirationSeconds: 1200 } } });
+    assert.equal(tok.status, 201);
+    const sessionKc = kubeconfig(api, {
+      token: tok.body.status.token, as: 'alice@example.com', 'as-groups': ['periscope-tier:admin'],
+      'as-user-extra': { 'audit.periscope.io/session-id': [sid], 'audit.periscope.io/actor': ['alice@example.com'] },
+    }, { server: 'https://kubernetes.default.svc' });
+    assert.equal((await call(api, 'POST', `/api/v1/namespaces/${NS}/secrets`, { body: { metadata: { name }, data: { kubeconfig: Buffer.from(sessionKc).toString('base64') } } })).status, 201);
+    await createRunningPod(api, name, {
+      secret: name,
+      env: [
+        { name: 'PERISCOPE_SHELL_SESSION_ID', value: sid }, { name: 'PERISCOPE_SHELL_MODE', value: 'bash' },
+        { name: 'PERISCOPE_SHELL_AUDIT_FILE', value: '/tmp/periscope-shell/audit.jsonl' }, { name: 'KUBECONFIG', value: '/etc/periscope/kubeconfig' },
+      ],
+    });
+    await call(api, 'POST', '/__test/reset', { token: null });
+    const admin = kubeconfig(api, { token: api.adminToken });
+    const term = kubectlInPty(scratch(t), admin, ['exec', '-it', '-n', NS, name, '--', '/bin/bash', '--login']);
+    t.after(() => term.kill());
+    term.type(`kubectl get pods -n ${NS}\r`);
+    await term.expect(new RegExp(`${name}\\s+1/1\\s+Running`));
+    term.type('exit\r');
+    assert.equal(await term.exited, 0);
+
+    const inPod = api.state.requests.find((q) => q.path === `/api/v1/namespaces/${NS}/pods` && q.user?.username.startsWith('system:serviceaccount:'));
+    assert.equal(inPod.user.username, `system:serviceaccount:${NS}:periscope-shell-admin`);
+    assert.deepEqual(inPod.impersonation, {
+      user: 'alice@example.com', uid: undefined, groups: ['periscope-tier:admin'],
+      extra: { 'audit.periscope.io/session-id': [sid], 'audit.periscope.io/actor': ['alice@example.com'] },
+    });
+
+    // The teardown readback: a non-tty exec of cat on the command log.
+    const r = await kubectl(scratch(t), admin, ['exec', '-n', NS, name, '--', 'cat', '/tmp/periscope-shell/audit.jsonl']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1);
+    assert.deepEqual(lines[0].argv.slice(1), ['get', 'pods', '-n', NS]);
+    assert.match(lines[0].ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+    // Deleting the pod removes it and its filesystem.
+    assert.equal((await call(api, 'DELETE', `/api/v1/namespaces/${NS}/pods/${name}`)).status, 200);
+    assert.equal((await call(api, 'GET', `/api/v1/namespaces/${NS}/pods/${name}`)).status, 404);
+  });
+});
+
+describe('exec subprotocols', () => {
+  test('v5 is chosen when offered, and the close signal ends stdin', async (t) => {
+    const api = await startApiserver({ readyDelayMs: 20 });
+    t.after(() => api.close());
+    await createRunningPod(api, 'v5pod');
+    const e = openExec(api, `/api/v1/namespaces/${NS}/pods/v5pod/exec?command=cat&stdin=true&stdout=true&stderr=true`, [V5, V4]);
+    await e.opened;
+    assert.equal(e.ws.protocol, V5);
+    e.ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('through cat\n')]));
+    e.ws.send(Buffer.from([255, 0]));
+    await e.closed;
+    assert.equal(e.channels[1], 'through cat\n');
+    assert.deepEqual(JSON.parse(e.channels[3]), { metadata: {}, status: 'Success' });
+    assert.equal(e.closeCode(), 1000);
+  });
+
+  test('a v4-only server is picked by a client offering v5 and v4, with exit codes on channel 3', async (t) => {
+    const api = await startApiserver({ readyDelayMs: 20, execProtocols: [V4] });
+    t.after(() => api.close());
+    await createRunningPod(api, 'v4pod');
+    const e = openExec(api, `/api/v1/namespaces/${NS}/pods/v4pod/exec?command=sh&command=-c&command=echo+out%3B+echo+err+%3E%262%3B+exit+2&stdout=true&stderr=true`, [V5, V4]);
+    await e.opened;
+    assert.equal(e.ws.protocol, V4);
+    await e.closed;
+    assert.equal(e.channels[1], 'out\n');
+    assert.equal(e.channels[2], 'err\n');
+    const st = JSON.parse(e.channels[3]);
+    assert.equal(st.reason, 'NonZeroExitCode');
+    assert.deepEqual(st.details.causes, [{ reason: 'ExitCode', message: '2' }]);
+  });
+
+  test('kubectl 1.32 offers only v5: against a v4-only server it falls back to SPDY and is told so', { skip: NO_KUBECTL }, async (t) => {
+    const api = await startApiserver({ readyDelayMs: 20, execProtocols: [V4] });
+    t.after(() => api.close());
+    await createRunningPod(api, 'v4only');
+    const r = await kubectl(scratch(t), kubeconfig(api, { token: api.adminToken }), ['exec', '-n', NS, 'v4only', '--', 'true']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /only WebSocket exec is served \(SPDY is not\)/);
+    const spdy = api.state.requests.find((q) => q.method === 'POST' && q.path.endsWith('/exec'));
+    assert.ok(spdy, 'kubectl retried with a POST (SPDY)');
+  });
+
+  test('a command that is not in the pod is an InternalError status, as from containerd', async (t) => {
+    const api = await startApiserver({ readyDelayMs: 20 });
+    t.after(() => api.close());
+    await createRunningPod(api, 'nocmd');
+    const e = openExec(api, `/api/v1/namespaces/${NS}/pods/nocmd/exec?command=no-such-shell&stdout=true`, [V5]);
+    await e.opened;
+    await e.closed;
+    const st = JSON.parse(e.channels[3]);
+    assert.equal(st.reason, 'InternalError');
+    assert.match(st.message, /exec: "no-such-shell": executable file not found/);
+  });
+
+  test('deleting the pod ends its exec session', async (t) => {
+    const api = await startApiserver({ readyDelayMs: 20 });
+    t.after(() => api.close());
+    await createRunningPod(api, 'killme');
+    const e = openExec(api, `/api/v1/namespaces/${NS}/pods/killme/exec?command=sleep&command=60&stdout=true`, [V5]);
+    await e.opened;
+    await waitFor(() => api.state.execs.length === 1, 5000, 'exec started');
+    assert.equal((await call(api, 'DELETE', `/api/v1/namespaces/${NS}/pods/killme`)).status, 200);
+    await e.closed;
+    assert.notEqual(api.state.execs[0].exitCode, 0);
+  });
+});

@@ -1,0 +1,40 @@
+// A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI at start.
+// kubectl sends its bearer token only over TLS, so the fake has to speak HTTPS.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Names a client inside a "pod" may use for the apiserver are all valid for this cert.
+const SERVER_NAMES = ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc',
+  'kubernetes.default.svc.cluster.local'];
+
+function openssl(args, cwd) {
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+// Returns { dir, caFile, caPem, certPem, keyPem }. The caller removes dir when done.
+export function makeCertificates() {
+  const dir = mkdtempSync(join(tmpdir(), 'periscope-fake-apiserver-tls-'));
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '7',
+    '-subj', '/CN=periscope-fake-apiserver-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=kube-apiserver'], dir);
+  writeFileSync(join(dir, 'server.ext'), [
+    'basicConstraints=CA:FALSE',
+    'keyUsage=critical,digitalSignature',
+    'extendedKeyUsage=serverAuth',
+    `subjectAltName=IP:127.0.0.1,${SERVER_NAMES.map((n) => `DNS:${n}`).join(',')}`,
+    '',
+  ].join('\n'));
+  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-out', 'server.crt', '-days', '7', '-extfile', 'server.ext'], dir);
+  return {
+    dir,
+    caFile: join(dir, 'ca.crt'),
+    caPem: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+    certPem: readFileSync(join(dir, 'server.crt'), 'utf8'),
+    keyPem: readFileSync(join(dir, 'server.key'), 'utf8'),
+  };
+}
