@@ -128,7 +128,7 @@ export async function startApiserver(opts = {}) {
     adminToken = `fake-admin-token.${randomBytes(24).toString('base64url')}`, adminUser = 'periscope-admin',
     readyDelayMs = 300, podTerminationMs = 0,
     execProtocols = [V5, V4], enforceShellRbac = true, authorize = null,
-    shellNamespace = 'periscope-system', tiers = ['admin'],
+    shellNamespace = 'periscope-system', tiers = ['admin'], nodes = [],
     buildDir = process.env.PERISCOPE_BUILD_DIR || join(REPO, 'build'),
     kubectlPath = findKubectl(), helmPath = findHelm(),
   } = opts;
@@ -330,6 +330,23 @@ export async function startApiserver(opts = {}) {
   // kube-public/cluster-info carrying the CA (kubeadm's discovery ConfigMap).
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', shellNamespace]) {
     if (!store.has('namespaces', undefined, ns)) api.create('namespaces', undefined, { metadata: { name: ns } }, new URLSearchParams());
+  }
+  // Nodes as a cluster has them: providerID (aws:///zone/i-... on EC2), region and zone
+  // labels, and a Ready condition.
+  for (const n of nodes) {
+    const zone = /^aws:\/\/\/([^/]+)\//.exec(n.providerID ?? '')?.[1];
+    store.create('nodes', undefined, {
+      metadata: {
+        name: n.name,
+        labels: {
+          'kubernetes.io/hostname': n.name,
+          ...(zone ? { 'topology.kubernetes.io/zone': zone, 'topology.kubernetes.io/region': zone.replace(/[a-z]$/, '') } : {}),
+          ...(n.labels ?? {}),
+        },
+      },
+      spec: n.providerID ? { providerID: n.providerID } : {},
+      status: { conditions: [{ type: 'Ready', status: n.ready === false ? 'False' : 'True', reason: 'KubeletReady' }] },
+    });
   }
   for (const tier of tiers) {
     store.create('serviceaccounts', shellNamespace, {

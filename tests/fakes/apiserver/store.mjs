@@ -8,6 +8,7 @@ const HISTORY_MAX = 2000;
 
 export const RESOURCES = {
   namespaces: { kind: 'Namespace', singularName: 'namespace', namespaced: false, shortNames: ['ns'] },
+  nodes: { kind: 'Node', singularName: 'node', namespaced: false, shortNames: ['no'] },
   pods: { kind: 'Pod', singularName: 'pod', namespaced: true, shortNames: ['po'], categories: ['all'] },
   secrets: { kind: 'Secret', singularName: 'secret', namespaced: true },
   configmaps: { kind: 'ConfigMap', singularName: 'configmap', namespaced: true, shortNames: ['cm'] },

@@ -54,6 +54,10 @@ const PRINTERS = {
     columns: [nameCol, col('Status'), ageCol],
     cells: (n) => [n.metadata.name, n.status?.phase ?? 'Active', age(n.metadata.creationTimestamp)],
   },
+  nodes: {
+    columns: [nameCol, col('Status'), ageCol],
+    cells: (n) => [n.metadata.name, (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : 'NotReady', age(n.metadata.creationTimestamp)],
+  },
   serviceaccounts: {
     columns: [nameCol, col('Secrets', 'string'), ageCol],
     cells: (s) => [s.metadata.name, String((s.secrets ?? []).length), age(s.metadata.creationTimestamp)],
