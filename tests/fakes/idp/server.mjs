@@ -32,8 +32,9 @@
 //   value; our confirmation page submits itself on load, and a browser-less client submits
 //   its one form (hidden fields only) to complete it.
 // - Test endpoints: GET /__test/stats, POST /__test/reset, POST /__test/clients (JSON body
-//   = one client, same shape as the `clients` option; for clients whose redirect URI is
-//   only known after the IdP started).
+//   = one client, same shape as the `clients` option; adds it or replaces the client with
+//   that client_id, for relying parties whose redirect URI is known only after the IdP
+//   started). In process: idp.addClient(client) does the same.
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -82,6 +83,9 @@ export function normalizeClient(client = {}) {
 	if (typeof c.client_id !== 'string' || !c.client_id) throw new TypeError('IdP client needs a client_id');
 	if (!Array.isArray(c.redirect_uris) || c.redirect_uris.length === 0) {
 		throw new TypeError(`IdP client ${c.client_id} needs redirect_uris`);
+	}
+	for (const u of c.redirect_uris) {
+		if (typeof u !== 'string' || !URL.canParse(u)) throw new TypeError(`IdP client ${c.client_id}: redirect_uris entry "${u}" is not a URL`);
 	}
 	let postLogout = c.post_logout_redirect_uris;
 	if (!Array.isArray(postLogout) || postLogout.length === 0) {
@@ -153,37 +157,15 @@ function consentForOfflineAccess(rawUrl) {
 	return `${url.pathname}${url.search}`;
 }
 
-// opts: see the header comment and parseCommandLine() below.
-export async function startIdp(opts = {}) {
-	const accessTokenTtl = positiveSeconds('accessTokenTtl', opts.accessTokenTtl ?? 3600);
-	const idTokenTtl = positiveSeconds('idTokenTtl', opts.idTokenTtl ?? 3600);
-	const refreshTokenTtl = positiveSeconds('refreshTokenTtl', opts.refreshTokenTtl ?? 14 * 24 * 3600);
-	const sessionTtl = positiveSeconds('sessionTtl', opts.sessionTtl ?? DEFAULT_SESSION_TTL);
-	const clients = (opts.clients?.length ? opts.clients : [DEFAULT_CLIENT]).map(normalizeClient);
-	const users = buildUserDirectory(opts.users ?? []);
-	const signingKey = opts.signingKey ?? generateSigningKey();
-	const stats = newStats();
-
-	let port = opts.port ?? 0;
-	if (opts.issuer && opts.port === undefined) port = Number(new URL(opts.issuer).port || 80);
-
-	let dispatch = (req, res) => send(res, 503, 'text/plain', 'starting\n');
-	const server = http.createServer((req, res) => dispatch(req, res));
-	await new Promise((resolve, reject) => {
-		server.once('error', reject);
-		server.listen(port, LOOPBACK, () => {
-			server.off('error', reject);
-			resolve();
-		});
-	});
-	port = server.address().port;
-	const issuer = (opts.issuer ?? `http://${LOOPBACK}:${port}`).replace(/\/$/, '');
-
-	const store = createMemoryStore();
-
-	const provider = new Provider(issuer, {
+// oidc-provider configuration of one IdP instance.
+function providerConfiguration({ store, users, signingKey, opts, ttl }) {
+	const { accessTokenTtl, idTokenTtl, refreshTokenTtl, sessionTtl } = ttl;
+	return {
 		adapter: store.Adapter,
-		clients,
+		// No static clients: static ones cannot be replaced, and addClient must be able to
+		// swap a client's redirect URIs once the relying party knows its port. All clients
+		// live in the store (startIdp registers them), where oidc-provider looks them up.
+		clients: [],
 		jwks: { keys: [signingKey] },
 		cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
 		findAccount: async (_ctx, sub) => {
@@ -261,7 +243,52 @@ export async function startIdp(opts = {}) {
 				},
 			},
 		},
+	};
+}
+
+// opts: see the header comment and parseCommandLine() below.
+export async function startIdp(opts = {}) {
+	const accessTokenTtl = positiveSeconds('accessTokenTtl', opts.accessTokenTtl ?? 3600);
+	const idTokenTtl = positiveSeconds('idTokenTtl', opts.idTokenTtl ?? 3600);
+	const refreshTokenTtl = positiveSeconds('refreshTokenTtl', opts.refreshTokenTtl ?? 14 * 24 * 3600);
+	const sessionTtl = positiveSeconds('sessionTtl', opts.sessionTtl ?? DEFAULT_SESSION_TTL);
+	const clients = (opts.clients?.length ? opts.clients : [DEFAULT_CLIENT]).map(normalizeClient);
+	const clientIds = clients.map((c) => c.client_id);
+	if (new Set(clientIds).size !== clientIds.length) throw new TypeError('IdP clients must have distinct client_ids');
+	const users = buildUserDirectory(opts.users ?? []);
+	const signingKey = opts.signingKey ?? generateSigningKey();
+	const stats = newStats();
+
+	let port = opts.port ?? 0;
+	if (opts.issuer && opts.port === undefined) port = Number(new URL(opts.issuer).port || 80);
+
+	let dispatch = (req, res) => send(res, 503, 'text/plain', 'starting\n');
+	const server = http.createServer((req, res) => dispatch(req, res));
+	await new Promise((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(port, LOOPBACK, () => {
+			server.off('error', reject);
+			resolve();
+		});
 	});
+	port = server.address().port;
+	const issuer = (opts.issuer ?? `http://${LOOPBACK}:${port}`).replace(/\/$/, '');
+
+	const store = createMemoryStore();
+	const closeServer = () => new Promise((resolve) => {
+		server.close(() => resolve());
+		server.closeAllConnections();
+	});
+
+	let provider;
+	try {
+		provider = new Provider(issuer, providerConfiguration({
+			store, users, signingKey, opts, ttl: { accessTokenTtl, idTokenTtl, refreshTokenTtl, sessionTtl },
+		}));
+	} catch (err) {
+		await closeServer();
+		throw err;
+	}
 
 	provider.on('grant.success', (ctx) => {
 		const grantType = ctx.oidc.params?.grant_type;
@@ -275,6 +302,7 @@ export async function startIdp(opts = {}) {
 		process.stderr.write(`idp: server error: ${err?.message ?? err}\n`);
 	});
 
+	// Adds a client, or replaces the one with the same client_id.
 	async function addClient(client) {
 		const metadata = normalizeClient(client);
 		await provider.Client.validate(metadata);
@@ -376,6 +404,13 @@ export async function startIdp(opts = {}) {
 		}
 	}
 
+	try {
+		for (const client of clients) await addClient(client);
+	} catch (err) {
+		await closeServer();
+		throw err;
+	}
+
 	const providerCallback = provider.callback();
 	dispatch = (req, res) => {
 		const path = new URL(req.url, issuer).pathname;
@@ -411,10 +446,7 @@ export async function startIdp(opts = {}) {
 		async close() {
 			if (closed) return;
 			closed = true;
-			await new Promise((resolve) => {
-				server.close(() => resolve());
-				server.closeAllConnections();
-			});
+			await closeServer();
 		},
 	};
 }
