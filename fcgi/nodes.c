@@ -37,7 +37,7 @@ void handle_nodes_list(struct request *rq)
 		const char *region = c->node_shell.region && *c->node_shell.region ? c->node_shell.region
 				     : cfg->node_shell.region && *cfg->node_shell.region ? cfg->node_shell.region
 				     : c->region && *c->region ? c->region : nodes[i].region_label;
-		json_array_append_new(list, json_pack("{s:s, s:b, s:s?, s:s?, s:s?, s:b}", "name",
+		json_array_append_new(list, json_pack("{s:s, s:b, s:s*, s:s*, s:s*, s:b}", "name",
 						      nodes[i].name, "ready", nodes[i].ready,
 						      "instanceId", nodes[i].instance_id, "zone",
 						      nodes[i].zone, "region", region, "nodeShellAllowed",

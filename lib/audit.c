@@ -8,6 +8,8 @@
 #include "log.h"
 #include "timeutil.h"
 
+#define AUDIT_LOG_VALUE_MAX 1024
+
 static const char *or_anonymous(const char *sub)
 {
 	return sub && *sub ? sub : "anonymous";
@@ -46,10 +48,20 @@ static void audit_log_line(const struct audit_event *ev, long long ts_ns, long l
 		if (groups)
 			json_object_set_new(f, "actor.groups", groups);
 	}
-	/* The extra keys flatten onto the line, without overriding the envelope. */
+	/* The extra keys flatten onto the line, without overriding the envelope. Bulky values
+	 * (a transcript, a command list) stay in the row only: log lines must stay short, and
+	 * websocketd gives up on a stderr line over 64 KiB. */
 	if (ev->extra) {
 		json_object_foreach(ev->extra, key, value) {
-			if (!json_object_get(f, key))
+			if (json_object_get(f, key))
+				continue;
+			if (json_is_string(value) && json_string_length(value) > AUDIT_LOG_VALUE_MAX)
+				json_object_set_new(f, key, json_sprintf("(%zu bytes, in audit row %lld)",
+									 json_string_length(value), id));
+			else if (json_is_array(value) && json_array_size(value) > 16)
+				json_object_set_new(f, key, json_sprintf("(%zu items, in audit row %lld)",
+									 json_array_size(value), id));
+			else
 				json_object_set(f, key, value);
 		}
 	}

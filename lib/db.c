@@ -105,12 +105,21 @@ int db_migrate(sqlite3 *db, char *err, size_t errlen)
 	return 0;
 }
 
+/* Creates the database file with mode 0600 (SQLite gives -wal and -shm the same mode), but
+ * only when it does not exist yet: close() on any descriptor of a file drops every POSIX
+ * lock the process holds on it, including those of open SQLite connections in other
+ * threads, and that corrupts databases. A file that did not exist has no such locks. */
 static int ensure_private_file(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd;
 
+	if (access(path, F_OK) == 0)
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open database %s: %s", path, strerror(errno));
+		if (errno == EEXIST)
+			return 0; /* another thread or process created it meanwhile */
+		snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
 		return -1;
 	}
 	close(fd);

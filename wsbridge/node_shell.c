@@ -38,6 +38,41 @@ struct node_shell {
 	unsigned char chunk[32768];
 };
 
+static void capture(struct node_shell *ns, const unsigned char *data, size_t len);
+
+/* Moves delivered output on to the browser at once, so that the state machine's output
+ * buffer never fills while a burst of messages is read (a full buffer would make it leave
+ * messages to the agent's retransmission). */
+static int pull_output(struct node_shell *ns)
+{
+	size_t n;
+
+	while ((n = ssm_session_read_output(ns->channel, ns->chunk, sizeof ns->chunk)) > 0) {
+		capture(ns, ns->chunk, n);
+		if (session_emit_stdout(ns->s, ns->chunk, n) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Hands queued messages (acknowledgements first of all) to the socket. 0, or -1 when the
+ * socket is closed; a full socket queue just leaves the rest for later. */
+static int push_outgoing(struct node_shell *ns)
+{
+	const uint8_t *msg;
+	size_t len;
+
+	while (ssm_session_peek_outgoing(ns->channel, &msg, &len)) {
+		int rc = ws_client_send(ns->ws, WS_OPCODE_BINARY, msg, len);
+		if (rc > 0)
+			return 0;
+		if (rc < 0)
+			return -1;
+		ssm_session_pop_outgoing(ns->channel);
+	}
+	return 0;
+}
+
 static void on_ws_message(void *ud, enum ws_opcode op, const uint8_t *data, size_t len)
 {
 	struct node_shell *ns = ud;
@@ -47,6 +82,9 @@ static void on_ws_message(void *ud, enum ws_opcode op, const uint8_t *data, size
 	if (ssm_session_on_binary(ns->channel, data, len, monotonic_ms(), err, sizeof err) != 0 &&
 	    !ns->channel_error[0])
 		snprintf(ns->channel_error, sizeof ns->channel_error, "%s", err);
+	/* Acknowledge and deliver per message, not per read: a read can hold hundreds. */
+	push_outgoing(ns);
+	pull_output(ns);
 }
 
 static void capture(struct node_shell *ns, const unsigned char *data, size_t len)
@@ -65,24 +103,13 @@ static int drain(struct node_shell *ns)
 {
 	struct session *s = ns->s;
 	struct ssm_event ev;
-	const uint8_t *msg;
-	size_t len, n;
 
-	while (ssm_session_peek_outgoing(ns->channel, &msg, &len)) {
-		int rc = ws_client_send(ns->ws, WS_OPCODE_BINARY, msg, len);
-		if (rc > 0)
-			break; /* the socket is backed up: send the rest when it drains */
-		if (rc < 0) {
-			session_fail(s, "E_UPSTREAM", true, "the SSM data channel is closed");
-			return -1;
-		}
-		ssm_session_pop_outgoing(ns->channel);
+	if (push_outgoing(ns) != 0) {
+		session_fail(s, "E_UPSTREAM", true, "the SSM data channel is closed");
+		return -1;
 	}
-	while ((n = ssm_session_read_output(ns->channel, ns->chunk, sizeof ns->chunk)) > 0) {
-		capture(ns, ns->chunk, n);
-		if (session_emit_stdout(s, ns->chunk, n) != 0)
-			return -1;
-	}
+	if (pull_output(ns) != 0)
+		return -1;
 	while (ssm_session_next_event(ns->channel, &ev)) {
 		switch (ev.type) {
 		case SSM_EVENT_LIVE:
@@ -140,6 +167,12 @@ static int open_channel(struct node_shell *ns)
 		.cols = s->cols > 0 ? (uint32_t)s->cols : 0,
 		.rows = s->rows > 0 ? (uint32_t)s->rows : 0,
 		.input_buffer = INPUT_BUFFER,
+		/* Room for a loss burst: the agent resends only its oldest unacknowledged message
+		 * per tick, so whatever does not fit here costs a tick each. Slots are touched
+		 * only when used, so the window costs memory only under loss. */
+		.reorder_window = 4096,
+		.out_queue = 256,
+		.output_buffer = 256u * 1024,
 	};
 	struct ws_client_opts wo = {
 		.url = ns->started.stream_url,
@@ -331,6 +364,15 @@ static void ns_teardown(struct session *s, json_t *extra)
 			log_json(LOG_WARN, "node_shell", "TerminateSession failed",
 				 json_pack("{s:s, s:s}", "ssm_session_id", ns->started.session_id, "error",
 					   aerr.code[0] ? aerr.code : err));
+	}
+	if (ns->channel) {
+		struct ssm_session_stats st;
+		ssm_session_get_stats(ns->channel, &st);
+		/* How the data channel fared: useful when a session felt slow. */
+		json_object_set_new(extra, "channel", json_pack("{s:I, s:I, s:I, s:I, s:I}",
+			"messages_in", (json_int_t)st.messages_in, "duplicates", (json_int_t)st.duplicates,
+			"dropped_window", (json_int_t)st.dropped_window, "retransmits", (json_int_t)st.retransmits,
+			"acks_sent", (json_int_t)st.acks_sent));
 	}
 	json_object_set_new(extra, "transcript_bytes", json_integer(ns->transcript_total));
 	json_object_set_new(extra, "truncated", json_boolean(ns->truncated));

@@ -150,7 +150,7 @@ export async function startStack(opts = {}) {
 		if (aws) await aws.close();
 		if (api) await api.close();
 		if (idp) await idp.close();
-		if (!opts.keepRunDir) fs.rmSync(runDir, { recursive: true, force: true });
+		if (!opts.keepRunDir && !process.env.PERISCOPE_KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
 	};
 	try {
 		idp = await startIdp({

@@ -58,7 +58,8 @@ export class Terminal {
 					const again = predicate();
 					if (again) return again;
 				}
-				throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames.slice(-8))}; output tail: ${JSON.stringify(this.output.slice(-400))}`);
+				const recent = this.frames.slice(-6).map((f) => (f.type === 'stdout' ? 'stdout' : JSON.stringify(f)));
+				throw new Error(`timed out waiting for ${what}; last frames: ${recent.join(', ')}; output tail: ${JSON.stringify(this.output.slice(-300))}`);
 			}
 			await new Promise((resolve) => {
 				const t = setTimeout(resolve, Math.max(1, Math.min(200, deadline - Date.now())));
