@@ -52,7 +52,10 @@ configure_and_make() {
 		(cd "$dir" && "$ROOT/configure" --enable-werror "$@" >configure.out 2>&1) || { cat "$dir/configure.out"; return 1; }
 	fi
 	say "make $(basename "$dir")"
-	make -C "$dir" -j"$(nproc)" --no-print-directory -s all
+	if ! make -C "$dir" -j"$(nproc)" --no-print-directory -s all >"$dir/make.out" 2>&1; then
+		cat "$dir/make.out"
+		return 1
+	fi
 }
 
 ensure_built() {
