@@ -5,10 +5,27 @@
 #include <time.h>
 
 #include "audit_retention.h"
+#include "cluster_shell_sweep.h"
 #include "db.h"
 #include "log.h"
 #include "session_store.h"
 #include "timeutil.h"
+
+/* Orphans of killed sessions go within a minute; the audit upkeep runs on its interval. */
+#define SWEEP_INTERVAL_S 60
+
+void maintenance_sweep(const struct config *cfg)
+{
+	sqlite3 *db = NULL;
+	char err[256];
+
+	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+		log_msg(LOG_ERROR, "maintenance", "%s", err);
+		return;
+	}
+	cluster_shell_sweep_all(cfg, db);
+	db_close(db);
+}
 
 void maintenance_run_once(const struct config *cfg)
 {
@@ -37,15 +54,22 @@ static void *maintenance_main(void *arg)
 {
 	struct maintenance *m = arg;
 
+	long long next_upkeep = 0;
+
 	pthread_mutex_lock(&m->lock);
 	while (!m->stop) {
 		struct timespec until;
+		long long now = monotonic_ms();
 
 		pthread_mutex_unlock(&m->lock);
-		maintenance_run_once(m->cfg);
+		if (now >= next_upkeep) {
+			maintenance_run_once(m->cfg);
+			next_upkeep = now + (long long)m->cfg->audit.vacuum_interval_s * 1000;
+		}
+		maintenance_sweep(m->cfg);
 		pthread_mutex_lock(&m->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += m->cfg->audit.vacuum_interval_s;
+		until.tv_sec += SWEEP_INTERVAL_S;
 		while (!m->stop && pthread_cond_timedwait(&m->wake, &m->lock, &until) != ETIMEDOUT)
 			;
 	}

@@ -1,5 +1,6 @@
 /* Background upkeep of the database: audit retention (age, size, VACUUM) and expired
- * login sessions, once at start and then every audit.vacuumInterval. */
+ * login sessions, once at start and then every audit.vacuumInterval; and every minute, the
+ * sweep of what killed cluster-shell sessions left on their clusters. */
 #ifndef PERISCOPE_FCGI_MAINTENANCE_H
 #define PERISCOPE_FCGI_MAINTENANCE_H
 
@@ -19,7 +20,9 @@ struct maintenance {
 
 int maintenance_start(struct maintenance *m, const struct config *cfg);
 void maintenance_stop(struct maintenance *m);
-/* One pass, also used at start-up and by tests. */
+/* One pass of the audit upkeep (retention) and expired sessions. */
 void maintenance_run_once(const struct config *cfg);
+/* Deletes the pods and secrets of cluster-shell sessions whose process is gone. */
+void maintenance_sweep(const struct config *cfg);
 
 #endif

@@ -11,6 +11,7 @@
 #include "backends.h"
 #include "cluster_access.h"
 #include "cluster_shell_spec.h"
+#include "cluster_shell_sweep.h"
 #include "http_client.h"
 #include "k8s_channel.h"
 #include "k8s_client.h"
@@ -77,41 +78,6 @@ static void delete_quietly(struct cluster_shell *cs, const char *kind, const cha
 		log_msg(LOG_WARN, "cluster_shell", "delete %s/%s: HTTP %ld: %s", kind, name, r.status,
 			k8s_status_text(&r));
 	k8s_response_clear(&r);
-}
-
-/* Removes what sessions whose process is gone left behind: their rows are reaped, and any
- * labelled pod or secret whose session has no live row is deleted. */
-static void sweep(struct cluster_shell *cs)
-{
-	static const char *const kinds[] = { "pods", "secrets" };
-	char path[512], err[256];
-
-	shell_registry_reap(cs->s->db, NULL);
-	for (size_t k = 0; k < 2; k++) {
-		struct k8s_response r;
-		json_t *item;
-		size_t i;
-
-		snprintf(path, sizeof path,
-			 "/api/v1/namespaces/%s/%s?labelSelector=" LABEL_MANAGED_BY "%%3Dperiscope",
-			 cs->ns, kinds[k]);
-		if (k8s_call(&cs->k8s, "GET", path, NULL, &r, err, sizeof err) != 0 || r.status != 200) {
-			k8s_response_clear(&r);
-			continue;
-		}
-		json_array_foreach(json_object_get(r.body, "items"), i, item) {
-			json_t *meta = json_object_get(item, "metadata");
-			const char *id = json_string_value(json_object_get(json_object_get(meta, "labels"), LABEL_SESSION));
-			const char *name = json_string_value(json_object_get(meta, "name"));
-			if (id && name && strcmp(id, cs->s->session_id) != 0 &&
-			    shell_registry_is_live(cs->s->db, id) == 0) {
-				log_json(LOG_INFO, "cluster_shell", "sweeping an orphan",
-					 json_pack("{s:s, s:s, s:s}", "kind", kinds[k], "name", name, "session_id", id));
-				delete_quietly(cs, kinds[k], name);
-			}
-		}
-		k8s_response_clear(&r);
-	}
 }
 
 /* The CA the pod's kubeconfig needs: the cluster's own (kubeconfig or in-cluster), else
@@ -367,7 +333,7 @@ static int cs_start(struct session *s)
 	if (shell_names(s->session_id, tier_name(s->id.tier), s->id.subject, &cs->names) != 0 ||
 	    load_target(cs) != 0)
 		goto done;
-	sweep(cs);
+	cluster_shell_sweep(s->db, &cs->k8s, cs->ns, s->session_id);
 	if (find_pod_ca(cs) != 0 || !(token = mint_token(cs)) || create_secret(cs, token) != 0)
 		goto done;
 	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?fieldManager=periscope", cs->ns);

@@ -2,6 +2,8 @@
 // websocketd -> periscope-wsbridge -> the fake apiserver, which runs the "pod" as a real
 // bash in a pty with kubectl wired back to it through the session's kubeconfig.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { startStack, waitFor } from '../lib/stack.mjs';
@@ -129,6 +131,24 @@ describe('cluster shell', () => {
 		const open = await admin.get(`/api/audit?session_id=${hello.sessionId}&verb=cluster_shell_open`);
 		assert.equal(open.json.items.length, 1);
 		assert.equal(open.json.items[0].actor.sub, 'user-admin');
+	});
+
+	it('sweeps what a SIGKILLed session left behind when the next session starts', async () => {
+		const t = await openShell(stack, admin);
+		const hello = await t.waitFrame('hello', 30000);
+		const pod = `periscope-shell-${hello.sessionId}`;
+		const pid = Number(execFileSync('sqlite3', [path.join(stack.runDir, 'periscope.db'),
+			`SELECT pid FROM shell_sessions WHERE id = '${hello.sessionId}'`], { encoding: 'utf8' }).trim());
+		assert.ok(pid > 0, 'the session is registered with its process');
+		process.kill(pid, 'SIGKILL');
+		await t.closed;
+		assert.ok(stack.api.state.store.has('pods', 'periscope-system', pod), 'a killed process cleans nothing up');
+		const next = await openShell(stack, admin);
+		await next.waitFrame('hello', 30000);
+		assert.equal(stack.api.state.store.has('pods', 'periscope-system', pod), false);
+		assert.equal(stack.api.state.store.has('secrets', 'periscope-system', pod), false);
+		next.send({ type: 'close' });
+		await next.end();
 	});
 
 	it('refuses before the upgrade, in the seeds order, with JSON bodies', async () => {
