@@ -1,13 +1,20 @@
 // dev/up's foreground process: starts the local stack on PERISCOPE_PORT (default 8080) and
 // keeps it until Ctrl-C, then stops everything it started.
-import { startStack } from './stack.mjs';
+import { NODES, startStack } from './stack.mjs';
 
 const port = Number(process.env.PERISCOPE_PORT || 8080);
 const stack = await startStack({ port, idpPort: Number(process.env.PERISCOPE_IDP_PORT || 0) });
 console.log(`
 periscope is up:   ${stack.url}
 identity provider: ${stack.idp.issuer}   (users admin/admin, viewer/viewer, ops/ops)
-run directory:     ${stack.runDir}        (config, database, logs)
+run directory:     ${stack.runDir}   (config, database, logs)
+
+Stand-ins: a Kubernetes apiserver (cluster "local", whose shell pods run locally) at
+${stack.api.url}, and AWS STS/SSM at ${stack.aws.stsUrl} / ${stack.aws.ssmUrl}
+(node ${NODES[0].name} is an EC2 host with its SSM agent online).
+
+Cluster shell: ${stack.wsUrl}/api/clusters/local/shell
+Node shell:    ${stack.wsUrl}/api/clusters/local/nodes/${NODES[0].name}/shell
 Ctrl-C stops everything.
 `);
 let stopping = false;

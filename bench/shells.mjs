@@ -1,0 +1,68 @@
+// Benchmark of the terminals through the whole local stack (lighttpd, websocketd,
+// wsbridge, the fakes): time from WebSocket open to `hello` and to the first prompt byte,
+// wsbridge's resident memory per session, and the throughput of `cat` of a large file
+// through each shell. Usage: node bench/shells.mjs [rounds=5] [megabytes=4]
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { NODES, startStack } from '../tests/lib/stack.mjs';
+import { signIn } from '../tests/lib/session.mjs';
+import { Terminal } from '../tests/lib/terminal.mjs';
+
+const rounds = Number(process.argv[2] || 5);
+const megabytes = Number(process.argv[3] || 4);
+const PROMPT = /[$#] $/m;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function rssKiB(stack, sessionId) {
+	const pid = execFileSync('sqlite3', [path.join(stack.runDir, 'periscope.db'),
+		`SELECT pid FROM shell_sessions WHERE id = '${sessionId}'`], { encoding: 'utf8' }).trim();
+	const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+	return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+}
+
+async function measure(stack, browser, shellPath, label) {
+	const hello = [], prompt = [], rss = [];
+	for (let i = 0; i < rounds; i++) {
+		const t0 = performance.now();
+		const t = await Terminal.open(stack, shellPath, { cookie: `periscope_session=${browser.cookie()}` });
+		t.resize(120, 40);
+		const h = await t.waitFrame('hello', 60000);
+		hello.push(performance.now() - t0);
+		await t.until('first output', () => t.output.length > 0, 30000);
+		prompt.push(performance.now() - t0);
+		await t.waitOutput(PROMPT);
+		rss.push(rssKiB(stack, h.sessionId));
+		t.send({ type: 'close' });
+		await t.end(30000);
+	}
+	// Throughput: cat of a file of `megabytes` MB made on the remote side.
+	const t = await Terminal.open(stack, shellPath, { cookie: `periscope_session=${browser.cookie()}` });
+	t.resize(120, 40);
+	await t.waitFrame('hello', 60000);
+	await t.waitOutput(PROMPT);
+	const bytes = megabytes * 1000 * 1000;
+	t.type(`head -c ${bytes * 3 / 4} /dev/zero | base64 -w 100 > /tmp/periscope-bench; echo RE""ADY\r`);
+	await t.waitOutput(/^READY\r?$/m, 60000);
+	const before = t.output.length;
+	const s0 = performance.now();
+	t.type('cat /tmp/periscope-bench; echo DO""NE\r');
+	await t.waitOutput(/^DONE\r?$/m, 300000);
+	const seconds = (performance.now() - s0) / 1000;
+	const received = t.output.length - before;
+	t.type('rm -f /tmp/periscope-bench; exit\r');
+	await t.end(30000);
+	console.log(`${label}: open->hello ${median(hello).toFixed(0)} ms, open->first prompt byte ${median(prompt).toFixed(0)} ms (median of ${rounds}); ` +
+		`wsbridge RSS ${median(rss)} KiB; cat ${(received / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${(received / 1e6 / seconds).toFixed(2)} MB/s`);
+}
+
+const stack = await startStack();
+try {
+	const admin = await signIn(stack, 'admin');
+	await measure(stack, admin, '/api/clusters/local/shell', 'cluster shell');
+	await measure(stack, admin, `/api/clusters/local/nodes/${NODES[0].name}/shell`, 'node shell   ');
+} finally {
+	await stack.stop();
+}
