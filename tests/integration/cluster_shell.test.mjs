@@ -272,3 +272,56 @@ describe('cluster shell outside tier mode', () => {
 		assert.deepEqual([r.status, r.body.code, r.body.current_mode], [403, 'E_CLUSTER_SHELL_REQUIRES_TIER', 'shared']);
 	});
 });
+
+describe('cluster shell heartbeat and maximum duration', () => {
+	let stack;
+	before(async () => {
+		stack = await startStack({ config: { clusterShell: { heartbeatSeconds: 1, maxDurationSeconds: 5 } } });
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it('ends a session whose browser stopped sending heartbeats', async () => {
+		const admin = await signIn(stack, 'admin');
+		const t = await openShell(stack, admin);
+		const hello = await t.waitFrame('hello', 30000);
+		assert.equal(hello.heartbeatSeconds, 1);
+		const end = await t.end(15000);
+		assert.deepEqual([end.type, end.reason], ['closed', 'heartbeat_timeout']);
+	});
+
+	it('ends a session at its maximum duration even while it is used', async () => {
+		const admin = await signIn(stack, 'admin');
+		const t = await openShell(stack, admin);
+		await t.waitFrame('hello', 30000);
+		const beat = setInterval(() => {
+			t.ping(Date.now());
+			t.type(' ');
+		}, 400);
+		try {
+			const end = await t.end(20000);
+			assert.deepEqual([end.type, end.reason], ['closed', 'max_duration']);
+		} finally {
+			clearInterval(beat);
+		}
+	});
+});
+
+describe('cluster shell over v4.channel.k8s.io', () => {
+	let stack;
+	before(async () => {
+		stack = await startStack({ apiserver: { execProtocols: ['v4.channel.k8s.io'] } });
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it('falls back to v4 and still carries resize and the exit code', async () => {
+		const admin = await signIn(stack, 'admin');
+		const t = await openShell(stack, admin);
+		await t.waitFrame('hello', 30000);
+		await t.waitOutput(PROMPT);
+		t.type('stty size\r');
+		await t.waitOutput(/^30 100\r?$/m);
+		t.type('exit 7\r');
+		assert.deepEqual(await t.end(), { type: 'closed', reason: 'exit', exitCode: 7 });
+		assert.ok(stack.api.state.execs.some((e) => e.protocol === 'v4.channel.k8s.io'), 'the fake served v4');
+	});
+});

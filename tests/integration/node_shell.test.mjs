@@ -176,6 +176,17 @@ describe('node shell', () => {
 		assert.equal(open.extra.region, 'eu-west-1');
 	});
 
+	it('declines a KMS-encrypted session with a clear error', async () => {
+		stack.aws.setFaults({ handshake: 'kms' });
+		try {
+			const t = await openNode(stack, admin);
+			const end = await t.end(30000);
+			assert.deepEqual([end.type, end.code], ['error', 'E_NODE_SHELL_KMS_UNSUPPORTED']);
+		} finally {
+			stack.aws.setFaults({});
+		}
+	});
+
 	it('gives a clear error for an offline agent', async () => {
 		const t = await openNode(stack, admin, OFFLINE);
 		const end = await t.end(30000);
@@ -212,7 +223,14 @@ describe('node shell trust and timers', () => {
 	before(async () => {
 		stack = await startStack({
 			aws: { roles: [{ arn: 'arn:aws:iam::123456789012:role/periscope-node-shell', trust: { aud: 'periscope', sub: ['user-admin'] } }] },
-			config: { nodeShell: { idleSeconds: 4, idleWarnSeconds: 2 } },
+			config: {
+				nodeShell: { idleSeconds: 4, idleWarnSeconds: 2 },
+				clusters: [
+					{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@', region: 'eu-west-1' },
+					// A second account's role that trusts another audience: a per-cluster override.
+					{ name: 'other', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@', nodeShell: { oidcAudience: 'sts.amazonaws.com' } },
+				],
+			},
 		});
 	});
 	after(async () => stack && (await stack.stop()));
@@ -224,6 +242,12 @@ describe('node shell trust and timers', () => {
 		assert.match(r.json.err, /AccessDenied/);
 		const u = await refusal(stack, shellPath(ONLINE), { cookie: `periscope_session=${ops.cookie()}` });
 		assert.deepEqual([u.status, u.body.code], [403, 'E_NODE_SHELL_TRUST_DENIED']);
+	});
+
+	it('checks the id_token audience against the cluster role before asking STS', async () => {
+		const admin = await signIn(stack, 'admin');
+		const r = await admin.get(`/api/clusters/other/nodes/${ONLINE}/shell/preflight`);
+		assert.deepEqual([r.status, r.json.code, r.json.expected_aud], [403, 'E_NODE_SHELL_AUD_MISMATCH', 'sts.amazonaws.com']);
 	});
 
 	it('warns, then cuts an idle session', async () => {
