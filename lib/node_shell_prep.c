@@ -1,7 +1,6 @@
 #include "node_shell_prep.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,23 +152,6 @@ done:
 	return rc;
 }
 
-static int refuse(struct gate_answer *ans, int status, const char *code, json_t *extras,
-		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static int refuse(struct gate_answer *ans, int status, const char *code, json_t *extras,
-		  const char *fmt, ...)
-{
-	va_list ap;
-
-	ans->status = status;
-	ans->code = code;
-	ans->extras = extras;
-	va_start(ap, fmt);
-	vsnprintf(ans->message, sizeof ans->message, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static const char *first_set(const char *a, const char *b, const char *c, const char *d)
 {
 	const char *v[] = { a, b, c, d };
@@ -210,13 +192,13 @@ static int locate_node(const struct config *cfg, const struct cluster_config *c,
 	int rc = node_list(c, t->node, wait, &nodes, &n, err, sizeof err);
 
 	if (rc == 1)
-		return refuse(ans, 404, "E_NODE_NOT_EC2", json_pack("{s:s}", "err", "node not found"),
+		return gate_refuse(ans, 404, "E_NODE_NOT_EC2", json_pack("{s:s}", "err", "node not found"),
 			      "no node named \"%.64s\" in cluster %.64s", t->node, t->cluster);
 	if (rc != 0)
-		return refuse(ans, 502, "E_UPSTREAM", json_pack("{s:s}", "err", err),
+		return gate_refuse(ans, 502, "E_UPSTREAM", json_pack("{s:s}", "err", err),
 			      "cannot read the node from the cluster");
 	if (!nodes[0].instance_id) {
-		refuse(ans, 404, "E_NODE_NOT_EC2",
+		gate_refuse(ans, 404, "E_NODE_NOT_EC2",
 		       json_pack("{s:s}", "err", nodes[0].provider_id ? "providerID is not an AWS EC2 instance"
 								       : "node has no providerID"),
 		       "node %.64s is not an SSM-managed EC2 instance", t->node);
@@ -229,7 +211,7 @@ static int locate_node(const struct config *cfg, const struct cluster_config *c,
 	out->region = region ? strdup(region) : NULL;
 	node_list_free(nodes, n);
 	if (!region)
-		return refuse(ans, 400, "E_NODE_SHELL_NO_REGION", NULL,
+		return gate_refuse(ans, 400, "E_NODE_SHELL_NO_REGION", NULL,
 			      "could not determine the AWS region for this node; set nodeShell.region");
 	return 0;
 }
@@ -260,7 +242,7 @@ static int assume_role(const struct config *cfg, const char *id_token, const cha
 		aws_error_format(&aerr, text, sizeof text);
 		if (!aerr.code[0])
 			snprintf(text, sizeof text, "%s", err);
-		refuse(ans, pe.http_status, pe.code, json_pack("{s:s}", "err", text),
+		gate_refuse(ans, pe.http_status, pe.code, json_pack("{s:s}", "err", text),
 		       pe.http_status == 403 ? "AWS denied the session; check the role's trust policy"
 					     : "could not reach AWS STS");
 		return -1;
@@ -289,20 +271,20 @@ int node_shell_prepare(const struct config *cfg, struct auth_ctx *auth, const ch
 		return -1;
 	role = first_set(c->node_shell.aws_role_arn, cfg->node_shell.aws_role_arn, NULL, NULL);
 	if (!role)
-		return refuse(ans, 403, "E_NODE_SHELL_NO_ROLE", NULL,
+		return gate_refuse(ans, 403, "E_NODE_SHELL_NO_ROLE", NULL,
 			      "no node-shell IAM role is configured for this cluster");
 	out->role_arn = strdup(role);
 	out->ca_file = cfg->node_shell.ca_file && *cfg->node_shell.ca_file ? cfg->node_shell.ca_file : NULL;
 	fresh = auth_fresh_id_token(auth, cookie, now_ms() / 1000, ID_TOKEN_MIN_VALIDITY_S, &id_token,
 				    err, sizeof err);
 	if (fresh == 1)
-		return refuse(ans, 401, "E_REAUTH_REQUIRED", NULL,
+		return gate_refuse(ans, 401, "E_REAUTH_REQUIRED", NULL,
 			      "your sign-in is too old to open a node shell; sign in again");
 	if (fresh != 0)
-		return refuse(ans, 500, "E_INTERNAL", NULL, "could not obtain your id_token");
+		return gate_refuse(ans, 500, "E_INTERNAL", NULL, "could not obtain your id_token");
 	audience = first_set(c->node_shell.oidc_audience, cfg->node_shell.oidc_audience, NULL, NULL);
 	if (audience && !token_has_audience(id_token, audience)) {
-		refuse(ans, 403, "E_NODE_SHELL_AUD_MISMATCH", json_pack("{s:s}", "expected_aud", audience),
+		gate_refuse(ans, 403, "E_NODE_SHELL_AUD_MISMATCH", json_pack("{s:s}", "expected_aud", audience),
 		       "your id_token audience does not match the role's trust policy");
 		goto done;
 	}

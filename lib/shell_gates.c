@@ -65,11 +65,8 @@ done:
 	return rc;
 }
 
-static int refuse(struct gate_answer *ans, int status, const char *code, json_t *extras,
-		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static int refuse(struct gate_answer *ans, int status, const char *code, json_t *extras,
-		  const char *fmt, ...)
+int gate_refuse(struct gate_answer *ans, int status, const char *code, json_t *extras,
+		const char *fmt, ...)
 {
 	va_list ap;
 
@@ -117,29 +114,29 @@ int shell_gates_static(const struct config *cfg, const struct shell_target *t,
 
 	memset(ans, 0, sizeof *ans);
 	if (!c)
-		return refuse(ans, 404, "E_NOT_FOUND", NULL, "no cluster named \"%.64s\"", t->cluster);
+		return gate_refuse(ans, 404, "E_NOT_FOUND", NULL, "no cluster named \"%.64s\"", t->cluster);
 	if (cluster_kind ? !cfg->cluster_shell.enabled || c->cluster_shell.enabled == 0
 			 : !cfg->node_shell.enabled)
-		return refuse(ans, 403, cluster_kind ? "E_CLUSTER_SHELL_DISABLED" : "E_NODE_SHELL_DISABLED",
+		return gate_refuse(ans, 403, cluster_kind ? "E_CLUSTER_SHELL_DISABLED" : "E_NODE_SHELL_DISABLED",
 			      NULL, "the %s is not enabled on this cluster", what);
 	if (cfg->authz.mode != AUTHZ_TIER)
-		return refuse(ans, 403,
+		return gate_refuse(ans, 403,
 			      cluster_kind ? "E_CLUSTER_SHELL_REQUIRES_TIER" : "E_NODE_SHELL_REQUIRES_TIER",
 			      json_pack("{s:s}", "current_mode", authz_mode_name(cfg->authz.mode)),
 			      "the %s requires auth.authorization.mode=tier", what);
 	if (!id)
-		return refuse(ans, 401, "E_AUTH", NULL, "sign in first");
+		return gate_refuse(ans, 401, "E_AUTH", NULL, "sign in first");
 	if (!authz_tier_may_open(&cfg->authz, tiers, id->tier))
-		return refuse(ans, 403, "E_FORBIDDEN",
+		return gate_refuse(ans, 403, "E_FORBIDDEN",
 			      json_pack("{s:s, s:o}", "tier", tier_name(id->tier), "allowed_tiers",
 					tiers_json(tiers)),
 			      "your tier (%s) may not open a %s", id->tier ? tier_name(id->tier) : "none",
 			      what);
 	if (cluster_kind && t->mode && strcmp(t->mode, "bash") != 0) {
 		if (strcmp(t->mode, "kubectl-only") == 0)
-			return refuse(ans, 400, "E_NOT_IMPLEMENTED", json_pack("{s:s}", "mode", t->mode),
+			return gate_refuse(ans, 400, "E_NOT_IMPLEMENTED", json_pack("{s:s}", "mode", t->mode),
 				      "mode kubectl-only is not implemented yet; use bash");
-		return refuse(ans, 400, "E_INVALID_REQUEST",
+		return gate_refuse(ans, 400, "E_INVALID_REQUEST",
 			      json_pack("{s:s, s:[s]}", "mode", t->mode, "want", "bash"),
 			      "unknown shell mode \"%.32s\"", t->mode);
 	}
@@ -164,20 +161,20 @@ int shell_gates_caps(const struct config *cfg, sqlite3 *db, const struct shell_t
 	case ADMIT_OK:
 		return 0;
 	case ADMIT_CAP_USER:
-		return refuse(ans, 429, "E_CAP_USER",
+		return gate_refuse(ans, 429, "E_CAP_USER",
 			      json_pack("{s:i, s:o}", "limit", caps.per_user, "activeSessions",
 					active ? active : json_array()),
 			      "you have reached your limit of %d open %s sessions; close one to open "
 			      "another", caps.per_user, t->kind == SHELL_CLUSTER ? "cluster shell" : "node shell");
 	case ADMIT_CAP_CLUSTER:
-		return refuse(ans, 429, "E_CAP_CLUSTER",
+		return gate_refuse(ans, 429, "E_CAP_CLUSTER",
 			      json_pack("{s:i, s:o}", "limit", caps.per_cluster, "activeSessions",
 					active ? active : json_array()),
 			      "cluster %.64s has reached its limit of %d open sessions; try again shortly",
 			      t->cluster, caps.per_cluster);
 	default:
 		json_decref(active);
-		return refuse(ans, 500, "E_INTERNAL", NULL, "could not check the session caps");
+		return gate_refuse(ans, 500, "E_INTERNAL", NULL, "could not check the session caps");
 	}
 }
 
@@ -204,7 +201,7 @@ int shell_gate_origin(const struct config *cfg, const char *origin, struct gate_
 
 	memset(ans, 0, sizeof *ans);
 	if (!origin || !*origin)
-		return refuse(ans, 403, "E_ORIGIN", NULL, "a terminal must be opened from a web page");
+		return gate_refuse(ans, 403, "E_ORIGIN", NULL, "a terminal must be opened from a web page");
 	url_origin(origin, got, sizeof got);
 	url_origin(cfg->server.public_url, want, sizeof want);
 	if (strcmp(got, want) == 0)
@@ -214,5 +211,5 @@ int shell_gate_origin(const struct config *cfg, const char *origin, struct gate_
 		if (strcmp(got, want) == 0)
 			return 0;
 	}
-	return refuse(ans, 403, "E_ORIGIN", NULL, "pages from %.128s may not open terminals here", got);
+	return gate_refuse(ans, 403, "E_ORIGIN", NULL, "pages from %.128s may not open terminals here", got);
 }

@@ -35,6 +35,9 @@ struct gate_answer {
 };
 
 void gate_answer_clear(struct gate_answer *a);
+/* Fills a refusal (extras is consumed) and returns -1, for `return gate_refuse(...)`. */
+int gate_refuse(struct gate_answer *ans, int status, const char *code, json_t *extras,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* The gates that need no network, in order: cluster exists (404), shell enabled for it
  * (403), authorization mode is tier (403), signed in (401), tier allowed (403), mode

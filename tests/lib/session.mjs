@@ -3,6 +3,14 @@
 import { CookieJar } from './cookie-jar.mjs';
 import { loginThroughForm } from './oidc-browser.mjs';
 
+function parseJson(text) {
+	try {
+		return text ? JSON.parse(text) : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
 export async function signIn(stack, username, password = username) {
 	const jar = new CookieJar();
 	const r = await loginThroughForm({ startUrl: `${stack.url}/api/auth/login`, username, password, cookieJar: jar });
@@ -30,13 +38,7 @@ export class Browser {
 		});
 		this.jar.store(url, res);
 		const text = await res.text();
-		let json;
-		try {
-			json = text ? JSON.parse(text) : undefined;
-		} catch {
-			json = undefined;
-		}
-		return { status: res.status, headers: res.headers, text, json };
+		return { status: res.status, headers: res.headers, text, json: parseJson(text) };
 	}
 
 	get(path, opts) {
@@ -47,11 +49,5 @@ export class Browser {
 export async function anonymous(stack, path, { method = 'GET', headers = {} } = {}) {
 	const res = await fetch(`${stack.url}${path}`, { method, redirect: 'manual', headers: { accept: 'application/json', ...headers } });
 	const text = await res.text();
-	let json;
-	try {
-		json = text ? JSON.parse(text) : undefined;
-	} catch {
-		json = undefined;
-	}
-	return { status: res.status, headers: res.headers, text, json };
+	return { status: res.status, headers: res.headers, text, json: parseJson(text) };
 }

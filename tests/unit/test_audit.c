@@ -10,33 +10,20 @@
 #include "audit_retention.h"
 #include "db.h"
 #include "unit.h"
+#include "unit_db.h"
 
-static char db_path[64];
+static char db_path[TEST_DB_PATH_MAX];
 
 static sqlite3 *open_fresh(void)
 {
-	sqlite3 *db = NULL;
-	char err[256];
-	int fd;
-
-	strcpy(db_path, "/tmp/periscope-audit-XXXXXX");
-	fd = mkstemp(db_path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
-	ck_assert_msg(db_open(db_path, &db, err, sizeof err) == 0, "%s", err);
-	return db;
+	test_db_create(db_path);
+	return test_db_open(db_path);
 }
 
 static void remove_db(sqlite3 *db)
 {
-	char p[96];
-
 	db_close(db);
-	unlink(db_path);
-	snprintf(p, sizeof p, "%s-wal", db_path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", db_path);
-	unlink(p);
+	test_db_remove(db_path);
 }
 
 static void add(sqlite3 *db, long long ts, const char *actor, const char *verb, const char *cluster,

@@ -10,37 +10,23 @@
 #include "db.h"
 #include "shell_registry.h"
 #include "unit.h"
+#include "unit_db.h"
 
-static char db_path[64];
+static char db_path[TEST_DB_PATH_MAX];
 
 static sqlite3 *open_db(void)
 {
-	sqlite3 *db = NULL;
-	char err[256];
-
-	ck_assert_msg(db_open(db_path, &db, err, sizeof err) == 0, "%s", err);
-	return db;
+	return test_db_open(db_path);
 }
 
 static void fresh_db(void)
 {
-	int fd;
-
-	strcpy(db_path, "/tmp/periscope-registry-XXXXXX");
-	fd = mkstemp(db_path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	test_db_create(db_path);
 }
 
 static void remove_db(void)
 {
-	char p[96];
-
-	unlink(db_path);
-	snprintf(p, sizeof p, "%s-wal", db_path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", db_path);
-	unlink(p);
+	test_db_remove(db_path);
 }
 
 static pid_t sleeper(void)
