@@ -176,6 +176,23 @@ describe('node shell', () => {
 		assert.equal(open.extra.region, 'eu-west-1');
 	});
 
+	it('retransmits keystrokes the agent lost', async () => {
+		const t = await openNode(stack, admin);
+		const hello = await t.waitFrame('hello', 30000);
+		await t.waitOutput(PROMPT);
+		stack.aws.setFaults({ dropInputPercent: 40 });
+		try {
+			t.type('echo lost-and-$((20+22))-found\r');
+			await t.waitOutput(/lost-and-42-found/, 30000);
+		} finally {
+			stack.aws.setFaults({});
+		}
+		t.type('exit\r');
+		await t.end();
+		const close = (await admin.get(`/api/audit?session_id=${hello.sessionId}&verb=ssm_session_close`)).json.items[0];
+		assert.ok(close.extra.channel.retransmits > 0, 'input was sent again');
+	});
+
 	it('declines a KMS-encrypted session with a clear error', async () => {
 		stack.aws.setFaults({ handshake: 'kms' });
 		try {
