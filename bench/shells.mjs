@@ -2,11 +2,12 @@
 // wsbridge, the fakes): time from WebSocket open to `hello` and to the first prompt byte,
 // wsbridge's resident memory per session, and the throughput of `cat` of a large file
 // through each shell. Usage: node bench/shells.mjs [rounds=5] [megabytes=4]
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { NODES, startStack } from '../tests/lib/stack.mjs';
+import { NODES, ROOT, startStack } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
 import { Terminal } from '../tests/lib/terminal.mjs';
 
@@ -23,7 +24,25 @@ function rssKiB(stack, sessionId) {
 	return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
 }
 
-async function measure(stack, browser, shellPath, label) {
+// The baseline: the same cat in a local pty (the fakes run their shells the same way), so
+// the ratio shows what the whole path (web server, websocketd, wsbridge, the protocol,
+// the fake's pty) costs over the terminal itself.
+async function localPtyMBps() {
+	const file = path.join(os.tmpdir(), `periscope-bench-cat-${process.pid}`);
+	fs.writeFileSync(file, Buffer.alloc(megabytes * 750000).toString('base64').replace(/(.{100})/g, '$1\n'));
+	const t0 = performance.now();
+	let received = 0;
+	await new Promise((resolve, reject) => {
+		const p = spawn('python3', [path.join(ROOT, 'tests/fakes/common/ptyhost.py'), '--', 'cat', file], { stdio: ['pipe', 'pipe', 'inherit'] });
+		p.stdout.on('data', (d) => { received += d.length; });
+		p.on('exit', resolve);
+		p.on('error', reject);
+	});
+	fs.rmSync(file);
+	return received / 1e6 / ((performance.now() - t0) / 1000);
+}
+
+async function measure(stack, browser, shellPath, label, baseline) {
 	const hello = [], prompt = [], rss = [];
 	for (let i = 0; i < rounds; i++) {
 		const t0 = performance.now();
@@ -55,14 +74,17 @@ async function measure(stack, browser, shellPath, label) {
 	t.type('rm -f /tmp/periscope-bench; exit\r');
 	await t.end(30000);
 	console.log(`${label}: open->hello ${median(hello).toFixed(0)} ms, open->first prompt byte ${median(prompt).toFixed(0)} ms (median of ${rounds}); ` +
-		`wsbridge RSS ${median(rss)} KiB; cat ${(received / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${(received / 1e6 / seconds).toFixed(2)} MB/s`);
+		`wsbridge RSS ${median(rss)} KiB; cat ${(received / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${(received / 1e6 / seconds).toFixed(2)} MB/s, ` +
+		`ratio to a local pty ${((received / 1e6 / seconds) / baseline).toFixed(2)}`);
 }
 
+const baseline = await localPtyMBps();
+console.log(`baseline: cat of ${megabytes} MB in a local pty: ${baseline.toFixed(2)} MB/s`);
 const stack = await startStack();
 try {
 	const admin = await signIn(stack, 'admin');
-	await measure(stack, admin, '/api/clusters/local/shell', 'cluster shell');
-	await measure(stack, admin, `/api/clusters/local/nodes/${NODES[0].name}/shell`, 'node shell   ');
+	await measure(stack, admin, '/api/clusters/local/shell', 'cluster shell', baseline);
+	await measure(stack, admin, `/api/clusters/local/nodes/${NODES[0].name}/shell`, 'node shell   ', baseline);
 } finally {
 	await stack.stop();
 }
