@@ -69,7 +69,7 @@ async function startApp(idpIssuer) {
 	return { origin, redirectUri, close: () => new Promise((r) => { server.close(r); server.closeAllConnections(); }) };
 }
 
-describe('loginThroughForm against a relying party on another port', () => {
+describe('loginThroughForm against a relying party on another port', { timeout: 60000 }, () => {
 	let idp;
 	let app;
 

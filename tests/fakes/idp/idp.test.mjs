@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 
-import { startIdp } from './server.mjs';
+import { parseCommandLine, startIdp } from './server.mjs';
 import { CookieJar } from '../../lib/cookie-jar.mjs';
 import { browse, formRequest, loginThroughForm, parseForm } from '../../lib/oidc-browser.mjs';
 import {
@@ -53,7 +53,7 @@ async function pollUntil(what, fn, { deadlineMs = 20000, intervalMs = 200 } = {}
 	}
 }
 
-describe('local IdP with default settings', () => {
+describe('local IdP with default settings', { timeout: 60000 }, () => {
 	let idp;
 	let discovery;
 
@@ -318,7 +318,7 @@ describe('local IdP with default settings', () => {
 	});
 });
 
-describe('local IdP with short-lived tokens', () => {
+describe('local IdP with short-lived tokens', { timeout: 60000 }, () => {
 	let idp;
 	let discovery;
 
@@ -377,7 +377,7 @@ describe('local IdP with short-lived tokens', () => {
 	});
 });
 
-describe('local IdP options', () => {
+describe('local IdP options', { timeout: 60000 }, () => {
 	test('rotateRefreshToken: each refresh returns a new refresh token and consumes the old one', async () => {
 		const idp = await startIdp({ rotateRefreshToken: true });
 		try {
@@ -443,15 +443,20 @@ describe('local IdP options', () => {
 		}
 	});
 
-	test('a given signing key is used and a given issuer fixes the port', async () => {
+	test('a given signing key is used; a given issuer is what discovery says', async () => {
 		const first = await startIdp();
-		const { port } = first;
 		const key = first.signingKey;
 		await first.close();
-		const idp = await startIdp({ issuer: `http://127.0.0.1:${port}`, signingKey: key });
+		// The IdP listens on a free loopback port but names itself by the issuer given.
+		const idp = await startIdp({ port: 0, issuer: 'http://idp.periscope.test', signingKey: key });
 		try {
-			assert.equal(idp.port, port);
-			const { json } = await getJson(`${idp.issuer}/jwks`);
+			assert.equal(idp.issuer, 'http://idp.periscope.test');
+			const direct = `http://127.0.0.1:${idp.port}`;
+			const { json: discovery } = await getJson(`${direct}/.well-known/openid-configuration`);
+			assert.equal(discovery.issuer, 'http://idp.periscope.test');
+			// oidc-provider builds endpoint URLs from the address the client used.
+			assert.equal(discovery.jwks_uri, `${direct}/jwks`);
+			const { json } = await getJson(`${direct}/jwks`);
 			assert.equal(json.keys[0].kid, key.kid);
 			assert.equal(json.keys[0].n, key.n);
 		} finally {
@@ -460,7 +465,43 @@ describe('local IdP options', () => {
 	});
 });
 
-describe('local IdP command line', () => {
+describe('local IdP command line', { timeout: 60000 }, () => {
+	test('flags win over environment variables, which win over defaults', () => {
+		assert.deepEqual(parseCommandLine([], {}), { rotateRefreshToken: false, clients: [{}] });
+		const env = {
+			IDP_PORT: '9100', IDP_ID_TOKEN_TTL: '30', IDP_CLIENT_ID: 'env-client', IDP_CLIENT_SECRET: 'env-secret',
+			IDP_REDIRECT_URIS: 'http://127.0.0.1:1/cb http://127.0.0.1:2/cb', IDP_ROTATE_REFRESH_TOKENS: '1',
+			IDP_USERS: '[{"username":"dana","password":"pw"}]',
+		};
+		assert.deepEqual(parseCommandLine(['--port', '9200', '--redirect-uri', 'http://127.0.0.1:3/cb'], env), {
+			port: 9200,
+			idTokenTtl: 30,
+			rotateRefreshToken: true,
+			clients: [{ client_id: 'env-client', client_secret: 'env-secret', redirect_uris: ['http://127.0.0.1:3/cb'] }],
+			users: [{ username: 'dana', password: 'pw' }],
+		});
+		assert.deepEqual(parseCommandLine([], { IDP_CLIENTS: '[{"client_id":"a"},{"client_id":"b"}]' }).clients,
+			[{ client_id: 'a' }, { client_id: 'b' }]);
+		assert.throws(() => parseCommandLine(['--port', 'x'], {}), /--port expects a whole number/);
+		assert.throws(() => parseCommandLine(['--bogus'], {}), /bogus/);
+	});
+
+	test('stops cleanly on SIGINT', async () => {
+		const child = spawn(process.execPath, [SERVER], { stdio: ['ignore', 'pipe', 'pipe'] });
+		const exited = once(child, 'exit');
+		try {
+			const [line] = await Promise.race([
+				once(createInterface({ input: child.stdout }), 'line'),
+				exited.then(([code]) => { throw new Error(`IdP exited with ${code} before it was ready`); }),
+			]);
+			assert.equal(JSON.parse(line).ready, true);
+			child.kill('SIGINT');
+			assert.deepEqual(await exited, [0, null]);
+		} finally {
+			if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+		}
+	});
+
 	test('prints one ready line, serves sign-ins quietly and stops on SIGTERM', async () => {
 		const child = spawn(process.execPath, [SERVER, '--port', '0', '--id-token-ttl', '7', '--redirect-uri', 'http://127.0.0.1:8282/api/auth/callback'], {
 			stdio: ['ignore', 'pipe', 'pipe'],

@@ -543,16 +543,23 @@ async function main() {
 		process.stdout.write(USAGE);
 		return;
 	}
-	const idp = await startIdp(opts);
-	process.stdout.write(`${JSON.stringify({ ready: true, issuer: idp.issuer, port: idp.port })}\n`);
+	// Handlers first: whoever reads the ready line may signal us at once.
+	let idp;
 	let stopping = false;
 	const stop = () => {
 		if (stopping) return;
 		stopping = true;
+		if (!idp) process.exit(0);
 		idp.close().then(() => process.exit(0), () => process.exit(1));
 	};
 	process.on('SIGINT', stop);
 	process.on('SIGTERM', stop);
+	idp = await startIdp(opts);
+	if (stopping) {
+		await idp.close();
+		process.exit(0);
+	}
+	process.stdout.write(`${JSON.stringify({ ready: true, issuer: idp.issuer, port: idp.port })}\n`);
 }
 
 if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
