@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -396,6 +397,9 @@ int session_run(struct session *s)
 	if (!s->ops->open_row_after_start)
 		write_open_row(s);
 	started = s->ops->start(s) == 0;
+	/* Provisioning parsed trust stores and JSON by the megabyte, all freed by now: give the
+	 * pages back, since this process lives as long as the terminal does. */
+	malloc_trim(0);
 	if (started && s->ops->open_row_after_start && !s->fail_code)
 		write_open_row(s);
 	if (started && !s->fail_code && !s->close_reason[0]) {
