@@ -5,9 +5,11 @@
 // test-artifacts/screenshots/ at 1280x800 and 420 px wide.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { NODES, startStack, waitFor } from '../lib/stack.mjs';
+import { NODES, freePort, startStack, waitFor } from '../lib/stack.mjs';
 import {
 	chromiumMissing, ensureWebBuilt, launchChromium, openPage, screenshot, signInThroughIdp,
 	terminalRows, typeInTerminal, waitForRow,
@@ -184,9 +186,11 @@ describe('web UI in Chromium', { skip: chromiumMissing }, () => {
 		await page.locator('select[name="verb"]').selectOption('ssm_session_close');
 		await page.getByRole('button', { name: 'Apply' }).click();
 		await page.waitForURL(/verb=ssm_session_close/);
-		await page.locator('tr[data-verb]').first().waitFor();
-		const verbs = await page.locator('tr[data-verb]').evaluateAll((rows) => rows.map((r) => r.dataset.verb));
-		assert.deepEqual([...new Set(verbs)], ['ssm_session_close']);
+		let verbs = [];
+		await waitFor('only node shell closes listed', async () => {
+			verbs = await page.locator('tr[data-verb]').evaluateAll((rows) => rows.map((r) => r.dataset.verb));
+			return verbs.length > 0 && verbs.every((v) => v === 'ssm_session_close');
+		}, { timeoutMs: 10000 }).catch((e) => assert.fail(`${e.message}: ${verbs}`));
 
 		await page.locator('tr[data-verb="ssm_session_close"] a', { hasText: 'Details' }).first().click();
 		await page.getByRole('heading', { name: 'Node shell closed' }).waitFor();
@@ -260,5 +264,73 @@ describe('web UI in Chromium', { skip: chromiumMissing }, () => {
 
 	it('raised no console error and no uncaught exception on any page', () => {
 		assert.deepEqual(allProblems, []);
+	});
+});
+
+describe('web UI terminal timers and failures in Chromium', { skip: chromiumMissing }, () => {
+	let stack;
+	let browser;
+	let tmp;
+	before(async () => {
+		ensureWebBuilt();
+		// A cluster whose apiserver is a closed port: the shell cannot start there.
+		tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-e2e-'));
+		const deadPort = await freePort();
+		const kubeconfig = path.join(tmp, 'dead.kubeconfig');
+		fs.writeFileSync(kubeconfig, [
+			'apiVersion: v1', 'kind: Config',
+			'clusters: [{name: dead, cluster: {server: "https://127.0.0.1:' + deadPort + '", insecure-skip-tls-verify: true}}]',
+			'users: [{name: u, user: {token: t}}]',
+			'contexts: [{name: dead, context: {cluster: dead, user: u}}]',
+			'current-context: dead', '',
+		].join('\n'));
+		stack = await startStack({
+			config: {
+				clusterShell: { idleSeconds: 6, idleWarnSeconds: 4 },
+				clusters: [
+					{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@' },
+					{ name: 'dead', backend: 'kubeconfig', kubeconfigPath: kubeconfig },
+				],
+			},
+		});
+		browser = await launchChromium();
+	});
+	after(async () => {
+		if (browser) await browser.close();
+		if (stack) await stack.stop();
+		if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+	});
+
+	it('warns before the idle cut with a countdown, then says why the session ended', async () => {
+		const context = await browser.newContext({ viewport: WIDE });
+		const { page, problems } = await openPage(context, stack.url);
+		await signInThroughIdp(page, stack.url, 'admin');
+		await page.getByRole('button', { name: 'Open a cluster shell on local' }).click();
+		await page.locator('.tab .pill-connected, .tab .pill-idle').first().waitFor({ timeout: 30000 });
+		const banner = page.locator('.term-panel:not([hidden]) .term-banner');
+		await banner.getByText(/No activity: this session closes in \d+ s/).waitFor({ timeout: 15000 });
+		assert.match(await page.locator('.tab .pill').innerText(), /Idle · closes in 0:0\d/);
+		await screenshot(page, 'idle-warning');
+		await banner.getByText('Closed after a period without activity.').waitFor({ timeout: 15000 });
+		assert.match(await page.locator('.tab .pill').innerText(), /Closed/);
+		assert.ok(await page.getByRole('button', { name: 'Open a new session' }).isVisible());
+		assert.deepEqual(problems, []);
+		await context.close();
+	});
+
+	it('shows a failed shell in plain words with its code and what to do', async () => {
+		const context = await browser.newContext({ viewport: WIDE });
+		const { page } = await openPage(context, stack.url);
+		await signInThroughIdp(page, stack.url, 'admin');
+		await page.getByRole('button', { name: 'Open a cluster shell on dead' }).click();
+		const alert = page.locator('.term-panel:not([hidden]) .term-alert');
+		await alert.locator('code').waitFor({ timeout: 30000 });
+		const text = await alert.innerText();
+		// The dead cluster's kubeconfig names no CA, and the apiserver cannot be asked for one.
+		assert.match(text, /^The server has no certificate authority for this cluster.*E_CLUSTER_SHELL_NO_CA/);
+		assert.match(text, /Ask an administrator/);
+		assert.match(await page.locator('.tab .pill').innerText(), /Failed/);
+		await screenshot(page, 'shell-failed');
+		await context.close();
 	});
 });

@@ -40,3 +40,9 @@ export function formatTime(iso) {
 	if (Number.isNaN(d.getTime())) return iso || '';
 	return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
+
+// A table cell whose content stays one block: narrow windows show each row as a card
+// with the column's name (data-label) beside the content.
+export function td(label, attrs, ...content) {
+	return h('td', { 'data-label': label, ...attrs }, h('div', { class: 'cell' }, ...content));
+}

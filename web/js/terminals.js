@@ -193,6 +193,7 @@ export class TerminalDock {
 		clearTimeout(tab.noteTimer);
 		tab.banner.dataset.kind = 'note';
 		tab.banner.textContent = text;
+		tab.banner.title = text;
 		tab.noteTimer = setTimeout(() => {
 			if (tab.banner.dataset.kind === 'note') this.setBanner(tab, null);
 		}, 4000);
@@ -201,11 +202,13 @@ export class TerminalDock {
 	setBanner(tab, kind, ...content) {
 		if (!kind) {
 			delete tab.banner.dataset.kind;
+			tab.banner.title = '';
 			clear(tab.banner);
 			return;
 		}
 		tab.banner.dataset.kind = kind;
 		clear(tab.banner, ...content);
+		tab.banner.title = tab.banner.textContent;
 	}
 
 	onSessionEvent(tab, ev) {

@@ -5,7 +5,7 @@ import { FitAddon } from '../../dist/addon-fit.mjs';
 import { Terminal } from '../../dist/xterm.mjs';
 
 import { api } from '../api.js';
-import { clear, formatDuration, formatTime, h } from '../dom.js';
+import { clear, formatDuration, formatTime, h, td } from '../dom.js';
 import { TERMINAL_FONT, TERMINAL_THEME } from '../terminals.js';
 import { errorNotice, loading } from '../ui.js';
 
@@ -88,13 +88,13 @@ function eventRow(row) {
 	const actor = row.actor?.email || row.actor?.sub || '—';
 	const sid = row.extra?.session_id;
 	return h('tr', { dataset: { id: String(row.id), verb: row.verb } },
-		h('td', { 'data-label': 'Time' }, h('time', { datetime: row.timestamp }, formatTime(row.timestamp))),
-		h('td', { 'data-label': 'Actor', title: row.actor?.sub || '' }, actor),
-		h('td', { 'data-label': 'Event' }, verbLabel(row.verb)),
-		h('td', { 'data-label': 'Outcome' }, outcomePill(row.outcome)),
-		h('td', { 'data-label': 'Cluster' }, row.cluster || '—'),
-		h('td', { 'data-label': 'Target' }, shellTarget(row) || '—', sid ? h('span', { class: 'muted small block' }, `session ${sid.slice(0, 8)}…`) : null, row.reason ? h('span', { class: 'muted small block' }, row.reason) : null),
-		h('td', { class: 'actions', 'data-label': '' }, h('a', { class: 'button small', href: `#/audit/${row.id}`, 'aria-label': `Details of event ${row.id}: ${verbLabel(row.verb)}` }, 'Details')));
+		td('Time', {}, h('time', { datetime: row.timestamp }, formatTime(row.timestamp))),
+		td('Actor', { title: row.actor?.sub || '' }, actor),
+		td('Event', {}, verbLabel(row.verb)),
+		td('Outcome', {}, outcomePill(row.outcome)),
+		td('Cluster', {}, row.cluster || '—'),
+		td('Target', {}, shellTarget(row) || '—', sid ? h('span', { class: 'muted small block' }, `session ${sid.slice(0, 8)}…`) : null, row.reason ? h('span', { class: 'muted small block' }, row.reason) : null),
+		td('', { class: 'actions' }, h('a', { class: 'button small', href: `#/audit/${row.id}`, 'aria-label': `Details of event ${row.id}: ${verbLabel(row.verb)}` }, 'Details')));
 }
 
 export async function renderAudit(ctx, params, stillCurrent) {
@@ -151,9 +151,9 @@ function commandsTable(commands) {
 	return h('table', { class: 'table responsive commands' },
 		h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Time'), h('th', { scope: 'col' }, 'Command'), h('th', { scope: 'col' }, 'PID'))),
 		h('tbody', {}, commands.map((c) => h('tr', {},
-			h('td', { 'data-label': 'Time' }, formatTime(c.timestamp)),
-			h('td', { 'data-label': 'Command' }, h('code', { class: 'command' }, (c.argv || []).map(shellQuote).join(' '))),
-			h('td', { 'data-label': 'PID' }, String(c.pid ?? '—'))))));
+			td('Time', {}, formatTime(c.timestamp)),
+			td('Command', {}, h('code', { class: 'command' }, (c.argv || []).map(shellQuote).join(' '))),
+			td('PID', {}, String(c.pid ?? '—'))))));
 }
 
 // The transcript as the operator saw it: a terminal that only displays.

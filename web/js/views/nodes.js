@@ -1,7 +1,7 @@
 // The nodes of one cluster, with the node shell: a preflight first (STS with the user's
 // own token, then the SSM agent's status), and the shell opens only when the user confirms.
 import { api } from '../api.js';
-import { clear, h } from '../dom.js';
+import { clear, h, td } from '../dom.js';
 import { describeError } from '../errors.js';
 import { errorNotice, loading, loginHref } from '../ui.js';
 
@@ -93,11 +93,11 @@ export async function renderNodes(ctx, cluster, stillCurrent) {
 			action = h('span', { class: 'muted small' }, 'Not for your tier');
 		}
 		return h('tr', { dataset: { node: n.name } },
-			h('td', { 'data-label': 'Node' }, h('span', { class: 'node-name' }, n.name), h('span', { class: 'node-note muted small', role: 'status' })),
-			h('td', { 'data-label': 'Ready' }, h('span', { class: `pill ${n.ready ? 'pill-connected' : 'pill-error'}` }, n.ready ? 'Ready' : 'Not ready')),
-			h('td', { 'data-label': 'Instance' }, n.instanceId ? h('code', {}, n.instanceId) : '—'),
-			h('td', { 'data-label': 'Zone' }, n.zone || n.region || '—'),
-			h('td', { class: 'actions', 'data-label': '' }, action));
+			td('Node', {}, h('span', { class: 'node-name' }, n.name), h('span', { class: 'node-note muted small', role: 'status' })),
+			td('Ready', {}, h('span', { class: `pill ${n.ready ? 'pill-connected' : 'pill-error'}` }, n.ready ? 'Ready' : 'Not ready')),
+			td('Instance', {}, n.instanceId ? h('code', {}, n.instanceId) : '—'),
+			td('Zone', {}, n.zone || n.region || '—'),
+			td('', { class: 'actions' }, action));
 	});
 	clear(ctx.main,
 		h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Clusters'), ' / ', cluster),
