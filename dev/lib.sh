@@ -31,12 +31,13 @@ ensure_apt_packages() {
 
 ensure_npm_packages() {
 	local stamp="$ROOT/node_modules/.periscope-stamp"
-	if [ -f "$stamp" ] && [ "$stamp" -nt "$ROOT/package-lock.json" ] && [ "$stamp" -nt "$ROOT/package.json" ]; then
-		return 0
+	if ! { [ -f "$stamp" ] && [ "$stamp" -nt "$ROOT/package-lock.json" ] && [ "$stamp" -nt "$ROOT/package.json" ]; }; then
+		say "installing npm packages"
+		(cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+		touch "$stamp"
 	fi
-	say "installing npm packages"
-	(cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
-	touch "$stamp"
+	# The web UI's vendored assets (xterm.js) come from node_modules into web/dist/.
+	"$ROOT/web/build.sh"
 }
 
 # configure_and_make DIR [configure flags...]

@@ -1,0 +1,336 @@
+// The web UI end to end in Chromium against the whole local stack: sign-in through the
+// real IdP page, a cluster shell and a node shell typed into like a user, the audit log
+// with the node shell's transcript and the cluster shell's commands, a viewer without
+// shell buttons, and no console error anywhere. Screenshots of every page go to
+// test-artifacts/screenshots/ at 1280x800 and 420 px wide.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { NODES, freePort, startStack, waitFor } from '../lib/stack.mjs';
+import {
+	chromiumMissing, ensureWebBuilt, launchChromium, openPage, screenshot, signInThroughIdp,
+	terminalRows, typeInTerminal, waitForRow,
+} from './browser.mjs';
+
+const NODE = NODES[0].name; // ip-10-0-1-10.eu-west-1.compute.internal, SSM agent online
+const OFFLINE_NODE = NODES[1].name;
+const WIDE = { width: 1280, height: 800 };
+const NARROW = { width: 420, height: 800 };
+
+// The periscope-wsbridge processes of this stack (websocketd starts one per session).
+function wsbridgePids(stack) {
+	const pids = [];
+	for (const entry of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			// argv[0], not anywhere: websocketd's own command line names the program too.
+			const argv0 = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')[0];
+			if (!argv0.endsWith('/periscope-wsbridge')) continue;
+			const env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8');
+			if (env.split('\0').includes(`PERISCOPE_CONFIG=${stack.runDir}/periscope.yaml`)) pids.push(Number(entry));
+		} catch {
+			// gone meanwhile
+		}
+	}
+	return pids;
+}
+
+describe('web UI in Chromium', { skip: chromiumMissing }, () => {
+	let stack;
+	let browser;
+	let admin; // { context, page, problems }
+	const allProblems = [];
+
+	before(async () => {
+		ensureWebBuilt();
+		stack = await startStack();
+		browser = await launchChromium();
+		const context = await browser.newContext({ viewport: WIDE });
+		await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.url });
+		admin = { context, ...(await openPage(context, stack.url)) };
+	});
+	after(async () => {
+		if (browser) await browser.close();
+		if (stack) await stack.stop();
+	});
+
+	it('shows the sign-in page with the provider name, then signs in through the IdP', async () => {
+		const { page } = admin;
+		await page.goto(`${stack.url}/`);
+		const button = page.getByRole('link', { name: 'Sign in with Local IdP' });
+		await button.waitFor();
+		await screenshot(page, 'signin');
+		await page.setViewportSize(NARROW);
+		await screenshot(page, 'signin');
+		await page.setViewportSize(WIDE);
+		await signInThroughIdp(page, stack.url, 'admin');
+		const menu = page.locator('details.menu');
+		assert.match(await menu.locator('summary').innerText(), /admin@periscope\.local\s+admin/i);
+		await menu.locator('summary').click();
+		await page.getByRole('link', { name: 'Sign out everywhere' }).waitFor();
+		assert.ok(await page.getByRole('link', { name: 'Sign out', exact: true }).isVisible());
+		await screenshot(page, 'account-menu');
+		await page.keyboard.press('Escape');
+		assert.equal(await menu.evaluate((d) => d.open), false, 'Escape closes the menu');
+		const cards = await page.locator('.cluster h2').allInnerTexts();
+		assert.deepEqual(cards, ['local', 'prod-eu']);
+		assert.ok(await page.getByRole('button', { name: 'Open a cluster shell on local' }).isVisible());
+		await screenshot(page, 'clusters');
+	});
+
+	it('opens a cluster shell, runs commands, follows the window size, copies and pastes', async () => {
+		const { page } = admin;
+		await page.getByRole('button', { name: 'Open a cluster shell on local' }).click();
+		const tab = page.getByRole('tab', { name: /Cluster shell · local/ });
+		await tab.waitFor();
+		await page.locator('.tab .pill-connected').waitFor({ timeout: 30000 });
+		assert.match(await tab.innerText(), /Connected \d+:\d\d/);
+		await waitForRow(page, /[$#]\s*$/);
+		await typeInTerminal(page, 'echo hi');
+		await waitForRow(page, /^hi$/);
+
+		await typeInTerminal(page, 'clear; stty size');
+		const wide = await waitForRow(page, /^\d+ \d+$/);
+		const [rows1, cols1] = wide.find((r) => /^\d+ \d+$/.test(r)).split(' ').map(Number);
+		assert.ok(cols1 > 100, `a 1280 px window gives a wide terminal (${cols1} columns)`);
+		await page.setViewportSize({ width: 800, height: 700 });
+		await waitFor('the terminal refit', async () => {
+			await typeInTerminal(page, 'clear; stty size');
+			const rows = await waitForRow(page, /^\d+ \d+$/);
+			const [r, c] = rows.find((x) => /^\d+ \d+$/.test(x)).split(' ').map(Number);
+			return c < cols1 && c > 40 && r < rows1;
+		}, { timeoutMs: 10000, intervalMs: 300 });
+		await page.setViewportSize(WIDE);
+
+		// Paste through the toolbar, then copy a selection made with the mouse.
+		await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((6*7))'));
+		await page.getByRole('button', { name: 'Paste' }).click();
+		await waitForRow(page, /echo pasted-\$\(\(6\*7\)\)$/);
+		await typeInTerminal(page, '');
+		await waitForRow(page, /^pasted-42$/);
+		const row = page.locator('.term-panel:not([hidden]) .xterm-rows > div', { hasText: /^pasted-42\s*$/ }).first();
+		const box = await row.boundingBox();
+		await page.mouse.dblclick(box.x + 4, box.y + box.height / 2);
+		await page.getByRole('button', { name: 'Copy' }).click();
+		await page.getByText('Copied the selection.').waitFor();
+		assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'pasted-42', 'a double click selects the word');
+		await screenshot(page, 'cluster-shell');
+	});
+
+	it('reconnects a dropped session as a new session and says so', async () => {
+		const { page } = admin;
+		const before = await page.locator('.term-panel:not([hidden]) .term-status').innerText();
+		const pids = wsbridgePids(stack);
+		assert.equal(pids.length, 1, 'one session open');
+		process.kill(pids[0], 'SIGKILL');
+		await page.getByText(/Reconnected as a new session/).waitFor({ timeout: 30000 });
+		await page.locator('.tab .pill-connected').waitFor({ timeout: 30000 });
+		const now = await page.locator('.term-panel:not([hidden]) .term-status').innerText();
+		assert.notEqual(now, before, 'a new session id');
+		await waitForRow(page, /This is a new session/);
+		await waitForRow(page, /[$#]\s*$/);
+		await typeInTerminal(page, 'echo again-$((1+1))');
+		await waitForRow(page, /^again-2$/);
+		await typeInTerminal(page, 'kubectl get pods -n periscope-system');
+		await waitForRow(page, /periscope-shell-\S+\s+1\/1\s+Running/);
+		// Closing the tab ends the session: the server writes its close row, with the
+		// command. (The killed session's bridge could write none.)
+		await page.getByRole('button', { name: 'Close Cluster shell · local' }).click();
+		assert.equal(await page.locator('#dock').isHidden(), true, 'the dock goes away with the last tab');
+	});
+
+	it('opens a node shell after the preflight, and refuses an offline agent with the reason', async () => {
+		const { page } = admin;
+		await page.getByRole('link', { name: 'Nodes' }).first().click();
+		await page.getByRole('heading', { name: 'Nodes of local' }).waitFor();
+		await screenshot(page, 'nodes');
+		await page.getByRole('button', { name: `Open a node shell on ${OFFLINE_NODE}` }).click();
+		const dialog = page.locator('dialog[open]');
+		await dialog.getByText(/the SSM agent on this node is ConnectionLost/).waitFor();
+		assert.equal(await dialog.getByRole('button', { name: 'Open node shell' }).isDisabled(), true);
+		await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+		await page.getByRole('button', { name: `Open a node shell on ${NODE}` }).click();
+		await dialog.getByText('assumed-role/periscope-node-shell/periscope-user-admin').waitFor();
+		assert.match(await dialog.innerText(), /SSM agent\s+Online/);
+		await screenshot(page, 'node-preflight');
+		await dialog.getByRole('button', { name: 'Open node shell' }).click();
+		await page.getByRole('tab', { name: new RegExp(`Node shell · ${NODE.replace(/\./g, '\\.')}`) }).waitFor();
+		await page.locator('.tab .pill-connected').waitFor({ timeout: 30000 });
+		await waitForRow(page, /[$#]\s*$/);
+		await typeInTerminal(page, 'echo hi');
+		await waitForRow(page, /^hi$/);
+		await screenshot(page, 'node-shell');
+		await page.getByRole('button', { name: `Close Node shell · ${NODE}` }).click();
+	});
+
+	it('lists both sessions in the audit log, with the transcript and the command in the details', async () => {
+		const { page } = admin;
+		await page.getByRole('link', { name: 'Audit' }).click();
+		await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+		const closeRows = page.locator('tr[data-verb="ssm_session_close"], tr[data-verb="cluster_shell_close"]');
+		await waitFor('both close rows', async () => {
+			await page.getByRole('button', { name: 'Apply' }).click();
+			await page.locator('.audit-results .pager').waitFor();
+			const verbs = await closeRows.evaluateAll((rows) => rows.map((r) => r.dataset.verb));
+			return verbs.includes('ssm_session_close') && verbs.includes('cluster_shell_close');
+		}, { timeoutMs: 30000, intervalMs: 500 });
+		assert.ok(await page.locator('tr[data-verb="ssm_session_open"]').count() >= 1);
+		assert.ok(await page.locator('tr[data-verb="cluster_shell_open"]').count() >= 2);
+		await screenshot(page, 'audit');
+
+		// Filters: only node shell closes.
+		await page.locator('select[name="verb"]').selectOption('ssm_session_close');
+		await page.getByRole('button', { name: 'Apply' }).click();
+		await page.waitForURL(/verb=ssm_session_close/);
+		let verbs = [];
+		await waitFor('only node shell closes listed', async () => {
+			verbs = await page.locator('tr[data-verb]').evaluateAll((rows) => rows.map((r) => r.dataset.verb));
+			return verbs.length > 0 && verbs.every((v) => v === 'ssm_session_close');
+		}, { timeoutMs: 10000 }).catch((e) => assert.fail(`${e.message}: ${verbs}`));
+
+		await page.locator('tr[data-verb="ssm_session_close"] a', { hasText: 'Details' }).first().click();
+		await page.getByRole('heading', { name: 'Node shell closed' }).waitFor();
+		await waitForRow(page, /^hi$/, { scope: '.transcript-host' });
+		assert.match(await page.locator('.facts.detail').innerText(), new RegExp(NODE.replace(/\./g, '\\.')));
+		await screenshot(page, 'audit-node-transcript');
+
+		await page.goto(`${stack.url}/#/audit?verb=cluster_shell_close`);
+		await page.locator('tr[data-verb="cluster_shell_close"]').first().waitFor();
+		await page.locator('tr[data-verb="cluster_shell_close"] a', { hasText: 'Details' }).first().click();
+		await page.getByRole('heading', { name: 'Cluster shell closed' }).waitFor();
+		await page.locator('table.commands code', { hasText: 'kubectl get pods -n periscope-system' }).waitFor();
+		await screenshot(page, 'audit-cluster-commands');
+	});
+
+	it('is usable in a 420 px wide window', async () => {
+		const { page } = admin;
+		await page.setViewportSize(NARROW);
+		for (const [hash, name, ready] of [
+			['#/', 'clusters', '.cluster'],
+			['#/clusters/local/nodes', 'nodes', 'tr[data-node]'],
+			['#/audit', 'audit', 'tr[data-verb]'],
+		]) {
+			await page.goto(`${stack.url}/${hash}`);
+			await page.locator(ready).first().waitFor();
+			const overflow = await page.evaluate(() => Math.max(
+				document.documentElement.scrollWidth - window.innerWidth,
+				...[...document.querySelectorAll('.topbar, .page')].map((el) => el.scrollWidth - el.clientWidth)));
+			await screenshot(page, name);
+			assert.ok(overflow <= 0, `${name}: no sideways scrolling (${overflow}px)`);
+		}
+		await page.locator('tr[data-verb="ssm_session_close"] a', { hasText: 'Details' }).first().click();
+		await page.locator('.transcript-host .xterm-rows').waitFor();
+		await screenshot(page, 'audit-node-transcript');
+		await page.goto(`${stack.url}/#/`);
+		await page.getByRole('button', { name: 'Open a cluster shell on local' }).click();
+		await page.locator('.tab .pill-connected').waitFor({ timeout: 30000 });
+		await typeInTerminal(page, 'echo narrow');
+		await waitForRow(page, /^narrow$/);
+		await screenshot(page, 'cluster-shell');
+		await page.getByRole('button', { name: 'Close Cluster shell · local' }).click();
+		await page.setViewportSize(WIDE);
+	});
+
+	it('signs out', async () => {
+		const { page } = admin;
+		await page.locator('details.menu summary').click();
+		await page.getByRole('link', { name: 'Sign out', exact: true }).click();
+		await page.getByText('You are signed out.').waitFor();
+		await screenshot(page, 'signed-out');
+		allProblems.push(...admin.problems);
+	});
+
+	it('shows a viewer no shell buttons', async () => {
+		const context = await browser.newContext({ viewport: WIDE });
+		const viewer = await openPage(context, stack.url);
+		const { page } = viewer;
+		await signInThroughIdp(page, stack.url, 'viewer');
+		assert.match(await page.locator('details.menu summary').innerText(), /viewer@periscope\.local\s+read/i);
+		assert.equal(await page.getByRole('button', { name: /shell/i }).count(), 0);
+		await page.getByText('Your tier can look, not open shells.').waitFor();
+		await screenshot(page, 'viewer-clusters');
+		await page.getByRole('link', { name: 'Nodes' }).first().click();
+		await page.locator('tr[data-node]').first().waitFor();
+		assert.equal(await page.getByRole('button', { name: /shell/i }).count(), 0);
+		await page.getByRole('link', { name: 'Audit' }).click();
+		await page.getByText('Only your own events').waitFor();
+		await context.close();
+		allProblems.push(...viewer.problems);
+	});
+
+	it('raised no console error and no uncaught exception on any page', () => {
+		assert.deepEqual(allProblems, []);
+	});
+});
+
+describe('web UI terminal timers and failures in Chromium', { skip: chromiumMissing }, () => {
+	let stack;
+	let browser;
+	let tmp;
+	before(async () => {
+		ensureWebBuilt();
+		// A cluster whose apiserver is a closed port: the shell cannot start there.
+		tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-e2e-'));
+		const deadPort = await freePort();
+		const kubeconfig = path.join(tmp, 'dead.kubeconfig');
+		fs.writeFileSync(kubeconfig, [
+			'apiVersion: v1', 'kind: Config',
+			'clusters: [{name: dead, cluster: {server: "https://127.0.0.1:' + deadPort + '", insecure-skip-tls-verify: true}}]',
+			'users: [{name: u, user: {token: t}}]',
+			'contexts: [{name: dead, context: {cluster: dead, user: u}}]',
+			'current-context: dead', '',
+		].join('\n'));
+		stack = await startStack({
+			config: {
+				clusterShell: { idleSeconds: 6, idleWarnSeconds: 4 },
+				clusters: [
+					{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@' },
+					{ name: 'dead', backend: 'kubeconfig', kubeconfigPath: kubeconfig },
+				],
+			},
+		});
+		browser = await launchChromium();
+	});
+	after(async () => {
+		if (browser) await browser.close();
+		if (stack) await stack.stop();
+		if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+	});
+
+	it('warns before the idle cut with a countdown, then says why the session ended', async () => {
+		const context = await browser.newContext({ viewport: WIDE });
+		const { page, problems } = await openPage(context, stack.url);
+		await signInThroughIdp(page, stack.url, 'admin');
+		await page.getByRole('button', { name: 'Open a cluster shell on local' }).click();
+		await page.locator('.tab .pill-connected, .tab .pill-idle').first().waitFor({ timeout: 30000 });
+		const banner = page.locator('.term-panel:not([hidden]) .term-banner');
+		await banner.getByText(/No activity: this session closes in \d+ s/).waitFor({ timeout: 15000 });
+		assert.match(await page.locator('.tab .pill').innerText(), /Idle · closes in 0:0\d/);
+		await screenshot(page, 'idle-warning');
+		await banner.getByText('Closed after a period without activity.').waitFor({ timeout: 15000 });
+		assert.match(await page.locator('.tab .pill').innerText(), /Closed/);
+		assert.ok(await page.getByRole('button', { name: 'Open a new session' }).isVisible());
+		assert.deepEqual(problems, []);
+		await context.close();
+	});
+
+	it('shows a failed shell in plain words with its code and what to do', async () => {
+		const context = await browser.newContext({ viewport: WIDE });
+		const { page } = await openPage(context, stack.url);
+		await signInThroughIdp(page, stack.url, 'admin');
+		await page.getByRole('button', { name: 'Open a cluster shell on dead' }).click();
+		const alert = page.locator('.term-panel:not([hidden]) .term-alert');
+		await alert.locator('code').waitFor({ timeout: 30000 });
+		const text = await alert.innerText();
+		// The dead cluster's kubeconfig names no CA, and the apiserver cannot be asked for one.
+		assert.match(text, /^The server has no certificate authority for this cluster.*E_CLUSTER_SHELL_NO_CA/);
+		assert.match(text, /Ask an administrator/);
+		assert.match(await page.locator('.tab .pill').innerText(), /Failed/);
+		await screenshot(page, 'shell-failed');
+		await context.close();
+	});
+});

@@ -1,0 +1,54 @@
+// Every error code the server can send reaches the user in plain words with what to do.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+
+import { describeClosed, describeError, knownCodes } from '../../web/js/errors.js';
+import { ROOT } from '../lib/stack.mjs';
+
+// The "E_..." string literals of the C sources: error bodies and frames.
+function serverCodes() {
+	const codes = new Set();
+	for (const dir of ['lib', 'fcgi', 'wsbridge']) {
+		for (const f of fs.readdirSync(path.join(ROOT, dir))) {
+			if (!/\.[ch]$/.test(f)) continue;
+			const text = fs.readFileSync(path.join(ROOT, dir, f), 'utf8');
+			for (const m of text.matchAll(/"(E_[A-Z0-9_]+)"/g)) codes.add(m[1]);
+		}
+	}
+	return [...codes].sort();
+}
+
+describe('error codes in plain words', () => {
+	it('knows every code the server sources contain', () => {
+		const found = serverCodes();
+		assert.ok(found.length > 30, `found ${found.length} codes`);
+		const known = new Set(knownCodes());
+		assert.deepEqual(found.filter((c) => !known.has(c)), []);
+	});
+
+	it('knows the codes docs/frames.md lists', () => {
+		const doc = fs.readFileSync(path.join(ROOT, 'docs', 'frames.md'), 'utf8');
+		const known = new Set(knownCodes());
+		const listed = [...new Set([...doc.matchAll(/`(E_[A-Z0-9_]+)`/g)].map((m) => m[1]))];
+		assert.deepEqual(listed.filter((c) => !known.has(c)), []);
+	});
+
+	it('says what happened and what to do, keeping the server detail', () => {
+		const d = describeError({ code: 'E_CAP_USER', message: 'you have reached your limit of 2 open cluster shell sessions' });
+		assert.equal(d.code, 'E_CAP_USER');
+		assert.match(d.title, /as many sessions/);
+		assert.match(d.action, /Close one/);
+		assert.match(d.detail, /limit of 2/);
+		const unknown = describeError({ code: 'E_SOMETHING_NEW', message: 'a new failure' });
+		assert.equal(unknown.title, 'a new failure');
+		assert.equal(unknown.code, 'E_SOMETHING_NEW');
+	});
+
+	it('explains why a session closed', () => {
+		assert.equal(describeClosed({ reason: 'exit', exitCode: 3 }), 'The shell exited with status 3.');
+		assert.equal(describeClosed({ reason: 'idle', exitCode: -1 }), 'Closed after a period without activity.');
+		assert.match(describeClosed({ reason: 'mystery', exitCode: -1 }), /mystery/);
+	});
+});

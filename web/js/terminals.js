@@ -1,0 +1,399 @@
+// The terminal dock: several sessions as tabs, each an xterm.js terminal driven by a
+// ShellSession. The dock sits under the page and stays open while the user browses.
+import { FitAddon } from '../dist/addon-fit.mjs';
+import { Terminal } from '../dist/xterm.mjs';
+
+import { diagnoseShell, shellPath } from './api.js';
+import { clear, formatDuration, h } from './dom.js';
+import { describeClosed, describeError } from './errors.js';
+import { ShellSession } from './shell-session.js';
+
+export const MAX_OPEN_SESSIONS = 5;
+
+export const TERMINAL_THEME = {
+	background: '#16191d',
+	foreground: '#d9dee4',
+	cursor: '#e6c07b',
+	selectionBackground: '#3d5a80',
+	black: '#16191d', brightBlack: '#5c6370',
+	red: '#e06c75', brightRed: '#ef8a92',
+	green: '#98c379', brightGreen: '#b5d99c',
+	yellow: '#e5c07b', brightYellow: '#f0d49b',
+	blue: '#61afef', brightBlue: '#8cc5f5',
+	magenta: '#c678dd', brightMagenta: '#d9a0ea',
+	cyan: '#56b6c2', brightCyan: '#7fd0da',
+	white: '#d9dee4', brightWhite: '#ffffff',
+};
+
+export const TERMINAL_FONT = 'ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace';
+
+const DIM = '\x1b[2m';
+const YELLOW = '\x1b[33m';
+const RESET = '\x1b[0m';
+
+function wsUrl(path) {
+	const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+	return `${proto}//${location.host}${path}`;
+}
+
+export class TerminalDock {
+	constructor(root) {
+		this.root = root;
+		this.tabs = [];
+		this.active = null;
+		this.nextId = 1;
+		this.tablist = h('div', { class: 'tablist', role: 'tablist', 'aria-label': 'Terminal sessions', onkeydown: (e) => this.onTabKey(e) });
+		this.maxButton = h('button', { type: 'button', class: 'ghost', 'aria-pressed': 'false', title: 'Give the terminals the whole window', onclick: () => this.toggleMaximized() }, 'Maximize');
+		this.panels = h('div', { class: 'dock-panels' });
+		clear(root,
+			h('div', { class: 'dock-bar' }, h('h2', { class: 'dock-title' }, 'Terminals'), this.tablist, this.maxButton),
+			this.panels);
+		root.hidden = true;
+		this.ticker = setInterval(() => this.tick(), 1000);
+		window.addEventListener('pagehide', () => this.closeAll());
+	}
+
+	liveCount() {
+		return this.tabs.filter((t) => t.session.state !== 'closed' && t.session.state !== 'error').length;
+	}
+
+	// Opens a session in a new tab. target: { cluster, node? }. Returns an error string
+	// when the page's own cap is reached.
+	open(target) {
+		if (this.liveCount() >= MAX_OPEN_SESSIONS) {
+			return `You have ${MAX_OPEN_SESSIONS} sessions open in this window. Close one to open another.`;
+		}
+		const tab = this.createTab(target);
+		this.tabs.push(tab);
+		this.root.hidden = false;
+		document.body.classList.add('has-dock');
+		this.activate(tab);
+		tab.session.connect();
+		return null;
+	}
+
+	createTab(target) {
+		const id = this.nextId++;
+		const kind = target.node ? 'node' : 'cluster';
+		const title = kind === 'node' ? `Node shell · ${target.node}` : `Cluster shell · ${target.cluster}`;
+		const tab = { id, kind, target, title };
+
+		tab.pill = h('span', { class: 'pill pill-connecting' }, 'Connecting');
+		tab.tabButton = h('button', {
+			type: 'button', role: 'tab', id: `term-tab-${id}`, 'aria-controls': `term-panel-${id}`,
+			'aria-selected': 'false', tabindex: '-1', class: 'tab', title,
+			onclick: () => this.activate(tab),
+		}, h('span', { class: 'tab-title' }, title), tab.pill);
+		tab.closeButton = h('button', {
+			type: 'button', class: 'tab-close', 'aria-label': `Close ${title}`, title: 'Close this session',
+			onclick: () => this.close(tab),
+		}, '×');
+		tab.tabEl = h('div', { class: 'tab-wrap', role: 'presentation' }, tab.tabButton, tab.closeButton);
+
+		tab.status = h('span', { class: 'term-status' });
+		tab.idleInfo = h('span', { class: 'term-idle' });
+		tab.reconnectButton = h('button', { type: 'button', hidden: true, onclick: () => this.restart(tab) }, 'Open a new session');
+		tab.banner = h('div', { class: 'term-banner', role: 'status', 'aria-live': 'polite' });
+		tab.alert = h('div', { class: 'term-alert', role: 'alert' });
+		tab.host = h('div', { class: 'term-host', 'data-kind': kind });
+		const subtitle = kind === 'node' ? `cluster ${target.cluster}` : 'kubectl and helm as you';
+		tab.panel = h('section', {
+			class: 'term-panel', role: 'tabpanel', id: `term-panel-${id}`, 'aria-labelledby': `term-tab-${id}`, hidden: true,
+			dataset: { kind, cluster: target.cluster, node: target.node || '' },
+		},
+		h('div', { class: 'term-toolbar' },
+			h('div', { class: 'term-heading' }, h('strong', {}, title), h('span', { class: 'muted' }, subtitle)),
+			h('div', { class: 'term-meta' }, tab.status, tab.idleInfo),
+			h('div', { class: 'term-actions' },
+				h('button', { type: 'button', class: 'ghost', title: 'Copy the selected text (Ctrl+Shift+C)', onclick: () => this.copy(tab) }, 'Copy'),
+				h('button', { type: 'button', class: 'ghost', title: 'Paste from the clipboard (Ctrl+Shift+V)', onclick: () => this.paste(tab) }, 'Paste'),
+				tab.reconnectButton,
+				h('button', { type: 'button', class: 'ghost danger', onclick: () => this.close(tab) }, 'Close'))),
+		tab.alert, tab.banner, tab.host);
+
+		this.tablist.append(tab.tabEl);
+		this.panels.append(tab.panel);
+
+		tab.term = new Terminal({
+			cursorBlink: true, fontFamily: TERMINAL_FONT, fontSize: 13, lineHeight: 1.15,
+			scrollback: 5000, theme: TERMINAL_THEME, allowProposedApi: false,
+		});
+		tab.fit = new FitAddon();
+		tab.term.loadAddon(tab.fit);
+		tab.term.open(tab.host);
+		tab.term.attachCustomKeyEventHandler((e) => this.onTermKey(tab, e));
+		tab.term.onData((d) => tab.session.input(d));
+		tab.term.onResize(({ cols, rows }) => tab.session.resize(cols, rows));
+		tab.resizeObserver = new ResizeObserver(() => this.scheduleFit(tab));
+		tab.resizeObserver.observe(tab.host);
+
+		const path = shellPath(target.cluster, target.node);
+		tab.session = new ShellSession({
+			url: wsUrl(path),
+			diagnose: () => diagnoseShell(path),
+			onEvent: (ev) => this.onSessionEvent(tab, ev),
+		});
+		this.updateStatus(tab);
+		return tab;
+	}
+
+	scheduleFit(tab) {
+		clearTimeout(tab.fitTimer);
+		tab.fitTimer = setTimeout(() => this.fit(tab), 60);
+	}
+
+	fit(tab) {
+		if (tab.panel.hidden || !tab.host.isConnected || tab.host.clientWidth === 0) return;
+		try {
+			tab.fit.fit();
+		} catch {
+			return; // not laid out yet; the observer calls again
+		}
+		tab.session.resize(tab.term.cols, tab.term.rows);
+	}
+
+	onTermKey(tab, e) {
+		if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
+		const key = e.key.toLowerCase();
+		if (key === 'c') {
+			this.copy(tab);
+			e.preventDefault();
+			return false;
+		}
+		// Ctrl+Shift+V: the browser's own paste event reaches xterm, which sends the text.
+		return true;
+	}
+
+	async copy(tab) {
+		const text = tab.term.getSelection();
+		if (!text) {
+			this.note(tab, 'Select text in the terminal first, then copy.');
+			return;
+		}
+		try {
+			await navigator.clipboard.writeText(text);
+			this.note(tab, 'Copied the selection.');
+		} catch {
+			this.note(tab, 'The browser did not allow copying; use Ctrl+C in the context menu instead.');
+		}
+		tab.term.focus();
+	}
+
+	async paste(tab) {
+		try {
+			const text = await navigator.clipboard.readText();
+			if (text) tab.term.paste(text);
+		} catch {
+			this.note(tab, 'The browser did not allow reading the clipboard; press Ctrl+Shift+V in the terminal instead.');
+		}
+		tab.term.focus();
+	}
+
+	note(tab, text) {
+		clearTimeout(tab.noteTimer);
+		tab.banner.dataset.kind = 'note';
+		tab.banner.textContent = text;
+		tab.banner.title = text;
+		tab.noteTimer = setTimeout(() => {
+			if (tab.banner.dataset.kind === 'note') this.setBanner(tab, null);
+		}, 4000);
+	}
+
+	setBanner(tab, kind, ...content) {
+		if (!kind) {
+			delete tab.banner.dataset.kind;
+			tab.banner.title = '';
+			clear(tab.banner);
+			return;
+		}
+		tab.banner.dataset.kind = kind;
+		clear(tab.banner, ...content);
+		tab.banner.title = tab.banner.textContent;
+	}
+
+	onSessionEvent(tab, ev) {
+		const { term } = tab;
+		switch (ev.type) {
+		case 'state':
+			this.updateStatus(tab);
+			break;
+		case 'hello':
+			tab.reconnectButton.hidden = true;
+			clear(tab.alert);
+			if (ev.reconnected) {
+				term.write(`\r\n${YELLOW}── This is a new session (${ev.hello.sessionId}). The previous shell and anything running in it are gone. ──${RESET}\r\n`);
+				this.setBanner(tab, 'info', `Reconnected as a new session. The previous session${ev.previousSessionId ? ` (${ev.previousSessionId})` : ''} ended; its shell, working directory and running commands are gone.`);
+			} else {
+				this.setBanner(tab, null);
+			}
+			this.fit(tab);
+			if (this.active === tab) term.focus();
+			break;
+		case 'output':
+			term.write(ev.bytes);
+			break;
+		case 'idle_warn':
+		case 'idle_clear':
+			this.updateStatus(tab);
+			break;
+		case 'reconnecting':
+			if (ev.lostSession) term.write(`\r\n${DIM}── connection lost ──${RESET}\r\n`);
+			this.setBanner(tab, 'warn', `Connection lost. Reconnecting (attempt ${ev.attempt} of ${ev.of})… A reconnect starts a new session.`);
+			break;
+		case 'closed':
+			term.write(`\r\n${DIM}── ${describeClosed(ev)} ──${RESET}\r\n`);
+			this.setBanner(tab, 'info', `${describeClosed(ev)} Open a new session to continue.`);
+			tab.reconnectButton.hidden = false;
+			break;
+		case 'error': {
+			const d = describeError(ev);
+			term.write(`\r\n${YELLOW}── ${d.title} (${d.code}) ──${RESET}\r\n`);
+			this.setBanner(tab, null);
+			const signIn = d.code === 'E_AUTH' || d.code === 'E_REAUTH_REQUIRED';
+			clear(tab.alert,
+				h('p', { class: 'alert-title' }, d.title, ' ', h('code', {}, d.code)),
+				h('p', {}, d.action),
+				d.detail && d.detail !== d.title ? h('p', { class: 'muted' }, 'Server said: ', d.detail) : null,
+				signIn ? h('p', {}, h('a', { class: 'button', href: `/api/auth/login?returnTo=${encodeURIComponent(location.pathname + location.hash)}` }, 'Sign in again')) : null);
+			tab.reconnectButton.hidden = false;
+			break;
+		}
+		case 'warning':
+			this.note(tab, `${describeError(ev).title} (${ev.code})`);
+			break;
+		default:
+			break;
+		}
+	}
+
+	updateStatus(tab) {
+		const s = tab.session;
+		let text;
+		let cls;
+		let idle = '';
+		switch (s.state) {
+		case 'connected': {
+			const left = s.idleSecondsLeft();
+			const warnAt = Number(s.hello?.idleWarnSeconds) || 30;
+			text = `Connected ${formatDuration(s.uptimeSeconds())}`;
+			cls = 'pill-connected';
+			if (left !== null) {
+				idle = `Idle cut in ${formatDuration(left)}`;
+				if (s.idleWarnUntil || left <= warnAt) {
+					text = `Idle · closes in ${formatDuration(left)}`;
+					cls = 'pill-idle';
+				}
+			}
+			break;
+		}
+		case 'reconnecting':
+			text = 'Reconnecting';
+			cls = 'pill-connecting';
+			break;
+		case 'closed':
+			text = 'Closed';
+			cls = 'pill-closed';
+			break;
+		case 'error':
+			text = 'Failed';
+			cls = 'pill-error';
+			break;
+		default:
+			text = tab.kind === 'cluster' ? 'Starting pod' : 'Connecting';
+			cls = 'pill-connecting';
+		}
+		tab.pill.textContent = text;
+		tab.pill.className = `pill ${cls}`;
+		tab.status.textContent = s.state === 'connected' && s.hello ? `Session ${s.hello.sessionId}` : '';
+		tab.idleInfo.textContent = idle;
+		if (s.idleWarnUntil && s.state === 'connected') {
+			const left = s.idleSecondsLeft();
+			this.setBanner(tab, 'warn', `No activity: this session closes in ${left} s. Type anything to keep it open.`);
+		} else if (tab.banner.dataset.kind === 'warn' && s.state === 'connected') {
+			this.setBanner(tab, null);
+		}
+	}
+
+	tick() {
+		for (const tab of this.tabs) this.updateStatus(tab);
+	}
+
+	activate(tab) {
+		this.active = tab;
+		for (const t of this.tabs) {
+			const on = t === tab;
+			t.tabButton.setAttribute('aria-selected', String(on));
+			t.tabButton.tabIndex = on ? 0 : -1;
+			t.tabEl.classList.toggle('active', on);
+			t.panel.hidden = !on;
+		}
+		requestAnimationFrame(() => {
+			this.fit(tab);
+			tab.term.focus();
+		});
+	}
+
+	onTabKey(e) {
+		const i = this.tabs.findIndex((t) => t.tabButton === document.activeElement);
+		if (i < 0) return;
+		let next = null;
+		if (e.key === 'ArrowRight') next = this.tabs[(i + 1) % this.tabs.length];
+		else if (e.key === 'ArrowLeft') next = this.tabs[(i - 1 + this.tabs.length) % this.tabs.length];
+		else if (e.key === 'Home') next = this.tabs[0];
+		else if (e.key === 'End') next = this.tabs[this.tabs.length - 1];
+		else if (e.key === 'Delete') {
+			e.preventDefault();
+			this.close(this.tabs[i]);
+			return;
+		}
+		if (!next) return;
+		e.preventDefault();
+		this.activate(next);
+		next.tabButton.focus();
+	}
+
+	restart(tab) {
+		clear(tab.alert);
+		this.setBanner(tab, null);
+		tab.reconnectButton.hidden = true;
+		tab.term.write(`\r\n${DIM}── opening a new session ──${RESET}\r\n`);
+		tab.session.restart();
+	}
+
+	close(tab) {
+		const i = this.tabs.indexOf(tab);
+		if (i < 0) return;
+		tab.session.close();
+		tab.resizeObserver.disconnect();
+		clearTimeout(tab.fitTimer);
+		clearTimeout(tab.noteTimer);
+		tab.term.dispose();
+		tab.tabEl.remove();
+		tab.panel.remove();
+		this.tabs.splice(i, 1);
+		if (this.tabs.length === 0) {
+			this.active = null;
+			this.root.hidden = true;
+			document.body.classList.remove('has-dock', 'dock-max');
+			this.maxButton.setAttribute('aria-pressed', 'false');
+			return;
+		}
+		if (this.active === tab) {
+			const next = this.tabs[Math.min(i, this.tabs.length - 1)];
+			this.activate(next);
+			next.tabButton.focus();
+		}
+	}
+
+	closeAll() {
+		for (const t of this.tabs) t.session.close();
+	}
+
+	toggleMaximized() {
+		const on = !document.body.classList.contains('dock-max');
+		document.body.classList.toggle('dock-max', on);
+		this.maxButton.setAttribute('aria-pressed', String(on));
+		this.maxButton.textContent = on ? 'Restore' : 'Maximize';
+		if (this.active) this.scheduleFit(this.active);
+	}
+}
