@@ -2,11 +2,12 @@
 #include "config.h"
 #include "handlers.h"
 
-/* Cluster shell is on for a cluster when the server enables it and the cluster does not
- * opt out. */
+/* Cluster shell is on for a cluster when the server enables it, the cluster does not opt
+ * out, and periscope can reach the cluster as itself (not EKS: see shell_gates.c). */
 static bool cluster_shell_enabled(const struct config *cfg, const struct cluster_config *c)
 {
-	return cfg->cluster_shell.enabled && c->cluster_shell.enabled != 0;
+	return cfg->cluster_shell.enabled && c->cluster_shell.enabled != 0 &&
+	       c->backend != BACKEND_EKS;
 }
 
 static json_t *cluster_json(const struct config *cfg, const struct cluster_config *c,

@@ -49,6 +49,7 @@ describe('cluster shell', () => {
 				clusters: [
 					{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@' },
 					{ name: 'noshell', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@', clusterShell: { enabled: false } },
+					{ name: 'prod-eu', backend: 'eks', arn: 'arn:aws:eks:eu-west-1:111122223333:cluster/prod-eu', region: 'eu-west-1' },
 				],
 			},
 		});
@@ -160,6 +161,8 @@ describe('cluster shell', () => {
 		assert.deepEqual([r.status, r.body.code], [404, 'E_NOT_FOUND']);
 		r = await refusal(stack, '/api/clusters/noshell/shell', { cookie });
 		assert.deepEqual([r.status, r.body.code], [403, 'E_CLUSTER_SHELL_DISABLED']);
+		r = await refusal(stack, '/api/clusters/prod-eu/shell', { cookie });
+		assert.deepEqual([r.status, r.body.code, r.body.backend], [403, 'E_CLUSTER_SHELL_UNSUPPORTED', 'eks']);
 		r = await refusal(stack, SHELL, { cookie: sessionCookie(viewer) });
 		assert.deepEqual([r.status, r.body.code], [403, 'E_FORBIDDEN']);
 		assert.equal(r.body.tier, 'read');

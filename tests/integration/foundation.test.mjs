@@ -93,6 +93,9 @@ describe('foundation through lighttpd', () => {
 		assert.equal(local.clusterShellAllowed, true);
 		assert.equal(local.nodeShellEnabled, true);
 		assert.equal(local.nodeShellAllowed, true);
+		const eks = clusters.json.clusters[1];
+		assert.equal(eks.clusterShellEnabled, false, 'an EKS cluster cannot be reached without AWS credentials of the server');
+		assert.equal(eks.clusterShellAllowed, false);
 	});
 
 	it('gives a viewer read tier, no shells, and only their own audit rows', async () => {
