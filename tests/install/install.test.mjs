@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { BUILD_DIR } from '../lib/stack.mjs';
+import { BUILD_DIR, ROOT } from '../lib/stack.mjs';
 import { makeCertificates } from '../lib/tls.mjs';
 
 const UNITS = ['periscope-fcgi.socket', 'periscope-fcgi.service', 'periscope-websocketd.service'];
@@ -31,6 +31,36 @@ describe('make install', () => {
 			.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
 	});
 	after(() => dest && fs.rmSync(dest, { recursive: true, force: true }));
+
+	// docs/deployment.md's table of the layout, written for --prefix=/usr --sysconfdir=/etc:
+	// every file it names is installed, every directory it names is there and not empty.
+	it('installs everything the deployment guide lists', () => {
+		const doc = fs.readFileSync(path.join(ROOT, 'docs/deployment.md'), 'utf8');
+		const prefixes = [
+			['/usr/lib/systemd/system/', dirs.systemdsystemunitdir], ['/usr/lib/sysusers.d/', dirs.sysusersdir],
+			['/usr/share/periscope/', dirs.pkgdatadir], ['/usr/share/man/', dirs.mandir],
+			['/usr/bin/', dirs.bindir], ['/etc/', dirs.sysconfdir],
+		];
+		const here = (docPath) => {
+			const [from, to] = prefixes.find(([p]) => docPath.startsWith(p)) ?? [];
+			assert.ok(from, `${docPath}: a directory the test knows`);
+			return staged(path.join(to, docPath.slice(from.length)));
+		};
+		const rows = doc.split('\n').filter((l) => /^\| `\//.test(l));
+		assert.ok(rows.length >= 10, 'the guide has its layout table');
+		for (const row of rows) {
+			const [, first, second] = row.split('|').map((c) => c.trim());
+			const docPath = first.replace(/`/g, '');
+			const where = here(docPath);
+			if (!docPath.endsWith('/')) {
+				assert.ok(fs.existsSync(where), `${docPath} (${where}) installed`);
+				continue;
+			}
+			assert.ok(fs.readdirSync(where).length > 0, `${docPath} (${where}) holds something`);
+			for (const [, name] of second.matchAll(/`([A-Za-z0-9_.-]+\.[A-Za-z0-9]+)`/g))
+				assert.ok(fs.existsSync(path.join(where, name)), `${docPath}${name} installed`);
+		}
+	});
 
 	it('installs the two programs, and not the in-pod ones', () => {
 		for (const p of ['periscope.fcgi', 'periscope-wsbridge']) {
