@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Agent, setGlobalDispatcher } from 'undici';
 
-import { startStack } from '../lib/stack.mjs';
+import { startStack, waitFor } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
@@ -53,6 +53,11 @@ describe(`TLS through ${chooseServer()}`, () => {
 		t.type('exit\r');
 		const end = await t.end();
 		assert.equal(end.reason, 'exit');
+		if (stack.server === 'apache') {
+			// The gate named the operator for Apache's access log (%u), from its answer.
+			await waitFor('the access log line of the terminal', () =>
+				/ user-admin "GET \/api\/clusters\/local\/shell HTTP\/1\.1" 101 /.test(stack.log('apache-access')));
+		}
 
 		const refused = await Terminal.open(stack, '/api/clusters/local/shell', {
 			cookie, origin: stack.url.replace('https:', 'http:'),

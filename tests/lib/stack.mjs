@@ -221,6 +221,7 @@ export async function startStack(opts = {}) {
 			`--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
 			'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
 		], { env, runDir }));
+		await waitFor('websocketd', () => canConnect(wsPort));
 		const web = webServerCommand(server, {
 			root: ROOT, runDir, port, wsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
 		});
