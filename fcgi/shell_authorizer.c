@@ -35,6 +35,23 @@ static int gates(struct request *rq, const struct shell_target *target, const ch
 	return rc;
 }
 
+/* A passing answer may carry Variable-NAME headers: lighttpd hands them to later FastCGI
+ * handlers only, Apache's mod_authnz_fcgi turns them into request variables, which the
+ * site's UserExpr reads to name the operator in its access log. Nothing reaches websocketd
+ * this way (wsbridge checks the session itself). Only plain subjects are copied into a
+ * header. */
+static void name_operator_for_server(struct request *rq)
+{
+	const char *sub = rq->authenticated ? rq->identity.subject : NULL;
+
+	if (!sub || !*sub || strlen(sub) > 255)
+		return;
+	for (const char *p = sub; *p; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return;
+	add_header(rq, "Variable-PERISCOPE_USER: %s", sub);
+}
+
 void handle_shell_authorize(struct request *rq)
 {
 	struct shell_target target;
@@ -68,6 +85,7 @@ void handle_shell_authorize(struct request *rq)
 		respond_error(rq, 426, "E_UPGRADE_REQUIRED", "open this URL as a WebSocket", NULL);
 		goto done;
 	}
+	name_operator_for_server(rq);
 	respond_raw(rq, 200, NULL, NULL, 0);
 done:
 	gate_answer_clear(&ans);

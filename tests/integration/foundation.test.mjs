@@ -1,9 +1,10 @@
-// The foundation end to end: real lighttpd serving periscope.fcgi, the real OIDC provider,
+// The foundation end to end: the real web server (lighttpd or Apache, PERISCOPE_SERVER)
 // a browser-like client signing in through the provider's form.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { startStack, waitFor } from '../lib/stack.mjs';
+import { chooseServer } from '../lib/webserver.mjs';
 import { anonymous, signIn } from '../lib/session.mjs';
 
 function assertError(r, status, code) {
@@ -13,7 +14,7 @@ function assertError(r, status, code) {
 	assert.ok(r.headers.get('x-request-id'), 'every answer carries X-Request-Id');
 }
 
-describe('foundation through lighttpd', () => {
+describe(`foundation through ${chooseServer()}`, () => {
 	let stack;
 	before(async () => {
 		stack = await startStack({ idp: { accessTokenTtl: 5 }, config: { auth: { session: { refreshBefore: '2s' } } } });

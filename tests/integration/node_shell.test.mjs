@@ -115,8 +115,16 @@ describe('node shell', () => {
 		t.type('stty size\r');
 		await t.waitOutput(/^30 100\r?$/m);
 		t.resize(120, 40);
-		t.type('stty size\r');
-		await t.waitOutput(/^40 120\r?$/m);
+		// The resize and the next keystrokes travel as separate SSM messages; under load the
+		// agent may apply the size a moment after running the command, so ask again until
+		// the new size shows (bounded).
+		for (let attempt = 0; ; attempt++) {
+			const from = t.output.length;
+			t.type('stty size\r');
+			const seen = await t.until('a stty answer', () => /^(\d+ \d+)\r?$/m.exec(t.output.slice(from))?.[1]);
+			if (seen === '40 120') break;
+			assert.ok(attempt < 5, `the shell still reports ${seen} after the resize`);
+		}
 		t.type('exit\r');
 		const end = await t.end();
 		assert.equal(end.type, 'closed');

@@ -1,11 +1,13 @@
 // dev/up's foreground process: starts the local stack on PERISCOPE_PORT (default 8080) and
-// keeps it until Ctrl-C, then stops everything it started.
+// keeps it until Ctrl-C, then stops everything it started. PERISCOPE_SERVER=apache puts
+// Apache in front instead of lighttpd; PERISCOPE_TLS=1 serves https:// (trust the CA file
+// it prints in the browser, or accept the warning).
 import { NODES, startStack } from './stack.mjs';
 
 const port = Number(process.env.PERISCOPE_PORT || 8080);
 const stack = await startStack({ port, idpPort: Number(process.env.PERISCOPE_IDP_PORT || 0) });
 console.log(`
-periscope is up:   ${stack.url}
+periscope is up:   ${stack.url}   (behind ${stack.server}${stack.tls ? `, certificate from the CA in ${stack.caFile}` : ''})
 identity provider: ${stack.idp.issuer}   (users admin/admin, viewer/viewer, ops/ops)
 run directory:     ${stack.runDir}   (config, database, logs)
 

@@ -1,11 +1,18 @@
-// The local stack, for the tests and for dev/up: the OIDC IdP, periscope.fcgi and
-// lighttpd in front (later also websocketd and the apiserver / AWS fakes), each on
-// loopback, in a fresh run directory. Real programs only: what runs here is what ships.
+// The local stack, for the tests and for dev/up: the OIDC IdP, the apiserver and AWS
+// fakes, periscope.fcgi, websocketd (one periscope-wsbridge per terminal) and a web server
+// in front, each on loopback, in a fresh run directory. Real programs only: what runs here
+// is what ships.
 //
 //   const stack = await startStack({ config: { session: { refreshBefore: '2s' } } });
 //   fetch(`${stack.url}/healthz`); ...; await stack.stop();
+//
+// The web server is lighttpd or Apache: opts.server, else PERISCOPE_SERVER (default
+// lighttpd). opts.tls (else PERISCOPE_TLS=1) serves https:// with a certificate from a
+// throwaway CA (stack.ca is its PEM, for clients to trust).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { startApiserver } from '../fakes/apiserver/server.mjs';
 import { startAws } from '../fakes/aws/server.mjs';
 import { startIdp } from '../fakes/idp/server.mjs';
+import { makeCertificates } from './tls.mjs';
+import { chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
 import { toYaml } from './yaml.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -71,22 +80,33 @@ function deepMerge(base, extra) {
 }
 
 // A child process whose output goes to a log file in the run dir; stop() ends it by pid.
-function launch(name, cmd, args, { env, runDir }) {
+// With group, it leads a process group of its own and stop() also ends whatever it forked
+// and left behind (an Apache worker holding a tunnel outlives its parent's SIGKILL).
+function launch(name, cmd, args, { env, runDir, group = false }) {
 	const log = fs.openSync(path.join(runDir, `${name}.log`), 'a');
-	const child = spawn(cmd, args, { env, stdio: ['ignore', log, log] });
+	const child = spawn(cmd, args, { env, stdio: ['ignore', log, log], detached: group });
 	fs.closeSync(log);
 	const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+	const killGroup = () => {
+		try {
+			process.kill(-child.pid, 'SIGKILL');
+		} catch {
+			// ESRCH: nothing of it is left
+		}
+	};
 	return {
 		name,
 		child,
 		exited,
 		async stop() {
-			if (child.exitCode !== null || child.signalCode !== null) return exited;
-			child.kill('SIGTERM');
-			const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-			const r = await exited;
-			clearTimeout(t);
-			return r;
+			if (child.exitCode === null && child.signalCode === null) {
+				child.kill('SIGTERM');
+				const t = setTimeout(() => (group ? killGroup() : child.kill('SIGKILL')), 5000);
+				await exited;
+				clearTimeout(t);
+			}
+			if (group) killGroup();
+			return exited;
 		},
 	};
 }
@@ -138,13 +158,18 @@ function writeKubeconfig(file, api) {
 export async function startStack(opts = {}) {
 	const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-stack-'));
 	fs.mkdirSync(path.join(runDir, 'spool'));
+	const server = chooseServer(opts.server);
+	const tlsWanted = opts.tls ?? process.env.PERISCOPE_TLS === '1';
 	const port = opts.port ?? (await freePort());
 	const wsPort = await freePort();
-	const url = `http://127.0.0.1:${port}`;
+	const fcgiPort = await freePort();
+	const scheme = tlsWanted ? 'https' : 'http';
+	const url = `${scheme}://127.0.0.1:${port}`;
 	const procs = [];
 	let idp;
 	let api;
 	let aws;
+	let tls;
 	const stop = async () => {
 		for (const p of procs.reverse()) await p.stop();
 		if (aws) await aws.close();
@@ -153,6 +178,7 @@ export async function startStack(opts = {}) {
 		if (!opts.keepRunDir && !process.env.PERISCOPE_KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
 	};
 	try {
+		if (tlsWanted) tls = makeCertificates(runDir);
 		idp = await startIdp({
 			port: opts.idpPort ?? 0,
 			clients: [{
@@ -185,19 +211,22 @@ export async function startStack(opts = {}) {
 			PERISCOPE_WS_PORT: String(wsPort),
 			...(opts.env || {}),
 		};
-		const sock = path.join(runDir, 'periscope.sock');
+		const fcgiAddr = fcgiAddress(server, { runDir, fcgiPort });
 		procs.push(launch('periscope-fcgi', path.join(BUILD_DIR, 'fcgi/periscope.fcgi'),
-			['--socket', sock], { env, runDir }));
-		await waitFor('periscope.fcgi socket', () => fs.existsSync(sock));
+			['--socket', fcgiAddr], { env, runDir }));
+		await waitFor('periscope.fcgi socket', () => (server === 'apache' ? canConnect(fcgiPort) : fs.existsSync(fcgiAddr)));
 		procs.push(launch('websocketd', 'websocketd', [
 			'--address=127.0.0.1', `--port=${wsPort}`, '--maxforks=64', '--closems=5000',
 			`--origin=${url}`,
 			`--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
 			'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
 		], { env, runDir }));
-		procs.push(launch('lighttpd', '/usr/sbin/lighttpd',
-			['-D', '-f', path.join(ROOT, 'conf/lighttpd/periscope.conf')], { env, runDir }));
-		await waitFor('lighttpd and /healthz', async () => (await fetch(`${url}/healthz`)).status === 200);
+		await waitFor('websocketd', () => canConnect(wsPort));
+		const web = webServerCommand(server, {
+			root: ROOT, runDir, port, wsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
+		});
+		procs.push(launch(web.name, web.cmd, web.args, { env: web.env, runDir, group: true }));
+		await waitFor(`${web.name} and /healthz`, () => healthy(port, tls));
 	} catch (e) {
 		const logs = fs.existsSync(runDir) ? readLogs(runDir) : '';
 		await stop();
@@ -205,11 +234,35 @@ export async function startStack(opts = {}) {
 		throw e;
 	}
 	return {
-		url, port, wsPort, runDir, idp, api, aws, stop,
-		wsUrl: `ws://127.0.0.1:${port}`,
+		url, port, wsPort, runDir, idp, api, aws, stop, server,
+		tls: Boolean(tls), ca: tls?.caPem, caFile: tls?.caFile,
+		wsUrl: `${tlsWanted ? 'wss' : 'ws'}://127.0.0.1:${port}`,
+		// One of the programs the stack runs (periscope-fcgi, websocketd, lighttpd or
+		// apache): { child, exited, stop() }.
+		process: (name) => procs.find((p) => p.name === name),
 		log: (name) => fs.readFileSync(path.join(runDir, `${name}.log`), 'utf8'),
 		logs: () => readLogs(runDir),
 	};
+}
+
+function canConnect(port) {
+	return new Promise((resolve) => {
+		const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
+		c.on('error', () => resolve(false));
+	});
+}
+
+// GET /healthz over http or https (trusting the stack's CA): true once it answers 200.
+function healthy(port, tls) {
+	return new Promise((resolve) => {
+		const mod = tls ? https : http;
+		const req = mod.get({ host: '127.0.0.1', port, path: '/healthz', ca: tls?.caPem, timeout: 2000 }, (res) => {
+			res.resume();
+			resolve(res.statusCode === 200);
+		});
+		req.on('error', () => resolve(false));
+		req.on('timeout', () => req.destroy());
+	});
 }
 
 function readLogs(runDir) {

@@ -25,6 +25,7 @@ export class Terminal {
 		const ws = new WebSocket(`${stack.wsUrl}${path}`, {
 			headers: { ...(cookie ? { cookie } : {}), ...headers },
 			origin,
+			...(stack.ca ? { ca: stack.ca } : {}),
 		});
 		await new Promise((resolve, reject) => {
 			ws.once('open', resolve);

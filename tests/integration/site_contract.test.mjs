@@ -1,0 +1,119 @@
+// What the web server site (conf/lighttpd or conf/apache, per PERISCOPE_SERVER) hands a
+// FastCGI application, seen from a stand-in application: the CGI variables of API
+// requests, request bodies (chunked ones too), and the terminal gate's authorizer request
+// and how its refusal reaches the client. periscope.fcgi relies on exactly this.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { startFcgiEcho } from '../lib/fcgi-echo.mjs';
+import { ROOT, freePort, waitFor } from '../lib/stack.mjs';
+import { chooseServer, fcgiAddress, webServerCommand } from '../lib/webserver.mjs';
+
+const SERVER = chooseServer();
+
+function request(port, pathname, { method = 'GET', headers = {}, body } = {}) {
+	return new Promise((resolve, reject) => {
+		const req = http.request({ host: '127.0.0.1', port, path: pathname, method, headers }, (res) => {
+			let text = '';
+			res.setEncoding('utf8');
+			res.on('data', (c) => { text += c; });
+			res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text, json: (() => { try { return JSON.parse(text); } catch { return undefined; } })() }));
+		});
+		req.on('error', reject);
+		if (body !== undefined) for (const part of [].concat(body)) req.write(part);
+		req.end();
+	});
+}
+
+describe(`the ${SERVER} site's FastCGI contract`, () => {
+	let runDir;
+	let app;
+	let web;
+	let port;
+	before(async () => {
+		runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-site-'));
+		fs.mkdirSync(path.join(runDir, 'spool'));
+		port = await freePort();
+		const fcgiPort = await freePort();
+		const wsPort = await freePort();
+		const fcgiAddr = fcgiAddress(SERVER, { runDir, fcgiPort });
+		app = await startFcgiEcho({
+			listen: SERVER === 'apache' ? { host: '127.0.0.1', port: fcgiPort } : fcgiAddr,
+			decide: () => ({ status: 403, headers: { 'Content-Type': 'application/json', 'X-Gate': 'refused' }, body: '{"code":"E_TEST","message":"no"}' }),
+		});
+		const webRoot = path.join(ROOT, 'web');
+		const env = { PATH: process.env.PATH, PERISCOPE_RUN_DIR: runDir, PERISCOPE_WEB_ROOT: webRoot, PERISCOPE_PORT: String(port), PERISCOPE_WS_PORT: String(wsPort) };
+		const cmd = webServerCommand(SERVER, { root: ROOT, runDir, port, wsPort, fcgiAddr, webRoot, env });
+		const log = fs.openSync(path.join(runDir, `${cmd.name}.log`), 'a');
+		web = spawn(cmd.cmd, cmd.args, { env: cmd.env, stdio: ['ignore', log, log], detached: true });
+		fs.closeSync(log);
+		await waitFor(`${SERVER} up`, async () => (await request(port, '/healthz')).status === 200);
+	});
+	after(async () => {
+		if (web) {
+			try { process.kill(-web.pid, 'SIGKILL'); } catch { /* gone */ }
+		}
+		if (app) await app.close();
+		if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
+	});
+
+	it('sets SCRIPT_NAME=/api and PATH_INFO (decoded), and passes REQUEST_URI and QUERY_STRING raw', async () => {
+		const r = await request(port, '/api/clusters/a%20b/nodes?x=1&y=%20z');
+		assert.equal(r.status, 200, r.text);
+		const p = r.json.params;
+		assert.equal(p.SCRIPT_NAME, '/api');
+		assert.equal(p.PATH_INFO, '/clusters/a b/nodes');
+		assert.equal(p.REQUEST_URI, '/api/clusters/a%20b/nodes?x=1&y=%20z');
+		assert.equal(p.QUERY_STRING, 'x=1&y=%20z');
+		assert.equal(p.REQUEST_METHOD, 'GET');
+		assert.equal(p.FCGI_ROLE, 'RESPONDER');
+		const h = await request(port, '/healthz');
+		assert.equal(h.json.params.SCRIPT_NAME, '/healthz');
+		assert.equal(h.json.params.REQUEST_URI, '/healthz');
+	});
+
+	it('passes the Authorization header and request bodies, chunked ones included', async () => {
+		const r = await request(port, '/api/echo', { method: 'POST', headers: { authorization: 'Bearer t', 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: ['{"a":', '1}'] });
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json.body, '{"a":1}');
+		assert.equal(r.json.params.HTTP_AUTHORIZATION, 'Bearer t');
+		const fixed = await request(port, '/api/echo', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+		assert.equal(fixed.json.body, 'hello');
+		assert.equal(fixed.json.params.CONTENT_LENGTH, '5');
+	});
+
+	it('asks the authorizer before a terminal upgrade and hands its refusal to the client', async () => {
+		const before = app.seen.length;
+		const r = await request(port, '/api/clusters/local/nodes/n1/shell', {
+			headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', cookie: 'periscope_session=abc', origin: `http://127.0.0.1:${port}` },
+		});
+		assert.equal(r.status, 403);
+		assert.deepEqual(r.json, { code: 'E_TEST', message: 'no' });
+		assert.match(r.headers['content-type'], /^application\/json/);
+		assert.equal(r.headers['x-gate'], 'refused');
+		const asked = app.seen.slice(before).filter((s) => s.role === 'authorizer');
+		assert.equal(asked.length, 1);
+		const p = asked[0].params;
+		assert.equal(p.FCGI_ROLE, 'AUTHORIZER');
+		assert.equal(p.REQUEST_URI, '/api/clusters/local/nodes/n1/shell');
+		assert.equal(p.HTTP_COOKIE, 'periscope_session=abc');
+		assert.equal(p.HTTP_ORIGIN, `http://127.0.0.1:${port}`);
+		if (SERVER === 'apache') assert.equal(p.FCGI_APACHE_ROLE, 'AUTHENTICATOR');
+		const cs = await request(port, '/api/clusters/local/shell', { headers: { cookie: 'x=1' } });
+		assert.equal(cs.status, 403, 'the cluster shell URL is gated too');
+	});
+
+	it('serves the UI for other paths, without asking the application', async () => {
+		const before = app.seen.length;
+		const r = await request(port, '/');
+		assert.equal(r.status, 200);
+		assert.match(r.text, /<title>periscope<\/title>/);
+		assert.equal(r.headers['x-frame-options'], 'DENY');
+		assert.equal(app.seen.length, before);
+	});
+});
