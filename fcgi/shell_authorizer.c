@@ -3,8 +3,10 @@
  * that fails is answered here with its HTTP status and JSON body, which a browser's
  * WebSocket cannot read but an API client can. Passing answers 200 (lighttpd and Apache
  * then proceed to the proxy). wsbridge checks everything again. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "handlers.h"
 #include "log.h"
@@ -52,6 +54,18 @@ static void name_operator_for_server(struct request *rq)
 	add_header(rq, "Variable-PERISCOPE_USER: %s", sub);
 }
 
+/* Only an upgrade can open a terminal, so only an upgrade needs a page origin. A plain GET
+ * of the same URL is how the web UI learns why its upgrade was refused (a browser cannot
+ * read the body of a failed handshake): it must reach the caps and say E_CAP_USER, not
+ * E_ORIGIN. Apache's mod_authnz_fcgi hides the Upgrade header from authorizers; there,
+ * websocketd's --origin and wsbridge check the origin of the real upgrade. */
+static bool is_upgrade(const struct request *rq)
+{
+	const char *upgrade = request_env(rq, "HTTP_UPGRADE");
+
+	return upgrade && strcasecmp(upgrade, "websocket") == 0;
+}
+
 void handle_shell_authorize(struct request *rq)
 {
 	struct shell_target target;
@@ -74,7 +88,7 @@ void handle_shell_authorize(struct request *rq)
 	}
 	rq->authenticated = st == AUTH_OK;
 	if (gates(rq, &target, cookie, &ans) != 0 ||
-	    shell_gate_origin(rq->w->cfg, request_env(rq, "HTTP_ORIGIN"), &ans) != 0 ||
+	    (is_upgrade(rq) && shell_gate_origin(rq->w->cfg, request_env(rq, "HTTP_ORIGIN"), &ans) != 0) ||
 	    shell_gates_caps(rq->w->cfg, rq->w->db, &target, &rq->identity, NULL, &ans) != 0) {
 		answer_gate(rq, &ans);
 		goto done;

@@ -187,6 +187,9 @@ describe('cluster shell', () => {
 		assert.equal(r.body.code, 'E_CAP_USER');
 		assert.equal(r.body.limit, 2);
 		assert.deepEqual(r.body.activeSessions.map((s) => s.id).sort(), ids.sort());
+		// The web UI learns why with a plain GET (a browser cannot read a refused handshake).
+		const plain = await admin.get(SHELL);
+		assert.deepEqual([plain.status, plain.json?.code], [429, 'E_CAP_USER']);
 		a.send({ type: 'close' });
 		b.send({ type: 'close' });
 		await a.end();
