@@ -64,14 +64,8 @@ def main():
             if not data:
                 break
             os.write(1, data)
-        if stdin_open and 0 in ready:
-            data = os.read(0, 65536)
-            if data:
-                os.write(master, data)
-            else:
-                stdin_open = False
-                watch.remove(0)
-                os.write(master, b"\x04")
+        # Resizes first: a size sent before a keystroke must apply before that keystroke
+        # (the shell reads `stty size` right after a resize).
         if ctl is not None and ctl in ready:
             chunk = os.read(ctl, 4096)
             if not chunk:
@@ -87,6 +81,14 @@ def main():
                         os.kill(pid, signal.SIGWINCH)
                     except (ValueError, OSError):
                         pass
+        if stdin_open and 0 in ready:
+            data = os.read(0, 65536)
+            if data:
+                os.write(master, data)
+            else:
+                stdin_open = False
+                watch.remove(0)
+                os.write(master, b"\x04")
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         sys.exit(128 + os.WTERMSIG(status))
