@@ -10,7 +10,6 @@
 
 #define REFRESH_LEASE_S 15
 #define REFRESH_WAIT_MS 5000
-#define TOUCH_GRANULARITY_S 5
 
 void identity_clear(struct identity *id)
 {
@@ -187,6 +186,13 @@ static int ensure_fresh(struct auth_ctx *ctx, const char *cookie, struct login_s
 	return exp != 0 && exp <= now ? 1 : 0;
 }
 
+static int touch_granularity(int idle_timeout_s)
+{
+	int g = idle_timeout_s / 4;
+
+	return g < 1 ? 1 : g > 5 ? 5 : g;
+}
+
 static enum session_lookup load_live_session(struct auth_ctx *ctx, const char *cookie,
 					     long long now, struct login_session *s, char *err,
 					     size_t errlen)
@@ -233,7 +239,10 @@ enum auth_status auth_from_cookie(struct auth_ctx *ctx, const char *cookie, long
 	}
 	if (fresh < 0)
 		goto done;
-	if (now - s.last_seen_at >= TOUCH_GRANULARITY_S)
+	/* Record activity at most every few seconds (a write per request would serialize the
+	 * workers on SQLite's write lock), but often enough for the idle timeout to be exact to
+	 * a quarter of itself. */
+	if (now - s.last_seen_at >= touch_granularity(ctx->cfg->session.idle_timeout_s))
 		session_store_touch(ctx->db, s.id_hash, now);
 	if (identity_fill(ctx->cfg, s.subject, s.email, s.groups_json, out) != 0) {
 		snprintf(err, errlen, "corrupt session identity");

@@ -193,3 +193,32 @@ describe(`foundation through ${chooseServer()}`, () => {
 		assert.equal(rows.json.items[0].reason, 'state_mismatch');
 	});
 });
+
+describe(`session timeouts through ${chooseServer()}`, () => {
+	let stack;
+	before(async () => {
+		stack = await startStack({ config: { auth: { session: { idleTimeout: '4s', absoluteTimeout: '8s' } } } });
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it('ends a session left idle longer than idleTimeout', async () => {
+		const admin = await signIn(stack, 'admin');
+		const signedIn = Date.now();
+		assert.equal((await admin.get('/api/auth/whoami')).status, 200);
+		await waitFor('the idle timeout to pass', () => Date.now() - signedIn > 5200, { timeoutMs: 10000 });
+		assertError(await admin.get('/api/auth/whoami'), 401, 'E_AUTH');
+	});
+
+	it('keeps an active session until absoluteTimeout, then ends it', async () => {
+		const admin = await signIn(stack, 'admin');
+		const signedIn = Date.now();
+		// Active every half second: the idle timeout (4 s) never fires, the absolute one (8 s) does.
+		const answers = [];
+		while (Date.now() - signedIn < 9500) {
+			answers.push({ at: Date.now() - signedIn, status: (await admin.get('/api/auth/whoami')).status });
+			await new Promise((resolve) => setTimeout(resolve, 500));
+		}
+		assert.ok(answers.filter((a) => a.at > 4500 && a.at < 7000).every((a) => a.status === 200), JSON.stringify(answers));
+		assert.equal(answers.at(-1).status, 401);
+	});
+});
