@@ -1,3 +1,4 @@
+#include "errmsg.h"
 #include "aws_http.h"
 
 #include <curl/curl.h>
@@ -12,18 +13,6 @@
 #define PACKAGE_VERSION "0"
 #endif
 #define USER_AGENT "periscope/" PACKAGE_VERSION
-
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void aws_endpoint_free(struct aws_endpoint *e)
 {

@@ -1,3 +1,4 @@
+#include "errmsg.h"
 #include "idtoken.h"
 
 #include <jwt.h>
@@ -19,20 +20,6 @@ struct jwt_segments {
 	const char *part[3];    /* header, payload, signature (base64url, not NUL-terminated) */
 	size_t len[3];
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Copies an attacker-chosen string for an error message: printable ASCII only (no line
  * breaks or quotes that could forge log lines), at most QUOTE_MAX characters. */

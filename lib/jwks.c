@@ -1,3 +1,4 @@
+#include "errmsg.h"
 #include "jwks.h"
 
 #include <gnutls/abstract.h>
@@ -29,20 +30,6 @@ struct jwks {
 };
 
 enum key_outcome { KEY_FAILED = -1, KEY_SKIPPED = 0, KEY_KEPT = 1 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Optional string member: 0 with *out NULL when absent, -1 when present but not a string
  * or when it holds a NUL (which would make C comparisons disagree with JSON ones). */

@@ -1,4 +1,5 @@
 /* AWS SigV4 as specified in ssm-protocol.md §A; the official test suite is the judge. */
+#include "errmsg.h"
 #include "sigv4.h"
 
 #include <gnutls/crypto.h>
@@ -26,12 +27,6 @@ struct canon_param {
 	char *name;     /* encoded */
 	char *value;    /* encoded */
 };
-
-static void set_err(char *err, size_t errlen, const char *msg)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", msg);
-}
 
 void aws_credentials_clear(struct aws_credentials *c)
 {

@@ -1,15 +1,10 @@
+#include "errmsg.h"
 #include "ssm_json.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t errlen, const char *msg)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", msg);
-}
 
 void ssm_started_session_free(struct ssm_started_session *s)
 {

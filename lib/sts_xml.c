@@ -1,3 +1,4 @@
+#include "errmsg.h"
 #include "sts_xml.h"
 
 #include <libxml/parser.h>
@@ -12,12 +13,6 @@
 #include "timeutil.h"
 
 #define TEXT_MAX (64 * 1024)
-
-static void set_err(char *err, size_t errlen, const char *msg)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", msg);
-}
 
 /* Never NOENT or DTDLOAD: entities stay unexpanded and nothing is fetched. */
 static xmlDocPtr parse(const char *xml, size_t len)
