@@ -6,22 +6,13 @@
 #include "ssm_json.h"
 #include "unit.h"
 
+/* The AWS answers recorded under tests/unit/data/aws/. */
 static char *fixture(const char *name, size_t *len)
 {
-	char path[4096], chunk[4096];
-	struct buf b;
-	FILE *f;
-	size_t n;
+	char path[256];
 
-	snprintf(path, sizeof path, "%s/tests/unit/data/aws/%s", unit_srcdir(), name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "fixture %s", path);
-	buf_init(&b, 1 << 20);
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		ck_assert_int_eq(buf_append(&b, chunk, n), 0);
-	fclose(f);
-	*len = b.len;
-	return buf_steal(&b);
+	snprintf(path, sizeof path, "aws/%s", name);
+	return unit_fixture(path, len);
 }
 
 START_TEST(request_bodies_are_compact_model_json)

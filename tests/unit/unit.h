@@ -4,7 +4,10 @@
 #define PERISCOPE_UNIT_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "buf.h"
 
 #define UNIT_MAIN(suite_fn)                                       \
 	int main(void)                                            \
@@ -22,6 +25,25 @@ static inline const char *unit_srcdir(void)
 {
 	const char *d = getenv("PERISCOPE_SRCDIR");
 	return d ? d : ".";
+}
+
+/* The whole of tests/unit/data/<name> (a path under data/), NUL-terminated; free() it. */
+static inline char *unit_fixture(const char *name, size_t *len)
+{
+	char path[4096], chunk[4096];
+	struct buf b;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/tests/unit/data/%s", unit_srcdir(), name);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "fixture %s", path);
+	buf_init(&b, 1 << 20);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		ck_assert_int_eq(buf_append(&b, chunk, n), 0);
+	fclose(f);
+	*len = b.len;
+	return buf_steal(&b);
 }
 
 #endif

@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { evaluatePolicy, seedPermissionPolicy } from './iam.mjs';
 import { verifyRequest, AwsAuthError } from './sigv4.mjs';
+import { recordRequest } from './requests.mjs';
 
 const DEFAULT_DOCUMENT = 'SSM-SessionManagerRunShell';
 const FILTER_KEYS = ['InstanceIds', 'AgentVersion', 'PingStatus', 'PlatformTypes', 'ActivationIds',
@@ -236,18 +237,7 @@ export function createSsm({ config, state, channel, streamBase }) {
   return async function handle(req, res, body) {
     const requestId = randomUUID();
     const target = req.headers['x-amz-target'] ?? '';
-    const record = {
-      service: 'ssm',
-      action: target.replace(/^AmazonSSM\./, '') || null,
-      method: req.method,
-      accessKeyId: null,
-      authorization: req.headers.authorization ?? null,
-      securityToken: req.headers['x-amz-security-token'] !== undefined,
-      status: 0,
-      errorCode: null,
-      time: new Date().toISOString(),
-    };
-    state.requests.push(record);
+    const record = recordRequest(state, req, 'ssm', target.replace(/^AmazonSSM\./, ''));
     let status = 200;
     let out;
     try {

@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 import { trustAllows } from './iam.mjs';
+import { recordRequest } from './requests.mjs';
 
 const NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const SESSION_NAME_RE = /^[\w+=,.@-]{2,64}$/;
@@ -239,18 +240,7 @@ export function createSts({ config, state }) {
       ? url.searchParams
       : new URLSearchParams(body.toString('utf8')));
     const wantsJson = /application\/json/.test(req.headers.accept ?? '');
-    const record = {
-      service: 'sts',
-      action: params.Action ?? null,
-      method: req.method,
-      accessKeyId: null,
-      authorization: req.headers.authorization ?? null,
-      securityToken: req.headers['x-amz-security-token'] !== undefined,
-      status: 0,
-      errorCode: null,
-      time: new Date().toISOString(),
-    };
-    state.requests.push(record);
+    const record = recordRequest(state, req, 'sts', params.Action);
     let status = 200;
     let text;
     try {
