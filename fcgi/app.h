@@ -5,9 +5,9 @@
 
 #include <sqlite3.h>
 
-#include "auth.h"
-#include "config.h"
-#include "oidc_client.h"
+#include "auth/auth.h"
+#include "config/config.h"
+#include "auth/oidc_client.h"
 
 struct worker {
 	const struct config *cfg;

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "audit.h"
-#include "audit_query.h"
+#include "store/audit.h"
+#include "store/audit_query.h"
 #include "handlers.h"
-#include "log.h"
+#include "core/log.h"
 
 static void set_scope_header(struct request *rq)
 {

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "config/config.h"
 #include "handlers.h"
 
 void handle_auth_config(struct request *rq)

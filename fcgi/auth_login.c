@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "authz.h"
-#include "encoding.h"
+#include "store/audit.h"
+#include "auth/authz.h"
+#include "core/encoding.h"
 #include "handlers.h"
-#include "log.h"
-#include "login_attempts.h"
+#include "core/log.h"
+#include "store/login_attempts.h"
 #include "router.h"
-#include "timeutil.h"
+#include "core/timeutil.h"
 
 #define LOGIN_COOKIE "periscope_login"
 #define LOGIN_COOKIE_PATH "/api/auth"

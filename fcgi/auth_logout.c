@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
+#include "store/audit.h"
 #include "handlers.h"
 #include "router.h"
-#include "session_store.h"
-#include "timeutil.h"
+#include "store/session_store.h"
+#include "core/timeutil.h"
 
 #define SIGNED_OUT "/?signedOut=1"
 

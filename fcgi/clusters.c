@@ -1,5 +1,5 @@
-#include "authz.h"
-#include "config.h"
+#include "auth/authz.h"
+#include "config/config.h"
 #include "handlers.h"
 
 /* Cluster shell is on for a cluster when the server enables it, the cluster does not opt

@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "config.h"
-#include "db.h"
-#include "log.h"
+#include "config/config.h"
+#include "store/db.h"
+#include "core/log.h"
 #include "maintenance.h"
 #include "request.h"
 #include "router.h"

@@ -4,12 +4,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit_retention.h"
-#include "cluster_shell_sweep.h"
-#include "db.h"
-#include "log.h"
-#include "session_store.h"
-#include "timeutil.h"
+#include "store/audit_retention.h"
+#include "k8s/cluster_shell_sweep.h"
+#include "store/db.h"
+#include "core/log.h"
+#include "store/session_store.h"
+#include "core/timeutil.h"
 
 /* Orphans of killed sessions go within a minute; the audit upkeep runs on its interval. */
 #define SWEEP_INTERVAL_S 60

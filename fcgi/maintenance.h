@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "config.h"
+#include "config/config.h"
 
 struct maintenance {
 	const struct config *cfg;

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authz.h"
+#include "auth/authz.h"
 #include "handlers.h"
-#include "log.h"
-#include "node_shell_prep.h"
-#include "ssm_api.h"
+#include "core/log.h"
+#include "shell/node_shell_prep.h"
+#include "aws/ssm_api.h"
 
 void handle_nodes_list(struct request *rq)
 {

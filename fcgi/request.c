@@ -6,8 +6,8 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
-#include "http_client.h"
-#include "log.h"
+#include "net/http_client.h"
+#include "core/log.h"
 
 static const char *status_text(int status)
 {

@@ -9,10 +9,10 @@
 #include <stdbool.h>
 
 #include "app.h"
-#include "auth.h"
-#include "buf.h"
-#include "route_match.h"
-#include "urlcode.h"
+#include "auth/auth.h"
+#include "core/buf.h"
+#include "core/route_match.h"
+#include "core/urlcode.h"
 
 
 struct request {

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "log.h"
-#include "timeutil.h"
+#include "store/audit.h"
+#include "core/log.h"
+#include "core/timeutil.h"
 
 void audit_request_event(struct request *rq, struct audit_event *ev)
 {

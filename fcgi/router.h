@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "request.h"
-#include "route_match.h"
+#include "core/route_match.h"
 
 typedef void (*handler_fn)(struct request *rq);
 

@@ -9,10 +9,10 @@
 #include <strings.h>
 
 #include "handlers.h"
-#include "log.h"
-#include "node_shell_prep.h"
-#include "shell_gates.h"
-#include "timeutil.h"
+#include "core/log.h"
+#include "shell/node_shell_prep.h"
+#include "shell/shell_gates.h"
+#include "core/timeutil.h"
 
 static void answer_gate(struct request *rq, struct gate_answer *ans)
 {

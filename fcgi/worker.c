@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "db.h"
+#include "store/db.h"
 
 int worker_init(struct worker *w, const struct config *cfg, char *err, size_t errlen)
 {

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "timeutil.h"
+#include "core/log.h"
+#include "core/timeutil.h"
 
 const char *audit_file_path_from_env(char *out, size_t outlen)
 {

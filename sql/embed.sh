@@ -6,7 +6,7 @@ out=$1
 set -- "$2"/[0-9][0-9][0-9]_*.sql
 {
 	echo '/* Generated from the files in sql/ by sql/embed.sh: do not edit. */'
-	echo '#include "migrations.h"'
+	echo '#include "store/migrations.h"'
 	echo 'const struct migration migrations[] = {'
 	for f in "$@"; do
 		base=$(basename "$f")

@@ -9,18 +9,18 @@
 #include <uuid/uuid.h>
 
 #include "backends.h"
-#include "cluster_access.h"
-#include "cluster_shell_spec.h"
-#include "cluster_shell_sweep.h"
-#include "http_client.h"
-#include "k8s_channel.h"
-#include "k8s_client.h"
-#include "k8s_exec_url.h"
-#include "kubeconfig.h"
-#include "log.h"
-#include "shell_registry.h"
-#include "timeutil.h"
-#include "wsclient.h"
+#include "k8s/cluster_access.h"
+#include "k8s/cluster_shell_spec.h"
+#include "k8s/cluster_shell_sweep.h"
+#include "net/http_client.h"
+#include "k8s/k8s_channel.h"
+#include "k8s/k8s_client.h"
+#include "k8s/k8s_exec_url.h"
+#include "k8s/kubeconfig.h"
+#include "core/log.h"
+#include "store/shell_registry.h"
+#include "core/timeutil.h"
+#include "net/wsclient.h"
 
 #define EXEC_CONNECT_TIMEOUT_MS 15000
 #define READBACK_TIMEOUT_MS 5000

@@ -15,12 +15,12 @@
 #include <uuid/uuid.h>
 
 #include "backends.h"
-#include "db.h"
-#include "frames.h"
-#include "log.h"
+#include "store/db.h"
+#include "shell/frames.h"
+#include "core/log.h"
 #include "session.h"
-#include "shell_registry.h"
-#include "timeutil.h"
+#include "store/shell_registry.h"
+#include "core/timeutil.h"
 
 /* Before a session exists, a refusal is one error frame and the end. */
 static int refuse(const char *code, const char *message, json_t *extras)

@@ -1,22 +1,22 @@
 /* The node-shell backend: an SSM Session Manager session onto the node's EC2 host, opened
  * with the operator's own STS credentials, spoken natively (no session-manager-plugin):
  * StartSession, then the data channel over wss:// with the binary message protocol
- * (lib/ssm_session.c), and TerminateSession on every way out. The output is kept, up to
+ * (lib/aws/ssm_session.c), and TerminateSession on every way out. The output is kept, up to
  * transcriptMaxBytes, for the close row. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws_errors.h"
+#include "aws/aws_errors.h"
 #include "backends.h"
-#include "log.h"
-#include "node_shell_prep.h"
-#include "ssm_api.h"
-#include "ssm_session.h"
-#include "timeutil.h"
-#include "utf8.h"
-#include "wsclient.h"
+#include "core/log.h"
+#include "shell/node_shell_prep.h"
+#include "aws/ssm_api.h"
+#include "aws/ssm_session.h"
+#include "core/timeutil.h"
+#include "core/utf8.h"
+#include "net/wsclient.h"
 
 #define STREAM_CONNECT_TIMEOUT_MS 15000
 #define INPUT_BUFFER (256u * 1024)

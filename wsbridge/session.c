@@ -11,11 +11,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "frames.h"
-#include "log.h"
-#include "shell_registry.h"
-#include "timeutil.h"
+#include "store/audit.h"
+#include "shell/frames.h"
+#include "core/log.h"
+#include "store/shell_registry.h"
+#include "core/timeutil.h"
 
 #define HEARTBEAT_MISSES 3
 

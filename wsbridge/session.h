@@ -9,10 +9,10 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
-#include "auth.h"
-#include "buf.h"
-#include "config.h"
-#include "shell_gates.h"
+#include "auth/auth.h"
+#include "core/buf.h"
+#include "config/config.h"
+#include "shell/shell_gates.h"
 
 /* Output waiting for websocketd: above this, stop reading upstream (backpressure); at the
  * hard maximum the browser is too slow and the session ends. */
@@ -92,7 +92,7 @@ void session_set_exit(struct session *s, const char *reason, int exit_code);
 /* While a backend waits on the network (provisioning), the browser is still served:
  * this fills an http_wait whose descriptors are the signal fd, stdin and stdout, and whose
  * serve() returns 1 when the browser left or a signal asked to stop. */
-#include "http_client.h"
+#include "net/http_client.h"
 void session_http_wait(struct session *s, struct http_wait *w);
 
 /* The whole life of an admitted session: start, hello, loop, teardown, close row, final

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "idtoken.h"
-#include "jwks.h"
+#include "auth/idtoken.h"
+#include "auth/jwks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

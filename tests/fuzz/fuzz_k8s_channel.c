@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s_channel.h"
+#include "k8s/k8s_channel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

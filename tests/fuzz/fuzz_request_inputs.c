@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit_query.h"
-#include "auth.h"
-#include "kubeconfig.h"
-#include "node_shell_prep.h"
-#include "shell_gates.h"
-#include "urlcode.h"
+#include "store/audit_query.h"
+#include "auth/auth.h"
+#include "k8s/kubeconfig.h"
+#include "shell/node_shell_prep.h"
+#include "shell/shell_gates.h"
+#include "core/urlcode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

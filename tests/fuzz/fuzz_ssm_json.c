@@ -1,9 +1,9 @@
-/* libFuzzer target: SSM JSON 1.1 answers through lib/ssm_json.c. */
+/* libFuzzer target: SSM JSON 1.1 answers through lib/aws/ssm_json.c. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "ssm_json.h"
+#include "aws/ssm_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoding.h"
-#include "ssm_message.h"
-#include "ssm_payloads.h"
-#include "ssm_session.h"
+#include "core/encoding.h"
+#include "aws/ssm_message.h"
+#include "aws/ssm_payloads.h"
+#include "aws/ssm_session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,8 +1,8 @@
-/* libFuzzer target: STS answers (success and error documents) through lib/sts_xml.c. */
+/* libFuzzer target: STS answers (success and error documents) through lib/aws/sts_xml.c. */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sts_xml.h"
+#include "aws/sts_xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "ws_handshake.h"
+#include "core/buf.h"
+#include "net/ws_handshake.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

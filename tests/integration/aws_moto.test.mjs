@@ -1,4 +1,4 @@
-// lib/sts.c and lib/ssm_api.c (through tests/tools/aws-probe) against moto, a second AWS
+// lib/aws/sts.c and lib/aws/ssm_api.c (through tests/tools/aws-probe) against moto, a second AWS
 // implementation: moto's STS issues the credentials, and with moto's authentication on,
 // every SSM call is checked by botocore's SigV4 code inside moto. moto 5.2 lacks the three
 // Session Manager calls; tests/integration/moto_aws.py adds them to moto's SSM responder.

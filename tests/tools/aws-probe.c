@@ -1,4 +1,4 @@
-/* aws-probe: drives lib/sts.c and lib/ssm_api.c against a given endpoint and prints the
+/* aws-probe: drives lib/aws/sts.c and lib/aws/ssm_api.c against a given endpoint and prints the
  * parsed result as one JSON object, for tests against a second AWS implementation.
  *
  *   aws-probe assume-role-with-web-identity --endpoint URL --role-arn ARN --sub SUB
@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws_errors.h"
-#include "buf.h"
-#include "ssm_api.h"
-#include "sts.h"
+#include "aws/aws_errors.h"
+#include "core/buf.h"
+#include "aws/ssm_api.h"
+#include "aws/sts.h"
 
 struct options {
 	const char *command, *endpoint, *region, *role_arn, *sub, *instance_id, *target,

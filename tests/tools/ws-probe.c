@@ -22,11 +22,11 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "buf.h"
-#include "k8s_channel.h"
-#include "k8s_exec_url.h"
-#include "timeutil.h"
-#include "wsclient.h"
+#include "core/buf.h"
+#include "k8s/k8s_channel.h"
+#include "k8s/k8s_exec_url.h"
+#include "core/timeutil.h"
+#include "net/wsclient.h"
 
 #define MAX_LIST 16
 #define FLOOD_CHUNK (64 * 1024)

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "audit_query.h"
-#include "audit_retention.h"
-#include "db.h"
+#include "store/audit.h"
+#include "store/audit_query.h"
+#include "store/audit_retention.h"
+#include "store/db.h"
 #include "unit.h"
 #include "unit_db.h"
 

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "authz.h"
-#include "urlcode.h"
+#include "auth/auth.h"
+#include "auth/authz.h"
+#include "core/urlcode.h"
 #include "unit.h"
 
 static struct group_tier tiers[] = {

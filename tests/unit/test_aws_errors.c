@@ -1,7 +1,7 @@
 /* AWS error codes -> the product's E_* codes and HTTP statuses. */
 #include <string.h>
 
-#include "aws_errors.h"
+#include "aws/aws_errors.h"
 #include "unit.h"
 
 struct row {

@@ -14,10 +14,10 @@
 
 #include <curl/curl.h>
 
-#include "aws_http.h"
-#include "sigv4.h"
-#include "ssm_api.h"
-#include "sts.h"
+#include "aws/aws_http.h"
+#include "aws/sigv4.h"
+#include "aws/ssm_api.h"
+#include "aws/sts.h"
 #include "unit.h"
 
 #define REQ_MAX (256 * 1024)

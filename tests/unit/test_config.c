@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "config_internal.h"
+#include "config/config.h"
+#include "config/config_internal.h"
 #include "unit.h"
 
 #define ERRLEN 512

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "login_attempts.h"
-#include "session_store.h"
-#include "token_box.h"
+#include "store/db.h"
+#include "store/login_attempts.h"
+#include "store/session_store.h"
+#include "auth/token_box.h"
 #include "unit.h"
 #include "unit_db.h"
 

@@ -1,8 +1,8 @@
 #include <string.h>
 
-#include "buf.h"
-#include "encoding.h"
-#include "timeutil.h"
+#include "core/buf.h"
+#include "core/encoding.h"
+#include "core/timeutil.h"
 #include "unit.h"
 
 START_TEST(base64url_round_trip_without_padding)

@@ -1,7 +1,7 @@
 /* The browser frame protocol: what wsbridge accepts from a client and what it sends. */
 #include <string.h>
 
-#include "frames.h"
+#include "shell/frames.h"
 #include "unit.h"
 
 static int parse(const char *line, struct client_frame *f, char *err)

@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "encoding.h"
-#include "idtoken.h"
-#include "jwks.h"
+#include "core/encoding.h"
+#include "auth/idtoken.h"
+#include "auth/jwks.h"
 #include "unit.h"
 
 #define NOW 1700000000LL

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
-#include "k8s_channel.h"
-#include "k8s_exec_url.h"
+#include "core/buf.h"
+#include "k8s/k8s_channel.h"
+#include "k8s/k8s_exec_url.h"
 #include "unit.h"
 
 START_TEST(stdin_is_channel_zero_then_the_bytes)

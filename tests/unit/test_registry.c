@@ -7,8 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "shell_registry.h"
+#include "store/db.h"
+#include "store/shell_registry.h"
 #include "unit.h"
 #include "unit_db.h"
 

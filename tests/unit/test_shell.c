@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "audit_file.h"
-#include "timeutil.h"
+#include "core/timeutil.h"
 #include "unit.h"
 
 #define WRAPPER SHELL_BUILDDIR "/periscope-audit-exec"

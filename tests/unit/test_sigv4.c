@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
-#include "sigv4.h"
+#include "core/buf.h"
+#include "aws/sigv4.h"
 #include "unit.h"
 
 #define MAX_VECTORS 128

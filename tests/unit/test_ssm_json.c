@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
-#include "ssm_json.h"
+#include "core/buf.h"
+#include "aws/ssm_json.h"
 #include "unit.h"
 
 /* The AWS answers recorded under tests/unit/data/aws/. */

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "encoding.h"
-#include "ssm_message.h"
-#include "ssm_payloads.h"
+#include "core/encoding.h"
+#include "aws/ssm_message.h"
+#include "aws/ssm_payloads.h"
 #include "ssm_vectors.h"
 #include "unit.h"
 

@@ -6,9 +6,9 @@
 
 #include <jansson.h>
 
-#include "ssm_message.h"
-#include "ssm_payloads.h"
-#include "ssm_session.h"
+#include "aws/ssm_message.h"
+#include "aws/ssm_payloads.h"
+#include "aws/ssm_session.h"
 #include "ssm_vectors.h"
 #include "unit.h"
 

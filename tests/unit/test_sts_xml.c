@@ -4,9 +4,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "sts.h"
-#include "sts_xml.h"
+#include "core/buf.h"
+#include "aws/sts.h"
+#include "aws/sts_xml.h"
 #include "unit.h"
 
 /* The AWS answers recorded under tests/unit/data/aws/. */

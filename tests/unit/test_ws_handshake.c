@@ -2,10 +2,10 @@
  * checks on a 101, and the body of a refusal. */
 #include <string.h>
 
-#include "buf.h"
-#include "encoding.h"
+#include "core/buf.h"
+#include "core/encoding.h"
 #include "unit.h"
-#include "ws_handshake.h"
+#include "net/ws_handshake.h"
 
 /* RFC 6455 section 1.3's example key and its accept value. */
 #define RFC_KEY "dGhlIHNhbXBsZSBub25jZQ=="

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "wsclient.h"
+#include "net/wsclient.h"
 
 START_TEST(reserved_or_malformed_headers_are_refused_without_their_values)
 {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "buf.h"
+#include "core/buf.h"
 
 #define UNIT_MAIN(suite_fn)                                       \
 	int main(void)                                            \

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "store/db.h"
 #include "unit.h"
 
 #define TEST_DB_PATH_MAX 64

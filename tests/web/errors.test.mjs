@@ -11,7 +11,7 @@ import { ROOT } from '../lib/stack.mjs';
 function serverCodes() {
 	const codes = new Set();
 	for (const dir of ['lib', 'fcgi', 'wsbridge']) {
-		for (const f of fs.readdirSync(path.join(ROOT, dir))) {
+		for (const f of fs.readdirSync(path.join(ROOT, dir), { recursive: true })) {
 			if (!/\.[ch]$/.test(f)) continue;
 			const text = fs.readFileSync(path.join(ROOT, dir, f), 'utf8');
 			for (const m of text.matchAll(/"(E_[A-Z0-9_]+)"/g)) codes.add(m[1]);

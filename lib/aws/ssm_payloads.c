@@ -1,0 +1,307 @@
+#include "aws/ssm_payloads.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Copies s into out (cap bytes incl. NUL); a cut never splits a UTF-8 sequence, so the
+ * result stays valid UTF-8 for later JSON output. */
+static void copy_text(char *out, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= cap) {
+		n = cap - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+static void copy_member(char *out, size_t cap, json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	copy_text(out, cap, s ? s : "");
+}
+
+static json_t *load_object(const uint8_t *payload, size_t len, const char *what,
+			   char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb((const char *)payload, len, 0, &jerr);
+
+	if (!root) {
+		snprintf(err, errlen, "%s: invalid JSON at byte %d", what, jerr.position);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "%s: not a JSON object", what);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* Serialises compact JSON into out. Jansson keeps object members in insertion order,
+ * which is what makes the output match the reference client byte for byte. */
+static int dump_into(json_t *root, const char *what, char *out, size_t cap, size_t *out_len,
+		     char *err, size_t errlen)
+{
+	size_t n = json_dumpb(root, out, cap, JSON_COMPACT);
+
+	if (n == 0) {
+		snprintf(err, errlen, "%s: JSON serialisation failed", what);
+		return -1;
+	}
+	if (n > cap) {
+		snprintf(err, errlen, "%s: %zu bytes do not fit in %zu", what, n, cap);
+		return -1;
+	}
+	*out_len = n;
+	return 0;
+}
+
+int ssm_ack_build(const struct ssm_message *acked, char *out, size_t cap, size_t *out_len,
+		  char *err, size_t errlen)
+{
+	char id[SSM_UUID_STR_LEN + 1];
+	json_t *root;
+	int rc = -1;
+
+	ssm_uuid_format(acked->message_id, id);
+	root = json_pack("{s:s,s:s,s:I,s:b}",
+			 "AcknowledgedMessageType", acked->message_type,
+			 "AcknowledgedMessageId", id,
+			 "AcknowledgedMessageSequenceNumber", (json_int_t)acked->sequence_number,
+			 "IsSequentialMessage", 1);
+	if (!root) {
+		snprintf(err, errlen, "ssm ack: cannot build the JSON");
+		goto fail;
+	}
+	rc = dump_into(root, "ssm ack", out, cap, out_len, err, errlen);
+fail:
+	json_decref(root);
+	return rc;
+}
+
+int ssm_ack_parse(const uint8_t *payload, size_t len, struct ssm_ack *ack,
+		  char *err, size_t errlen)
+{
+	json_t *root = load_object(payload, len, "ssm ack", err, errlen), *seq;
+	int rc = -1;
+
+	memset(ack, 0, sizeof *ack);
+	if (!root)
+		goto fail;
+	seq = json_object_get(root, "AcknowledgedMessageSequenceNumber");
+	if (!json_is_integer(seq)) {
+		snprintf(err, errlen, "ssm ack: AcknowledgedMessageSequenceNumber is not an integer");
+		goto fail;
+	}
+	ack->acked_sequence = json_integer_value(seq);
+	copy_member(ack->acked_type, sizeof ack->acked_type, root, "AcknowledgedMessageType");
+	copy_member(ack->acked_id, sizeof ack->acked_id, root, "AcknowledgedMessageId");
+	ack->is_sequential = json_is_true(json_object_get(root, "IsSequentialMessage"));
+	rc = 0;
+fail:
+	json_decref(root);
+	return rc;
+}
+
+static int parse_action(json_t *item, struct ssm_client_action *action, char *err,
+			size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(item, "ActionType"));
+	json_t *params = json_object_get(item, "ActionParameters");
+
+	if (!type) {
+		snprintf(err, errlen, "ssm handshake request: an action has no ActionType");
+		return -1;
+	}
+	copy_text(action->action_type, sizeof action->action_type, type);
+	if (strcmp(type, "SessionType") == 0) {
+		action->kind = SSM_ACTION_SESSION_TYPE;
+		copy_member(action->session_type, sizeof action->session_type, params,
+			    "SessionType");
+	} else if (strcmp(type, "KMSEncryption") == 0) {
+		action->kind = SSM_ACTION_KMS_ENCRYPTION;
+		copy_member(action->kms_key_id, sizeof action->kms_key_id, params, "KMSKeyId");
+	} else {
+		action->kind = SSM_ACTION_UNKNOWN;
+	}
+	return 0;
+}
+
+int ssm_handshake_request_parse(const uint8_t *payload, size_t len,
+				struct ssm_handshake_request *req, char *err, size_t errlen)
+{
+	json_t *root = load_object(payload, len, "ssm handshake request", err, errlen);
+	json_t *actions, *item;
+	size_t i;
+	int rc = -1;
+
+	memset(req, 0, sizeof *req);
+	if (!root)
+		goto fail;
+	copy_member(req->agent_version, sizeof req->agent_version, root, "AgentVersion");
+	actions = json_object_get(root, "RequestedClientActions");
+	if (!actions || json_is_null(actions)) {
+		rc = 0;
+		goto fail;
+	}
+	if (!json_is_array(actions)) {
+		snprintf(err, errlen, "ssm handshake request: RequestedClientActions is not an array");
+		goto fail;
+	}
+	if (json_array_size(actions) > SSM_HANDSHAKE_MAX_ACTIONS) {
+		snprintf(err, errlen, "ssm handshake request: %zu actions (at most %d)",
+			 json_array_size(actions), SSM_HANDSHAKE_MAX_ACTIONS);
+		goto fail;
+	}
+	json_array_foreach(actions, i, item) {
+		if (parse_action(item, &req->actions[i], err, errlen) != 0)
+			goto fail;
+		req->n_actions = i + 1;
+	}
+	rc = 0;
+fail:
+	json_decref(root);
+	return rc;
+}
+
+int ssm_session_type_is_shell(const char *session_type)
+{
+	static const char *const shells[] = {
+		"Standard_Stream", "InteractiveCommands", "NonInteractiveCommands",
+	};
+
+	for (size_t i = 0; i < sizeof shells / sizeof shells[0]; i++)
+		if (strcmp(session_type, shells[i]) == 0)
+			return 1;
+	return 0;
+}
+
+void ssm_handshake_decide(const struct ssm_handshake_request *req,
+			  struct ssm_handshake_outcome *outcome)
+{
+	memset(outcome, 0, sizeof *outcome);
+	outcome->n_actions = req->n_actions;
+	for (size_t i = 0; i < req->n_actions; i++) {
+		const struct ssm_client_action *a = &req->actions[i];
+		char *error = outcome->error[i];
+		size_t cap = sizeof outcome->error[i];
+
+		switch (a->kind) {
+		case SSM_ACTION_SESSION_TYPE:
+			if (ssm_session_type_is_shell(a->session_type)) {
+				outcome->status[i] = SSM_ACTION_SUCCESS;
+				break;
+			}
+			outcome->status[i] = SSM_ACTION_UNSUPPORTED;
+			outcome->session_type_refused = 1;
+			snprintf(error, cap,
+				 "Failed to process action SessionType: session type %s is not supported by this client",
+				 a->session_type);
+			break;
+		case SSM_ACTION_KMS_ENCRYPTION:
+			/* There is no plaintext fallback (§D.8): declining ends the session. */
+			outcome->status[i] = SSM_ACTION_UNSUPPORTED;
+			outcome->kms_declined = 1;
+			snprintf(error, cap,
+				 "Failed to process action KMSEncryption: KMS encryption is not supported by this client");
+			break;
+		default:
+			outcome->status[i] = SSM_ACTION_UNSUPPORTED;
+			snprintf(error, cap, "Unsupported action %s", a->action_type);
+			break;
+		}
+	}
+}
+
+int ssm_handshake_response_build(const struct ssm_handshake_request *req,
+				 const struct ssm_handshake_outcome *outcome,
+				 const char *client_version, char *out, size_t cap,
+				 size_t *out_len, char *err, size_t errlen)
+{
+	json_t *root = NULL, *processed = json_array(), *errors = json_array();
+	int rc = -1;
+
+	if (!processed || !errors || outcome->n_actions != req->n_actions)
+		goto oom;
+	for (size_t i = 0; i < req->n_actions; i++) {
+		json_t *item = json_pack("{s:s,s:i,s:n,s:s}",
+					 "ActionType", req->actions[i].action_type,
+					 "ActionStatus", (int)outcome->status[i],
+					 "ActionResult",
+					 "Error", outcome->error[i]);
+
+		if (json_array_append_new(processed, item) != 0)
+			goto oom;
+		if (outcome->error[i][0] &&
+		    json_array_append_new(errors, json_string(outcome->error[i])) != 0)
+			goto oom;
+	}
+	root = json_pack("{s:s,s:O,s:O}", "ClientVersion", client_version,
+			 "ProcessedClientActions", processed,
+			 "Errors", json_array_size(errors) ? errors : json_null());
+	if (!root)
+		goto oom;
+	rc = dump_into(root, "ssm handshake response", out, cap, out_len, err, errlen);
+	goto done;
+oom:
+	snprintf(err, errlen, "ssm handshake response: cannot build the JSON");
+done:
+	json_decref(root);
+	json_decref(processed);
+	json_decref(errors);
+	return rc;
+}
+
+int ssm_handshake_complete_parse(const uint8_t *payload, size_t len,
+				 struct ssm_handshake_complete *hc, char *err, size_t errlen)
+{
+	json_t *root = load_object(payload, len, "ssm handshake complete", err, errlen);
+
+	memset(hc, 0, sizeof *hc);
+	if (!root)
+		return -1;
+	hc->time_to_complete_ns =
+		json_integer_value(json_object_get(root, "HandshakeTimeToComplete"));
+	copy_member(hc->customer_message, sizeof hc->customer_message, root, "CustomerMessage");
+	json_decref(root);
+	return 0;
+}
+
+int ssm_size_build(uint32_t cols, uint32_t rows, char *out, size_t cap, size_t *out_len,
+		   char *err, size_t errlen)
+{
+	json_t *root = json_pack("{s:I,s:I}", "cols", (json_int_t)cols, "rows", (json_int_t)rows);
+	int rc = -1;
+
+	if (!root) {
+		snprintf(err, errlen, "ssm size: cannot build the JSON");
+		goto fail;
+	}
+	rc = dump_into(root, "ssm size", out, cap, out_len, err, errlen);
+fail:
+	json_decref(root);
+	return rc;
+}
+
+int ssm_channel_closed_parse(const uint8_t *payload, size_t len,
+			     struct ssm_channel_closed *cc, char *err, size_t errlen)
+{
+	json_t *root = load_object(payload, len, "ssm channel_closed", err, errlen);
+
+	memset(cc, 0, sizeof *cc);
+	if (!root)
+		return -1;
+	copy_member(cc->output, sizeof cc->output, root, "Output");
+	copy_member(cc->session_id, sizeof cc->session_id, root, "SessionId");
+	copy_member(cc->destination_id, sizeof cc->destination_id, root, "DestinationId");
+	copy_member(cc->message_id, sizeof cc->message_id, root, "MessageId");
+	json_decref(root);
+	return 0;
+}

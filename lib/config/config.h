@@ -1,0 +1,160 @@
+/* The configuration: one YAML file (path from PERISCOPE_CONFIG) in the shape of the seeds'
+ * Helm values, every PERISCOPE_* variable of the seeds overriding its key, and the seeds'
+ * defaults. conf/periscope.example.yaml documents every key; docs/config.md (later) is
+ * the reference. A bad file or value stops start-up with the key, the file and what was
+ * expected, e.g.
+ *   periscope.yaml:12: clusterShell.idleSeconds: expected a positive integer, got "soon"
+ *   PERISCOPE_CLUSTER_SHELL_IDLE_SECONDS: expected a positive integer, got "soon"
+ */
+#ifndef PERISCOPE_CONFIG_H
+#define PERISCOPE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth/tiers.h"
+
+struct string_list {
+	char **items;
+	size_t count;
+};
+
+enum authz_mode { AUTHZ_SHARED, AUTHZ_TIER, AUTHZ_RAW };
+
+enum cluster_backend { BACKEND_EKS, BACKEND_KUBECONFIG, BACKEND_IN_CLUSTER };
+
+struct group_tier {
+	char *group;
+	enum tier tier;
+};
+
+struct oidc_config {
+	char *issuer;               /* auth.oidc.issuer (required) */
+	char *client_id;            /* auth.oidc.clientID (required) */
+	char *client_secret;        /* auth.oidc.clientSecret, already resolved from a literal,
+	                             * "${ENV}" or "file:/path" reference; "" when unset */
+	char *redirect_url;         /* auth.oidc.redirectURL (required) */
+	struct string_list scopes;  /* default: openid profile email offline_access groups */
+	char *audience;             /* optional extra `audience` authorize parameter */
+	char *provider_name;        /* shown on the sign-in page; default guessed, else "OIDC" */
+	char *post_logout_redirect; /* where the IdP sends the browser after RP-initiated logout */
+};
+
+struct session_config {
+	char *cookie_name;          /* default periscope_session */
+	char *cookie_domain;        /* "" = host-only */
+	int idle_timeout_s;         /* default 1800 (30m) */
+	int absolute_timeout_s;     /* default 28800 (8h) */
+	int refresh_before_s;       /* refresh when the access token expires within this; 60 */
+};
+
+struct authz_config {
+	enum authz_mode mode;             /* auth.authorization.mode; default shared */
+	char *groups_claim;               /* default "groups" */
+	struct group_tier *group_tiers;   /* auth.authorization.groupTiers map, file order */
+	size_t group_tiers_count;
+	enum tier default_tier;           /* TIER_NONE when unset */
+	struct string_list audit_admin_groups;
+	struct string_list allowed_groups; /* empty = everyone may sign in */
+	char *group_prefix;               /* raw mode prefix; default "periscope:" */
+};
+
+struct audit_config {
+	char *db_path;              /* audit.dbPath; default /var/lib/periscope/periscope.db */
+	int retention_days;         /* 30; 0 disables */
+	int max_size_mb;            /* 1024; 0 disables */
+	int vacuum_interval_s;      /* 86400 */
+};
+
+struct terminal_timers {
+	int idle_seconds;
+	int idle_warn_seconds;      /* 30 */
+	int heartbeat_seconds;      /* 20 */
+	int max_duration_seconds;   /* 0 = no maximum */
+};
+
+struct cluster_shell_config {
+	bool enabled;                   /* false */
+	char *mode;                     /* "bash" */
+	struct string_list tiers;       /* [admin] */
+	char *namespace_;               /* periscope-system */
+	struct terminal_timers timers;  /* idle 1200 */
+	int pod_start_timeout_seconds;  /* 30 */
+	long long transcript_max_bytes; /* 1048576 */
+	int max_sessions_per_user;      /* 2 */
+	int max_sessions_total;         /* 10, per cluster */
+	char *image;                    /* repository:tag */
+	char *image_pull_policy;        /* IfNotPresent | Always | Never */
+};
+
+struct node_shell_config {
+	bool enabled;                   /* false */
+	char *aws_role_arn;
+	char *oidc_audience;
+	char *region;
+	struct string_list tiers;       /* [admin] */
+	struct terminal_timers timers;  /* idle 600 */
+	long long transcript_max_bytes; /* 1048576 */
+	int max_sessions_per_user;      /* 2 */
+	int max_sessions_total;         /* 10, per cluster */
+	/* Endpoint overrides (tests, private endpoints). Empty = the AWS public endpoints. */
+	char *sts_endpoint;             /* nodeShell.endpoints.sts */
+	char *ssm_endpoint;             /* nodeShell.endpoints.ssm */
+	char *ca_file;                  /* nodeShell.endpoints.caFile: extra CA bundle */
+};
+
+/* Per-cluster overrides: NULL / -1 mean "not set, use the global value". */
+struct cluster_node_shell {
+	char *aws_role_arn;
+	char *oidc_audience;
+	char *region;
+};
+
+struct cluster_cluster_shell {
+	int enabled;                    /* -1 unset, 0, 1 */
+	char *namespace_;
+};
+
+struct cluster_config {
+	char *name;                     /* required, unique, [a-z0-9-] */
+	enum cluster_backend backend;   /* default eks */
+	char *arn;                      /* eks */
+	char *region;
+	char *kubeconfig_path;          /* kubeconfig backend (required there) */
+	char *kubeconfig_context;       /* "" = current-context */
+	char *environment;
+	struct cluster_node_shell node_shell;
+	struct cluster_cluster_shell cluster_shell;
+};
+
+struct server_config {
+	char *public_url;               /* PERISCOPE_PUBLIC_URL; e.g. http://127.0.0.1:8080 */
+	struct string_list allowed_origins; /* extra WebSocket origins; public_url's always ok */
+	int workers;                    /* FastCGI worker threads; default 4 */
+};
+
+struct config {
+	char *source_path;              /* the YAML file read, or "" when none */
+	struct server_config server;
+	struct oidc_config oidc;
+	struct session_config session;
+	struct authz_config authz;
+	struct audit_config audit;
+	struct cluster_shell_config cluster_shell;
+	struct node_shell_config node_shell;
+	struct cluster_config *clusters;
+	size_t clusters_count;
+};
+
+/* Loads the file at path (NULL: PERISCOPE_CONFIG; unset: defaults and env only), applies
+ * env overrides, validates. Returns a config or NULL with a one-line message in err. */
+struct config *config_load(const char *path, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+const struct cluster_config *config_find_cluster(const struct config *cfg, const char *name);
+bool string_list_contains(const struct string_list *list, const char *s);
+
+const char *authz_mode_name(enum authz_mode mode);
+const char *cluster_backend_name(enum cluster_backend backend);
+
+#endif

@@ -1,0 +1,296 @@
+#include "k8s/kubeconfig.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "core/encoding.h"
+
+#define KUBECONFIG_MAX (1 << 20)
+#define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+void kube_target_clear(struct kube_target *t)
+{
+	if (t->ca_file && t->ca_file_owned)
+		unlink(t->ca_file);
+	free(t->ca_file);
+	free(t->server);
+	free(t->ca_pem);
+	if (t->token) {
+		explicit_bzero(t->token, strlen(t->token));
+		free(t->token);
+	}
+	memset(t, 0, sizeof *t);
+}
+
+/* libcurl with GnuTLS reads trust anchors only from files: keep the CA in a private one. */
+static int write_ca_file(struct kube_target *t)
+{
+	char path[] = "/tmp/periscope-ca-XXXXXX";
+	int fd = mkstemp(path);
+	size_t len = strlen(t->ca_pem);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, t->ca_pem, len) != (ssize_t)len || close(fd) != 0) {
+		unlink(path);
+		return -1;
+	}
+	t->ca_file = strdup(path);
+	t->ca_file_owned = 1;
+	return t->ca_file ? 0 : -1;
+}
+
+static char *read_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	data = malloc(max + 1);
+	n = data ? fread(data, 1, max + 1, f) : 0;
+	fclose(f);
+	if (!data || n > max) {
+		free(data);
+		return NULL;
+	}
+	data[n] = '\0';
+	if (len)
+		*len = n;
+	return data;
+}
+
+/* libyaml's document API → Jansson, so the lookups below read like the kubeconfig. */
+static json_t *node_to_json(yaml_document_t *doc, yaml_node_t *node, int depth)
+{
+	json_t *out = NULL;
+
+	if (!node || depth > 32)
+		return NULL;
+	switch (node->type) {
+	case YAML_SCALAR_NODE:
+		return json_stringn((const char *)node->data.scalar.value, node->data.scalar.length);
+	case YAML_SEQUENCE_NODE:
+		out = json_array();
+		for (yaml_node_item_t *i = node->data.sequence.items.start;
+		     out && i < node->data.sequence.items.top; i++) {
+			json_t *v = node_to_json(doc, yaml_document_get_node(doc, *i), depth + 1);
+			if (v)
+				json_array_append_new(out, v);
+		}
+		return out;
+	case YAML_MAPPING_NODE:
+		out = json_object();
+		for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+		     out && p < node->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(doc, p->key);
+			json_t *v = node_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1);
+			if (k && k->type == YAML_SCALAR_NODE && v)
+				json_object_setn_new(out, (const char *)k->data.scalar.value,
+						     k->data.scalar.length, v);
+			else
+				json_decref(v);
+		}
+		return out;
+	default:
+		return NULL;
+	}
+}
+
+static json_t *parse_yaml(const char *text, size_t len, char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	json_t *out = NULL;
+
+	if (!yaml_parser_initialize(&parser))
+		return NULL;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errlen, "not YAML: %s at line %zu", parser.problem ? parser.problem : "?",
+			 parser.problem_mark.line + 1);
+		yaml_parser_delete(&parser);
+		return NULL;
+	}
+	out = node_to_json(&doc, yaml_document_get_root_node(&doc), 0);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (!out || !json_is_object(out)) {
+		snprintf(err, errlen, "not a kubeconfig");
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The entry named `name` of list `key` (clusters, users, contexts), its inner object. */
+static json_t *named(json_t *cfg, const char *key, const char *inner, const char *name)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(json_object_get(cfg, key), i, e) {
+		const char *n = json_string_value(json_object_get(e, "name"));
+		if (n && name && strcmp(n, name) == 0)
+			return json_object_get(e, inner);
+	}
+	return NULL;
+}
+
+static char *decode_b64_text(const char *b64)
+{
+	unsigned char *out = NULL;
+	size_t len;
+
+	if (!b64 || b64_decode(b64, strlen(b64), &out, &len) != 0)
+		return NULL;
+	return (char *)out;
+}
+
+static char *ca_of_cluster(json_t *cluster)
+{
+	const char *data = json_string_value(json_object_get(cluster, "certificate-authority-data"));
+	const char *file = json_string_value(json_object_get(cluster, "certificate-authority"));
+
+	if (data)
+		return decode_b64_text(data);
+	if (file)
+		return read_file(file, KUBECONFIG_MAX, NULL);
+	return NULL;
+}
+
+int kubeconfig_load(const char *path, const char *context, struct kube_target *out, char *err,
+		    size_t errlen)
+{
+	size_t len = 0;
+	char *text = read_file(path, KUBECONFIG_MAX, &len);
+	json_t *cfg = NULL, *ctx, *cluster, *user;
+	const char *ctx_name, *server, *token, *token_file;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (!text) {
+		snprintf(err, errlen, "cannot read kubeconfig %s: %s", path, strerror(errno));
+		return -1;
+	}
+	cfg = parse_yaml(text, len, err, errlen);
+	if (!cfg)
+		goto done;
+	ctx_name = context && *context ? context : json_string_value(json_object_get(cfg, "current-context"));
+	ctx = named(cfg, "contexts", "context", ctx_name);
+	if (!ctx) {
+		snprintf(err, errlen, "kubeconfig %s has no context \"%s\"", path, ctx_name ? ctx_name : "");
+		goto done;
+	}
+	cluster = named(cfg, "clusters", "cluster", json_string_value(json_object_get(ctx, "cluster")));
+	user = named(cfg, "users", "user", json_string_value(json_object_get(ctx, "user")));
+	server = json_string_value(json_object_get(cluster, "server"));
+	if (!cluster || !server) {
+		snprintf(err, errlen, "kubeconfig %s: context \"%s\" names no cluster with a server", path,
+			 ctx_name);
+		goto done;
+	}
+	token = json_string_value(json_object_get(user, "token"));
+	token_file = json_string_value(json_object_get(user, "tokenFile"));
+	out->server = strdup(server);
+	out->ca_pem = ca_of_cluster(cluster);
+	if (token)
+		out->token = strdup(token);
+	else if (token_file && (out->token = read_file(token_file, 65536, NULL)))
+		out->token[strcspn(out->token, "\r\n")] = '\0';
+	if (!out->token) {
+		snprintf(err, errlen, "kubeconfig %s: user of context \"%s\" has no token or tokenFile "
+				      "(client certificates are not supported)", path, ctx_name);
+		goto done;
+	}
+	if (out->ca_pem && write_ca_file(out) != 0) {
+		snprintf(err, errlen, "cannot keep the cluster CA in a temporary file");
+		goto done;
+	}
+	rc = 0;
+done:
+	if (rc != 0)
+		kube_target_clear(out);
+	json_decref(cfg);
+	if (text) {
+		explicit_bzero(text, len);
+		free(text);
+	}
+	return rc;
+}
+
+int kubeconfig_in_cluster(struct kube_target *out, char *err, size_t errlen)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
+	char url[512];
+
+	memset(out, 0, sizeof *out);
+	if (!host || !port) {
+		snprintf(err, errlen, "not running in a cluster: KUBERNETES_SERVICE_HOST is unset");
+		return -1;
+	}
+	snprintf(url, sizeof url, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
+	out->server = strdup(url);
+	out->ca_pem = read_file(SA_DIR "/ca.crt", KUBECONFIG_MAX, NULL);
+	out->ca_file = strdup(SA_DIR "/ca.crt");
+	out->token = read_file(SA_DIR "/token", 65536, NULL);
+	if (!out->server || !out->ca_pem || !out->ca_file || !out->token) {
+		snprintf(err, errlen, "cannot read the service account in " SA_DIR);
+		kube_target_clear(out);
+		return -1;
+	}
+	out->token[strcspn(out->token, "\r\n")] = '\0';
+	return 0;
+}
+
+int kubeconfig_ca_from_text(const char *yaml, size_t len, char **ca_pem, char *err, size_t errlen)
+{
+	json_t *cfg = parse_yaml(yaml, len, err, errlen), *e;
+	size_t i;
+
+	*ca_pem = NULL;
+	json_array_foreach(json_object_get(cfg, "clusters"), i, e) {
+		*ca_pem = decode_b64_text(json_string_value(
+			json_object_get(json_object_get(e, "cluster"), "certificate-authority-data")));
+		if (*ca_pem)
+			break;
+	}
+	json_decref(cfg);
+	if (!*ca_pem) {
+		snprintf(err, errlen, "cluster-info holds no certificate-authority-data");
+		return -1;
+	}
+	return 0;
+}
+
+char *kubeconfig_render_shell(const struct shell_kubeconfig *k)
+{
+	char *ca_b64 = k->ca_pem ? b64_encode(k->ca_pem, strlen(k->ca_pem)) : NULL;
+	json_t *cluster = json_pack("{s:s}", "server", k->server), *doc;
+	char *text = NULL;
+
+	if (ca_b64)
+		json_object_set_new(cluster, "certificate-authority-data", json_string(ca_b64));
+	doc = json_pack(
+		"{s:s, s:s, s:[{s:s, s:o}], s:[{s:s, s:{s:s, s:s, s:[s], s:{s:[s], s:[s]}}}],"
+		" s:[{s:s, s:{s:s, s:s}}], s:s}",
+		"apiVersion", "v1", "kind", "Config",
+		"clusters", "name", "in-cluster", "cluster", cluster,
+		"users", "name", "periscope-session", "user", "token", k->token, "as", k->as_user,
+		"as-groups", k->as_group, "as-user-extra", "audit.periscope.io/session-id",
+		k->session_id, "audit.periscope.io/actor", k->actor,
+		"contexts", "name", k->session_id, "context", "cluster", "in-cluster", "user",
+		"periscope-session",
+		"current-context", k->session_id);
+	if (doc)
+		text = json_dumps(doc, JSON_INDENT(2));
+	json_decref(doc);
+	free(ca_b64);
+	return text;
+}

@@ -1,0 +1,149 @@
+#include "shell/frames.h"
+
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/encoding.h"
+
+void client_frame_clear(struct client_frame *f)
+{
+	free(f->data);
+	json_decref(f->ts);
+	memset(f, 0, sizeof *f);
+}
+
+static int parse_dimension(json_t *v, int *out)
+{
+	json_int_t n;
+
+	if (!json_is_integer(v))
+		return -1;
+	n = json_integer_value(v);
+	if (n < 1 || n > FRAME_MAX_DIMENSION)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
+int frame_parse_client(const char *line, size_t len, struct client_frame *out, char *err,
+		       size_t errlen)
+{
+	json_error_t jerr;
+	json_t *o = NULL;
+	const char *type;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (len > FRAME_MAX_LINE) {
+		snprintf(err, errlen, "frame longer than %d bytes", FRAME_MAX_LINE);
+		return -1;
+	}
+	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o || !json_is_object(o)) {
+		snprintf(err, errlen, "not a JSON object");
+		goto done;
+	}
+	type = json_string_value(json_object_get(o, "type"));
+	if (!type) {
+		snprintf(err, errlen, "frame has no type");
+		goto done;
+	}
+	if (strcmp(type, "stdin") == 0) {
+		json_t *d = json_object_get(o, "data");
+		if (!json_is_string(d) ||
+		    b64_decode(json_string_value(d), json_string_length(d), &out->data, &out->len) != 0) {
+			snprintf(err, errlen, "stdin.data must be base64");
+			goto done;
+		}
+		if (out->len > FRAME_MAX_STDIN) {
+			snprintf(err, errlen, "stdin.data longer than %d bytes", FRAME_MAX_STDIN);
+			goto done;
+		}
+		out->type = CLIENT_STDIN;
+	} else if (strcmp(type, "resize") == 0) {
+		if (parse_dimension(json_object_get(o, "cols"), &out->cols) != 0 ||
+		    parse_dimension(json_object_get(o, "rows"), &out->rows) != 0) {
+			snprintf(err, errlen, "resize needs integer cols and rows from 1 to %d",
+				 FRAME_MAX_DIMENSION);
+			goto done;
+		}
+		out->type = CLIENT_RESIZE;
+	} else if (strcmp(type, "ping") == 0) {
+		json_t *ts = json_object_get(o, "ts");
+		out->type = CLIENT_PING;
+		/* Echo only plain scalars: a client cannot make the server build big answers. */
+		if (json_is_number(ts) || (json_is_string(ts) && json_string_length(ts) <= 64))
+			out->ts = json_incref(ts);
+	} else if (strcmp(type, "close") == 0) {
+		out->type = CLIENT_CLOSE;
+	} else {
+		snprintf(err, errlen, "unknown frame type \"%.32s\"", type);
+		goto done;
+	}
+	rc = 0;
+done:
+	json_decref(o);
+	if (rc != 0)
+		client_frame_clear(out);
+	return rc;
+}
+
+int frame_stdout(struct buf *out, const void *data, size_t len)
+{
+	gnutls_datum_t in = { (unsigned char *)data, (unsigned int)len }, enc = { NULL, 0 };
+	int rc;
+
+	/* Built by hand: base64 needs no JSON escaping, and this is the hot path. */
+	if (len == 0)
+		return buf_append_str(out, "{\"type\":\"stdout\",\"data\":\"\"}\n");
+	if (gnutls_base64_encode2(&in, &enc) != 0)
+		return -1;
+	rc = buf_append_str(out, "{\"type\":\"stdout\",\"data\":\"");
+	rc |= buf_append(out, enc.data, enc.size);
+	rc |= buf_append_str(out, "\"}\n");
+	gnutls_free(enc.data);
+	return rc ? -1 : 0;
+}
+
+int frame_object(struct buf *out, json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	int rc = -1;
+
+	json_decref(obj);
+	if (text) {
+		rc = buf_append_str(out, text) | buf_append_str(out, "\n");
+		free(text);
+	}
+	return rc ? -1 : 0;
+}
+
+int frame_pong(struct buf *out, json_t *ts)
+{
+	json_t *o = json_pack("{s:s}", "type", "pong");
+
+	if (o && ts)
+		json_object_set(o, "ts", ts);
+	return frame_object(out, o);
+}
+
+int frame_idle_warn(struct buf *out, int seconds_remaining)
+{
+	return frame_object(out, json_pack("{s:s, s:i}", "type", "idle_warn", "secondsRemaining",
+					   seconds_remaining));
+}
+
+int frame_closed(struct buf *out, const char *reason, int exit_code)
+{
+	return frame_object(out, json_pack("{s:s, s:s, s:i}", "type", "closed", "reason", reason,
+					   "exitCode", exit_code));
+}
+
+int frame_error(struct buf *out, const char *code, const char *message, bool retryable,
+		bool fatal)
+{
+	return frame_object(out, json_pack("{s:s, s:s, s:s, s:b, s:b}", "type", "error", "code", code,
+					   "message", message, "retryable", retryable, "fatal", fatal));
+}

@@ -1,0 +1,234 @@
+#include "store/audit_query.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/audit.h"
+#include "store/db.h"
+#include "core/encoding.h"
+#include "core/timeutil.h"
+
+/* The exact-match filters, in the order they are placed and bound. */
+struct text_filter {
+	const char *param;
+	const char *column;
+	size_t offset;
+};
+
+static const struct text_filter text_filters[] = {
+	{ "actor", "actor_sub", offsetof(struct audit_query, actor) },
+	{ "verb", "verb", offsetof(struct audit_query, verb) },
+	{ "outcome", "outcome", offsetof(struct audit_query, outcome) },
+	{ "cluster", "cluster", offsetof(struct audit_query, cluster) },
+	{ "session_id", "session_id", offsetof(struct audit_query, session_id) },
+	{ "request_id", "request_id", offsetof(struct audit_query, request_id) },
+};
+
+#define N_TEXT_FILTERS (sizeof text_filters / sizeof text_filters[0])
+
+static const char *filter_value(const struct audit_query *q, const struct text_filter *f)
+{
+	return *(const char *const *)((const char *)q + f->offset);
+}
+
+static int parse_non_negative(const char *value, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < 0 || v > INT_MAX)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int audit_query_set_param(struct audit_query *q, const char *key, const char *value,
+			  char *err, size_t errlen)
+{
+	for (size_t i = 0; i < N_TEXT_FILTERS; i++) {
+		if (strcmp(key, text_filters[i].param) == 0) {
+			*(const char **)((char *)q + text_filters[i].offset) = value;
+			return 0;
+		}
+	}
+	if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0) {
+		long long *dst = key[0] == 'f' ? &q->from_ns : &q->to_ns;
+		if (parse_rfc3339_ns(value, dst) != 0) {
+			snprintf(err, errlen, "%s: expected an RFC 3339 time such as "
+					      "2026-01-02T15:04:05Z", key);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0) {
+		int *dst = key[0] == 'l' ? &q->limit : &q->offset;
+		if (parse_non_negative(value, dst) != 0) {
+			snprintf(err, errlen, "%s: expected a non-negative integer", key);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "cursor") == 0) {
+		if (audit_cursor_decode(value, &q->cursor_ts_ns, &q->cursor_id) != 0) {
+			snprintf(err, errlen, "cursor: not a cursor this server issued");
+			return -1;
+		}
+		q->has_cursor = true;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown parameter \"%.64s\"", key);
+	return -1;
+}
+
+int audit_query_where(const struct audit_query *q, bool for_count, struct buf *sql)
+{
+	const char *joiner = " WHERE ";
+	int rc = 0;
+
+	for (size_t i = 0; i < N_TEXT_FILTERS; i++) {
+		const char *v = filter_value(q, &text_filters[i]);
+		if (!v || !*v)
+			continue;
+		rc |= buf_printf(sql, "%s%s = ?", joiner, text_filters[i].column);
+		joiner = " AND ";
+	}
+	if (q->from_ns) {
+		rc |= buf_printf(sql, "%sts_unix_nano >= ?", joiner);
+		joiner = " AND ";
+	}
+	if (q->to_ns) {
+		rc |= buf_printf(sql, "%sts_unix_nano < ?", joiner);
+		joiner = " AND ";
+	}
+	if (q->has_cursor && !for_count)
+		rc |= buf_printf(sql, "%s(ts_unix_nano < ? OR (ts_unix_nano = ? AND id < ?))", joiner);
+	return rc ? -1 : 0;
+}
+
+int audit_query_bind(const struct audit_query *q, bool for_count, sqlite3_stmt *st)
+{
+	int idx = 1, rc = SQLITE_OK;
+
+	for (size_t i = 0; i < N_TEXT_FILTERS; i++) {
+		const char *v = filter_value(q, &text_filters[i]);
+		if (v && *v)
+			rc |= sqlite3_bind_text(st, idx++, v, -1, SQLITE_STATIC);
+	}
+	if (q->from_ns)
+		rc |= sqlite3_bind_int64(st, idx++, q->from_ns);
+	if (q->to_ns)
+		rc |= sqlite3_bind_int64(st, idx++, q->to_ns);
+	if (q->has_cursor && !for_count) {
+		rc |= sqlite3_bind_int64(st, idx++, q->cursor_ts_ns);
+		rc |= sqlite3_bind_int64(st, idx++, q->cursor_ts_ns);
+		rc |= sqlite3_bind_int64(st, idx++, q->cursor_id);
+	}
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+char *audit_cursor_encode(long long ts_ns, long long id)
+{
+	char raw[64];
+	int n = snprintf(raw, sizeof raw, "%lld:%lld", ts_ns, id);
+
+	return b64url_encode(raw, (size_t)n);
+}
+
+int audit_cursor_decode(const char *text, long long *ts_ns, long long *id)
+{
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	char tail;
+	int rc = -1;
+
+	if (strlen(text) > 64 || b64url_decode(text, strlen(text), &raw, &len) != 0)
+		return -1;
+	if (sscanf((const char *)raw, "%lld:%lld%c", ts_ns, id, &tail) == 2 && *ts_ns >= 0 &&
+	    *id > 0)
+		rc = 0;
+	free(raw);
+	return rc;
+}
+
+static int count_rows(sqlite3 *db, const struct audit_query *q, long long *total)
+{
+	struct buf sql;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	buf_init(&sql, 4096);
+	if (buf_append_str(&sql, "SELECT COUNT(*) FROM audit_events") != 0 ||
+	    audit_query_where(q, true, &sql) != 0 ||
+	    sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK ||
+	    audit_query_bind(q, true, st) != 0 || sqlite3_step(st) != SQLITE_ROW)
+		goto done;
+	*total = sqlite3_column_int64(st, 0);
+	rc = 0;
+done:
+	sqlite3_finalize(st);
+	buf_free(&sql);
+	return rc;
+}
+
+int audit_query_run(sqlite3 *db, const struct audit_query *q, json_t **result, char *err,
+		    size_t errlen)
+{
+	int limit = q->limit <= 0 ? AUDIT_DEFAULT_LIMIT
+				  : (q->limit > AUDIT_MAX_LIMIT ? AUDIT_MAX_LIMIT : q->limit);
+	long long total = 0, last_ts = 0, last_id = 0;
+	json_t *items = json_array(), *out = NULL;
+	sqlite3_stmt *st = NULL;
+	struct buf sql;
+	int step, n = 0;
+
+	*result = NULL;
+	buf_init(&sql, 4096);
+	if (!items || count_rows(db, q, &total) != 0)
+		goto db_error;
+	if (buf_append_str(&sql, "SELECT " AUDIT_ROW_COLUMNS " FROM audit_events") != 0 ||
+	    audit_query_where(q, false, &sql) != 0 ||
+	    buf_append_str(&sql, " ORDER BY ts_unix_nano DESC, id DESC LIMIT ? OFFSET ?") != 0)
+		goto db_error;
+	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK ||
+	    audit_query_bind(q, false, st) != 0)
+		goto db_error;
+	sqlite3_bind_int(st, sqlite3_bind_parameter_count(st) - 1, limit);
+	sqlite3_bind_int(st, sqlite3_bind_parameter_count(st), q->offset);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = audit_row_json(st);
+		if (!row || json_array_append_new(items, row) != 0)
+			goto db_error;
+		last_id = sqlite3_column_int64(st, 0);
+		last_ts = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	if (step != SQLITE_DONE)
+		goto db_error;
+	out = json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total,
+			"limit", limit, "offset", q->offset);
+	items = NULL;
+	if (!out)
+		goto db_error;
+	/* A full page may have a next one: hand out the position of its last row. */
+	if (n == limit) {
+		char *cursor = audit_cursor_encode(last_ts, last_id);
+		if (cursor)
+			json_object_set_new(out, "nextCursor", json_string(cursor));
+		free(cursor);
+	}
+	*result = out;
+	sqlite3_finalize(st);
+	buf_free(&sql);
+	return 0;
+db_error:
+	snprintf(err, errlen, "audit query failed: %s", sqlite3_errmsg(db));
+	json_decref(items);
+	sqlite3_finalize(st);
+	buf_free(&sql);
+	return -1;
+}

@@ -1,0 +1,288 @@
+#include "store/session_store.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db.h"
+
+void login_tokens_clear(struct login_tokens *t)
+{
+	/* Tokens are secrets: wipe before freeing. */
+	char **fields[] = { &t->access_token, &t->refresh_token, &t->id_token };
+
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		if (*fields[i]) {
+			explicit_bzero(*fields[i], strlen(*fields[i]));
+			free(*fields[i]);
+			*fields[i] = NULL;
+		}
+	}
+}
+
+void login_session_clear(struct login_session *s)
+{
+	login_tokens_clear(&s->tokens);
+	free(s->subject);
+	free(s->email);
+	free(s->groups_json);
+	memset(s, 0, sizeof *s);
+}
+
+static char *tokens_to_json(const struct login_tokens *t)
+{
+	json_t *o = json_pack("{s:s?, s:s?, s:s?}", "access_token", t->access_token,
+			      "refresh_token", t->refresh_token, "id_token", t->id_token);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+static int tokens_from_json(const char *text, struct login_tokens *t)
+{
+	json_t *o = json_loads(text, 0, NULL);
+	const char *a = NULL, *r = NULL, *i = NULL;
+	int rc = -1;
+
+	if (o && json_unpack(o, "{s?s, s?s, s?s}", "access_token", &a, "refresh_token", &r,
+			     "id_token", &i) == 0) {
+		t->access_token = a ? strdup(a) : NULL;
+		t->refresh_token = r ? strdup(r) : NULL;
+		t->id_token = i ? strdup(i) : NULL;
+		rc = 0;
+	}
+	json_decref(o);
+	return rc;
+}
+
+static int seal_tokens(const char *cookie, const struct login_tokens *t, unsigned char **sealed,
+		       size_t *sealed_len)
+{
+	char *json = tokens_to_json(t);
+	int rc;
+
+	if (!json)
+		return -1;
+	rc = token_box_seal(cookie, json, strlen(json), sealed, sealed_len);
+	explicit_bzero(json, strlen(json));
+	free(json);
+	return rc;
+}
+
+int session_store_insert(sqlite3 *db, const char *cookie, const struct login_session *s,
+			 char *err, size_t errlen)
+{
+	static const char sql[] =
+		"INSERT INTO login_sessions (id_hash, subject, email, groups_json, tokens_sealed,"
+		" access_expires_at, id_token_expires_at, created_at, last_seen_at,"
+		" absolute_expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)";
+	char id_hash[SESSION_ID_HASH_LEN + 1];
+	unsigned char *sealed = NULL;
+	size_t sealed_len = 0;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (session_id_hash(cookie, id_hash) != 0 ||
+	    seal_tokens(cookie, &s->tokens, &sealed, &sealed_len) != 0) {
+		snprintf(err, errlen, "cannot seal the session tokens");
+		goto done;
+	}
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto db_error;
+	sqlite3_bind_text(st, 1, id_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, s->subject, -1, SQLITE_STATIC);
+	db_bind_text_or_null(st, 3, s->email);
+	sqlite3_bind_text(st, 4, s->groups_json ? s->groups_json : "[]", -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, sealed, (int)sealed_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, s->access_expires_at);
+	sqlite3_bind_int64(st, 7, s->id_token_expires_at);
+	sqlite3_bind_int64(st, 8, s->created_at);
+	sqlite3_bind_int64(st, 9, s->last_seen_at);
+	sqlite3_bind_int64(st, 10, s->absolute_expires_at);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto db_error;
+	rc = 0;
+	goto done;
+db_error:
+	snprintf(err, errlen, "cannot store the session: %s", sqlite3_errmsg(db));
+done:
+	sqlite3_finalize(st);
+	free(sealed);
+	return rc;
+}
+
+enum session_lookup session_store_load(sqlite3 *db, const char *cookie, struct login_session *out,
+				       char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT subject, email, groups_json, tokens_sealed, access_expires_at,"
+		" id_token_expires_at, created_at, last_seen_at, absolute_expires_at,"
+		" refresh_claimed_until FROM login_sessions WHERE id_hash = ?";
+	enum session_lookup result = SESSION_ERROR;
+	sqlite3_stmt *st = NULL;
+	char *plain = NULL;
+	size_t plain_len = 0;
+	int step;
+
+	memset(out, 0, sizeof *out);
+	if (session_id_hash(cookie, out->id_hash) != 0 ||
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto db_error;
+	sqlite3_bind_text(st, 1, out->id_hash, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		result = SESSION_MISSING;
+		goto done;
+	}
+	if (step != SQLITE_ROW)
+		goto db_error;
+	if (token_box_open(cookie, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+			   &plain, &plain_len) != 0) {
+		result = SESSION_MISSING;
+		goto done;
+	}
+	out->subject = db_column_strdup(st, 0);
+	out->email = db_column_strdup(st, 1);
+	out->groups_json = db_column_strdup(st, 2);
+	out->access_expires_at = sqlite3_column_int64(st, 4);
+	out->id_token_expires_at = sqlite3_column_int64(st, 5);
+	out->created_at = sqlite3_column_int64(st, 6);
+	out->last_seen_at = sqlite3_column_int64(st, 7);
+	out->absolute_expires_at = sqlite3_column_int64(st, 8);
+	out->refresh_claimed_until = sqlite3_column_int64(st, 9);
+	if (!out->subject || tokens_from_json(plain, &out->tokens) != 0) {
+		snprintf(err, errlen, "corrupt login session row");
+		goto done;
+	}
+	result = SESSION_FOUND;
+	goto done;
+db_error:
+	snprintf(err, errlen, "cannot read the session: %s", sqlite3_errmsg(db));
+done:
+	if (plain) {
+		explicit_bzero(plain, plain_len);
+		free(plain);
+	}
+	sqlite3_finalize(st);
+	if (result != SESSION_FOUND)
+		login_session_clear(out);
+	return result;
+}
+
+/* Runs a one-row statement: ?1 is the id hash, ?2 (when the SQL has it) the number a. */
+static int exec_with_hash(sqlite3 *db, const char *sql, const char *id_hash, long long a)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, id_hash, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, a);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int session_store_touch(sqlite3 *db, const char *id_hash, long long now)
+{
+	return exec_with_hash(db, "UPDATE login_sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
+			      id_hash, now);
+}
+
+int session_store_delete(sqlite3 *db, const char *id_hash)
+{
+	return exec_with_hash(db, "DELETE FROM login_sessions WHERE id_hash = ?1",
+			      id_hash, 0);
+}
+
+int session_store_delete_subject(sqlite3 *db, const char *subject)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM login_sessions WHERE subject = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int session_store_release_claim(sqlite3 *db, const char *id_hash)
+{
+	return exec_with_hash(
+		db, "UPDATE login_sessions SET refresh_claimed_until = ?2 WHERE id_hash = ?1",
+		id_hash, 0);
+}
+
+int session_store_claim_refresh(sqlite3 *db, const char *id_hash, long long now, int lease_s)
+{
+	static const char sql[] =
+		"UPDATE login_sessions SET refresh_claimed_until = ?2"
+		" WHERE id_hash = ?1 AND refresh_claimed_until < ?3";
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	/* A single conditional UPDATE is atomic in SQLite: exactly one caller changes the row. */
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, id_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now + lease_s);
+	sqlite3_bind_int64(st, 3, now);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = sqlite3_changes(db) == 1 ? 1 : 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int session_store_save_tokens(sqlite3 *db, const char *cookie, const struct login_tokens *t,
+			      long long access_expires_at, long long id_token_expires_at)
+{
+	static const char sql[] =
+		"UPDATE login_sessions SET tokens_sealed = ?2, access_expires_at = ?3,"
+		" id_token_expires_at = ?4, refresh_claimed_until = 0 WHERE id_hash = ?1";
+	char id_hash[SESSION_ID_HASH_LEN + 1];
+	unsigned char *sealed = NULL;
+	size_t sealed_len = 0;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (session_id_hash(cookie, id_hash) != 0 ||
+	    seal_tokens(cookie, t, &sealed, &sealed_len) != 0 ||
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_text(st, 1, id_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, sealed, (int)sealed_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, access_expires_at);
+	sqlite3_bind_int64(st, 4, id_token_expires_at);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+done:
+	sqlite3_finalize(st);
+	free(sealed);
+	return rc;
+}
+
+int session_store_purge(sqlite3 *db, long long now, int idle_timeout_s)
+{
+	static const char sql[] = "DELETE FROM login_sessions WHERE absolute_expires_at <= ?1"
+				  " OR last_seen_at + ?2 <= ?1";
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, idle_timeout_s);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}

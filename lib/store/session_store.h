@@ -1,0 +1,58 @@
+/* Login sessions in SQLite. The cookie value never reaches the database: rows are keyed by
+ * its SHA-256, and the tokens are sealed with a key derived from it (token_box.h). */
+#ifndef PERISCOPE_SESSION_STORE_H
+#define PERISCOPE_SESSION_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "auth/token_box.h"
+
+struct login_tokens {
+	char *access_token;
+	char *refresh_token;
+	char *id_token;
+};
+
+struct login_session {
+	char id_hash[SESSION_ID_HASH_LEN + 1];
+	char *subject;
+	char *email;
+	char *groups_json;             /* JSON array of strings */
+	struct login_tokens tokens;
+	long long access_expires_at;   /* unix seconds, 0 = unknown */
+	long long id_token_expires_at;
+	long long created_at;
+	long long last_seen_at;
+	long long absolute_expires_at;
+	long long refresh_claimed_until;
+};
+
+void login_tokens_clear(struct login_tokens *t);
+void login_session_clear(struct login_session *s);
+
+int session_store_insert(sqlite3 *db, const char *cookie, const struct login_session *s,
+			 char *err, size_t errlen);
+
+enum session_lookup { SESSION_FOUND, SESSION_MISSING, SESSION_ERROR };
+/* Loads and unseals the row for this cookie. A row whose tokens do not open with this
+ * cookie counts as missing. */
+enum session_lookup session_store_load(sqlite3 *db, const char *cookie, struct login_session *out,
+				       char *err, size_t errlen);
+int session_store_touch(sqlite3 *db, const char *id_hash, long long now);
+int session_store_delete(sqlite3 *db, const char *id_hash);
+/* Ends every session of a subject ("sign out everywhere"). */
+int session_store_delete_subject(sqlite3 *db, const char *subject);
+
+/* Claims the right to refresh this session's tokens until now+lease_s, in one write
+ * transaction, so that concurrent requests (threads or processes) refresh once.
+ * Returns 1 when claimed, 0 when another holds a live claim, -1 on error. */
+int session_store_claim_refresh(sqlite3 *db, const char *id_hash, long long now, int lease_s);
+/* Stores refreshed tokens (resealed) and releases the claim. */
+int session_store_save_tokens(sqlite3 *db, const char *cookie, const struct login_tokens *t,
+			      long long access_expires_at, long long id_token_expires_at);
+int session_store_release_claim(sqlite3 *db, const char *id_hash);
+/* Deletes sessions past their absolute expiry or idle longer than idle_timeout_s. */
+int session_store_purge(sqlite3 *db, long long now, int idle_timeout_s);
+
+#endif
