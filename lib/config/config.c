@@ -237,7 +237,7 @@ int cfg_compose_image(struct cfg_loader *ld)
 	char *image;
 	int n;
 
-	if (*ld->image_tag)
+	if (ld->image_tag && *ld->image_tag)
 		n = asprintf(&image, "%s:%s", ld->image_repository, ld->image_tag);
 	else
 		n = asprintf(&image, "%s", ld->image_repository);

@@ -294,7 +294,7 @@ END_TEST
 
 START_TEST(oversized_answer_is_a_transport_error)
 {
-	char *big = malloc(SSM_JSON_MAX_BYTES + 100);
+	char *big = unit_malloc(SSM_JSON_MAX_BYTES + 100);
 	struct fake_server *s;
 	struct ssm_client c;
 	struct ssm_instance_info info;

@@ -34,7 +34,7 @@ static struct fixture {
 
 static char *datum_to_str(const gnutls_datum_t *d)
 {
-	char *s = malloc(d->size + 1);
+	char *s = unit_malloc(d->size + 1);
 
 	ck_assert_ptr_nonnull(s);
 	memcpy(s, d->data, d->size);
@@ -92,7 +92,7 @@ static void make_keypair(struct keypair *kp, gnutls_pk_algorithm_t pk, unsigned 
 		snprintf(members, sizeof members,
 			 "\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"", sa, sb);
 	}
-	kp->jwk_members = strdup(members);
+	kp->jwk_members = unit_strdup(members);
 	free(sa);
 	free(sb);
 	gnutls_free(a.data);
@@ -182,7 +182,7 @@ static char *mint_by_hand(const char *header, const char *payload, enum signer h
 	char *h = b64url_encode(header, strlen(header)), *p = b64url_encode(payload, strlen(payload));
 	char *sig = NULL, *token;
 	size_t signing_len = strlen(h) + 1 + strlen(p);
-	char *signing = malloc(signing_len + 1);
+	char *signing = unit_malloc(signing_len + 1);
 	gnutls_datum_t data, s = { NULL, 0 }, r_, s_;
 	unsigned char raw[132];
 
@@ -191,7 +191,7 @@ static char *mint_by_hand(const char *header, const char *payload, enum signer h
 	data = (gnutls_datum_t){ (unsigned char *)signing, (unsigned int)signing_len };
 	if (how == SIGN_RSA) {
 		ck_assert_int_eq(gnutls_privkey_sign_data(fx.rsa.priv, GNUTLS_DIG_SHA256, 0, &data, &s), 0);
-		sig = b64url_encode(s.data, s.size);
+		sig = unit_nonnull(b64url_encode(s.data, s.size));
 	} else if (how == SIGN_EC || how == SIGN_EC_PADDED) {
 		size_t half = how == SIGN_EC ? 32 : 66;
 
@@ -200,14 +200,14 @@ static char *mint_by_hand(const char *header, const char *payload, enum signer h
 		memset(raw, 0, sizeof raw);
 		put_unsigned(raw, half, &r_);
 		put_unsigned(raw + half, half, &s_);
-		sig = b64url_encode(raw, 2 * half);
+		sig = unit_nonnull(b64url_encode(raw, 2 * half));
 		gnutls_free(r_.data);
 		gnutls_free(s_.data);
 	} else {
-		sig = strdup("");
+		sig = unit_strdup("");
 	}
 	gnutls_free(s.data);
-	token = malloc(signing_len + 2 + strlen(sig));
+	token = unit_malloc(signing_len + 2 + strlen(sig));
 	ck_assert_ptr_nonnull(token);
 	sprintf(token, "%s.%s", signing, sig);
 	free(h);
@@ -389,7 +389,7 @@ START_TEST(jwks_refuses_too_many_keys)
 {
 	char err[256];
 	struct jwks *set = NULL;
-	char *json = malloc(8 + (JWKS_MAX_KEYS + 1) * 3 + 8);
+	char *json = unit_malloc(8 + (JWKS_MAX_KEYS + 1) * 3 + 8);
 	size_t n = 0;
 
 	n += (size_t)sprintf(json, "{\"keys\":[");
@@ -424,7 +424,7 @@ END_TEST
 
 START_TEST(large_token_with_many_groups_verifies)
 {
-	char *extra = malloc(400 * 40 + 32), *c = malloc(400 * 40 + 512), *token;
+	char *extra = unit_malloc(400 * 40 + 32), *c = unit_malloc(400 * 40 + 512), *token;
 	size_t n = (size_t)sprintf(extra, ",\"groups\":[");
 
 	for (int i = 0; i < 400; i++)
@@ -704,7 +704,7 @@ static char *swap_payload(char *token, const char *payload)
 {
 	char *p = b64url_encode(payload, strlen(payload));
 	char *first = strchr(token, '.'), *last = strrchr(token, '.');
-	char *out = malloc(strlen(token) + strlen(p) + 2);
+	char *out = unit_malloc(strlen(token) + strlen(p) + 2);
 
 	sprintf(out, "%.*s.%s%s", (int)(first - token), token, p, last);
 	free(p);
@@ -720,14 +720,14 @@ START_TEST(tampered_payload_or_signature_is_refused)
 
 	snprintf(forged, sizeof forged, "{\"iss\":\"" ISS "\",\"sub\":\"root\",\"aud\":\"" AUD
 		 "\",\"exp\":%lld,\"nonce\":\"" NONCE "\"}", NOW + 300);
-	ASSERT_RESULT(verify(swap_payload(strdup(token), forged)), IDTOKEN_BAD_SIGNATURE);
+	ASSERT_RESULT(verify(swap_payload(unit_strdup(token), forged)), IDTOKEN_BAD_SIGNATURE);
 
 	sig = strrchr(token, '.') + 10;
 	*sig = *sig == 'A' ? 'B' : 'A';
-	ASSERT_RESULT(verify(strdup(token)), IDTOKEN_BAD_SIGNATURE);
+	ASSERT_RESULT(verify(unit_strdup(token)), IDTOKEN_BAD_SIGNATURE);
 	/* one signature byte short, then one too many */
 	token[strlen(token) - 3] = '\0';
-	ASSERT_RESULT(verify(strdup(token)), IDTOKEN_BAD_SIGNATURE);
+	ASSERT_RESULT(verify(unit_strdup(token)), IDTOKEN_BAD_SIGNATURE);
 	free(token);
 
 	token = mint_by_hand("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", c, SIGN_EC);
@@ -810,17 +810,17 @@ START_TEST(garbage_and_truncated_tokens_are_malformed)
 	char *huge;
 
 	for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
-		ck_assert_msg(verify(strdup(garbage[i])) == IDTOKEN_MALFORMED, "garbage %zu", i);
+		ck_assert_msg(verify(unit_strdup(garbage[i])) == IDTOKEN_MALFORMED, "garbage %zu", i);
 	/* cut inside the payload */
-	cut = strdup(token);
+	cut = unit_strdup(token);
 	cut[strchr(cut, '.') - cut + 6] = '\0';
 	ASSERT_RESULT(verify(cut), IDTOKEN_MALFORMED);
 	/* cut inside the header */
-	cut = strdup(token);
+	cut = unit_strdup(token);
 	cut[7] = '\0';
 	ASSERT_RESULT(verify(cut), IDTOKEN_MALFORMED);
 	/* too long to be read */
-	huge = malloc(IDTOKEN_MAX_LEN + 2);
+	huge = unit_malloc(IDTOKEN_MAX_LEN + 2);
 	memset(huge, 'A', IDTOKEN_MAX_LEN + 1);
 	huge[IDTOKEN_MAX_LEN + 1] = '\0';
 	memcpy(huge, token, strlen(token));

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/buf.h"
 
@@ -19,6 +20,15 @@
 		srunner_free(sr);                                 \
 		return failed ? EXIT_FAILURE : EXIT_SUCCESS;      \
 	}
+
+/* Allocation in a test: a NULL ends the test (and tells the analyzer it cannot go on). */
+static inline void *unit_nonnull(void *p)
+{
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+#define unit_malloc(n) unit_nonnull(malloc(n))
+#define unit_strdup(s) ((char *)unit_nonnull(strdup(s)))
 
 /* Directory of the source tree (for fixtures), exported by the test environment. */
 static inline const char *unit_srcdir(void)
