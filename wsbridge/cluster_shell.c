@@ -1,7 +1,9 @@
 /* The cluster-shell backend: a per-session pod on the target cluster whose kubeconfig
  * impersonates the operator and their tier, attached through exec over WebSocket
- * (v5.channel.k8s.io, else v4). Teardown reads the in-pod command log back and deletes
- * the Pod and the Secret on every path. */
+ * (v5.channel.k8s.io, else v4). The pod's credential is the session's own: a ServiceAccount
+ * whose ClusterRole may impersonate only this operator, tier and session, and a token bound
+ * to the pod (refreshed when the apiserver shortened it). Teardown reads the in-pod command
+ * log back and deletes every object of the session on every path. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,16 +26,24 @@
 
 #define EXEC_CONNECT_TIMEOUT_MS 15000
 #define READBACK_TIMEOUT_MS 5000
+/* A token whose lifetime is this much shorter than asked for was shortened by the
+ * apiserver (its Date and the expiry differ by a second or so otherwise). */
+#define TOKEN_SHORTENED_SLACK_S 60
 
 struct cluster_shell {
 	struct session *s;
 	struct kube_target target;
 	struct k8s_client k8s;
 	struct http_wait wait;
-	struct shell_session_names names;
+	struct shell_objects obj;
 	const char *ns;
-	char *pod_ca;                 /* the CA the pod's kubeconfig trusts */
-	bool secret_created, pod_created;
+	unsigned created;             /* the kinds (1u << shell_object_kind) that may exist */
+	bool pod_created;
+	char pod_uid[64];
+	/* The token, on the apiserver's clock (Unix seconds): refreshed at refresh_at when the
+	 * apiserver shortened it, else never (0). */
+	long long token_expiry, refresh_at;
+	long long next_check;         /* monotonic ms of the next look at the apiserver's clock */
 	struct ws_client *exec;
 	enum k8s_proto proto;
 	struct buf frame;             /* reused encode buffer: no allocation per keystroke */
@@ -66,44 +76,36 @@ static int load_target(struct cluster_shell *cs)
 	return rc == 0 ? 0 : -1;
 }
 
-static void delete_quietly(struct cluster_shell *cs, const char *kind, const char *name)
+/* The pod's kubeconfig trusts the cluster's own CA, which the kubelet projects from the
+ * namespace's kube-root-ca.crt (never the CA of periscope's route to the cluster, which may
+ * be a proxy's). Checked here so that its absence is a clear error, not a pod stuck in
+ * ContainerCreating. */
+static int check_root_ca(struct cluster_shell *cs)
 {
 	struct k8s_response r;
 	char path[512], err[256];
+	const char *ca;
+	int rc = -1;
 
-	snprintf(path, sizeof path, "/api/v1/namespaces/%s/%s/%s?gracePeriodSeconds=0", cs->ns, kind, name);
-	if (k8s_call(&cs->k8s, "DELETE", path, NULL, &r, err, sizeof err) != 0)
-		log_msg(LOG_WARN, "cluster_shell", "delete %s/%s: %s", kind, name, err);
-	else if (r.status / 100 != 2 && r.status != 404)
-		log_msg(LOG_WARN, "cluster_shell", "delete %s/%s: HTTP %ld: %s", kind, name, r.status,
-			k8s_status_text(&r));
-	k8s_response_clear(&r);
-}
-
-/* The CA the pod's kubeconfig needs: the cluster's own (kubeconfig or in-cluster), else
- * what kube-public/cluster-info publishes. */
-static int find_pod_ca(struct cluster_shell *cs)
-{
-	struct k8s_response r;
-	char err[256];
-	const char *kc;
-
-	if (cs->target.ca_pem) {
-		cs->pod_ca = strdup(cs->target.ca_pem);
-		return cs->pod_ca ? 0 : -1;
-	}
-	if (k8s_call(&cs->k8s, "GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", NULL,
-		     &r, err, sizeof err) == 0 && r.status == 200 &&
-	    (kc = json_string_value(json_object_get(json_object_get(r.body, "data"), "kubeconfig"))) &&
-	    kubeconfig_ca_from_text(kc, strlen(kc), &cs->pod_ca, err, sizeof err) == 0) {
-		k8s_response_clear(&r);
-		return 0;
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/" SHELL_ROOT_CA_CONFIGMAP, cs->ns);
+	if (k8s_call(&cs->k8s, "GET", path, NULL, &r, err, sizeof err) != 0) {
+		session_fail(cs->s, "E_UPSTREAM", true, "cannot reach cluster %s: %s", cs->s->target.cluster, err);
+	} else if (r.abandoned) {
+		/* the browser left meanwhile */
+	} else if (r.status == 200 &&
+		   (ca = json_string_value(json_object_get(json_object_get(r.body, "data"), "ca.crt"))) && *ca) {
+		rc = 0;
+	} else if (r.status == 200 || r.status == 404) {
+		session_fail(cs->s, "E_CLUSTER_SHELL_NO_CA", false,
+			     "namespace %s has no " SHELL_ROOT_CA_CONFIGMAP " ConfigMap with the cluster's CA "
+			     "(every namespace has one where the root CA publisher runs)", cs->ns);
+	} else {
+		session_fail(cs->s, r.status == 403 ? "E_FORBIDDEN" : "E_UPSTREAM", r.status >= 500,
+			     "reading %s/" SHELL_ROOT_CA_CONFIGMAP " was refused (HTTP %ld): %s", cs->ns,
+			     r.status, k8s_status_text(&r));
 	}
 	k8s_response_clear(&r);
-	session_fail(cs->s, "E_CLUSTER_SHELL_NO_CA", false,
-		     "the cluster's CA is unknown: the kubeconfig has none and kube-public/cluster-info "
-		     "gave none");
-	return -1;
+	return rc;
 }
 
 /* POST that must succeed; on refusal the session fails with the apiserver's own words. */
@@ -131,52 +133,172 @@ static int create(struct cluster_shell *cs, const char *what, const char *path, 
 	return rc;
 }
 
-static char *mint_token(struct cluster_shell *cs)
+/* POSTs one object of the session into its collection. */
+static int create_object(struct cluster_shell *cs, enum shell_object_kind kind, const char *what,
+			 json_t *body, json_t **answer)
 {
 	char path[512];
+
+	if (shell_collection_path(kind, cs->ns, path, sizeof path) != 0) {
+		json_decref(body);
+		session_fail(cs->s, "E_INTERNAL", false, "the shell namespace name is too long");
+		return -1;
+	}
+	strncat(path, "?fieldManager=periscope", sizeof path - strlen(path) - 1);
+	/* It may exist even when the answer is lost: teardown deletes it either way. */
+	cs->created |= 1u << kind;
+	return create(cs, what, path, body, answer);
+}
+
+/* The session's identity on the cluster, before its pod: the ServiceAccount, its
+ * ClusterRole, and the binding between them. */
+static int create_identity(struct cluster_shell *cs)
+{
+	return create_object(cs, SHELL_OBJ_SERVICE_ACCOUNT, "session service account",
+			     shell_service_account(&cs->obj), NULL) != 0 ||
+		       create_object(cs, SHELL_OBJ_CLUSTER_ROLE, "session cluster role",
+				     shell_cluster_role(&cs->obj), NULL) != 0 ||
+		       create_object(cs, SHELL_OBJ_CLUSTER_ROLE_BINDING, "session cluster role binding",
+				     shell_cluster_role_binding(&cs->obj), NULL) != 0
+		       ? -1
+		       : 0;
+}
+
+static int create_pod(struct cluster_shell *cs)
+{
+	struct session *s = cs->s;
 	json_t *answer = NULL;
-	const char *token;
+	const char *uid;
+	int rc;
+
+	rc = create_object(cs, SHELL_OBJ_POD, "shell pod",
+			   shell_pod(s->cfg, &cs->obj, s->target.mode ? s->target.mode : "bash"), &answer);
+	cs->pod_created = rc == 0;
+	uid = json_string_value(json_object_get(json_object_get(answer, "metadata"), "uid"));
+	if (rc == 0 && (!uid || strlen(uid) >= sizeof cs->pod_uid)) {
+		session_fail(s, "E_UPSTREAM", true, "the apiserver's answer names no pod uid");
+		rc = -1;
+	} else if (rc == 0) {
+		snprintf(cs->pod_uid, sizeof cs->pod_uid, "%s", uid);
+	}
+	json_decref(answer);
+	return rc;
+}
+
+/* A token for the session's ServiceAccount, bound to its pod: deleting the pod invalidates
+ * it. Its expiry is read on the apiserver's clock (its Date header): where the lifetime is
+ * shorter than asked (--service-account-max-token-expiration), a refresh is due at half of
+ * it. Returns the token (malloc'd), or NULL with err. */
+static char *mint_token(struct cluster_shell *cs, char *err, size_t errlen)
+{
+	int ttl = shell_token_ttl(cs->s->cfg);
+	json_t *body = shell_token_request(ttl, cs->obj.name, cs->pod_uid);
+	struct k8s_response r;
+	char path[512];
+	const char *token = NULL, *expiry;
+	long long exp_ns, now, lifetime;
 	char *copy = NULL;
 
-	snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts/%s/token", cs->ns,
-		 cs->names.service_account);
-	if (create(cs, "service-account token", path, shell_token_request(shell_token_ttl(cs->s->cfg)),
-		   &answer) != 0)
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts/%s/token", cs->ns, cs->obj.name);
+	if (k8s_call(&cs->k8s, "POST", path, body, &r, err, errlen) != 0) {
+		json_decref(body);
 		return NULL;
-	token = json_string_value(json_object_get(json_object_get(answer, "status"), "token"));
-	if (token)
-		copy = strdup(token);
-	else
-		session_fail(cs->s, "E_UPSTREAM", true, "the TokenRequest answer holds no token");
-	json_decref(answer);
+	}
+	json_decref(body);
+	if (r.status / 100 != 2) {
+		snprintf(err, errlen, "HTTP %ld: %s", r.status, k8s_status_text(&r));
+		goto done;
+	}
+	token = json_string_value(json_object_get(json_object_get(r.body, "status"), "token"));
+	expiry = json_string_value(json_object_get(json_object_get(r.body, "status"), "expirationTimestamp"));
+	if (!token || !expiry || parse_rfc3339_ns(expiry, &exp_ns) != 0) {
+		snprintf(err, errlen, "the TokenRequest answer holds no token or expiry");
+		goto done;
+	}
+	copy = strdup(token);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	now = r.server_date ? r.server_date : now_ms() / 1000;
+	cs->token_expiry = exp_ns / 1000000000LL;
+	lifetime = cs->token_expiry - now;
+	cs->refresh_at = lifetime < ttl - TOKEN_SHORTENED_SLACK_S ? now + lifetime / 2 : 0;
+	if (cs->refresh_at)
+		log_json(LOG_INFO, "cluster_shell", "the apiserver shortened the session token; it is refreshed at half its lifetime",
+			 json_pack("{s:s, s:i, s:I, s:s}", "session_id", cs->s->session_id, "requested_seconds", ttl,
+				   "granted_seconds", (json_int_t)lifetime, "warning", r.warning));
+done:
+	k8s_response_clear(&r);
 	return copy;
 }
 
-static int create_secret(struct cluster_shell *cs, const char *token)
+static char *render_kubeconfig(struct cluster_shell *cs, const char *token)
 {
 	struct session *s = cs->s;
-	char group[96], path[512];
 	struct shell_kubeconfig k = {
-		.server = SHELL_POD_SERVER, .ca_pem = cs->pod_ca, .token = token,
-		.as_user = s->id.subject, .as_group = group, .session_id = s->session_id,
+		.server = SHELL_POD_SERVER, .ca_file = SHELL_CA_FILE, .token = token,
+		.as_user = s->id.subject, .as_group = cs->obj.tier_group, .session_id = s->session_id,
 		.actor = s->id.subject,
 	};
-	char *text;
-	int rc;
 
-	snprintf(group, sizeof group, "periscope-tier:%s", tier_name(s->id.tier));
-	text = kubeconfig_render_shell(&k);
-	if (!text) {
-		session_fail(s, "E_INTERNAL", false, "cannot build the session kubeconfig");
-		return -1;
+	return kubeconfig_render_shell(&k);
+}
+
+static void wipe_free(char *secret)
+{
+	if (secret) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
 	}
-	snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets?fieldManager=periscope", cs->ns);
-	rc = create(cs, "kubeconfig secret", path,
-		    shell_secret(&cs->names, s->session_id, tier_name(s->id.tier), text), NULL);
-	explicit_bzero(text, strlen(text));
-	free(text);
-	cs->secret_created = rc == 0;
+}
+
+/* The Secret the pod's volume waits for: the kubeconfig with a token bound to the pod. */
+static int create_secret(struct cluster_shell *cs)
+{
+	char err[256];
+	char *token = mint_token(cs, err, sizeof err), *text = token ? render_kubeconfig(cs, token) : NULL;
+	int rc = -1;
+
+	if (!token)
+		session_fail(cs->s, "E_UPSTREAM", true, "the session token could not be minted: %s", err);
+	else if (!text)
+		session_fail(cs->s, "E_INTERNAL", false, "cannot build the session kubeconfig");
+	else
+		rc = create_object(cs, SHELL_OBJ_SECRET, "kubeconfig secret", shell_secret(&cs->obj, text), NULL);
+	wipe_free(token);
+	wipe_free(text);
 	return rc;
+}
+
+/* A new token in the Secret (an unconditional update: Secrets allow one), which the kubelet
+ * carries into the pod's volume. */
+static void refresh_token(struct cluster_shell *cs)
+{
+	struct k8s_response r = { 0 };
+	char err[256], path[512];
+	char *token = mint_token(cs, err, sizeof err), *text = token ? render_kubeconfig(cs, token) : NULL;
+	json_t *secret = text ? shell_secret(&cs->obj, text) : NULL;
+
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s?fieldManager=periscope", cs->ns,
+		 cs->obj.name);
+	if (!token)
+		log_msg(LOG_WARN, "cluster_shell", "session %s: the token refresh failed: %s",
+			cs->s->session_id, err);
+	else if (!secret)
+		log_msg(LOG_WARN, "cluster_shell", "session %s: cannot build the refreshed kubeconfig",
+			cs->s->session_id);
+	else if (k8s_call(&cs->k8s, "PUT", path, secret, &r, err, sizeof err) != 0 || r.status / 100 != 2)
+		log_msg(LOG_WARN, "cluster_shell", "session %s: writing the refreshed token failed: %s",
+			cs->s->session_id, r.status ? k8s_status_text(&r) : err);
+	else
+		log_json(LOG_INFO, "cluster_shell", "refreshed the session token",
+			 json_pack("{s:s, s:I}", "session_id", cs->s->session_id, "expires",
+				   (json_int_t)cs->token_expiry));
+	k8s_response_clear(&r);
+	json_decref(secret);
+	wipe_free(token);
+	wipe_free(text);
 }
 
 struct ready_wait {
@@ -207,7 +329,7 @@ static int wait_ready(struct cluster_shell *cs)
 
 	snprintf(w.reason, sizeof w.reason, "not scheduled yet");
 	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?fieldSelector=metadata.name%%3D%s",
-		 cs->ns, cs->names.name);
+		 cs->ns, cs->obj.name);
 	/* A watch can end early (server timeout): watch again until the deadline. */
 	while (!s->close_reason[0] && monotonic_ms() < deadline) {
 		struct k8s_response r;
@@ -251,7 +373,7 @@ static struct ws_client *open_exec(struct cluster_shell *cs, const char *const *
 				   ws_message_fn on_message, void *ud, char *err, size_t errlen)
 {
 	struct k8s_exec_request rq = {
-		.server = cs->target.server, .ns = cs->ns, .pod = cs->names.name,
+		.server = cs->target.server, .ns = cs->ns, .pod = cs->obj.name,
 		.container = SHELL_CONTAINER, .command = command, .stdin_ = tty, .stdout_ = true,
 		.stderr_ = !tty, .tty = tty,
 	};
@@ -310,12 +432,13 @@ static int attach(struct cluster_shell *cs)
 	return 0;
 }
 
+/* Order matters: the ServiceAccount before the pod (admission refuses a pod whose account
+ * does not exist), the pod before its token (a token binds to an existing object's uid),
+ * the token before the Secret the pod's volume waits for (the kubelet starts the container
+ * only once it exists). */
 static int cs_start(struct session *s)
 {
 	struct cluster_shell *cs = calloc(1, sizeof *cs);
-	char *token = NULL;
-	char path[512];
-	int rc = -1;
 
 	if (!cs) {
 		session_fail(s, "E_INTERNAL", false, "out of memory");
@@ -330,34 +453,27 @@ static int cs_start(struct session *s)
 	session_http_wait(s, &cs->wait);
 	cs->k8s.target = &cs->target;
 	cs->k8s.wait = &cs->wait;
-	if (shell_names(s->session_id, tier_name(s->id.tier), s->id.subject, &cs->names) != 0 ||
-	    load_target(cs) != 0)
-		goto done;
+	if (shell_objects_init(&cs->obj, s->session_id, tier_name(s->id.tier), s->id.subject, cs->ns) != 0) {
+		session_fail(s, "E_INTERNAL", false, "cannot name the session's objects");
+		return -1;
+	}
+	if (load_target(cs) != 0)
+		return -1;
 	cluster_shell_sweep(s->db, &cs->k8s, cs->ns, s->session_id);
-	if (find_pod_ca(cs) != 0 || !(token = mint_token(cs)) || create_secret(cs, token) != 0)
-		goto done;
-	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?fieldManager=periscope", cs->ns);
-	if (create(cs, "shell pod", path,
-		   shell_pod(s->cfg, &cs->names, s->session_id, tier_name(s->id.tier), s->id.subject,
-			     s->target.mode ? s->target.mode : "bash"), NULL) != 0)
-		goto done;
-	cs->pod_created = true;
+	if (check_root_ca(cs) != 0 || create_identity(cs) != 0 || create_pod(cs) != 0 ||
+	    create_secret(cs) != 0)
+		return -1;
 	{
-		json_t *d = json_pack("{s:s, s:s}", "namespace", cs->ns, "pod", cs->names.name);
+		json_t *d = json_pack("{s:s, s:s}", "namespace", cs->ns, "pod", cs->obj.name);
 		char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
 		shell_registry_set_detail(s->db, s->session_id, text);
 		free(text);
 		json_decref(d);
 	}
 	if (wait_ready(cs) != 0 || attach(cs) != 0)
-		goto done;
-	rc = 0;
-done:
-	if (token) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
-	return rc;
+		return -1;
+	cs->next_check = monotonic_ms() + (long long)s->cfg->cluster_shell.token_refresh_check_seconds * 1000;
+	return 0;
 }
 
 static int cs_add_fds(struct session *s, struct pollfd *fds, int max, bool read_ok)
@@ -414,6 +530,28 @@ static long long cs_next_tick(struct session *s)
 
 	/* TLS may hold decrypted bytes that poll() cannot see: come back at once. */
 	return cs && cs->exec && ws_client_has_buffered_input(cs->exec) ? monotonic_ms() : -1;
+}
+
+/* A shortened token is refreshed at half its lifetime, on the apiserver's clock: every
+ * tokenRefreshCheckSeconds, its Date header says whether that time has come. */
+static int cs_tick(struct session *s, long long now)
+{
+	struct cluster_shell *cs = s->backend;
+	struct k8s_response r;
+	char err[256];
+
+	if (!cs || !cs->refresh_at || !cs->exec || now < cs->next_check)
+		return 0;
+	cs->next_check = now + (long long)s->cfg->cluster_shell.token_refresh_check_seconds * 1000;
+	if (k8s_call(&cs->k8s, "GET", "/version", NULL, &r, err, sizeof err) != 0) {
+		log_msg(LOG_WARN, "cluster_shell", "session %s: reading the apiserver's clock: %s",
+			s->session_id, err);
+		return 0;
+	}
+	if (!r.abandoned && (r.server_date ? r.server_date : now_ms() / 1000) >= cs->refresh_at)
+		refresh_token(cs);
+	k8s_response_clear(&r);
+	return 0;
 }
 
 static int send_frame(struct cluster_shell *cs)
@@ -510,15 +648,13 @@ static void cs_teardown(struct session *s, json_t *extra)
 		cs->exec = NULL;
 	}
 	json_object_set_new(extra, "namespace", json_string(cs->ns));
-	json_object_set_new(extra, "pod", json_string(cs->names.name));
+	json_object_set_new(extra, "pod", json_string(cs->obj.name));
 	if (cs->pod_created)
 		read_command_log(cs, extra);
-	if (cs->pod_created)
-		delete_quietly(cs, "pods", cs->names.name);
-	if (cs->secret_created)
-		delete_quietly(cs, "secrets", cs->names.name);
+	/* The pod first: its token dies with it. */
+	if (cs->created)
+		cluster_shell_delete_session(&cs->k8s, cs->ns, s->session_id, cs->created);
 	kube_target_clear(&cs->target);
-	free(cs->pod_ca);
 	buf_free(&cs->frame);
 	buf_free(&cs->status_bytes);
 	buf_free(&cs->readback);
@@ -540,6 +676,7 @@ const struct backend_ops cluster_shell_ops = {
 	.send_input = cs_send_input,
 	.resize = cs_resize,
 	.next_tick = cs_next_tick,
+	.tick = cs_tick,
 	.teardown = cs_teardown,
 	.describe = cs_describe,
 };

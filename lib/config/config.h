@@ -80,6 +80,7 @@ struct cluster_shell_config {
 	char *namespace_;               /* periscope-system */
 	struct terminal_timers timers;  /* idle 1200 */
 	int pod_start_timeout_seconds;  /* 30 */
+	int token_refresh_check_seconds; /* 30: how often a shortened token's expiry is checked */
 	long long transcript_max_bytes; /* 1048576 */
 	int max_sessions_per_user;      /* 2 */
 	int max_sessions_total;         /* 10, per cluster */

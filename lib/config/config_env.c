@@ -39,6 +39,7 @@ const struct cfg_env_var cfg_env_vars[] = {
 	E("PERISCOPE_CLUSTER_SHELL_HEARTBEAT_SECONDS", "clusterShell.heartbeatSeconds", CFG_POS_INT, cluster_shell.timers.heartbeat_seconds),
 	E("PERISCOPE_CLUSTER_SHELL_MAX_DURATION_SECONDS", "clusterShell.maxDurationSeconds", CFG_NONNEG_INT, cluster_shell.timers.max_duration_seconds),
 	E("PERISCOPE_CLUSTER_SHELL_POD_START_TIMEOUT_SECONDS", "clusterShell.podStartTimeoutSeconds", CFG_POS_INT, cluster_shell.pod_start_timeout_seconds),
+	E("PERISCOPE_CLUSTER_SHELL_TOKEN_REFRESH_CHECK_SECONDS", "clusterShell.tokenRefreshCheckSeconds", CFG_POS_INT, cluster_shell.token_refresh_check_seconds),
 	E("PERISCOPE_CLUSTER_SHELL_TRANSCRIPT_MAX_BYTES", "clusterShell.transcriptMaxBytes", CFG_POS_INT64, cluster_shell.transcript_max_bytes),
 	E("PERISCOPE_CLUSTER_SHELL_MAX_SESSIONS_PER_USER", "clusterShell.maxSessionsPerUser", CFG_POS_INT, cluster_shell.max_sessions_per_user),
 	E("PERISCOPE_CLUSTER_SHELL_MAX_SESSIONS_TOTAL", "clusterShell.maxSessionsTotal", CFG_POS_INT, cluster_shell.max_sessions_total),

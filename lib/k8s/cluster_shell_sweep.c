@@ -1,5 +1,6 @@
 #include "k8s/cluster_shell_sweep.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,61 +9,110 @@
 #include "core/log.h"
 #include "store/shell_registry.h"
 
-static int delete_object(const struct k8s_client *k, const char *ns, const char *kind,
-			 const char *name)
+/* DELETE of one object; one already gone counts as deleted. 0, or -1 with err. */
+static int delete_object(const struct k8s_client *k, enum shell_object_kind kind, const char *ns,
+			 const char *name, char *err, size_t errlen)
+{
+	struct k8s_response r;
+	char path[512];
+	int rc = -1;
+
+	if (shell_collection_path(kind, ns, path, sizeof path) != 0 ||
+	    strlen(path) + strlen(name) + 32 > sizeof path) {
+		snprintf(err, errlen, "the name is too long");
+		return -1;
+	}
+	snprintf(path + strlen(path), sizeof path - strlen(path), "/%s?gracePeriodSeconds=0", name);
+	if (k8s_call(k, "DELETE", path, NULL, &r, err, errlen) != 0)
+		return -1;
+	if (r.status / 100 == 2 || r.status == 404)
+		rc = 0;
+	else
+		snprintf(err, errlen, "HTTP %ld: %s", r.status, k8s_status_text(&r));
+	k8s_response_clear(&r);
+	return rc;
+}
+
+int cluster_shell_delete_session(const struct k8s_client *k, const char *ns,
+				 const char *session_id, unsigned kinds)
+{
+	char name[64], err[256];
+	int failed = 0;
+
+	if (shell_object_name(session_id, name, sizeof name) != 0)
+		return SHELL_OBJ_KINDS;
+	for (int kind = 0; kind < SHELL_OBJ_KINDS; kind++) {
+		if (!(kinds & (1u << kind)))
+			continue;
+		if (delete_object(k, (enum shell_object_kind)kind, ns, name, err, sizeof err) != 0) {
+			log_msg(LOG_WARN, "cluster_shell", "delete %s/%s: %s",
+				shell_object_resource((enum shell_object_kind)kind), name, err);
+			failed++;
+		}
+	}
+	return failed;
+}
+
+/* Deletes the objects of one kind whose session is dead. -1 when they cannot be listed. */
+static int sweep_kind(sqlite3 *db, const struct k8s_client *k, enum shell_object_kind kind,
+		      const char *ns, const char *keep_session)
 {
 	struct k8s_response r;
 	char path[512], err[256];
-	int rc = -1;
+	json_t *item;
+	size_t j;
+	int deleted = 0;
 
-	snprintf(path, sizeof path, "/api/v1/namespaces/%s/%s/%s?gracePeriodSeconds=0", ns, kind, name);
-	if (k8s_call(k, "DELETE", path, NULL, &r, err, sizeof err) == 0 &&
-	    (r.status / 100 == 2 || r.status == 404))
-		rc = 0;
+	/* Namespaced kinds are this installation's by their namespace; cluster-scoped ones by
+	 * the namespace label. */
+	if (shell_collection_path(kind, ns, path, sizeof path) != 0)
+		return -1;
+	snprintf(path + strlen(path), sizeof path - strlen(path),
+		 "?labelSelector=" LABEL_MANAGED_BY "%%3Dperiscope%s%s",
+		 strstr(path, "/namespaces/") ? "" : "%2C" LABEL_NAMESPACE "%3D",
+		 strstr(path, "/namespaces/") ? "" : ns);
+	if (k8s_call(k, "GET", path, NULL, &r, err, sizeof err) != 0 || r.status != 200) {
+		k8s_response_clear(&r);
+		return -1;
+	}
+	json_array_foreach(json_object_get(r.body, "items"), j, item) {
+		json_t *meta = json_object_get(item, "metadata");
+		const char *id = json_string_value(json_object_get(json_object_get(meta, "labels"),
+								   LABEL_SESSION));
+		const char *name = json_string_value(json_object_get(meta, "name"));
+
+		if (!id || !name || (keep_session && strcmp(id, keep_session) == 0) ||
+		    shell_registry_is_live(db, id) != 0)
+			continue;
+		if (delete_object(k, kind, ns, name, err, sizeof err) == 0) {
+			deleted++;
+			log_json(LOG_INFO, "sweep", "deleted an orphan of a dead session",
+				 json_pack("{s:s, s:s, s:s}", "kind", shell_object_resource(kind), "name",
+					   name, "session_id", id));
+		}
+	}
 	k8s_response_clear(&r);
-	return rc;
+	return deleted;
 }
 
 int cluster_shell_sweep(sqlite3 *db, const struct k8s_client *k, const char *ns,
 			const char *keep_session)
 {
-	static const char *const kinds[] = { "pods", "secrets" };
 	int deleted = 0;
-	char path[512], err[256];
+	bool complete = true;
 
 	if (shell_registry_reap(db, NULL) < 0)
 		return -1;
-	for (size_t i = 0; i < 2; i++) {
-		struct k8s_response r;
-		json_t *item;
-		size_t j;
+	/* A kind that cannot be listed does not keep the others from being swept. */
+	for (int kind = 0; kind < SHELL_OBJ_KINDS; kind++) {
+		int n = sweep_kind(db, k, (enum shell_object_kind)kind, ns, keep_session);
 
-		snprintf(path, sizeof path,
-			 "/api/v1/namespaces/%s/%s?labelSelector=" LABEL_MANAGED_BY "%%3Dperiscope", ns,
-			 kinds[i]);
-		if (k8s_call(k, "GET", path, NULL, &r, err, sizeof err) != 0 || r.status != 200) {
-			k8s_response_clear(&r);
-			return -1;
-		}
-		json_array_foreach(json_object_get(r.body, "items"), j, item) {
-			json_t *meta = json_object_get(item, "metadata");
-			const char *id = json_string_value(json_object_get(json_object_get(meta, "labels"),
-									   LABEL_SESSION));
-			const char *name = json_string_value(json_object_get(meta, "name"));
-
-			if (!id || !name || (keep_session && strcmp(id, keep_session) == 0) ||
-			    shell_registry_is_live(db, id) != 0)
-				continue;
-			if (delete_object(k, ns, kinds[i], name) == 0) {
-				deleted++;
-				log_json(LOG_INFO, "sweep", "deleted an orphan of a dead session",
-					 json_pack("{s:s, s:s, s:s}", "kind", kinds[i], "name", name,
-						   "session_id", id));
-			}
-		}
-		k8s_response_clear(&r);
+		if (n < 0)
+			complete = false;
+		else
+			deleted += n;
 	}
-	return deleted;
+	return complete ? deleted : -1;
 }
 
 void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db)

@@ -1,7 +1,9 @@
-/* What a SIGKILLed session leaves behind: its registry row (its process is gone) and its
- * labelled Pod and Secret. The sweep reaps the rows, then deletes every periscope-managed
- * Pod or Secret whose session has no live row. Runs when a cluster shell starts and
- * periodically from periscope.fcgi. */
+/* Removing a cluster-shell session's Kubernetes objects (cluster_shell_spec.h: its Pod,
+ * Secret, ClusterRoleBinding, ClusterRole and ServiceAccount), at teardown and for sessions
+ * that died without one. A SIGKILLed session leaves its registry row (its process is gone)
+ * and its labelled objects: the sweep reaps the rows, then deletes every object labelled
+ * managed-by=periscope (cluster-scoped ones: and with this shell namespace) whose session
+ * has no live row. Runs when a cluster shell starts and periodically from periscope.fcgi. */
 #ifndef PERISCOPE_CLUSTER_SHELL_SWEEP_H
 #define PERISCOPE_CLUSTER_SHELL_SWEEP_H
 
@@ -9,6 +11,13 @@
 
 #include "config/config.h"
 #include "k8s/k8s_client.h"
+
+/* Deletes the objects of one session, found by name, in shell_kind order (the Pod first:
+ * that ends its token), those of the kinds in `kinds` (a mask of 1u << enum shell_object_kind;
+ * SHELL_OBJ_ALL for a session whose progress is unknown). An object already gone counts
+ * as deleted. Returns how many deletions failed (0 = nothing of the session is left). */
+int cluster_shell_delete_session(const struct k8s_client *k, const char *ns,
+				 const char *session_id, unsigned kinds);
 
 /* Returns how many objects were deleted, or -1. keep_session: a session id never swept
  * (the caller's own, which may not be registered yet), or NULL. */

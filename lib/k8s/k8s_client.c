@@ -70,6 +70,8 @@ int k8s_call(const struct k8s_client *k, const char *method, const char *path, j
 	}
 	out->status = rs.status;
 	out->abandoned = rs.abandoned;
+	out->server_date = rs.date;
+	memcpy(out->warning, rs.warning, sizeof out->warning);
 	if (rs.body.len)
 		out->body = json_loadb(rs.body.data, rs.body.len, 0, NULL);
 	http_response_free(&rs);

@@ -19,6 +19,8 @@ struct k8s_response {
 	long status;
 	json_t *body;                   /* the parsed answer (an object, or a Status), or NULL */
 	int abandoned;                  /* wait->serve gave up */
+	long long server_date;          /* the apiserver's clock (Date), Unix seconds; 0 if none */
+	char warning[256];              /* the apiserver's first warning, "" if none */
 };
 
 void k8s_response_clear(struct k8s_response *r);

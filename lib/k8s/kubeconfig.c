@@ -271,12 +271,10 @@ int kubeconfig_ca_from_text(const char *yaml, size_t len, char **ca_pem, char *e
 
 char *kubeconfig_render_shell(const struct shell_kubeconfig *k)
 {
-	char *ca_b64 = k->ca_pem ? b64_encode(k->ca_pem, strlen(k->ca_pem)) : NULL;
-	json_t *cluster = json_pack("{s:s}", "server", k->server), *doc;
+	json_t *cluster = json_pack("{s:s, s:s}", "server", k->server, "certificate-authority",
+				    k->ca_file), *doc;
 	char *text = NULL;
 
-	if (ca_b64)
-		json_object_set_new(cluster, "certificate-authority-data", json_string(ca_b64));
 	doc = json_pack(
 		"{s:s, s:s, s:[{s:s, s:o}], s:[{s:s, s:{s:s, s:s, s:[s], s:{s:[s], s:[s]}}}],"
 		" s:[{s:s, s:{s:s, s:s}}], s:s}",
@@ -291,6 +289,5 @@ char *kubeconfig_render_shell(const struct shell_kubeconfig *k)
 	if (doc)
 		text = json_dumps(doc, JSON_INDENT(2));
 	json_decref(doc);
-	free(ca_b64);
 	return text;
 }

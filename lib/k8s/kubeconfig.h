@@ -26,8 +26,8 @@ int kubeconfig_ca_from_text(const char *yaml, size_t len, char **ca_pem, char *e
 
 struct shell_kubeconfig {
 	const char *server;        /* what the pod dials: https://kubernetes.default.svc */
-	const char *ca_pem;
-	const char *token;         /* the TokenRequest token of periscope-shell-<tier> */
+	const char *ca_file;       /* certificate-authority: a path, relative to the kubeconfig */
+	const char *token;         /* the session's bound TokenRequest token */
 	const char *as_user;       /* the operator's sub */
 	const char *as_group;      /* periscope-tier:<tier> */
 	const char *session_id;

@@ -30,6 +30,20 @@ static size_t collect_body(char *data, size_t size, size_t nmemb, void *userdata
 	return buf_append(&sink->rs->body, data, n) == 0 ? n : 0;
 }
 
+/* The response headers a caller may need: the server's clock (an apiserver's Date is the
+ * clock its token expiries are on) and its first warning. */
+static void read_headers(CURL *c, struct http_response *rs)
+{
+	struct curl_header *h;
+	time_t t;
+
+	if (curl_easy_header(c, "Date", 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
+	    (t = curl_getdate(h->value, NULL)) > 0)
+		rs->date = (long long)t;
+	if (curl_easy_header(c, "Warning", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+		snprintf(rs->warning, sizeof rs->warning, "%s", h->value);
+}
+
 /* Runs the transfer through a multi handle, serving the caller's descriptors meanwhile. */
 static CURLcode perform_waiting(CURL *c, const struct http_wait *wait, struct http_response *rs)
 {
@@ -89,6 +103,8 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 	rs->status = 0;
 	rs->stopped = 0;
 	rs->abandoned = 0;
+	rs->date = 0;
+	rs->warning[0] = '\0';
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -127,6 +143,7 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 	cc = rq->wait ? perform_waiting(c, rq->wait, rs) : curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	read_headers(c, rs);
 	if (rs->abandoned || (rs->stopped && cc == CURLE_WRITE_ERROR)) {
 		rc = 0;
 		goto done;

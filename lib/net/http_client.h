@@ -44,6 +44,8 @@ struct http_response {
 	struct buf body;
 	int stopped;                     /* on_body asked to stop */
 	int abandoned;                   /* wait->serve asked to give up */
+	long long date;                  /* the server's clock (Date header), Unix seconds; 0 if none */
+	char warning[256];               /* the first Warning header's value, "" if none */
 };
 
 /* Performs the request. A transport failure or an over-long body is -1 with err; any HTTP

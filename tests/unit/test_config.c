@@ -120,6 +120,7 @@ START_TEST(defaults_without_a_file)
 	ck_assert_int_eq(cfg->cluster_shell.timers.heartbeat_seconds, 20);
 	ck_assert_int_eq(cfg->cluster_shell.timers.max_duration_seconds, 0);
 	ck_assert_int_eq(cfg->cluster_shell.pod_start_timeout_seconds, 30);
+	ck_assert_int_eq(cfg->cluster_shell.token_refresh_check_seconds, 30);
 	ck_assert_int_eq(cfg->cluster_shell.transcript_max_bytes, 1048576);
 	ck_assert_int_eq(cfg->cluster_shell.max_sessions_per_user, 2);
 	ck_assert_int_eq(cfg->cluster_shell.max_sessions_total, 10);
@@ -359,6 +360,7 @@ START_TEST(every_env_var_overrides_the_file)
 	setenv("PERISCOPE_CLUSTER_SHELL_HEARTBEAT_SECONDS", "5", 1);
 	setenv("PERISCOPE_CLUSTER_SHELL_MAX_DURATION_SECONDS", "0", 1);
 	setenv("PERISCOPE_CLUSTER_SHELL_POD_START_TIMEOUT_SECONDS", "99", 1);
+	setenv("PERISCOPE_CLUSTER_SHELL_TOKEN_REFRESH_CHECK_SECONDS", "3", 1);
 	setenv("PERISCOPE_CLUSTER_SHELL_TRANSCRIPT_MAX_BYTES", "5000000000", 1);
 	setenv("PERISCOPE_CLUSTER_SHELL_MAX_SESSIONS_PER_USER", "7", 1);
 	setenv("PERISCOPE_CLUSTER_SHELL_MAX_SESSIONS_TOTAL", "70", 1);
@@ -405,6 +407,7 @@ START_TEST(every_env_var_overrides_the_file)
 	ck_assert_int_eq(cfg->cluster_shell.timers.heartbeat_seconds, 5);
 	ck_assert_int_eq(cfg->cluster_shell.timers.max_duration_seconds, 0);
 	ck_assert_int_eq(cfg->cluster_shell.pod_start_timeout_seconds, 99);
+	ck_assert_int_eq(cfg->cluster_shell.token_refresh_check_seconds, 3);
 	ck_assert(cfg->cluster_shell.transcript_max_bytes == 5000000000LL);
 	ck_assert_int_eq(cfg->cluster_shell.max_sessions_per_user, 7);
 	ck_assert_int_eq(cfg->cluster_shell.max_sessions_total, 70);

@@ -1,18 +1,24 @@
-// Who is calling: bearer tokens the fake minted (the admin token given at start, and
-// ServiceAccount tokens from TokenRequest), then the Impersonate-* headers on top, checked
-// the way the shell's RBAC would check them.
+// Who is calling: bearer tokens (the admin token, static user tokens, and ServiceAccount
+// tokens from TokenRequest, checked the way kube-apiserver checks them), then the
+// Impersonate-* headers, each impersonated attribute authorized on its own against the
+// caller's RBAC exactly as the apiserver's impersonation filter does.
 import { randomBytes } from 'node:crypto';
 import { forbidden, internalError, unauthorized } from './status.mjs';
 
-const SHELL_SA = /^periscope-shell-([a-z0-9-]+)$/;
-// The user-extras the per-tier impersonator ClusterRole allows (chart: cluster-shell-rbac.yaml).
-const SHELL_EXTRAS = ['audit.periscope.io/session-id', 'audit.periscope.io/actor'];
-
 export const serviceAccountUser = (ns, name) => `system:serviceaccount:${ns}:${name}`;
+// staging/src/k8s.io/apiserver/pkg/authentication/serviceaccount/util.go MakeGroupNames,
+// plus system:authenticated from the authenticated-group adder
+// (staging/src/k8s.io/apiserver/pkg/authentication/group/authenticated_group_adder.go).
 const serviceAccountGroups = (ns) => ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'];
+const withAuthenticated = (groups) => (groups.includes('system:authenticated') ? groups : [...groups, 'system:authenticated']);
+// jwt.DefaultLeeway: pkg/serviceaccount/claims.go treats a bound object as gone once its
+// deletionTimestamp is more than this in the past.
+const DELETION_LEEWAY_MS = 60 * 1000;
 
-// The Impersonate-* request headers, each line kept (rawHeaders), extras decoded like the
-// apiserver does: the key lower-cased, then percent-decoded (raw when that fails).
+// The Impersonate-* request headers, extras decoded like the apiserver does
+// (impersonation.go buildImpersonationRequests: the first Impersonate-User value; every
+// Impersonate-Group; Impersonate-Extra-<key> with the key lower-cased, then
+// unescapeExtraKey'd, raw when that fails; Impersonate-Uid).
 export function readImpersonation(rawHeaders) {
   let user;
   let uid;
@@ -35,74 +41,118 @@ export function readImpersonation(rawHeaders) {
   return { user, uid, groups, extra };
 }
 
+// impersonation.go buildImpersonationRequests: one thing to authorize per user (or
+// ServiceAccount, when the name has that form: serviceaccount.SplitUsername), group, extra
+// value and uid, with the attributes WithImpersonation authorizes each of them by.
+function impersonationRequests(imp) {
+  const out = [];
+  const hasUser = Boolean(imp.user);
+  if (hasUser) {
+    const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(imp.user);
+    out.push(sa ? { kind: 'ServiceAccount', attrs: { apiGroup: '', resource: 'serviceaccounts', namespace: sa[1], name: sa[2] }, ns: sa[1] }
+      : { kind: 'User', attrs: { apiGroup: '', resource: 'users', name: imp.user } });
+  }
+  for (const g of imp.groups) out.push({ kind: 'Group', attrs: { apiGroup: '', resource: 'groups', name: g } });
+  for (const [key, values] of Object.entries(imp.extra)) {
+    for (const v of values) out.push({ kind: 'UserExtra', attrs: { apiGroup: 'authentication.k8s.io', resource: 'userextras', subresource: key, name: v } });
+  }
+  if (imp.uid) out.push({ kind: 'UID', attrs: { apiGroup: 'authentication.k8s.io', resource: 'uids', name: imp.uid } });
+  if (!hasUser && out.length) {
+    // responsewriters.InternalError on buildImpersonationRequests' error.
+    throw internalError(`requested ${JSON.stringify(out.map((r) => ({ kind: r.kind, name: r.attrs.name })))} without impersonating a user`);
+  }
+  return out;
+}
+
 export class Authenticator {
-  constructor({ adminToken, adminUser = 'periscope-admin', enforceShellRbac = true }) {
-    this.enforceShellRbac = enforceShellRbac;
+  // users: static bearer tokens [{ token, username, groups, uid }] (the apiserver's
+  // --token-auth-file). lookup(resource, ns, name) reads the store; clock is the fake's.
+  constructor({ adminToken, adminUser = 'periscope-admin', users = [], clock, lookup }) {
+    this.clock = clock;
+    this.lookup = lookup;
     this.tokens = new Map();
-    this.tokens.set(adminToken, { username: adminUser, groups: ['system:masters', 'system:authenticated'], admin: true });
+    this.tokens.set(adminToken, { username: adminUser, groups: ['system:masters', 'system:authenticated'] });
+    for (const u of users) {
+      this.tokens.set(u.token, { username: u.username, groups: withAuthenticated([...(u.groups ?? [])]), ...(u.uid ? { uid: u.uid } : {}) });
+    }
   }
 
-  // A ServiceAccount token, valid until expirationSeconds from now.
-  mintServiceAccountToken(ns, name, expirationSeconds) {
+  // A ServiceAccount token (pkg/serviceaccount/claims.go Claims): it names the
+  // ServiceAccount and its uid, the bound object (a Pod or Secret, with uid) if any, and
+  // expires expirationSeconds from now on the fake's clock.
+  mintServiceAccountToken(sa, expirationSeconds, bound = null) {
     const token = `fake-sa-token.${randomBytes(24).toString('base64url')}`;
-    const expiresAt = Math.floor(Date.now() / 1000) * 1000 + expirationSeconds * 1000;
+    const issued = Math.floor(this.clock.now() / 1000) * 1000;
+    const expiresAt = issued + expirationSeconds * 1000;
     this.tokens.set(token, {
-      username: serviceAccountUser(ns, name),
-      groups: serviceAccountGroups(ns),
-      serviceAccount: { namespace: ns, name },
+      serviceAccount: { namespace: sa.metadata.namespace, name: sa.metadata.name, uid: sa.metadata.uid },
+      bound,
       expiresAt,
     });
-    return { token, expirationTimestamp: new Date(expiresAt).toISOString().replace(/\.\d+Z$/, 'Z') };
+    return { token, expirationTimestamp: this.clock.iso(expiresAt) };
+  }
+
+  // A bound object still there, with its uid, and not deleted for longer than the leeway
+  // (claims.go validator.Validate).
+  objectAlive(resource, ns, ref) {
+    const obj = this.lookup(resource, ns, ref.name);
+    if (!obj || obj.metadata.uid !== ref.uid) return false;
+    const deleted = obj.metadata.deletionTimestamp && Date.parse(obj.metadata.deletionTimestamp);
+    return !deleted || deleted >= this.clock.now() - DELETION_LEEWAY_MS;
+  }
+
+  // The identity behind a ServiceAccount token, or null when claims.go validator.Validate
+  // would refuse it: expired, its ServiceAccount gone (or re-created: another uid), or its
+  // bound Pod or Secret gone.
+  serviceAccountIdentity(t) {
+    const { namespace: ns, name, uid } = t.serviceAccount;
+    if (this.clock.now() >= t.expiresAt) return null;
+    if (!this.objectAlive('serviceaccounts', ns, { name, uid })) return null;
+    if (t.bound && !this.objectAlive(t.bound.kind === 'Pod' ? 'pods' : 'secrets', ns, t.bound)) return null;
+    const identity = { username: serviceAccountUser(ns, name), uid, groups: serviceAccountGroups(ns), serviceAccount: t.serviceAccount };
+    // serviceaccount/util.go ServiceAccountInfo.UserInfo: the pod a bound token names.
+    if (t.bound?.kind === 'Pod') identity.extra = { 'authentication.kubernetes.io/pod-name': [t.bound.name], 'authentication.kubernetes.io/pod-uid': [t.bound.uid] };
+    return identity;
   }
 
   // The identity behind the request's bearer token; 401 for anything else.
   authenticate(req) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    const id = m && this.tokens.get(m[1]);
+    const t = m && this.tokens.get(m[1]);
+    const id = t?.serviceAccount ? this.serviceAccountIdentity(t) : t;
     if (!id) throw unauthorized();
-    if (id.expiresAt !== undefined && Date.now() >= id.expiresAt) throw unauthorized();
     return id;
   }
 
-  // Whether caller may impersonate: the admin may do anything; a periscope-shell-<tier>
-  // ServiceAccount any user, only group periscope-tier:<tier> and the two audit extras;
-  // any other identity nothing. Throws 403 naming the first thing refused.
-  checkImpersonation(caller, imp) {
-    if (caller.admin || !this.enforceShellRbac) return;
-    const tier = caller.serviceAccount && SHELL_SA.exec(caller.serviceAccount.name)?.[1];
-    const deny = (resource, name, group) => forbidden({ user: caller.username, verb: 'impersonate', resource, name, group });
-    if (imp.user !== undefined) {
-      if (!tier) throw deny(imp.user.startsWith('system:serviceaccount:') ? 'serviceaccounts' : 'users', imp.user);
+  // staging/src/k8s.io/apiserver/pkg/endpoints/filters/impersonation.go WithImpersonation:
+  // each requested attribute authorized (verb impersonate) for the caller with authorize,
+  // 403 on the first refused; then the impersonated identity, with system:authenticated
+  // added unless given (system:unauthenticated for system:anonymous).
+  impersonate(caller, imp, authorize) {
+    if (!imp) return { ...caller, groups: [...caller.groups], extra: caller.extra ?? {}, caller, impersonated: false };
+    const requests = impersonationRequests(imp);
+    const groupsSpecified = imp.groups.length > 0;
+    let username = '';
+    let groups = [];
+    const extra = {};
+    for (const r of requests) {
+      const attrs = { verb: 'impersonate', resourceRequest: true, namespace: '', ...r.attrs };
+      const d = authorize(attrs);
+      if (!d.allowed) throw forbidden({ user: caller.username, ...attrs, reason: d.reason });
+      if (r.kind === 'ServiceAccount') {
+        username = serviceAccountUser(r.ns, r.attrs.name);
+        if (!groupsSpecified) groups = serviceAccountGroups(r.ns).filter((g) => g !== 'system:authenticated');
+      } else if (r.kind === 'User') username = r.attrs.name;
+      else if (r.kind === 'Group') groups.push(r.attrs.name);
+      else if (r.kind === 'UserExtra') (extra[r.attrs.subresource] ??= []).push(r.attrs.name);
     }
-    if (imp.uid !== undefined) throw deny('uids', imp.uid, 'authentication.k8s.io');
-    for (const g of imp.groups) if (g !== `periscope-tier:${tier}`) throw deny('groups', g);
-    for (const [k, values] of Object.entries(imp.extra)) {
-      if (!tier || !SHELL_EXTRAS.includes(k)) throw deny(`userextras/${k}`, values[0], 'authentication.k8s.io');
+    if (username !== 'system:anonymous') {
+      if (!groups.includes('system:authenticated') && !groups.includes('system:unauthenticated')) groups.push('system:authenticated');
+    } else if (!groups.includes('system:unauthenticated')) {
+      groups.push('system:unauthenticated');
     }
-  }
-
-  // The effective identity: the caller, or whom the caller impersonates.
-  resolve(caller, imp) {
-    if (!imp) return { username: caller.username, groups: [...caller.groups], extra: {}, caller, impersonated: false };
-    if (imp.user === undefined) {
-      throw internalError(`requested ${JSON.stringify(imp)} without impersonating a user`);
-    }
-    this.checkImpersonation(caller, imp);
-    let groups = [...imp.groups];
-    const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(imp.user);
-    if (sa && groups.length === 0) groups = serviceAccountGroups(sa[1]);
-    else if (imp.user !== 'system:anonymous' && !groups.includes('system:authenticated') && !groups.includes('system:unauthenticated')) {
-      groups.push('system:authenticated');
-    }
-    const effective = { username: imp.user, groups, extra: imp.extra, caller, impersonated: true };
-    if (imp.uid !== undefined) effective.uid = imp.uid;
+    const effective = { username, groups, extra, caller, impersonated: true };
+    if (imp.uid) effective.uid = imp.uid;
     return effective;
-  }
-
-  // ServiceAccount tokens here carry only impersonate rights (the shell's per-tier SA):
-  // used directly they may read discovery and ask who they are, nothing else, which is the
-  // "a stolen token nets nothing" property.
-  isRestricted(identity) {
-    return this.enforceShellRbac && !identity.impersonated && Boolean(identity.caller.serviceAccount);
   }
 }

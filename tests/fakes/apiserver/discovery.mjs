@@ -17,26 +17,26 @@ export function apiVersions(serverAddress) {
   };
 }
 
-const AUTH_GROUP = { name: 'authentication.k8s.io', version: 'v1' };
+const GROUPS = ['authentication.k8s.io', 'rbac.authorization.k8s.io'];
+const groupVersion = (name) => ({ groupVersion: `${name}/v1`, version: 'v1' });
 
 export function apiGroupList() {
-  const gv = { groupVersion: `${AUTH_GROUP.name}/${AUTH_GROUP.version}`, version: AUTH_GROUP.version };
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: AUTH_GROUP.name, versions: [gv], preferredVersion: gv }] };
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: GROUPS.map((name) => ({ name, versions: [groupVersion(name)], preferredVersion: groupVersion(name) })) };
 }
 
 export function apiGroup(name) {
-  if (name !== AUTH_GROUP.name) return null;
-  return apiGroupList().groups[0];
+  return apiGroupList().groups.find((g) => g.name === name) ?? null;
+}
+
+function resourceEntry(name, r) {
+  const entry = { name, singularName: r.singularName, namespaced: r.namespaced, kind: r.kind, verbs: CRUD };
+  if (r.shortNames) entry.shortNames = r.shortNames;
+  if (r.categories) entry.categories = r.categories;
+  return entry;
 }
 
 export function coreResources() {
-  const resources = [];
-  for (const [name, r] of Object.entries(RESOURCES)) {
-    const entry = { name, singularName: r.singularName, namespaced: r.namespaced, kind: r.kind, verbs: CRUD };
-    if (r.shortNames) entry.shortNames = r.shortNames;
-    if (r.categories) entry.categories = r.categories;
-    resources.push(entry);
-  }
+  const resources = Object.entries(RESOURCES).filter(([, r]) => !r.group).map(([name, r]) => resourceEntry(name, r));
   resources.push(
     { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
     { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
@@ -45,10 +45,18 @@ export function coreResources() {
   return { kind: 'APIResourceList', groupVersion: 'v1', resources };
 }
 
-export function groupResources(groupVersion) {
-  if (groupVersion !== `${AUTH_GROUP.name}/${AUTH_GROUP.version}`) return null;
-  return {
-    kind: 'APIResourceList', apiVersion: 'v1', groupVersion,
-    resources: [{ name: 'selfsubjectreviews', singularName: 'selfsubjectreview', namespaced: false, kind: 'SelfSubjectReview', verbs: ['create'] }],
-  };
+export function groupResources(gv) {
+  if (gv === 'authentication.k8s.io/v1') {
+    return {
+      kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv,
+      resources: [{ name: 'selfsubjectreviews', singularName: 'selfsubjectreview', namespaced: false, kind: 'SelfSubjectReview', verbs: ['create'] }],
+    };
+  }
+  if (gv === 'rbac.authorization.k8s.io/v1') {
+    return {
+      kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv,
+      resources: Object.entries(RESOURCES).filter(([, r]) => r.group === 'rbac.authorization.k8s.io').map(([name, r]) => resourceEntry(name, r)),
+    };
+  }
+  return null;
 }

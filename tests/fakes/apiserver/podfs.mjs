@@ -5,13 +5,14 @@
 //   <root>/usr/local/bin/kubectl, helm   -> periscope-audit-exec (from the build directory)
 //   <root>/usr/local/bin/periscope-shell -> the entrypoint (from the build directory)
 //   <root>/opt/periscope/bin/kubectl-real -> the real kubectl 1.32
-//   <root>/<mountPath>/<key>             the pod's Secret and ConfigMap volumes
+//   <root>/<mountPath>/<key>             the pod's Secret, ConfigMap and projected volumes,
+//                                        rewritten (atomically) when their objects change
 //   <root>/tmp, <root>/home              the container's private /tmp and home
 //
 // Pod paths in env values and exec arguments (/etc/periscope/kubeconfig, /tmp/...) are
 // rewritten to <root>/..., and the in-cluster apiserver name (https://kubernetes.default.svc)
 // in mounted files to this fake's URL: that is the cluster DNS of this fake.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 
@@ -23,6 +24,22 @@ const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 function decode(data, key) {
   return Buffer.from(data[key], 'base64');
+}
+
+// The objects a volume is made of: a secret or configMap volume, or each source of a
+// projected one (pkg/volume/projected: secret and configMap sources, named by `name`).
+// Returns [{ resource, name, items, optional, binary, defaultMode }].
+export function volumeSources(v) {
+  if (v.secret) return [{ resource: 'secrets', name: v.secret.secretName, items: v.secret.items, optional: v.secret.optional, binary: true, defaultMode: v.secret.defaultMode }];
+  if (v.configMap) return [{ resource: 'configmaps', name: v.configMap.name, items: v.configMap.items, optional: v.configMap.optional, binary: false, defaultMode: v.configMap.defaultMode }];
+  if (v.projected) {
+    return (v.projected.sources ?? []).flatMap((src) => {
+      if (src.secret) return [{ resource: 'secrets', name: src.secret.name, items: src.secret.items, optional: src.secret.optional, binary: true, defaultMode: v.projected.defaultMode }];
+      if (src.configMap) return [{ resource: 'configmaps', name: src.configMap.name, items: src.configMap.items, optional: src.configMap.optional, binary: false, defaultMode: v.projected.defaultMode }];
+      return [];
+    });
+  }
+  return [];
 }
 
 export class PodFs {
@@ -74,33 +91,42 @@ export class PodFs {
   }
 
   mountVolumes(lookup) {
-    const ns = this.pod.metadata.namespace;
     const volumes = new Map((this.pod.spec.volumes ?? []).map((v) => [v.name, v]));
+    this.volumeMounts = [];
     for (const c of this.pod.spec.containers) {
       for (const m of c.volumeMounts ?? []) {
-        const v = volumes.get(m.name);
         this.mkdir(m.mountPath);
         this.mounts.push(m.mountPath);
-        let source = null;
-        if (v?.secret) source = { obj: lookup('secrets', ns, v.secret.secretName), spec: v.secret, binary: true };
-        else if (v?.configMap) source = { obj: lookup('configmaps', ns, v.configMap.name), spec: v.configMap, binary: false };
-        if (!source?.obj) continue;
-        this.writeVolume(m.mountPath, source);
+        const v = volumes.get(m.name);
+        if (v) this.volumeMounts.push({ mountPath: m.mountPath, volume: v });
       }
     }
+    this.syncVolumes(lookup);
   }
 
-  writeVolume(mountPath, { obj, spec, binary }) {
-    const data = binary ? obj.data ?? {} : obj.data ?? {};
-    const keys = spec.items ? spec.items.map((i) => [i.key, i.path, i.mode]) : Object.keys(data).map((k) => [k, k]);
-    for (const [k, path, mode] of keys) {
-      if (!(k in data)) continue;
-      const bytes = binary ? decode(data, k) : Buffer.from(data[k]);
-      const text = bytes.toString('utf8').replace(IN_CLUSTER_URL, this.apiserverUrl);
-      const file = this.hostPath(posix.join(mountPath, path));
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, text);
-      chmodSync(file, mode ?? spec.defaultMode ?? 0o644);
+  // Writes each volume's files from the current objects, replacing only what changed, each
+  // file atomically (written aside, then renamed over: pkg/volume/util/atomic_writer.go
+  // swaps a whole directory for the same reason), so a reader never sees half a file.
+  syncVolumes(lookup) {
+    const ns = this.pod.metadata.namespace;
+    for (const { mountPath, volume } of this.volumeMounts ?? []) {
+      for (const src of volumeSources(volume)) {
+        const obj = lookup(src.resource, ns, src.name);
+        if (!obj) continue;
+        const data = obj.data ?? {};
+        const keys = src.items ? src.items.map((i) => [i.key, i.path, i.mode]) : Object.keys(data).map((k) => [k, k]);
+        for (const [k, path, mode] of keys) {
+          if (!(k in data)) continue;
+          const bytes = src.binary ? decode(data, k) : Buffer.from(data[k]);
+          const text = bytes.toString('utf8').replace(IN_CLUSTER_URL, this.apiserverUrl);
+          const file = this.hostPath(posix.join(mountPath, path));
+          if (existsSync(file) && readFileSync(file, 'utf8') === text) continue;
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(`${file}.tmp`, text);
+          chmodSync(`${file}.tmp`, mode ?? src.defaultMode ?? 0o644);
+          renameSync(`${file}.tmp`, file);
+        }
+      }
     }
   }
 

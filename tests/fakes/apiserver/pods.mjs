@@ -3,15 +3,12 @@
 // the image name asks for:
 //   image containing "never-ready"    -> stays Pending, container waiting ImagePullBackOff
 //   image containing "fails-to-start" -> phase Failed, container terminated with exit code 1
-// A running pod gets its filesystem (PodFs); deleting the pod kills its exec sessions.
-import { PodFs } from './podfs.mjs';
+// A running pod gets its filesystem (PodFs), whose Secret, ConfigMap and projected volumes
+// are refreshed every volumeSyncMs, as the kubelet's periodic sync does; deleting the pod
+// kills its exec sessions.
+import { PodFs, volumeSources } from './podfs.mjs';
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const NODE = 'fake-node-1';
-
-function condition(type, status = 'True') {
-  return { type, status, lastProbeTime: null, lastTransitionTime: now() };
-}
 
 // Defaults a real apiserver fills in on create.
 export function defaultPod(pod) {
@@ -40,8 +37,9 @@ export function defaultPod(pod) {
 }
 
 export class PodController {
-  constructor({ store, readyDelayMs, podTerminationMs, podFsOptions, onPodGone }) {
+  constructor({ store, clock, readyDelayMs, podTerminationMs, volumeSyncMs = 500, podFsOptions, onPodGone }) {
     this.store = store;
+    this.clock = clock;
     this.readyDelayMs = readyDelayMs;
     this.podTerminationMs = podTerminationMs;
     this.podFsOptions = podFsOptions; // () => { apiserverUrl, apiserverPort, buildDir, kubectlPath, helmPath }
@@ -51,6 +49,20 @@ export class PodController {
     this.waiting = new Map(); // "ns/name" -> { ns, name, uid } of pods whose volumes are missing
     this.podIp = 10;
     store.listeners.add((type, resource, obj) => this.observe(type, resource, obj));
+    // pkg/kubelet/volumemanager: mounted Secret/ConfigMap contents follow their objects on
+    // each periodic sync (not at once: a test waits for the file, as a pod would).
+    this.syncTimer = setInterval(() => {
+      for (const fs of this.fs.values()) fs.syncVolumes(this.lookup);
+    }, volumeSyncMs);
+    this.syncTimer.unref();
+  }
+
+  now() {
+    return this.clock.iso();
+  }
+
+  condition(type, status = 'True') {
+    return { type, status, lastProbeTime: null, lastTransitionTime: this.now() };
   }
 
   later(ms, fn) {
@@ -91,9 +103,9 @@ export class PodController {
     if (!this.current(ns, name, uid)) return;
     this.store.update('pods', ns, name, (p) => {
       p.spec.nodeName = NODE;
-      p.status.conditions = [condition('PodScheduled')];
+      p.status.conditions = [this.condition('PodScheduled')];
       p.status.hostIP = '192.168.0.10';
-      p.status.startTime = now();
+      p.status.startTime = this.now();
       p.status.containerStatuses = p.spec.containers.map((c) => ({
         name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, started: false,
         state: { waiting: { reason: 'ContainerCreating' } }, lastState: {},
@@ -102,9 +114,12 @@ export class PodController {
     this.later(this.readyDelayMs, () => this.start(ns, name, uid));
   }
 
+  // Volumes whose (non-optional) Secret or ConfigMap does not exist yet, projected sources
+  // included: the kubelet does not start the containers until they do.
   missingVolumes(pod) {
-    return (pod.spec.volumes ?? []).filter((v) => (v.secret && !v.secret.optional && !this.lookup('secrets', pod.metadata.namespace, v.secret.secretName))
-      || (v.configMap && !v.configMap.optional && !this.lookup('configmaps', pod.metadata.namespace, v.configMap.name)));
+    const ns = pod.metadata.namespace;
+    return (pod.spec.volumes ?? []).filter((v) => volumeSources(v)
+      .some((src) => !src.optional && !this.lookup(src.resource, ns, src.name)));
   }
 
   start(ns, name, uid) {
@@ -120,7 +135,7 @@ export class PodController {
         p.status.phase = 'Failed';
         p.status.containerStatuses = p.spec.containers.map((c) => ({
           name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, started: false, lastState: {},
-          state: { terminated: { exitCode: 1, reason: 'Error', startedAt: now(), finishedAt: now() } },
+          state: { terminated: { exitCode: 1, reason: 'Error', startedAt: this.now(), finishedAt: this.now() } },
         }));
       });
       return;
@@ -136,11 +151,11 @@ export class PodController {
       p.status.phase = 'Running';
       p.status.podIP = ip;
       p.status.podIPs = [{ ip }];
-      p.status.conditions = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((t) => condition(t));
+      p.status.conditions = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((t) => this.condition(t));
       p.status.containerStatuses = p.spec.containers.map((c) => ({
         name: c.name, image: c.image, imageID: `${c.image}@sha256:${'0'.repeat(64)}`,
         containerID: `containerd://${p.metadata.uid.replace(/-/g, '')}`,
-        ready: true, started: true, restartCount: 0, lastState: {}, state: { running: { startedAt: now() } },
+        ready: true, started: true, restartCount: 0, lastState: {}, state: { running: { startedAt: this.now() } },
       }));
     });
   }
@@ -157,7 +172,7 @@ export class PodController {
   // Returns the pod as the DELETE response shows it.
   delete(ns, name) {
     const pod = this.store.update('pods', ns, name, (p) => {
-      p.metadata.deletionTimestamp ??= now();
+      p.metadata.deletionTimestamp ??= this.now();
       p.metadata.deletionGracePeriodSeconds ??= p.spec.terminationGracePeriodSeconds;
     });
     this.onPodGone(ns, name); // the containers are being killed: exec sessions end now
@@ -182,6 +197,7 @@ export class PodController {
   }
 
   stop() {
+    clearInterval(this.syncTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const fs of this.fs.values()) fs.remove();

@@ -1,12 +1,14 @@
 // The REST verbs on the core resources (namespaces, pods, secrets, configmaps,
-// serviceaccounts) plus the two subresources the shell uses (serviceaccounts/token and
-// authentication's selfsubjectreviews). Each handler returns { code, body } or throws an
-// ApiError; watches write to the response themselves.
-import { RESOURCES } from './store.mjs';
+// serviceaccounts) and RBAC's (roles, rolebindings, clusterroles, clusterrolebindings, with
+// the apiserver's escalation checks) plus the two subresources the shell uses
+// (serviceaccounts/token and authentication's selfsubjectreviews). Each handler returns
+// { code, body } (and warnings for the Warning header) or throws an ApiError; watches write
+// to the response themselves. `user` is the (impersonated) identity making the request.
+import { RESOURCES, apiVersionOf, groupOf } from './store.mjs';
 import { parseFieldSelector, parseLabelSelector } from './selectors.mjs';
 import { badRequest, conflict, invalid, notFound, success, ApiError, status } from './status.mjs';
 import { toTable, wantsTable } from './table.mjs';
-import { checkNamespace, validateGeneric, validatePod, validateSecret } from './validate.mjs';
+import { checkNamespace, checkRoleRefUnchanged, validateBinding, validateGeneric, validatePod, validateRole, validateSecret } from './validate.mjs';
 import { defaultPod } from './pods.mjs';
 
 const MIN_TOKEN_SECONDS = 600;
@@ -24,13 +26,32 @@ function mergePatch(target, patch) {
 }
 
 const stripTypeMeta = ({ kind, apiVersion, ...rest }) => rest;
+const ROLE_KINDS = { roles: 'Role', clusterroles: 'ClusterRole' };
+const BINDING_KINDS = { rolebindings: 'RoleBinding', clusterrolebindings: 'ClusterRoleBinding' };
 
 export class ResourceApi {
-  constructor({ store, auth, pods, namespaceDefaults }) {
+  // maxTokenExpirationSeconds: the apiserver's --service-account-max-token-expiration
+  // (0: none).
+  constructor({ store, auth, pods, rbac, clock, namespaceDefaults, maxTokenExpirationSeconds = 0 }) {
     this.store = store;
     this.auth = auth;
     this.pods = pods;
+    this.rbac = rbac;
+    this.clock = clock;
     this.namespaceDefaults = namespaceDefaults; // (ns) -> objects every new namespace gets
+    this.maxTokenExpirationSeconds = maxTokenExpirationSeconds;
+  }
+
+  // RBAC objects: validated, then the escalation checks of the policy-based storage
+  // (rbac.mjs checkRoleWrite / checkBindingWrite). urlName: the name in the URL (update).
+  checkRbacWrite(resource, ns, obj, user, urlName) {
+    if (ROLE_KINDS[resource]) {
+      validateRole(ROLE_KINDS[resource], obj);
+      this.rbac.checkRoleWrite(user, resource, ns, obj, urlName);
+    } else if (BINDING_KINDS[resource]) {
+      validateBinding(BINDING_KINDS[resource], obj);
+      this.rbac.checkBindingWrite(user, resource, ns, obj);
+    }
   }
 
   requireNamespace(ns) {
@@ -46,7 +67,7 @@ export class ResourceApi {
   list(resource, ns, params, accept) {
     const { items, resourceVersion } = this.store.list(resource, ns, this.predicate(params));
     if (wantsTable(accept)) return { code: 200, body: toTable(resource, items, resourceVersion, params.get('includeObject')) };
-    return { code: 200, body: { kind: `${RESOURCES[resource].kind}List`, apiVersion: 'v1', metadata: { resourceVersion }, items: items.map(stripTypeMeta) } };
+    return { code: 200, body: { kind: `${RESOURCES[resource].kind}List`, apiVersion: apiVersionOf(resource), metadata: { resourceVersion }, items: items.map(stripTypeMeta) } };
   }
 
   get(resource, ns, name, params, accept) {
@@ -73,10 +94,10 @@ export class ResourceApi {
     return { streaming: true, code: 200 };
   }
 
-  create(resource, ns, body, params) {
+  create(resource, ns, body, params, user) {
     if (!body || typeof body !== 'object') throw badRequest('the body of the request was in an unknown format');
     if (body.kind && body.kind !== RESOURCES[resource].kind) {
-      throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (v1)`);
+      throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(resource)})`);
     }
     checkNamespace(body, ns);
     if (ns !== undefined) this.requireNamespace(ns);
@@ -95,36 +116,50 @@ export class ResourceApi {
         for (const [k, v] of Object.entries(body.stringData)) body.data[k] = Buffer.from(String(v)).toString('base64');
         delete body.stringData;
       }
+    } else if (ROLE_KINDS[resource] || BINDING_KINDS[resource]) {
+      this.checkRbacWrite(resource, ns, body, user);
     } else {
       validateGeneric(RESOURCES[resource].kind, body, { label: resource === 'namespaces' });
     }
     if (resource === 'namespaces') body.status = { phase: 'Active' };
     if (params.get('dryRun') === 'All') {
       if (this.store.has(resource, ns, body.metadata.name)) this.store.create(resource, ns, body); // throws 409
-      return { code: 201, body: { ...body, kind: RESOURCES[resource].kind, apiVersion: 'v1' } };
+      return { code: 201, body: { ...body, kind: RESOURCES[resource].kind, apiVersion: apiVersionOf(resource) } };
     }
     const created = this.store.create(resource, ns, body);
     if (resource === 'namespaces') for (const [r, obj] of this.namespaceDefaults(created.metadata.name)) this.store.create(r, created.metadata.name, obj);
     return { code: 201, body: created };
   }
 
-  update(resource, ns, name, body) {
+  update(resource, ns, name, body, user) {
     if (!body || typeof body !== 'object') throw badRequest('the body of the request was in an unknown format');
     if (body.metadata?.name !== name) throw badRequest(`the name of the object (${body.metadata?.name}) does not match the name on the URL (${name})`);
     const current = this.store.get(resource, ns, name);
     const rv = body.metadata.resourceVersion;
     if (rv && rv !== current.metadata.resourceVersion) {
-      throw conflict(resource, name, 'the object has been modified; please apply your changes to the latest version and try again');
+      throw conflict(resource, name, 'the object has been modified; please apply your changes to the latest version and try again', groupOf(resource));
     }
+    this.checkUpdate(resource, ns, name, current, body, user);
     return { code: 200, body: this.replace(resource, ns, name, body) };
   }
 
-  patch(resource, ns, name, body, contentType) {
+  patch(resource, ns, name, body, contentType, user) {
     if (/json-patch\+json/.test(contentType ?? '')) {
       throw new ApiError(status(415, 'UnsupportedMediaType', `the fake apiserver does not implement JSON patch (${contentType})`));
     }
     const current = this.store.get(resource, ns, name);
-    return { code: 200, body: this.replace(resource, ns, name, mergePatch(current, body)) };
+    const next = mergePatch(current, body);
+    this.checkUpdate(resource, ns, name, current, next, user);
+    return { code: 200, body: this.replace(resource, ns, name, next) };
+  }
+
+  // An RBAC object's update passes the same checks as its create; a binding keeps its role.
+  checkUpdate(resource, ns, name, current, next, user) {
+    if (BINDING_KINDS[resource]) {
+      validateBinding(BINDING_KINDS[resource], next);
+      checkRoleRefUnchanged(BINDING_KINDS[resource], current, next);
+    }
+    if (ROLE_KINDS[resource] || BINDING_KINDS[resource]) this.checkRbacWrite(resource, ns, next, user, name);
   }
 
   // Keeps what the server owns (identity, creation time, a pod's status).
@@ -133,7 +168,7 @@ export class ResourceApi {
       const keep = { uid: obj.metadata.uid, creationTimestamp: obj.metadata.creationTimestamp, namespace: obj.metadata.namespace, name };
       const status = obj.status;
       for (const k of Object.keys(obj)) delete obj[k];
-      Object.assign(obj, next, { kind: RESOURCES[resource].kind, apiVersion: 'v1' });
+      Object.assign(obj, next, { kind: RESOURCES[resource].kind, apiVersion: apiVersionOf(resource) });
       obj.metadata = { ...next.metadata, ...keep };
       if (ns === undefined) delete obj.metadata.namespace;
       if (resource === 'pods') obj.status = status;
@@ -144,7 +179,7 @@ export class ResourceApi {
     const current = this.store.get(resource, ns, name);
     const uid = options?.preconditions?.uid;
     if (uid && uid !== current.metadata.uid) {
-      throw conflict(resource, name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid}`);
+      throw conflict(resource, name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid}`, groupOf(resource));
     }
     if (resource === 'pods') return { code: 200, body: this.pods.delete(ns, name) };
     if (resource === 'namespaces') {
@@ -158,41 +193,56 @@ export class ResourceApi {
     }
     const removed = this.store.remove(resource, ns, name);
     if (resource === 'namespaces') return { code: 200, body: { ...removed, status: { phase: 'Terminating' } } };
-    return { code: 200, body: success({ name, kind: resource, uid: removed.metadata.uid }) };
+    return { code: 200, body: success({ name, ...(groupOf(resource) ? { group: groupOf(resource) } : {}), kind: resource, uid: removed.metadata.uid }) };
   }
 
   deleteCollection(resource, ns, params) {
     const { items, resourceVersion } = this.store.list(resource, ns, this.predicate(params));
     const deleted = items.map((o) => (resource === 'pods' ? this.pods.delete(o.metadata.namespace, o.metadata.name) : this.store.remove(resource, o.metadata.namespace, o.metadata.name)));
-    return { code: 200, body: { kind: `${RESOURCES[resource].kind}List`, apiVersion: 'v1', metadata: { resourceVersion }, items: deleted.map(stripTypeMeta) } };
+    return { code: 200, body: { kind: `${RESOURCES[resource].kind}List`, apiVersion: apiVersionOf(resource), metadata: { resourceVersion }, items: deleted.map(stripTypeMeta) } };
   }
 
-  // POST .../serviceaccounts/{name}/token
+  // POST .../serviceaccounts/{name}/token, as pkg/registry/core/serviceaccount/storage/
+  // token.go TokenREST.Create: validation (ValidateTokenRequest: 10 minutes to 2^32 s), the
+  // bound object (a Pod running as this ServiceAccount, or a Secret; its uid must match),
+  // then above the maximum the lifetime is shortened with a warning, and
+  // status.expirationTimestamp tells the real expiry.
   tokenRequest(ns, name, body) {
     const sa = this.store.get('serviceaccounts', ns, name);
     const spec = { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 3600, ...(body?.spec ?? {}) };
     if (!Array.isArray(spec.audiences) || spec.audiences.length === 0) spec.audiences = ['https://kubernetes.default.svc.cluster.local'];
-    const seconds = Number(spec.expirationSeconds);
+    let seconds = Number(spec.expirationSeconds);
     if (!Number.isInteger(seconds) || seconds < MIN_TOKEN_SECONDS || seconds > MAX_TOKEN_SECONDS) {
-      throw invalid('TokenRequest.authentication.k8s.io', name, [{
+      throw invalid('TokenRequest.authentication.k8s.io', '', [{
         field: 'spec.expirationSeconds', type: 'Invalid',
         message: `${spec.expirationSeconds}: ${seconds < MIN_TOKEN_SECONDS ? 'may not specify a duration less than 10 minutes' : 'may not specify a duration larger than 2^32 seconds'}`,
       }]);
     }
+    let bound = null;
     if (spec.boundObjectRef) {
       const ref = spec.boundObjectRef;
-      const resource = { Pod: 'pods', Secret: 'secrets' }[ref.kind];
-      if (!resource) throw badRequest(`cannot bind token to object of kind ${ref.kind}`);
+      const group = (ref.apiVersion ?? '').includes('/') ? ref.apiVersion.split('/')[0] : '';
+      const resource = group === '' ? { Pod: 'pods', Secret: 'secrets' }[ref.kind] : undefined;
+      if (!resource) throw badRequest(`cannot bind token to object of type ${ref.apiVersion ?? ''}, Kind=${ref.kind ?? ''}`);
       const obj = this.store.get(resource, ns, ref.name);
-      if (ref.uid && ref.uid !== obj.metadata.uid) throw conflict(resource, ref.name, `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`);
       if (resource === 'pods' && obj.spec.serviceAccountName !== name) throw badRequest(`cannot bind token for serviceaccount "${name}" to pod running with different serviceaccount name.`);
+      if (ref.uid && ref.uid !== obj.metadata.uid) {
+        throw conflict(ref.kind, ref.name, `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`);
+      }
+      bound = { kind: ref.kind, name: ref.name, uid: obj.metadata.uid };
     }
-    const { token, expirationTimestamp } = this.auth.mintServiceAccountToken(ns, sa.metadata.name, seconds);
+    const warnings = [];
+    if (this.maxTokenExpirationSeconds > 0 && seconds > this.maxTokenExpirationSeconds) {
+      warnings.push(`requested expiration of ${seconds} seconds shortened to ${this.maxTokenExpirationSeconds} seconds`);
+      seconds = this.maxTokenExpirationSeconds;
+    }
+    const { token, expirationTimestamp } = this.auth.mintServiceAccountToken(sa, seconds, bound);
     return {
       code: 201,
+      warnings,
       body: {
         kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1',
-        metadata: { name, namespace: ns, creationTimestamp: null },
+        metadata: { name, namespace: ns, creationTimestamp: this.clock.iso() },
         spec: { ...spec, expirationSeconds: seconds, boundObjectRef: spec.boundObjectRef ?? null },
         status: { token, expirationTimestamp },
       },

@@ -1,20 +1,28 @@
 // A fake kube-apiserver good enough for the real kubectl 1.32 and for periscope's cluster
-// shell: HTTPS (HTTP/1.1) on 127.0.0.1 with its own CA, discovery, namespaces, pods (that go
-// Pending -> Running), secrets, configmaps, serviceaccounts and TokenRequest,
-// selfsubjectreviews, bearer-token auth with impersonation, and pods/exec over WebSocket
-// (v5/v4 channel protocols) that runs real commands in a real pty.
+// shell: HTTPS (HTTP/1.1) on 127.0.0.1, discovery, namespaces, pods (that go Pending ->
+// Running), secrets, configmaps, serviceaccounts and bound TokenRequests, RBAC objects
+// evaluated for every request (with the bootstrap roles and the escalation checks),
+// selfsubjectreviews, bearer-token auth with impersonation authorized attribute by
+// attribute, and pods/exec over WebSocket (v5/v4 channel protocols) that runs real commands
+// in a real pty.
+//
+// It listens twice: api.url is the route from outside (a load balancer in front of the
+// cluster, with a CA of its own: api.caPem), api.clusterUrl is what kubernetes.default.svc
+// reaches from inside a pod, with the cluster's CA (api.clusterCaPem, published in every
+// namespace as the kube-root-ca.crt ConfigMap).
 //
 //   import { startApiserver } from './server.mjs';
 //   const api = await startApiserver({ readyDelayMs: 100 });
-//   ... api.url, api.caFile, api.adminToken, api.state.requests ...
+//   ... api.url, api.caFile, api.adminToken, api.state.requests, api.clock.advance(600) ...
 //   await api.close();
 //
 // Run directly (`node server.mjs [--port N] [--admin-token T] [--ready-delay-ms N]
-// [--exec-protocols v5.channel.k8s.io,v4.channel.k8s.io] [--tiers admin,read]`), it prints
-// one JSON line {"ready":true,"url",...} and runs until SIGINT/SIGTERM.
+// [--exec-protocols v5.channel.k8s.io,v4.channel.k8s.io] [--max-token-expiration-seconds N]`),
+// it prints one JSON line {"ready":true,"url",...} and runs until SIGINT/SIGTERM.
 //
-// Test hooks (no auth, loopback only): GET /__test/requests, GET /__test/execs,
-// POST /__test/reset.
+// Test hooks (loopback only): GET /__test/requests, GET /__test/execs, POST /__test/reset
+// (no token); GET /__test/clock and POST /__test/clock {"advanceSeconds":N} (the admin
+// token only: moving the cluster's clock is an administrator's act).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
@@ -24,12 +32,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Authenticator, readImpersonation } from './auth.mjs';
+import { Clock } from './clock.mjs';
 import { apiGroup, apiGroupList, apiVersions, coreResources, groupResources, version } from './discovery.mjs';
 import { ExecServer, V4, V5 } from './exec.mjs';
 import { findHelm, findKubectl } from './kubectl.mjs';
 import { PodController } from './pods.mjs';
 import { ResourceApi } from './resources.mjs';
-import { ApiError, badRequest, forbidden, internalError, methodNotAllowed, notFound, status } from './status.mjs';
+import { Rbac, bootstrapPolicy } from './rbac.mjs';
+import { ApiError, badRequest, forbidden, internalError, methodNotAllowed, notFound, status, unauthorized } from './status.mjs';
 import { RESOURCES, Store } from './store.mjs';
 import { makeCertificates } from './tls.mjs';
 
@@ -74,20 +84,30 @@ function parseJson(buf, contentType) {
   }
 }
 
-// The parts of the path: /api/v1[/namespaces/{ns}]/{resource}[/{name}[/{sub}]].
+// The parts of the path: /api/v1[/namespaces/{ns}]/{resource}[/{name}[/{sub}]], or
+// /apis/{group}/v1/... for the resources of an API group.
 export function parseResourcePath(pathname) {
   const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
-  if (parts[0] !== 'api' || parts[1] !== 'v1' || parts.length < 3) return null;
-  let rest = parts.slice(2);
+  let group;
+  let rest;
+  if (parts[0] === 'api' && parts[1] === 'v1' && parts.length >= 3) {
+    group = '';
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts[2] === 'v1' && parts.length >= 4) {
+    group = parts[1];
+    rest = parts.slice(3);
+  } else {
+    return null;
+  }
   let namespace;
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
   const [resource, name, subresource, ...extra] = rest;
-  if (!RESOURCES[resource] || extra.length) return null;
+  if (!RESOURCES[resource] || (RESOURCES[resource].group ?? '') !== group || extra.length) return null;
   if (namespace !== undefined && !RESOURCES[resource].namespaced) return null;
-  return { namespace, resource, name, subresource };
+  return { apiGroup: group, namespace, resource, name, subresource };
 }
 
 function verbOf(method, info, params) {
@@ -126,31 +146,40 @@ export async function startApiserver(opts = {}) {
   const {
     host = '127.0.0.1', port = 0,
     adminToken = `fake-admin-token.${randomBytes(24).toString('base64url')}`, adminUser = 'periscope-admin',
-    readyDelayMs = 300, podTerminationMs = 0,
-    execProtocols = [V5, V4], enforceShellRbac = true, authorize = null,
-    shellNamespace = 'periscope-system', tiers = ['admin'], nodes = [],
+    users = [], maxTokenExpirationSeconds = 0,
+    readyDelayMs = 300, podTerminationMs = 0, volumeSyncMs = 500,
+    execProtocols = [V5, V4], shellNamespace = 'periscope-system', nodes = [],
     buildDir = process.env.PERISCOPE_BUILD_DIR || join(REPO, 'build'),
     kubectlPath = findKubectl(), helmPath = findHelm(),
   } = opts;
 
-  const tls = makeCertificates();
-  const store = new Store();
-  const auth = new Authenticator({ adminToken, adminUser, enforceShellRbac });
+  const tls = makeCertificates();        // the front route's CA (a load balancer's)
+  const clusterTls = makeCertificates(); // the cluster's own CA (kube-root-ca.crt)
+  const clock = new Clock();
+  const store = new Store(clock);
+  const lookup = (resource, ns, name) => (store.has(resource, ns, name) ? store.get(resource, ns, name) : null);
+  const rbac = new Rbac({ lookup, list: (resource, ns) => store.list(resource, ns).items });
+  const auth = new Authenticator({ adminToken, adminUser, users, clock, lookup });
   const state = { requests: [], execs: [], store, warnings: [] };
   let url = null;
   let actualPort = null;
+  let clusterUrl = null;
+  let clusterPort = null;
 
   const execServer = new ExecServer({ protocols: execProtocols, python: findPython(), ptyhost: PTYHOST, record: (r) => state.execs.push(r) });
   const pods = new PodController({
-    store, readyDelayMs, podTerminationMs,
-    podFsOptions: () => ({ apiserverUrl: url, apiserverPort: actualPort, buildDir: existsSync(buildDir) ? resolve(buildDir) : null, kubectlPath, helmPath }),
+    store, clock, readyDelayMs, podTerminationMs, volumeSyncMs,
+    podFsOptions: () => ({ apiserverUrl: clusterUrl, apiserverPort: clusterPort, buildDir: existsSync(buildDir) ? resolve(buildDir) : null, kubectlPath, helmPath }),
     onPodGone: (ns, name) => execServer.killPod(ns, name),
   });
-  const namespaceDefaults = (ns) => [
+  // What every namespace gets: its default ServiceAccount (the serviceaccounts controller)
+  // and kube-root-ca.crt, the CA of kubernetes.default.svc (pkg/controller/certificates/
+  // rootcacertpublisher publisher.go).
+  const namespaceDefaults = () => [
     ['serviceaccounts', { metadata: { name: 'default' } }],
-    ['configmaps', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': tls.caPem } }],
+    ['configmaps', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': clusterTls.caPem } }],
   ];
-  const api = new ResourceApi({ store, auth, pods, namespaceDefaults });
+  const api = new ResourceApi({ store, auth, pods, rbac, clock, namespaceDefaults, maxTokenExpirationSeconds });
 
   const record = (req, url_) => {
     const entry = {
@@ -163,23 +192,31 @@ export async function startApiserver(opts = {}) {
     return entry;
   };
 
-  // Authentication, impersonation and authorization; returns the effective identity.
+  // The apiserver's filter chain, in its order: authentication (401), impersonation (each
+  // attribute authorized for the caller: 403; auth.mjs), then RBAC for the effective
+  // identity (403). attrs: a resource request { verb, apiGroup, resource, subresource,
+  // name, namespace } or a non-resource one { verb, path }. Returns the identity.
   const admit = (req, entry, attrs) => {
     const caller = auth.authenticate(req);
     entry.user = { username: caller.username, groups: caller.groups };
-    const identity = auth.resolve(caller, entry.impersonation);
+    const identity = auth.impersonate(caller, entry.impersonation, (a) => rbac.authorize(caller, a));
     entry.effectiveUser = { username: identity.username, groups: identity.groups, extra: identity.extra };
     if (attrs) {
-      const allowed = !auth.isRestricted(identity) && (!authorize || authorize(identity, attrs) !== false);
-      if (!allowed) throw forbidden({ user: identity.username, ...attrs });
+      const full = attrs.path !== undefined ? attrs : { resourceRequest: true, apiGroup: '', namespace: '', ...attrs };
+      const d = rbac.authorize(identity, full);
+      if (!d.allowed) throw forbidden({ user: identity.username, ...full, reason: d.reason });
     }
     return identity;
   };
 
-  const sendJson = (res, entry, code, body) => {
+  // Every answer carries the apiserver's time (Date, from the fake's clock) and, like
+  // staging/src/k8s.io/apiserver/pkg/warning, each warning as `Warning: 299 - "text"`.
+  const sendJson = (res, entry, code, body, warnings = []) => {
     entry.status = code;
     const text = JSON.stringify(body);
-    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+    const headers = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private', Date: clock.httpDate() };
+    if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+    res.writeHead(code, headers);
     res.end(text);
   };
 
@@ -195,7 +232,7 @@ export async function startApiserver(opts = {}) {
     return undefined;
   };
 
-  const testHooks = (req, res, path) => {
+  const testHooks = async (req, res, path) => {
     const entry = { status: null };
     if (req.method === 'GET' && path === '/__test/requests') return sendJson(res, entry, 200, { requests: state.requests });
     if (req.method === 'GET' && path === '/__test/execs') return sendJson(res, entry, 200, { execs: state.execs });
@@ -203,6 +240,19 @@ export async function startApiserver(opts = {}) {
       state.requests.length = 0;
       state.execs.length = 0;
       return sendJson(res, entry, 200, { reset: true });
+    }
+    if (path === '/__test/clock') {
+      const caller = (() => { try { return auth.authenticate(req); } catch { return null; } })();
+      if (!caller) return sendJson(res, entry, 401, unauthorized().body);
+      if (!caller.groups.includes('system:masters')) return sendJson(res, entry, 403, forbidden({ user: caller.username, verb: req.method.toLowerCase(), path }).body);
+      if (req.method === 'POST') {
+        let body;
+        try { body = JSON.parse((await readBody(req)).toString('utf8') || '{}'); } catch { body = null; }
+        const n = Number(body?.advanceSeconds);
+        if (!Number.isFinite(n) || n < 0) return sendJson(res, entry, 400, badRequest('advanceSeconds: a number of seconds >= 0').body);
+        clock.advance(n);
+      }
+      return sendJson(res, entry, 200, { now: clock.iso(), offsetSeconds: clock.offsetMs / 1000 });
     }
     return sendJson(res, entry, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
   };
@@ -221,12 +271,13 @@ export async function startApiserver(opts = {}) {
       }
       const doc = nonResource(path);
       if (doc !== undefined) {
-        admit(req, entry);
+        // A non-resource request: authorized by verb (the lower-cased method) and path.
+        admit(req, entry, { verb: req.method.toLowerCase(), path });
         if (doc === null || req.method !== 'GET') throw notFound('', path);
         return sendJson(res, entry, 200, doc);
       }
       if (path === '/apis/authentication.k8s.io/v1/selfsubjectreviews') {
-        const identity = admit(req, entry);
+        const identity = admit(req, entry, { verb: 'create', apiGroup: 'authentication.k8s.io', resource: 'selfsubjectreviews' });
         if (req.method !== 'POST') throw methodNotAllowed();
         await readBody(req); // JSON or protobuf: either way it names nobody
         const r = api.selfSubjectReview(identity);
@@ -238,7 +289,7 @@ export async function startApiserver(opts = {}) {
         throw new ApiError(status(404, 'NotFound', 'the server could not find the requested resource', {}));
       }
       const verb = verbOf(req.method, info, params);
-      admit(req, entry, { verb, resource: info.resource, subresource: info.subresource, name: info.name, namespace: info.namespace });
+      const identity = admit(req, entry, { verb, apiGroup: info.apiGroup, resource: info.resource, subresource: info.subresource, name: info.name, namespace: info.namespace });
       const ct = req.headers['content-type'];
       const raw = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method) ? await readBody(req) : Buffer.alloc(0);
       // kubectl's typed clients send protobuf first; 415 makes client-go retry with JSON.
@@ -261,11 +312,11 @@ export async function startApiserver(opts = {}) {
       } else if (req.method === 'GET') {
         r = name ? api.get(resource, ns, name, params, req.headers.accept) : api.list(resource, ns, params, req.headers.accept);
       } else if (req.method === 'POST' && !name) {
-        r = api.create(resource, ns, body, params);
+        r = api.create(resource, ns, body, params, identity);
       } else if (req.method === 'PUT' && name) {
-        r = api.update(resource, ns, name, body);
+        r = api.update(resource, ns, name, body, identity);
       } else if (req.method === 'PATCH' && name) {
-        r = api.patch(resource, ns, name, body, ct);
+        r = api.patch(resource, ns, name, body, ct, identity);
       } else if (req.method === 'DELETE') {
         const options = { ...(body ?? {}) };
         if (params.get('preconditions.uid')) options.preconditions = { uid: params.get('preconditions.uid') };
@@ -273,7 +324,7 @@ export async function startApiserver(opts = {}) {
       } else {
         throw methodNotAllowed();
       }
-      return sendJson(res, entry, r.code, r.body);
+      return sendJson(res, entry, r.code, r.body, r.warnings);
     } catch (e) {
       const err = e instanceof ApiError ? e : internalError(e.message);
       if (!(e instanceof ApiError)) state.warnings.push(e.stack);
@@ -290,7 +341,7 @@ export async function startApiserver(opts = {}) {
       entry.status = err.code;
       const text = JSON.stringify(err.body);
       socket.end(`HTTP/1.1 ${err.code} ${err.code === 401 ? 'Unauthorized' : err.code === 403 ? 'Forbidden' : err.code === 404 ? 'Not Found' : 'Bad Request'}\r\n`
-        + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+        + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nDate: ${clock.httpDate()}\r\nConnection: close\r\n\r\n${text}`);
     };
     socket.on('error', () => {});
     try {
@@ -326,11 +377,16 @@ export async function startApiserver(opts = {}) {
     }
   };
 
-  // Seed: the usual namespaces, the shell's namespace with one ServiceAccount per tier, and
-  // kube-public/cluster-info carrying the CA (kubeadm's discovery ConfigMap).
+  // Seed: the usual namespaces (and the shell's), the bootstrap RBAC policy, the nodes,
+  // and kube-public/cluster-info (kubeadm's discovery ConfigMap, naming the in-cluster URL
+  // and CA).
+  const admin = auth.authenticate({ headers: { authorization: `Bearer ${adminToken}` } });
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', shellNamespace]) {
-    if (!store.has('namespaces', undefined, ns)) api.create('namespaces', undefined, { metadata: { name: ns } }, new URLSearchParams());
+    if (!store.has('namespaces', undefined, ns)) api.create('namespaces', undefined, { metadata: { name: ns } }, new URLSearchParams(), admin);
   }
+  const { clusterRoles, clusterRoleBindings } = bootstrapPolicy();
+  for (const r of clusterRoles) api.create('clusterroles', undefined, r, new URLSearchParams(), admin);
+  for (const b of clusterRoleBindings) api.create('clusterrolebindings', undefined, b, new URLSearchParams(), admin);
   // Nodes as a cluster has them: providerID (aws:///zone/i-... on EC2), region and zone
   // labels, and a Ready condition.
   for (const n of nodes) {
@@ -348,44 +404,55 @@ export async function startApiserver(opts = {}) {
       status: { conditions: [{ type: 'Ready', status: n.ready === false ? 'False' : 'True', reason: 'KubeletReady' }] },
     });
   }
-  for (const tier of tiers) {
-    store.create('serviceaccounts', shellNamespace, {
-      metadata: { name: `periscope-shell-${tier}`, labels: { 'periscope.io/purpose': 'cluster-shell', 'periscope.io/tier': tier } },
-    });
-  }
 
-  const server = createServer({ key: tls.keyPem, cert: tls.certPem, ALPNProtocols: ['http/1.1'] }, (req, res) => {
-    handle(req, res).catch((e) => {
-      state.warnings.push(e.stack);
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
+  // Objects as an administrator would `kubectl create` them: full objects with apiVersion
+  // and kind, through the same validation (run as the admin identity).
+  const createObjects = (objects) => objects.map((o) => {
+    const resource = Object.keys(RESOURCES).find((r) => RESOURCES[r].kind === o.kind && (RESOURCES[r].group ?? '') === ((o.apiVersion ?? 'v1').split('/').length > 1 ? o.apiVersion.split('/')[0] : ''));
+    if (!resource) throw new Error(`the fake apiserver does not serve ${o.apiVersion} ${o.kind}`);
+    const ns = RESOURCES[resource].namespaced ? (o.metadata?.namespace ?? 'default') : undefined;
+    return api.create(resource, ns, structuredClone(o), new URLSearchParams(), admin).body;
+  });
+
+  const listen = (certs) => new Promise((ok, fail) => {
+    const srv = createServer({ key: certs.keyPem, cert: certs.certPem, ALPNProtocols: ['http/1.1'] }, (req, res) => {
+      handle(req, res).catch((e) => {
+        state.warnings.push(e.stack);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
     });
+    srv.on('upgrade', upgrade);
+    srv.keepAliveTimeout = 30000;
+    srv.once('error', fail);
+    srv.listen(certs === tls ? port : 0, host, () => ok(srv));
   });
-  server.on('upgrade', upgrade);
-  server.keepAliveTimeout = 30000;
-  await new Promise((ok, fail) => {
-    server.once('error', fail);
-    server.listen(port, host, ok);
-  });
+  const server = await listen(tls);
+  const clusterServer = await listen(clusterTls);
   actualPort = server.address().port;
   url = `https://${host}:${actualPort}`;
-  store.create('configmaps', 'kube-public', { metadata: { name: 'cluster-info' }, data: { kubeconfig: clusterInfoKubeconfig(url, tls.caPem) } });
+  clusterPort = clusterServer.address().port;
+  clusterUrl = `https://${host}:${clusterPort}`;
+  store.create('configmaps', 'kube-public', { metadata: { name: 'cluster-info' }, data: { kubeconfig: clusterInfoKubeconfig(clusterUrl, clusterTls.caPem) } });
 
   let closed = false;
   return {
-    url, port: actualPort, caPem: tls.caPem, caFile: tls.caFile, adminToken, state,
+    url, port: actualPort, caPem: tls.caPem, caFile: tls.caFile, adminToken, state, clock,
+    clusterUrl, clusterCaPem: clusterTls.caPem,
+    createObjects,
     // A ServiceAccount token without a TokenRequest round trip (for tests).
-    mintToken: (ns, sa, seconds = 3600) => auth.mintServiceAccountToken(ns, sa, seconds).token,
+    mintToken: (ns, sa, seconds = 3600) => auth.mintServiceAccountToken(store.get('serviceaccounts', ns, sa), seconds).token,
     async close() {
       if (closed) return;
       closed = true;
       await execServer.close();
       pods.stop();
-      await new Promise((ok) => {
-        server.close(ok);
-        server.closeAllConnections();
-      });
+      await Promise.all([server, clusterServer].map((srv) => new Promise((ok) => {
+        srv.close(ok);
+        srv.closeAllConnections();
+      })));
       rmSync(tls.dir, { recursive: true, force: true });
+      rmSync(clusterTls.dir, { recursive: true, force: true });
     },
   };
 }
@@ -397,7 +464,7 @@ async function main() {
       'admin-token': { type: 'string' },
       'ready-delay-ms': { type: 'string', default: '300' },
       'exec-protocols': { type: 'string', default: `${V5},${V4}` },
-      tiers: { type: 'string', default: 'admin' },
+      'max-token-expiration-seconds': { type: 'string', default: '0' },
       'build-dir': { type: 'string' },
     },
   });
@@ -406,7 +473,7 @@ async function main() {
     adminToken: values['admin-token'],
     readyDelayMs: Number(values['ready-delay-ms']),
     execProtocols: values['exec-protocols'].split(',').map((s) => s.trim()),
-    tiers: values.tiers.split(',').map((s) => s.trim()).filter(Boolean),
+    maxTokenExpirationSeconds: Number(values['max-token-expiration-seconds']),
     buildDir: values['build-dir'],
   });
   process.stdout.write(`${JSON.stringify({ ready: true, url: api.url, port: api.port, caFile: api.caFile, adminToken: api.adminToken })}\n`);

@@ -22,14 +22,18 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (resource, name) =>
-  new ApiError(status(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource }));
+// schema.GroupResource.String(): "pods", "clusterroles.rbac.authorization.k8s.io".
+const qualified = (resource, group) => (group ? `${resource}.${group}` : resource);
+const details = (name, resource, group) => (group ? { name, group, kind: resource } : { name, kind: resource });
 
-export const alreadyExists = (resource, name) =>
-  new ApiError(status(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, kind: resource }));
+export const notFound = (resource, name, group = '') =>
+  new ApiError(status(404, 'NotFound', `${qualified(resource, group)} "${name}" not found`, details(name, resource, group)));
 
-export const conflict = (resource, name, why) =>
-  new ApiError(status(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": ${why}`, { name, kind: resource }));
+export const alreadyExists = (resource, name, group = '') =>
+  new ApiError(status(409, 'AlreadyExists', `${qualified(resource, group)} "${name}" already exists`, details(name, resource, group)));
+
+export const conflict = (resource, name, why, group = '') =>
+  new ApiError(status(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(resource, group)} "${name}": ${why}`, details(name, resource, group)));
 
 export const badRequest = (message) => new ApiError(status(400, 'BadRequest', message));
 
@@ -41,16 +45,26 @@ export const internalError = (message) =>
 export const methodNotAllowed = () =>
   new ApiError(status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
 
-// `pods "x" is forbidden: User "u" cannot get resource "pods" in API group "" in the namespace "ns"`
-export function forbidden({ user, verb, resource, subresource, group = '', name, namespace }) {
-  const what = subresource ? `${resource}/${subresource}` : resource;
-  const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
-  const subject = name ? `${what} "${name}"` : what;
-  const message = `${subject} is forbidden: User "${user}" cannot ${verb} resource "${what}" in API group "${group}" ${scope}`;
-  const details = { kind: resource };
-  if (name) details.name = name;
-  if (group) details.group = group;
-  return new ApiError(status(403, 'Forbidden', message, details));
+// A denied request, as staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/
+// errors.go Forbidden words it (forbiddenMessage, then errors.NewForbidden on the group and
+// resource without the subresource):
+//   pods "x" is forbidden: User "u" cannot get resource "pods" in API group "" in the namespace "ns"
+//   forbidden: User "u" cannot get path "/apis"
+export function forbidden({ user, verb, resource, subresource, apiGroup = '', name, namespace, path, reason = '' }) {
+  let message;
+  let body;
+  if (resource === undefined) {
+    message = `User "${user}" cannot ${verb} path "${path}"`;
+    body = (m) => status(403, 'Forbidden', `forbidden: ${m}`, {});
+  } else {
+    const what = subresource ? `${resource}/${subresource}` : resource;
+    const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
+    message = `User "${user}" cannot ${verb} resource "${what}" in API group "${apiGroup}" ${scope}`;
+    const q = qualified(resource, apiGroup);
+    body = (m) => status(403, 'Forbidden', name ? `${q} "${name}" is forbidden: ${m}` : `${q} is forbidden: ${m}`,
+      { ...(name ? { name } : {}), ...(apiGroup ? { group: apiGroup } : {}), kind: resource });
+  }
+  return new ApiError(body(reason ? `${message}: ${reason}` : message));
 }
 
 // causes: [{ field, type: 'Required' | 'Invalid' | 'NotFound' | 'NotSupported' | 'Forbidden', message }]

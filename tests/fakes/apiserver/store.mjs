@@ -6,6 +6,7 @@ import { alreadyExists, notFound, status } from './status.mjs';
 
 const HISTORY_MAX = 2000;
 
+// group: the API group ('' = core, served under /api/v1; others under /apis/<group>/v1).
 export const RESOURCES = {
   namespaces: { kind: 'Namespace', singularName: 'namespace', namespaced: false, shortNames: ['ns'] },
   nodes: { kind: 'Node', singularName: 'node', namespaced: false, shortNames: ['no'] },
@@ -13,13 +14,22 @@ export const RESOURCES = {
   secrets: { kind: 'Secret', singularName: 'secret', namespaced: true },
   configmaps: { kind: 'ConfigMap', singularName: 'configmap', namespaced: true, shortNames: ['cm'] },
   serviceaccounts: { kind: 'ServiceAccount', singularName: 'serviceaccount', namespaced: true, shortNames: ['sa'] },
+  roles: { kind: 'Role', singularName: 'role', namespaced: true, group: 'rbac.authorization.k8s.io' },
+  rolebindings: { kind: 'RoleBinding', singularName: 'rolebinding', namespaced: true, group: 'rbac.authorization.k8s.io' },
+  clusterroles: { kind: 'ClusterRole', singularName: 'clusterrole', namespaced: false, group: 'rbac.authorization.k8s.io' },
+  clusterrolebindings: { kind: 'ClusterRoleBinding', singularName: 'clusterrolebinding', namespaced: false, group: 'rbac.authorization.k8s.io' },
 };
+
+export const groupOf = (resource) => RESOURCES[resource]?.group ?? '';
+export const apiVersionOf = (resource) => (groupOf(resource) ? `${groupOf(resource)}/v1` : 'v1');
 
 const key = (ns, name) => `${ns ?? ''}/${name}`;
 const clone = (o) => structuredClone(o);
 
 export class Store {
-  constructor() {
+  // clock: the fake's Clock (creation timestamps follow it).
+  constructor(clock) {
+    this.clock = clock;
     this.rv = 1000;
     this.objects = new Map(Object.keys(RESOURCES).map((r) => [r, new Map()]));
     this.history = [];
@@ -42,7 +52,7 @@ export class Store {
 
   get(resource, ns, name) {
     const obj = this.objects.get(resource).get(key(ns, name));
-    if (!obj) throw notFound(resource, name);
+    if (!obj) throw notFound(resource, name, groupOf(resource));
     return clone(obj);
   }
 
@@ -69,12 +79,12 @@ export class Store {
       do meta.name = meta.generateName + randomBytes(4).toString('hex').slice(0, 5);
       while (this.has(resource, ns, meta.name));
     }
-    if (this.has(resource, ns, meta.name)) throw alreadyExists(resource, meta.name);
+    if (this.has(resource, ns, meta.name)) throw alreadyExists(resource, meta.name, groupOf(resource));
     obj.kind = kind;
-    obj.apiVersion = 'v1';
+    obj.apiVersion = apiVersionOf(resource);
     if (ns !== undefined) meta.namespace = ns;
     meta.uid = randomUUID();
-    meta.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    meta.creationTimestamp = this.clock.iso();
     meta.resourceVersion = this.nextRv();
     this.objects.get(resource).set(key(ns, meta.name), obj);
     this.emit(resource, 'ADDED', obj);
@@ -84,7 +94,7 @@ export class Store {
   // mutate(obj) edits the stored object in place; returns the new copy.
   update(resource, ns, name, mutate) {
     const obj = this.objects.get(resource).get(key(ns, name));
-    if (!obj) throw notFound(resource, name);
+    if (!obj) throw notFound(resource, name, groupOf(resource));
     mutate(obj);
     obj.metadata.resourceVersion = this.nextRv();
     this.emit(resource, 'MODIFIED', obj);
@@ -94,7 +104,7 @@ export class Store {
   remove(resource, ns, name) {
     const map = this.objects.get(resource);
     const obj = map.get(key(ns, name));
-    if (!obj) throw notFound(resource, name);
+    if (!obj) throw notFound(resource, name, groupOf(resource));
     map.delete(key(ns, name));
     obj.metadata.resourceVersion = this.nextRv();
     this.emit(resource, 'DELETED', obj);

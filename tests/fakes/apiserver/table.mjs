@@ -58,6 +58,18 @@ const PRINTERS = {
     columns: [nameCol, col('Status'), ageCol],
     cells: (n) => [n.metadata.name, (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : 'NotReady', age(n.metadata.creationTimestamp)],
   },
+  // pkg/printers/internalversion/printers.go: roles print their creation time, bindings
+  // the role they grant.
+  roles: { columns: [nameCol, col('Created At', 'date')], cells: (r) => [r.metadata.name, r.metadata.creationTimestamp] },
+  clusterroles: { columns: [nameCol, col('Created At', 'date')], cells: (r) => [r.metadata.name, r.metadata.creationTimestamp] },
+  rolebindings: {
+    columns: [nameCol, col('Role'), ageCol],
+    cells: (b) => [b.metadata.name, `${b.roleRef?.kind}/${b.roleRef?.name}`, age(b.metadata.creationTimestamp)],
+  },
+  clusterrolebindings: {
+    columns: [nameCol, col('Role'), ageCol],
+    cells: (b) => [b.metadata.name, `${b.roleRef?.kind}/${b.roleRef?.name}`, age(b.metadata.creationTimestamp)],
+  },
   serviceaccounts: {
     columns: [nameCol, col('Secrets', 'string'), ageCol],
     cells: (s) => [s.metadata.name, String((s.secrets ?? []).length), age(s.metadata.creationTimestamp)],

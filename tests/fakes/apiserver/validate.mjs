@@ -76,3 +76,74 @@ export function validateSecret(secret) {
 export function validateGeneric(kind, obj, opts = {}) {
   fail(kind, obj.metadata, [...nameCauses(obj.metadata, opts), ...labelCauses(obj.metadata)]);
 }
+
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+// RBAC names are path segments (validation.go ValidateRBACName: path.IsValidPathSegmentName),
+// so system:kube-controller-manager is a valid one.
+function rbacNameCauses(meta) {
+  if (!meta?.name && !meta?.generateName) return [{ field: 'metadata.name', type: 'Required', message: 'name or generateName is required' }];
+  const name = meta.name;
+  if (name === undefined) return [];
+  if (name === '.' || name === '..') return [{ field: 'metadata.name', type: 'Invalid', message: `"${name}": may not be '${name}'` }];
+  const bad = ['/', '%'].find((c) => name.includes(c));
+  return bad ? [{ field: 'metadata.name', type: 'Invalid', message: `"${name}": may not contain '${bad}'` }] : [];
+}
+
+// pkg/apis/rbac/validation/validation.go ValidatePolicyRule.
+function ruleCauses(rules, namespaced) {
+  const causes = [];
+  (rules ?? []).forEach((r, i) => {
+    const at = `rules[${i}]`;
+    if (!r.verbs?.length) causes.push({ field: `${at}.verbs`, type: 'Required', message: 'verbs must contain at least one value' });
+    if (r.nonResourceURLs?.length) {
+      if (namespaced) causes.push({ field: `${at}.nonResourceURLs`, type: 'Invalid', message: `${JSON.stringify(r.nonResourceURLs)}: namespaced rules cannot apply to non-resource URLs` });
+      if (r.apiGroups?.length || r.resources?.length || r.resourceNames?.length) {
+        causes.push({ field: `${at}.nonResourceURLs`, type: 'Invalid', message: `${JSON.stringify(r.nonResourceURLs)}: rules cannot apply to both regular resources and non-resource URLs` });
+      }
+      return;
+    }
+    if (!r.apiGroups?.length) causes.push({ field: `${at}.apiGroups`, type: 'Required', message: 'resource rules must supply at least one api group' });
+    if (!r.resources?.length) causes.push({ field: `${at}.resources`, type: 'Required', message: 'resource rules must supply at least one resource' });
+  });
+  return causes;
+}
+
+// validation.go ValidateRole / ValidateClusterRole.
+export function validateRole(kind, role) {
+  fail(kind, role.metadata, [...rbacNameCauses(role.metadata), ...labelCauses(role.metadata), ...ruleCauses(role.rules, kind === 'Role')]);
+}
+
+// The defaults (pkg/apis/rbac/v1/defaults.go: roleRef.apiGroup and a User/Group subject's
+// apiGroup are rbac.authorization.k8s.io when empty), then validation.go
+// ValidateRoleBinding / ValidateClusterRoleBinding.
+export function validateBinding(kind, b) {
+  b.roleRef ??= {};
+  if (!b.roleRef.apiGroup) b.roleRef.apiGroup = RBAC_GROUP;
+  for (const s of b.subjects ?? []) if (!s.apiGroup && (s.kind === 'User' || s.kind === 'Group')) s.apiGroup = RBAC_GROUP;
+  const causes = [...rbacNameCauses(b.metadata), ...labelCauses(b.metadata)];
+  const kinds = kind === 'RoleBinding' ? ['Role', 'ClusterRole'] : ['ClusterRole'];
+  if (b.roleRef.apiGroup !== RBAC_GROUP) causes.push({ field: 'roleRef.apiGroup', type: 'NotSupported', message: `"${b.roleRef.apiGroup}": supported values: "${RBAC_GROUP}"` });
+  if (!kinds.includes(b.roleRef.kind)) causes.push({ field: 'roleRef.kind', type: 'NotSupported', message: `"${b.roleRef.kind ?? ''}": supported values: ${kinds.map((k) => `"${k}"`).join(', ')}` });
+  if (!b.roleRef.name) causes.push({ field: 'roleRef.name', type: 'Required' });
+  (b.subjects ?? []).forEach((s, i) => {
+    const at = `subjects[${i}]`;
+    if (!s.name) causes.push({ field: `${at}.name`, type: 'Required' });
+    if (s.kind === 'ServiceAccount') {
+      if (s.apiGroup) causes.push({ field: `${at}.apiGroup`, type: 'NotSupported', message: `"${s.apiGroup}": supported values: ""` });
+      if (!s.namespace && kind === 'ClusterRoleBinding') causes.push({ field: `${at}.namespace`, type: 'Required' });
+    } else if (s.kind === 'User' || s.kind === 'Group') {
+      if (s.apiGroup !== RBAC_GROUP) causes.push({ field: `${at}.apiGroup`, type: 'NotSupported', message: `"${s.apiGroup}": supported values: "${RBAC_GROUP}"` });
+    } else {
+      causes.push({ field: `${at}.kind`, type: 'NotSupported', message: `"${s.kind ?? ''}": supported values: "ServiceAccount", "User", "Group"` });
+    }
+  });
+  fail(kind, b.metadata, causes);
+}
+
+// validation.go ValidateRoleBindingUpdate: the role a binding grants never changes.
+export function checkRoleRefUnchanged(kind, before, after) {
+  if (JSON.stringify(before.roleRef) !== JSON.stringify(after.roleRef)) {
+    fail(kind, after.metadata, [{ field: 'roleRef', type: 'Invalid', message: `${JSON.stringify(after.roleRef)}: cannot change roleRef` }]);
+  }
+}
