@@ -75,7 +75,7 @@ describe('cluster shell', () => {
 			assert.equal(r.impersonation.user, 'user-admin');
 			assert.deepEqual(r.impersonation.groups, ['periscope-tier:admin']);
 			assert.deepEqual(r.impersonation.extra['audit.periscope.io/actor'], ['user-admin']);
-			assert.equal(r.user.username, 'system:serviceaccount:periscope-system:periscope-shell-admin');
+			assert.equal(r.user.username, `system:serviceaccount:periscope-system:periscope-shell-${hello.sessionId}`);
 		}
 		t.type('stty size\r');
 		await t.waitOutput(/^30 100\r?$/m);

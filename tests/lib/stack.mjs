@@ -18,9 +18,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { randomBytes } from 'node:crypto';
+
 import { startApiserver } from '../fakes/apiserver/server.mjs';
 import { startAws } from '../fakes/aws/server.mjs';
 import { startIdp } from '../fakes/idp/server.mjs';
+import { nodeReaderRbac, provisionerRbac, tierBindings } from './cluster-rbac.mjs';
 import { makeCertificates } from './tls.mjs';
 import { chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
 import { toYaml } from './yaml.mjs';
@@ -143,13 +146,14 @@ export function baseConfig({ url, issuer, runDir, aws }) {
 	};
 }
 
-// The kubeconfig periscope uses for the fake apiserver: its CA and its admin token.
-function writeKubeconfig(file, api) {
+// The kubeconfig periscope uses for the fake apiserver: its CA and the token of its own
+// identity, the user `periscope`, which has only the RBAC the docs tell operators to apply.
+function writeKubeconfig(file, api, token) {
 	fs.writeFileSync(file, toYaml({
 		apiVersion: 'v1',
 		kind: 'Config',
 		clusters: [{ name: 'local', cluster: { server: api.url, 'certificate-authority-data': Buffer.from(api.caPem).toString('base64') } }],
-		users: [{ name: 'periscope', user: { token: api.adminToken } }],
+		users: [{ name: 'periscope', user: { token } }],
 		contexts: [{ name: 'local', context: { cluster: 'local', user: 'periscope' } }],
 		'current-context': 'local',
 	}), { mode: 0o600 });
@@ -189,7 +193,13 @@ export async function startStack(opts = {}) {
 			}],
 			...(opts.idp || {}),
 		});
-		api = await startApiserver({ tiers: ['admin', 'read'], readyDelayMs: 200, nodes: NODES, ...(opts.apiserver || {}) });
+		const periscopeToken = `periscope-token.${randomBytes(24).toString('base64url')}`;
+		const shellNamespace = opts.config?.clusterShell?.namespace ?? 'periscope-system';
+		api = await startApiserver({
+			readyDelayMs: 200, nodes: NODES, shellNamespace,
+			users: [{ username: 'periscope', token: periscopeToken }],
+			...(opts.apiserver || {}),
+		});
 		aws = await startAws({
 			idpIssuer: idp.issuer, region: REGION, account: ACCOUNT, clusterName: 'local',
 			roles: [{ arn: NODE_ROLE, trust: { aud: CLIENT.id } }], instances: INSTANCES,
@@ -200,7 +210,14 @@ export async function startStack(opts = {}) {
 		for (const c of config.clusters) if (c.kubeconfigPath === '@KUBECONFIG@') c.kubeconfigPath = path.join(runDir, 'local.kubeconfig');
 		const configPath = path.join(runDir, 'periscope.yaml');
 		fs.writeFileSync(configPath, toYaml(config));
-		writeKubeconfig(path.join(runDir, 'local.kubeconfig'), api);
+		writeKubeconfig(path.join(runDir, 'local.kubeconfig'), api, periscopeToken);
+		// What an operator applies (docs/cluster-shell.md §3), and tier bindings as one would
+		// choose them: the admin tier may do anything, the read tier only read.
+		api.createObjects([
+			...provisionerRbac({ namespace: shellNamespace, tiers: config.clusterShell.tiers }),
+			...nodeReaderRbac(),
+			...(opts.tierBindings ? tierBindings(opts.tierBindings) : tierBindings()),
+		]);
 
 		const env = {
 			PATH: process.env.PATH,

@@ -1,116 +1,52 @@
 // The fake apiserver checked against real clients: kubectl 1.32 (REST, auth whoami, exec
 // with and without a tty, run under a real pty) and the ws WebSocket client (protocol
 // negotiation, v4, the v5 close signal), plus the REST semantics periscope relies on.
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 
 import { startApiserver } from './server.mjs';
 import { V4, V5 } from './exec.mjs';
-import { findKubectl } from './kubectl.mjs';
+import {
+  BUILD_DIR, KUBECTL, NO_KUBECTL, NS, call, createServiceAccount, kubeconfig, kubectl, kubectlInPty, scratch, sessionRbac, waitFor,
+} from './test-helpers.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO = resolve(HERE, '../../..');
-const PTYHOST = join(REPO, 'tests/fakes/common/ptyhost.py');
-const KUBECTL = findKubectl();
-const NO_KUBECTL = KUBECTL ? false : 'kubectl.1.32 not found (set PERISCOPE_KUBECTL)';
-const BUILD_DIR = process.env.PERISCOPE_BUILD_DIR || join(REPO, 'build');
 const NO_WRAPPER = existsSync(join(BUILD_DIR, 'shell/periscope-audit-exec')) ? false : `no ${BUILD_DIR}/shell/periscope-audit-exec (build first)`;
-const NS = 'periscope-system';
 
-// Polls fn until it returns a truthy value; fails after ms.
-async function waitFor(fn, ms = 10000, what = 'condition') {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function call(api, method, path, { body, token = api.adminToken, headers = {} } = {}) {
-  return new Promise((ok, fail) => {
-    const h = { 'Content-Type': 'application/json', Accept: 'application/json', ...headers };
-    if (token) h.Authorization = `Bearer ${token}`;
-    const req = https.request(api.url + path, { method, ca: api.caPem, headers: h }, (res) => {
-      let text = '';
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => ok({ status: res.statusCode, body: text ? JSON.parse(text) : null }));
-    });
-    req.on('error', fail);
-    if (body) req.write(JSON.stringify(body));
-    req.end();
-  });
-}
-
-function kubeconfig(api, user, { server = api.url } = {}) {
-  return JSON.stringify({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name: 'fake', cluster: { server, 'certificate-authority-data': Buffer.from(api.caPem).toString('base64') } }],
-    users: [{ name: 'u', user }],
-    contexts: [{ name: 'c', context: { cluster: 'fake', user: 'u' } }],
-    'current-context': 'c',
-  });
-}
-
-// A scratch HOME and discovery cache per test, so nothing leaks between runs.
-function scratch(t) {
-  const dir = mkdtempSync(join(tmpdir(), 'periscope-apiserver-test-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function kubectl(dir, kc, args, { timeout = 30000 } = {}) {
-  const file = join(dir, 'kubeconfig');
-  writeFileSync(file, kc);
-  return new Promise((ok) => {
-    execFile(KUBECTL, ['--kubeconfig', file, '--cache-dir', join(dir, 'cache'), ...args],
-      { env: { PATH: process.env.PATH, HOME: dir, NO_PROXY: '127.0.0.1,localhost' }, timeout, encoding: 'utf8' },
-      (err, stdout, stderr) => ok({ code: err ? err.code ?? -1 : 0, stdout, stderr }));
-  });
-}
-
-// kubectl under a real pty (kubectl exec -t needs a terminal), driven like a person would.
-function kubectlInPty(dir, kc, args) {
-  const file = join(dir, 'kubeconfig');
-  writeFileSync(file, kc);
-  const child = spawn('python3', [PTYHOST, '--cols', '100', '--rows', '30', '--', KUBECTL, '--kubeconfig', file, '--cache-dir', join(dir, 'cache'), ...args],
-    { env: { PATH: process.env.PATH, HOME: dir, NO_PROXY: '127.0.0.1,localhost' }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => { out += d.toString('utf8'); });
-  const exited = new Promise((r) => child.on('close', (code) => r(code)));
-  return {
-    type: (s) => child.stdin.write(s),
-    output: () => out,
-    expect: (re, ms = 20000) => waitFor(() => re.test(out), ms, `${re} in terminal output:\n${out}`),
-    exited,
-    kill: () => child.kill('SIGKILL'),
-  };
-}
-
-const podSpec = (name, { image = 'periscope-shell:dev', env = [], secret } = {}) => ({
+// A pod like the shell's: with `secret`, one projected volume at /etc/periscope holding the
+// Secret's kubeconfig beside the cluster's CA from kube-root-ca.crt.
+const podSpec = (name, { image = 'periscope-shell:dev', env = [], secret, serviceAccount = 'default' } = {}) => ({
   metadata: { name, labels: { 'app.kubernetes.io/name': 'periscope-shell', 'periscope.io/session-id': name } },
   spec: {
-    restartPolicy: 'Never', serviceAccountName: 'periscope-shell-admin', automountServiceAccountToken: false,
+    restartPolicy: 'Never', serviceAccountName: serviceAccount, automountServiceAccountToken: false,
     containers: [{
       name: 'shell', image, stdin: true, tty: true, env,
       volumeMounts: secret ? [{ name: 'kubeconfig', mountPath: '/etc/periscope', readOnly: true }] : [],
     }],
-    volumes: secret ? [{ name: 'kubeconfig', secret: { secretName: secret, items: [{ key: 'kubeconfig', path: 'kubeconfig' }] } }] : [],
+    volumes: secret ? [{
+      name: 'kubeconfig',
+      projected: {
+        defaultMode: 0o440,
+        sources: [
+          { secret: { name: secret, items: [{ key: 'kubeconfig', path: 'kubeconfig' }] } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        ],
+      },
+    }] : [],
   },
 });
+
+const podPhase = async (api, name) => (await call(api, 'GET', `/api/v1/namespaces/${NS}/pods/${name}`)).body.status.phase;
 
 async function createRunningPod(api, name, opts) {
   const r = await call(api, 'POST', `/api/v1/namespaces/${NS}/pods`, { body: podSpec(name, opts) });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  await waitFor(async () => (await call(api, 'GET', `/api/v1/namespaces/${NS}/pods/${name}`)).body.status.phase === 'Running', 10000, `${name} Running`);
+  await waitFor(async () => (await podPhase(api, name)) === 'Running', 10000, `${name} Running`);
+  return r.body;
 }
 
 // Opens an exec WebSocket the way a client library does; collects frames per channel.
@@ -149,7 +85,7 @@ describe('REST semantics', () => {
     assert.equal(bad.status, 422);
     assert.equal(bad.body.reason, 'Invalid');
     assert.equal(bad.body.details.causes[0].field, 'spec.containers');
-    const short = await call(api, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/periscope-shell-admin/token`, { body: { spec: { expirationSeconds: 300 } } });
+    const short = await call(api, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/default/token`, { body: { spec: { expirationSeconds: 300 } } });
     assert.equal(short.status, 422);
     assert.match(short.body.message, /may not specify a duration less than 10 minutes/);
     const anon = await call(api, 'GET', '/api/v1/namespaces', { token: 'made-up' });
@@ -202,19 +138,6 @@ describe('REST semantics', () => {
       return p.status.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff' && p;
     }, 10000, 'ImagePullBackOff');
     assert.equal(pod.status.phase, 'Pending');
-  });
-
-  test('the shell ServiceAccount token only impersonates its own tier', async () => {
-    const token = (await call(api, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/periscope-shell-admin/token`, { body: { spec: { expirationSeconds: 1200 } } })).body.status.token;
-    const direct = await call(api, 'GET', `/api/v1/namespaces/${NS}/pods`, { token });
-    assert.equal(direct.status, 403);
-    const otherTier = await call(api, 'GET', `/api/v1/namespaces/${NS}/pods`, { token, headers: { 'Impersonate-User': 'alice', 'Impersonate-Group': 'periscope-tier:write' } });
-    assert.equal(otherTier.status, 403);
-    assert.match(otherTier.body.message, /cannot impersonate resource "groups"/);
-    const ownTier = await call(api, 'GET', `/api/v1/namespaces/${NS}/pods`, { token, headers: { 'Impersonate-User': 'alice', 'Impersonate-Group': 'periscope-tier:admin' } });
-    assert.equal(ownTier.status, 200);
-    const info = await call(api, 'GET', '/api/v1/namespaces/kube-public/configmaps/cluster-info');
-    assert.match(info.body.data.kubeconfig, new RegExp(`certificate-authority-data: ${Buffer.from(api.caPem).toString('base64')}`));
   });
 
   test('exec without an upgrade is refused as the apiserver does', async () => {
@@ -297,23 +220,48 @@ describe('kubectl 1.32 against the fake', { skip: NO_KUBECTL }, () => {
     assert.equal(err, 'oops\n');
   });
 
-  test('the shell pod end to end: kubectl typed in its bash comes back with the Secret\'s kubeconfig, and is audited', { skip: NO_WRAPPER }, async (t) => {
+  test('the shell pod end to end, made in periscope\'s order: kubectl typed in its bash comes back with the Secret\'s kubeconfig and the cluster CA, and is audited', { skip: NO_WRAPPER }, async (t) => {
     const sid = '0b7c9e4e-1f5e-4f7a-9d1e-6a4c2b8d9e01';
     const name = `periscope-shell-${sid}`;
-    const tok = await call(api, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/periscope-shell-admin/token`, { body: { spec: { expirationSeconds: 1200 } } });
-    assert.equal(tok.status, 201);
-    const sessionKc = kubeconfig(api, {
-      token: tok.body.status.token, as: 'alice@example.com', 'as-groups': ['periscope-tier:admin'],
-      'as-user-extra': { 'audit.periscope.io/session-id': [sid], 'audit.periscope.io/actor': ['alice@example.com'] },
-    }, { server: 'https://kubernetes.default.svc' });
-    assert.equal((await call(api, 'POST', `/api/v1/namespaces/${NS}/secrets`, { body: { metadata: { name }, data: { kubeconfig: Buffer.from(sessionKc).toString('base64') } } })).status, 201);
-    await createRunningPod(api, name, {
-      secret: name,
-      env: [
-        { name: 'PERISCOPE_SHELL_SESSION_ID', value: sid }, { name: 'PERISCOPE_SHELL_MODE', value: 'bash' },
-        { name: 'PERISCOPE_SHELL_AUDIT_FILE', value: '/tmp/periscope-shell/audit.jsonl' }, { name: 'KUBECONFIG', value: '/etc/periscope/kubeconfig' },
-      ],
+    await createServiceAccount(api, name);
+    await sessionRbac(api, { sa: name, user: 'alice@example.com', group: 'periscope-tier:admin', sessionId: sid });
+    const tier = { metadata: { name: 'periscope-tier-admin' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'Group', name: 'periscope-tier:admin' }] };
+    assert.equal((await call(api, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', { body: tier })).status, 201);
+    // The pod first: like the kubelet, the fake does not start it before its Secret exists.
+    const created = await call(api, 'POST', `/api/v1/namespaces/${NS}/pods`, {
+      body: podSpec(name, {
+        secret: name, serviceAccount: name,
+        env: [
+          { name: 'PERISCOPE_SHELL_SESSION_ID', value: sid }, { name: 'PERISCOPE_SHELL_MODE', value: 'bash' },
+          { name: 'PERISCOPE_SHELL_AUDIT_FILE', value: '/tmp/periscope-shell/audit.jsonl' }, { name: 'KUBECONFIG', value: '/etc/periscope/kubeconfig' },
+        ],
+      }),
     });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const waiting = await waitFor(async () => {
+      const p = (await call(api, 'GET', `/api/v1/namespaces/${NS}/pods/${name}`)).body;
+      return p.status.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating' && p;
+    }, 10000, 'the pod waiting for its Secret');
+    assert.equal(waiting.status.phase, 'Pending');
+    const tok = await call(api, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/${name}/token`, {
+      body: { spec: { expirationSeconds: 1200, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name, uid: created.body.metadata.uid } } },
+    });
+    assert.equal(tok.status, 201, JSON.stringify(tok.body));
+    const sessionKc = JSON.stringify({
+      apiVersion: 'v1', kind: 'Config',
+      clusters: [{ name: 'in-cluster', cluster: { server: 'https://kubernetes.default.svc', 'certificate-authority': 'ca.crt' } }],
+      users: [{
+        name: 'session',
+        user: {
+          token: tok.body.status.token, as: 'alice@example.com', 'as-groups': ['periscope-tier:admin'],
+          'as-user-extra': { 'audit.periscope.io/session-id': [sid], 'audit.periscope.io/actor': ['alice@example.com'] },
+        },
+      }],
+      contexts: [{ name: sid, context: { cluster: 'in-cluster', user: 'session' } }],
+      'current-context': sid,
+    });
+    assert.equal((await call(api, 'POST', `/api/v1/namespaces/${NS}/secrets`, { body: { metadata: { name }, data: { kubeconfig: Buffer.from(sessionKc).toString('base64') } } })).status, 201);
+    await waitFor(async () => (await podPhase(api, name)) === 'Running', 10000, `${name} Running`);
     await call(api, 'POST', '/__test/reset', { token: null });
     const admin = kubeconfig(api, { token: api.adminToken });
     const term = kubectlInPty(scratch(t), admin, ['exec', '-it', '-n', NS, name, '--', '/bin/bash', '--login']);
@@ -324,7 +272,7 @@ describe('kubectl 1.32 against the fake', { skip: NO_KUBECTL }, () => {
     assert.equal(await term.exited, 0);
 
     const inPod = api.state.requests.find((q) => q.path === `/api/v1/namespaces/${NS}/pods` && q.user?.username.startsWith('system:serviceaccount:'));
-    assert.equal(inPod.user.username, `system:serviceaccount:${NS}:periscope-shell-admin`);
+    assert.equal(inPod.user.username, `system:serviceaccount:${NS}:${name}`);
     assert.deepEqual(inPod.impersonation, {
       user: 'alice@example.com', uid: undefined, groups: ['periscope-tier:admin'],
       extra: { 'audit.periscope.io/session-id': [sid], 'audit.periscope.io/actor': ['alice@example.com'] },
@@ -338,9 +286,10 @@ describe('kubectl 1.32 against the fake', { skip: NO_KUBECTL }, () => {
     assert.deepEqual(lines[0].argv.slice(1), ['get', 'pods', '-n', NS]);
     assert.match(lines[0].ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
-    // Deleting the pod removes it and its filesystem.
+    // Deleting the pod removes it and its filesystem, and its token is refused from then on.
     assert.equal((await call(api, 'DELETE', `/api/v1/namespaces/${NS}/pods/${name}`)).status, 200);
     assert.equal((await call(api, 'GET', `/api/v1/namespaces/${NS}/pods/${name}`)).status, 404);
+    assert.equal((await call(api, 'GET', '/api', { token: tok.body.status.token })).status, 401);
   });
 });
 

@@ -85,7 +85,8 @@ export class PodController {
     if (resource === 'pods' && type === 'DELETED') this.gone(ns, obj.metadata.name);
     // A pod waiting for its Secret volume starts once the Secret is there.
     if ((resource === 'secrets' || resource === 'configmaps') && type === 'ADDED') {
-      for (const [k, w] of this.waiting) {
+      // A snapshot: a pod still missing a volume is put back into the map by start().
+      for (const [k, w] of [...this.waiting]) {
         if (w.ns !== ns) continue;
         this.waiting.delete(k);
         this.start(w.ns, w.name, w.uid);

@@ -285,7 +285,9 @@ export async function startApiserver(opts = {}) {
       }
       const info = parseResourcePath(path);
       if (!info) {
-        admit(req, entry);
+        // Authorization comes before routing: outside /api and /apis a path is a
+        // non-resource request, and a user without a rule for it gets 403, not 404.
+        admit(req, entry, /^\/apis?(\/|$)/.test(path) ? undefined : { verb: req.method.toLowerCase(), path });
         throw new ApiError(status(404, 'NotFound', 'the server could not find the requested resource', {}));
       }
       const verb = verbOf(req.method, info, params);
@@ -440,6 +442,8 @@ export async function startApiserver(opts = {}) {
     url, port: actualPort, caPem: tls.caPem, caFile: tls.caFile, adminToken, state, clock,
     clusterUrl, clusterCaPem: clusterTls.caPem,
     createObjects,
+    // Where a file of a running pod is on this host (the pod's filesystem is a directory).
+    podPath: (ns, name, podPath) => pods.podFs(ns, name)?.hostPath(podPath) ?? null,
     // A ServiceAccount token without a TokenRequest round trip (for tests).
     mintToken: (ns, sa, seconds = 3600) => auth.mintServiceAccountToken(store.get('serviceaccounts', ns, sa), seconds).token,
     async close() {
