@@ -37,9 +37,10 @@ async function run(t, command, timeoutMs = 30000) {
 	const mark = `end-of-command-${++marks}`;
 	const from = t.output.length;
 	t.type(`${command}; echo "${mark}:$?"\r`);
-	await t.until(`${mark} in the output`, () => new RegExp(`\n${mark}:\\d+`).test(t.output.slice(from)), timeoutMs);
+	// The echoed command line shows the marker followed by `$?`, the output by digits.
+	await t.until(`${mark} in the output`, () => new RegExp(`${mark}:\\d+`).test(t.output.slice(from)), timeoutMs);
 	const out = t.output.slice(from);
-	const status = Number(new RegExp(`\n${mark}:(\\d+)`).exec(out)[1]);
+	const status = Number(new RegExp(`${mark}:(\\d+)`).exec(out)[1]);
 	return { out, status };
 }
 
@@ -160,9 +161,12 @@ describe('the cluster shell credential', () => {
 	});
 
 	it('trusts the cluster\'s own CA from kube-root-ca.crt, beside the kubeconfig, not the CA of periscope\'s route', async () => {
-		const { t } = await openShell(stack, admin);
+		const { t, name } = await openShell(stack, admin);
+		const written = JSON.parse(Buffer.from(stack.api.state.store.get('secrets', NS, name).data.kubeconfig, 'base64').toString('utf8'));
+		assert.deepEqual(written.clusters, [{ name: 'in-cluster', cluster: { server: 'https://kubernetes.default.svc', 'certificate-authority': 'ca.crt' } }]);
+		// In the fake's pods, kubernetes.default.svc resolves to its in-cluster endpoint.
 		const kc = await run(t, 'cat "$KUBECONFIG"');
-		assert.match(kc.out, /"server": "https:\/\/kubernetes\.default\.svc"/);
+		assert.ok(kc.out.includes(`"server": "${stack.api.clusterUrl}"`), kc.out);
 		assert.match(kc.out, /"certificate-authority": "ca\.crt"/);
 		assert.doesNotMatch(kc.out, /certificate-authority-data/);
 		const ca = await run(t, 'cat "$(dirname "$KUBECONFIG")/ca.crt"');
