@@ -103,7 +103,7 @@ static json_t *node_to_json(yaml_document_t *doc, yaml_node_t *node, int depth)
 	}
 }
 
-static json_t *parse_yaml(const char *text, size_t len, char *err, size_t errlen)
+json_t *kubeconfig_parse(const char *text, size_t len, char *err, size_t errlen)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -179,7 +179,7 @@ int kubeconfig_load(const char *path, const char *context, struct kube_target *o
 		snprintf(err, errlen, "cannot read kubeconfig %s: %s", path, strerror(errno));
 		return -1;
 	}
-	cfg = parse_yaml(text, len, err, errlen);
+	cfg = kubeconfig_parse(text, len, err, errlen);
 	if (!cfg)
 		goto done;
 	ctx_name = context && *context ? context : json_string_value(json_object_get(cfg, "current-context"));
@@ -246,26 +246,6 @@ int kubeconfig_in_cluster(struct kube_target *out, char *err, size_t errlen)
 		return -1;
 	}
 	out->token[strcspn(out->token, "\r\n")] = '\0';
-	return 0;
-}
-
-int kubeconfig_ca_from_text(const char *yaml, size_t len, char **ca_pem, char *err, size_t errlen)
-{
-	json_t *cfg = parse_yaml(yaml, len, err, errlen), *e;
-	size_t i;
-
-	*ca_pem = NULL;
-	json_array_foreach(json_object_get(cfg, "clusters"), i, e) {
-		*ca_pem = decode_b64_text(json_string_value(
-			json_object_get(json_object_get(e, "cluster"), "certificate-authority-data")));
-		if (*ca_pem)
-			break;
-	}
-	json_decref(cfg);
-	if (!*ca_pem) {
-		snprintf(err, errlen, "cluster-info holds no certificate-authority-data");
-		return -1;
-	}
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #ifndef PERISCOPE_KUBECONFIG_H
 #define PERISCOPE_KUBECONFIG_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct kube_target {
@@ -21,8 +22,8 @@ int kubeconfig_load(const char *path, const char *context, struct kube_target *o
 		    size_t errlen);
 /* The pod's own service account (in-cluster backend). */
 int kubeconfig_in_cluster(struct kube_target *out, char *err, size_t errlen);
-/* The CA of a kubeadm cluster-info kubeconfig (kube-public/cluster-info data.kubeconfig). */
-int kubeconfig_ca_from_text(const char *yaml, size_t len, char **ca_pem, char *err, size_t errlen);
+/* A kubeconfig document (YAML or JSON) as JSON, or NULL with err. */
+json_t *kubeconfig_parse(const char *text, size_t len, char *err, size_t errlen);
 
 struct shell_kubeconfig {
 	const char *server;        /* what the pod dials: https://kubernetes.default.svc */

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s = malloc(size + 1);
 	struct query_params q;
 	struct shell_target t;
-	char err[256], *v, *id = NULL, *zone = NULL, *ca = NULL;
+	char err[256], *v, *id = NULL, *zone = NULL;
 	long long ts, cid;
 
 	if (!s)
@@ -47,9 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	free(id);
 	free(zone);
-	if (kubeconfig_ca_from_text(s, size, &ca, err, sizeof err) == 0 && !ca)
-		abort();
-	free(ca);
+	json_decref(kubeconfig_parse(s, size, err, sizeof err));
 	free(s);
 	return 0;
 }
