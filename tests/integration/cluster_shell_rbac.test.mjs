@@ -79,10 +79,15 @@ function kubectlWithToken(stack, token, args) {
 	});
 }
 
+// A live token authenticates, but without impersonation it may only discover and ask who
+// it is.
 async function assertTokenLives(stack, token, name) {
-	const r = await kubectlWithToken(stack, token, ['auth', 'whoami']);
+	let r = await kubectlWithToken(stack, token, ['auth', 'whoami']);
 	assert.equal(r.code, 0, r.stderr);
 	assert.match(r.stdout, new RegExp(`Username\\s+system:serviceaccount:${NS}:${name}`));
+	r = await kubectlWithToken(stack, token, ['get', 'pods', '-n', NS]);
+	assert.notEqual(r.code, 0);
+	assert.match(r.stderr, new RegExp(`pods is forbidden: User "system:serviceaccount:${NS}:${name}" cannot list resource "pods" in API group "" in the namespace "${NS}"`));
 }
 
 async function assertTokenDead(stack, token) {
@@ -278,5 +283,33 @@ describe('a token the apiserver shortened', () => {
 		assert.doesNotMatch(r.out, /Unauthorized|must be logged in/);
 		t.type('exit\r');
 		await t.end();
+	});
+});
+
+describe('periscope\'s own rights bound what a session may be', () => {
+	let stack;
+	before(async () => {
+		// The read tier may open a shell, but periscope's ClusterRole lists only the admin
+		// tier's group: it does not hold what a read-tier session's role would grant.
+		stack = await startStack({ config: { clusterShell: { tiers: ['admin', 'read'] } }, provisionerTiers: ['admin'] });
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it('refuses a session for a tier periscope may not impersonate, and leaves nothing behind', async () => {
+		const viewer = await signIn(stack, 'viewer');
+		const t = await Terminal.open(stack, SHELL, { cookie: `periscope_session=${viewer.cookie()}` });
+		const end = await t.end(30000);
+		assert.equal(end.type, 'error');
+		assert.equal(end.code, 'E_FORBIDDEN');
+		assert.match(end.message, /creating the session cluster role was refused \(HTTP 403\): clusterroles.rbac.authorization.k8s.io "periscope-shell-[0-9a-f-]+" is forbidden: user "periscope" \(groups=\["system:authenticated"\]\) is attempting to grant RBAC permissions not currently held:\n\{APIGroups:\[""\], Resources:\["groups"\], ResourceNames:\["periscope-tier:read"\], Verbs:\["impersonate"\]\}/);
+		const leftovers = (kind, ns) => stack.api.state.store.list(kind, ns).items.filter((o) => o.metadata.labels?.['periscope.io/session-id']);
+		const left = () => [...['pods', 'secrets', 'serviceaccounts'].flatMap((k) => leftovers(k, NS).map((o) => `${k}/${o.metadata.name}`)),
+			...['clusterroles', 'clusterrolebindings'].flatMap((k) => leftovers(k, undefined).map((o) => `${k}/${o.metadata.name}`))];
+		await waitFor('no session object left', () => left().length === 0).catch((e) => assert.fail(`${e.message}: ${left().join(', ')}`));
+		// The admin tier, which periscope holds, still works.
+		const admin = await signIn(stack, 'admin');
+		const ok = await openShell(stack, admin);
+		ok.t.type('exit\r');
+		assert.equal((await ok.t.end()).reason, 'exit');
 	});
 });

@@ -214,7 +214,7 @@ export async function startStack(opts = {}) {
 		// What an operator applies (docs/cluster-shell.md §3), and tier bindings as one would
 		// choose them: the admin tier may do anything, the read tier only read.
 		api.createObjects([
-			...provisionerRbac({ namespace: shellNamespace, tiers: config.clusterShell.tiers }),
+			...provisionerRbac({ namespace: shellNamespace, tiers: opts.provisionerTiers ?? config.clusterShell.tiers }),
 			...nodeReaderRbac(),
 			...(opts.tierBindings ? tierBindings(opts.tierBindings) : tierBindings()),
 		]);
