@@ -159,11 +159,19 @@ START_TEST(refresh_claim_is_granted_once_until_released)
 }
 END_TEST
 
+/* The session of this id hash is gone, and its terminals would learn why: reason. */
+static void assert_ended(sqlite3 *db, const char *id_hash, const char *reason)
+{
+	struct login_status st;
+
+	ck_assert_int_eq(session_store_status(db, id_hash, &st), SESSION_MISSING);
+	ck_assert_str_eq(st.end_reason, reason);
+}
+
 START_TEST(purge_removes_idle_and_expired_sessions)
 {
 	sqlite3 *db = open_fresh();
 	struct login_session s;
-	struct login_status st;
 	char err[256], idle_hash[SESSION_ID_HASH_LEN + 1];
 
 	insert_session(db, "young", 1000);
@@ -174,14 +182,12 @@ START_TEST(purge_removes_idle_and_expired_sessions)
 	login_session_clear(&s);
 	ck_assert_int_eq(session_store_load(db, "idle", &s, err, sizeof err), SESSION_MISSING);
 	/* A terminal of the purged session learns why it ended. */
-	ck_assert_int_eq(session_store_status(db, idle_hash, &st), SESSION_MISSING);
-	ck_assert_str_eq(st.end_reason, "session_expired");
+	assert_ended(db, idle_hash, "session_expired");
 	ck_assert_int_eq(session_store_purge(db, 1000 + 3600, 100000), 0);
 	ck_assert_int_eq(session_store_load(db, "young", &s, err, sizeof err), SESSION_MISSING);
 	/* The reasons are forgotten a day later. */
 	ck_assert_int_eq(session_store_purge(db, 1100 + SESSION_END_KEEP_S, 100000), 0);
-	ck_assert_int_eq(session_store_status(db, idle_hash, &st), SESSION_MISSING);
-	ck_assert_str_eq(st.end_reason, "");
+	assert_ended(db, idle_hash, "");
 	remove_db(db);
 }
 END_TEST
@@ -207,20 +213,16 @@ START_TEST(ending_sessions_records_why_for_their_terminals)
 	login_status_clear(&st);
 
 	ck_assert_int_eq(session_store_end(db, a, SESSION_END_EXPIRED, 1200), 0);
-	ck_assert_int_eq(session_store_status(db, a, &st), SESSION_MISSING);
-	ck_assert_str_eq(st.end_reason, "session_expired");
+	assert_ended(db, a, "session_expired");
 	ck_assert_int_eq(session_store_status(db, b, &st), SESSION_FOUND);
 	login_status_clear(&st);
 
 	/* Sign out everywhere: every session of the subject, and the reason for each. */
 	ck_assert_int_eq(session_store_end_subject(db, "user-1", SESSION_END_SIGNED_OUT, 1300), 0);
-	ck_assert_int_eq(session_store_status(db, b, &st), SESSION_MISSING);
-	ck_assert_str_eq(st.end_reason, "signed_out");
+	assert_ended(db, b, "signed_out");
 	/* The earlier reason of a, recorded when a ended, stays. */
-	ck_assert_int_eq(session_store_status(db, a, &st), SESSION_MISSING);
-	ck_assert_str_eq(st.end_reason, "session_expired");
-	ck_assert_int_eq(session_store_status(db, c, &st), SESSION_MISSING);
-	ck_assert_str_eq(st.end_reason, "");
+	assert_ended(db, a, "session_expired");
+	assert_ended(db, c, "");
 	remove_db(db);
 }
 END_TEST
