@@ -421,7 +421,9 @@ int session_run(struct session *s)
 		write_open_row(s);
 	if (started && !s->fail_code && !s->close_reason[0]) {
 		send_hello(s);
-		s->last_activity = monotonic_ms();
+		/* The browser learns the heartbeat interval from hello, and pings from then on: a pod
+		 * that took longer than three heartbeats to start is no missed heartbeat. */
+		s->last_activity = s->last_client_frame = monotonic_ms();
 		start_login_watch(s);
 		main_loop(s);
 	}
