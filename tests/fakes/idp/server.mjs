@@ -442,6 +442,7 @@ export async function startIdp(opts = {}) {
 		provider,
 		signingKey,
 		resetStats: () => Object.assign(stats, newStats()),
+		setUserGroups: (username, groups) => users.setGroups(username, groups),
 		addClient,
 		async close() {
 			if (closed) return;
