@@ -185,52 +185,66 @@ static int create_pod(struct cluster_shell *cs)
 	return rc;
 }
 
+/* A token of the session's ServiceAccount, and when it is due for a refresh. */
+struct session_token {
+	char *value;                  /* malloc'd; a secret */
+	long long expiry;             /* on the apiserver's clock, Unix seconds */
+	long long refresh_at;         /* half its lifetime when the apiserver shortened it, else 0 */
+	long long granted;            /* its lifetime, seconds */
+};
+
+static void session_token_clear(struct session_token *t)
+{
+	if (t->value) {
+		explicit_bzero(t->value, strlen(t->value));
+		free(t->value);
+	}
+	memset(t, 0, sizeof *t);
+}
+
 /* A token for the session's ServiceAccount, bound to its pod: deleting the pod invalidates
  * it. Its expiry is read on the apiserver's clock (its Date header): where the lifetime is
  * shorter than asked (--service-account-max-token-expiration), a refresh is due at half of
- * it. Returns the token (malloc'd), or NULL with err. */
-static char *mint_token(struct cluster_shell *cs, char *err, size_t errlen)
+ * it. 0, or -1 with err ("" when the browser left meanwhile: nothing to report). */
+static int mint_token(struct cluster_shell *cs, struct session_token *t, char *err, size_t errlen)
 {
-	int ttl = shell_token_ttl(cs->s->cfg);
+	int ttl = shell_token_ttl(cs->s->cfg), rc = -1;
 	json_t *body = shell_token_request(ttl, cs->obj.name, cs->pod_uid);
 	struct k8s_response r;
 	char path[512];
-	const char *token = NULL, *expiry;
-	long long exp_ns, now, lifetime;
-	char *copy = NULL;
+	const char *token, *expiry;
+	long long exp_ns, now;
 
+	memset(t, 0, sizeof *t);
 	snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts/%s/token", cs->ns, cs->obj.name);
 	if (k8s_call(&cs->k8s, "POST", path, body, &r, err, errlen) != 0) {
 		json_decref(body);
-		return NULL;
+		return -1;
 	}
 	json_decref(body);
-	if (r.status / 100 != 2) {
-		snprintf(err, errlen, "HTTP %ld: %s", r.status, k8s_status_text(&r));
-		goto done;
-	}
 	token = json_string_value(json_object_get(json_object_get(r.body, "status"), "token"));
 	expiry = json_string_value(json_object_get(json_object_get(r.body, "status"), "expirationTimestamp"));
-	if (!token || !expiry || parse_rfc3339_ns(expiry, &exp_ns) != 0) {
+	if (r.abandoned)
+		err[0] = '\0';
+	else if (r.status / 100 != 2)
+		snprintf(err, errlen, "HTTP %ld: %s", r.status, k8s_status_text(&r));
+	else if (!token || !expiry || parse_rfc3339_ns(expiry, &exp_ns) != 0)
 		snprintf(err, errlen, "the TokenRequest answer holds no token or expiry");
-		goto done;
-	}
-	copy = strdup(token);
-	if (!copy) {
+	else if (!(t->value = strdup(token)))
 		snprintf(err, errlen, "out of memory");
-		goto done;
+	else {
+		now = r.server_date ? r.server_date : now_ms() / 1000;
+		t->expiry = exp_ns / 1000000000LL;
+		t->granted = t->expiry - now;
+		t->refresh_at = t->granted < ttl - TOKEN_SHORTENED_SLACK_S ? now + t->granted / 2 : 0;
+		if (t->refresh_at && !cs->token_expiry)
+			log_json(LOG_INFO, "cluster_shell", "the apiserver shortened the session token; it is refreshed at half its lifetime",
+				 json_pack("{s:s, s:i, s:I, s:s}", "session_id", cs->s->session_id, "requested_seconds", ttl,
+					   "granted_seconds", (json_int_t)t->granted, "warning", r.warning));
+		rc = 0;
 	}
-	now = r.server_date ? r.server_date : now_ms() / 1000;
-	cs->token_expiry = exp_ns / 1000000000LL;
-	lifetime = cs->token_expiry - now;
-	cs->refresh_at = lifetime < ttl - TOKEN_SHORTENED_SLACK_S ? now + lifetime / 2 : 0;
-	if (cs->refresh_at)
-		log_json(LOG_INFO, "cluster_shell", "the apiserver shortened the session token; it is refreshed at half its lifetime",
-			 json_pack("{s:s, s:i, s:I, s:s}", "session_id", cs->s->session_id, "requested_seconds", ttl,
-				   "granted_seconds", (json_int_t)lifetime, "warning", r.warning));
-done:
 	k8s_response_clear(&r);
-	return copy;
+	return rc;
 }
 
 static char *render_kubeconfig(struct cluster_shell *cs, const char *token)
@@ -253,51 +267,65 @@ static void wipe_free(char *secret)
 	}
 }
 
+/* The token's schedule counts once the Secret holds it. */
+static void token_in_use(struct cluster_shell *cs, const struct session_token *t)
+{
+	cs->token_expiry = t->expiry;
+	cs->refresh_at = t->refresh_at;
+}
+
 /* The Secret the pod's volume waits for: the kubeconfig with a token bound to the pod. */
 static int create_secret(struct cluster_shell *cs)
 {
-	char err[256];
-	char *token = mint_token(cs, err, sizeof err), *text = token ? render_kubeconfig(cs, token) : NULL;
+	struct session_token t;
+	char err[256], *text = NULL;
 	int rc = -1;
 
-	if (!token)
-		session_fail(cs->s, "E_UPSTREAM", true, "the session token could not be minted: %s", err);
-	else if (!text)
+	if (mint_token(cs, &t, err, sizeof err) != 0) {
+		if (err[0])
+			session_fail(cs->s, "E_UPSTREAM", true, "the session token could not be minted: %s", err);
+	} else if (!(text = render_kubeconfig(cs, t.value))) {
 		session_fail(cs->s, "E_INTERNAL", false, "cannot build the session kubeconfig");
-	else
+	} else {
 		rc = create_object(cs, SHELL_OBJ_SECRET, "kubeconfig secret", shell_secret(&cs->obj, text), NULL);
-	wipe_free(token);
+		if (rc == 0)
+			token_in_use(cs, &t);
+	}
+	session_token_clear(&t);
 	wipe_free(text);
 	return rc;
 }
 
 /* A new token in the Secret (an unconditional update: Secrets allow one), which the kubelet
- * carries into the pod's volume. */
+ * carries into the pod's volume. On failure the schedule stays, so the next check retries. */
 static void refresh_token(struct cluster_shell *cs)
 {
 	struct k8s_response r = { 0 };
+	struct session_token t;
 	char err[256], path[512];
-	char *token = mint_token(cs, err, sizeof err), *text = token ? render_kubeconfig(cs, token) : NULL;
-	json_t *secret = text ? shell_secret(&cs->obj, text) : NULL;
+	char *text = NULL;
+	json_t *secret = NULL;
 
 	snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s?fieldManager=periscope", cs->ns,
 		 cs->obj.name);
-	if (!token)
+	if (mint_token(cs, &t, err, sizeof err) != 0)
 		log_msg(LOG_WARN, "cluster_shell", "session %s: the token refresh failed: %s",
-			cs->s->session_id, err);
-	else if (!secret)
+			cs->s->session_id, err[0] ? err : "the browser left");
+	else if (!(text = render_kubeconfig(cs, t.value)) || !(secret = shell_secret(&cs->obj, text)))
 		log_msg(LOG_WARN, "cluster_shell", "session %s: cannot build the refreshed kubeconfig",
 			cs->s->session_id);
 	else if (k8s_call(&cs->k8s, "PUT", path, secret, &r, err, sizeof err) != 0 || r.status / 100 != 2)
 		log_msg(LOG_WARN, "cluster_shell", "session %s: writing the refreshed token failed: %s",
 			cs->s->session_id, r.status ? k8s_status_text(&r) : err);
-	else
+	else {
+		token_in_use(cs, &t);
 		log_json(LOG_INFO, "cluster_shell", "refreshed the session token",
-			 json_pack("{s:s, s:I}", "session_id", cs->s->session_id, "expires",
-				   (json_int_t)cs->token_expiry));
+			 json_pack("{s:s, s:I, s:I}", "session_id", cs->s->session_id, "granted_seconds",
+				   (json_int_t)t.granted, "expires", (json_int_t)t.expiry));
+	}
 	k8s_response_clear(&r);
 	json_decref(secret);
-	wipe_free(token);
+	session_token_clear(&t);
 	wipe_free(text);
 }
 
