@@ -481,16 +481,19 @@ static int cs_start(struct session *s)
 	session_http_wait(s, &cs->wait);
 	cs->k8s.target = &cs->target;
 	cs->k8s.wait = &cs->wait;
+	/* A dozen calls to one apiserver at the start: one connection (NULL: one each). */
+	cs->k8s.share = http_share_new();
 	if (shell_objects_init(&cs->obj, s->session_id, tier_name(s->id.tier), s->id.subject, cs->ns) != 0) {
 		session_fail(s, "E_INTERNAL", false, "cannot name the session's objects");
 		return -1;
 	}
 	if (load_target(cs) != 0)
 		return -1;
-	cluster_shell_sweep(s->db, &cs->k8s, cs->ns, s->session_id);
 	if (check_root_ca(cs) != 0 || create_identity(cs) != 0 || create_pod(cs) != 0 ||
 	    create_secret(cs) != 0)
 		return -1;
+	/* While the kubelet starts the pod: what dead sessions left behind goes. */
+	cluster_shell_sweep(s->db, &cs->k8s, cs->ns, s->session_id);
 	{
 		json_t *d = json_pack("{s:s, s:s}", "namespace", cs->ns, "pod", cs->obj.name);
 		char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
@@ -682,6 +685,7 @@ static void cs_teardown(struct session *s, json_t *extra)
 	/* The pod first: its token dies with it. */
 	if (cs->created)
 		cluster_shell_delete_session(&cs->k8s, cs->ns, s->session_id, cs->created);
+	http_share_free(cs->k8s.share);
 	kube_target_clear(&cs->target);
 	buf_free(&cs->frame);
 	buf_free(&cs->status_bytes);

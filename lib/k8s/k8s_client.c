@@ -64,6 +64,7 @@ int k8s_call(const struct k8s_client *k, const char *method, const char *path, j
 			.timeout_ms = k->timeout_ms ? k->timeout_ms : 15000,
 			.max_body = K8S_MAX_ANSWER,
 			.wait = k->wait,
+			.share = k->share,
 		};
 		if (http_do(&rq, &rs, err, errlen) != 0)
 			goto done;
@@ -156,6 +157,7 @@ int k8s_watch(const struct k8s_client *k, const char *path, int timeout_s,
 			.timeout_ms = (long)timeout_s * 1000 + 2000,
 			.max_body = K8S_MAX_ANSWER,
 			.wait = k->wait,
+			.share = k->share,
 			.on_body = watch_chunk,
 			.body_ud = &w,
 		};

@@ -13,6 +13,7 @@ struct k8s_client {
 	const struct kube_target *target;
 	const struct http_wait *wait;   /* serve other descriptors while waiting, or NULL */
 	long timeout_ms;                /* per call; 0 = 15 s */
+	struct http_share *share;       /* keep the connection between calls, or NULL */
 };
 
 struct k8s_response {

@@ -30,6 +30,24 @@ static size_t collect_body(char *data, size_t size, size_t nmemb, void *userdata
 	return buf_append(&sink->rs->body, data, n) == 0 ? n : 0;
 }
 
+struct http_share *http_share_new(void)
+{
+	CURLSH *sh = curl_share_init();
+
+	if (sh && (curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+		   curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
+		curl_share_cleanup(sh);
+		sh = NULL;
+	}
+	return (struct http_share *)sh;
+}
+
+void http_share_free(struct http_share *share)
+{
+	if (share)
+		curl_share_cleanup((CURLSH *)share);
+}
+
 /* The response headers a caller may need: the server's clock (an apiserver's Date is the
  * clock its token expiries are on) and its first warning. */
 static void read_headers(CURL *c, struct http_response *rs)
@@ -129,6 +147,8 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	if (rq->ca_file && *rq->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
+	if (rq->share)
+		curl_easy_setopt(c, CURLOPT_SHARE, (CURLSH *)rq->share);
 
 	if (rq->basic_user) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);

@@ -33,6 +33,7 @@ struct http_request {
 	long timeout_ms;                 /* whole request; 0 = 10 s */
 	size_t max_body;                 /* 0 = HTTP_DEFAULT_MAX_BODY */
 	const struct http_wait *wait;    /* serve other descriptors meanwhile, or NULL */
+	struct http_share *share;        /* connections kept for the next request, or NULL */
 	/* Streaming bodies (a watch): each chunk goes here instead of into the response body;
 	 * return 1 to stop reading (http_do then returns 0 with stopped set). */
 	int (*on_body)(void *ud, const char *data, size_t len);
@@ -47,6 +48,12 @@ struct http_response {
 	long long date;                  /* the server's clock (Date header), Unix seconds; 0 if none */
 	char warning[256];               /* the first Warning header's value, "" if none */
 };
+
+/* Connections (and TLS sessions) kept open between the requests that name the share, so a
+ * run of calls to one server pays for one handshake. Single-threaded use only. */
+struct http_share;
+struct http_share *http_share_new(void);
+void http_share_free(struct http_share *share);
 
 /* Performs the request. A transport failure or an over-long body is -1 with err; any HTTP
  * status is 0 (the caller judges the status). */
