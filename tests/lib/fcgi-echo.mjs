@@ -4,10 +4,10 @@
 // which is how lighttpd and Apache talk to it here.
 import * as net from 'node:net';
 
-const BEGIN_REQUEST = 1, END_REQUEST = 3, PARAMS = 4, STDIN = 5, STDOUT = 6;
-const AUTHORIZER = 2;
+export const BEGIN_REQUEST = 1, END_REQUEST = 3, PARAMS = 4, STDIN = 5, STDOUT = 6;
+export const AUTHORIZER = 2;
 
-function record(type, id, content) {
+export function record(type, id, content) {
 	const head = Buffer.from([1, type, id >> 8, id & 255, content.length >> 8, content.length & 255, 0, 0]);
 	return Buffer.concat([head, content]);
 }

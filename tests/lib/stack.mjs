@@ -115,7 +115,7 @@ export async function waitFor(what, check, { timeoutMs = 15000, intervalMs = 50 
 	throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
 }
 
-function deepMerge(base, extra) {
+export function deepMerge(base, extra) {
 	for (const [k, v] of Object.entries(extra || {})) {
 		if (v && typeof v === 'object' && !Array.isArray(v) && base[k] && typeof base[k] === 'object')
 			deepMerge(base[k], v);
@@ -269,6 +269,7 @@ export async function startStack(opts = {}) {
 	let config;
 	let configPath;
 	let env;
+	let fcgiAddr;
 	const stop = async () => {
 		for (const p of procs.reverse()) await p.stop();
 		if (aws) await aws.close();
@@ -305,8 +306,8 @@ export async function startStack(opts = {}) {
 					...(opts.env || {}),
 				};
 				const marks = logSizes(runDir);
-				const fcgiAddr = fcgiAddress(server, { runDir, fcgiPort });
-				fs.rmSync(fcgiAddr, { force: true });
+				fcgiAddr = fcgiAddress(server, { runDir, fcgiPort });
+				if (server !== 'apache') fs.rmSync(fcgiAddr, { force: true });
 				const fcgi = launch('periscope-fcgi', path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--socket', fcgiAddr], { env, runDir });
 				procs.push(fcgi);
 				if (server === 'apache') await listening(fcgi, fcgiPort, runDir, marks);
@@ -345,9 +346,10 @@ export async function startStack(opts = {}) {
 		url, port, wsPort, runDir, idp, api, aws, stop, server,
 		tls: Boolean(tls), ca: tls?.caPem, caFile: tls?.caFile,
 		wsUrl: `${tlsWanted ? 'wss' : 'ws'}://127.0.0.1:${port}`,
-		// The generated periscope.yaml, as an object and as a file, and the environment the
-		// stack's programs run with (for tests that start periscope-wsbridge themselves).
-		config, configPath, env,
+		// The generated periscope.yaml, as an object and as a file, the environment the
+		// stack's programs run with and where periscope.fcgi listens (for tests that start
+		// periscope-wsbridge or ask the authorizer themselves).
+		config, configPath, env, fcgiAddress: fcgiAddr,
 		// One of the programs the stack runs (periscope-fcgi, websocketd, lighttpd or
 		// apache): { child, exited, stop() }.
 		process: (name) => procs.find((p) => p.name === name),
