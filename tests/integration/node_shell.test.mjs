@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { ACCOUNT, NODES, startStack, waitFor } from '../lib/stack.mjs';
-import { signIn } from '../lib/session.mjs';
+import { auditRow, signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 
 const ONLINE = NODES[0].name;
@@ -34,6 +34,11 @@ async function openNode(stack, browser, node = ONLINE) {
 	const t = await Terminal.open(stack, shellPath(node), { cookie: `periscope_session=${browser.cookie()}` });
 	t.resize(100, 30);
 	return t;
+}
+
+// The close row of one session: every way a session ends writes one.
+function closeRow(browser, sessionId) {
+	return auditRow(browser, `verb=ssm_session_close&session_id=${sessionId}`);
 }
 
 // The canary: AWS credentials in the server's environment and a credentials file in its
@@ -129,6 +134,9 @@ describe('node shell', () => {
 		const end = await t.end();
 		assert.equal(end.type, 'closed');
 		assert.equal(end.reason, 'exit');
+		const close = await closeRow(admin, hello.sessionId);
+		assert.deepEqual([close.outcome, close.reason], ['success', 'exit']);
+		assert.match(close.extra.ssm_session_id, /^periscope-user-admin-/);
 	});
 
 	it('delivers 1 MB of output intact while the fake drops and reorders messages', async () => {
@@ -203,7 +211,7 @@ describe('node shell', () => {
 		assert.ok(close.extra.channel.retransmits > 0, 'input was sent again');
 	});
 
-	it('declines a KMS-encrypted session with a clear error', async () => {
+	it('declines a KMS-encrypted session with a clear error, and writes its close row', async () => {
 		stack.aws.setFaults({ handshake: 'kms' });
 		try {
 			const t = await openNode(stack, admin);
@@ -212,14 +220,19 @@ describe('node shell', () => {
 		} finally {
 			stack.aws.setFaults({});
 		}
+		const close = await auditRow(admin, 'verb=ssm_session_close');
+		assert.deepEqual([close.outcome, close.reason, close.extra.err_code], ['failure', 'error', 'E_NODE_SHELL_KMS_UNSUPPORTED']);
 	});
 
-	it('gives a clear error for an offline agent', async () => {
+	it('gives a clear error for an offline agent, and writes its close row', async () => {
 		const t = await openNode(stack, admin, OFFLINE);
 		const end = await t.end(30000);
 		assert.equal(end.type, 'error');
 		assert.match(end.code, /^E_NODE_SHELL_/);
 		assert.match(end.message, /TargetNotConnected/);
+		const close = await auditRow(admin, 'verb=ssm_session_close');
+		assert.deepEqual([close.outcome, close.reason, close.extra.err_code], ['failure', 'error', end.code]);
+		assert.equal(close.extra.node, OFFLINE);
 	});
 
 	it('refuses before the upgrade as the seeds say', async () => {
@@ -280,11 +293,51 @@ describe('node shell trust and timers', () => {
 	it('warns, then cuts an idle session', async () => {
 		const admin = await signIn(stack, 'admin');
 		const t = await openNode(stack, admin);
-		await t.waitFrame('hello', 30000);
+		const hello = await t.waitFrame('hello', 30000);
 		const warn = await t.waitFrame('idle_warn', 15000);
 		const end = await t.end(15000);
 		assert.equal(end.reason, 'idle');
 		assert.ok(t.frames.indexOf(warn) < t.frames.indexOf(end));
+		const close = await closeRow(admin, hello.sessionId);
+		assert.deepEqual([close.outcome, close.reason], ['success', 'idle']);
+		await waitFor('TerminateSession at the fake', () => stack.aws.snapshot().terminated.some((x) => x.sessionId === close.extra.ssm_session_id));
+	});
+});
+
+describe('node shell heartbeat and maximum duration', () => {
+	let stack;
+	before(async () => {
+		stack = await startStack({ config: { nodeShell: { heartbeatSeconds: 1, maxDurationSeconds: 6 } } });
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it('ends a session whose browser stopped sending heartbeats, with its close row', async () => {
+		const admin = await signIn(stack, 'admin');
+		const t = await openNode(stack, admin);
+		const hello = await t.waitFrame('hello', 30000);
+		assert.equal(hello.heartbeatSeconds, 1);
+		const end = await t.end(15000);
+		assert.deepEqual([end.type, end.reason], ['closed', 'heartbeat_timeout']);
+		assert.equal((await closeRow(admin, hello.sessionId)).reason, 'heartbeat_timeout');
+	});
+
+	it('ends a session at its maximum duration even while it is used, with its close row', async () => {
+		const admin = await signIn(stack, 'admin');
+		const t = await openNode(stack, admin);
+		const hello = await t.waitFrame('hello', 30000);
+		const beat = setInterval(() => {
+			t.ping(Date.now());
+			t.type(' ');
+		}, 400);
+		try {
+			const end = await t.end(20000);
+			assert.deepEqual([end.type, end.reason], ['closed', 'max_duration']);
+		} finally {
+			clearInterval(beat);
+		}
+		const close = await closeRow(admin, hello.sessionId);
+		assert.equal(close.reason, 'max_duration');
+		assert.ok(close.extra.duration_ms >= 6000, `ran ${close.extra.duration_ms} ms of its 6 s`);
 	});
 });
 
@@ -299,5 +352,31 @@ describe('node shell with short-lived id_tokens', () => {
 		const admin = await signIn(stack, 'admin');
 		const r = await admin.get(preflightPath(ONLINE));
 		assert.deepEqual([r.status, r.json.code], [401, 'E_REAUTH_REQUIRED']);
+	});
+});
+
+describe('node shell turned off (nodeShell.enabled: false)', () => {
+	let stack;
+	before(async () => {
+		stack = await startStack({ config: { nodeShell: { enabled: false } } });
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it('offers no node shell anywhere and refuses one at every door with E_NODE_SHELL_DISABLED', async () => {
+		const admin = await signIn(stack, 'admin');
+		const clusters = await admin.get('/api/clusters');
+		const local = clusters.json.clusters.find((c) => c.name === 'local');
+		assert.deepEqual([local.nodeShellEnabled, local.nodeShellAllowed], [false, false]);
+		assert.equal(local.clusterShellAllowed, true, 'the cluster shell is not affected');
+		const nodes = await admin.get('/api/clusters/local/nodes');
+		assert.equal(nodes.status, 200, nodes.text);
+		assert.ok(nodes.json.nodes.every((n) => n.nodeShellAllowed === false));
+		const pre = await admin.get(preflightPath(ONLINE));
+		assert.deepEqual([pre.status, pre.json?.code], [403, 'E_NODE_SHELL_DISABLED'], pre.text);
+		const plain = await admin.get(shellPath(ONLINE));
+		assert.deepEqual([plain.status, plain.json?.code], [403, 'E_NODE_SHELL_DISABLED'], plain.text);
+		const r = await refusal(stack, shellPath(ONLINE), { cookie: `periscope_session=${admin.cookie()}` });
+		assert.deepEqual([r.status, r.body.code], [403, 'E_NODE_SHELL_DISABLED']);
+		assert.equal(stack.aws.snapshot().requests.length, 0, 'AWS was never asked');
 	});
 });
