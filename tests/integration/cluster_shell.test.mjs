@@ -7,7 +7,7 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { startStack, waitFor } from '../lib/stack.mjs';
+import { startStack, waitFor, within } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 
@@ -180,7 +180,7 @@ describe('cluster shell', () => {
 			`SELECT pid FROM shell_sessions WHERE id = '${hello.sessionId}'`], { encoding: 'utf8' }).trim());
 		assert.ok(pid > 0, 'the session is registered with its process');
 		process.kill(pid, 'SIGKILL');
-		await t.closed;
+		await within('the WebSocket to close after its wsbridge was killed', t.closed, 20000);
 		assert.ok(stack.api.state.store.has('pods', 'periscope-system', pod), 'a killed process cleans nothing up');
 		const next = await openShell(stack, admin);
 		await next.waitFrame('hello', 30000);

@@ -99,7 +99,7 @@ class Bridge {
 			this.raw = lines.pop();
 			for (const line of lines) this.frames.push(JSON.parse(line));
 		});
-		this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+		this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
 	}
 
 	async until(what, predicate, timeoutMs = 30000) {

@@ -1,6 +1,7 @@
 // A signed-in browser for the integration tests: signs in through the real IdP form and
 // then calls the API with the session cookie, as the web UI would.
 import { CookieJar } from './cookie-jar.mjs';
+import { fetchWithin } from './deadline.mjs';
 import { loginThroughForm } from './oidc-browser.mjs';
 import { waitFor } from './stack.mjs';
 
@@ -32,13 +33,12 @@ export class Browser {
 
 	async request(path, { method = 'GET', headers = {}, redirect = 'manual' } = {}) {
 		const url = `${this.stack.url}${path}`;
-		const res = await fetch(url, {
+		const { res, text } = await fetchWithin(url, {
 			method,
 			redirect,
 			headers: { accept: 'application/json', cookie: this.jar.header(url), ...headers },
 		});
 		this.jar.store(url, res);
-		const text = await res.text();
 		return { status: res.status, headers: res.headers, text, json: parseJson(text) };
 	}
 
@@ -48,8 +48,7 @@ export class Browser {
 }
 
 export async function anonymous(stack, path, { method = 'GET', headers = {} } = {}) {
-	const res = await fetch(`${stack.url}${path}`, { method, redirect: 'manual', headers: { accept: 'application/json', ...headers } });
-	const text = await res.text();
+	const { res, text } = await fetchWithin(`${stack.url}${path}`, { method, redirect: 'manual', headers: { accept: 'application/json', ...headers } });
 	return { status: res.status, headers: res.headers, text, json: parseJson(text) };
 }
 

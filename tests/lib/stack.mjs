@@ -21,9 +21,12 @@ import { fileURLToPath } from 'node:url';
 import { startApiserver } from '../fakes/apiserver/server.mjs';
 import { startAws } from '../fakes/aws/server.mjs';
 import { startIdp } from '../fakes/idp/server.mjs';
+import { within } from './deadline.mjs';
 import { makeCertificates } from './tls.mjs';
 import { chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
 import { toYaml } from './yaml.mjs';
+
+export { within };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUILD_DIR = process.env.PERISCOPE_BUILD_DIR || path.join(ROOT, 'build');
@@ -101,12 +104,14 @@ export function listensOn(pid, port) {
 	return false;
 }
 
+// Polls check() until it returns something truthy; each check is itself bounded by the
+// deadline (a check that hangs, such as a request nobody answers, fails the wait too).
 export async function waitFor(what, check, { timeoutMs = 15000, intervalMs = 50 } = {}) {
 	const deadline = Date.now() + timeoutMs;
 	let last;
 	while (Date.now() < deadline) {
 		try {
-			if (await check()) return;
+			if (await within(what, Promise.resolve().then(check), Math.max(1, deadline - Date.now()))) return;
 		} catch (e) {
 			last = e;
 		}
@@ -272,9 +277,9 @@ export async function startStack(opts = {}) {
 	let fcgiAddr;
 	const stop = async () => {
 		for (const p of procs.reverse()) await p.stop();
-		if (aws) await aws.close();
-		if (api) await api.close();
-		if (idp) await idp.close();
+		if (aws) await within('the AWS fake to close (its host shells to exit)', aws.close(), 20000);
+		if (api) await within('the apiserver fake to close (its pod shells to exit)', api.close(), 20000);
+		if (idp) await within('the IdP to close', idp.close(), 20000);
 		if (!opts.keepRunDir && !process.env.PERISCOPE_KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
 	};
 	try {
