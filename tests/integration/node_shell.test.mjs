@@ -119,6 +119,11 @@ describe('node shell', () => {
 		await t.waitOutput(new RegExp(`^${os.userInfo().username}\\r?$`, 'm'));
 		t.type('stty size\r');
 		await t.waitOutput(/^30 100\r?$/m);
+		// The agent's own books: every output message acknowledged, each ack well-formed
+		// (an agent whose output goes unacknowledged resends it and stops publishing).
+		const agent = () => stack.aws.snapshot().sessions.at(-1);
+		await waitFor('the agent to see every output message acknowledged', () => agent().stats.outputSends > 0 && agent().stats.unacked === 0, { timeoutMs: 10000 });
+		assert.deepEqual(agent().protocolErrors, []);
 		t.resize(120, 40);
 		// The resize and the next keystrokes travel as separate SSM messages; under load the
 		// agent may apply the size a moment after running the command, so ask again until
