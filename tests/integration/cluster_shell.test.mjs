@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startStack, waitFor, within } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';
+import { describeHeartbeatAndMaxDuration } from '../lib/shell-timers.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 
 const SHELL = '/api/clusters/local/shell';
@@ -319,41 +320,8 @@ describe('cluster shell outside tier mode', () => {
 	});
 });
 
-describe('cluster shell heartbeat and maximum duration', () => {
-	let stack;
-	before(async () => {
-		stack = await startStack({ config: { clusterShell: { heartbeatSeconds: 1, maxDurationSeconds: 5 } } });
-	});
-	after(async () => stack && (await stack.stop()));
-
-	it('ends a session whose browser stopped sending heartbeats', async () => {
-		const admin = await signIn(stack, 'admin');
-		const t = await openShell(stack, admin);
-		const hello = await t.waitFrame('hello', 30000);
-		assert.equal(hello.heartbeatSeconds, 1);
-		const end = await t.end(15000);
-		assert.deepEqual([end.type, end.reason], ['closed', 'heartbeat_timeout']);
-		assert.equal((await closeRow(admin, hello.sessionId)).reason, 'heartbeat_timeout');
-	});
-
-	it('ends a session at its maximum duration even while it is used', async () => {
-		const admin = await signIn(stack, 'admin');
-		const t = await openShell(stack, admin);
-		const hello = await t.waitFrame('hello', 30000);
-		const beat = setInterval(() => {
-			t.ping(Date.now());
-			t.type(' ');
-		}, 400);
-		try {
-			const end = await t.end(20000);
-			assert.deepEqual([end.type, end.reason], ['closed', 'max_duration']);
-		} finally {
-			clearInterval(beat);
-		}
-		const close = await closeRow(admin, hello.sessionId);
-		assert.deepEqual([close.reason, close.extra.close_reason], ['max_duration', 'max_duration']);
-		assert.ok(close.extra.duration_ms >= 5000, `ran ${close.extra.duration_ms} ms of its 5 s`);
-	});
+describeHeartbeatAndMaxDuration('cluster shell heartbeat and maximum duration', {
+	kind: 'clusterShell', open: openShell, verb: 'cluster_shell_close', maxDurationSeconds: 5,
 });
 
 describe('cluster shell over v4.channel.k8s.io', () => {

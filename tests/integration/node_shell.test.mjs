@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { ACCOUNT, NODES, startStack, waitFor } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';
+import { describeHeartbeatAndMaxDuration } from '../lib/shell-timers.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 
 const ONLINE = NODES[0].name;
@@ -309,41 +310,8 @@ describe('node shell trust and timers', () => {
 	});
 });
 
-describe('node shell heartbeat and maximum duration', () => {
-	let stack;
-	before(async () => {
-		stack = await startStack({ config: { nodeShell: { heartbeatSeconds: 1, maxDurationSeconds: 6 } } });
-	});
-	after(async () => stack && (await stack.stop()));
-
-	it('ends a session whose browser stopped sending heartbeats, with its close row', async () => {
-		const admin = await signIn(stack, 'admin');
-		const t = await openNode(stack, admin);
-		const hello = await t.waitFrame('hello', 30000);
-		assert.equal(hello.heartbeatSeconds, 1);
-		const end = await t.end(15000);
-		assert.deepEqual([end.type, end.reason], ['closed', 'heartbeat_timeout']);
-		assert.equal((await closeRow(admin, hello.sessionId)).reason, 'heartbeat_timeout');
-	});
-
-	it('ends a session at its maximum duration even while it is used, with its close row', async () => {
-		const admin = await signIn(stack, 'admin');
-		const t = await openNode(stack, admin);
-		const hello = await t.waitFrame('hello', 30000);
-		const beat = setInterval(() => {
-			t.ping(Date.now());
-			t.type(' ');
-		}, 400);
-		try {
-			const end = await t.end(20000);
-			assert.deepEqual([end.type, end.reason], ['closed', 'max_duration']);
-		} finally {
-			clearInterval(beat);
-		}
-		const close = await closeRow(admin, hello.sessionId);
-		assert.equal(close.reason, 'max_duration');
-		assert.ok(close.extra.duration_ms >= 6000, `ran ${close.extra.duration_ms} ms of its 6 s`);
-	});
+describeHeartbeatAndMaxDuration('node shell heartbeat and maximum duration', {
+	kind: 'nodeShell', open: (stack, browser) => openNode(stack, browser), verb: 'ssm_session_close', maxDurationSeconds: 6,
 });
 
 describe('node shell with short-lived id_tokens', () => {

@@ -5,7 +5,7 @@
 // authorizer without a web server in front, with whatever variables they choose.
 import * as net from 'node:net';
 
-import { AUTHORIZER, BEGIN_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, record } from './fcgi-echo.mjs';
+import { AUTHORIZER, BEGIN_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, record, recordReader } from './fcgi-echo.mjs';
 
 const RESPONDER = 1;
 
@@ -34,7 +34,6 @@ export function fcgiRequest(address, params, { role = 'AUTHORIZER', timeoutMs = 
 			sock.destroy();
 			reject(new Error(`timed out waiting for periscope.fcgi to answer ${params.REQUEST_URI} at ${address}`));
 		}, timeoutMs);
-		let buf = Buffer.alloc(0);
 		const out = [];
 		sock.on('error', (e) => {
 			clearTimeout(timer);
@@ -47,24 +46,14 @@ export function fcgiRequest(address, params, { role = 'AUTHORIZER', timeoutMs = 
 			for (let i = 0; i < body.length; i += 65535) chunks.push(record(PARAMS, id, body.subarray(i, i + 65535)));
 			sock.write(Buffer.concat([record(BEGIN_REQUEST, id, begin), ...chunks, record(PARAMS, id, Buffer.alloc(0)), record(STDIN, id, Buffer.alloc(0))]));
 		});
-		sock.on('data', (d) => {
-			buf = Buffer.concat([buf, d]);
-			while (buf.length >= 8) {
-				const type = buf[1];
-				const len = buf.readUInt16BE(4);
-				const pad = buf[6];
-				if (buf.length < 8 + len + pad) return;
-				const content = buf.subarray(8, 8 + len);
-				buf = buf.subarray(8 + len + pad);
-				if (type === STDOUT) out.push(Buffer.from(content));
-				if (type === END_REQUEST) {
-					clearTimeout(timer);
-					sock.destroy();
-					resolve(parseCgiResponse(Buffer.concat(out).toString('utf8')));
-					return;
-				}
-			}
-		});
+		sock.on('data', recordReader((type, _id, content) => {
+			if (type === STDOUT) out.push(Buffer.from(content));
+			if (type !== END_REQUEST) return false;
+			clearTimeout(timer);
+			sock.destroy();
+			resolve(parseCgiResponse(Buffer.concat(out).toString('utf8')));
+			return true;
+		}));
 	});
 }
 

@@ -12,6 +12,25 @@ export function record(type, id, content) {
 	return Buffer.concat([head, content]);
 }
 
+// A 'data' listener that cuts the byte stream into FastCGI records and hands each to
+// onRecord(type, requestId, content); onRecord returns true to stop reading.
+export function recordReader(onRecord) {
+	let buf = Buffer.alloc(0);
+	return (d) => {
+		buf = Buffer.concat([buf, d]);
+		while (buf.length >= 8) {
+			const type = buf[1];
+			const len = buf.readUInt16BE(4);
+			const pad = buf[6];
+			if (buf.length < 8 + len + pad) return;
+			const content = buf.subarray(8, 8 + len);
+			const id = buf.readUInt16BE(2);
+			buf = buf.subarray(8 + len + pad);
+			if (onRecord(type, id, content)) return;
+		}
+	};
+}
+
 function decodeParams(buf, into) {
 	const len = (i) => (buf[i] & 0x80 ? [buf.readUInt32BE(i) & 0x7fffffff, 4] : [buf[i], 1]);
 	for (let i = 0; i < buf.length;) {
@@ -35,46 +54,36 @@ function answer(sock, id, text) {
 export async function startFcgiEcho({ listen, decide }) {
 	const seen = [];
 	const server = net.createServer((sock) => {
-		let buf = Buffer.alloc(0);
 		let role = 0;
-		let id = 0;
 		const params = {};
 		const body = [];
 		let paramsDone = false;
 		sock.on('error', () => {});
-		sock.on('data', (d) => {
-			buf = Buffer.concat([buf, d]);
-			while (buf.length >= 8) {
-				const type = buf[1];
-				const len = buf.readUInt16BE(4);
-				const pad = buf[6];
-				if (buf.length < 8 + len + pad) return;
-				const content = buf.subarray(8, 8 + len);
-				id = buf.readUInt16BE(2);
-				buf = buf.subarray(8 + len + pad);
-				// libfcgi shows the role to the application as FCGI_ROLE; so does this.
-				if (type === BEGIN_REQUEST) {
-					role = content.readUInt16BE(0);
-					params.FCGI_ROLE = ['', 'RESPONDER', 'AUTHORIZER', 'FILTER'][role] ?? String(role);
-				}
-				else if (type === PARAMS && len) decodeParams(content, params);
-				else if (type === PARAMS) paramsDone = true;
-				else if (type === STDIN && len) body.push(Buffer.from(content));
-				if (role === AUTHORIZER && paramsDone) {
-					seen.push({ role: 'authorizer', params });
-					const r = decide(params);
-					const head = [`Status: ${r.status}`, ...Object.entries(r.headers || {}).map(([k, v]) => `${k}: ${v}`)];
-					answer(sock, id, `${head.join('\r\n')}\r\n\r\n${r.body || ''}`);
-					return;
-				}
-				if (role !== AUTHORIZER && type === STDIN && !len) {
-					const text = Buffer.concat(body).toString('utf8');
-					seen.push({ role: 'responder', params, body: text });
-					answer(sock, id, `Status: 200 OK\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ params, body: text })}`);
-					return;
-				}
+		sock.on('data', recordReader((type, id, content) => {
+			const len = content.length;
+			// libfcgi shows the role to the application as FCGI_ROLE; so does this.
+			if (type === BEGIN_REQUEST) {
+				role = content.readUInt16BE(0);
+				params.FCGI_ROLE = ['', 'RESPONDER', 'AUTHORIZER', 'FILTER'][role] ?? String(role);
 			}
-		});
+			else if (type === PARAMS && len) decodeParams(content, params);
+			else if (type === PARAMS) paramsDone = true;
+			else if (type === STDIN && len) body.push(Buffer.from(content));
+			if (role === AUTHORIZER && paramsDone) {
+				seen.push({ role: 'authorizer', params });
+				const r = decide(params);
+				const head = [`Status: ${r.status}`, ...Object.entries(r.headers || {}).map(([k, v]) => `${k}: ${v}`)];
+				answer(sock, id, `${head.join('\r\n')}\r\n\r\n${r.body || ''}`);
+				return true;
+			}
+			if (role !== AUTHORIZER && type === STDIN && !len) {
+				const text = Buffer.concat(body).toString('utf8');
+				seen.push({ role: 'responder', params, body: text });
+				answer(sock, id, `Status: 200 OK\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ params, body: text })}`);
+				return true;
+			}
+			return false;
+		}));
 	});
 	await new Promise((resolve, reject) => {
 		server.once('error', reject);

@@ -1,0 +1,51 @@
+// The heartbeat and maximum-duration cuts, the same contract for both shells: a browser
+// that stops sending pings is cut after three missed heartbeats, and a session in constant
+// use still ends at its maximum duration; each writes its close row.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { auditRow, signIn } from './session.mjs';
+import { startStack } from './stack.mjs';
+
+// kind: 'clusterShell' | 'nodeShell'; open(stack, browser) -> Terminal; verb: the close
+// row's audit verb.
+export function describeHeartbeatAndMaxDuration(title, { kind, open, verb, maxDurationSeconds }) {
+	describe(title, () => {
+		let stack;
+		before(async () => {
+			stack = await startStack({ config: { [kind]: { heartbeatSeconds: 1, maxDurationSeconds } } });
+		});
+		after(async () => stack && (await stack.stop()));
+		const closeRow = (browser, id) => auditRow(browser, `verb=${verb}&session_id=${id}`);
+
+		it('ends a session whose browser stopped sending heartbeats, with its close row', async () => {
+			const admin = await signIn(stack, 'admin');
+			const t = await open(stack, admin);
+			const hello = await t.waitFrame('hello', 30000);
+			assert.equal(hello.heartbeatSeconds, 1);
+			const end = await t.end(15000);
+			assert.deepEqual([end.type, end.reason], ['closed', 'heartbeat_timeout']);
+			assert.equal((await closeRow(admin, hello.sessionId)).reason, 'heartbeat_timeout');
+		});
+
+		it('ends a session at its maximum duration even while it is used, with its close row', async () => {
+			const admin = await signIn(stack, 'admin');
+			const t = await open(stack, admin);
+			const hello = await t.waitFrame('hello', 30000);
+			const beat = setInterval(() => {
+				t.ping(Date.now());
+				t.type(' ');
+			}, 400);
+			try {
+				const end = await t.end(20000);
+				assert.deepEqual([end.type, end.reason], ['closed', 'max_duration']);
+			} finally {
+				clearInterval(beat);
+			}
+			const close = await closeRow(admin, hello.sessionId);
+			assert.deepEqual([close.reason, close.extra.close_reason], ['max_duration', 'max_duration']);
+			const ms = maxDurationSeconds * 1000;
+			assert.ok(close.extra.duration_ms >= ms, `ran ${close.extra.duration_ms} ms of its ${ms} ms`);
+		});
+	});
+}
