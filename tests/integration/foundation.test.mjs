@@ -236,6 +236,7 @@ describe(`session timeouts through ${chooseServer()}`, () => {
 
 	it('keeps an active session until absoluteTimeout, then ends it', async () => {
 		const admin = await signIn(stack, 'admin');
+		const cookie = admin.cookie();
 		const who = await admin.get('/api/auth/whoami');
 		// The server announces the end: absoluteTimeout (8 s) after the session was created.
 		const endsAt = who.json.expiresAt * 1000;
@@ -250,6 +251,10 @@ describe(`session timeouts through ${chooseServer()}`, () => {
 		assert.ok(answers.at(-1).at > 4000, `active past idleTimeout: ${JSON.stringify(answers)}`);
 		assert.ok(answers.every((a) => a.status === 200), JSON.stringify(answers));
 		await waitFor('the announced expiresAt', () => Date.now() > endsAt + 200, { timeoutMs: 10000 });
+		// The cookie's Max-Age makes a browser drop it now; the server must refuse it on its
+		// own, from a client that keeps sending it.
+		const kept = `periscope_session=${cookie}`;
+		assertError(await admin.get('/api/auth/whoami', { headers: { cookie: kept } }), 401, 'E_AUTH');
 		assertError(await admin.get('/api/auth/whoami'), 401, 'E_AUTH');
 	});
 });

@@ -1,5 +1,5 @@
 // The heartbeat and maximum-duration cuts, the same contract for both shells: a browser
-// that stops sending pings is cut after three missed heartbeats, and a session in constant
+// that stops sending pings is cut after three missed heartbeats (2 s each here), and a session in constant
 // use still ends at its maximum duration; each writes its close row.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -8,12 +8,12 @@ import { auditRow, signIn } from './session.mjs';
 import { startStack } from './stack.mjs';
 
 // kind: 'clusterShell' | 'nodeShell'; open(stack, browser) -> Terminal; verb: the close
-// row's audit verb.
+// row's audit verb; maxDurationSeconds must exceed the heartbeat cut (3 x 2 s) with room.
 export function describeHeartbeatAndMaxDuration(title, { kind, open, verb, maxDurationSeconds }) {
 	describe(title, () => {
 		let stack;
 		before(async () => {
-			stack = await startStack({ config: { [kind]: { heartbeatSeconds: 1, maxDurationSeconds } } });
+			stack = await startStack({ config: { [kind]: { heartbeatSeconds: 2, maxDurationSeconds } } });
 		});
 		after(async () => stack && (await stack.stop()));
 		const closeRow = (browser, id) => auditRow(browser, `verb=${verb}&session_id=${id}`);
@@ -22,7 +22,7 @@ export function describeHeartbeatAndMaxDuration(title, { kind, open, verb, maxDu
 			const admin = await signIn(stack, 'admin');
 			const t = await open(stack, admin);
 			const hello = await t.waitFrame('hello', 30000);
-			assert.equal(hello.heartbeatSeconds, 1);
+			assert.equal(hello.heartbeatSeconds, 2);
 			const end = await t.end(15000);
 			assert.deepEqual([end.type, end.reason], ['closed', 'heartbeat_timeout']);
 			assert.equal((await closeRow(admin, hello.sessionId)).reason, 'heartbeat_timeout');
@@ -30,13 +30,16 @@ export function describeHeartbeatAndMaxDuration(title, { kind, open, verb, maxDu
 
 		it('ends a session at its maximum duration even while it is used, with its close row', async () => {
 			const admin = await signIn(stack, 'admin');
+			// Busy from the moment the socket opens, as the web UI pings: the heartbeat counts
+			// from the start of the session, while its pod or SSM session is still starting.
 			const t = await open(stack, admin);
-			const hello = await t.waitFrame('hello', 30000);
 			const beat = setInterval(() => {
 				t.ping(Date.now());
 				t.type(' ');
 			}, 400);
+			let hello;
 			try {
+				hello = await t.waitFrame('hello', 30000);
 				const end = await t.end(20000);
 				assert.deepEqual([end.type, end.reason], ['closed', 'max_duration']);
 			} finally {
