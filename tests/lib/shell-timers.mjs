@@ -20,8 +20,15 @@ export function describeHeartbeatAndMaxDuration(title, { kind, open, verb, maxDu
 
 		it('ends a session whose browser stopped sending heartbeats, with its close row', async () => {
 			const admin = await signIn(stack, 'admin');
+			// Alive while the session starts (a slow pod start must not count), then silent.
 			const t = await open(stack, admin);
-			const hello = await t.waitFrame('hello', 30000);
+			const beat = setInterval(() => t.ping(Date.now()), 400);
+			let hello;
+			try {
+				hello = await t.waitFrame('hello', 30000);
+			} finally {
+				clearInterval(beat);
+			}
 			assert.equal(hello.heartbeatSeconds, 2);
 			const end = await t.end(15000);
 			assert.deepEqual([end.type, end.reason], ['closed', 'heartbeat_timeout']);
