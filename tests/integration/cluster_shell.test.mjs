@@ -321,7 +321,7 @@ describe('cluster shell outside tier mode', () => {
 });
 
 describeHeartbeatAndMaxDuration('cluster shell heartbeat and maximum duration', {
-	kind: 'clusterShell', open: openShell, verb: 'cluster_shell_close', maxDurationSeconds: 8,
+	kind: 'clusterShell', open: openShell, verb: 'cluster_shell_close', maxDurationSeconds: 5,
 });
 
 describe('cluster shell over v4.channel.k8s.io', () => {

@@ -311,7 +311,7 @@ describe('node shell trust and timers', () => {
 });
 
 describeHeartbeatAndMaxDuration('node shell heartbeat and maximum duration', {
-	kind: 'nodeShell', open: (stack, browser) => openNode(stack, browser), verb: 'ssm_session_close', maxDurationSeconds: 9,
+	kind: 'nodeShell', open: (stack, browser) => openNode(stack, browser), verb: 'ssm_session_close', maxDurationSeconds: 6,
 });
 
 describe('node shell with short-lived id_tokens', () => {
