@@ -71,24 +71,6 @@ done:
 	free(url);
 }
 
-/* The groups claim may be an array of strings or one string. NULL when absent. */
-static json_t *groups_from_claims(json_t *claims, const char *claim_name)
-{
-	json_t *v = json_object_get(claims, claim_name), *out, *g;
-	size_t i;
-
-	if (json_is_string(v))
-		return json_pack("[O]", v);
-	if (!json_is_array(v))
-		return NULL;
-	out = json_array();
-	json_array_foreach(v, i, g) {
-		if (json_is_string(g))
-			json_array_append(out, g);
-	}
-	return out;
-}
-
 /* The IdP's error parameter is attacker-reachable text: keep it to a plain token. */
 static void plain_token(const char *in, char *out, size_t outlen)
 {
@@ -214,7 +196,7 @@ void handle_auth_callback(struct request *rq)
 		goto done;
 	}
 	groups = cfg->authz.groups_claim && *cfg->authz.groups_claim
-			 ? groups_from_claims(claims, cfg->authz.groups_claim)
+			 ? authz_groups_from_claims(claims, cfg->authz.groups_claim)
 			 : json_array();
 	if (!groups) {
 		audit_login_failure(rq, "groups_claim_missing",

@@ -8,6 +8,7 @@
 
 #include "net/http_client.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 static const char *status_text(int status)
 {
@@ -15,17 +16,22 @@ static const char *status_text(int status)
 	case 200: return "OK";
 	case 204: return "No Content";
 	case 302: return "Found";
+	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
 	case 426: return "Upgrade Required";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
 	default: return "Status";
 	}
 }
@@ -120,10 +126,14 @@ void respond_raw(struct request *rq, int status, const char *content_type, const
 	rq->answered = true;
 	/* Formatted here, not with FCGX_FPrintF: libfcgi's printf knows no %zu. */
 	buf_init(&head, 32768);
-	buf_printf(&head,
-		   "Status: %d %s\r\nX-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
-		   "Cache-Control: no-store\r\n",
+	buf_printf(&head, "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n",
 		   status, status_text(status), rq->request_id);
+	/* The web server sets the security headers on every answer (conf/), replacing ours. An
+	 * authorizer's answer is the exception: Apache sends its refusal as an error document,
+	 * to which mod_headers can add but from which it cannot remove, so a copy from us would
+	 * be doubled. Only the two supported web servers ask an authorizer anyway. */
+	if (!rq->authorizer)
+		buf_append_str(&head, "X-Content-Type-Options: nosniff\r\n");
 	if (content_type)
 		buf_printf(&head, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type, len);
 	if (rq->headers.len)
@@ -152,11 +162,14 @@ void respond_json(struct request *rq, int status, json_t *body)
 void respond_error(struct request *rq, int status, const char *code, const char *message,
 		   json_t *extras)
 {
-	json_t *body = json_pack("{s:s, s:s}", "code", code, "message", message);
+	/* A message may quote what the client sent; JSON needs it to be UTF-8. */
+	char *clean = utf8_sanitize((const unsigned char *)message, strlen(message), NULL);
+	json_t *body = json_pack("{s:s, s:s}", "code", code, "message", clean ? clean : "");
 
 	if (body && extras)
 		json_object_update_missing(body, extras);
 	json_decref(extras);
+	free(clean);
 	respond_json(rq, status, body);
 }
 
@@ -164,6 +177,12 @@ void respond_redirect(struct request *rq, const char *location)
 {
 	add_header(rq, "Location: %s", location);
 	respond_raw(rq, 302, NULL, NULL, 0);
+}
+
+void respond_see_other(struct request *rq, const char *location)
+{
+	add_header(rq, "Location: %s", location);
+	respond_raw(rq, 303, NULL, NULL, 0);
 }
 
 static bool is_page_navigation(const struct request *rq)

@@ -53,6 +53,8 @@ void respond_json(struct request *rq, int status, json_t *body);
 void respond_error(struct request *rq, int status, const char *code, const char *message,
 		   json_t *extras);
 void respond_redirect(struct request *rq, const char *location);
+/* 303 See Other: where to go after a POST (the browser follows with a GET). */
+void respond_see_other(struct request *rq, const char *location);
 /* 401 for API clients; a redirect to sign-in for a browser navigating to a page. */
 void respond_unauthenticated(struct request *rq);
 

@@ -5,6 +5,7 @@
 
 #include "store/audit.h"
 #include "core/log.h"
+#include "handlers.h"
 #include "core/timeutil.h"
 
 void audit_request_event(struct request *rq, struct audit_event *ev)
@@ -37,6 +38,10 @@ void router_dispatch(struct request *rq)
 	const struct route *found = NULL;
 
 	buf_init(&allow, 256);
+	if (server_error_status(rq)) {
+		handle_server_error(rq, server_error_status(rq));
+		goto done;
+	}
 	for (size_t i = 0; i < routes_count && !found; i++) {
 		int m = route_match(routes[i].pattern, rq->path, rq->params);
 		if (m < 0) {

@@ -6,9 +6,8 @@ const struct route routes[] = {
 	{ "GET", "/api/auth/config", handle_auth_config, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/login", handle_auth_login, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/callback", handle_auth_callback, ROUTE_PUBLIC },
-	{ "GET", "/api/auth/logout", handle_auth_logout, ROUTE_PUBLIC },
+	/* POST only, and only from our own pages (fcgi/auth_logout.c). */
 	{ "POST", "/api/auth/logout", handle_auth_logout, ROUTE_PUBLIC },
-	{ "GET", "/api/auth/logout/everywhere", handle_auth_logout_everywhere, ROUTE_PUBLIC },
 	{ "POST", "/api/auth/logout/everywhere", handle_auth_logout_everywhere, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/whoami", handle_auth_whoami, 0 },
 	{ "GET", "/api/clusters", handle_clusters_list, 0 },

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/audit.h"
+#include "shell/client_lines.h"
 #include "shell/frames.h"
 #include "core/log.h"
 #include "store/shell_registry.h"
@@ -105,23 +106,34 @@ static void send_frame_error(struct session *s, const char *code, const char *me
 	frame_error(&s->out, code, message, false, fatal);
 }
 
-/* One complete line from the browser. */
-static int handle_line(struct session *s, const char *line, size_t len)
+/* One complete line from the browser (shell/client_lines.h: stray bytes of a binary
+ * message may precede the text message it holds, and an overlong line keeps only its end). */
+static int handle_line(void *ud, const char *line, size_t len, bool overflowed)
 {
+	struct session *s = ud;
 	struct client_frame f;
+	size_t skipped;
 	char err[160];
 	int rc = 0;
 
 	s->last_client_frame = monotonic_ms();
-	if (frame_parse_client(line, len, &f, err, sizeof err) != 0) {
-		send_frame_error(s, "E_BAD_FRAME", err, false);
+	if (frame_parse_client_tail(line, len, &f, &skipped, err, sizeof err) != 0) {
+		if (overflowed)
+			send_frame_error(s, "E_FRAME_TOO_LARGE", "frame longer than 64 KiB ignored", false);
+		else
+			send_frame_error(s, "E_BAD_FRAME", err, false);
 		return 0;
 	}
+	if (skipped || overflowed)
+		send_frame_error(s, "E_BINARY_FRAME",
+				 "bytes that were not a text message (a binary WebSocket message?) were "
+				 "ignored; the message after them was handled", false);
 	switch (f.type) {
 	case CLIENT_STDIN:
 		s->bytes_in += (long long)f.len;
 		s->last_activity = s->last_client_frame;
 		s->idle_warned = false;
+		s->watch.typed = true;
 		if (s->ops && s->admitted && s->backend && f.len)
 			rc = s->ops->send_input(s, f.data, f.len);
 		break;
@@ -157,31 +169,7 @@ static int read_client(struct session *s)
 		session_set_exit(s, "client_closed", -1);
 		return 1;
 	}
-	for (ssize_t i = 0; i < n;) {
-		char *nl = memchr(chunk + i, '\n', (size_t)(n - i));
-		size_t take = nl ? (size_t)(nl - (chunk + i)) : (size_t)(n - i);
-		int rc;
-
-		if (!s->discarding && buf_append(&s->in, chunk + i, take) != 0) {
-			/* Over the line cap: say so once, then skip to the next newline. */
-			s->discarding = true;
-			buf_reset(&s->in);
-			send_frame_error(s, "E_FRAME_TOO_LARGE", "frame longer than 64 KiB ignored", false);
-		}
-		i += (ssize_t)take;
-		if (!nl)
-			break;
-		i++; /* the newline */
-		if (s->discarding) {
-			s->discarding = false;
-			continue;
-		}
-		rc = handle_line(s, s->in.data ? s->in.data : "", s->in.len);
-		buf_reset(&s->in);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
+	return client_lines_feed(&s->in, &s->in_overflowed, chunk, (size_t)n, handle_line, s);
 }
 
 static int read_signal(struct session *s)
@@ -337,6 +325,35 @@ static int check_timers(struct session *s, long long now)
 	return 0;
 }
 
+static void start_login_watch(struct session *s)
+{
+	struct login_watch *w = &s->watch;
+
+	w->cfg = s->cfg;
+	w->db = s->db;
+	w->auth = s->auth;
+	w->cookie = s->cookie;
+	w->target = &s->target;
+	memcpy(w->id_hash, s->id.id_hash, sizeof w->id_hash);
+	w->opened_tier = s->id.tier;
+	w->next_check_ms = monotonic_ms() + LOGIN_WATCH_PERIOD_MS;
+}
+
+/* Sign-out, expiry or a lost tier ends the terminal (shell/login_watch.h). 1 when it must. */
+static int check_login(struct session *s)
+{
+	long long now = monotonic_ms();
+	char reason[sizeof s->close_reason];
+
+	if (!login_watch_due(&s->watch, now) ||
+	    login_watch_check(&s->watch, now, now_ms() / 1000, reason, sizeof reason) == 0)
+		return 0;
+	log_json(LOG_INFO, "wsbridge", "login session ended: closing the terminal",
+		 json_pack("{s:s, s:s}", "session_id", s->session_id, "reason", reason));
+	session_set_exit(s, reason, -1);
+	return 1;
+}
+
 /* Milliseconds until the next timer, at most 1 s (so the timers stay accurate). */
 static int next_timeout(struct session *s, long long now)
 {
@@ -382,7 +399,7 @@ static void main_loop(struct session *s)
 			session_set_exit(s, "client_closed", -1);
 			return;
 		}
-		if (queue_check(s) != 0 || check_timers(s, monotonic_ms()))
+		if (queue_check(s) != 0 || check_timers(s, monotonic_ms()) || check_login(s))
 			return;
 	}
 }
@@ -404,7 +421,10 @@ int session_run(struct session *s)
 		write_open_row(s);
 	if (started && !s->fail_code && !s->close_reason[0]) {
 		send_hello(s);
-		s->last_activity = monotonic_ms();
+		/* The browser learns the heartbeat interval from hello, and pings from then on: a pod
+		 * that took longer than three heartbeats to start is no missed heartbeat. */
+		s->last_activity = s->last_client_frame = monotonic_ms();
+		start_login_watch(s);
 		main_loop(s);
 	}
 	if (!s->close_reason[0])

@@ -12,6 +12,7 @@
 #include "auth/auth.h"
 #include "core/buf.h"
 #include "config/config.h"
+#include "shell/login_watch.h"
 #include "shell/shell_gates.h"
 
 /* Output waiting for websocketd: above this, stop reading upstream (backpressure); at the
@@ -58,7 +59,7 @@ struct session {
 
 	/* Browser side. */
 	struct buf in;                          /* a partial frame line from stdin */
-	bool discarding;                        /* skipping the rest of an oversized line */
+	bool in_overflowed;                     /* it lost bytes at its front (client_lines.h) */
 	bool stdin_eof;
 	struct buf out;                         /* frame lines waiting for stdout */
 	size_t out_off;
@@ -71,6 +72,7 @@ struct session {
 	long long last_activity;
 	long long last_client_frame;
 	bool idle_warned;
+	struct login_watch watch;               /* the login session, re-checked while we run */
 
 	/* Accounting and outcome. */
 	long long bytes_in, bytes_out;

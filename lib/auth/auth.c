@@ -90,25 +90,77 @@ static void take(char **dst, char **src)
 	}
 }
 
+static void replace_string(char **dst, const char *value)
+{
+	char *copy = value ? strdup(value) : NULL;
+
+	if (value && !copy)
+		return;
+	free(*dst);
+	*dst = copy;
+}
+
+/* A refreshed id_token carries the user's current groups: a user moved out of a group loses
+ * its tier at the next refresh, and with it every terminal the tier no longer allows. The
+ * token is verified as at sign-in (without a nonce, which a refresh does not carry) and must
+ * name the same subject. An IdP that leaves the groups claim out of refreshed tokens keeps
+ * the groups of the sign-in. */
+static int adopt_refreshed_identity(struct auth_ctx *ctx, struct oidc_provider *p,
+				    struct login_session *s, long long now, char *err, size_t errlen)
+{
+	const char *claim = ctx->cfg->authz.groups_claim, *sub;
+	json_t *claims = NULL, *groups = NULL;
+	char *groups_json = NULL;
+	int rc = -1;
+
+	if (oidc_verify_id_token(p, s->tokens.id_token, NULL, now, &claims, err, errlen) != IDTOKEN_OK)
+		goto done;
+	sub = json_string_value(json_object_get(claims, "sub"));
+	if (!sub || strcmp(sub, s->subject) != 0) {
+		snprintf(err, errlen, "the refreshed id_token names another subject");
+		goto done;
+	}
+	if (json_is_string(json_object_get(claims, "email")))
+		replace_string(&s->email, json_string_value(json_object_get(claims, "email")));
+	groups = claim && *claim ? authz_groups_from_claims(claims, claim) : NULL;
+	if (groups) {
+		groups_json = json_dumps(groups, JSON_COMPACT);
+		if (!groups_json) {
+			snprintf(err, errlen, "out of memory");
+			goto done;
+		}
+		free(s->groups_json);
+		s->groups_json = groups_json;
+	}
+	rc = 0;
+done:
+	json_decref(groups);
+	json_decref(claims);
+	return rc;
+}
+
 /* Runs the refresh grant and stores the result; the caller holds the claim. */
 static int do_refresh(struct auth_ctx *ctx, const char *cookie, struct login_session *s,
 		      long long now, char *err, size_t errlen)
 {
 	struct oidc_provider *p;
 	struct oidc_tokens fresh = { 0 };
+	bool new_id_token;
 	int rc = -1;
 
 	if (auth_provider(ctx, &p, err, errlen) != 0 ||
 	    oidc_refresh(p, s->tokens.refresh_token, &fresh, err, errlen) != 0)
 		goto done;
+	new_id_token = fresh.id_token != NULL;
 	/* Keep the old refresh token unless rotated, the old id_token unless a new one came. */
 	take(&s->tokens.access_token, &fresh.access_token);
 	take(&s->tokens.refresh_token, &fresh.refresh_token);
 	take(&s->tokens.id_token, &fresh.id_token);
+	if (new_id_token && adopt_refreshed_identity(ctx, p, s, now, err, errlen) != 0)
+		goto done;
 	s->access_expires_at = fresh.expires_in > 0 ? now + fresh.expires_in : 0;
 	s->id_token_expires_at = token_exp(s->tokens.id_token);
-	if (session_store_save_tokens(ctx->db, cookie, &s->tokens, s->access_expires_at,
-				      s->id_token_expires_at) != 0) {
+	if (session_store_save_refreshed(ctx->db, cookie, s) != 0) {
 		snprintf(err, errlen, "cannot store refreshed tokens: %s", sqlite3_errmsg(ctx->db));
 		goto done;
 	}
@@ -206,22 +258,21 @@ static enum session_lookup load_live_session(struct auth_ctx *ctx, const char *c
 		return found;
 	if (s->absolute_expires_at <= now ||
 	    s->last_seen_at + ctx->cfg->session.idle_timeout_s <= now) {
-		session_store_delete(ctx->db, s->id_hash);
+		session_store_end(ctx->db, s->id_hash, SESSION_END_EXPIRED, now);
 		login_session_clear(s);
 		return SESSION_MISSING;
 	}
 	return SESSION_FOUND;
 }
 
-enum auth_status auth_from_cookie(struct auth_ctx *ctx, const char *cookie, long long now,
-				  struct identity *out, char *err, size_t errlen)
+/* Loads the live session and refreshes its tokens when due; with touch, records the
+ * request as activity. */
+static enum auth_status check_session(struct auth_ctx *ctx, const char *cookie, long long now,
+				      bool touch, struct login_session *s, char *err, size_t errlen)
 {
-	struct login_session s;
-	enum auth_status status = AUTH_ERROR;
 	int fresh;
 
-	memset(out, 0, sizeof *out);
-	switch (load_live_session(ctx, cookie, now, &s, err, errlen)) {
+	switch (load_live_session(ctx, cookie, now, s, err, errlen)) {
 	case SESSION_MISSING:
 		return AUTH_NO_SESSION;
 	case SESSION_ERROR:
@@ -229,31 +280,64 @@ enum auth_status auth_from_cookie(struct auth_ctx *ctx, const char *cookie, long
 	case SESSION_FOUND:
 		break;
 	}
-	fresh = ensure_fresh(ctx, cookie, &s, now, false, ctx->cfg->session.refresh_before_s, err,
+	fresh = ensure_fresh(ctx, cookie, s, now, false, ctx->cfg->session.refresh_before_s, err,
 			     errlen);
 	if (fresh == 1) {
 		/* The IdP no longer vouches for this session: it ends here. */
-		session_store_delete(ctx->db, s.id_hash);
-		status = AUTH_NO_SESSION;
-		goto done;
+		session_store_end(ctx->db, s->id_hash, SESSION_END_EXPIRED, now);
+		login_session_clear(s);
+		return AUTH_NO_SESSION;
 	}
-	if (fresh < 0)
-		goto done;
+	if (fresh < 0) {
+		login_session_clear(s);
+		return AUTH_ERROR;
+	}
+	if (touch)
+		auth_note_activity(ctx, s->id_hash, s->last_seen_at, now);
+	return AUTH_OK;
+}
+
+void auth_note_activity(struct auth_ctx *ctx, const char *id_hash, long long last_seen_at,
+			long long now)
+{
 	/* Record activity at most every few seconds (a write per request would serialize the
 	 * workers on SQLite's write lock), but often enough for the idle timeout to be exact to
 	 * a quarter of itself. */
-	if (now - s.last_seen_at >= touch_granularity(ctx->cfg->session.idle_timeout_s))
-		session_store_touch(ctx->db, s.id_hash, now);
+	if (now - last_seen_at >= touch_granularity(ctx->cfg->session.idle_timeout_s))
+		session_store_touch(ctx->db, id_hash, now);
+}
+
+enum auth_status auth_from_cookie(struct auth_ctx *ctx, const char *cookie, long long now,
+				  struct identity *out, char *err, size_t errlen)
+{
+	struct login_session s;
+	enum auth_status status;
+
+	memset(out, 0, sizeof *out);
+	status = check_session(ctx, cookie, now, true, &s, err, errlen);
+	if (status != AUTH_OK)
+		return status;
 	if (identity_fill(ctx->cfg, s.subject, s.email, s.groups_json, out) != 0) {
 		snprintf(err, errlen, "corrupt session identity");
 		identity_clear(out);
+		status = AUTH_ERROR;
 		goto done;
 	}
 	out->expires_at = s.absolute_expires_at;
 	memcpy(out->id_hash, s.id_hash, sizeof out->id_hash);
-	status = AUTH_OK;
 done:
 	login_session_clear(&s);
+	return status;
+}
+
+enum auth_status auth_refresh_due(struct auth_ctx *ctx, const char *cookie, long long now,
+				  char *err, size_t errlen)
+{
+	struct login_session s;
+	enum auth_status status = check_session(ctx, cookie, now, false, &s, err, errlen);
+
+	if (status == AUTH_OK)
+		login_session_clear(&s);
 	return status;
 }
 

@@ -42,6 +42,15 @@ enum auth_status { AUTH_OK, AUTH_NO_SESSION, AUTH_ERROR };
 enum auth_status auth_from_cookie(struct auth_ctx *ctx, const char *cookie, long long now,
 				  struct identity *out, char *err, size_t errlen);
 
+/* For a terminal that re-checks its session: refreshes the tokens when due, exactly as
+ * auth_from_cookie would (so the groups of a fresh id_token apply), but does not count as
+ * activity. AUTH_NO_SESSION when the session ended (now or before). */
+enum auth_status auth_refresh_due(struct auth_ctx *ctx, const char *cookie, long long now,
+				  char *err, size_t errlen);
+/* Records activity of the session (at most every few seconds) for its idle timeout. */
+void auth_note_activity(struct auth_ctx *ctx, const char *id_hash, long long last_seen_at,
+			long long now);
+
 /* The session's id_token, refreshed first when it expires within min_validity_s.
  * 0 and a malloc'd token; 1 when the user must sign in again (no refresh token, refresh
  * refused, or the IdP returned no fresher id_token); -1 on error. */

@@ -59,3 +59,20 @@ bool authz_tier_may_open(const struct authz_config *a, const struct string_list 
 {
 	return a->mode == AUTHZ_TIER && tier != TIER_NONE && string_list_contains(tiers, tier_name(tier));
 }
+
+json_t *authz_groups_from_claims(const json_t *claims, const char *claim_name)
+{
+	json_t *v = json_object_get(claims, claim_name), *out, *g;
+	size_t i;
+
+	if (json_is_string(v))
+		return json_pack("[O]", v);
+	if (!json_is_array(v))
+		return NULL;
+	out = json_array();
+	json_array_foreach(v, i, g) {
+		if (json_is_string(g))
+			json_array_append(out, g);
+	}
+	return out;
+}

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -44,6 +46,10 @@ char *url_decode(const char *s, size_t len, bool plus_is_space)
 		out[o++] = c;
 	}
 	out[o] = '\0';
+	/* Every name and value becomes a JSON string somewhere (an error message, an audit
+	 * filter), and JSON strings are UTF-8. */
+	if (!utf8_valid((const unsigned char *)out, o))
+		goto fail;
 	return out;
 fail:
 	free(out);
@@ -84,7 +90,7 @@ int query_parse(const char *qs, struct query_params *out, char *err, size_t errl
 		key = url_decode(p, (size_t)((eq ? eq : end) - p), true);
 		value = eq ? url_decode(eq + 1, (size_t)(end - eq - 1), true) : strdup("");
 		if (!key || !value) {
-			snprintf(err, errlen, "malformed percent-encoding in the query string");
+			snprintf(err, errlen, "malformed percent-encoding, or not UTF-8, in the query string");
 			goto fail_pair;
 		}
 		if (query_get(out, key)) {

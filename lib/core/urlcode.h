@@ -8,8 +8,8 @@
 
 #define QUERY_MAX_PARAMS 32
 
-/* Decodes %XX (and '+' as space when plus_is_space). Refuses a malformed escape and a
- * decoded NUL. Returns a malloc'd string or NULL. */
+/* Decodes %XX (and '+' as space when plus_is_space). Refuses a malformed escape, a
+ * decoded NUL and a result that is not UTF-8. Returns a malloc'd string or NULL. */
 char *url_decode(const char *s, size_t len, bool plus_is_space);
 
 struct query_params {
@@ -18,7 +18,8 @@ struct query_params {
 	char *values[QUERY_MAX_PARAMS];
 };
 
-/* Splits and decodes a query string. -1 on a malformed escape, a repeated key, or more
+/* Splits and decodes a query string. -1 on a malformed escape, a name or value that is not
+ * UTF-8, a repeated key, or more
  * than QUERY_MAX_PARAMS parameters (err says which). */
 int query_parse(const char *qs, struct query_params *out, char *err, size_t errlen);
 void query_free(struct query_params *q);

@@ -65,3 +65,29 @@ char *utf8_sanitize(const unsigned char *data, size_t len, size_t *out_len)
 		*out_len = o;
 	return out;
 }
+
+bool utf8_valid(const unsigned char *data, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t n = valid_sequence(data + i, len - i);
+		if (!n)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+void utf8_scrub(char *s)
+{
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len;) {
+		size_t n = valid_sequence((const unsigned char *)s + i, len - i);
+		if (n) {
+			i += n;
+		} else {
+			s[i] = '?';
+			i++;
+		}
+	}
+}

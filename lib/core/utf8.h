@@ -2,10 +2,18 @@
 #ifndef PERISCOPE_UTF8_H
 #define PERISCOPE_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A malloc'd NUL-terminated copy of data in which every invalid UTF-8 sequence (and NUL)
  * is replaced by U+FFFD, as a JSON encoder would. */
 char *utf8_sanitize(const unsigned char *data, size_t len, size_t *out_len);
+
+/* Every byte of data is part of a valid UTF-8 sequence (and none is NUL). */
+bool utf8_valid(const unsigned char *data, size_t len);
+
+/* In place: every byte of s that is not part of a valid UTF-8 sequence becomes '?' (for a
+ * message cut to a fixed buffer, or one that quotes what a client sent). */
+void utf8_scrub(char *s);
 
 #endif

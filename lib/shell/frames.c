@@ -90,6 +90,31 @@ done:
 	return rc;
 }
 
+/* Few: each try parses up to a whole line, and a client frame has no nested object. */
+#define FRAME_TAIL_TRIES 4
+
+int frame_parse_client_tail(const char *line, size_t len, struct client_frame *out,
+			    size_t *skipped, char *err, size_t errlen)
+{
+	int tries = 0;
+
+	*skipped = 0;
+	if (frame_parse_client(line, len, out, err, errlen) == 0)
+		return 0;
+	for (size_t i = len; i-- > 1 && tries < FRAME_TAIL_TRIES;) {
+		char ignored[128];
+
+		if (line[i] != '{')
+			continue;
+		tries++;
+		if (frame_parse_client(line + i, len - i, out, ignored, sizeof ignored) == 0) {
+			*skipped = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int frame_stdout(struct buf *out, const void *data, size_t len)
 {
 	gnutls_datum_t in = { (unsigned char *)data, (unsigned int)len }, enc = { NULL, 0 };

@@ -30,6 +30,13 @@ struct client_frame {
 int frame_parse_client(const char *line, size_t len, struct client_frame *out, char *err,
 		       size_t errlen);
 void client_frame_clear(struct client_frame *f);
+/* As frame_parse_client, but a line that does not parse whole may still end in a frame:
+ * stray bytes (a binary WebSocket message, which websocketd delivers without a delimiter)
+ * glued to the front of the next text message. The last few '{' of the line are tried as
+ * where that message starts; *skipped is how many bytes came before it (0 for a whole
+ * frame). On -1, err says what is wrong with the whole line. */
+int frame_parse_client_tail(const char *line, size_t len, struct client_frame *out,
+			    size_t *skipped, char *err, size_t errlen);
 
 /* Server frames, each appended to out as one line ending in '\n'. */
 int frame_stdout(struct buf *out, const void *data, size_t len);

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "auth/authz.h"
+#include "auth/origin.h"
 #include "core/route_match.h"
+#include "core/utf8.h"
 #include "core/urlcode.h"
 
 const char *shell_kind_name(enum shell_kind kind)
@@ -76,6 +78,7 @@ int gate_refuse(struct gate_answer *ans, int status, const char *code, json_t *e
 	va_start(ap, fmt);
 	vsnprintf(ans->message, sizeof ans->message, fmt, ap);
 	va_end(ap);
+	utf8_scrub(ans->message); /* it may quote a header, and be cut mid-character */
 	return -1;
 }
 
@@ -185,38 +188,13 @@ int shell_gates_caps(const struct config *cfg, sqlite3 *db, const struct shell_t
 	}
 }
 
-/* scheme://host[:port] of a URL, lower-cased, into out. */
-static void url_origin(const char *url, char *out, size_t outlen)
-{
-	const char *p = strstr(url, "://");
-	size_t n;
-
-	if (!p) {
-		snprintf(out, outlen, "%s", url);
-		return;
-	}
-	n = strcspn(p + 3, "/?#");
-	snprintf(out, outlen, "%.*s", (int)((size_t)(p + 3 - url) + n), url);
-	for (char *c = out; *c; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
-}
-
 int shell_gate_origin(const struct config *cfg, const char *origin, struct gate_answer *ans)
 {
-	char want[512], got[512];
-
 	memset(ans, 0, sizeof *ans);
 	if (!origin || !*origin)
 		return gate_refuse(ans, 403, "E_ORIGIN", NULL, "a terminal must be opened from a web page");
-	url_origin(origin, got, sizeof got);
-	url_origin(cfg->server.public_url, want, sizeof want);
-	if (strcmp(got, want) == 0)
+	if (origin_is_allowed(cfg, origin))
 		return 0;
-	for (size_t i = 0; i < cfg->server.allowed_origins.count; i++) {
-		url_origin(cfg->server.allowed_origins.items[i], want, sizeof want);
-		if (strcmp(got, want) == 0)
-			return 0;
-	}
-	return gate_refuse(ans, 403, "E_ORIGIN", NULL, "pages from %.128s may not open terminals here", got);
+	return gate_refuse(ans, 403, "E_ORIGIN", NULL, "pages from %.128s may not open terminals here",
+			   origin);
 }

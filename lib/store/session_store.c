@@ -194,25 +194,113 @@ int session_store_touch(sqlite3 *db, const char *id_hash, long long now)
 			      id_hash, now);
 }
 
-int session_store_delete(sqlite3 *db, const char *id_hash)
-{
-	return exec_with_hash(db, "DELETE FROM login_sessions WHERE id_hash = ?1",
-			      id_hash, 0);
-}
+/* Each way of ending sessions: which rows, as a WHERE clause on ?1. */
+static const char *const end_selects[] = {
+	"INSERT OR REPLACE INTO login_session_ends (id_hash, subject, reason, ended_at)"
+	" SELECT id_hash, subject, ?2, ?3 FROM login_sessions WHERE id_hash = ?1",
+	"INSERT OR REPLACE INTO login_session_ends (id_hash, subject, reason, ended_at)"
+	" SELECT id_hash, subject, ?2, ?3 FROM login_sessions WHERE subject = ?1",
+};
+static const char *const end_deletes[] = {
+	"DELETE FROM login_sessions WHERE id_hash = ?1",
+	"DELETE FROM login_sessions WHERE subject = ?1",
+};
 
-int session_store_delete_subject(sqlite3 *db, const char *subject)
+/* Runs sql with ?1 = key and, when the SQL names them, ?2 = reason and ?3 = now. */
+static int exec_keyed(sqlite3 *db, const char *sql, const char *key, const char *reason,
+		      long long now)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, "DELETE FROM login_sessions WHERE subject = ?", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 3) {
+		sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+	}
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The record of why and the delete go together, so a terminal never finds its session gone
+ * without a reason. */
+static int end_sessions(sqlite3 *db, int by, const char *key, const char *reason, long long now)
+{
+	if (db_begin_immediate(db) != 0)
+		return -1;
+	if (exec_keyed(db, end_selects[by], key, reason, now) != 0 ||
+	    exec_keyed(db, end_deletes[by], key, NULL, 0) != 0 || db_commit(db) != 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+int session_store_end(sqlite3 *db, const char *id_hash, const char *reason, long long now)
+{
+	return end_sessions(db, 0, id_hash, reason, now);
+}
+
+int session_store_end_subject(sqlite3 *db, const char *subject, const char *reason,
+			      long long now)
+{
+	return end_sessions(db, 1, subject, reason, now);
+}
+
+void login_status_clear(struct login_status *st)
+{
+	free(st->subject);
+	free(st->groups_json);
+	memset(st, 0, sizeof *st);
+}
+
+/* One indexed read per call, every few seconds per terminal: cheap enough to poll. */
+enum session_lookup session_store_status(sqlite3 *db, const char *id_hash,
+					 struct login_status *out)
+{
+	static const char live_sql[] =
+		"SELECT subject, groups_json, access_expires_at, last_seen_at, absolute_expires_at"
+		" FROM login_sessions WHERE id_hash = ?";
+	static const char ended_sql[] = "SELECT reason FROM login_session_ends WHERE id_hash = ?";
+	enum session_lookup result = SESSION_ERROR;
+	sqlite3_stmt *st = NULL;
+	int step;
+
+	memset(out, 0, sizeof *out);
+	if (sqlite3_prepare_v2(db, live_sql, -1, &st, NULL) != SQLITE_OK)
+		return SESSION_ERROR;
+	sqlite3_bind_text(st, 1, id_hash, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		out->subject = db_column_strdup(st, 0);
+		out->groups_json = db_column_strdup(st, 1);
+		out->access_expires_at = sqlite3_column_int64(st, 2);
+		out->last_seen_at = sqlite3_column_int64(st, 3);
+		out->absolute_expires_at = sqlite3_column_int64(st, 4);
+		result = out->subject && out->groups_json ? SESSION_FOUND : SESSION_ERROR;
+		goto done;
+	}
+	if (step != SQLITE_DONE)
+		goto done;
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db, ended_sql, -1, &st, NULL) != SQLITE_OK)
+		return SESSION_ERROR;
+	sqlite3_bind_text(st, 1, id_hash, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out->end_reason, sizeof out->end_reason, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+	if (step == SQLITE_ROW || step == SQLITE_DONE)
+		result = SESSION_MISSING;
+done:
+	sqlite3_finalize(st);
+	if (result == SESSION_ERROR)
+		login_status_clear(out);
+	return result;
 }
 
 int session_store_release_claim(sqlite3 *db, const char *id_hash)
@@ -242,12 +330,12 @@ int session_store_claim_refresh(sqlite3 *db, const char *id_hash, long long now,
 	return rc;
 }
 
-int session_store_save_tokens(sqlite3 *db, const char *cookie, const struct login_tokens *t,
-			      long long access_expires_at, long long id_token_expires_at)
+int session_store_save_refreshed(sqlite3 *db, const char *cookie, const struct login_session *s)
 {
 	static const char sql[] =
 		"UPDATE login_sessions SET tokens_sealed = ?2, access_expires_at = ?3,"
-		" id_token_expires_at = ?4, refresh_claimed_until = 0 WHERE id_hash = ?1";
+		" id_token_expires_at = ?4, email = ?5, groups_json = ?6, refresh_claimed_until = 0"
+		" WHERE id_hash = ?1";
 	char id_hash[SESSION_ID_HASH_LEN + 1];
 	unsigned char *sealed = NULL;
 	size_t sealed_len = 0;
@@ -255,13 +343,15 @@ int session_store_save_tokens(sqlite3 *db, const char *cookie, const struct logi
 	int rc = -1;
 
 	if (session_id_hash(cookie, id_hash) != 0 ||
-	    seal_tokens(cookie, t, &sealed, &sealed_len) != 0 ||
+	    seal_tokens(cookie, &s->tokens, &sealed, &sealed_len) != 0 ||
 	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto done;
 	sqlite3_bind_text(st, 1, id_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, sealed, (int)sealed_len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, access_expires_at);
-	sqlite3_bind_int64(st, 4, id_token_expires_at);
+	sqlite3_bind_int64(st, 3, s->access_expires_at);
+	sqlite3_bind_int64(st, 4, s->id_token_expires_at);
+	db_bind_text_or_null(st, 5, s->email);
+	sqlite3_bind_text(st, 6, s->groups_json ? s->groups_json : "[]", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;
 done:
@@ -272,17 +362,31 @@ done:
 
 int session_store_purge(sqlite3 *db, long long now, int idle_timeout_s)
 {
-	static const char sql[] = "DELETE FROM login_sessions WHERE absolute_expires_at <= ?1"
-				  " OR last_seen_at + ?2 <= ?1";
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	static const char *const steps[] = {
+		"INSERT OR REPLACE INTO login_session_ends (id_hash, subject, reason, ended_at)"
+		" SELECT id_hash, subject, '" SESSION_END_EXPIRED "', ?1 FROM login_sessions"
+		" WHERE absolute_expires_at <= ?1 OR last_seen_at + ?2 <= ?1",
+		"DELETE FROM login_sessions WHERE absolute_expires_at <= ?1 OR last_seen_at + ?2 <= ?1",
+		"DELETE FROM login_session_ends WHERE ended_at <= ?1 - ?3",
+	};
+	if (db_begin_immediate(db) != 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, idle_timeout_s);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		rc = 0;
-	sqlite3_finalize(st);
-	return rc;
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		sqlite3_stmt *st = NULL;
+		int step = SQLITE_ERROR;
+
+		if (sqlite3_prepare_v2(db, steps[i], -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, now);
+			sqlite3_bind_int64(st, 2, idle_timeout_s);
+			if (sqlite3_bind_parameter_count(st) >= 3)
+				sqlite3_bind_int64(st, 3, SESSION_END_KEEP_S);
+			step = sqlite3_step(st);
+		}
+		sqlite3_finalize(st);
+		if (step != SQLITE_DONE) {
+			db_rollback(db);
+			return -1;
+		}
+	}
+	return db_commit(db);
 }

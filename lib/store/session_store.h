@@ -40,19 +40,43 @@ enum session_lookup { SESSION_FOUND, SESSION_MISSING, SESSION_ERROR };
 enum session_lookup session_store_load(sqlite3 *db, const char *cookie, struct login_session *out,
 				       char *err, size_t errlen);
 int session_store_touch(sqlite3 *db, const char *id_hash, long long now);
-int session_store_delete(sqlite3 *db, const char *id_hash);
+
+/* Why a login session ended. It is also the closed.reason of every terminal opened under
+ * it (docs/frames.md), which learns it from login_session_ends. */
+#define SESSION_END_SIGNED_OUT "signed_out"
+#define SESSION_END_EXPIRED "session_expired"
+/* How long the reason outlives the session (seconds). */
+#define SESSION_END_KEEP_S 86400
+
+/* Deletes the session and records why, in one transaction. */
+int session_store_end(sqlite3 *db, const char *id_hash, const char *reason, long long now);
 /* Ends every session of a subject ("sign out everywhere"). */
-int session_store_delete_subject(sqlite3 *db, const char *subject);
+int session_store_end_subject(sqlite3 *db, const char *subject, const char *reason,
+			      long long now);
+
+/* What a running terminal re-checks every few seconds, read without unsealing anything. */
+struct login_status {
+	char *subject;
+	char *groups_json;
+	long long access_expires_at;
+	long long last_seen_at;
+	long long absolute_expires_at;
+	char end_reason[32];           /* SESSION_MISSING: why it ended, "" when unknown */
+};
+void login_status_clear(struct login_status *st);
+enum session_lookup session_store_status(sqlite3 *db, const char *id_hash,
+					 struct login_status *out);
 
 /* Claims the right to refresh this session's tokens until now+lease_s, in one write
  * transaction, so that concurrent requests (threads or processes) refresh once.
  * Returns 1 when claimed, 0 when another holds a live claim, -1 on error. */
 int session_store_claim_refresh(sqlite3 *db, const char *id_hash, long long now, int lease_s);
-/* Stores refreshed tokens (resealed) and releases the claim. */
-int session_store_save_tokens(sqlite3 *db, const char *cookie, const struct login_tokens *t,
-			      long long access_expires_at, long long id_token_expires_at);
+/* Stores refreshed tokens (resealed), their expiry times, and the identity the fresh
+ * id_token carried (email, groups_json), and releases the claim. */
+int session_store_save_refreshed(sqlite3 *db, const char *cookie, const struct login_session *s);
 int session_store_release_claim(sqlite3 *db, const char *id_hash);
-/* Deletes sessions past their absolute expiry or idle longer than idle_timeout_s. */
+/* Ends sessions past their absolute expiry or idle longer than idle_timeout_s (recorded as
+ * SESSION_END_EXPIRED), and forgets end records older than SESSION_END_KEEP_S. */
 int session_store_purge(sqlite3 *db, long long now, int idle_timeout_s);
 
 #endif

@@ -71,8 +71,8 @@ describe('web UI in Chromium', { skip: chromiumMissing }, () => {
 		const menu = page.locator('details.menu');
 		assert.match(await menu.locator('summary').innerText(), /admin@periscope\.local\s+admin/i);
 		await menu.locator('summary').click();
-		await page.getByRole('link', { name: 'Sign out everywhere' }).waitFor();
-		assert.ok(await page.getByRole('link', { name: 'Sign out', exact: true }).isVisible());
+		await page.getByRole('button', { name: 'Sign out everywhere' }).waitFor();
+		assert.ok(await page.getByRole('button', { name: 'Sign out', exact: true }).isVisible());
 		await screenshot(page, 'account-menu');
 		await page.keyboard.press('Escape');
 		assert.equal(await menu.evaluate((d) => d.open), false, 'Escape closes the menu');
@@ -236,11 +236,38 @@ describe('web UI in Chromium', { skip: chromiumMissing }, () => {
 		await page.setViewportSize(WIDE);
 	});
 
+	it('signs out everywhere, which closes the terminal another browser has open', async () => {
+		const { page } = admin;
+		const other = await openPage(await browser.newContext({ viewport: WIDE }), stack.url);
+		await signInThroughIdp(other.page, stack.url, 'admin');
+		await other.page.getByRole('button', { name: 'Open a cluster shell on local' }).click();
+		await other.page.locator('.tab .pill-connected').waitFor({ timeout: 30000 });
+		await waitForRow(other.page, /[$#]\s*$/);
+
+		await page.goto(`${stack.url}/#/`);
+		await page.locator('details.menu summary').click();
+		const signedOutAt = Date.now();
+		// A form POST, then through the identity provider's sign-out and back.
+		await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+		await page.getByText('You are signed out.').waitFor({ timeout: 15000 });
+		const banner = other.page.locator('.term-panel:not([hidden]) .term-banner');
+		await banner.getByText(/^You signed out \(here, or everywhere from another browser\)/).waitFor({ timeout: 15000 });
+		assert.ok(Date.now() - signedOutAt <= 15000, `the other browser's terminal closed ${Date.now() - signedOutAt} ms after the click`);
+		assert.match(await other.page.locator('.tab .pill').innerText(), /Closed/);
+		await screenshot(other.page, 'signed-out-elsewhere');
+		allProblems.push(...other.problems);
+		await other.page.context().close();
+	});
+
 	it('signs out', async () => {
 		const { page } = admin;
+		await signInThroughIdp(page, stack.url, 'admin');
 		await page.locator('details.menu summary').click();
-		await page.getByRole('link', { name: 'Sign out', exact: true }).click();
+		await page.getByRole('button', { name: 'Sign out', exact: true }).click();
 		await page.getByText('You are signed out.').waitFor();
+		// Asked outside the page, so the expected 401 is not a console error of the page.
+		const whoami = await page.context().request.get(`${stack.url}/api/auth/whoami`, { headers: { accept: 'application/json' } });
+		assert.equal(whoami.status(), 401, 'the session ended on the server');
 		await screenshot(page, 'signed-out');
 		allProblems.push(...admin.problems);
 	});

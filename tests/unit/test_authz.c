@@ -4,7 +4,9 @@
 
 #include "auth/auth.h"
 #include "auth/authz.h"
+#include "core/route_match.h"
 #include "core/urlcode.h"
+#include "core/utf8.h"
 #include "unit.h"
 
 static struct group_tier tiers[] = {
@@ -131,6 +133,41 @@ START_TEST(query_strings_decode_and_refuse_tricks)
 	ck_assert_int_eq(query_parse("a=%00", &q, err, sizeof err), -1);
 	ck_assert_int_eq(query_parse("a=1&a=2", &q, err, sizeof err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "more than once"));
+	/* Names and values end up in JSON: they must be UTF-8, escaped or raw. */
+	ck_assert_int_eq(query_parse("%FF=1", &q, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "UTF-8"));
+	ck_assert_int_eq(query_parse("a=%C0%AF", &q, err, sizeof err), -1);   /* overlong "/" */
+	ck_assert_int_eq(query_parse("a=%ED%A0%80", &q, err, sizeof err), -1); /* a surrogate */
+	ck_assert_int_eq(query_parse("a=\xff", &q, err, sizeof err), -1);
+	ck_assert_int_eq(query_parse("caf%C3%A9=%E2%9C%93", &q, err, sizeof err), 0);
+	ck_assert_str_eq(query_get(&q, "caf\xc3\xa9"), "\xe2\x9c\x93");
+	query_free(&q);
+}
+END_TEST
+
+START_TEST(path_segments_must_decode_to_utf8)
+{
+	char *params[ROUTE_MAX_PARAMS] = { 0 };
+
+	ck_assert_int_eq(route_match("/api/clusters/{c}/shell", "/api/clusters/%FF/shell", params), -1);
+	ck_assert_ptr_null(params[0]);
+	ck_assert_int_eq(route_match("/api/clusters/{c}/shell", "/api/clusters/caf%C3%A9/shell", params), 1);
+	ck_assert_str_eq(params[0], "caf\xc3\xa9");
+	free(params[0]);
+}
+END_TEST
+
+START_TEST(utf8_scrub_keeps_valid_text_and_marks_the_rest)
+{
+	char cut[] = "pages from caf\xc3";   /* a message cut mid-character */
+	char mixed[] = "a\xff" "b\xe2\x9c\x93" "c";
+
+	utf8_scrub(cut);
+	ck_assert_str_eq(cut, "pages from caf?");
+	utf8_scrub(mixed);
+	ck_assert_str_eq(mixed, "a?b\xe2\x9c\x93" "c");
+	ck_assert(utf8_valid((const unsigned char *)mixed, strlen(mixed)));
+	ck_assert(!utf8_valid((const unsigned char *)"\xc0\xaf", 2));
 }
 END_TEST
 
@@ -146,6 +183,8 @@ static Suite *authz_suite(void)
 	tcase_add_test(tc, allowed_groups_gate_sign_in);
 	tcase_add_test(tc, cookie_value_finds_the_exact_name);
 	tcase_add_test(tc, query_strings_decode_and_refuse_tricks);
+	tcase_add_test(tc, path_segments_must_decode_to_utf8);
+	tcase_add_test(tc, utf8_scrub_keeps_valid_text_and_marks_the_rest);
 	suite_add_tcase(s, tc);
 	return s;
 }

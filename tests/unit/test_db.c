@@ -133,8 +133,9 @@ END_TEST
 START_TEST(refresh_claim_is_granted_once_until_released)
 {
 	sqlite3 *db = open_fresh();
-	struct login_session s;
-	struct login_tokens t = { "AT-2", "RT-2", "IDT-2" };
+	struct login_session s, fresh = { .tokens = { "AT-2", "RT-2", "IDT-2" },
+					    .access_expires_at = 2000, .id_token_expires_at = 2100,
+					    .email = "new@example.org", .groups_json = "[\"admins\"]" };
 	char err[256];
 
 	insert_session(db, "cookie", 1000);
@@ -143,32 +144,85 @@ START_TEST(refresh_claim_is_granted_once_until_released)
 	ck_assert_int_eq(session_store_claim_refresh(db, s.id_hash, 1001, 15), 0);
 	/* An abandoned claim expires. */
 	ck_assert_int_eq(session_store_claim_refresh(db, s.id_hash, 1016, 15), 1);
-	ck_assert_int_eq(session_store_save_tokens(db, "cookie", &t, 2000, 2100), 0);
+	ck_assert_int_eq(session_store_save_refreshed(db, "cookie", &fresh), 0);
 	ck_assert_int_eq(session_store_claim_refresh(db, s.id_hash, 1017, 15), 1);
 	login_session_clear(&s);
 	ck_assert_int_eq(session_store_load(db, "cookie", &s, err, sizeof err), SESSION_FOUND);
 	ck_assert_str_eq(s.tokens.access_token, "AT-2");
 	ck_assert_int_eq(s.access_expires_at, 2000);
 	ck_assert_int_eq(s.id_token_expires_at, 2100);
+	/* The refreshed id_token's identity replaces the sign-in's. */
+	ck_assert_str_eq(s.email, "new@example.org");
+	ck_assert_str_eq(s.groups_json, "[\"admins\"]");
 	login_session_clear(&s);
 	remove_db(db);
 }
 END_TEST
 
+/* The session of this id hash is gone, and its terminals would learn why: reason. */
+static void assert_ended(sqlite3 *db, const char *id_hash, const char *reason)
+{
+	struct login_status st;
+
+	ck_assert_int_eq(session_store_status(db, id_hash, &st), SESSION_MISSING);
+	ck_assert_str_eq(st.end_reason, reason);
+}
+
 START_TEST(purge_removes_idle_and_expired_sessions)
 {
 	sqlite3 *db = open_fresh();
 	struct login_session s;
-	char err[256];
+	char err[256], idle_hash[SESSION_ID_HASH_LEN + 1];
 
 	insert_session(db, "young", 1000);
 	insert_session(db, "idle", 100);
+	ck_assert_int_eq(session_id_hash("idle", idle_hash), 0);
 	ck_assert_int_eq(session_store_purge(db, 1100, 600), 0);
 	ck_assert_int_eq(session_store_load(db, "young", &s, err, sizeof err), SESSION_FOUND);
 	login_session_clear(&s);
 	ck_assert_int_eq(session_store_load(db, "idle", &s, err, sizeof err), SESSION_MISSING);
+	/* A terminal of the purged session learns why it ended. */
+	assert_ended(db, idle_hash, "session_expired");
 	ck_assert_int_eq(session_store_purge(db, 1000 + 3600, 100000), 0);
 	ck_assert_int_eq(session_store_load(db, "young", &s, err, sizeof err), SESSION_MISSING);
+	/* The reasons are forgotten a day later. */
+	ck_assert_int_eq(session_store_purge(db, 1100 + SESSION_END_KEEP_S, 100000), 0);
+	assert_ended(db, idle_hash, "");
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(ending_sessions_records_why_for_their_terminals)
+{
+	sqlite3 *db = open_fresh();
+	struct login_status st;
+	char a[SESSION_ID_HASH_LEN + 1], b[SESSION_ID_HASH_LEN + 1], c[SESSION_ID_HASH_LEN + 1];
+
+	insert_session(db, "cookie-a", 1000);
+	insert_session(db, "cookie-b", 1000);
+	ck_assert_int_eq(session_id_hash("cookie-a", a), 0);
+	ck_assert_int_eq(session_id_hash("cookie-b", b), 0);
+	ck_assert_int_eq(session_id_hash("never-signed-in", c), 0);
+
+	/* A live session: its clocks and groups, read without the cookie. */
+	ck_assert_int_eq(session_store_status(db, a, &st), SESSION_FOUND);
+	ck_assert_str_eq(st.subject, "user-1");
+	ck_assert_str_eq(st.groups_json, "[\"viewers\"]");
+	ck_assert_int_eq(st.last_seen_at, 1000);
+	ck_assert_int_eq(st.absolute_expires_at, 1000 + 3600);
+	login_status_clear(&st);
+
+	ck_assert_int_eq(session_store_end(db, a, SESSION_END_EXPIRED, 1200), 0);
+	assert_ended(db, a, "session_expired");
+	ck_assert_int_eq(session_store_status(db, b, &st), SESSION_FOUND);
+	login_status_clear(&st);
+
+	/* Sign out everywhere: every session of the subject, and the reason for each. */
+	ck_assert_int_eq(session_store_end_subject(db, "user-1", SESSION_END_SIGNED_OUT, 1300), 0);
+	assert_ended(db, b, "signed_out");
+	/* The earlier reason of a, recorded when a ended, stays. */
+	assert_ended(db, a, "session_expired");
+	assert_ended(db, c, "");
 	remove_db(db);
 }
 END_TEST
@@ -203,6 +257,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, session_row_holds_neither_cookie_nor_tokens_in_clear);
 	tcase_add_test(tc, refresh_claim_is_granted_once_until_released);
 	tcase_add_test(tc, purge_removes_idle_and_expired_sessions);
+	tcase_add_test(tc, ending_sessions_records_why_for_their_terminals);
 	tcase_add_test(tc, login_attempts_are_one_shot_and_expire);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,6 +1,7 @@
 /* The browser frame protocol: what wsbridge accepts from a client and what it sends. */
 #include <string.h>
 
+#include "shell/client_lines.h"
 #include "shell/frames.h"
 #include "unit.h"
 
@@ -108,6 +109,83 @@ START_TEST(server_frames_are_single_compact_lines)
 }
 END_TEST
 
+START_TEST(a_frame_after_stray_bytes_is_found)
+{
+	static const char ping[] = "{\"type\":\"ping\",\"ts\":7}";
+	char line[256], err[128];
+	struct client_frame f;
+	size_t skipped;
+
+	/* A whole frame: nothing skipped. */
+	ck_assert_int_eq(frame_parse_client_tail(ping, strlen(ping), &f, &skipped, err, sizeof err), 0);
+	ck_assert_uint_eq(skipped, 0);
+	client_frame_clear(&f);
+	/* Binary bytes (braces included) glued to the front of the next text message. */
+	snprintf(line, sizeof line, "\x01\xff{{junk%s", ping);
+	ck_assert_int_eq(frame_parse_client_tail(line, strlen(line), &f, &skipped, err, sizeof err), 0);
+	ck_assert_int_eq(f.type, CLIENT_PING);
+	ck_assert_uint_eq(skipped, strlen(line) - strlen(ping));
+	client_frame_clear(&f);
+	/* Nothing that ends in a frame: the whole line's error. */
+	ck_assert_int_eq(frame_parse_client_tail("not json", 8, &f, &skipped, err, sizeof err), -1);
+	ck_assert_str_eq(err, "not a JSON object");
+	ck_assert_int_eq(frame_parse_client_tail("x{\"type\":\"nope\"}", 17, &f, &skipped, err,
+						 sizeof err), -1);
+}
+END_TEST
+
+struct seen_lines {
+	char lines[4][128];
+	bool overflowed[4];
+	size_t lens[4];
+	int n;
+};
+
+static int record_line(void *ud, const char *line, size_t len, bool overflowed)
+{
+	struct seen_lines *seen = ud;
+
+	ck_assert_int_lt(seen->n, 4);
+	snprintf(seen->lines[seen->n], sizeof seen->lines[0], "%.*s", (int)(len < 100 ? len : 100), line);
+	seen->lens[seen->n] = len;
+	seen->overflowed[seen->n] = overflowed;
+	seen->n++;
+	return 0;
+}
+
+START_TEST(stdin_splits_into_lines_keeping_the_end_of_an_overlong_one)
+{
+	struct seen_lines seen = { 0 };
+	struct buf line;
+	bool overflowed = false;
+	size_t big = FRAME_MAX_LINE + 5000;
+	char *junk = unit_malloc(big);
+
+	buf_init(&line, FRAME_MAX_LINE);
+	/* Lines may arrive in pieces, several at once. */
+	ck_assert_int_eq(client_lines_feed(&line, &overflowed, "ab", 2, record_line, &seen), 0);
+	ck_assert_int_eq(client_lines_feed(&line, &overflowed, "c\nde\nf", 6, record_line, &seen), 0);
+	ck_assert_int_eq(seen.n, 2);
+	ck_assert_str_eq(seen.lines[0], "abc");
+	ck_assert_str_eq(seen.lines[1], "de");
+	ck_assert(!seen.overflowed[0] && !seen.overflowed[1]);
+	/* A large binary message, then a text message: the line keeps its last 64 KiB, which
+	 * end with the text message. */
+	memset(junk, 'j', big);
+	ck_assert_int_eq(client_lines_feed(&line, &overflowed, junk, big, record_line, &seen), 0);
+	ck_assert_int_eq(client_lines_feed(&line, &overflowed, "{}\n", 3, record_line, &seen), 0);
+	ck_assert_int_eq(seen.n, 3);
+	ck_assert(seen.overflowed[2]);
+	ck_assert_uint_eq(seen.lens[2], FRAME_MAX_LINE);
+	/* The next line starts clean. */
+	ck_assert_int_eq(client_lines_feed(&line, &overflowed, "g\n", 2, record_line, &seen), 0);
+	ck_assert_str_eq(seen.lines[3], "g");
+	ck_assert(!seen.overflowed[3]);
+	buf_free(&line);
+	free(junk);
+}
+END_TEST
+
 static Suite *frames_suite(void)
 {
 	Suite *s = suite_create("frames");
@@ -119,6 +197,8 @@ static Suite *frames_suite(void)
 	tcase_add_test(tc, malformed_frames_are_refused_with_a_reason);
 	tcase_add_test(tc, oversized_lines_and_payloads_are_refused);
 	tcase_add_test(tc, server_frames_are_single_compact_lines);
+	tcase_add_test(tc, a_frame_after_stray_bytes_is_found);
+	tcase_add_test(tc, stdin_splits_into_lines_keeping_the_end_of_an_overlong_one);
 	suite_add_tcase(s, tc);
 	return s;
 }

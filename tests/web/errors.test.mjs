@@ -50,5 +50,18 @@ describe('error codes in plain words', () => {
 		assert.equal(describeClosed({ reason: 'exit', exitCode: 3 }), 'The shell exited with status 3.');
 		assert.equal(describeClosed({ reason: 'idle', exitCode: -1 }), 'Closed after a period without activity.');
 		assert.match(describeClosed({ reason: 'mystery', exitCode: -1 }), /mystery/);
+		assert.match(describeClosed({ reason: 'signed_out', exitCode: -1 }), /^You signed out/);
+	});
+
+	it('has words for every closed.reason docs/frames.md lists', () => {
+		const doc = fs.readFileSync(path.join(ROOT, 'docs', 'frames.md'), 'utf8');
+		// The list "`closed.reason` is one of: `exit` (...), ..." and the table after it.
+		const list = doc.slice(doc.indexOf('`closed.reason` is one of'), doc.indexOf('when the login session the terminal'));
+		const named = [...list.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]).filter((r) => !['close', 'exitCode', 'idleSeconds'].includes(r));
+		const ends = doc.slice(doc.indexOf('A terminal lives no longer'), doc.indexOf('## Error codes'));
+		const table = [...ends.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]);
+		const reasons = [...named, ...table];
+		assert.ok(table.includes('signed_out') && table.includes('session_expired') && named.includes('exit'), reasons.join(' '));
+		for (const reason of reasons) assert.doesNotMatch(describeClosed({ reason, exitCode: -1 }), /^Session ended \(/, reason);
 	});
 });

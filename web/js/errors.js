@@ -13,7 +13,7 @@ const CODES = {
 	E_INVALID_REQUEST: ['The server could not understand the request.', 'Reload the page and try again; check any filters you typed.'],
 	E_NOT_IMPLEMENTED: ['This shell mode is not available on this server.', 'Open the shell in its default mode.'],
 	E_UPGRADE_REQUIRED: ['This address only opens as a terminal.', 'Use the Shell buttons of the Clusters page.'],
-	E_ORIGIN: ['The terminal was opened from a page the server does not trust.', 'Open periscope from its own address and try again.'],
+	E_ORIGIN: ['The request came from a page the server does not trust (another site, or another address of this one).', 'Open periscope from its own address and try again.'],
 	E_CAP_USER: ['You already have as many sessions of this kind open as you may.', 'Close one of your open sessions, then try again.'],
 	E_CAP_CLUSTER: ['This cluster has as many open sessions as it allows.', 'Try again shortly, when someone has closed theirs.'],
 	E_CLUSTER_SHELL_DISABLED: ['The cluster shell is turned off for this cluster.', 'Ask an administrator to enable clusterShell for it.'],
@@ -27,6 +27,7 @@ const CODES = {
 	E_OUTPUT_OVERFLOW: ['The browser did not keep up with the terminal\'s output, so the session was cut.', 'Open a new session and avoid printing huge outputs (pipe them through head or less).'],
 	E_BAD_FRAME: ['The server did not understand a message from this page.', 'Reload the page if the terminal misbehaves.'],
 	E_FRAME_TOO_LARGE: ['A paste was too large to send in one go.', 'Paste smaller pieces.'],
+	E_BINARY_FRAME: ['The terminal received a binary message, which it does not accept; it was ignored.', 'Reload the page if the terminal misbehaves.'],
 	E_INTERNAL: ['Something went wrong on the server.', 'Try again; if it persists, report it with the time it happened.'],
 	E_UNAVAILABLE: ['The server is not ready.', 'Try again in a moment.'],
 	E_NODE_NOT_EC2: ['This node is not an EC2 instance, so it has no SSM agent to connect to.', 'Pick a node that runs on EC2.'],
@@ -74,6 +75,10 @@ const REASONS = {
 	max_duration: 'The session reached its maximum duration',
 	terminated: 'The server was shut down',
 	upstream_closed: 'The cluster or node ended the stream',
+	signed_out: 'You signed out (here, or everywhere from another browser), so the session was closed',
+	session_expired: 'Your sign-in expired, so the session was closed; sign in again to open a new one',
+	forbidden: 'Your groups no longer give you a tier that may open this shell, so the session was closed',
+	tier_changed: 'Your tier was lowered, so this session (opened with the old tier\'s rights) was closed',
 };
 
 export function describeClosed(frame) {

@@ -30,6 +30,14 @@ function navLink(href, label, page, current) {
 	return h('a', { href, class: 'nav-link', 'aria-current': current === page ? 'page' : null }, label);
 }
 
+// Sign-out is a POST from this page (the server refuses a GET, and a POST from any other
+// site), sent as a plain form so the browser follows the answer's redirect, to the
+// identity provider's sign-out for "everywhere". Open terminals close by themselves.
+function signOutForm(action, cls, label, title) {
+	return h('form', { method: 'post', action, class: 'signout' },
+		h('button', { type: 'submit', class: cls, title }, label));
+}
+
 function drawHeader(current) {
 	const me = ctx.me;
 	const menu = h('details', { class: 'menu' },
@@ -43,8 +51,9 @@ function drawHeader(current) {
 				h('dt', {}, 'Tier'), h('dd', {}, me.tier || 'none'),
 				h('dt', {}, 'Groups'), h('dd', {}, (me.groups || []).join(', ') || 'none'),
 				me.expiresAt ? [h('dt', {}, 'Session until'), h('dd', {}, new Date(me.expiresAt * 1000).toLocaleString())] : null),
-			h('a', { class: 'button', href: '/api/auth/logout' }, 'Sign out'),
-			h('a', { class: 'button ghost', href: '/api/auth/logout/everywhere', title: 'Also ends your sign-in at the identity provider' }, 'Sign out everywhere')));
+			signOutForm('/api/auth/logout', 'button', 'Sign out'),
+			signOutForm('/api/auth/logout/everywhere', 'button ghost', 'Sign out everywhere',
+				'Ends every session of yours here, and your sign-in at the identity provider')));
 	clear(header,
 		h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '◎'), 'periscope'),
 		h('nav', { class: 'nav', 'aria-label': 'Main' },

@@ -389,6 +389,22 @@ describe('local IdP with short-lived tokens', { timeout: 60000 }, () => {
 		assert.equal(wrongClient.status, 401);
 	});
 
+	test('a refresh after a change of groups carries the new groups, as a real IdP does', async () => {
+		const { tokens } = await signIn({ issuer: idp.issuer, username: 'ops', password: 'ops' });
+		assert.deepEqual((await verifyIdToken(idp, discovery, tokens.id_token)).groups, ['platform-admins']);
+		idp.setUserGroups('ops', ['viewers']);
+		try {
+			const refreshed = await refreshTokens(discovery, { refreshToken: tokens.refresh_token });
+			assert.equal(refreshed.status, 200, JSON.stringify(refreshed.json));
+			const claims = await verifyIdToken(idp, discovery, refreshed.json.id_token);
+			assert.equal(claims.sub, 'user-ops');
+			assert.deepEqual(claims.groups, ['viewers']);
+		} finally {
+			idp.setUserGroups('ops', ['platform-admins']);
+		}
+		assert.throws(() => idp.setUserGroups('nobody', []), /no IdP user/);
+	});
+
 	test('an expired access token is refused by userinfo; a refresh brings a working one', async () => {
 		const { tokens } = await signIn({ issuer: idp.issuer, username: 'admin', password: 'admin' });
 		const userinfo = (at) => fetch(discovery.userinfo_endpoint, { headers: { authorization: `Bearer ${at}` } });

@@ -487,6 +487,7 @@ export async function startIdp(opts = {}) {
 		provider,
 		signingKey,
 		resetStats: () => Object.assign(stats, newStats()),
+		setUserGroups: (username, groups) => users.setGroups(username, groups),
 		addClient,
 		misbehaveOnce: ({ idTokenClaims }) => overrideNextIdToken(idTokenClaims),
 		async close() {

@@ -36,5 +36,13 @@ export function buildUserDirectory(extra = []) {
 		byUsername: (name) => byUsername.get(name),
 		bySub: (sub) => bySub.get(sub),
 		all: () => [...byUsername.values()],
+		// An administrator moving a user between groups: tokens issued from now on (a
+		// refresh included, as with a real IdP) carry the new groups.
+		setGroups(name, groups) {
+			const u = byUsername.get(name);
+			if (!u) throw new TypeError(`no IdP user "${name}"`);
+			if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) throw new TypeError('groups must be strings');
+			u.groups = [...groups];
+		},
 	};
 }
