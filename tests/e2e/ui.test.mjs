@@ -5,11 +5,12 @@
 // test-artifacts/screenshots/ at 1280x800 and 420 px wide.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { NODES, freePort, startStack, waitFor } from '../lib/stack.mjs';
+import { NODES, startStack, waitFor } from '../lib/stack.mjs';
 import {
 	chromiumMissing, ensureWebBuilt, launchChromium, openPage, screenshot, signInThroughIdp,
 	terminalRows, typeInTerminal, waitForRow,
@@ -298,11 +299,15 @@ describe('web UI terminal timers and failures in Chromium', { skip: chromiumMiss
 	let stack;
 	let browser;
 	let tmp;
+	let deadServer;
 	before(async () => {
 		ensureWebBuilt();
-		// A cluster whose apiserver is a closed port: the shell cannot start there.
+		// A cluster whose apiserver drops every connection: the shell cannot start there. The
+		// port is held by this test, so no other suite's server can answer on it.
 		tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-e2e-'));
-		const deadPort = await freePort();
+		deadServer = net.createServer((sock) => sock.destroy());
+		await new Promise((resolve) => deadServer.listen(0, '127.0.0.1', resolve));
+		const deadPort = deadServer.address().port;
 		const kubeconfig = path.join(tmp, 'dead.kubeconfig');
 		fs.writeFileSync(kubeconfig, [
 			'apiVersion: v1', 'kind: Config',
@@ -325,6 +330,7 @@ describe('web UI terminal timers and failures in Chromium', { skip: chromiumMiss
 	after(async () => {
 		if (browser) await browser.close();
 		if (stack) await stack.stop();
+		if (deadServer) await new Promise((resolve) => deadServer.close(resolve));
 		if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 	});
 

@@ -3,11 +3,13 @@
 // bash in a pty with kubectl wired back to it through the session's kubeconfig.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { startStack, waitFor } from '../lib/stack.mjs';
-import { signIn } from '../lib/session.mjs';
+import { startStack, waitFor, within } from '../lib/stack.mjs';
+import { auditRow, signIn } from '../lib/session.mjs';
+import { describeHeartbeatAndMaxDuration } from '../lib/shell-timers.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 
 const SHELL = '/api/clusters/local/shell';
@@ -33,6 +35,24 @@ async function refusal(stack, path, { cookie, origin = stack.url } = {}) {
 		if (!e.status) throw e;
 		return { status: e.status, body: e.body };
 	}
+}
+
+// The close row of one session: every way a session ends writes one.
+function closeRow(browser, sessionId) {
+	return auditRow(browser, `verb=cluster_shell_close&session_id=${sessionId}`);
+}
+
+// Deletes a pod the way another client of the cluster would (kubectl delete pod).
+function deletePod(stack, name) {
+	return new Promise((resolve, reject) => {
+		const u = new URL(`${stack.api.url}/api/v1/namespaces/periscope-system/pods/${name}`);
+		const req = https.request(u, { method: 'DELETE', ca: stack.api.caPem, headers: { authorization: `Bearer ${stack.api.adminToken}` } }, (res) => {
+			res.resume();
+			res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`DELETE pod answered ${res.statusCode}`))));
+		});
+		req.on('error', reject);
+		req.end();
+	});
 }
 
 function shellObjects(stack, kind) {
@@ -87,12 +107,28 @@ describe('cluster shell', () => {
 		t.type('exit 3\r');
 		const end = await t.end();
 		assert.deepEqual(end, { type: 'closed', reason: 'exit', exitCode: 3 });
+		const close = await closeRow(admin, hello.sessionId);
+		assert.deepEqual([close.outcome, close.reason, close.extra.exit_code], ['success', 'exit', 3]);
 		await waitFor('pod and secret deleted', () => shellObjects(stack, 'pods').length === 0 && shellObjects(stack, 'secrets').length === 0);
+	});
+
+	it('ends, with its close row, when another client deletes the pod under the session', async () => {
+		const t = await openShell(stack, admin);
+		const hello = await t.waitFrame('hello', 30000);
+		await t.waitOutput(PROMPT);
+		await deletePod(stack, `periscope-shell-${hello.sessionId}`);
+		// The container is killed: the exec stream ends with the shell's signal status.
+		const end = await t.end();
+		assert.deepEqual([end.type, end.reason], ['closed', 'exit']);
+		assert.ok(end.exitCode > 128, `killed by a signal: ${end.exitCode}`);
+		const close = await closeRow(admin, hello.sessionId);
+		assert.deepEqual([close.reason, close.extra.exit_code], ['exit', end.exitCode]);
+		assert.match(close.extra.commands_error, /404/, 'the command log could not be read from a deleted pod');
 	});
 
 	it('answers pings and survives malformed and oversized frames', async () => {
 		const t = await openShell(stack, admin);
-		await t.waitFrame('hello', 30000);
+		const hello = await t.waitFrame('hello', 30000);
 		t.ping(42);
 		assert.deepEqual(await t.waitFrame('pong'), { type: 'pong', ts: 42 });
 		t.ws.send('this is not json');
@@ -104,6 +140,7 @@ describe('cluster shell', () => {
 		t.send({ type: 'close' });
 		const end = await t.end();
 		assert.equal(end.reason, 'client_closed');
+		assert.equal((await closeRow(admin, hello.sessionId)).reason, 'client_closed');
 	});
 
 	it('cleans up and writes the close row with the commands when the client disconnects', async () => {
@@ -144,7 +181,7 @@ describe('cluster shell', () => {
 			`SELECT pid FROM shell_sessions WHERE id = '${hello.sessionId}'`], { encoding: 'utf8' }).trim());
 		assert.ok(pid > 0, 'the session is registered with its process');
 		process.kill(pid, 'SIGKILL');
-		await t.closed;
+		await within('the WebSocket to close after its wsbridge was killed', t.closed, 20000);
 		assert.ok(stack.api.state.store.has('pods', 'periscope-system', pod), 'a killed process cleans nothing up');
 		const next = await openShell(stack, admin);
 		await next.waitFrame('hello', 30000);
@@ -236,12 +273,14 @@ describe('cluster shell timers and failures', () => {
 	it('warns, then cuts an idle session', async () => {
 		const admin = await signIn(stack, 'admin');
 		const t = await openShell(stack, admin);
-		await t.waitFrame('hello', 30000);
+		const hello = await t.waitFrame('hello', 30000);
 		const warn = await t.waitFrame('idle_warn', 10000);
 		assert.ok(warn.secondsRemaining >= 1 && warn.secondsRemaining <= 2);
 		const end = await t.end(10000);
 		assert.equal(end.reason, 'idle');
 		assert.ok(t.frames.indexOf(warn) < t.frames.indexOf(end));
+		const close = await closeRow(admin, hello.sessionId);
+		assert.deepEqual([close.outcome, close.reason], ['success', 'idle']);
 	});
 });
 
@@ -281,48 +320,8 @@ describe('cluster shell outside tier mode', () => {
 	});
 });
 
-// Each timer on a stack of its own: a browser pings only once hello told it the interval, so
-// a session must reach hello within three heartbeats, and a start of a second or two (a
-// dozen apiserver calls on a loaded machine) must not run into the other timer.
-describe('cluster shell heartbeat', () => {
-	let stack;
-	before(async () => {
-		stack = await startStack({ config: { clusterShell: { heartbeatSeconds: 2 } } });
-	});
-	after(async () => stack && (await stack.stop()));
-
-	it('ends a session whose browser stopped sending heartbeats', async () => {
-		const admin = await signIn(stack, 'admin');
-		const t = await openShell(stack, admin);
-		const hello = await t.waitFrame('hello', 30000);
-		assert.equal(hello.heartbeatSeconds, 2);
-		const end = await t.end(15000);
-		assert.deepEqual([end.type, end.reason], ['closed', 'heartbeat_timeout']);
-	});
-});
-
-describe('cluster shell maximum duration', () => {
-	let stack;
-	before(async () => {
-		stack = await startStack({ config: { clusterShell: { maxDurationSeconds: 6 } } });
-	});
-	after(async () => stack && (await stack.stop()));
-
-	it('ends a session at its maximum duration even while it is used', async () => {
-		const admin = await signIn(stack, 'admin');
-		const t = await openShell(stack, admin);
-		await t.waitFrame('hello', 30000);
-		const beat = setInterval(() => {
-			t.ping(Date.now());
-			t.type(' ');
-		}, 400);
-		try {
-			const end = await t.end(20000);
-			assert.deepEqual([end.type, end.reason], ['closed', 'max_duration']);
-		} finally {
-			clearInterval(beat);
-		}
-	});
+describeHeartbeatAndMaxDuration('cluster shell heartbeat and maximum duration', {
+	kind: 'clusterShell', open: openShell, verb: 'cluster_shell_close', maxDurationSeconds: 5,
 });
 
 describe('cluster shell over v4.channel.k8s.io', () => {

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { CookieJar } from '../lib/cookie-jar.mjs';
+import { loginThroughForm } from '../lib/oidc-browser.mjs';
 import { startStack, waitFor } from '../lib/stack.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 import { anonymous, signIn } from '../lib/session.mjs';
@@ -183,6 +185,27 @@ describe(`foundation through ${chooseServer()}`, () => {
 		assertError(await first.get('/api/auth/whoami'), 401, 'E_AUTH');
 	});
 
+	// The IdP (a real oidc-provider) misbehaves for one login: its id_token is validly signed
+	// but names another login's nonce, another client or another issuer.
+	for (const [what, claims, reason] of [
+		['a nonce from another login', { nonce: 'not-this-login' }, 'id_token_bad_nonce'],
+		['another client as its audience', { aud: 'another-client' }, 'id_token_bad_audience'],
+		['another issuer', { iss: 'http://127.0.0.1:1/elsewhere' }, 'id_token_bad_issuer'],
+	]) {
+		it(`refuses, through the real sign-in, an id_token with ${what}, and audits it`, async () => {
+			stack.idp.misbehaveOnce({ idTokenClaims: claims });
+			const jar = new CookieJar();
+			const r = await loginThroughForm({ startUrl: `${stack.url}/api/auth/login`, username: 'admin', password: 'admin', cookieJar: jar });
+			assert.equal(new URL(r.location).pathname, '/api/auth/callback');
+			assert.equal(r.status, 401, r.body);
+			assert.deepEqual(JSON.parse(r.body), { code: 'E_LOGIN_REFUSED', message: 'the id_token did not verify' });
+			assert.equal(jar.get('periscope_session', stack.url), undefined, 'no session cookie');
+			const admin = await signIn(stack, 'admin');
+			const rows = await admin.get('/api/audit?verb=login&outcome=failure&limit=1');
+			assert.equal(rows.json.items[0].reason, reason);
+		});
+	}
+
 	it('refuses a callback that does not match the sign-in attempt, and audits it', async () => {
 		const r = await anonymous(stack, '/api/auth/callback?code=x&state=forged');
 		assertError(r, 400, 'E_LOGIN_EXPIRED');
@@ -203,22 +226,35 @@ describe(`session timeouts through ${chooseServer()}`, () => {
 
 	it('ends a session left idle longer than idleTimeout', async () => {
 		const admin = await signIn(stack, 'admin');
-		const signedIn = Date.now();
 		assert.equal((await admin.get('/api/auth/whoami')).status, 200);
-		await waitFor('the idle timeout to pass', () => Date.now() - signedIn > 5200, { timeoutMs: 10000 });
+		// Activity is recorded no later than that answer, in whole seconds: the session must be
+		// gone idleTimeout (4 s) plus one second of rounding after it.
+		const lastRequest = Date.now();
+		await waitFor('idleTimeout (4 s) and a second after the last request', () => Date.now() - lastRequest > 5000, { timeoutMs: 10000 });
 		assertError(await admin.get('/api/auth/whoami'), 401, 'E_AUTH');
 	});
 
 	it('keeps an active session until absoluteTimeout, then ends it', async () => {
 		const admin = await signIn(stack, 'admin');
-		const signedIn = Date.now();
-		// Active every half second: the idle timeout (4 s) never fires, the absolute one (8 s) does.
+		const cookie = admin.cookie();
+		const who = await admin.get('/api/auth/whoami');
+		// The server announces the end: absoluteTimeout (8 s) after the session was created.
+		const endsAt = who.json.expiresAt * 1000;
+		assert.ok(endsAt - Date.now() <= 8000 && endsAt - Date.now() > 4000, `expiresAt ${who.json.expiresAt}`);
+		// Active every half second, longer than idleTimeout (4 s), until a second before the end.
 		const answers = [];
-		while (Date.now() - signedIn < 9500) {
-			answers.push({ at: Date.now() - signedIn, status: (await admin.get('/api/auth/whoami')).status });
+		const created = endsAt - 8000;
+		while (Date.now() < endsAt - 1000) {
+			answers.push({ at: Date.now() - created, status: (await admin.get('/api/auth/whoami')).status });
 			await new Promise((resolve) => setTimeout(resolve, 500));
 		}
-		assert.ok(answers.filter((a) => a.at > 4500 && a.at < 7000).every((a) => a.status === 200), JSON.stringify(answers));
-		assert.equal(answers.at(-1).status, 401);
+		assert.ok(answers.at(-1).at > 4000, `active past idleTimeout: ${JSON.stringify(answers)}`);
+		assert.ok(answers.every((a) => a.status === 200), JSON.stringify(answers));
+		await waitFor('the announced expiresAt', () => Date.now() > endsAt + 200, { timeoutMs: 10000 });
+		// The cookie's Max-Age makes a browser drop it now; the server must refuse it on its
+		// own, from a client that keeps sending it.
+		const kept = `periscope_session=${cookie}`;
+		assertError(await admin.get('/api/auth/whoami', { headers: { cookie: kept } }), 401, 'E_AUTH');
+		assertError(await admin.get('/api/auth/whoami'), 401, 'E_AUTH');
 	});
 });

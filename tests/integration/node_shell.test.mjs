@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { ACCOUNT, NODES, startStack, waitFor } from '../lib/stack.mjs';
-import { signIn } from '../lib/session.mjs';
+import { auditRow, signIn } from '../lib/session.mjs';
+import { describeHeartbeatAndMaxDuration } from '../lib/shell-timers.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 
 const ONLINE = NODES[0].name;
@@ -34,6 +35,11 @@ async function openNode(stack, browser, node = ONLINE) {
 	const t = await Terminal.open(stack, shellPath(node), { cookie: `periscope_session=${browser.cookie()}` });
 	t.resize(100, 30);
 	return t;
+}
+
+// The close row of one session: every way a session ends writes one.
+function closeRow(browser, sessionId) {
+	return auditRow(browser, `verb=ssm_session_close&session_id=${sessionId}`);
 }
 
 // The canary: AWS credentials in the server's environment and a credentials file in its
@@ -114,6 +120,11 @@ describe('node shell', () => {
 		await t.waitOutput(new RegExp(`^${os.userInfo().username}\\r?$`, 'm'));
 		t.type('stty size\r');
 		await t.waitOutput(/^30 100\r?$/m);
+		// The agent's own books: every output message acknowledged, each ack well-formed
+		// (an agent whose output goes unacknowledged resends it and stops publishing).
+		const agent = () => stack.aws.snapshot().sessions.at(-1);
+		await waitFor('the agent to see every output message acknowledged', () => agent().stats.outputSends > 0 && agent().stats.unacked === 0, { timeoutMs: 10000 });
+		assert.deepEqual(agent().protocolErrors, []);
 		t.resize(120, 40);
 		// The resize and the next keystrokes travel as separate SSM messages; under load the
 		// agent may apply the size a moment after running the command, so ask again until
@@ -129,6 +140,9 @@ describe('node shell', () => {
 		const end = await t.end();
 		assert.equal(end.type, 'closed');
 		assert.equal(end.reason, 'exit');
+		const close = await closeRow(admin, hello.sessionId);
+		assert.deepEqual([close.outcome, close.reason], ['success', 'exit']);
+		assert.match(close.extra.ssm_session_id, /^periscope-user-admin-/);
 	});
 
 	it('delivers 1 MB of output intact while the fake drops and reorders messages', async () => {
@@ -203,7 +217,7 @@ describe('node shell', () => {
 		assert.ok(close.extra.channel.retransmits > 0, 'input was sent again');
 	});
 
-	it('declines a KMS-encrypted session with a clear error', async () => {
+	it('declines a KMS-encrypted session with a clear error, and writes its close row', async () => {
 		stack.aws.setFaults({ handshake: 'kms' });
 		try {
 			const t = await openNode(stack, admin);
@@ -212,14 +226,19 @@ describe('node shell', () => {
 		} finally {
 			stack.aws.setFaults({});
 		}
+		const close = await auditRow(admin, 'verb=ssm_session_close');
+		assert.deepEqual([close.outcome, close.reason, close.extra.err_code], ['failure', 'error', 'E_NODE_SHELL_KMS_UNSUPPORTED']);
 	});
 
-	it('gives a clear error for an offline agent', async () => {
+	it('gives a clear error for an offline agent, and writes its close row', async () => {
 		const t = await openNode(stack, admin, OFFLINE);
 		const end = await t.end(30000);
 		assert.equal(end.type, 'error');
 		assert.match(end.code, /^E_NODE_SHELL_/);
 		assert.match(end.message, /TargetNotConnected/);
+		const close = await auditRow(admin, 'verb=ssm_session_close');
+		assert.deepEqual([close.outcome, close.reason, close.extra.err_code], ['failure', 'error', end.code]);
+		assert.equal(close.extra.node, OFFLINE);
 	});
 
 	it('refuses before the upgrade as the seeds say', async () => {
@@ -280,12 +299,19 @@ describe('node shell trust and timers', () => {
 	it('warns, then cuts an idle session', async () => {
 		const admin = await signIn(stack, 'admin');
 		const t = await openNode(stack, admin);
-		await t.waitFrame('hello', 30000);
+		const hello = await t.waitFrame('hello', 30000);
 		const warn = await t.waitFrame('idle_warn', 15000);
 		const end = await t.end(15000);
 		assert.equal(end.reason, 'idle');
 		assert.ok(t.frames.indexOf(warn) < t.frames.indexOf(end));
+		const close = await closeRow(admin, hello.sessionId);
+		assert.deepEqual([close.outcome, close.reason], ['success', 'idle']);
+		await waitFor('TerminateSession at the fake', () => stack.aws.snapshot().terminated.some((x) => x.sessionId === close.extra.ssm_session_id));
 	});
+});
+
+describeHeartbeatAndMaxDuration('node shell heartbeat and maximum duration', {
+	kind: 'nodeShell', open: (stack, browser) => openNode(stack, browser), verb: 'ssm_session_close', maxDurationSeconds: 6,
 });
 
 describe('node shell with short-lived id_tokens', () => {
@@ -299,5 +325,31 @@ describe('node shell with short-lived id_tokens', () => {
 		const admin = await signIn(stack, 'admin');
 		const r = await admin.get(preflightPath(ONLINE));
 		assert.deepEqual([r.status, r.json.code], [401, 'E_REAUTH_REQUIRED']);
+	});
+});
+
+describe('node shell turned off (nodeShell.enabled: false)', () => {
+	let stack;
+	before(async () => {
+		stack = await startStack({ config: { nodeShell: { enabled: false } } });
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it('offers no node shell anywhere and refuses one at every door with E_NODE_SHELL_DISABLED', async () => {
+		const admin = await signIn(stack, 'admin');
+		const clusters = await admin.get('/api/clusters');
+		const local = clusters.json.clusters.find((c) => c.name === 'local');
+		assert.deepEqual([local.nodeShellEnabled, local.nodeShellAllowed], [false, false]);
+		assert.equal(local.clusterShellAllowed, true, 'the cluster shell is not affected');
+		const nodes = await admin.get('/api/clusters/local/nodes');
+		assert.equal(nodes.status, 200, nodes.text);
+		assert.ok(nodes.json.nodes.every((n) => n.nodeShellAllowed === false));
+		const pre = await admin.get(preflightPath(ONLINE));
+		assert.deepEqual([pre.status, pre.json?.code], [403, 'E_NODE_SHELL_DISABLED'], pre.text);
+		const plain = await admin.get(shellPath(ONLINE));
+		assert.deepEqual([plain.status, plain.json?.code], [403, 'E_NODE_SHELL_DISABLED'], plain.text);
+		const r = await refusal(stack, shellPath(ONLINE), { cookie: `periscope_session=${admin.cookie()}` });
+		assert.deepEqual([r.status, r.body.code], [403, 'E_NODE_SHELL_DISABLED']);
+		assert.equal(stack.aws.snapshot().requests.length, 0, 'AWS was never asked');
 	});
 });

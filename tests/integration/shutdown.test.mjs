@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
-import { startStack, waitFor } from '../lib/stack.mjs';
-import { signIn } from '../lib/session.mjs';
+import { NODES, startStack, waitFor } from '../lib/stack.mjs';
+import { auditRow, signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
@@ -64,6 +64,22 @@ describe(`SIGTERM through ${chooseServer()}`, () => {
 		assert.equal(close.reason, 'terminated');
 		assert.equal(close.cluster, 'local');
 		assert.ok(close.extra.duration_ms > 0);
+	});
+
+	it('lets a terminated node-shell wsbridge end its SSM session and write its close row', async () => {
+		const t = await Terminal.open(stack, `/api/clusters/local/nodes/${NODES[0].name}/shell`, { cookie: `periscope_session=${admin.cookie()}` });
+		t.resize(100, 30);
+		const hello = await t.waitFrame('hello', 30000);
+		await t.waitOutput(/\$ $/m);
+		const websocketd = stack.process('websocketd').child.pid;
+		const bridges = childrenOf(websocketd);
+		assert.equal(bridges.length, 1, `one wsbridge under websocketd (pid ${websocketd})`);
+		process.kill(bridges[0], 'SIGTERM');
+		const end = await t.end(20000);
+		assert.deepEqual([end.type, end.reason], ['closed', 'terminated']);
+		const close = await auditRow(admin, `verb=ssm_session_close&session_id=${hello.sessionId}`);
+		assert.deepEqual([close.outcome, close.reason], ['success', 'terminated']);
+		await waitFor('TerminateSession at the fake', () => stack.aws.snapshot().terminated.some((x) => x.sessionId === close.extra.ssm_session_id));
 	});
 
 	it('stops periscope.fcgi with exit status 0 on SIGTERM', async () => {

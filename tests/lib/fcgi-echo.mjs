@@ -4,12 +4,31 @@
 // which is how lighttpd and Apache talk to it here.
 import * as net from 'node:net';
 
-const BEGIN_REQUEST = 1, END_REQUEST = 3, PARAMS = 4, STDIN = 5, STDOUT = 6;
-const AUTHORIZER = 2;
+export const BEGIN_REQUEST = 1, END_REQUEST = 3, PARAMS = 4, STDIN = 5, STDOUT = 6;
+export const AUTHORIZER = 2;
 
-function record(type, id, content) {
+export function record(type, id, content) {
 	const head = Buffer.from([1, type, id >> 8, id & 255, content.length >> 8, content.length & 255, 0, 0]);
 	return Buffer.concat([head, content]);
+}
+
+// A 'data' listener that cuts the byte stream into FastCGI records and hands each to
+// onRecord(type, requestId, content); onRecord returns true to stop reading.
+export function recordReader(onRecord) {
+	let buf = Buffer.alloc(0);
+	return (d) => {
+		buf = Buffer.concat([buf, d]);
+		while (buf.length >= 8) {
+			const type = buf[1];
+			const len = buf.readUInt16BE(4);
+			const pad = buf[6];
+			if (buf.length < 8 + len + pad) return;
+			const content = buf.subarray(8, 8 + len);
+			const id = buf.readUInt16BE(2);
+			buf = buf.subarray(8 + len + pad);
+			if (onRecord(type, id, content)) return;
+		}
+	};
 }
 
 function decodeParams(buf, into) {
@@ -35,46 +54,36 @@ function answer(sock, id, text) {
 export async function startFcgiEcho({ listen, decide }) {
 	const seen = [];
 	const server = net.createServer((sock) => {
-		let buf = Buffer.alloc(0);
 		let role = 0;
-		let id = 0;
 		const params = {};
 		const body = [];
 		let paramsDone = false;
 		sock.on('error', () => {});
-		sock.on('data', (d) => {
-			buf = Buffer.concat([buf, d]);
-			while (buf.length >= 8) {
-				const type = buf[1];
-				const len = buf.readUInt16BE(4);
-				const pad = buf[6];
-				if (buf.length < 8 + len + pad) return;
-				const content = buf.subarray(8, 8 + len);
-				id = buf.readUInt16BE(2);
-				buf = buf.subarray(8 + len + pad);
-				// libfcgi shows the role to the application as FCGI_ROLE; so does this.
-				if (type === BEGIN_REQUEST) {
-					role = content.readUInt16BE(0);
-					params.FCGI_ROLE = ['', 'RESPONDER', 'AUTHORIZER', 'FILTER'][role] ?? String(role);
-				}
-				else if (type === PARAMS && len) decodeParams(content, params);
-				else if (type === PARAMS) paramsDone = true;
-				else if (type === STDIN && len) body.push(Buffer.from(content));
-				if (role === AUTHORIZER && paramsDone) {
-					seen.push({ role: 'authorizer', params });
-					const r = decide(params);
-					const head = [`Status: ${r.status}`, ...Object.entries(r.headers || {}).map(([k, v]) => `${k}: ${v}`)];
-					answer(sock, id, `${head.join('\r\n')}\r\n\r\n${r.body || ''}`);
-					return;
-				}
-				if (role !== AUTHORIZER && type === STDIN && !len) {
-					const text = Buffer.concat(body).toString('utf8');
-					seen.push({ role: 'responder', params, body: text });
-					answer(sock, id, `Status: 200 OK\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ params, body: text })}`);
-					return;
-				}
+		sock.on('data', recordReader((type, id, content) => {
+			const len = content.length;
+			// libfcgi shows the role to the application as FCGI_ROLE; so does this.
+			if (type === BEGIN_REQUEST) {
+				role = content.readUInt16BE(0);
+				params.FCGI_ROLE = ['', 'RESPONDER', 'AUTHORIZER', 'FILTER'][role] ?? String(role);
 			}
-		});
+			else if (type === PARAMS && len) decodeParams(content, params);
+			else if (type === PARAMS) paramsDone = true;
+			else if (type === STDIN && len) body.push(Buffer.from(content));
+			if (role === AUTHORIZER && paramsDone) {
+				seen.push({ role: 'authorizer', params });
+				const r = decide(params);
+				const head = [`Status: ${r.status}`, ...Object.entries(r.headers || {}).map(([k, v]) => `${k}: ${v}`)];
+				answer(sock, id, `${head.join('\r\n')}\r\n\r\n${r.body || ''}`);
+				return true;
+			}
+			if (role !== AUTHORIZER && type === STDIN && !len) {
+				const text = Buffer.concat(body).toString('utf8');
+				seen.push({ role: 'responder', params, body: text });
+				answer(sock, id, `Status: 200 OK\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ params, body: text })}`);
+				return true;
+			}
+			return false;
+		}));
 	});
 	await new Promise((resolve, reject) => {
 		server.once('error', reject);

@@ -23,6 +23,7 @@
 //     cookieJar, history: [{ method, url, status }] }
 
 import { CookieJar } from './cookie-jar.mjs';
+import { fetchWithin } from './deadline.mjs';
 
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 const DEFAULT_MAX_STEPS = 30;
@@ -134,12 +135,11 @@ export async function browse({
 		const cookie = cookieJar.header(req.url);
 		if (cookie) reqHeaders.cookie = cookie;
 		if (req.body !== undefined) reqHeaders['content-type'] = 'application/x-www-form-urlencoded';
-		const res = await fetch(req.url, { method: req.method, body: req.body, headers: reqHeaders, redirect: 'manual' });
+		const { res, text } = await fetchWithin(req.url, { method: req.method, body: req.body, headers: reqHeaders, redirect: 'manual' });
 		cookieJar.store(req.url, res);
 		history.push({ method: req.method, url: req.url, status: res.status });
 
 		if (REDIRECT.has(res.status) && res.headers.has('location')) {
-			await res.arrayBuffer();
 			const location = new URL(res.headers.get('location'), req.url).href;
 			if (stop(location)) {
 				return { location, stoppedAtRedirect: true, status: res.status, body: '', loginFailed: false, cookieJar, history };
@@ -149,7 +149,6 @@ export async function browse({
 			continue;
 		}
 
-		const text = await res.text();
 		const isHtml = (res.headers.get('content-type') ?? '').includes('text/html');
 		const form = res.status === 200 && isHtml ? parseForm(text) : null;
 		const done = { location: req.url, stoppedAtRedirect: false, status: res.status, body: text, loginFailed: false, cookieJar, history };

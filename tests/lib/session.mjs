@@ -1,7 +1,9 @@
 // A signed-in browser for the integration tests: signs in through the real IdP form and
 // then calls the API with the session cookie, as the web UI would.
 import { CookieJar } from './cookie-jar.mjs';
+import { fetchWithin } from './deadline.mjs';
 import { loginThroughForm } from './oidc-browser.mjs';
+import { waitFor } from './stack.mjs';
 
 function parseJson(text) {
 	try {
@@ -31,13 +33,12 @@ export class Browser {
 
 	async request(path, { method = 'GET', headers = {}, redirect = 'manual' } = {}) {
 		const url = `${this.stack.url}${path}`;
-		const res = await fetch(url, {
+		const { res, text } = await fetchWithin(url, {
 			method,
 			redirect,
 			headers: { accept: 'application/json', cookie: this.jar.header(url), ...headers },
 		});
 		this.jar.store(url, res);
-		const text = await res.text();
 		return { status: res.status, headers: res.headers, text, json: parseJson(text) };
 	}
 
@@ -47,7 +48,18 @@ export class Browser {
 }
 
 export async function anonymous(stack, path, { method = 'GET', headers = {} } = {}) {
-	const res = await fetch(`${stack.url}${path}`, { method, redirect: 'manual', headers: { accept: 'application/json', ...headers } });
-	const text = await res.text();
+	const { res, text } = await fetchWithin(`${stack.url}${path}`, { method, redirect: 'manual', headers: { accept: 'application/json', ...headers } });
 	return { status: res.status, headers: res.headers, text, json: parseJson(text) };
+}
+
+// The newest audit row that matches query (the audit API's filters, e.g.
+// "verb=cluster_shell_close&session_id=..."), as the browser may read it; polled until it
+// exists, since a row written by another process may land a moment after what the test saw.
+export async function auditRow(browser, query, { timeoutMs = 20000 } = {}) {
+	let row;
+	await waitFor(`the audit row ${query}`, async () => {
+		row = (await browser.get(`/api/audit?${query}&limit=1`)).json?.items?.[0];
+		return row;
+	}, { timeoutMs });
+	return row;
 }

@@ -24,9 +24,12 @@ import { startApiserver } from '../fakes/apiserver/server.mjs';
 import { startAws } from '../fakes/aws/server.mjs';
 import { startIdp } from '../fakes/idp/server.mjs';
 import { nodeReaderRbac, provisionerRbac, tierBindings } from './cluster-rbac.mjs';
+import { within } from './deadline.mjs';
 import { makeCertificates } from './tls.mjs';
 import { chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
 import { toYaml } from './yaml.mjs';
+
+export { within };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUILD_DIR = process.env.PERISCOPE_BUILD_DIR || path.join(ROOT, 'build');
@@ -47,6 +50,9 @@ export const INSTANCES = [
 	{ id: 'i-0fedcba9876543210', tags: { 'eks:cluster-name': 'local' }, pingStatus: 'ConnectionLost', platform: 'Amazon Linux' },
 ];
 
+// A port nobody listens on at the moment of asking. Another process may take it before the
+// caller binds it: only for a port the caller then binds itself, through startOnFreePort
+// (which retries), or for tests that need a port number and nothing listening.
 export function freePort() {
 	return new Promise((resolve, reject) => {
 		const srv = net.createServer();
@@ -59,12 +65,56 @@ export function freePort() {
 	});
 }
 
+// The inodes of the sockets listening on 127.0.0.1:port (or any address) in this network
+// namespace, from /proc/net/tcp (state 0A = LISTEN).
+function listeningInodes(port) {
+	const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+	const inodes = new Set();
+	for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+		let text;
+		try {
+			text = fs.readFileSync(file, 'utf8');
+		} catch {
+			continue;
+		}
+		for (const line of text.split('\n').slice(1)) {
+			const f = line.trim().split(/\s+/);
+			if (f.length > 9 && f[1].endsWith(`:${hexPort}`) && f[3] === '0A') inodes.add(f[9]);
+		}
+	}
+	return inodes;
+}
+
+// True when the process pid itself holds a socket listening on port: not merely "something
+// answers there", which another suite's server on the same port would also satisfy.
+export function listensOn(pid, port) {
+	const inodes = listeningInodes(port);
+	if (inodes.size === 0) return false;
+	let fds;
+	try {
+		fds = fs.readdirSync(`/proc/${pid}/fd`);
+	} catch {
+		return false;
+	}
+	for (const fd of fds) {
+		try {
+			const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+			if (m && inodes.has(m[1])) return true;
+		} catch {
+			// the fd closed meanwhile
+		}
+	}
+	return false;
+}
+
+// Polls check() until it returns something truthy; each check is itself bounded by the
+// deadline (a check that hangs, such as a request nobody answers, fails the wait too).
 export async function waitFor(what, check, { timeoutMs = 15000, intervalMs = 50 } = {}) {
 	const deadline = Date.now() + timeoutMs;
 	let last;
 	while (Date.now() < deadline) {
 		try {
-			if (await check()) return;
+			if (await within(what, Promise.resolve().then(check), Math.max(1, deadline - Date.now()))) return;
 		} catch (e) {
 			last = e;
 		}
@@ -73,7 +123,7 @@ export async function waitFor(what, check, { timeoutMs = 15000, intervalMs = 50 
 	throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
 }
 
-function deepMerge(base, extra) {
+export function deepMerge(base, extra) {
 	for (const [k, v] of Object.entries(extra || {})) {
 		if (v && typeof v === 'object' && !Array.isArray(v) && base[k] && typeof base[k] === 'object')
 			deepMerge(base[k], v);
@@ -159,40 +209,86 @@ function writeKubeconfig(file, api, token) {
 	}), { mode: 0o600 });
 }
 
+// A port taken by someone else between our pick and the program's bind: pick again.
+class PortTaken extends Error {}
+
+// Waits until proc itself listens on port. A program that exits first, saying its address
+// is in use (lighttpd, Apache, websocketd and periscope.fcgi all say "address already in
+// use"), raises PortTaken; any other early exit is an error with its log.
+async function listening(proc, port, runDir, logMarks, timeoutMs = 15000) {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+			const said = newLogText(runDir, logMarks);
+			if (/address already in use/i.test(said)) throw new PortTaken(`${proc.name}: port ${port} was taken`);
+			throw new Error(`${proc.name} exited before listening on port ${port}: ${said.slice(-2000)}`);
+		}
+		if (listensOn(proc.child.pid, port)) return;
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${proc.name} to listen on port ${port}`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+function logSizes(runDir) {
+	const marks = {};
+	for (const f of fs.readdirSync(runDir).filter((n) => n.endsWith('.log'))) marks[f] = fs.statSync(path.join(runDir, f)).size;
+	return marks;
+}
+
+// What the logs of the run directory gained since logSizes() took marks.
+function newLogText(runDir, marks) {
+	return fs.readdirSync(runDir).filter((n) => n.endsWith('.log')).map((f) => {
+		const text = fs.readFileSync(path.join(runDir, f));
+		return text.subarray(marks[f] ?? 0).toString('utf8');
+	}).join('\n');
+}
+
+const PORT_ATTEMPTS = 8;
+
 export async function startStack(opts = {}) {
 	const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-stack-'));
 	fs.mkdirSync(path.join(runDir, 'spool'));
 	const server = chooseServer(opts.server);
 	const tlsWanted = opts.tls ?? process.env.PERISCOPE_TLS === '1';
-	const port = opts.port ?? (await freePort());
-	const wsPort = await freePort();
-	const fcgiPort = await freePort();
 	const scheme = tlsWanted ? 'https' : 'http';
-	const url = `${scheme}://127.0.0.1:${port}`;
+	// Each port is bound by the program that serves it; when another process took one
+	// between our pick and that bind, the programs are started again on new ports.
+	let port;
+	let wsPort;
+	let fcgiPort;
+	let url;
+	const pickPorts = async () => {
+		port = opts.port ?? (await freePort());
+		wsPort = await freePort();
+		fcgiPort = await freePort();
+		url = `${scheme}://127.0.0.1:${port}`;
+	};
+	await pickPorts();
+	const client = () => ({
+		client_id: CLIENT.id,
+		client_secret: CLIENT.secret,
+		redirect_uris: [`${url}/api/auth/callback`],
+		post_logout_redirect_uris: [`${url}/?signedOut=1`],
+	});
 	const procs = [];
 	let idp;
 	let api;
 	let aws;
 	let tls;
+	let config;
+	let configPath;
+	let env;
+	let fcgiAddr;
 	const stop = async () => {
 		for (const p of procs.reverse()) await p.stop();
-		if (aws) await aws.close();
-		if (api) await api.close();
-		if (idp) await idp.close();
+		if (aws) await within('the AWS fake to close (its host shells to exit)', aws.close(), 20000);
+		if (api) await within('the apiserver fake to close (its pod shells to exit)', api.close(), 20000);
+		if (idp) await within('the IdP to close', idp.close(), 20000);
 		if (!opts.keepRunDir && !process.env.PERISCOPE_KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
 	};
 	try {
 		if (tlsWanted) tls = makeCertificates(runDir);
-		idp = await startIdp({
-			port: opts.idpPort ?? 0,
-			clients: [{
-				client_id: CLIENT.id,
-				client_secret: CLIENT.secret,
-				redirect_uris: [`${url}/api/auth/callback`],
-				post_logout_redirect_uris: [`${url}/?signedOut=1`],
-			}],
-			...(opts.idp || {}),
-		});
+		idp = await startIdp({ port: opts.idpPort ?? 0, clients: [client()], ...(opts.idp || {}) });
 		const periscopeToken = `periscope-token.${randomBytes(24).toString('base64url')}`;
 		const shellNamespace = opts.config?.clusterShell?.namespace ?? 'periscope-system';
 		api = await startApiserver({
@@ -205,45 +301,65 @@ export async function startStack(opts = {}) {
 			roles: [{ arn: NODE_ROLE, trust: { aud: CLIENT.id } }], instances: INSTANCES,
 			...(opts.aws || {}),
 		});
-		const config = deepMerge(baseConfig({ url, issuer: idp.issuer, runDir, aws }), opts.config);
-		// Tests name the fake cluster's kubeconfig before they know the run directory.
-		for (const c of config.clusters) if (c.kubeconfigPath === '@KUBECONFIG@') c.kubeconfigPath = path.join(runDir, 'local.kubeconfig');
-		const configPath = path.join(runDir, 'periscope.yaml');
-		fs.writeFileSync(configPath, toYaml(config));
 		writeKubeconfig(path.join(runDir, 'local.kubeconfig'), api, periscopeToken);
-		// What an operator applies (docs/cluster-shell.md §3), and tier bindings as one would
-		// choose them: the admin tier may do anything, the read tier only read.
-		api.createObjects([
-			...provisionerRbac({ namespace: shellNamespace, tiers: opts.provisionerTiers ?? config.clusterShell.tiers }),
-			...nodeReaderRbac(),
-			...(opts.tierBindings ? tierBindings(opts.tierBindings) : tierBindings()),
-		]);
-
-		const env = {
-			PATH: process.env.PATH,
-			PERISCOPE_CONFIG: configPath,
-			PERISCOPE_RUN_DIR: runDir,
-			PERISCOPE_WEB_ROOT: path.join(ROOT, 'web'),
-			PERISCOPE_PORT: String(port),
-			PERISCOPE_WS_PORT: String(wsPort),
-			...(opts.env || {}),
-		};
-		const fcgiAddr = fcgiAddress(server, { runDir, fcgiPort });
-		procs.push(launch('periscope-fcgi', path.join(BUILD_DIR, 'fcgi/periscope.fcgi'),
-			['--socket', fcgiAddr], { env, runDir }));
-		await waitFor('periscope.fcgi socket', () => (server === 'apache' ? canConnect(fcgiPort) : fs.existsSync(fcgiAddr)));
-		procs.push(launch('websocketd', 'websocketd', [
-			'--address=127.0.0.1', `--port=${wsPort}`, '--maxforks=64', '--closems=5000',
-			`--origin=${url}`,
-			`--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
-			'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
-		], { env, runDir }));
-		await waitFor('websocketd', () => canConnect(wsPort));
-		const web = webServerCommand(server, {
-			root: ROOT, runDir, port, wsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
-		});
-		procs.push(launch(web.name, web.cmd, web.args, { env: web.env, runDir, group: true }));
-		await waitFor(`${web.name} and /healthz`, () => healthy(port, tls));
+		for (let attempt = 1; ; attempt++) {
+			const started = procs.length;
+			try {
+				if (attempt > 1 && !opts.idp?.clients) await idp.addClient(client());
+				config = deepMerge(baseConfig({ url, issuer: idp.issuer, runDir, aws }), structuredClone(opts.config ?? {}));
+				// Tests name the fake cluster's kubeconfig before they know the run directory.
+				for (const c of config.clusters) if (c.kubeconfigPath === '@KUBECONFIG@') c.kubeconfigPath = path.join(runDir, 'local.kubeconfig');
+				configPath = path.join(runDir, 'periscope.yaml');
+				fs.writeFileSync(configPath, toYaml(config));
+				// What an operator applies (docs/cluster-shell.md §3), and tier bindings as one would
+				// choose them: the admin tier may do anything, the read tier only read.
+				if (attempt === 1) {
+					api.createObjects([
+						...provisionerRbac({ namespace: shellNamespace, tiers: opts.provisionerTiers ?? config.clusterShell.tiers }),
+						...nodeReaderRbac(),
+						...(opts.tierBindings ? tierBindings(opts.tierBindings) : tierBindings()),
+					]);
+				}
+				env = {
+					PATH: process.env.PATH,
+					PERISCOPE_CONFIG: configPath,
+					PERISCOPE_RUN_DIR: runDir,
+					PERISCOPE_WEB_ROOT: path.join(ROOT, 'web'),
+					PERISCOPE_PORT: String(port),
+					PERISCOPE_WS_PORT: String(wsPort),
+					...(opts.env || {}),
+				};
+				const marks = logSizes(runDir);
+				fcgiAddr = fcgiAddress(server, { runDir, fcgiPort });
+				if (server !== 'apache') fs.rmSync(fcgiAddr, { force: true });
+				const fcgi = launch('periscope-fcgi', path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--socket', fcgiAddr], { env, runDir });
+				procs.push(fcgi);
+				if (server === 'apache') await listening(fcgi, fcgiPort, runDir, marks);
+				else await waitFor('periscope.fcgi socket', () => fs.existsSync(fcgiAddr));
+				// opts.websocketdOrigin false leaves the page origin to periscope's own checks
+				// (the authorizer and wsbridge), which the gate tests must reach.
+				const ws = launch('websocketd', 'websocketd', [
+					'--address=127.0.0.1', `--port=${wsPort}`, '--maxforks=64', '--closems=5000',
+					...(opts.websocketdOrigin === false ? [] : [`--origin=${url}`]),
+					`--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
+					'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
+				], { env, runDir });
+				procs.push(ws);
+				await listening(ws, wsPort, runDir, marks);
+				const web = webServerCommand(server, {
+					root: ROOT, runDir, port, wsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
+				});
+				const front = launch(web.name, web.cmd, web.args, { env: web.env, runDir, group: true });
+				procs.push(front);
+				await listening(front, port, runDir, marks);
+				await waitFor(`${web.name} and /healthz`, () => healthy(port, tls));
+				break;
+			} catch (e) {
+				if (!(e instanceof PortTaken) || opts.port || attempt >= PORT_ATTEMPTS) throw e;
+				for (const p of procs.splice(started).reverse()) await p.stop();
+				await pickPorts();
+			}
+		}
 	} catch (e) {
 		const logs = fs.existsSync(runDir) ? readLogs(runDir) : '';
 		await stop();
@@ -254,19 +370,16 @@ export async function startStack(opts = {}) {
 		url, port, wsPort, runDir, idp, api, aws, stop, server,
 		tls: Boolean(tls), ca: tls?.caPem, caFile: tls?.caFile,
 		wsUrl: `${tlsWanted ? 'wss' : 'ws'}://127.0.0.1:${port}`,
+		// The generated periscope.yaml, as an object and as a file, the environment the
+		// stack's programs run with and where periscope.fcgi listens (for tests that start
+		// periscope-wsbridge or ask the authorizer themselves).
+		config, configPath, env, fcgiAddress: fcgiAddr,
 		// One of the programs the stack runs (periscope-fcgi, websocketd, lighttpd or
 		// apache): { child, exited, stop() }.
 		process: (name) => procs.find((p) => p.name === name),
 		log: (name) => fs.readFileSync(path.join(runDir, `${name}.log`), 'utf8'),
 		logs: () => readLogs(runDir),
 	};
-}
-
-function canConnect(port) {
-	return new Promise((resolve) => {
-		const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
-		c.on('error', () => resolve(false));
-	});
 }
 
 // GET /healthz over http or https (trusting the stack's CA): true once it answers 200.

@@ -2,6 +2,8 @@
 // as the web UI does: one JSON object per text message, terminal bytes base64 in data.
 import WebSocket from 'ws';
 
+import { within } from './deadline.mjs';
+
 export class Terminal {
 	constructor(ws) {
 		this.ws = ws;
@@ -20,14 +22,15 @@ export class Terminal {
 		ws.on('close', () => this.wake());
 	}
 
-	// Opens path (e.g. /api/clusters/local/shell) with the browser's cookie and origin.
-	static async open(stack, path, { cookie, origin = stack.url, headers = {} } = {}) {
+	// Opens path (e.g. /api/clusters/local/shell) with the browser's cookie and origin (null:
+	// no Origin header at all). The upgrade must be answered within timeoutMs.
+	static async open(stack, path, { cookie, origin = stack.url, headers = {}, timeoutMs = 30000 } = {}) {
 		const ws = new WebSocket(`${stack.wsUrl}${path}`, {
 			headers: { ...(cookie ? { cookie } : {}), ...headers },
 			origin,
 			...(stack.ca ? { ca: stack.ca } : {}),
 		});
-		await new Promise((resolve, reject) => {
+		await within(`the upgrade of ${path}`, new Promise((resolve, reject) => {
 			ws.once('open', resolve);
 			ws.once('unexpected-response', (req, res) => {
 				let body = '';
@@ -40,6 +43,9 @@ export class Terminal {
 				});
 			});
 			ws.once('error', reject);
+		}), timeoutMs).catch((e) => {
+			ws.terminate();
+			throw e;
 		});
 		return new Terminal(ws);
 	}

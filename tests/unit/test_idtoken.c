@@ -669,6 +669,29 @@ START_TEST(wrong_audience_and_missing_azp_are_refused)
 }
 END_TEST
 
+/* Claims of the wrong JSON type are malformed, not merely wrong; and a verifier set up
+ * without an issuer or audience refuses everything rather than accepting any. */
+START_TEST(claims_of_the_wrong_type_and_missing_expectations_are_refused)
+{
+	char c[512];
+	struct idtoken_expect ex = std_expect();
+
+	snprintf(c, sizeof c, "{\"iss\":7,\"sub\":\"alice\",\"aud\":\"" AUD "\","
+		 "\"exp\":%lld,\"nonce\":\"" NONCE "\"}", NOW + 300);
+	ASSERT_RESULT(verify(mint_rs256("rsa1", c)), IDTOKEN_MALFORMED);
+	ASSERT_RESULT(verify(mint_rs256("rsa1", claims_with(c, sizeof c, ",\"azp\":[\"" AUD "\"]"))),
+		      IDTOKEN_MALFORMED);
+	snprintf(c, sizeof c, "{\"iss\":\"" ISS "\",\"sub\":\"alice\",\"aud\":[\"" AUD "\",1],"
+		 "\"azp\":\"" AUD "\",\"exp\":%lld,\"nonce\":\"" NONCE "\"}", NOW + 300);
+	ASSERT_RESULT(verify(mint_rs256("rsa1", c)), IDTOKEN_MALFORMED);
+	ex.issuer = NULL;
+	ASSERT_RESULT(verify_ex(mint_rs256("rsa1", claims_with(c, sizeof c, "")), &ex), IDTOKEN_BAD_ISSUER);
+	ex = std_expect();
+	ex.audience = NULL;
+	ASSERT_RESULT(verify_ex(mint_rs256("rsa1", claims_with(c, sizeof c, "")), &ex), IDTOKEN_BAD_AUDIENCE);
+}
+END_TEST
+
 START_TEST(wrong_or_missing_nonce_is_refused)
 {
 	char c[512];
@@ -910,6 +933,7 @@ static Suite *idtoken_suite(void)
 	tcase_add_test(tc, unknown_kid_is_refused);
 	tcase_add_test(tc, wrong_issuer_is_refused);
 	tcase_add_test(tc, wrong_audience_and_missing_azp_are_refused);
+	tcase_add_test(tc, claims_of_the_wrong_type_and_missing_expectations_are_refused);
 	tcase_add_test(tc, wrong_or_missing_nonce_is_refused);
 	tcase_add_test(tc, iat_in_the_future_is_refused);
 	tcase_add_test(tc, tampered_payload_or_signature_is_refused);

@@ -4,7 +4,11 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 
-import { RECONNECT_DELAYS, ShellSession, base64ToBytes } from '../../web/js/shell-session.js';
+import { ShellSession, base64ToBytes } from '../../web/js/shell-session.js';
+
+// The seeds' reconnect backoff (reference/periscope-node-shell.md: [0, 1000, 3000, 8000] ms,
+// at most 4 attempts), written out: a changed constant in the product must fail here.
+const SEED_RECONNECT_DELAYS = [0, 1000, 3000, 8000];
 
 class FakeSocket {
 	static all = [];
@@ -176,17 +180,17 @@ describe('terminal session client', () => {
 		await flush();
 		assert.equal(s.state, 'reconnecting');
 		const seen = [];
-		for (let i = 0; i < RECONNECT_DELAYS.length; i += 1) {
+		for (let i = 0; i < SEED_RECONNECT_DELAYS.length; i += 1) {
 			const before = FakeSocket.all.length;
-			clock.advance(RECONNECT_DELAYS[i] - 1);
-			assert.equal(FakeSocket.all.length, before, `attempt ${i + 1} waits ${RECONNECT_DELAYS[i]} ms`);
+			clock.advance(SEED_RECONNECT_DELAYS[i] - 1);
+			assert.equal(FakeSocket.all.length, before, `attempt ${i + 1} waits ${SEED_RECONNECT_DELAYS[i]} ms`);
 			clock.advance(1);
 			assert.equal(FakeSocket.all.length, before + 1);
 			seen.push(events.filter((e) => e.type === 'reconnecting').at(-1).delayMs);
 			ws().drop(); // refused before any frame; diagnose finds no gate
 			await flush();
 		}
-		assert.deepEqual(seen, RECONNECT_DELAYS);
+		assert.deepEqual(seen, SEED_RECONNECT_DELAYS);
 		assert.equal(s.state, 'error');
 		assert.equal(events.at(-1).code, 'E_RECONNECT_FAILED');
 	});

@@ -14,6 +14,7 @@ import { V4, V5 } from './exec.mjs';
 import {
   BUILD_DIR, KUBECTL, NO_KUBECTL, NS, call, createServiceAccount, kubeconfig, kubectl, kubectlInPty, scratch, sessionRbac, waitFor,
 } from './test-helpers.mjs';
+import { within } from '../../lib/deadline.mjs';
 
 const NO_WRAPPER = existsSync(join(BUILD_DIR, 'shell/periscope-audit-exec')) ? false : `no ${BUILD_DIR}/shell/periscope-audit-exec (build first)`;
 
@@ -196,7 +197,7 @@ describe('kubectl 1.32 against the fake', { skip: NO_KUBECTL }, () => {
     term.type('echo "sum=$((40+2)) tty=$(tty)"\r');
     await term.expect(/sum=42 tty=\/dev\/pts\//);
     term.type('exit 3\r');
-    assert.equal(await term.exited, 3);
+    assert.equal(await within('kubectl exec to exit', term.exited, 20000), 3);
     assert.match(term.output(), /command terminated with exit code 3/);
     const ex = api.state.execs.find((e) => e.pod === 'tty1');
     assert.equal(ex.protocol, V5);
@@ -269,7 +270,7 @@ describe('kubectl 1.32 against the fake', { skip: NO_KUBECTL }, () => {
     term.type(`kubectl get pods -n ${NS}\r`);
     await term.expect(new RegExp(`${name}\\s+1/1\\s+Running`));
     term.type('exit\r');
-    assert.equal(await term.exited, 0);
+    assert.equal(await within('kubectl exec to exit', term.exited, 20000), 0);
 
     const inPod = api.state.requests.find((q) => q.path === `/api/v1/namespaces/${NS}/pods` && q.user?.username.startsWith('system:serviceaccount:'));
     assert.equal(inPod.user.username, `system:serviceaccount:${NS}:${name}`);

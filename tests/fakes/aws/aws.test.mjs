@@ -13,6 +13,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { startAws } from './server.mjs';
+import aws4 from 'aws4';
 import { startStandInIdp, httpsRequest, assumeRole } from './test-helpers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -290,10 +291,38 @@ describe('SSM with the AWS CLI and boto3', () => {
 
   test('a request signed with the wrong secret is rejected with InvalidSignatureException', async () => {
     const creds = await credsFor();
-    const r = await boto3(creds, 'describe_instance_information', {}, { secret: `${creds.secretAccessKey.slice(0, -2)}xx` });
+    // Another last character, always: the issued secret is random and may end in x.
+    const last = creds.secretAccessKey.at(-1);
+    const wrong = `${creds.secretAccessKey.slice(0, -1)}${last === 'x' ? 'y' : 'x'}`;
+    assert.notEqual(wrong, creds.secretAccessKey);
+    const r = await boto3(creds, 'describe_instance_information', {}, { secret: wrong });
     assert.equal(r.error?.Code, 'InvalidSignatureException');
     assert.equal(r.status, 400);
     assert.match(r.error.Message, /signature we calculated does not match/);
+  });
+
+  // Real clients sign every header AWS requires (the CLI and boto3 tests above pass); a
+  // client that leaves one out, with an otherwise valid signature, is refused like AWS does.
+  test('a raw request whose X-Amz-Target (or session token, or Content-Type) is not signed is refused', async () => {
+    const creds = await credsFor();
+    const url = new URL(aws.ssmUrl);
+    const call = (ignore) => {
+      const body = JSON.stringify({});
+      const signed = aws4.sign({
+        host: url.host, path: '/', method: 'POST', service: 'ssm', region: aws.config.region, body,
+        headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AmazonSSM.DescribeInstanceInformation' },
+        extraHeadersToIgnore: Object.fromEntries(ignore.map((h) => [h, true])),
+      }, creds);
+      return httpsRequest(`${aws.ssmUrl}/`, { method: 'POST', headers: signed.headers, body, ca: aws.caPem });
+    };
+    const ok = await call([]);
+    assert.equal(ok.status, 200, ok.body);
+    for (const [header, shown] of [['x-amz-target', 'X-Amz-Target'], ['x-amz-security-token', 'X-Amz-Security-Token'], ['content-type', 'Content-Type']]) {
+      const r = await call([header]);
+      assert.equal(r.status, 400, r.body);
+      assert.deepEqual(JSON.parse(r.body), { __type: 'InvalidSignatureException', message: `'${shown}' must be a 'SignedHeader' in the AWS Authorization.` });
+      assert.doesNotMatch(aws.state.requests.at(-1).authorization, new RegExp(`SignedHeaders=[^,]*${header}`));
+    }
   });
 
   test('unknown keys, a wrong session token and expired credentials are refused', async () => {

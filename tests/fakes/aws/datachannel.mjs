@@ -135,6 +135,7 @@ class ChannelSession {
     });
     const entry = { seq, messageId, bytes, lastSent: Date.now(), sends: 0 };
     this.outBuffer.push(entry);
+    this.rec.stats.unacked = this.outBuffer.length; // output messages the client has not acknowledged yet
     if (this.outBuffer.length >= OUT_BUFFER_CAP) this.host?.pauseOutput();
     this.transmit(entry);
   }
@@ -281,6 +282,7 @@ class ChannelSession {
       this.problem(`acknowledge names type ${ack.AcknowledgedMessageType}, expected output_stream_data`);
     }
     this.outBuffer.splice(idx, 1);
+    this.rec.stats.unacked = this.outBuffer.length;
     const sample = Date.now() - entry.lastSent;
     this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - sample);
     this.srtt = 0.875 * this.srtt + 0.125 * sample;

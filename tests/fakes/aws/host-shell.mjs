@@ -54,6 +54,13 @@ export function startHostShell({ cols = 80, rows = 24, command, onData, onExit }
     pauseOutput() { child.stdout.pause(); },
     resumeOutput() { child.stdout.resume(); },
     // SIGTERM makes ptyhost hang up the shell (SIGHUP), as a closed session does on a host.
-    kill() { if (!exited) child.kill('SIGTERM'); },
+    // Output held back for a slow client is let go (a paused stdout never ends, and 'close'
+    // would never come), and a host that ignores the hangup is killed after a grace period.
+    kill() {
+      if (exited) return;
+      child.stdout.resume();
+      child.kill('SIGTERM');
+      setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 2000).unref();
+    },
   };
 }

@@ -6,6 +6,26 @@ import aws4 from 'aws4';
 
 const MAX_SKEW_MS = 5 * 60 * 1000;
 
+// Which headers a request must sign when it carries them. AWS's rule (AWS General
+// Reference, "Create a canonical request for Signature Version 4",
+// docs.aws.amazon.com/general/latest/gr/sigv4-create-canonical-request.html, and the IAM
+// User Guide's "Create a signed AWS API request", reference_sigv-create-signed-request.html):
+// the canonical headers must include the host header, the Content-Type header when the
+// request has one, and every x-amz-* header the request carries: x-amz-date, the
+// x-amz-security-token of temporary credentials, and, for the JSON protocols, x-amz-target,
+// which names the operation (left unsigned, a captured request could be replayed as
+// another operation). botocore signs all of them (botocore/auth.py SigV4Auth.headers_to_sign:
+// every header but its SIGNED_HEADERS_BLACKLIST of expect, transfer-encoding, user-agent and
+// x-amzn-trace-id), as does periscope's own signer (lib/aws/sigv4.c).
+function mustBeSigned(name) {
+  return name === 'host' || name === 'content-type' || name.startsWith('x-amz-');
+}
+
+// 'x-amz-target' -> 'X-Amz-Target', as AWS names a header in its error messages.
+function displayName(name) {
+  return name.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('-');
+}
+
 export class AwsAuthError extends Error {
   constructor(code, message) {
     super(message);
@@ -59,7 +79,18 @@ export function verifyRequest(request, expect, lookup, now = Date.now()) {
   }
   const [accessKeyId, datestamp, region, service] = scope;
   const signedHeaders = parts.SignedHeaders.split(';');
-  if (!signedHeaders.includes('host')) fail('InvalidSignatureException', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  // AWS's JSON front end answers an unsigned Host with this code and wording (seen from
+  // SSM-style JSON services: "'Host' must be a 'SignedHeader' in the AWS Authorization."); the
+  // other required headers get the same answer with their own name.
+  const present = new Set();
+  for (let i = 0; i < request.rawHeaders.length; i += 2) present.add(request.rawHeaders[i].toLowerCase());
+  present.add('host');
+  present.delete('authorization');
+  for (const name of [...present].sort()) {
+    if (mustBeSigned(name) && !signedHeaders.includes(name)) {
+      fail('InvalidSignatureException', `'${displayName(name)}' must be a 'SignedHeader' in the AWS Authorization.`);
+    }
+  }
   const amzDate = headerValues(request.rawHeaders, 'x-amz-date');
   if (!amzDate) fail('IncompleteSignatureException', 'Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.');
   const signedAt = amzDateToMs(amzDate);

@@ -78,3 +78,19 @@ test('no Authorization header, a malformed one or the wrong scope are refused', 
   assert.equal(code(() => verifyRequest(request(), { service: 'ssm', region: 'eu-west-1' }, lookup({ secretAccessKey: SECRET }), NOW)), 'InvalidSignatureException');
   assert.equal(code(() => verifyRequest(request(), { service: 'kms', region: 'us-east-1' }, lookup({ secretAccessKey: SECRET }), NOW)), 'InvalidSignatureException');
 });
+
+test('a header AWS requires signed but left out of SignedHeaders is refused, naming it', () => {
+  const cred = lookup({ secretAccessKey: SECRET, sessionToken: TOKEN });
+  const all = ['content-type', 'host', 'x-amz-date', 'x-amz-security-token', 'x-amz-target'];
+  for (const [left, shown] of [['x-amz-target', 'X-Amz-Target'], ['x-amz-date', 'X-Amz-Date'], ['x-amz-security-token', 'X-Amz-Security-Token'], ['content-type', 'Content-Type'], ['host', 'Host']]) {
+    const r = request({ token: true });
+    const auth = r.rawHeaders.length - 1;
+    r.rawHeaders[auth] = r.rawHeaders[auth].replace(/SignedHeaders=[^,]+/, `SignedHeaders=${all.filter((h) => h !== left).join(';')}`);
+    assert.throws(() => verifyRequest(r, EXPECT, cred, NOW), (e) => e.code === 'InvalidSignatureException'
+      && e.message === `'${shown}' must be a 'SignedHeader' in the AWS Authorization.`, left);
+  }
+  // Any other x-amz-* header the client sent is held to the same rule; User-Agent is not.
+  const extra = request({ token: true, extra: ['X-Amz-Content-Sha256', 'UNSIGNED-PAYLOAD'] });
+  assert.throws(() => verifyRequest(extra, EXPECT, cred, NOW), /'X-Amz-Content-Sha256' must be a 'SignedHeader'/);
+  assert.equal(code(() => verifyRequest(request({ token: true }), EXPECT, cred, NOW)), 'ok');
+});

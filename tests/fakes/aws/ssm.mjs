@@ -206,7 +206,7 @@ export function createSsm({ config, state, channel, streamBase }) {
         terminatedBy: null,
         failure: null,
         stats: {
-          received: 0, outputSends: 0, retransmits: 0, dropped: 0, reordered: 0, duplicated: 0,
+          received: 0, outputSends: 0, retransmits: 0, dropped: 0, reordered: 0, duplicated: 0, unacked: 0,
           inputDropped: 0, outOfOrderInput: 0, duplicateInput: 0,
         },
       };

@@ -316,6 +316,34 @@ describe('local IdP with default settings', { timeout: 60000 }, () => {
 			assert.equal(bad.json.error, 'invalid_client_metadata');
 		}
 	});
+
+	test('misbehaves for one login: the next id_token carries the given claims, validly signed; the one after is normal', async () => {
+		const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
+		idp.misbehaveOnce({ idTokenClaims: { nonce: 'not-this-login', aud: 'another-client' } });
+		const auth = newAuthorization(discovery);
+		const r = await loginThroughForm({ authorizeUrl: auth.url, username: 'admin', password: 'admin', cookieJar: new CookieJar(), stopAt: REDIRECT });
+		const code = new URL(r.location).searchParams.get('code');
+		const bad = (await exchangeCode(discovery, { code, verifier: auth.verifier })).json;
+		// The signature is the IdP's own: only the claims are wrong.
+		const { payload } = await jwtVerify(bad.id_token, jwks, { issuer: idp.issuer, algorithms: ['RS256'] });
+		assert.equal(payload.nonce, 'not-this-login');
+		assert.equal(payload.aud, 'another-client');
+		assert.equal(payload.sub, 'user-admin');
+		await assert.rejects(verifyIdToken(idp, discovery, bad.id_token), /aud/);
+
+		const next = await signIn({ issuer: idp.issuer, username: 'admin', password: 'admin' });
+		const claims = await verifyIdToken(idp, discovery, next.tokens.id_token);
+		assert.notEqual(claims.nonce, 'not-this-login');
+
+		const res = await getJson(`${idp.issuer}/__test/misbehave`, {
+			method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idTokenClaims: { iss: 'http://127.0.0.1:1/elsewhere' } }),
+		});
+		assert.deepEqual([res.status, res.json], [200, { pending: true }]);
+		const third = await signIn({ issuer: idp.issuer, username: 'viewer', password: 'viewer' });
+		assert.equal(JSON.parse(Buffer.from(third.tokens.id_token.split('.')[1], 'base64url')).iss, 'http://127.0.0.1:1/elsewhere');
+		const refused = await getJson(`${idp.issuer}/__test/misbehave`, { method: 'POST', body: '{"idTokenClaims":[1]}' });
+		assert.equal(refused.status, 400);
+	});
 });
 
 describe('local IdP with short-lived tokens', { timeout: 60000 }, () => {

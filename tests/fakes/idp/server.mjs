@@ -35,12 +35,19 @@
 //   = one client, same shape as the `clients` option; adds it or replaces the client with
 //   that client_id, for relying parties whose redirect URI is known only after the IdP
 //   started). In process: idp.addClient(client) does the same.
+// - Misbehaving for one login: idp.misbehaveOnce({ idTokenClaims }) (or POST
+//   /__test/misbehave with that JSON body) makes the next id_token the provider issues carry
+//   those claims instead of its own (a wrong nonce, another client's aud, another issuer's
+//   iss), signed with this IdP's own key as usual: what a replayed or mixed-up token looks
+//   like to a relying party whose signature check passes. The token after it is normal again.
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+
+import { CompactSign, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
 
 import { createMemoryStore } from './memory-store.mjs';
 import { buildUserDirectory } from './users.mjs';
@@ -246,6 +253,34 @@ function providerConfiguration({ store, users, signingKey, opts, ttl }) {
 	};
 }
 
+// The same token with some claims replaced, signed again with the IdP's private key under
+// the same protected header (alg, kid): only the claims differ from what oidc-provider made.
+async function withClaims(token, claims, signingKey) {
+	const header = decodeProtectedHeader(token);
+	const payload = { ...decodeJwt(token), ...claims };
+	const key = await importJWK(signingKey, header.alg);
+	return new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader(header).sign(key);
+}
+
+// Wraps oidc-provider's own IdToken.issue: while claims are pending, the next id_token it
+// issues (code or refresh grant) carries them. Returns the setter.
+function idTokenOverride(provider, signingKey) {
+	let pending = null;
+	const { IdToken } = provider;
+	const issue = IdToken.prototype.issue;
+	IdToken.prototype.issue = async function issueMaybeMisbehaving(options) {
+		const token = await issue.call(this, options);
+		if (options?.use !== 'idtoken' || !pending) return token;
+		const claims = pending;
+		pending = null;
+		return withClaims(token, claims, signingKey);
+	};
+	return (claims) => {
+		if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw new TypeError('idTokenClaims must be an object of claims');
+		pending = { ...claims };
+	};
+}
+
 // opts: see the header comment and parseCommandLine() below.
 export async function startIdp(opts = {}) {
 	const accessTokenTtl = positiveSeconds('accessTokenTtl', opts.accessTokenTtl ?? 3600);
@@ -289,6 +324,8 @@ export async function startIdp(opts = {}) {
 		await closeServer();
 		throw err;
 	}
+
+	const overrideNextIdToken = idTokenOverride(provider, signingKey);
 
 	provider.on('grant.success', (ctx) => {
 		const grantType = ctx.oidc.params?.grant_type;
@@ -390,6 +427,14 @@ export async function startIdp(opts = {}) {
 		} else if (path === '/__test/reset' && req.method === 'POST') {
 			Object.assign(stats, newStats());
 			sendJson(res, 200, stats);
+		} else if (path === '/__test/misbehave' && req.method === 'POST') {
+			try {
+				overrideNextIdToken(JSON.parse(await readBody(req)).idTokenClaims);
+			} catch (err) {
+				sendJson(res, 400, { error: 'invalid_request', error_description: err.message });
+				return;
+			}
+			sendJson(res, 200, { pending: true });
 		} else if (path === '/__test/clients' && req.method === 'POST') {
 			let client;
 			try {
@@ -444,6 +489,7 @@ export async function startIdp(opts = {}) {
 		resetStats: () => Object.assign(stats, newStats()),
 		setUserGroups: (username, groups) => users.setGroups(username, groups),
 		addClient,
+		misbehaveOnce: ({ idTokenClaims }) => overrideNextIdToken(idTokenClaims),
 		async close() {
 			if (closed) return;
 			closed = true;

@@ -1,0 +1,72 @@
+// The heartbeat and maximum-duration cuts, the same contract for both shells: a browser
+// that stops sending pings is cut after three missed heartbeats (2 s each here), and a session in constant
+// use still ends at its maximum duration; each writes its close row.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { auditRow, signIn } from './session.mjs';
+import { startStack } from './stack.mjs';
+
+// kind: 'clusterShell' | 'nodeShell'; open(stack, browser) -> Terminal; verb: the close
+// row's audit verb.
+export function describeHeartbeatAndMaxDuration(title, { kind, open, verb, maxDurationSeconds }) {
+	const closeRow = (browser, id) => auditRow(browser, `verb=${verb}&session_id=${id}`);
+	// Each cut on a stack of its own: on a loaded machine a slow start would otherwise let
+	// the other timer fire first.
+	describe(`${title}: heartbeat`, () => {
+		let stack;
+		before(async () => {
+			stack = await startStack({ config: { [kind]: { heartbeatSeconds: 2 } } });
+		});
+		after(async () => stack && (await stack.stop()));
+
+		it('ends a session whose browser stopped sending heartbeats, with its close row', async () => {
+			const admin = await signIn(stack, 'admin');
+			// Alive while the session starts (a slow pod start must not count), then silent.
+			const t = await open(stack, admin);
+			const beat = setInterval(() => t.ping(Date.now()), 400);
+			let hello;
+			try {
+				hello = await t.waitFrame('hello', 30000);
+			} finally {
+				clearInterval(beat);
+			}
+			assert.equal(hello.heartbeatSeconds, 2);
+			const end = await t.end(15000);
+			assert.deepEqual([end.type, end.reason], ['closed', 'heartbeat_timeout']);
+			assert.equal((await closeRow(admin, hello.sessionId)).reason, 'heartbeat_timeout');
+		});
+
+	});
+
+	describe(`${title}: maximum duration`, () => {
+		let stack;
+		before(async () => {
+			stack = await startStack({ config: { [kind]: { heartbeatSeconds: 2, maxDurationSeconds } } });
+		});
+		after(async () => stack && (await stack.stop()));
+
+		it('ends a session at its maximum duration even while it is used, with its close row', async () => {
+			const admin = await signIn(stack, 'admin');
+			// Busy from the moment the socket opens, as the web UI pings: the heartbeat counts
+			// from the start of the session, while its pod or SSM session is still starting.
+			const t = await open(stack, admin);
+			const beat = setInterval(() => {
+				t.ping(Date.now());
+				t.type(' ');
+			}, 400);
+			let hello;
+			try {
+				hello = await t.waitFrame('hello', 30000);
+				const end = await t.end(20000);
+				assert.deepEqual([end.type, end.reason], ['closed', 'max_duration']);
+			} finally {
+				clearInterval(beat);
+			}
+			const close = await closeRow(admin, hello.sessionId);
+			assert.deepEqual([close.reason, close.extra.close_reason], ['max_duration', 'max_duration']);
+			const ms = maxDurationSeconds * 1000;
+			assert.ok(close.extra.duration_ms >= ms, `ran ${close.extra.duration_ms} ms of its ${ms} ms`);
+		});
+	});
+}
