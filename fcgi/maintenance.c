@@ -14,7 +14,7 @@
 /* Orphans of killed sessions go within a minute; the audit upkeep runs on its interval. */
 #define SWEEP_INTERVAL_S 60
 
-void maintenance_sweep(const struct config *cfg)
+void maintenance_sweep(const struct config *cfg, struct eks_cache *eks)
 {
 	sqlite3 *db = NULL;
 	char err[256];
@@ -23,7 +23,7 @@ void maintenance_sweep(const struct config *cfg)
 		log_msg(LOG_ERROR, "maintenance", "%s", err);
 		return;
 	}
-	cluster_shell_sweep_all(cfg, db);
+	cluster_shell_sweep_all(cfg, db, eks);
 	db_close(db);
 }
 
@@ -66,7 +66,7 @@ static void *maintenance_main(void *arg)
 			maintenance_run_once(m->cfg);
 			next_upkeep = now + (long long)m->cfg->audit.vacuum_interval_s * 1000;
 		}
-		maintenance_sweep(m->cfg);
+		maintenance_sweep(m->cfg, m->eks);
 		pthread_mutex_lock(&m->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += SWEEP_INTERVAL_S;
@@ -77,10 +77,11 @@ static void *maintenance_main(void *arg)
 	return NULL;
 }
 
-int maintenance_start(struct maintenance *m, const struct config *cfg)
+int maintenance_start(struct maintenance *m, const struct config *cfg, struct eks_cache *eks)
 {
 	memset(m, 0, sizeof *m);
 	m->cfg = cfg;
+	m->eks = eks;
 	if (pthread_mutex_init(&m->lock, NULL) != 0 || pthread_cond_init(&m->wake, NULL) != 0 ||
 	    pthread_create(&m->thread, NULL, maintenance_main, m) != 0)
 		return -1;

@@ -8,9 +8,11 @@
 #include <stdbool.h>
 
 #include "config/config.h"
+#include "k8s/eks_access.h"
 
 struct maintenance {
 	const struct config *cfg;
+	struct eks_cache *eks;          /* the process's (main owns it) */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -18,11 +20,11 @@ struct maintenance {
 	bool started;
 };
 
-int maintenance_start(struct maintenance *m, const struct config *cfg);
+int maintenance_start(struct maintenance *m, const struct config *cfg, struct eks_cache *eks);
 void maintenance_stop(struct maintenance *m);
 /* One pass of the audit upkeep (retention) and expired sessions. */
 void maintenance_run_once(const struct config *cfg);
 /* Deletes the pods and secrets of cluster-shell sessions whose process is gone. */
-void maintenance_sweep(const struct config *cfg);
+void maintenance_sweep(const struct config *cfg, struct eks_cache *eks);
 
 #endif
