@@ -5,6 +5,7 @@
 #include "request.h"
 
 void handle_healthz(struct request *rq);
+void handle_api_health(struct request *rq);
 void handle_auth_config(struct request *rq);
 void handle_auth_login(struct request *rq);
 void handle_auth_callback(struct request *rq);

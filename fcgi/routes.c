@@ -3,6 +3,7 @@
 
 const struct route routes[] = {
 	{ "GET", "/healthz", handle_healthz, ROUTE_PUBLIC },
+	{ "GET", "/api/health", handle_api_health, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/config", handle_auth_config, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/login", handle_auth_login, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/callback", handle_auth_callback, ROUTE_PUBLIC },

@@ -1,4 +1,4 @@
--- periscope schema v4: every terminal gets a close row, even when its process is killed.
+-- periscope schema v5: every terminal gets a close row, even when its process is killed.
 -- The bridge records a heartbeat in its live-session row every few seconds (when, and the
 -- bytes so far); the maintenance sweep of periscope.fcgi writes the close row (reason
 -- "lost") for a row whose process is gone, with what the row knows. The row is the claim:
