@@ -1,4 +1,4 @@
--- periscope schema v5: the audit log's hash chain (docs/audit-api.md, "Tamper evidence").
+-- periscope schema v6: the audit log's hash chain (docs/audit-api.md, "Tamper evidence").
 -- Each row carries prev_hash, the SHA-256 (lowercase hex) of the previous row's canonical
 -- form (store/audit_chain.h defines it); audit_chain keeps the anchor (the last row
 -- retention deleted, or where the chain began) and the head (the newest row), both
