@@ -3,7 +3,7 @@
 // must carry a SigV4 signature made with credentials the fake STS issued; the caller's
 // role permission policy is evaluated per call like IAM does.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { evaluatePolicy, seedPermissionPolicy } from './iam.mjs';
+import { evaluatePolicy, documentedPermissionPolicy } from './iam.mjs';
 import { verifyRequest, AwsAuthError } from './sigv4.mjs';
 import { recordRequest } from './requests.mjs';
 
@@ -74,17 +74,17 @@ export function createSsm({ config, state, channel, streamBase }) {
     const role = config.roles.find((r) => r.arn === cred.roleArn);
     // Credentials handed out by the Pod Identity agent or IMDS carry their role's policy.
     if (cred.permissions) return cred.permissions;
-    return role?.permissions ?? seedPermissionPolicy({
+    return role?.permissions ?? documentedPermissionPolicy({
       region: config.region, account: config.account, clusterName: config.clusterName,
     });
   }
 
   // Throws AccessDeniedException worded like AWS's when the policy does not allow it.
   function authorize(cred, action, resource, context = {}) {
-    // The fake resolves ${aws:userid} to the role-session-name: session ids are built from
-    // it (as AWS does), so "session/${aws:userid}-*" means "sessions I started".
+    // Policy variables as IAM resolves them for an assumed role (IAM User Guide, "Principal
+    // key values"): aws:userid is "<role id>:<role session name>", aws:username is absent.
     const verdict = evaluatePolicy(permissionsOf(cred), {
-      action, resource, context, variables: { 'aws:userid': cred.roleSessionName, 'aws:username': cred.roleSessionName },
+      action, resource, context, variables: { 'aws:userid': cred.userId },
     });
     if (!verdict.allowed) {
       const why = verdict.decision === 'explicit-deny'
@@ -115,10 +115,15 @@ export function createSsm({ config, state, channel, streamBase }) {
     return `${streamBase}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=${cell}`;
   }
 
+  // A session is authorised with its resource tags: AWS tags each session with
+  // aws:ssmmessages:session-id (the starting caller's aws:userid) and
+  // aws:ssmmessages:target-id, which policies read as ssm:resourceTag/<key>.
   function ownSession(cred, body, action) {
     const sessionId = requireString(body, 'SessionId', { max: 96 });
-    authorize(cred, action, arnOf.session(sessionId));
-    return state.sessions.get(sessionId);
+    const rec = state.sessions.get(sessionId);
+    const tags = Object.fromEntries(Object.entries(rec?.resourceTags ?? {}).map(([k, v]) => [`ssm:resourceTag/${k}`, v]));
+    authorize(cred, action, arnOf.session(sessionId), tags);
+    return rec;
   }
 
   const operations = {
@@ -179,6 +184,7 @@ export function createSsm({ config, state, channel, streamBase }) {
         sessionId,
         target,
         documentName,
+        resourceTags: { 'aws:ssmmessages:session-id': cred.userId, 'aws:ssmmessages:target-id': target },
         reason: body.Reason ?? null,
         owner: {
           accessKeyId: cred.accessKeyId,
