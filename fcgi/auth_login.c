@@ -20,7 +20,7 @@
 static const char *safe_return_to(const char *target)
 {
 	if (!target || target[0] != '/' || target[1] == '/' || target[1] == '\\' ||
-	    strlen(target) > 2048)
+	    strlen(target) > LOGIN_ATTEMPT_RETURN_TO_MAX)
 		return "/";
 	for (const char *p = target; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == '\\' || *p == 0x7f)
@@ -54,7 +54,8 @@ void handle_auth_login(struct request *rq)
 			      "the identity provider cannot be reached; try again shortly", NULL);
 		goto done;
 	}
-	if (login_attempt_put(rq->w->db, state, nonce, verifier,
+	/* Bounded per client (the address the web server saw) and in total. */
+	if (login_attempt_put(rq->w->db, request_env(rq, "REMOTE_ADDR"), state, nonce, verifier,
 			      safe_return_to(query_get(&rq->query, "returnTo")), now_ms() / 1000) != 0 ||
 	    !(url = oidc_authorize_url(p, state, nonce, verifier))) {
 		respond_error(rq, 500, "E_INTERNAL", "could not start the sign-in", NULL);

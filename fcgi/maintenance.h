@@ -1,6 +1,7 @@
 /* Background upkeep of the database: audit retention (age, size, VACUUM) and expired
- * login sessions, once at start and then every audit.vacuumInterval; and every minute, the
- * sweep of what killed cluster-shell sessions left on their clusters. */
+ * login sessions, once at start and then every audit.vacuumInterval; and every 15 s, the
+ * sweep of terminals whose process died: their close rows (reason "lost") and what
+ * cluster-shell sessions left on their clusters. */
 #ifndef PERISCOPE_FCGI_MAINTENANCE_H
 #define PERISCOPE_FCGI_MAINTENANCE_H
 
@@ -22,7 +23,8 @@ int maintenance_start(struct maintenance *m, const struct config *cfg);
 void maintenance_stop(struct maintenance *m);
 /* One pass of the audit upkeep (retention) and expired sessions. */
 void maintenance_run_once(const struct config *cfg);
-/* Deletes the pods and secrets of cluster-shell sessions whose process is gone. */
+/* Writes the close rows of terminals whose process is gone and deletes what cluster-shell
+ * sessions left on their clusters. */
 void maintenance_sweep(const struct config *cfg);
 
 #endif

@@ -71,6 +71,7 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	struct shell_slot slot = { 0 };
 	char err[512];
 	enum auth_status st;
+	char *groups = NULL;
 	uuid_t u;
 	int rc = 1;
 
@@ -99,6 +100,9 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	slot.id = s->session_id;
 	slot.kind = shell_kind_name(s->target.kind);
 	slot.actor = s->id.subject;
+	slot.actor_email = s->id.email;
+	groups = s->id.groups ? json_dumps(s->id.groups, JSON_COMPACT) : NULL;
+	slot.actor_groups_json = groups;
 	slot.cluster = s->target.cluster;
 	slot.target = s->target.node;
 	slot.tier = tier_name(s->id.tier);
@@ -115,6 +119,7 @@ refused:
 			   s->id.subject));
 	rc = refuse_gate(&ans);
 done:
+	free(groups);
 	gate_answer_clear(&ans);
 	return rc;
 }
@@ -160,8 +165,8 @@ int main(void)
 	status = admit(&s, &provider, &auth);
 	if (status != 0)
 		goto done;
+	/* session_run releases the registry row with the close row. */
 	status = session_run(&s);
-	shell_registry_release(s.db, s.session_id);
 done:
 	if (s.out_off < s.out.len)
 		session_flush(&s, 1000);

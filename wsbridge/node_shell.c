@@ -12,6 +12,7 @@
 #include "backends.h"
 #include "core/log.h"
 #include "shell/node_shell_prep.h"
+#include "store/shell_registry.h"
 #include "aws/ssm_api.h"
 #include "aws/ssm_session.h"
 #include "core/timeutil.h"
@@ -131,6 +132,21 @@ static int drain(struct node_shell *ns)
 	return 0;
 }
 
+/* What a lost close row should name (store/shell_lost.h): the SSM session and its host. */
+static void record_detail(struct node_shell *ns)
+{
+	json_t *d = json_pack("{s:s, s:s?, s:s?, s:s}", "ssm_session_id", ns->started.session_id,
+			      "instance_id", ns->access.instance_id, "region", ns->access.region,
+			      "auth", "sts");
+	char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
+
+	if (!text || shell_registry_set_detail(ns->s->db, ns->s->session_id, text) != 0)
+		log_msg(LOG_WARN, "node_shell", "session %s: the registry detail was not recorded",
+			ns->s->session_id);
+	free(text);
+	json_decref(d);
+}
+
 static int start_ssm(struct node_shell *ns)
 {
 	struct session *s = ns->s;
@@ -157,6 +173,7 @@ static int start_ssm(struct node_shell *ns)
 		return -1;
 	}
 	ns->session_started = true;
+	record_detail(ns);
 	return 0;
 }
 

@@ -72,6 +72,7 @@ struct session {
 	long long last_activity;
 	long long last_client_frame;
 	bool idle_warned;
+	long long next_heartbeat;               /* of the registry row (store/shell_registry.h) */
 	struct login_watch watch;               /* the login session, re-checked while we run */
 
 	/* Accounting and outcome. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -15,8 +16,8 @@
 
 void kube_target_clear(struct kube_target *t)
 {
-	if (t->ca_file && t->ca_file_owned)
-		unlink(t->ca_file);
+	if (t->ca_fd > 0)
+		close(t->ca_fd);
 	free(t->ca_file);
 	free(t->server);
 	free(t->ca_pem);
@@ -27,21 +28,24 @@ void kube_target_clear(struct kube_target *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* libcurl with GnuTLS reads trust anchors only from files: keep the CA in a private one. */
+/* libcurl with GnuTLS reads trust anchors only from files: keep the CA in an anonymous
+ * memory file, named by /proc/self/fd/N. Nothing lands in the temporary directory, so a
+ * process killed by SIGKILL leaves nothing behind: the file goes with its last descriptor. */
 static int write_ca_file(struct kube_target *t)
 {
-	char path[] = "/tmp/periscope-ca-XXXXXX";
-	int fd = mkstemp(path);
+	int fd = memfd_create("periscope-ca", MFD_CLOEXEC);
 	size_t len = strlen(t->ca_pem);
+	char path[64];
 
 	if (fd < 0)
 		return -1;
-	if (write(fd, t->ca_pem, len) != (ssize_t)len || close(fd) != 0) {
-		unlink(path);
+	if (write(fd, t->ca_pem, len) != (ssize_t)len) {
+		close(fd);
 		return -1;
 	}
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	t->ca_fd = fd;
 	t->ca_file = strdup(path);
-	t->ca_file_owned = 1;
 	return t->ca_file ? 0 : -1;
 }
 

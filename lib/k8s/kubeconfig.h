@@ -10,7 +10,8 @@ struct kube_target {
 	char *server;      /* https://host:port */
 	char *ca_pem;      /* the cluster CA, PEM; NULL = system trust */
 	char *ca_file;     /* the same CA as a file, for libcurl (GnuTLS builds take no CA blob) */
-	int ca_file_owned; /* a private temporary file, removed by kube_target_clear */
+	int ca_fd;         /* > 0: ca_file is this memory file (/proc/self/fd/N), closed by
+			    * kube_target_clear */
 	char *token;       /* bearer token of the server's own identity (a secret) */
 };
 
