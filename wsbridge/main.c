@@ -181,8 +181,8 @@ int main(void)
 		goto done;
 	}
 	s.cfg = cfg;
-	s.eks = eks_cache_new(cfg);
-	if (!s.eks) {
+	s.creds = cred_cache_new(cfg);
+	if (!s.creds) {
 		status = refuse("E_INTERNAL", "out of memory", NULL);
 		goto done;
 	}
@@ -211,7 +211,7 @@ done:
 	buf_free(&s.out);
 	oidc_provider_free(provider);
 	db_close(s.db);
-	eks_cache_free(s.eks);
+	cred_cache_free(s.creds);
 	config_free(cfg);
 	xmlCleanupParser();
 	curl_global_cleanup();

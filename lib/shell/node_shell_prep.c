@@ -109,7 +109,7 @@ static void fill_node(json_t *node, struct node_info *out)
 	parse_provider_id(pid, &out->instance_id, &out->zone);
 }
 
-int node_list(const struct cluster_config *c, struct eks_cache *eks, const char *name,
+int node_list(const struct cluster_config *c, struct cred_cache *creds, const char *name,
 	      const struct http_wait *wait, struct node_info **out, size_t *count, char *err,
 	      size_t errlen)
 {
@@ -122,7 +122,7 @@ int node_list(const struct cluster_config *c, struct eks_cache *eks, const char 
 
 	*out = NULL;
 	*count = 0;
-	if (cluster_kube_target(c, eks, &target, err, errlen) != 0)
+	if (cluster_kube_target(c, creds, &target, err, errlen) != 0)
 		return -1;
 	snprintf(path, sizeof path, name ? "/api/v1/nodes/%s" : "/api/v1/nodes", name);
 	if (name && strpbrk(name, "/?#%")) {
@@ -183,14 +183,14 @@ static bool token_has_audience(const char *token, const char *audience)
 }
 
 static int locate_node(const struct config *cfg, const struct cluster_config *c,
-		       struct eks_cache *eks, const struct shell_target *t, const struct http_wait *wait,
+		       struct cred_cache *creds, const struct shell_target *t, const struct http_wait *wait,
 		       struct node_access *out, struct gate_answer *ans)
 {
 	struct node_info *nodes = NULL;
 	size_t n = 0;
 	char err[512];
 	const char *region;
-	int rc = node_list(c, eks, t->node, wait, &nodes, &n, err, sizeof err);
+	int rc = node_list(c, creds, t->node, wait, &nodes, &n, err, sizeof err);
 
 	if (rc == 1)
 		return gate_refuse(ans, 404, "E_NODE_NOT_EC2", json_pack("{s:s}", "err", "node not found"),
@@ -251,7 +251,7 @@ static int assume_role(const struct config *cfg, const char *id_token, const cha
 	return 0;
 }
 
-int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct auth_ctx *auth,
+int node_shell_prepare(const struct config *cfg, struct cred_cache *creds, struct auth_ctx *auth,
 		       const char *cookie,
 		       const struct shell_target *t, const struct identity *id,
 		       const struct http_wait *wait, struct node_access *out,
@@ -269,7 +269,7 @@ int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct a
 	if (shell_gates_static(cfg, t, id, ans) != 0)
 		return -1;
 	c = config_find_cluster(cfg, t->cluster);
-	if (locate_node(cfg, c, eks, t, wait, out, ans) != 0)
+	if (locate_node(cfg, c, creds, t, wait, out, ans) != 0)
 		return -1;
 	role = first_set(c->node_shell.aws_role_arn, cfg->node_shell.aws_role_arn, NULL, NULL);
 	if (!role)
