@@ -213,7 +213,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->audit.vacuum_interval_s = 24 * 3600;
 
 	c->cluster_shell.enabled = false;
-	c->cluster_shell.timers = (struct terminal_timers){ 1200, 30, 20, 0 };
+	c->cluster_shell.timers = (struct terminal_timers){ 1200, 30, 20, 0, 5 };
 	c->cluster_shell.pod_start_timeout_seconds = 30;
 	c->cluster_shell.token_refresh_check_seconds = 30;
 	c->cluster_shell.transcript_max_bytes = 1048576;
@@ -221,7 +221,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->cluster_shell.max_sessions_total = 10;
 
 	c->node_shell.enabled = false;
-	c->node_shell.timers = (struct terminal_timers){ 600, 30, 20, 0 };
+	c->node_shell.timers = (struct terminal_timers){ 600, 30, 20, 0, 30 };
 	c->node_shell.transcript_max_bytes = 1048576;
 	c->node_shell.max_sessions_per_user = 2;
 	c->node_shell.max_sessions_total = 10;

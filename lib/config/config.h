@@ -71,6 +71,7 @@ struct terminal_timers {
 	int idle_warn_seconds;      /* 30 */
 	int heartbeat_seconds;      /* 20 */
 	int max_duration_seconds;   /* 0 = no maximum */
+	int upstream_ping_seconds;  /* WebSocket pings to the apiserver (5) / ssmmessages (30) */
 };
 
 struct cluster_shell_config {
