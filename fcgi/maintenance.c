@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/audit_refusal.h"
 #include "store/audit_retention.h"
 #include "k8s/cluster_shell_sweep.h"
 #include "store/db.h"
@@ -17,7 +18,7 @@
  * apiserver. The audit upkeep runs on its own interval. */
 #define SWEEP_INTERVAL_S 15
 
-void maintenance_sweep(const struct config *cfg)
+void maintenance_sweep(const struct config *cfg, struct eks_cache *eks)
 {
 	sqlite3 *db = NULL;
 	char err[256];
@@ -34,7 +35,7 @@ void maintenance_sweep(const struct config *cfg)
 	else if (n > 0)
 		log_json(LOG_INFO, "maintenance", "closed the sessions of terminals that died",
 			 json_pack("{s:i, s:s}", "sessions", n, "reason", "lost"));
-	cluster_shell_sweep_all(cfg, db);
+	cluster_shell_sweep_all(cfg, db, eks);
 	db_close(db);
 }
 
@@ -64,20 +65,25 @@ void maintenance_run_once(const struct config *cfg)
 	db_close(db);
 }
 
-/* A reached audit budget is said loudly: at once, then every BUDGET_ALARM_REPEAT_S while it
- * lasts (GET /api/health says it all the time). Nothing is deleted for it while
- * retentionDays is set (store/audit_retention.h). */
+/* At every sweep: the summary rows of the refusal windows that are over
+ * (store/audit_refusal.h), and the audit budget. A reached budget is said loudly: at
+ * once, then every BUDGET_ALARM_REPEAT_S while it lasts (GET /api/health says it all the
+ * time). Nothing is deleted for it while retentionDays is set (store/audit_retention.h). */
 #define BUDGET_ALARM_REPEAT_S 3600
 
-static void budget_alarm(const struct config *cfg, long long *last_alarm_ms)
+static void audit_minute(const struct config *cfg, long long *last_alarm_ms)
 {
 	long long bytes, rows, budget = (long long)cfg->audit.max_size_mb * 1024 * 1024;
 	sqlite3 *db = NULL;
 	char err[256];
 
-	if (budget <= 0 || db_open(cfg->audit.db_path, &db, err, sizeof err) != 0)
-		goto done;
-	if (audit_usage_get(db, &bytes, &rows) != 0 || bytes < budget) {
+	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+		log_msg(LOG_ERROR, "maintenance", "%s", err);
+		return;
+	}
+	if (audit_refusal_flush(db, now_ms() / 1000) != 0)
+		log_msg(LOG_ERROR, "maintenance", "refusal counts not written: %s", sqlite3_errmsg(db));
+	if (budget <= 0 || audit_usage_get(db, &bytes, &rows) != 0 || bytes < budget) {
 		*last_alarm_ms = 0;
 		goto done;
 	}
@@ -109,8 +115,8 @@ static void *maintenance_main(void *arg)
 			maintenance_run_once(m->cfg);
 			next_upkeep = now + (long long)m->cfg->audit.vacuum_interval_s * 1000;
 		}
-		maintenance_sweep(m->cfg);
-		budget_alarm(m->cfg, &last_budget_alarm);
+		maintenance_sweep(m->cfg, m->eks);
+		audit_minute(m->cfg, &last_budget_alarm);
 		pthread_mutex_lock(&m->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += SWEEP_INTERVAL_S;
@@ -121,10 +127,11 @@ static void *maintenance_main(void *arg)
 	return NULL;
 }
 
-int maintenance_start(struct maintenance *m, const struct config *cfg)
+int maintenance_start(struct maintenance *m, const struct config *cfg, struct eks_cache *eks)
 {
 	memset(m, 0, sizeof *m);
 	m->cfg = cfg;
+	m->eks = eks;
 	if (pthread_mutex_init(&m->lock, NULL) != 0 || pthread_cond_init(&m->wake, NULL) != 0 ||
 	    pthread_create(&m->thread, NULL, maintenance_main, m) != 0)
 		return -1;
