@@ -9,6 +9,8 @@
 
 #include "store/audit.h"
 #include "store/audit_chain.h"
+#include "store/audit_refusal.h"
+#include "net/client_addr.h"
 #include "store/audit_query.h"
 #include "store/audit_retention.h"
 #include "store/db.h"
@@ -480,6 +482,82 @@ START_TEST(concurrent_writers_never_fork_the_chain)
 }
 END_TEST
 
+static struct audit_refusal refusal(const char *actor, const char *code)
+{
+	struct audit_refusal r = { .verb = "cluster_shell_open", .code = code, .message = "no",
+				   .status = 403, .actor_sub = actor, .cluster = "prod",
+				   .client = "192.0.2.7", .via = "authorizer" };
+	return r;
+}
+
+/* 10,000 identical refusals in one minute: one row at once, one summary row with the
+ * count once the minute is over; another actor or code is another row; the chain holds. */
+START_TEST(identical_refusals_make_a_bounded_number_of_rows)
+{
+	sqlite3 *db = open_fresh();
+	struct audit_refusal r = refusal(NULL, "E_AUTH"), other = refusal("bob", "E_FORBIDDEN");
+	long long minute = 1800000000LL;   /* a multiple of 60 */
+	struct audit_verify v;
+	json_t *row;
+
+	ck_assert_int_eq(audit_refusal_record(db, &r, minute + 1), 1);
+	for (int i = 1; i < 10000; i++)
+		ck_assert_int_eq(audit_refusal_record(db, &r, minute + 1 + i % 59), 0);
+	ck_assert_int_eq(audit_refusal_record(db, &other, minute + 30), 1);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_events"), 2);
+	ck_assert_int_eq(audit_get(db, 1, NULL, &row), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(row, "actor"), "sub")), "anonymous");
+	ck_assert_str_eq(json_string_value(json_object_get(row, "verb")), "cluster_shell_open");
+	ck_assert_str_eq(json_string_value(json_object_get(row, "outcome")), "denied");
+	ck_assert_str_eq(json_string_value(json_object_get(row, "reason")), "E_AUTH");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(row, "extra"), "client")), "192.0.2.7");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(row, "extra"), "count")), 1);
+	json_decref(row);
+
+	/* Still the same minute: nothing to sum up yet. */
+	ck_assert_int_eq(audit_refusal_flush(db, minute + 59), 0);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_events"), 2);
+	/* The minute is over: one summary for E_AUTH (10,000), none for bob's single refusal. */
+	ck_assert_int_eq(audit_refusal_flush(db, minute + 60), 0);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_events"), 3);
+	ck_assert_int_eq(count_rows(db, "SELECT json_extract(extra, '$.count') FROM audit_events WHERE id = 3"), 10000);
+	ck_assert_int_eq(count_rows(db, "SELECT json_extract(extra, '$.first_id') FROM audit_events WHERE id = 3"), 1);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_refusal_windows"), 0);
+
+	/* The next minute starts a new window; its first refusal writes a row again, and also
+	 * sums up windows that are over on its way in. */
+	ck_assert_int_eq(audit_refusal_record(db, &r, minute + 61), 1);
+	ck_assert_int_eq(audit_refusal_record(db, &r, minute + 62), 0);
+	ck_assert_int_eq(audit_refusal_record(db, &r, minute + 125), 1);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_events"), 6);
+	ck_assert_int_eq(count_rows(db, "SELECT json_extract(extra, '$.count') FROM audit_events WHERE id = 5"), 2);
+	verify(db, &v);
+	ck_assert_msg(v.intact, "broken at %lld: %s", v.broken_id, v.problem);
+	remove_db(db);
+}
+END_TEST
+
+START_TEST(client_address_trusts_only_our_own_proxy)
+{
+	char out[CLIENT_ADDR_MAX];
+
+	client_address("203.0.113.9", "198.51.100.1", out, sizeof out);
+	ck_assert_str_eq(out, "203.0.113.9");
+	client_address("127.0.0.1", "10.9.9.9, 198.51.100.1", out, sizeof out);
+	ck_assert_str_eq(out, "198.51.100.1");
+	client_address("::1", "2001:db8::1", out, sizeof out);
+	ck_assert_str_eq(out, "2001:db8::1");
+	client_address("127.0.0.1", "198.51.100.1, <script>", out, sizeof out);
+	ck_assert_str_eq(out, "127.0.0.1");
+	client_address("127.0.0.1", NULL, out, sizeof out);
+	ck_assert_str_eq(out, "127.0.0.1");
+	client_address("not an address", NULL, out, sizeof out);
+	ck_assert_str_eq(out, "");
+	client_address(NULL, "198.51.100.1", out, sizeof out);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
 	Suite *s = suite_create("audit");
@@ -499,6 +577,8 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, chain_verifies_after_ten_thousand_rows_and_retention);
 	tcase_add_test(tc, editing_one_row_names_that_row);
 	tcase_add_test(tc, concurrent_writers_never_fork_the_chain);
+	tcase_add_test(tc, identical_refusals_make_a_bounded_number_of_rows);
+	tcase_add_test(tc, client_address_trusts_only_our_own_proxy);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,4 +1,4 @@
--- periscope schema v7: Prometheus counters that every process adds to and none can lose.
+-- periscope schema v8: Prometheus counters that every process adds to and none can lose.
 --
 -- GET /metrics is answered by one FastCGI worker, but the events happen in every worker and
 -- in every bridge process, each of which exits. So the counters live here, in the one state
@@ -35,17 +35,19 @@ CREATE TABLE metrics_buckets (
 
 -- The audit rows are the events: counting them in a trigger counts every writer (the
 -- FastCGI workers' sign-ins, the bridges' opens and closes, the maintenance sweep's lost
--- close rows) in the same transaction as the row, whatever program writes it.
+-- close rows) in the same transaction as the row, whatever program writes it. Refusals
+-- (outcome denied, and failed sign-ins) are not counted here: their rows are aggregated
+-- per minute (store/audit_refusal.h), so audit_refusal_record counts each one instead.
 CREATE TRIGGER metrics_audit_insert AFTER INSERT ON audit_events BEGIN
     INSERT INTO metrics_counters (name, labels, value)
     SELECT 'periscope_signins_total', json_object('outcome', NEW.outcome), 1
-     WHERE NEW.verb = 'login'
+     WHERE NEW.verb = 'login' AND NEW.outcome = 'success'
     UNION ALL
     SELECT 'periscope_shell_opens_total',
            json_object('kind', CASE NEW.verb WHEN 'cluster_shell_open' THEN 'cluster_shell'
                                              ELSE 'node_shell' END,
                        'cluster', coalesce(NEW.cluster, '')), 1
-     WHERE NEW.verb IN ('cluster_shell_open', 'ssm_session_open')
+     WHERE NEW.verb IN ('cluster_shell_open', 'ssm_session_open') AND NEW.outcome = 'success'
     UNION ALL
     SELECT 'periscope_shell_closes_total',
            json_object('kind', CASE NEW.verb WHEN 'cluster_shell_close' THEN 'cluster_shell'
