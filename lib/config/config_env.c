@@ -16,6 +16,8 @@ const struct cfg_env_var cfg_env_vars[] = {
 	E("PERISCOPE_PUBLIC_URL", "server.publicURL", CFG_URL, server.public_url),
 	E("PERISCOPE_ALLOWED_ORIGINS", "server.allowedOrigins", CFG_STRING_LIST, server.allowed_origins),
 	E("PERISCOPE_WORKERS", "server.workers", CFG_POS_INT, server.workers),
+	E("PERISCOPE_METRICS_ALLOWED_NETWORKS", "metrics.allowedNetworks", CFG_STRING_LIST, metrics.allowed_networks),
+	E("PERISCOPE_METRICS_BEARER_TOKEN", "metrics.bearerToken", CFG_STRING, metrics.bearer_token),
 
 	E("PERISCOPE_OIDC_ISSUER", "auth.oidc.issuer", CFG_URL, oidc.issuer),
 	E("PERISCOPE_OIDC_CLIENT_ID", "auth.oidc.clientID", CFG_STRING, oidc.client_id),

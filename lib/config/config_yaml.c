@@ -47,6 +47,10 @@ SCHEMA(server_schema,
        F("allowedOrigins", CFG_STRING_LIST, server.allowed_origins),
        F("workers", CFG_POS_INT, server.workers));
 
+SCHEMA(metrics_schema,
+       F("allowedNetworks", CFG_STRING_LIST, metrics.allowed_networks),
+       F("bearerToken", CFG_STRING, metrics.bearer_token));
+
 SCHEMA(oidc_schema,
        F("issuer", CFG_URL, oidc.issuer),
        F("clientID", CFG_STRING, oidc.client_id),
@@ -139,6 +143,7 @@ SCHEMA(eks_schema,
 
 SCHEMA(top_schema,
        M("server", server_schema),
+       M("metrics", metrics_schema),
        M("auth", auth_schema),
        M("audit", audit_schema),
        M("clusterShell", cluster_shell_schema),
