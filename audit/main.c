@@ -1,12 +1,14 @@
 /* periscope-audit: the audit log's upkeep from the command line, on the database the
  * configuration names (audit.dbPath).
  *
+ *   periscope-audit [--config FILE] verify      checks the hash chain (store/audit_chain.h)
+ *                                               and names the first broken row
  *   periscope-audit [--config FILE] retention   one retention pass now, as periscope.fcgi's
  *                                               maintenance thread runs it every
  *                                               audit.vacuumInterval
  *
- * Exit status: 0 done, 1 the audit budget is reached (said on stderr too), 2 usage or
- * configuration, 3 the database failed. */
+ * Exit status: 0 done (the chain is intact), 1 the chain is broken or the audit budget is
+ * reached (said on stderr too), 2 usage or configuration, 3 the database failed. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "store/audit_chain.h"
 #include "store/audit_retention.h"
 #include "store/db.h"
 
@@ -23,28 +26,48 @@ enum { EXIT_DONE = 0, EXIT_ATTENTION = 1, EXIT_USAGE = 2, EXIT_DB = 3 };
 static void usage(FILE *out)
 {
 	fputs("usage: periscope-audit [--config FILE] COMMAND\n"
+	      "  verify            check the audit log's hash chain; name the first broken row\n"
 	      "  retention         run one retention pass now (age, then the audit budget)\n"
 	      "  --config FILE     configuration (default: $PERISCOPE_CONFIG)\n",
 	      out);
 }
 
+static void print_json(json_t *o)
+{
+	if (o && json_dumpf(o, stdout, JSON_COMPACT) == 0)
+		fputc('\n', stdout);
+	json_decref(o);
+}
+
+static int cmd_verify(sqlite3 *db)
+{
+	struct audit_verify v;
+
+	if (audit_chain_verify(db, &v) != 0) {
+		fprintf(stderr, "periscope-audit: cannot read the audit log: %s\n", sqlite3_errmsg(db));
+		return EXIT_DB;
+	}
+	print_json(audit_verify_json(&v));
+	if (v.intact)
+		return EXIT_DONE;
+	fprintf(stderr, "periscope-audit: the audit chain is broken at row %lld: %s\n", v.broken_id,
+		v.problem);
+	return EXIT_ATTENTION;
+}
+
 static int cmd_retention(const struct config *cfg, sqlite3 *db)
 {
 	struct retention_result r;
-	json_t *out;
-
 	if (audit_retention_run(db, cfg->audit.db_path, cfg->audit.retention_days,
 				cfg->audit.max_size_mb, now_ns(), &r) != 0) {
 		fprintf(stderr, "periscope-audit: retention failed: %s\n", sqlite3_errmsg(db));
 		return EXIT_DB;
 	}
-	out = json_pack("{s:I, s:I, s:I, s:I, s:b}", "deletedByAge", (json_int_t)r.deleted_by_age,
-			"deletedBySize", (json_int_t)r.deleted_by_size, "auditBytes",
-			(json_int_t)r.audit_bytes_after, "budgetBytes", (json_int_t)r.budget_bytes,
-			"budgetReached", r.budget_reached);
-	if (out && json_dumpf(out, stdout, JSON_COMPACT) == 0)
-		fputc('\n', stdout);
-	json_decref(out);
+	print_json(json_pack("{s:I, s:I, s:I, s:I, s:b}", "deletedByAge",
+			     (json_int_t)r.deleted_by_age, "deletedBySize",
+			     (json_int_t)r.deleted_by_size, "auditBytes",
+			     (json_int_t)r.audit_bytes_after, "budgetBytes",
+			     (json_int_t)r.budget_bytes, "budgetReached", r.budget_reached));
 	if (!r.budget_reached)
 		return EXIT_DONE;
 	log_json(LOG_ERROR, "audit",
@@ -80,7 +103,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	command = argv[optind];
-	if (strcmp(command, "retention") != 0) {
+	if (strcmp(command, "retention") != 0 && strcmp(command, "verify") != 0) {
 		fprintf(stderr, "periscope-audit: unknown command %s\n", command);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -95,7 +118,7 @@ int main(int argc, char **argv)
 		status = EXIT_DB;
 		goto done;
 	}
-	status = cmd_retention(cfg, db);
+	status = strcmp(command, "verify") == 0 ? cmd_verify(db) : cmd_retention(cfg, db);
 done:
 	db_close(db);
 	config_free(cfg);

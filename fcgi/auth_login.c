@@ -10,6 +10,8 @@
 #include "handlers.h"
 #include "core/log.h"
 #include "store/login_attempts.h"
+#include "net/client_addr.h"
+#include "store/audit_refusal.h"
 #include "router.h"
 #include "core/timeutil.h"
 
@@ -28,12 +30,22 @@ static const char *safe_return_to(const char *target)
 	return target;
 }
 
+/* Anyone can fail a sign-in as often as they like: the failures are aggregated per actor
+ * (or anonymous) and kind of reason (the part before ':') per minute, as refusals are
+ * (store/audit_refusal.h). */
 static void audit_login_failure(struct request *rq, const char *reason, const char *sub)
 {
-	struct audit_event ev = { .verb = "login", .outcome = "failure", .reason = reason,
-				  .actor_sub = sub };
+	char code[64], client[CLIENT_ADDR_MAX];
+	struct audit_refusal r = { .verb = "login", .outcome = "failure", .code = code,
+				   .reason = reason, .actor_sub = sub, .client = client,
+				   .via = "callback", .request_id = rq->request_id,
+				   .route = rq->route };
 
-	audit_request_event(rq, &ev);
+	snprintf(code, sizeof code, "%.*s", (int)strcspn(reason, ":"), reason);
+	client_address(request_env(rq, "REMOTE_ADDR"), NULL, client, sizeof client);
+	if (audit_refusal_record(rq->w->db, &r, now_ms() / 1000) < 0)
+		log_json(LOG_ERROR, "auth", "sign-in failure not audited",
+			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "reason", reason));
 }
 
 void handle_auth_login(struct request *rq)

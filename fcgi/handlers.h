@@ -15,6 +15,7 @@ void handle_auth_whoami(struct request *rq);
 void handle_clusters_list(struct request *rq);
 void handle_audit_list(struct request *rq);
 void handle_audit_get(struct request *rq);
+void handle_audit_verify(struct request *rq);
 void handle_shell_authorize(struct request *rq);
 void handle_nodes_list(struct request *rq);
 void handle_node_preflight(struct request *rq);

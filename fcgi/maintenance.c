@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/audit_refusal.h"
 #include "store/audit_retention.h"
 #include "k8s/cluster_shell_sweep.h"
 #include "store/db.h"
@@ -64,20 +65,25 @@ void maintenance_run_once(const struct config *cfg)
 	db_close(db);
 }
 
-/* A reached audit budget is said loudly: at once, then every BUDGET_ALARM_REPEAT_S while it
- * lasts (GET /api/health says it all the time). Nothing is deleted for it while
- * retentionDays is set (store/audit_retention.h). */
+/* At every sweep: the summary rows of the refusal windows that are over
+ * (store/audit_refusal.h), and the audit budget. A reached budget is said loudly: at
+ * once, then every BUDGET_ALARM_REPEAT_S while it lasts (GET /api/health says it all the
+ * time). Nothing is deleted for it while retentionDays is set (store/audit_retention.h). */
 #define BUDGET_ALARM_REPEAT_S 3600
 
-static void budget_alarm(const struct config *cfg, long long *last_alarm_ms)
+static void audit_minute(const struct config *cfg, long long *last_alarm_ms)
 {
 	long long bytes, rows, budget = (long long)cfg->audit.max_size_mb * 1024 * 1024;
 	sqlite3 *db = NULL;
 	char err[256];
 
-	if (budget <= 0 || db_open(cfg->audit.db_path, &db, err, sizeof err) != 0)
-		goto done;
-	if (audit_usage_get(db, &bytes, &rows) != 0 || bytes < budget) {
+	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+		log_msg(LOG_ERROR, "maintenance", "%s", err);
+		return;
+	}
+	if (audit_refusal_flush(db, now_ms() / 1000) != 0)
+		log_msg(LOG_ERROR, "maintenance", "refusal counts not written: %s", sqlite3_errmsg(db));
+	if (budget <= 0 || audit_usage_get(db, &bytes, &rows) != 0 || bytes < budget) {
 		*last_alarm_ms = 0;
 		goto done;
 	}
@@ -110,7 +116,7 @@ static void *maintenance_main(void *arg)
 			next_upkeep = now + (long long)m->cfg->audit.vacuum_interval_s * 1000;
 		}
 		maintenance_sweep(m->cfg);
-		budget_alarm(m->cfg, &last_budget_alarm);
+		audit_minute(m->cfg, &last_budget_alarm);
 		pthread_mutex_lock(&m->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += SWEEP_INTERVAL_S;

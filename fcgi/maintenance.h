@@ -1,7 +1,8 @@
 /* Background upkeep of the database: audit retention (age, size, VACUUM) and expired
  * login sessions, once at start and then every audit.vacuumInterval; and every 15 s, the
  * sweep of terminals whose process died: their close rows (reason "lost") and what
- * cluster-shell sessions left on their clusters. */
+ * cluster-shell sessions left on their clusters, the summary rows of aggregated refusals,
+ * and the audit budget's alarm. */
 #ifndef PERISCOPE_FCGI_MAINTENANCE_H
 #define PERISCOPE_FCGI_MAINTENANCE_H
 

@@ -13,6 +13,8 @@ const struct route routes[] = {
 	{ "GET", "/api/auth/whoami", handle_auth_whoami, 0 },
 	{ "GET", "/api/clusters", handle_clusters_list, 0 },
 	{ "GET", "/api/audit", handle_audit_list, 0 },
+	/* Before {id}, which would take "verify" for an id. */
+	{ "GET", "/api/audit/verify", handle_audit_verify, 0 },
 	{ "GET", "/api/audit/{id}", handle_audit_get, 0 },
 	{ "GET", "/api/clusters/{c}/nodes", handle_nodes_list, 0 },
 	{ "GET", "/api/clusters/{c}/nodes/{n}/shell/preflight", handle_node_preflight, 0 },

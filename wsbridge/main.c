@@ -18,7 +18,9 @@
 #include "store/db.h"
 #include "shell/frames.h"
 #include "core/log.h"
+#include "net/client_addr.h"
 #include "session.h"
+#include "store/audit_refusal.h"
 #include "store/shell_registry.h"
 #include "core/timeutil.h"
 
@@ -61,6 +63,29 @@ static int setup_signals(void)
 static const struct backend_ops *backend_for(enum shell_kind kind)
 {
 	return kind == SHELL_CLUSTER ? &cluster_shell_ops : &node_shell_ops;
+}
+
+/* The bridge's own refusals are audited as the authorizer's are (fcgi/shell_authorizer.c):
+ * under Apache the authorizer cannot see the upgrade, so the Origin refusal is only here;
+ * and a cap taken between the two checks is refused only here. websocketd's REMOTE_ADDR is
+ * the web server: the client is the entry its proxy appended to X-Forwarded-For. */
+static void audit_refused(struct session *s, bool signed_in, const struct gate_answer *ans)
+{
+	char client[CLIENT_ADDR_MAX];
+	char *groups = signed_in ? json_dumps(s->id.groups, JSON_COMPACT) : NULL;
+	struct audit_refusal r = {
+		.verb = s->target.kind == SHELL_CLUSTER ? "cluster_shell_open" : "ssm_session_open",
+		.code = ans->code, .message = ans->message, .status = ans->status,
+		.actor_sub = signed_in ? s->id.subject : NULL,
+		.actor_email = signed_in ? s->id.email : NULL, .actor_groups_json = groups,
+		.cluster = s->target.cluster, .target = s->target.node, .client = client,
+		.via = "wsbridge",
+	};
+
+	client_address(getenv("REMOTE_ADDR"), getenv("HTTP_X_FORWARDED_FOR"), client, sizeof client);
+	if (audit_refusal_record(s->db, &r, now_ms() / 1000) < 0)
+		log_msg(LOG_ERROR, "wsbridge", "refusal %s not audited", ans->code);
+	free(groups);
 }
 
 /* Authentication and every gate, then the atomic admission. 0, or an exit status. */
@@ -117,6 +142,7 @@ refused:
 	log_json(LOG_INFO, "wsbridge", "session refused",
 		 json_pack("{s:s, s:s, s:s?}", "code", ans.code, "cluster", s->target.cluster, "sub",
 			   s->id.subject));
+	audit_refused(s, st == AUTH_OK, &ans);
 	rc = refuse_gate(&ans);
 done:
 	free(groups);

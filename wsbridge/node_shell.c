@@ -28,6 +28,7 @@ struct node_shell {
 	struct http_wait wait;
 	struct node_access access;
 	struct ssm_client client;
+	struct aws_clock clock;         /* AWS's clock offset, learnt once for the session */
 	struct ssm_started_session started;
 	bool session_started;
 	struct ssm_guardian guardian;   /* ends the SSM session if this process dies */
@@ -160,7 +161,8 @@ static int start_ssm(struct node_shell *ns)
 	ns->client = (struct ssm_client){ .endpoint = ns->access.ssm_endpoint,
 					  .region = ns->access.region,
 					  .creds = &ns->access.role.creds,
-					  .ca_file = ns->access.ca_file };
+					  .ca_file = ns->access.ca_file,
+					  .clock = &ns->clock };
 	if (ssm_start_session(&ns->client, ns->access.instance_id, NULL, reason, &ns->started, &aerr,
 			      err, sizeof err) != 0) {
 		struct product_error pe = aws_error_classify(AWS_OP_SSM_START_SESSION, &aerr);

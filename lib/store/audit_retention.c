@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/audit_chain.h"
 #include "store/db.h"
 
 static long long file_size(const char *path)
@@ -49,7 +50,8 @@ static int query_id(sqlite3 *db, const char *sql, long long arg, long long *last
 	return rc;
 }
 
-/* Deletes the rows with id <= last, in one transaction. */
+/* Deletes the rows with id <= last, in one transaction with the chain's anchor moving to
+ * row last (store/audit_chain.h), so the chain still verifies from the rows kept. */
 static int delete_through(sqlite3 *db, long long last, long long *deleted)
 {
 	sqlite3_stmt *st = NULL;
@@ -59,8 +61,9 @@ static int delete_through(sqlite3 *db, long long last, long long *deleted)
 		return 0;
 	if (db_begin_immediate(db) != 0)
 		return -1;
-	if (sqlite3_prepare_v2(db, "DELETE FROM audit_events WHERE id <= ?", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (audit_chain_advance_anchor(db, last) != 0 ||
+	    sqlite3_prepare_v2(db, "DELETE FROM audit_events WHERE id <= ?", -1, &st, NULL) !=
+		    SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int64(st, 1, last);
 	if (sqlite3_step(st) != SQLITE_DONE)

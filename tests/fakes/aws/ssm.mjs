@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { evaluatePolicy, documentedPermissionPolicy } from './iam.mjs';
 import { verifyRequest, AwsAuthError } from './sigv4.mjs';
-import { recordRequest } from './requests.mjs';
+import { recordRequest, resetConnection } from './requests.mjs';
 
 const DEFAULT_DOCUMENT = 'SSM-SessionManagerRunShell';
 const FILTER_KEYS = ['InstanceIds', 'AgentVersion', 'PingStatus', 'PlatformTypes', 'ActivationIds',
@@ -244,9 +244,25 @@ export function createSsm({ config, state, channel, streamBase }) {
     const requestId = randomUUID();
     const target = req.headers['x-amz-target'] ?? '';
     const record = recordRequest(state, req, 'ssm', target.replace(/^AmazonSSM\./, ''));
+    // The fake's clock: AWS's time as a skewed client would meet it (faults.clockSkewMs).
+    const now = Date.now() + (state.faults.clockSkewMs ?? 0);
     let status = 200;
     let out;
+    const fault = state.faults.ssmApi?.shift();
+    if (fault === 'reset') {
+      // A connection reset mid-call, as a load balancer or a dying host gives one.
+      record.status = 0;
+      record.errorCode = 'connection-reset';
+      resetConnection(req.socket);
+      return;
+    }
     try {
+      // Faults on demand, worded as SSM answers them: throttling is HTTP 400
+      // ThrottlingException "Rate exceeded"; an AWS-side fault is HTTP 500
+      // InternalServerError (the model's one modeled server error for these operations).
+      if (fault === 'throttle') throw new SsmError('ThrottlingException', 'Rate exceeded');
+      if (fault === 'internal') throw new SsmError('InternalServerError', 'Internal Server Error', 500);
+      if (fault === 'unavailable') throw new SsmError('ServiceUnavailable', 'Service Unavailable', 503);
       const auth = req.headers.authorization ? /Credential=([^/,\s]+)/.exec(req.headers.authorization) : null;
       record.accessKeyId = auth ? auth[1] : null;
       if (req.method !== 'POST') throw new SsmError('UnknownOperationException', `Method ${req.method} is not supported`);
@@ -254,6 +270,7 @@ export function createSsm({ config, state, channel, streamBase }) {
         { method: req.method, path: req.url, rawHeaders: req.rawHeaders, body },
         { service: 'ssm', region: config.region },
         (akid) => state.credentials.get(akid),
+        now,
       );
       const m = /^AmazonSSM\.(\w+)$/.exec(target);
       if (!m || !operations[m[1]]) throw new SsmError('UnknownOperationException', '');
@@ -283,6 +300,8 @@ export function createSsm({ config, state, channel, streamBase }) {
     res.writeHead(status, {
       'Content-Type': 'application/x-amz-json-1.1',
       'x-amzn-RequestId': requestId,
+      // AWS's clock, which SDKs use to correct a skewed local one.
+      Date: new Date(now).toUTCString(),
       'Content-Length': Buffer.byteLength(text),
     });
     res.end(text);

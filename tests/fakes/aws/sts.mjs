@@ -8,7 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 import { trustAllows } from './iam.mjs';
-import { recordRequest } from './requests.mjs';
+import { recordRequest, resetConnection } from './requests.mjs';
 
 const NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const SESSION_NAME_RE = /^[\w+=,.@-]{2,64}$/;
@@ -243,7 +243,20 @@ export function createSts({ config, state }) {
     const record = recordRequest(state, req, 'sts', params.Action);
     let status = 200;
     let text;
+    const fault = state.faults.stsApi?.shift();
+    if (fault === 'reset') {
+      record.status = 0;
+      record.errorCode = 'connection-reset';
+      resetConnection(req.socket);
+      return;
+    }
     try {
+      // Faults on demand, worded as STS answers them.
+      if (fault === 'throttle') throw new StsError(400, 'Throttling', 'Rate exceeded');
+      if (fault === 'idp') {
+        throw new StsError(400, 'IDPCommunicationError', 'Couldn\'t retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements');
+      }
+      if (fault === 'unavailable') throw new StsError(503, 'ServiceUnavailable', 'Service is unavailable', 'Receiver');
       if (req.method !== 'GET' && req.method !== 'POST') {
         throw new StsError(405, 'InvalidAction', `Method ${req.method} is not supported`);
       }
