@@ -66,7 +66,7 @@ static int load_target(struct cluster_shell *cs)
 {
 	struct session *s = cs->s;
 	char err[512];
-	int rc = cluster_kube_target(s->cluster, &cs->target, err, sizeof err);
+	int rc = cluster_kube_target(s->cluster, s->eks, &cs->target, err, sizeof err);
 
 	if (rc == -2)
 		session_fail(s, "E_CLUSTER_SHELL_UNSUPPORTED", false, "the cluster shell is not available "
@@ -411,6 +411,11 @@ static struct ws_client *open_exec(struct cluster_shell *cs, const char *const *
 
 	buf_init(&auth, 70000);
 	buf_init(&session_hdr, 256);
+	/* An EKS token lives 14 minutes: a readback at the end of a long session needs a new one. */
+	if (url && kube_target_fresh(&cs->target, false, err, errlen) != 0) {
+		free(url);
+		url = NULL;
+	}
 	if (!url || buf_printf(&auth, "Authorization: Bearer %s", cs->target.token) != 0 ||
 	    buf_printf(&session_hdr, "Audit-Annotation-Periscope-Session-Id: %s", cs->s->session_id) != 0)
 		goto done;

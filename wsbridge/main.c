@@ -181,6 +181,11 @@ int main(void)
 		goto done;
 	}
 	s.cfg = cfg;
+	s.eks = eks_cache_new(cfg);
+	if (!s.eks) {
+		status = refuse("E_INTERNAL", "out of memory", NULL);
+		goto done;
+	}
 	if (db_open(cfg->audit.db_path, &s.db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "wsbridge", "%s", err);
 		status = refuse("E_INTERNAL", "the session database is unavailable", NULL);
@@ -206,6 +211,7 @@ done:
 	buf_free(&s.out);
 	oidc_provider_free(provider);
 	db_close(s.db);
+	eks_cache_free(s.eks);
 	config_free(cfg);
 	xmlCleanupParser();
 	curl_global_cleanup();

@@ -250,7 +250,7 @@ static int ns_start(struct session *s)
 	ns->guardian.fd = -1;
 	buf_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes);
 	session_http_wait(s, &ns->wait);
-	if (node_shell_prepare(s->cfg, s->auth, s->cookie, &s->target, &s->id, &ns->wait, &ns->access,
+	if (node_shell_prepare(s->cfg, s->eks, s->auth, s->cookie, &s->target, &s->id, &ns->wait, &ns->access,
 			       &ans) != 0) {
 		if (!s->close_reason[0])
 			session_fail(s, ans.code, ans.status >= 500, "%s", ans.message);

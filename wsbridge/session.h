@@ -4,6 +4,7 @@
 #ifndef PERISCOPE_WSBRIDGE_SESSION_H
 #define PERISCOPE_WSBRIDGE_SESSION_H
 
+#include "k8s/eks_access.h"
 #include <jansson.h>
 #include <poll.h>
 #include <sqlite3.h>
@@ -49,6 +50,7 @@ struct session {
 	const struct config *cfg;
 	sqlite3 *db;
 	struct auth_ctx *auth;
+	struct eks_cache *eks;                  /* the server's own AWS identity (eks clusters) */
 	const char *cookie;                     /* the browser's session cookie (a secret) */
 	struct shell_target target;
 	struct identity id;

@@ -161,6 +161,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	static const char *const default_scopes[] = { "openid", "profile", "email",
 						      "offline_access", "groups" };
 	static const char *const admin_only[] = { "admin" };
+	static const char *const default_sources[] = { "podIdentity", "irsa", "instanceProfile" };
 	struct config *c = ld->cfg;
 	struct {
 		char **field;
@@ -190,6 +191,10 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->node_shell.sts_endpoint, "" },
 		{ &c->node_shell.ssm_endpoint, "" },
 		{ &c->node_shell.ca_file, "" },
+		{ &c->eks.sts_endpoint, "" },
+		{ &c->eks.eks_endpoint, "" },
+		{ &c->eks.imds_endpoint, "http://169.254.169.254" },
+		{ &c->eks.ca_file, "" },
 		{ &ld->image_repository, DEFAULT_IMAGE_REPOSITORY },
 		{ &ld->image_tag, DEFAULT_IMAGE_TAG },
 	};
@@ -199,7 +204,8 @@ int cfg_set_defaults(struct cfg_loader *ld)
 			goto fail;
 	if (set_list(&c->oidc.scopes, default_scopes, 5) != 0 ||
 	    set_list(&c->cluster_shell.tiers, admin_only, 1) != 0 ||
-	    set_list(&c->node_shell.tiers, admin_only, 1) != 0)
+	    set_list(&c->node_shell.tiers, admin_only, 1) != 0 ||
+	    set_list(&c->eks.source_names, default_sources, 3) != 0)
 		goto fail;
 
 	c->server.workers = 4;
@@ -349,6 +355,8 @@ static void free_cluster(struct cluster_config *c)
 	free(c->name);
 	free(c->arn);
 	free(c->region);
+	free(c->endpoint);
+	free(c->ca_data);
 	free(c->kubeconfig_path);
 	free(c->kubeconfig_context);
 	free(c->environment);
@@ -415,6 +423,12 @@ void config_free(struct config *cfg)
 	free(cfg->node_shell.ssm_endpoint);
 	free(cfg->node_shell.ca_file);
 
+	string_list_clear(&cfg->eks.source_names);
+	free(cfg->eks.sts_endpoint);
+	free(cfg->eks.eks_endpoint);
+	free(cfg->eks.imds_endpoint);
+	free(cfg->eks.ca_file);
+
 	config_free_clusters(cfg);
 	free(cfg);
 }
@@ -457,4 +471,22 @@ const char *cluster_backend_name(enum cluster_backend backend)
 	case BACKEND_IN_CLUSTER: return "in-cluster";
 	}
 	return "unknown";
+}
+
+static const char *const cred_source_names[] = { "podIdentity", "irsa", "instanceProfile" };
+
+const char *aws_cred_source_name(enum aws_cred_source s)
+{
+	return (unsigned)s < CRED_SOURCES_MAX ? cred_source_names[s] : "?";
+}
+
+int aws_cred_source_parse(const char *name, enum aws_cred_source *out)
+{
+	for (int i = 0; i < CRED_SOURCES_MAX; i++) {
+		if (strcmp(name, cred_source_names[i]) == 0) {
+			*out = (enum aws_cred_source)i;
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -211,6 +211,14 @@ static int validate_cluster(struct cfg_loader *ld, size_t index)
 			     "backend kubeconfig), got %s", got_empty(ld, path));
 		return -1;
 	}
+	if (c->backend == BACKEND_EKS && (!*c->endpoint) != (!*c->ca_data)) {
+		snprintf(path, sizeof path, "clusters[%zu].%s", index,
+			 *c->endpoint ? "certificateAuthorityData" : "endpoint");
+		cfg_fail_key(ld, path, "expected endpoint and certificateAuthorityData together "
+			     "(or neither: then eks:DescribeCluster gives them), got only %s",
+			     *c->endpoint ? "endpoint" : "certificateAuthorityData");
+		return -1;
+	}
 	if (c->backend == BACKEND_EKS && *c->arn) {
 		size_t alen = strlen(c->arn), nlen = strlen(c->name);
 
@@ -276,6 +284,39 @@ static int validate_shells(struct cfg_loader *ld)
 	return 0;
 }
 
+/* eks.credentialSources: a non-empty list of known sources, each once, tried in order. */
+static int validate_eks(struct cfg_loader *ld)
+{
+	struct eks_config *e = &ld->cfg->eks;
+	char got[160];
+
+	e->sources_count = 0;
+	if (e->source_names.count == 0 || e->source_names.count > CRED_SOURCES_MAX) {
+		cfg_fail_key(ld, "eks.credentialSources", "expected 1 to %d of podIdentity, irsa, "
+			     "instanceProfile, got %zu entries", CRED_SOURCES_MAX, e->source_names.count);
+		return -1;
+	}
+	for (size_t i = 0; i < e->source_names.count; i++) {
+		enum aws_cred_source s;
+
+		cfg_quote(e->source_names.items[i], got, sizeof got);
+		if (aws_cred_source_parse(e->source_names.items[i], &s) != 0) {
+			cfg_fail_key(ld, "eks.credentialSources", "expected podIdentity, irsa or "
+				     "instanceProfile, got %s", got);
+			return -1;
+		}
+		for (size_t j = 0; j < e->sources_count; j++) {
+			if (e->sources[j] == s) {
+				cfg_fail_key(ld, "eks.credentialSources", "expected each source once, "
+					     "got %s twice", got);
+				return -1;
+			}
+		}
+		e->sources[e->sources_count++] = s;
+	}
+	return 0;
+}
+
 int cfg_validate(struct cfg_loader *ld)
 {
 	struct config *c = ld->cfg;
@@ -289,7 +330,7 @@ int cfg_validate(struct cfg_loader *ld)
 	    require_set(ld, c->oidc.redirect_url, "auth.oidc.redirectURL",
 			"the OIDC redirect URL") != 0)
 		return -1;
-	if (resolve_client_secret(ld) != 0 || derive_defaults(ld) != 0)
+	if (resolve_client_secret(ld) != 0 || derive_defaults(ld) != 0 || validate_eks(ld) != 0)
 		return -1;
 	for (size_t i = 0; i < c->clusters_count; i++) {
 		if (validate_cluster(ld, i) != 0)

@@ -125,12 +125,23 @@ SCHEMA(node_shell_schema,
        F("maxSessionsTotal", CFG_POS_INT, node_shell.max_sessions_total),
        M("endpoints", endpoints_schema));
 
+SCHEMA(eks_endpoints_schema,
+       F("sts", CFG_URL, eks.sts_endpoint),
+       F("eks", CFG_URL, eks.eks_endpoint),
+       F("imds", CFG_URL, eks.imds_endpoint),
+       F("caFile", CFG_STRING, eks.ca_file));
+
+SCHEMA(eks_schema,
+       F("credentialSources", CFG_STRING_LIST, eks.source_names),
+       M("endpoints", eks_endpoints_schema));
+
 SCHEMA(top_schema,
        M("server", server_schema),
        M("auth", auth_schema),
        M("audit", audit_schema),
        M("clusterShell", cluster_shell_schema),
        M("nodeShell", node_shell_schema),
+       M("eks", eks_schema),
        { "clusters", CFG_CLUSTERS, IN_OBJECT, 0, NULL });
 
 SCHEMA(clusters_file_schema,
@@ -150,6 +161,8 @@ SCHEMA(cluster_schema,
        C("backend", CFG_BACKEND, backend),
        C("arn", CFG_STRING, arn),
        C("region", CFG_STRING, region),
+       C("endpoint", CFG_STRING, endpoint),
+       C("certificateAuthorityData", CFG_STRING, ca_data),
        C("kubeconfigPath", CFG_STRING, kubeconfig_path),
        C("kubeconfigContext", CFG_STRING, kubeconfig_context),
        C("environment", CFG_STRING, environment),
@@ -367,7 +380,7 @@ static int apply_group_tiers(struct walk *w, const yaml_node_t *node,
 
 static int init_cluster_strings(struct cluster_config *c)
 {
-	char **fields[] = { &c->name, &c->arn, &c->region, &c->kubeconfig_path,
+	char **fields[] = { &c->name, &c->arn, &c->region, &c->endpoint, &c->ca_data, &c->kubeconfig_path,
 			    &c->kubeconfig_context, &c->environment };
 
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

@@ -36,8 +36,8 @@ static void wipe(char *s)
 	}
 }
 
-int k8s_call(const struct k8s_client *k, const char *method, const char *path, json_t *body,
-	     struct k8s_response *out, char *err, size_t errlen)
+static int call_once(const struct k8s_client *k, const char *method, const char *path, json_t *body,
+		     struct k8s_response *out, char *err, size_t errlen)
 {
 	char *auth = NULL, *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct buf url;
@@ -82,6 +82,22 @@ done:
 	free(text);
 	buf_free(&url);
 	return rc;
+}
+
+int k8s_call(const struct k8s_client *k, const char *method, const char *path, json_t *body,
+	     struct k8s_response *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (kube_target_fresh(k->target, false, err, errlen) != 0)
+		return -1;
+	if (call_once(k, method, path, body, out, err, errlen) != 0)
+		return -1;
+	if (out->status != 401 || !k->target->source.renew)
+		return 0;
+	k8s_response_clear(out);
+	if (kube_target_fresh(k->target, true, err, errlen) != 0)
+		return -1;
+	return call_once(k, method, path, body, out, err, errlen);
 }
 
 const char *k8s_status_text(const struct k8s_response *r)
@@ -141,6 +157,10 @@ int k8s_watch(const struct k8s_client *k, const char *path, int timeout_s,
 
 	memset(r, 0, sizeof *r);
 	buf_init(&w.line, K8S_MAX_EVENT);
+	if (kube_target_fresh(k->target, false, err, errlen) != 0) {
+		buf_free(&w.line);
+		return -1;
+	}
 	buf_init(&url, 8192);
 	if (auth_header(k, &auth) != 0 ||
 	    buf_printf(&url, "%s%s%swatch=1&timeoutSeconds=%d", k->target->server, path,

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -14,10 +14,12 @@
 #define KUBECONFIG_MAX (1 << 20)
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
+#define TOKEN_RENEW_MARGIN_S 60
+
 void kube_target_clear(struct kube_target *t)
 {
-	if (t->ca_fd > 0)
-		close(t->ca_fd);
+	if (t->ca_mem_used)
+		memfile_close(&t->ca_mem);
 	free(t->ca_file);
 	free(t->server);
 	free(t->ca_pem);
@@ -28,25 +30,26 @@ void kube_target_clear(struct kube_target *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* libcurl with GnuTLS reads trust anchors only from files: keep the CA in an anonymous
- * memory file, named by /proc/self/fd/N. Nothing lands in the temporary directory, so a
- * process killed by SIGKILL leaves nothing behind: the file goes with its last descriptor. */
-static int write_ca_file(struct kube_target *t)
+/* libcurl with GnuTLS reads trust anchors only from files: an in-memory one, so that
+ * nothing of the cluster's is left on disk. */
+int kube_target_keep_ca(struct kube_target *t)
 {
-	int fd = memfd_create("periscope-ca", MFD_CLOEXEC);
-	size_t len = strlen(t->ca_pem);
-	char path[64];
-
-	if (fd < 0)
+	if (memfile_create(&t->ca_mem, "periscope-cluster-ca", t->ca_pem, strlen(t->ca_pem)) != 0)
 		return -1;
-	if (write(fd, t->ca_pem, len) != (ssize_t)len) {
-		close(fd);
-		return -1;
-	}
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	t->ca_fd = fd;
-	t->ca_file = strdup(path);
+	t->ca_mem_used = true;
+	free(t->ca_file);
+	t->ca_file = strdup(t->ca_mem.path);
 	return t->ca_file ? 0 : -1;
+}
+
+int kube_target_fresh(struct kube_target *t, bool force, char *err, size_t errlen)
+{
+	if (!t->source.renew)
+		return force ? -1 : 0;
+	if (!force && t->token && (t->token_expiry == 0 ||
+				   (long long)time(NULL) + TOKEN_RENEW_MARGIN_S < t->token_expiry))
+		return 0;
+	return t->source.renew(t->source.ud, t, err, errlen);
 }
 
 static char *read_file(const char *path, size_t max, size_t *len)
@@ -213,8 +216,8 @@ int kubeconfig_load(const char *path, const char *context, struct kube_target *o
 				      "(client certificates are not supported)", path, ctx_name);
 		goto done;
 	}
-	if (out->ca_pem && write_ca_file(out) != 0) {
-		snprintf(err, errlen, "cannot keep the cluster CA in a temporary file");
+	if (out->ca_pem && kube_target_keep_ca(out) != 0) {
+		snprintf(err, errlen, "cannot keep the cluster CA in memory");
 		goto done;
 	}
 	rc = 0;

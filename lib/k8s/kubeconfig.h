@@ -4,18 +4,38 @@
 #define PERISCOPE_KUBECONFIG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "core/memfile.h"
+
+struct kube_target;
+
+/* Where a short-lived token comes from again (an EKS token, an exec plugin): called when
+ * the token is about to expire, or was refused with 401. Replaces t->token and
+ * t->token_expiry; 0, or -1 with err. */
+struct kube_token_source {
+	int (*renew)(void *ud, struct kube_target *t, char *err, size_t errlen);
+	void *ud;
+};
 
 struct kube_target {
 	char *server;      /* https://host:port */
 	char *ca_pem;      /* the cluster CA, PEM; NULL = system trust */
-	char *ca_file;     /* the same CA as a file, for libcurl (GnuTLS builds take no CA blob) */
-	int ca_fd;         /* > 0: ca_file is this memory file (/proc/self/fd/N), closed by
-			    * kube_target_clear */
+	char *ca_file;     /* the same CA as a file name, for libcurl (GnuTLS builds take no CA
+			    * blob): the kubeconfig's own file, or an in-memory file (ca_mem) */
+	bool ca_mem_used;
+	struct memfile ca_mem;
 	char *token;       /* bearer token of the server's own identity (a secret) */
+	long long token_expiry;        /* Unix seconds; 0 = does not expire */
+	struct kube_token_source source; /* renew == NULL: the token is fixed */
 };
 
 void kube_target_clear(struct kube_target *t);
+/* Keeps ca_pem in an in-memory file and points ca_file at it. 0 or -1. */
+int kube_target_keep_ca(struct kube_target *t);
+/* Renews the token when it expires within a minute (or force). 0, or -1 with err. */
+int kube_target_fresh(struct kube_target *t, bool force, char *err, size_t errlen);
 
 /* Reads `context` (NULL or "" = current-context) of the kubeconfig at path. Supports
  * certificate-authority-data / certificate-authority and token / tokenFile users. */

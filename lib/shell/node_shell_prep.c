@@ -109,8 +109,9 @@ static void fill_node(json_t *node, struct node_info *out)
 	parse_provider_id(pid, &out->instance_id, &out->zone);
 }
 
-int node_list(const struct cluster_config *c, const char *name, const struct http_wait *wait,
-	      struct node_info **out, size_t *count, char *err, size_t errlen)
+int node_list(const struct cluster_config *c, struct eks_cache *eks, const char *name,
+	      const struct http_wait *wait, struct node_info **out, size_t *count, char *err,
+	      size_t errlen)
 {
 	struct kube_target target = { 0 };
 	struct k8s_client k = { .target = &target, .wait = wait };
@@ -121,7 +122,7 @@ int node_list(const struct cluster_config *c, const char *name, const struct htt
 
 	*out = NULL;
 	*count = 0;
-	if (cluster_kube_target(c, &target, err, errlen) != 0)
+	if (cluster_kube_target(c, eks, &target, err, errlen) != 0)
 		return -1;
 	snprintf(path, sizeof path, name ? "/api/v1/nodes/%s" : "/api/v1/nodes", name);
 	if (name && strpbrk(name, "/?#%")) {
@@ -182,14 +183,14 @@ static bool token_has_audience(const char *token, const char *audience)
 }
 
 static int locate_node(const struct config *cfg, const struct cluster_config *c,
-		       const struct shell_target *t, const struct http_wait *wait,
+		       struct eks_cache *eks, const struct shell_target *t, const struct http_wait *wait,
 		       struct node_access *out, struct gate_answer *ans)
 {
 	struct node_info *nodes = NULL;
 	size_t n = 0;
 	char err[512];
 	const char *region;
-	int rc = node_list(c, t->node, wait, &nodes, &n, err, sizeof err);
+	int rc = node_list(c, eks, t->node, wait, &nodes, &n, err, sizeof err);
 
 	if (rc == 1)
 		return gate_refuse(ans, 404, "E_NODE_NOT_EC2", json_pack("{s:s}", "err", "node not found"),
@@ -250,7 +251,8 @@ static int assume_role(const struct config *cfg, const char *id_token, const cha
 	return 0;
 }
 
-int node_shell_prepare(const struct config *cfg, struct auth_ctx *auth, const char *cookie,
+int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct auth_ctx *auth,
+		       const char *cookie,
 		       const struct shell_target *t, const struct identity *id,
 		       const struct http_wait *wait, struct node_access *out,
 		       struct gate_answer *ans)
@@ -267,7 +269,7 @@ int node_shell_prepare(const struct config *cfg, struct auth_ctx *auth, const ch
 	if (shell_gates_static(cfg, t, id, ans) != 0)
 		return -1;
 	c = config_find_cluster(cfg, t->cluster);
-	if (locate_node(cfg, c, t, wait, out, ans) != 0)
+	if (locate_node(cfg, c, eks, t, wait, out, ans) != 0)
 		return -1;
 	role = first_set(c->node_shell.aws_role_arn, cfg->node_shell.aws_role_arn, NULL, NULL);
 	if (!role)

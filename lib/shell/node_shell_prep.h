@@ -13,6 +13,7 @@
 #include "net/http_client.h"
 #include "shell/shell_gates.h"
 #include "aws/sts.h"
+#include "k8s/eks_access.h"
 
 struct node_info {
 	char *name;
@@ -28,8 +29,9 @@ void node_info_clear(struct node_info *n);
 int parse_provider_id(const char *provider_id, char **instance_id, char **zone);
 /* Reads the nodes of a cluster (name NULL: all of them) with the server's own identity.
  * *out is an array of node_info, *count entries. 0; -1 with err; 1 when name is not found. */
-int node_list(const struct cluster_config *c, const char *name, const struct http_wait *wait,
-	      struct node_info **out, size_t *count, char *err, size_t errlen);
+int node_list(const struct cluster_config *c, struct eks_cache *eks, const char *name,
+	      const struct http_wait *wait, struct node_info **out, size_t *count, char *err,
+	      size_t errlen);
 void node_list_free(struct node_info *nodes, size_t count);
 
 struct node_access {
@@ -47,7 +49,10 @@ void node_access_clear(struct node_access *a);
 
 /* Runs every node-shell gate up to and including STS. id is the signed-in identity (NULL
  * when none); cookie lets the id_token be refreshed. 0, or -1 with ans filled. */
-int node_shell_prepare(const struct config *cfg, struct auth_ctx *auth, const char *cookie,
+/* eks: the process's cache of the server's own AWS identity, used only to list the nodes of
+ * an eks cluster (never for STS, SSM or ssmmessages). */
+int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct auth_ctx *auth,
+		       const char *cookie,
 		       const struct shell_target *t, const struct identity *id,
 		       const struct http_wait *wait, struct node_access *out,
 		       struct gate_answer *ans);

@@ -120,7 +120,7 @@ describe(`refusals in the audit log, through ${chooseServer()}`, () => {
 		assert.deepEqual([...new Set(all.json.items.map((i) => i.reason))].sort(), ['E_AUTH', 'E_CAP_USER', 'E_FORBIDDEN', 'E_ORIGIN']);
 	});
 
-	it(`${FLOOD} identical refusals asked of the authorizer make a bounded number of rows that count every one`, async () => {
+	it(`${FLOOD} identical refusals asked of the authorizer make a bounded number of rows that count every one, summed up by the sweep after their minute; the chain holds`, async () => {
 		const ask = () => fcgiRequest(stack.fcgiAddress, {
 			GATEWAY_INTERFACE: 'CGI/1.1', SERVER_PROTOCOL: 'HTTP/1.1', SERVER_NAME: '127.0.0.1',
 			SERVER_PORT: String(stack.port), REMOTE_ADDR: '192.0.2.10', REQUEST_METHOD: 'GET',
@@ -156,5 +156,26 @@ describe(`refusals in the audit log, through ${chooseServer()}`, () => {
 		const first = (await admin.get(`/api/audit/${firsts[0].id}`)).json;
 		assert.deepEqual([first.verb, first.outcome, first.reason, first.extra.client, first.extra.via], ['ssm_session_open', 'denied', 'E_AUTH', '192.0.2.10', 'authorizer']);
 		console.log(`${FLOOD} refusals in ${endS - startS} s: ${written.length} rows`);
+
+		// Once the minute is over, periscope.fcgi's sweep writes the summary of the window
+		// still open, with no further refusal to do it (at most a minute plus a 15 s sweep).
+		let [window] = rows(stack, "SELECT first_id, count FROM audit_refusal_windows WHERE verb = 'ssm_session_open' AND actor_sub = 'anonymous' AND code = 'E_AUTH' AND count > 1");
+		if (!window) {
+			// The flood ended just after a minute began: two more make a window to sum up.
+			for (let i = 0; i < 2; i++) assert.equal((await ask()).status, 401);
+			[window] = rows(stack, "SELECT first_id, count FROM audit_refusal_windows WHERE verb = 'ssm_session_open' AND actor_sub = 'anonymous' AND code = 'E_AUTH' AND count > 1");
+		}
+		let summary;
+		await waitFor(`the summary row of the window of row ${window.first_id}`, () => {
+			[summary] = rows(stack, `SELECT json_extract(extra, '$.count') AS count FROM audit_events WHERE ${key} AND json_extract(extra, '$.first_id') = ${window.first_id}`);
+			return summary;
+		}, { timeoutMs: 100000, intervalMs: 1000 });
+		assert.equal(summary.count, window.count);
+
+		// Refusals, sign-ins and sessions came from periscope.fcgi's workers and from
+		// several periscope-wsbridge processes: the chain holds.
+		const verify = await admin.get('/api/audit/verify');
+		assert.equal(verify.status, 200, verify.text);
+		assert.equal(verify.json.intact, true, verify.text);
 	});
 });

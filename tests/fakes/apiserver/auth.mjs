@@ -115,10 +115,22 @@ export class Authenticator {
     return identity;
   }
 
+  // A token a webhook authenticator vouched for, remembered for ttlMs like kube-apiserver's
+  // webhook token cache (--authentication-token-webhook-cache-ttl, 2m by default).
+  rememberWebhookToken(token, { username, groups }, ttlMs) {
+    this.tokens.set(token, { username, groups: withAuthenticated([...groups]), webhookUntil: Date.now() + ttlMs });
+  }
+
+  knows(token) {
+    const t = this.tokens.get(token);
+    return Boolean(t) && !(t.webhookUntil && t.webhookUntil < Date.now());
+  }
+
   // The identity behind the request's bearer token; 401 for anything else.
   authenticate(req) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    const t = m && this.tokens.get(m[1]);
+    let t = m && this.tokens.get(m[1]);
+    if (t?.webhookUntil && t.webhookUntil < Date.now()) t = null;
     const id = t?.serviceAccount ? this.serviceAccountIdentity(t) : t;
     if (!id) throw unauthorized();
     return id;

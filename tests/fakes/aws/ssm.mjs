@@ -72,6 +72,8 @@ export function createSsm({ config, state, channel, streamBase }) {
 
   function permissionsOf(cred) {
     const role = config.roles.find((r) => r.arn === cred.roleArn);
+    // Credentials handed out by the Pod Identity agent or IMDS carry their role's policy.
+    if (cred.permissions) return cred.permissions;
     return role?.permissions ?? documentedPermissionPolicy({
       region: config.region, account: config.account, clusterName: config.clusterName,
     });
