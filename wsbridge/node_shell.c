@@ -207,6 +207,10 @@ static int open_channel(struct node_shell *ns)
 		.connect_timeout_ms = STREAM_CONNECT_TIMEOUT_MS,
 		.on_message = on_ws_message,
 		.userdata = ns,
+		/* The plugin pings every 5 minutes (communicator/websocketchannel.go StartPings);
+		 * that would not survive a 60 s L7 proxy, so periscope pings more often. */
+		.ping_interval_ms = s->cfg->node_shell.timers.upstream_ping_seconds * 1000,
+		.read_timeout_ms = (s->cfg->node_shell.timers.upstream_ping_seconds * 12 + 1) * 1000,
 	};
 	char err[512], *open_msg = NULL;
 	int rc = -1;
@@ -336,7 +340,14 @@ static long long ns_next_tick(struct session *s)
 	if (ns->ws && ws_client_has_buffered_input(ns->ws))
 		return now;
 	t = ssm_session_next_timeout(ns->channel, now);
-	return t < 0 ? -1 : now + t;
+	t = t < 0 ? -1 : now + t;
+	if (ns->ws) {
+		long long k = ws_client_next_keepalive(ns->ws, now);
+
+		if (k >= 0 && (t < 0 || k < t))
+			t = k;
+	}
+	return t;
 }
 
 static int ns_tick(struct session *s, long long now)
@@ -346,6 +357,14 @@ static int ns_tick(struct session *s, long long now)
 
 	if (!ns || !ns->channel)
 		return 0;
+	if (ns->ws && ws_client_keepalive(ns->ws, now) != 0) {
+		struct ws_close_info info;
+
+		ws_client_close_info(ns->ws, &info);
+		session_fail(s, "E_UPSTREAM", true, "the SSM data channel failed: %s",
+			     info.error ? info.error : "connection lost");
+		return -1;
+	}
 	if (ssm_session_tick(ns->channel, now, err, sizeof err) != 0) {
 		session_fail(s, "E_UPSTREAM", true, "SSM data channel: %s", err);
 		return -1;
