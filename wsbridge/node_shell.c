@@ -14,6 +14,7 @@
 #include "shell/node_shell_prep.h"
 #include "store/shell_registry.h"
 #include "aws/ssm_api.h"
+#include "aws/ssm_guardian.h"
 #include "aws/ssm_session.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
@@ -32,6 +33,7 @@ struct node_shell {
 	long long renew_at_ms;          /* monotonic time to assume the role again; 0 = never */
 	struct ssm_started_session started;
 	bool session_started;
+	struct ssm_guardian guardian;   /* ends the SSM session if this process dies */
 	struct ssm_session *channel;
 	struct ws_client *ws;
 	char channel_error[256];
@@ -176,6 +178,12 @@ static int start_ssm(struct node_shell *ns)
 	}
 	ns->session_started = true;
 	record_detail(ns);
+	/* From here on the SSM session outlives a killed bridge unless someone ends it. A
+	 * bridge killed during the StartSession call itself leaves a session no one knows of:
+	 * the guardian can start only once its id is known. */
+	if (ssm_guardian_start(&ns->guardian, &ns->client, ns->started.session_id, err, sizeof err) != 0)
+		log_json(LOG_WARN, "node_shell", "no guardian for the SSM session",
+			 json_pack("{s:s, s:s}", "ssm_session_id", ns->started.session_id, "error", err));
 	return 0;
 }
 
@@ -297,6 +305,7 @@ static int ns_start(struct session *s)
 	}
 	s->backend = ns;
 	ns->s = s;
+	ns->guardian.fd = -1;
 	buf_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes);
 	session_http_wait(s, &ns->wait);
 	ns->credential_seconds = credential_seconds(s->cfg);
@@ -458,11 +467,16 @@ static void ns_teardown(struct session *s, json_t *extra)
 	if (ns->session_started) {
 		struct aws_error aerr = { 0 };
 		char err[256];
-		/* Best effort, but on every path: the session must not outlive the browser's. */
-		if (ssm_terminate_session(&ns->client, ns->started.session_id, &aerr, err, sizeof err) != 0)
+		/* Best effort, but on every path: the session must not outlive the browser's. When
+		 * it fails here, the guardian tries again. */
+		if (ssm_terminate_session(&ns->client, ns->started.session_id, &aerr, err, sizeof err) != 0) {
 			log_json(LOG_WARN, "node_shell", "TerminateSession failed",
 				 json_pack("{s:s, s:s}", "ssm_session_id", ns->started.session_id, "error",
 					   aerr.code[0] ? aerr.code : err));
+			ssm_guardian_abandon(&ns->guardian);
+		} else {
+			ssm_guardian_release(&ns->guardian);
+		}
 	}
 	if (ns->channel) {
 		struct ssm_session_stats st;
