@@ -5,6 +5,11 @@
 #include "request.h"
 
 void handle_healthz(struct request *rq);
+void handle_readyz(struct request *rq);
+void handle_metrics(struct request *rq);
+/* The readiness checks of /readyz (fcgi/health.c): true when ready; report (may be NULL)
+ * gets the JSON answer, naming the first failing check. */
+bool health_ready(struct worker *w, json_t **report);
 void handle_api_health(struct request *rq);
 void handle_auth_config(struct request *rq);
 void handle_auth_login(struct request *rq);

@@ -3,6 +3,9 @@
 
 const struct route routes[] = {
 	{ "GET", "/healthz", handle_healthz, ROUTE_PUBLIC },
+	{ "GET", "/readyz", handle_readyz, ROUTE_PUBLIC },
+	/* Restricted by network and token in the handler (fcgi/metrics.c). */
+	{ "GET", "/metrics", handle_metrics, ROUTE_PUBLIC },
 	{ "GET", "/api/health", handle_api_health, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/config", handle_auth_config, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/login", handle_auth_login, ROUTE_PUBLIC },

@@ -11,6 +11,7 @@
 #include "handlers.h"
 #include "core/log.h"
 #include "net/client_addr.h"
+#include "metrics/metrics_store.h"
 #include "store/audit_refusal.h"
 #include "shell/node_shell_prep.h"
 #include "shell/shell_gates.h"
@@ -29,7 +30,8 @@ static void audit_refused(struct request *rq, const struct shell_target *t,
 		.code = ans->code, .message = ans->message, .status = ans->status,
 		.actor_sub = rq->authenticated ? rq->identity.subject : NULL,
 		.actor_email = rq->authenticated ? rq->identity.email : NULL,
-		.actor_groups_json = groups, .cluster = t->cluster, .target = t->node,
+		.actor_groups_json = groups, .cluster = t->cluster,
+		.cluster_label = metrics_cluster_label(rq->w->cfg, t->cluster), .target = t->node,
 		.client = client, .via = "authorizer", .request_id = rq->request_id,
 		.route = rq->route,
 	};

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "net/client_addr.h"
 #include "session.h"
+#include "metrics/metrics_store.h"
 #include "store/audit_refusal.h"
 #include "store/shell_registry.h"
 #include "core/timeutil.h"
@@ -78,7 +79,8 @@ static void audit_refused(struct session *s, bool signed_in, const struct gate_a
 		.code = ans->code, .message = ans->message, .status = ans->status,
 		.actor_sub = signed_in ? s->id.subject : NULL,
 		.actor_email = signed_in ? s->id.email : NULL, .actor_groups_json = groups,
-		.cluster = s->target.cluster, .target = s->target.node, .client = client,
+		.cluster = s->target.cluster, .cluster_label = metrics_cluster_label(s->cfg, s->target.cluster),
+		.target = s->target.node, .client = client,
 		.via = "wsbridge",
 	};
 

@@ -161,6 +161,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	static const char *const default_scopes[] = { "openid", "profile", "email",
 						      "offline_access", "groups" };
 	static const char *const admin_only[] = { "admin" };
+	static const char *const loopback[] = { "127.0.0.0/8", "::1/128" };
 	static const char *const default_sources[] = { "podIdentity", "irsa", "instanceProfile" };
 	struct config *c = ld->cfg;
 	struct {
@@ -172,6 +173,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->oidc.issuer, "" },
 		{ &c->oidc.client_id, "" },
 		{ &c->oidc.client_secret, "" },
+		{ &c->metrics.bearer_token, "" },
 		{ &c->oidc.redirect_url, "" },
 		{ &c->oidc.audience, "" },
 		{ &c->oidc.provider_name, "" },
@@ -205,6 +207,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	if (set_list(&c->oidc.scopes, default_scopes, 5) != 0 ||
 	    set_list(&c->cluster_shell.tiers, admin_only, 1) != 0 ||
 	    set_list(&c->node_shell.tiers, admin_only, 1) != 0 ||
+	    set_list(&c->metrics.allowed_networks, loopback, 2) != 0 ||
 	    set_list(&c->eks.source_names, default_sources, 3) != 0)
 		goto fail;
 
@@ -219,7 +222,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->audit.vacuum_interval_s = 24 * 3600;
 
 	c->cluster_shell.enabled = false;
-	c->cluster_shell.timers = (struct terminal_timers){ 1200, 30, 20, 0 };
+	c->cluster_shell.timers = (struct terminal_timers){ 1200, 30, 20, 0, 5 };
 	c->cluster_shell.pod_start_timeout_seconds = 30;
 	c->cluster_shell.token_refresh_check_seconds = 30;
 	c->cluster_shell.transcript_max_bytes = 1048576;
@@ -227,10 +230,11 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->cluster_shell.max_sessions_total = 10;
 
 	c->node_shell.enabled = false;
-	c->node_shell.timers = (struct terminal_timers){ 600, 30, 20, 0 };
+	c->node_shell.timers = (struct terminal_timers){ 600, 30, 20, 0, 30 };
 	c->node_shell.transcript_max_bytes = 1048576;
 	c->node_shell.max_sessions_per_user = 2;
 	c->node_shell.max_sessions_total = 10;
+	c->node_shell.max_credential_seconds = 43200;
 	return 0;
 fail:
 	cfg_fail_at(ld, NULL, 0, NULL, "out of memory");
@@ -382,6 +386,11 @@ void config_free(struct config *cfg)
 	free(cfg->source_path);
 	free(cfg->server.public_url);
 	string_list_clear(&cfg->server.allowed_origins);
+	string_list_clear(&cfg->metrics.allowed_networks);
+	if (cfg->metrics.bearer_token) {
+		explicit_bzero(cfg->metrics.bearer_token, strlen(cfg->metrics.bearer_token));
+		free(cfg->metrics.bearer_token);
+	}
 
 	free(cfg->oidc.issuer);
 	free(cfg->oidc.client_id);

@@ -71,6 +71,7 @@ struct terminal_timers {
 	int idle_warn_seconds;      /* 30 */
 	int heartbeat_seconds;      /* 20 */
 	int max_duration_seconds;   /* 0 = no maximum */
+	int upstream_ping_seconds;  /* WebSocket pings to the apiserver (5) / ssmmessages (30) */
 };
 
 struct cluster_shell_config {
@@ -98,6 +99,7 @@ struct node_shell_config {
 	long long transcript_max_bytes; /* 1048576 */
 	int max_sessions_per_user;      /* 2 */
 	int max_sessions_total;         /* 10, per cluster */
+	int max_credential_seconds;     /* 43200: cap of the STS DurationSeconds asked for */
 	/* Endpoint overrides (tests, private endpoints). Empty = the AWS public endpoints. */
 	char *sts_endpoint;             /* nodeShell.endpoints.sts */
 	char *ssm_endpoint;             /* nodeShell.endpoints.ssm */
@@ -153,9 +155,16 @@ struct server_config {
 	int workers;                    /* FastCGI worker threads; default 4 */
 };
 
+/* GET /metrics: who may scrape (docs/monitoring.md). */
+struct metrics_config {
+	struct string_list allowed_networks; /* CIDRs; default loopback; empty = any address */
+	char *bearer_token;             /* "" = none; else required as Authorization: Bearer */
+};
+
 struct config {
 	char *source_path;              /* the YAML file read, or "" when none */
 	struct server_config server;
+	struct metrics_config metrics;
 	struct oidc_config oidc;
 	struct session_config session;
 	struct authz_config authz;

@@ -43,6 +43,7 @@ struct node_access {
 	char *ssm_endpoint;
 	const char *ca_file;            /* trust for the AWS endpoints (borrowed from config) */
 	struct sts_assumed_role role;   /* the operator's credentials and assumed-role ARN */
+	int duration_seconds;           /* the DurationSeconds STS granted (0 = its default) */
 };
 
 void node_access_clear(struct node_access *a);
@@ -56,5 +57,21 @@ int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct a
 		       const struct shell_target *t, const struct identity *id,
 		       const struct http_wait *wait, struct node_access *out,
 		       struct gate_answer *ans);
+
+/* The same for a shell session: the credentials are asked for duration_seconds
+ * (900..43200; 0 = STS's default 1 h), falling back to 3600 when the role's maximum session
+ * duration is lower. */
+int node_shell_prepare_session(const struct config *cfg, struct eks_cache *eks,
+			       struct auth_ctx *auth, const char *cookie,
+			       const struct shell_target *t, const struct identity *id,
+			       const struct http_wait *wait, int duration_seconds,
+			       struct node_access *out, struct gate_answer *ans);
+
+/* Assumes the role again with a fresh id_token (refreshed through the login session's
+ * refresh token when needed) and replaces a->role in place. 0, or -1 with err (a->role
+ * untouched). */
+int node_shell_renew_credentials(const struct config *cfg, struct auth_ctx *auth,
+				 const char *cookie, int duration_seconds, struct node_access *a,
+				 char *err, size_t errlen);
 
 #endif

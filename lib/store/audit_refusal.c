@@ -1,8 +1,10 @@
 #include "store/audit_refusal.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "metrics/metrics_store.h"
 #include "store/audit.h"
 #include "store/db.h"
 
@@ -122,6 +124,28 @@ static json_t *first_extra(const struct audit_refusal *r)
 	return extra;
 }
 
+/* Each refusal once, whether it got a row or was counted in its minute's window. */
+static int count_metric(sqlite3 *db, const struct audit_refusal *r, const char *outcome)
+{
+	char *labels = NULL;
+	int rc;
+
+	if (strcmp(r->verb, "login") == 0)
+		labels = metrics_labels("outcome", outcome, NULL);
+	else
+		labels = metrics_labels("kind", strcmp(r->verb, "cluster_shell_open") == 0
+							 ? "cluster_shell" : "node_shell",
+					"cluster", r->cluster_label ? r->cluster_label : "", "code",
+					r->code, NULL);
+	if (!labels)
+		return -1;
+	rc = metrics_counter_add(db, strcmp(r->verb, "login") == 0 ? "periscope_signins_total"
+								    : METRIC_SHELL_REFUSALS,
+				 labels, 1);
+	free(labels);
+	return rc;
+}
+
 int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long now_s)
 {
 	const char *actor = r->actor_sub && *r->actor_sub ? r->actor_sub : "anonymous";
@@ -132,7 +156,8 @@ int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long n
 
 	if (!db || db_begin_immediate(db) != 0)
 		return -1;
-	if (flush_locked(db, window) != 0 || (counted = count_repeat(db, r, actor, window)) < 0)
+	if (flush_locked(db, window) != 0 || count_metric(db, r, outcome) != 0 ||
+	    (counted = count_repeat(db, r, actor, window)) < 0)
 		goto done;
 	if (counted == 1) {
 		rc = 0;

@@ -28,6 +28,9 @@ struct audit_refusal {
 	const char *actor_email;
 	const char *actor_groups_json;
 	const char *cluster;
+	/* The cluster as a metrics label: a configured name or "" (metrics_cluster_label), so
+	 * that a name a stranger typed never becomes a series of its own. */
+	const char *cluster_label;
 	const char *target;             /* a node shell's node */
 	const char *client;             /* the client's address */
 	const char *via;                /* authorizer | wsbridge | callback */
@@ -35,8 +38,10 @@ struct audit_refusal {
 	const char *route;
 };
 
-/* Writes the refusal's row, or counts it in its minute. 1 a row was written, 0 counted,
- * -1 error (logged by audit_write when the row failed). */
+/* Writes the refusal's row, or counts it in its minute. Either way, in the same
+ * transaction, every refusal is added to the metrics (periscope_shell_refusals_total by
+ * kind, cluster_label and code; failed sign-ins to periscope_signins_total{outcome}).
+ * 1 a row was written, 0 counted, -1 error (logged by audit_write when the row failed). */
 int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long now_s);
 /* Writes the summary rows of the minutes over by now_s and forgets them. 0 or -1. */
 int audit_refusal_flush(sqlite3 *db, long long now_s);

@@ -1,8 +1,10 @@
 #include "store/audit_retention.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "metrics/metrics_store.h"
 #include "store/audit_chain.h"
 #include "store/db.h"
 
@@ -51,10 +53,12 @@ static int query_id(sqlite3 *db, const char *sql, long long arg, long long *last
 }
 
 /* Deletes the rows with id <= last, in one transaction with the chain's anchor moving to
- * row last (store/audit_chain.h), so the chain still verifies from the rows kept. */
-static int delete_through(sqlite3 *db, long long last, long long *deleted)
+ * row last (store/audit_chain.h), so the chain still verifies from the rows kept, and with
+ * periscope_audit_retention_deleted_total{cause} (cause: "age" or "size") counting them. */
+static int delete_through(sqlite3 *db, long long last, const char *cause, long long *deleted)
 {
 	sqlite3_stmt *st = NULL;
+	char *labels = NULL;
 
 	*deleted = 0;
 	if (last <= 0)
@@ -70,10 +74,15 @@ static int delete_through(sqlite3 *db, long long last, long long *deleted)
 		goto fail;
 	*deleted = sqlite3_changes(db);
 	sqlite3_finalize(st);
-	if (db_commit(db) != 0)
+	st = NULL;
+	labels = metrics_labels("cause", cause, NULL);
+	if (!labels || metrics_counter_add(db, METRIC_RETENTION_DELETED, labels, *deleted) != 0 ||
+	    db_commit(db) != 0)
 		goto fail;
+	free(labels);
 	return 0;
 fail:
+	free(labels);
 	sqlite3_finalize(st);
 	db_rollback(db);
 	return -1;
@@ -100,7 +109,7 @@ int audit_retention_run(sqlite3 *db, const char *db_path, int retention_days, in
 	if (retention_days > 0) {
 		long long cutoff = now_ns - (long long)retention_days * 86400LL * 1000000000LL;
 		if (query_id(db, by_age_sql, cutoff, &last) != 0 ||
-		    delete_through(db, last, &out->deleted_by_age) != 0)
+		    delete_through(db, last, "age", &out->deleted_by_age) != 0)
 			return -1;
 	}
 	if (audit_usage_get(db, &out->audit_bytes_after, &rows) != 0)
@@ -108,7 +117,7 @@ int audit_retention_run(sqlite3 *db, const char *db_path, int retention_days, in
 	if (retention_days == 0 && out->budget_bytes > 0 &&
 	    out->audit_bytes_after > out->budget_bytes) {
 		if (query_id(db, by_size_sql, out->audit_bytes_after - out->budget_bytes, &last) != 0 ||
-		    delete_through(db, last, &out->deleted_by_size) != 0 ||
+		    delete_through(db, last, "size", &out->deleted_by_size) != 0 ||
 		    audit_usage_get(db, &out->audit_bytes_after, &rows) != 0)
 			return -1;
 	}

@@ -412,6 +412,23 @@ export async function startStack(opts = {}) {
 	};
 }
 
+// The periscope-wsbridge processes of this stack (bridges and their SSM session guardians,
+// wherever they were reparented), found by the configuration in their environment.
+export function wsbridgeProcesses(stack) {
+	const pids = [];
+	for (const name of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(name)) continue;
+		try {
+			if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')[0].endsWith('/periscope-wsbridge')) continue;
+			if (fs.readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].startsWith('Z')) continue;
+			if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(`PERISCOPE_CONFIG=${stack.configPath}`)) pids.push(Number(name));
+		} catch {
+			// gone meanwhile, or another user's
+		}
+	}
+	return pids;
+}
+
 // GET /healthz over http or https (trusting the stack's CA): true once it answers 200.
 function healthy(port, tls) {
 	return new Promise((resolve) => {

@@ -196,6 +196,10 @@ export async function startAws(opts = {}) {
         Object.assign(rec.faults, faults);
       } else Object.assign(state.faults, faults);
     },
+    // StreamUrls from now on start with this base (wss://host:port) instead of the fake's own.
+    setStreamBase(base) {
+      config.streamBase = base ?? undefined;
+    },
     setInstance(inst) {
       const old = state.instances.get(inst.id) ?? { pingStatus: 'Online', tags: {} };
       state.instances.set(inst.id, { ...old, ...inst });

@@ -112,7 +112,9 @@ export function createSsm({ config, state, channel, streamBase }) {
   function streamUrl(sessionId) {
     // cell-number carries raw '+', '/' and '=' as on AWS: clients must use the URL verbatim.
     const cell = randomBytes(48).toString('base64');
-    return `${streamBase}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=${cell}`;
+    // config.streamBase (setStreamBase) puts something in front of the data channel, e.g. a
+    // proxy that cuts idle connections.
+    return `${config.streamBase ?? streamBase}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=${cell}`;
   }
 
   // A session is authorised with its resource tags: AWS tags each session with
