@@ -8,12 +8,14 @@
 #include "auth/auth.h"
 #include "config/config.h"
 #include "auth/oidc_client.h"
+#include "k8s/eks_access.h"
 
 struct worker {
 	const struct config *cfg;
 	sqlite3 *db;
 	struct oidc_provider *provider;   /* discovered on first use */
 	struct auth_ctx auth;
+	struct cred_cache *creds;            /* the process's, shared by the workers */
 };
 
 int worker_init(struct worker *w, const struct config *cfg, char *err, size_t errlen);

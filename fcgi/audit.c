@@ -1,10 +1,11 @@
-/* GET /api/audit and GET /api/audit/{id}. Admins (auditAdminGroups, or the admin tier)
+/* GET /api/audit, GET /api/audit/{id} and GET /api/audit/verify. Admins (auditAdminGroups, or the admin tier)
  * see every row; everyone else sees only their own, whatever actor they ask for. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "store/audit.h"
+#include "store/audit_chain.h"
 #include "store/audit_query.h"
 #include "handlers.h"
 #include "core/log.h"
@@ -73,4 +74,29 @@ void handle_audit_get(struct request *rq)
 		return;
 	}
 	respond_json(rq, 200, row);
+}
+
+/* GET /api/audit/verify: the hash chain checked, as periscope-audit verify does; for audit
+ * admins only (the whole log is theirs to see). */
+void handle_audit_verify(struct request *rq)
+{
+	struct audit_verify v;
+
+	set_scope_header(rq);
+	if (!rq->identity.audit_admin) {
+		respond_error(rq, 403, "E_FORBIDDEN", "only audit admins may verify the audit log", NULL);
+		return;
+	}
+	if (audit_chain_verify(rq->w->db, &v) != 0) {
+		log_json(LOG_ERROR, "audit", "chain verification failed",
+			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "error",
+				   sqlite3_errmsg(rq->w->db)));
+		respond_error(rq, 500, "E_INTERNAL", "the audit log could not be read", NULL);
+		return;
+	}
+	if (!v.intact)
+		log_json(LOG_ERROR, "audit", "the audit chain is broken",
+			 json_pack("{s:s, s:I, s:s}", "request_id", rq->request_id, "broken_id",
+				   (json_int_t)v.broken_id, "problem", v.problem));
+	respond_json(rq, 200, audit_verify_json(&v));
 }

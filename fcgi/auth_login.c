@@ -10,6 +10,8 @@
 #include "handlers.h"
 #include "core/log.h"
 #include "store/login_attempts.h"
+#include "net/client_addr.h"
+#include "store/audit_refusal.h"
 #include "router.h"
 #include "core/timeutil.h"
 
@@ -20,7 +22,7 @@
 static const char *safe_return_to(const char *target)
 {
 	if (!target || target[0] != '/' || target[1] == '/' || target[1] == '\\' ||
-	    strlen(target) > 2048)
+	    strlen(target) > LOGIN_ATTEMPT_RETURN_TO_MAX)
 		return "/";
 	for (const char *p = target; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == '\\' || *p == 0x7f)
@@ -28,12 +30,22 @@ static const char *safe_return_to(const char *target)
 	return target;
 }
 
+/* Anyone can fail a sign-in as often as they like: the failures are aggregated per actor
+ * (or anonymous) and kind of reason (the part before ':') per minute, as refusals are
+ * (store/audit_refusal.h). */
 static void audit_login_failure(struct request *rq, const char *reason, const char *sub)
 {
-	struct audit_event ev = { .verb = "login", .outcome = "failure", .reason = reason,
-				  .actor_sub = sub };
+	char code[64], client[CLIENT_ADDR_MAX];
+	struct audit_refusal r = { .verb = "login", .outcome = "failure", .code = code,
+				   .reason = reason, .actor_sub = sub, .client = client,
+				   .via = "callback", .request_id = rq->request_id,
+				   .route = rq->route };
 
-	audit_request_event(rq, &ev);
+	snprintf(code, sizeof code, "%.*s", (int)strcspn(reason, ":"), reason);
+	client_address(request_env(rq, "REMOTE_ADDR"), NULL, client, sizeof client);
+	if (audit_refusal_record(rq->w->db, &r, now_ms() / 1000) < 0)
+		log_json(LOG_ERROR, "auth", "sign-in failure not audited",
+			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "reason", reason));
 }
 
 void handle_auth_login(struct request *rq)
@@ -54,7 +66,8 @@ void handle_auth_login(struct request *rq)
 			      "the identity provider cannot be reached; try again shortly", NULL);
 		goto done;
 	}
-	if (login_attempt_put(rq->w->db, state, nonce, verifier,
+	/* Bounded per client (the address the web server saw) and in total. */
+	if (login_attempt_put(rq->w->db, request_env(rq, "REMOTE_ADDR"), state, nonce, verifier,
 			      safe_return_to(query_get(&rq->query, "returnTo")), now_ms() / 1000) != 0 ||
 	    !(url = oidc_authorize_url(p, state, nonce, verifier))) {
 		respond_error(rq, 500, "E_INTERNAL", "could not start the sign-in", NULL);

@@ -5,6 +5,12 @@
 #include "request.h"
 
 void handle_healthz(struct request *rq);
+void handle_readyz(struct request *rq);
+void handle_metrics(struct request *rq);
+/* The readiness checks of /readyz (fcgi/health.c): true when ready; report (may be NULL)
+ * gets the JSON answer, naming the first failing check. */
+bool health_ready(struct worker *w, json_t **report);
+void handle_api_health(struct request *rq);
 void handle_auth_config(struct request *rq);
 void handle_auth_login(struct request *rq);
 void handle_auth_callback(struct request *rq);
@@ -14,6 +20,7 @@ void handle_auth_whoami(struct request *rq);
 void handle_clusters_list(struct request *rq);
 void handle_audit_list(struct request *rq);
 void handle_audit_get(struct request *rq);
+void handle_audit_verify(struct request *rq);
 void handle_shell_authorize(struct request *rq);
 void handle_nodes_list(struct request *rq);
 void handle_node_preflight(struct request *rq);

@@ -1,11 +1,125 @@
+#include <stdio.h>
+#include <string.h>
+
 #include "handlers.h"
+#include "store/audit_retention.h"
+#include "store/db.h"
+#include "core/timeutil.h"
 
 void handle_healthz(struct request *rq)
 {
-	/* Healthy means the database answers, since every route depends on it. */
-	if (sqlite3_exec(rq->w->db, "SELECT 1", NULL, NULL, NULL) != SQLITE_OK) {
+	/* Liveness: the process answers. Whether it can serve is /readyz's question, so that a
+	 * full disk makes a load balancer stop sending, not a supervisor restart in a loop. */
+	respond_json(rq, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void check(json_t *checks, const char *name, bool ok, json_t *detail)
+{
+	json_t *c = detail ? detail : json_object();
+
+	json_object_set_new(c, "ok", json_boolean(ok));
+	json_object_set_new(checks, name, c);
+}
+
+/* A committed write on a connection opened now: a long-lived one keeps the file open for
+ * writing even after it was made read-only or its directory unwritable. */
+static bool probe_write(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	bool ok = false;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open the database: %s", db ? sqlite3_errmsg(db) : "out of memory");
+		goto done;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_prepare_v2(db, "INSERT INTO readiness_probe (id, at_ms) VALUES (1, ?)"
+				   " ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, now_ms()) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+		snprintf(err, errlen, "cannot write the database: %s", sqlite3_errmsg(db));
+		goto done;
+	}
+	ok = true;
+done:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ok;
+}
+
+bool health_ready(struct worker *w, json_t **report)
+{
+	const struct config *cfg = w->cfg;
+	long long bytes = 0, rows = 0, budget = (long long)cfg->audit.max_size_mb * 1024 * 1024;
+	json_t *checks = json_object();
+	const char *failing = NULL;
+	int version;
+	char err[256];
+	bool ok;
+
+#define FAIL_IF(cond, name) \
+	if ((cond) && !failing) \
+		failing = name;
+	/* The config was loaded and validated at start, or the process would not run. */
+	check(checks, "config", true,
+	      json_pack("{s:s}", "source", *cfg->source_path ? cfg->source_path : "defaults"));
+	ok = sqlite3_exec(w->db, "SELECT 1 FROM audit_usage", NULL, NULL, NULL) == SQLITE_OK;
+	check(checks, "database", ok, ok ? NULL : json_pack("{s:s}", "error", sqlite3_errmsg(w->db)));
+	FAIL_IF(!ok, "database");
+	ok = probe_write(cfg->audit.db_path, err, sizeof err);
+	check(checks, "database_writable", ok, ok ? NULL : json_pack("{s:s}", "error", err));
+	FAIL_IF(!ok, "database_writable");
+	version = db_schema_version(w->db);
+	ok = version == db_latest_version();
+	check(checks, "migrations", ok,
+	      json_pack("{s:i, s:i}", "version", version, "expected", db_latest_version()));
+	FAIL_IF(!ok, "migrations");
+	ok = audit_usage_get(w->db, &bytes, &rows) == 0 && !(budget > 0 && bytes >= budget);
+	check(checks, "audit_budget", ok,
+	      json_pack("{s:I, s:I}", "bytes", (json_int_t)bytes, "budgetBytes", (json_int_t)budget));
+	FAIL_IF(!ok, "audit_budget");
+#undef FAIL_IF
+	if (report)
+		*report = json_pack("{s:s, s:s?, s:o}", "status", failing ? "not_ready" : "ready",
+				    "failing", failing, "checks", checks);
+	else
+		json_decref(checks);
+	return failing == NULL;
+}
+
+/* GET /readyz: 200 {"status":"ready"} or 503 {"status":"not_ready","failing":CHECK} with
+ * every check's detail, for load balancers and the systemd units (docs/monitoring.md). */
+void handle_readyz(struct request *rq)
+{
+	json_t *report = NULL;
+	bool ready = health_ready(rq->w, &report);
+
+	if (!report) {
+		respond_error(rq, 500, "E_INTERNAL", "out of memory", NULL);
+		return;
+	}
+	respond_json(rq, ready ? 200 : 503, report);
+}
+
+/* GET /api/health: /healthz plus the audit budget. A reached budget is "degraded" (the
+ * service still works, so 200): with retentionDays set, rows younger than it are kept and
+ * the operator must raise audit.maxSizeMB or lower retentionDays (store/audit_retention.h). */
+void handle_api_health(struct request *rq)
+{
+	const struct config *cfg = rq->w->cfg;
+	long long bytes, rows, budget = (long long)cfg->audit.max_size_mb * 1024 * 1024;
+	bool reached;
+
+	if (audit_usage_get(rq->w->db, &bytes, &rows) != 0) {
 		respond_error(rq, 503, "E_UNAVAILABLE", "the database does not answer", NULL);
 		return;
 	}
-	respond_json(rq, 200, json_pack("{s:s}", "status", "ok"));
+	reached = budget > 0 && bytes >= budget;
+	respond_json(rq, 200,
+		     json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:b, s:i}}", "status",
+			       reached ? "degraded" : "ok", "database", "ok", "audit", "bytes",
+			       (json_int_t)bytes, "rows", (json_int_t)rows, "budgetBytes",
+			       (json_int_t)budget, "budgetReached", reached, "retentionDays",
+			       cfg->audit.retention_days));
 }

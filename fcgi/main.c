@@ -20,6 +20,7 @@
 
 #include "app.h"
 #include "config/config.h"
+#include "k8s/cluster_access.h"
 #include "store/db.h"
 #include "core/log.h"
 #include "maintenance.h"
@@ -31,6 +32,7 @@
 struct worker_thread {
 	pthread_t thread;
 	const struct config *cfg;
+	struct cred_cache *creds;
 	int listen_fd;
 };
 
@@ -56,6 +58,7 @@ static void *worker_main(void *arg)
 		log_msg(LOG_ERROR, "fcgi", "worker cannot start: %s", err);
 		return NULL;
 	}
+	w.creds = t->creds;
 	if (FCGX_InitRequest(&fcgx, t->listen_fd, 0) != 0) {
 		worker_cleanup(&w);
 		return NULL;
@@ -78,6 +81,38 @@ static int listen_socket(const char *spec)
 	if (pid && fds && atol(pid) == (long)getpid() && atoi(fds) >= 1)
 		return 3; /* systemd socket activation: SD_LISTEN_FDS_START */
 	return 0;     /* FCGI_LISTENSOCK_FILENO */
+}
+
+/* --check-config: the file, then per cluster what its backend needs and whether it is
+ * there (a kubeconfig that loads, the service account, the server's AWS identity and
+ * eks:DescribeCluster). The exit status is the file's: a cluster that is not reachable
+ * yet (its access entry still being created, say) must not keep the service from
+ * starting, so it is reported, not fatal. */
+static int check_config(const struct config *cfg, struct cred_cache *creds)
+{
+
+	printf("configuration OK (%s)\n", *cfg->source_path ? cfg->source_path : "defaults");
+	for (size_t i = 0; i < cfg->clusters_count; i++) {
+		const struct cluster_config *c = &cfg->clusters[i];
+		struct kube_target t;
+		char line[1024], err[768];
+		int ok;
+
+		if (c->backend == BACKEND_EKS) {
+			ok = eks_check(creds, c, line, sizeof line) == 0;
+		} else {
+			ok = cluster_kube_target(c, creds, &t, err, sizeof err) == 0;
+			if (ok)
+				snprintf(line, sizeof line, "%s: apiserver %s, %s",
+					 cluster_backend_name(c->backend), t.server,
+					 t.token ? "a bearer token" : "no credential");
+			else
+				snprintf(line, sizeof line, "%s: %s", cluster_backend_name(c->backend), err);
+			kube_target_clear(&t);
+		}
+		printf("cluster %s: %s: %s\n", c->name, ok ? "ready" : "NOT READY", line);
+	}
+	return EXIT_SUCCESS;
 }
 
 static void usage(FILE *out)
@@ -103,6 +138,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *socket_spec = NULL;
 	bool check_only = false;
 	struct config *cfg = NULL;
+	struct cred_cache *creds = NULL;
 	sqlite3 *db = NULL;
 	sigset_t signals;
 	int opt, sig, listen_fd, n_workers, started = 0, status = EXIT_FAILURE;
@@ -130,12 +166,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "periscope.fcgi: %s\n", err);
 		return 2;
 	}
-	if (check_only) {
-		printf("configuration OK (%s)\n", *cfg->source_path ? cfg->source_path : "defaults");
-		config_free(cfg);
-		return EXIT_SUCCESS;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(creds = cred_cache_new(cfg))) {
+		fprintf(stderr, "periscope.fcgi: library initialisation failed\n");
+		goto done;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || FCGX_Init() != 0) {
+	if (check_only) {
+		status = check_config(cfg, creds);
+		goto done;
+	}
+	if (FCGX_Init() != 0) {
 		fprintf(stderr, "periscope.fcgi: library initialisation failed\n");
 		goto done;
 	}
@@ -150,11 +189,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "periscope.fcgi: cannot listen on %s\n", socket_spec);
 		goto done;
 	}
-	if (maintenance_start(&maint, cfg) != 0)
+	if (maintenance_start(&maint, cfg, creds) != 0)
 		log_msg(LOG_WARN, "fcgi", "maintenance thread did not start");
 	n_workers = cfg->server.workers > MAX_WORKERS ? MAX_WORKERS : cfg->server.workers;
 	for (; started < n_workers; started++) {
 		threads[started].cfg = cfg;
+		threads[started].creds = creds;
 		threads[started].listen_fd = listen_fd;
 		if (pthread_create(&threads[started].thread, NULL, worker_main, &threads[started]) != 0)
 			break;
@@ -172,6 +212,7 @@ int main(int argc, char **argv)
 	maintenance_stop(&maint);
 	status = EXIT_SUCCESS;
 done:
+	cred_cache_free(creds);
 	config_free(cfg);
 	curl_global_cleanup();
 	return status;

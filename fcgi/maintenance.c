@@ -4,26 +4,38 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/audit_refusal.h"
 #include "store/audit_retention.h"
 #include "k8s/cluster_shell_sweep.h"
 #include "store/db.h"
 #include "core/log.h"
 #include "store/session_store.h"
+#include "store/shell_registry.h"
 #include "core/timeutil.h"
 
-/* Orphans of killed sessions go within a minute; the audit upkeep runs on its interval. */
-#define SWEEP_INTERVAL_S 60
+/* A killed terminal's close row (reason "lost") and its cluster objects are due within a
+ * minute of its death (docs/audit-api.md): a pass every 15 s leaves room for a slow
+ * apiserver. The audit upkeep runs on its own interval. */
+#define SWEEP_INTERVAL_S 15
 
-void maintenance_sweep(const struct config *cfg)
+void maintenance_sweep(const struct config *cfg, struct cred_cache *creds)
 {
 	sqlite3 *db = NULL;
 	char err[256];
+	int n;
 
 	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "maintenance", "%s", err);
 		return;
 	}
-	cluster_shell_sweep_all(cfg, db);
+	/* The close rows first: they do not wait on any cluster. */
+	n = shell_registry_reap(db, NULL);
+	if (n < 0)
+		log_msg(LOG_ERROR, "maintenance", "reaping lost terminals failed: %s", sqlite3_errmsg(db));
+	else if (n > 0)
+		log_json(LOG_INFO, "maintenance", "closed the sessions of terminals that died",
+			 json_pack("{s:i, s:s}", "sessions", n, "reason", "lost"));
+	cluster_shell_sweep_all(cfg, db, creds);
 	db_close(db);
 }
 
@@ -43,10 +55,47 @@ void maintenance_run_once(const struct config *cfg)
 				cfg->audit.max_size_mb, now_ns(), &r) != 0)
 		log_msg(LOG_ERROR, "maintenance", "audit retention failed: %s", sqlite3_errmsg(db));
 	else if (r.deleted_by_age + r.deleted_by_size > 0)
-		log_json(LOG_INFO, "maintenance", "audit retention",
-			 json_pack("{s:I, s:I, s:I, s:I}", "deleted_by_age", (json_int_t)r.deleted_by_age,
-				   "deleted_by_size", (json_int_t)r.deleted_by_size, "size_before",
-				   (json_int_t)r.size_before, "size_after", (json_int_t)r.size_after));
+		log_json(r.deleted_by_size > 0 ? LOG_WARN : LOG_INFO, "maintenance", "audit retention",
+			 json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "deleted_by_age",
+				   (json_int_t)r.deleted_by_age, "deleted_by_size",
+				   (json_int_t)r.deleted_by_size, "audit_bytes",
+				   (json_int_t)r.audit_bytes_after, "budget_bytes",
+				   (json_int_t)r.budget_bytes, "size_before", (json_int_t)r.size_before,
+				   "size_after", (json_int_t)r.size_after));
+	db_close(db);
+}
+
+/* At every sweep: the summary rows of the refusal windows that are over
+ * (store/audit_refusal.h), and the audit budget. A reached budget is said loudly: at
+ * once, then every BUDGET_ALARM_REPEAT_S while it lasts (GET /api/health says it all the
+ * time). Nothing is deleted for it while retentionDays is set (store/audit_retention.h). */
+#define BUDGET_ALARM_REPEAT_S 3600
+
+static void audit_minute(const struct config *cfg, long long *last_alarm_ms)
+{
+	long long bytes, rows, budget = (long long)cfg->audit.max_size_mb * 1024 * 1024;
+	sqlite3 *db = NULL;
+	char err[256];
+
+	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+		log_msg(LOG_ERROR, "maintenance", "%s", err);
+		return;
+	}
+	if (audit_refusal_flush(db, now_ms() / 1000) != 0)
+		log_msg(LOG_ERROR, "maintenance", "refusal counts not written: %s", sqlite3_errmsg(db));
+	if (budget <= 0 || audit_usage_get(db, &bytes, &rows) != 0 || bytes < budget) {
+		*last_alarm_ms = 0;
+		goto done;
+	}
+	if (*last_alarm_ms && monotonic_ms() - *last_alarm_ms < BUDGET_ALARM_REPEAT_S * 1000LL)
+		goto done;
+	*last_alarm_ms = monotonic_ms();
+	log_json(LOG_ERROR, "maintenance",
+		 "audit budget reached: raise audit.maxSizeMB or lower audit.retentionDays",
+		 json_pack("{s:I, s:I, s:I, s:i}", "audit_bytes", (json_int_t)bytes, "audit_rows",
+			   (json_int_t)rows, "budget_bytes", (json_int_t)budget, "retention_days",
+			   cfg->audit.retention_days));
+done:
 	db_close(db);
 }
 
@@ -54,7 +103,7 @@ static void *maintenance_main(void *arg)
 {
 	struct maintenance *m = arg;
 
-	long long next_upkeep = 0;
+	long long next_upkeep = 0, last_budget_alarm = 0;
 
 	pthread_mutex_lock(&m->lock);
 	while (!m->stop) {
@@ -66,7 +115,8 @@ static void *maintenance_main(void *arg)
 			maintenance_run_once(m->cfg);
 			next_upkeep = now + (long long)m->cfg->audit.vacuum_interval_s * 1000;
 		}
-		maintenance_sweep(m->cfg);
+		maintenance_sweep(m->cfg, m->creds);
+		audit_minute(m->cfg, &last_budget_alarm);
 		pthread_mutex_lock(&m->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += SWEEP_INTERVAL_S;
@@ -77,10 +127,11 @@ static void *maintenance_main(void *arg)
 	return NULL;
 }
 
-int maintenance_start(struct maintenance *m, const struct config *cfg)
+int maintenance_start(struct maintenance *m, const struct config *cfg, struct cred_cache *creds)
 {
 	memset(m, 0, sizeof *m);
 	m->cfg = cfg;
+	m->creds = creds;
 	if (pthread_mutex_init(&m->lock, NULL) != 0 || pthread_cond_init(&m->wake, NULL) != 0 ||
 	    pthread_create(&m->thread, NULL, maintenance_main, m) != 0)
 		return -1;

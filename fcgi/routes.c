@@ -3,6 +3,10 @@
 
 const struct route routes[] = {
 	{ "GET", "/healthz", handle_healthz, ROUTE_PUBLIC },
+	{ "GET", "/readyz", handle_readyz, ROUTE_PUBLIC },
+	/* Restricted by network and token in the handler (fcgi/metrics.c). */
+	{ "GET", "/metrics", handle_metrics, ROUTE_PUBLIC },
+	{ "GET", "/api/health", handle_api_health, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/config", handle_auth_config, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/login", handle_auth_login, ROUTE_PUBLIC },
 	{ "GET", "/api/auth/callback", handle_auth_callback, ROUTE_PUBLIC },
@@ -12,6 +16,8 @@ const struct route routes[] = {
 	{ "GET", "/api/auth/whoami", handle_auth_whoami, 0 },
 	{ "GET", "/api/clusters", handle_clusters_list, 0 },
 	{ "GET", "/api/audit", handle_audit_list, 0 },
+	/* Before {id}, which would take "verify" for an id. */
+	{ "GET", "/api/audit/verify", handle_audit_verify, 0 },
 	{ "GET", "/api/audit/{id}", handle_audit_get, 0 },
 	{ "GET", "/api/clusters/{c}/nodes", handle_nodes_list, 0 },
 	{ "GET", "/api/clusters/{c}/nodes/{n}/shell/preflight", handle_node_preflight, 0 },

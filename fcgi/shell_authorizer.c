@@ -10,9 +10,38 @@
 
 #include "handlers.h"
 #include "core/log.h"
+#include "net/client_addr.h"
+#include "metrics/metrics_store.h"
+#include "store/audit_refusal.h"
 #include "shell/node_shell_prep.h"
 #include "shell/shell_gates.h"
 #include "core/timeutil.h"
+
+/* Every refusal is audited: the open verb of the shell's kind, outcome denied, the code;
+ * repeats are aggregated per actor, verb and code and minute (store/audit_refusal.h). The
+ * web server's REMOTE_ADDR is the client here. */
+static void audit_refused(struct request *rq, const struct shell_target *t,
+			  const struct gate_answer *ans)
+{
+	char client[CLIENT_ADDR_MAX];
+	char *groups = rq->authenticated ? json_dumps(rq->identity.groups, JSON_COMPACT) : NULL;
+	struct audit_refusal r = {
+		.verb = t->kind == SHELL_CLUSTER ? "cluster_shell_open" : "ssm_session_open",
+		.code = ans->code, .message = ans->message, .status = ans->status,
+		.actor_sub = rq->authenticated ? rq->identity.subject : NULL,
+		.actor_email = rq->authenticated ? rq->identity.email : NULL,
+		.actor_groups_json = groups, .cluster = t->cluster,
+		.cluster_label = metrics_cluster_label(rq->w->cfg, t->cluster), .target = t->node,
+		.client = client, .via = "authorizer", .request_id = rq->request_id,
+		.route = rq->route,
+	};
+
+	client_address(request_env(rq, "REMOTE_ADDR"), NULL, client, sizeof client);
+	if (audit_refusal_record(rq->w->db, &r, now_ms() / 1000) < 0)
+		log_json(LOG_ERROR, "authorizer", "refusal not audited",
+			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "code", ans->code));
+	free(groups);
+}
 
 static void answer_gate(struct request *rq, struct gate_answer *ans)
 {
@@ -32,7 +61,7 @@ static int gates(struct request *rq, const struct shell_target *target, const ch
 
 	if (target->kind == SHELL_CLUSTER)
 		return shell_gates_static(rq->w->cfg, target, id, ans);
-	rc = node_shell_prepare(rq->w->cfg, &rq->w->auth, cookie, target, id, NULL, &access, ans);
+	rc = node_shell_prepare(rq->w->cfg, rq->w->creds, &rq->w->auth, cookie, target, id, NULL, &access, ans);
 	node_access_clear(&access);
 	return rc;
 }
@@ -90,6 +119,7 @@ void handle_shell_authorize(struct request *rq)
 	if (gates(rq, &target, cookie, &ans) != 0 ||
 	    (is_upgrade(rq) && shell_gate_origin(rq->w->cfg, request_env(rq, "HTTP_ORIGIN"), &ans) != 0) ||
 	    shell_gates_caps(rq->w->cfg, rq->w->db, &target, &rq->identity, NULL, &ans) != 0) {
+		audit_refused(rq, &target, &ans);
 		answer_gate(rq, &ans);
 		goto done;
 	}

@@ -66,7 +66,7 @@ static int load_target(struct cluster_shell *cs)
 {
 	struct session *s = cs->s;
 	char err[512];
-	int rc = cluster_kube_target(s->cluster, &cs->target, err, sizeof err);
+	int rc = cluster_kube_target(s->cluster, s->creds, &cs->target, err, sizeof err);
 
 	if (rc == -2)
 		session_fail(s, "E_CLUSTER_SHELL_UNSUPPORTED", false, "the cluster shell is not available "
@@ -411,15 +411,25 @@ static struct ws_client *open_exec(struct cluster_shell *cs, const char *const *
 
 	buf_init(&auth, 70000);
 	buf_init(&session_hdr, 256);
-	if (!url || buf_printf(&auth, "Authorization: Bearer %s", cs->target.token) != 0 ||
+	/* An EKS token lives 14 minutes: a readback at the end of a long session needs a new one. */
+	if (url && kube_target_fresh(&cs->target, false, err, errlen) != 0) {
+		free(url);
+		url = NULL;
+	}
+	if (!url || (cs->target.token && buf_printf(&auth, "Authorization: Bearer %s", cs->target.token) != 0) ||
 	    buf_printf(&session_hdr, "Audit-Annotation-Periscope-Session-Id: %s", cs->s->session_id) != 0)
 		goto done;
 	{
-		const char *headers[] = { auth.data, session_hdr.data, NULL };
+		const char *headers[] = { session_hdr.data, auth.data, NULL };
 		struct ws_client_opts o = {
 			.url = url, .ca_file = cs->target.ca_file, .headers = headers,
+			.cert_file = cs->target.cert_file, .key_file = cs->target.key_file,
 			.subprotocols = k8s_subprotocol_offer, .connect_timeout_ms = EXEC_CONNECT_TIMEOUT_MS,
 			.on_message = on_message, .userdata = ud,
+			/* client-go's exec stream (tools/remotecommand/websocket.go): a ping every
+			 * PingPeriod (5 s), and a read deadline of 12 periods + 1 s. */
+			.ping_interval_ms = cs->s->cfg->cluster_shell.timers.upstream_ping_seconds * 1000,
+			.read_timeout_ms = (cs->s->cfg->cluster_shell.timers.upstream_ping_seconds * 12 + 1) * 1000,
 		};
 		c = ws_client_new(&o, err, errlen);
 		if (c && ws_client_connect(c, err, errlen) != 0) {
@@ -558,9 +568,14 @@ static int cs_on_events(struct session *s, struct pollfd *fds, int n)
 static long long cs_next_tick(struct session *s)
 {
 	struct cluster_shell *cs = s->backend;
+	long long now = monotonic_ms();
 
+	if (!cs || !cs->exec)
+		return -1;
 	/* TLS may hold decrypted bytes that poll() cannot see: come back at once. */
-	return cs && cs->exec && ws_client_has_buffered_input(cs->exec) ? monotonic_ms() : -1;
+	if (ws_client_has_buffered_input(cs->exec))
+		return now;
+	return ws_client_next_keepalive(cs->exec, now);
 }
 
 /* A shortened token is refreshed at half its lifetime, on the apiserver's clock: every
@@ -571,6 +586,14 @@ static int cs_tick(struct session *s, long long now)
 	struct k8s_response r;
 	char err[256];
 
+	if (cs && cs->exec && ws_client_keepalive(cs->exec, now) != 0) {
+		struct ws_close_info info;
+
+		ws_client_close_info(cs->exec, &info);
+		session_fail(s, "E_UPSTREAM", true, "the exec stream failed: %s",
+			     info.error ? info.error : "connection lost");
+		return -1;
+	}
 	if (!cs || !cs->refresh_at || !cs->exec || now < cs->next_check)
 		return 0;
 	cs->next_check = now + (long long)s->cfg->cluster_shell.token_refresh_check_seconds * 1000;

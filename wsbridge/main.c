@@ -18,7 +18,10 @@
 #include "store/db.h"
 #include "shell/frames.h"
 #include "core/log.h"
+#include "net/client_addr.h"
 #include "session.h"
+#include "metrics/metrics_store.h"
+#include "store/audit_refusal.h"
 #include "store/shell_registry.h"
 #include "core/timeutil.h"
 
@@ -63,6 +66,30 @@ static const struct backend_ops *backend_for(enum shell_kind kind)
 	return kind == SHELL_CLUSTER ? &cluster_shell_ops : &node_shell_ops;
 }
 
+/* The bridge's own refusals are audited as the authorizer's are (fcgi/shell_authorizer.c):
+ * under Apache the authorizer cannot see the upgrade, so the Origin refusal is only here;
+ * and a cap taken between the two checks is refused only here. websocketd's REMOTE_ADDR is
+ * the web server: the client is the entry its proxy appended to X-Forwarded-For. */
+static void audit_refused(struct session *s, bool signed_in, const struct gate_answer *ans)
+{
+	char client[CLIENT_ADDR_MAX];
+	char *groups = signed_in ? json_dumps(s->id.groups, JSON_COMPACT) : NULL;
+	struct audit_refusal r = {
+		.verb = s->target.kind == SHELL_CLUSTER ? "cluster_shell_open" : "ssm_session_open",
+		.code = ans->code, .message = ans->message, .status = ans->status,
+		.actor_sub = signed_in ? s->id.subject : NULL,
+		.actor_email = signed_in ? s->id.email : NULL, .actor_groups_json = groups,
+		.cluster = s->target.cluster, .cluster_label = metrics_cluster_label(s->cfg, s->target.cluster),
+		.target = s->target.node, .client = client,
+		.via = "wsbridge",
+	};
+
+	client_address(getenv("REMOTE_ADDR"), getenv("HTTP_X_FORWARDED_FOR"), client, sizeof client);
+	if (audit_refusal_record(s->db, &r, now_ms() / 1000) < 0)
+		log_msg(LOG_ERROR, "wsbridge", "refusal %s not audited", ans->code);
+	free(groups);
+}
+
 /* Authentication and every gate, then the atomic admission. 0, or an exit status. */
 static int admit(struct session *s, struct oidc_provider **provider, struct auth_ctx *auth)
 {
@@ -71,6 +98,7 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	struct shell_slot slot = { 0 };
 	char err[512];
 	enum auth_status st;
+	char *groups = NULL;
 	uuid_t u;
 	int rc = 1;
 
@@ -99,6 +127,9 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	slot.id = s->session_id;
 	slot.kind = shell_kind_name(s->target.kind);
 	slot.actor = s->id.subject;
+	slot.actor_email = s->id.email;
+	groups = s->id.groups ? json_dumps(s->id.groups, JSON_COMPACT) : NULL;
+	slot.actor_groups_json = groups;
 	slot.cluster = s->target.cluster;
 	slot.target = s->target.node;
 	slot.tier = tier_name(s->id.tier);
@@ -113,8 +144,10 @@ refused:
 	log_json(LOG_INFO, "wsbridge", "session refused",
 		 json_pack("{s:s, s:s, s:s?}", "code", ans.code, "cluster", s->target.cluster, "sub",
 			   s->id.subject));
+	audit_refused(s, st == AUTH_OK, &ans);
 	rc = refuse_gate(&ans);
 done:
+	free(groups);
 	gate_answer_clear(&ans);
 	return rc;
 }
@@ -150,6 +183,11 @@ int main(void)
 		goto done;
 	}
 	s.cfg = cfg;
+	s.creds = cred_cache_new(cfg);
+	if (!s.creds) {
+		status = refuse("E_INTERNAL", "out of memory", NULL);
+		goto done;
+	}
 	if (db_open(cfg->audit.db_path, &s.db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "wsbridge", "%s", err);
 		status = refuse("E_INTERNAL", "the session database is unavailable", NULL);
@@ -160,8 +198,8 @@ int main(void)
 	status = admit(&s, &provider, &auth);
 	if (status != 0)
 		goto done;
+	/* session_run releases the registry row with the close row. */
 	status = session_run(&s);
-	shell_registry_release(s.db, s.session_id);
 done:
 	if (s.out_off < s.out.len)
 		session_flush(&s, 1000);
@@ -175,6 +213,7 @@ done:
 	buf_free(&s.out);
 	oidc_provider_free(provider);
 	db_close(s.db);
+	cred_cache_free(s.creds);
 	config_free(cfg);
 	xmlCleanupParser();
 	curl_global_cleanup();

@@ -12,7 +12,9 @@
 #include "backends.h"
 #include "core/log.h"
 #include "shell/node_shell_prep.h"
+#include "store/shell_registry.h"
 #include "aws/ssm_api.h"
+#include "aws/ssm_guardian.h"
 #include "aws/ssm_session.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
@@ -26,8 +28,12 @@ struct node_shell {
 	struct http_wait wait;
 	struct node_access access;
 	struct ssm_client client;
+	struct aws_clock clock;         /* AWS's clock offset, learnt once for the session */
+	int credential_seconds;         /* the STS DurationSeconds asked for */
+	long long renew_at_ms;          /* monotonic time to assume the role again; 0 = never */
 	struct ssm_started_session started;
 	bool session_started;
+	struct ssm_guardian guardian;   /* ends the SSM session if this process dies */
 	struct ssm_session *channel;
 	struct ws_client *ws;
 	char channel_error[256];
@@ -130,6 +136,21 @@ static int drain(struct node_shell *ns)
 	return 0;
 }
 
+/* What a lost close row should name (store/shell_lost.h): the SSM session and its host. */
+static void record_detail(struct node_shell *ns)
+{
+	json_t *d = json_pack("{s:s, s:s?, s:s?, s:s}", "ssm_session_id", ns->started.session_id,
+			      "instance_id", ns->access.instance_id, "region", ns->access.region,
+			      "auth", "sts");
+	char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
+
+	if (!text || shell_registry_set_detail(ns->s->db, ns->s->session_id, text) != 0)
+		log_msg(LOG_WARN, "node_shell", "session %s: the registry detail was not recorded",
+			ns->s->session_id);
+	free(text);
+	json_decref(d);
+}
+
 static int start_ssm(struct node_shell *ns)
 {
 	struct session *s = ns->s;
@@ -142,7 +163,8 @@ static int start_ssm(struct node_shell *ns)
 	ns->client = (struct ssm_client){ .endpoint = ns->access.ssm_endpoint,
 					  .region = ns->access.region,
 					  .creds = &ns->access.role.creds,
-					  .ca_file = ns->access.ca_file };
+					  .ca_file = ns->access.ca_file,
+					  .clock = &ns->clock };
 	if (ssm_start_session(&ns->client, ns->access.instance_id, NULL, reason, &ns->started, &aerr,
 			      err, sizeof err) != 0) {
 		struct product_error pe = aws_error_classify(AWS_OP_SSM_START_SESSION, &aerr);
@@ -155,6 +177,13 @@ static int start_ssm(struct node_shell *ns)
 		return -1;
 	}
 	ns->session_started = true;
+	record_detail(ns);
+	/* From here on the SSM session outlives a killed bridge unless someone ends it. A
+	 * bridge killed during the StartSession call itself leaves a session no one knows of:
+	 * the guardian can start only once its id is known. */
+	if (ssm_guardian_start(&ns->guardian, &ns->client, ns->started.session_id, err, sizeof err) != 0)
+		log_json(LOG_WARN, "node_shell", "no guardian for the SSM session",
+			 json_pack("{s:s, s:s}", "ssm_session_id", ns->started.session_id, "error", err));
 	return 0;
 }
 
@@ -180,6 +209,10 @@ static int open_channel(struct node_shell *ns)
 		.connect_timeout_ms = STREAM_CONNECT_TIMEOUT_MS,
 		.on_message = on_ws_message,
 		.userdata = ns,
+		/* The plugin pings every 5 minutes (communicator/websocketchannel.go StartPings);
+		 * that would not survive a 60 s L7 proxy, so periscope pings more often. */
+		.ping_interval_ms = s->cfg->node_shell.timers.upstream_ping_seconds * 1000,
+		.read_timeout_ms = (s->cfg->node_shell.timers.upstream_ping_seconds * 12 + 1) * 1000,
 	};
 	char err[512], *open_msg = NULL;
 	int rc = -1;
@@ -209,6 +242,58 @@ done:
 	return rc;
 }
 
+/* The STS lifetime to ask for: the session's maximum and a margin for the
+ * TerminateSession at its end, or (no maximum) as long as allowed; capped by
+ * nodeShell.maxCredentialSeconds and STS's 900..43200. A role allowing less gets 3600 and
+ * the credentials are renewed before they expire (schedule_renewal). */
+static int credential_seconds(const struct config *cfg)
+{
+	long long want = cfg->node_shell.timers.max_duration_seconds > 0
+				 ? (long long)cfg->node_shell.timers.max_duration_seconds + 300
+				 : 43200;
+
+	if (want > cfg->node_shell.max_credential_seconds)
+		want = cfg->node_shell.max_credential_seconds;
+	if (want > 43200)
+		want = 43200;
+	if (want < 900)
+		want = 900;
+	return (int)want;
+}
+
+/* Renews 5 minutes before the credentials expire (or at half their lifetime when they are
+ * shorter), on AWS's clock, so TerminateSession and ResumeSession always have valid ones. */
+static void schedule_renewal(struct node_shell *ns)
+{
+	long long left = ns->access.role.expiration_unix - (long long)aws_clock_now(&ns->clock, 0);
+	long long lead = left / 2 < 300 ? left / 2 : 300;
+
+	ns->renew_at_ms = ns->access.role.expiration_unix > 0
+				  ? monotonic_ms() + (left - lead > 0 ? left - lead : 0) * 1000
+				  : 0;
+}
+
+static void renew_credentials(struct node_shell *ns, long long now)
+{
+	struct session *s = ns->s;
+	char err[512];
+
+	/* What the role granted last time: a role that refused the longer lifetime is not
+	 * asked for it again. */
+	if (node_shell_renew_credentials(s->cfg, s->auth, s->cookie, ns->access.duration_seconds,
+					 &ns->access, err, sizeof err) == 0) {
+		log_json(LOG_INFO, "node_shell", "AWS credentials renewed",
+			 json_pack("{s:s, s:I}", "session_id", s->session_id, "expires",
+				   (json_int_t)ns->access.role.expiration_unix));
+		schedule_renewal(ns);
+		return;
+	}
+	/* The old ones still work until they expire: try again in 30 s. */
+	log_json(LOG_WARN, "node_shell", "renewing AWS credentials failed",
+		 json_pack("{s:s, s:s}", "session_id", s->session_id, "error", err));
+	ns->renew_at_ms = now + 30000;
+}
+
 static int ns_start(struct session *s)
 {
 	struct node_shell *ns = calloc(1, sizeof *ns);
@@ -220,9 +305,12 @@ static int ns_start(struct session *s)
 	}
 	s->backend = ns;
 	ns->s = s;
+	ns->guardian.fd = -1;
 	buf_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes);
 	session_http_wait(s, &ns->wait);
-	if (node_shell_prepare(s->cfg, s->auth, s->cookie, &s->target, &s->id, &ns->wait, &ns->access,
+	ns->credential_seconds = credential_seconds(s->cfg);
+	if (node_shell_prepare_session(s->cfg, s->creds, s->auth, s->cookie, &s->target, &s->id,
+				       &ns->wait, ns->credential_seconds, &ns->access,
 			       &ans) != 0) {
 		if (!s->close_reason[0])
 			session_fail(s, ans.code, ans.status >= 500, "%s", ans.message);
@@ -231,6 +319,7 @@ static int ns_start(struct session *s)
 	}
 	if (start_ssm(ns) != 0 || open_channel(ns) != 0)
 		return -1;
+	schedule_renewal(ns);
 	return 0;
 }
 
@@ -308,7 +397,16 @@ static long long ns_next_tick(struct session *s)
 	if (ns->ws && ws_client_has_buffered_input(ns->ws))
 		return now;
 	t = ssm_session_next_timeout(ns->channel, now);
-	return t < 0 ? -1 : now + t;
+	t = t < 0 ? -1 : now + t;
+	if (ns->renew_at_ms && (t < 0 || ns->renew_at_ms < t))
+		t = ns->renew_at_ms;
+	if (ns->ws) {
+		long long k = ws_client_next_keepalive(ns->ws, now);
+
+		if (k >= 0 && (t < 0 || k < t))
+			t = k;
+	}
+	return t;
 }
 
 static int ns_tick(struct session *s, long long now)
@@ -318,6 +416,16 @@ static int ns_tick(struct session *s, long long now)
 
 	if (!ns || !ns->channel)
 		return 0;
+	if (ns->renew_at_ms && now >= ns->renew_at_ms)
+		renew_credentials(ns, now);
+	if (ns->ws && ws_client_keepalive(ns->ws, now) != 0) {
+		struct ws_close_info info;
+
+		ws_client_close_info(ns->ws, &info);
+		session_fail(s, "E_UPSTREAM", true, "the SSM data channel failed: %s",
+			     info.error ? info.error : "connection lost");
+		return -1;
+	}
 	if (ssm_session_tick(ns->channel, now, err, sizeof err) != 0) {
 		session_fail(s, "E_UPSTREAM", true, "SSM data channel: %s", err);
 		return -1;
@@ -359,11 +467,16 @@ static void ns_teardown(struct session *s, json_t *extra)
 	if (ns->session_started) {
 		struct aws_error aerr = { 0 };
 		char err[256];
-		/* Best effort, but on every path: the session must not outlive the browser's. */
-		if (ssm_terminate_session(&ns->client, ns->started.session_id, &aerr, err, sizeof err) != 0)
+		/* Best effort, but on every path: the session must not outlive the browser's. When
+		 * it fails here, the guardian tries again. */
+		if (ssm_terminate_session(&ns->client, ns->started.session_id, &aerr, err, sizeof err) != 0) {
 			log_json(LOG_WARN, "node_shell", "TerminateSession failed",
 				 json_pack("{s:s, s:s}", "ssm_session_id", ns->started.session_id, "error",
 					   aerr.code[0] ? aerr.code : err));
+			ssm_guardian_abandon(&ns->guardian);
+		} else {
+			ssm_guardian_release(&ns->guardian);
+		}
 	}
 	if (ns->channel) {
 		struct ssm_session_stats st;

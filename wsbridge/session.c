@@ -278,8 +278,24 @@ static void write_close_row(struct session *s, json_t *extra)
 	ev.actor_groups_json = groups;
 	ev.cluster = s->target.cluster;
 	ev.extra = extra;
-	audit_write(s->db, &ev, NULL);
+	/* One transaction with the release of the registry row: if the sweep found this process
+	 * gone meanwhile, it wrote the close row (reason "lost") and this one is not written. */
+	if (shell_registry_close(s->db, s->session_id, &ev) == 0)
+		log_json(LOG_WARN, "wsbridge", "the session was reaped as lost before it closed",
+			 json_pack("{s:s}", "session_id", s->session_id));
 	free(groups);
+}
+
+/* The registry row's heartbeat (store/shell_registry.h): what a lost close row reports if
+ * this process dies without writing its own. */
+static void heartbeat(struct session *s, long long now)
+{
+	if (now < s->next_heartbeat)
+		return;
+	s->next_heartbeat = now + SHELL_HEARTBEAT_MS;
+	if (shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0)
+		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
+			sqlite3_errmsg(s->db));
 }
 
 static void send_hello(struct session *s)
@@ -305,6 +321,7 @@ static int check_timers(struct session *s, long long now)
 	const struct terminal_timers *t = shell_timers_for(s->cfg, s->target.kind);
 	long long idle_ms = (long long)t->idle_seconds * 1000, quiet = now - s->last_activity;
 
+	heartbeat(s, now);
 	if (t->max_duration_seconds > 0 && now - s->started_mono >= (long long)t->max_duration_seconds * 1000) {
 		session_set_exit(s, "max_duration", -1);
 		return 1;
@@ -410,6 +427,7 @@ int session_run(struct session *s)
 	int started;
 
 	s->started_mono = s->last_activity = s->last_client_frame = monotonic_ms();
+	s->next_heartbeat = s->started_mono + SHELL_HEARTBEAT_MS;
 	s->started_wall_ms = now_ms();
 	if (!s->ops->open_row_after_start)
 		write_open_row(s);

@@ -4,6 +4,7 @@
 #ifndef PERISCOPE_WSBRIDGE_SESSION_H
 #define PERISCOPE_WSBRIDGE_SESSION_H
 
+#include "k8s/eks_access.h"
 #include <jansson.h>
 #include <poll.h>
 #include <sqlite3.h>
@@ -49,6 +50,7 @@ struct session {
 	const struct config *cfg;
 	sqlite3 *db;
 	struct auth_ctx *auth;
+	struct cred_cache *creds;                  /* the server's own AWS identity (eks clusters) */
 	const char *cookie;                     /* the browser's session cookie (a secret) */
 	struct shell_target target;
 	struct identity id;
@@ -72,6 +74,7 @@ struct session {
 	long long last_activity;
 	long long last_client_frame;
 	bool idle_warned;
+	long long next_heartbeat;               /* of the registry row (store/shell_registry.h) */
 	struct login_watch watch;               /* the login session, re-checked while we run */
 
 	/* Accounting and outcome. */

@@ -144,7 +144,8 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
 
 	/* A new status line (after a 100 Continue) starts a new set of headers. */
 	if (n >= 5 && !strncmp(line, "HTTP/", 5)) {
-		t->resp->content_type[0] = t->resp->error_type[0] = t->resp->request_id[0] = '\0';
+		t->resp->content_type[0] = t->resp->error_type[0] = t->resp->request_id[0] =
+			t->resp->date[0] = '\0';
 		return n;
 	}
 	capture_header(line, n, "content-type", t->resp->content_type,
@@ -155,7 +156,26 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
 		       sizeof t->resp->request_id);
 	capture_header(line, n, "x-amz-request-id", t->resp->request_id,
 		       sizeof t->resp->request_id);
+	capture_header(line, n, "date", t->resp->date, sizeof t->resp->date);
 	return n;
+}
+
+/* Failures on the way, as aws-sdk-go-v2's RetryableConnectionError counts them (reset,
+ * refused, dial and timeout errors); a refused certificate or a too-large answer is not. */
+static bool transient_failure(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
 }
 
 #define SETOPT(c, opt, val) \
@@ -176,6 +196,8 @@ int aws_http_post(const struct aws_http_request *req, struct aws_http_response *
 	buf_reset(&resp->body);
 	resp->body.max = req->max_response ? req->max_response : AWS_HTTP_DEFAULT_MAX_RESPONSE;
 	resp->status = 0;
+	resp->transient = false;
+	resp->date[0] = '\0';
 	if (!c) {
 		set_err(err, errlen, "%s", "curl_easy_init failed");
 		return -1;
@@ -229,6 +251,7 @@ int aws_http_post(const struct aws_http_request *req, struct aws_http_response *
 		goto done;
 	}
 	if (cc != CURLE_OK) {
+		resp->transient = transient_failure(cc);
 		set_err(err, errlen, "%s", curl_err[0] ? curl_err : curl_easy_strerror(cc));
 		goto done;
 	}

@@ -6,6 +6,7 @@
 #ifndef PERISCOPE_AWS_HTTP_H
 #define PERISCOPE_AWS_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -42,6 +43,9 @@ struct aws_http_response {
 	char content_type[128];
 	char error_type[256];         /* x-amzn-ErrorType, JSON APIs' fallback error code */
 	char request_id[128];         /* x-amzn-RequestId / x-amz-request-id */
+	char date[64];                /* Date: AWS's clock, for the skew correction */
+	bool transient;               /* on failure: the connection broke (reset, refused, timed
+	                               * out), which a new attempt may not meet */
 };
 
 void aws_http_response_init(struct aws_http_response *r);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aws/aws_http.h"
+#include "aws/aws_retry.h"
 #include "core/buf.h"
 #include "aws/sts_xml.h"
 
@@ -44,8 +45,11 @@ static char *header_line(const char *name, const char *value)
 	return buf_steal(&b);
 }
 
-int ssm_call(const struct ssm_client *c, const char *operation, const char *body,
-	     char **body_out, size_t *len_out, struct aws_error *aerr)
+/* One attempt, signed at `now`. On failure *date_out holds the answer's Date header and
+ * *transient whether the connection broke on the way. */
+static int ssm_call_once(const struct ssm_client *c, const char *operation, const char *body,
+			 time_t now, char **body_out, size_t *len_out, struct aws_error *aerr,
+			 char date_out[64], bool *transient)
 {
 	struct aws_endpoint ep = { 0 };
 	struct sigv4_result sr = { 0 };
@@ -58,6 +62,8 @@ int ssm_call(const struct ssm_client *c, const char *operation, const char *body
 
 	*body_out = NULL;
 	*len_out = 0;
+	*transient = false;
+	date_out[0] = '\0';
 	aws_error_set(aerr, "", "", 0);
 	aws_http_response_init(&resp);
 	if (!c->creds || !c->creds->access_key_id || !c->creds->secret_access_key ||
@@ -77,7 +83,7 @@ int ssm_call(const struct ssm_client *c, const char *operation, const char *body
 		goto fail;
 	}
 	snprintf(target, sizeof target, "AmazonSSM.%s", operation);
-	if (sigv4_format_amz_date(c->fixed_time ? c->fixed_time : time(NULL), date) != 0)
+	if (sigv4_format_amz_date(now, date) != 0)
 		goto internal;
 	{
 		/* What botocore signs for JSON 1.1 (ssm-protocol.md §A.3). */
@@ -121,9 +127,11 @@ int ssm_call(const struct ssm_client *c, const char *operation, const char *body
 
 		if (aws_http_post(&hreq, &resp, msg, sizeof msg) != 0) {
 			aws_error_set(aerr, AWS_ERR_TRANSPORT, msg, 0);
+			*transient = resp.transient;
 			goto fail;
 		}
 	}
+	snprintf(date_out, 64, "%s", resp.date);
 	if (resp.status != 200) {
 		/* JSON 1.1 errors are JSON; an XML error document can still come from a proxy
 		 * or a fake in front of the service (moto answers signature errors in XML). */
@@ -155,6 +163,31 @@ done:
 	sigv4_result_free(&sr);
 	aws_endpoint_free(&ep);
 	return rc;
+}
+
+int ssm_call(const struct ssm_client *c, const char *operation, const char *body,
+	     char **body_out, size_t *len_out, struct aws_error *aerr)
+{
+	struct aws_clock local = { 0 };
+	struct aws_clock *clock = c->clock ? c->clock : &local;
+	int max = c->max_attempts > 0 ? c->max_attempts : AWS_RETRY_MAX_ATTEMPTS;
+
+	for (int attempt = 1;; attempt++) {
+		char date[64];
+		bool transient;
+
+		if (ssm_call_once(c, operation, body, aws_clock_now(clock, c->fixed_time), body_out,
+				  len_out, aerr, date, &transient) == 0)
+			return 0;
+		if (attempt >= max)
+			return -1;
+		/* A wrong local clock: AWS's Date header says by how much, once. */
+		if (!c->fixed_time && aws_clock_correct(clock, aerr, date, time(NULL)))
+			continue;
+		if (!aws_retry_is_retryable(aerr, transient))
+			return -1;
+		aws_retry_sleep_ms(aws_retry_backoff_ms(attempt, aws_retry_rand01()));
+	}
 }
 
 static void report(const char *op, const struct aws_error *aerr, char *err, size_t errlen)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "aws/aws_errors.h"
+#include "aws/aws_retry.h"
 #include "aws/sigv4.h"
 #include "aws/ssm_json.h"
 
@@ -19,6 +20,9 @@ struct ssm_client {
 	const char *ca_file;                  /* NULL = system CAs */
 	long timeout_ms;                      /* 0 = default */
 	time_t fixed_time;                    /* signing time for tests; 0 = now */
+	struct aws_clock *clock;              /* AWS's clock offset, learnt once and kept by the
+	                                       * caller; NULL = learnt per call */
+	int max_attempts;                     /* 0 = AWS_RETRY_MAX_ATTEMPTS */
 };
 
 /* "https://ssm.<region>.amazonaws.com" (".cn" suffix in cn-* regions). 0 or -1. */
@@ -36,7 +40,10 @@ int ssm_describe_instance(const struct ssm_client *c, const char *instance_id,
 			  size_t errlen);
 
 /* One signed JSON 1.1 call (X-Amz-Target: AmazonSSM.<operation>): the building block of
- * the three above. On 200, *body_out is the answer (malloc'd); otherwise -1 and aerr. */
+ * the three above. On 200, *body_out is the answer (malloc'd); otherwise -1 and aerr.
+ * Throttling, 5xx and broken connections are tried again with jittered backoff, and a
+ * clock-skew refusal once after correcting the clock from the Date header
+ * (lib/aws/aws_retry.h); at most max_attempts attempts in all. */
 int ssm_call(const struct ssm_client *c, const char *operation, const char *body,
 	     char **body_out, size_t *len_out, struct aws_error *aerr);
 

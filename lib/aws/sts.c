@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aws/aws_http.h"
+#include "aws/aws_retry.h"
 #include "core/buf.h"
 
 #define STS_BODY_MAX (64 * 1024)
@@ -131,6 +132,7 @@ int sts_assume_role_with_web_identity(const struct sts_assume_request *req,
 	struct aws_http_request hreq = { 0 };
 	char msg[256], line[700];
 	char *body = NULL;
+	int max = req->max_attempts > 0 ? req->max_attempts : AWS_RETRY_MAX_ATTEMPTS;
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
@@ -153,20 +155,34 @@ int sts_assume_role_with_web_identity(const struct sts_assume_request *req,
 	hreq.ca_file = req->ca_file;
 	hreq.timeout_ms = req->timeout_ms;
 	hreq.max_response = STS_XML_MAX_BYTES;
-	if (aws_http_post(&hreq, &resp, msg, sizeof msg) != 0) {
-		aws_error_set(aerr, AWS_ERR_TRANSPORT, msg, 0);
-		goto fail;
+	for (int attempt = 1;; attempt++) {
+		bool again;
+
+		aws_error_set(aerr, "", "", 0);
+		if (aws_http_post(&hreq, &resp, msg, sizeof msg) != 0) {
+			aws_error_set(aerr, AWS_ERR_TRANSPORT, msg, 0);
+			again = aws_retry_is_retryable(aerr, resp.transient);
+		} else if (resp.status != 200) {
+			aerr->http_status = resp.status;
+			if (sts_parse_error_response(resp.body.data, resp.body.len, aerr) != 0) {
+				snprintf(msg, sizeof msg, "HTTP %ld without an AWS error document",
+					 resp.status);
+				aws_error_set(aerr,
+					      resp.status >= 500 ? "ServiceUnavailable" : "HTTPError",
+					      msg, resp.status);
+			}
+			redact_token(aerr, req->web_identity_token);
+			again = aws_retry_is_retryable(aerr, false);
+		} else {
+			break;
+		}
+		/* Throttling, IDPCommunicationError (STS could not reach the IdP), 5xx and
+		 * broken connections: the SDKs' standard retry mode (lib/aws/aws_retry.h). */
+		if (!again || attempt >= max)
+			goto fail;
+		aws_retry_sleep_ms(aws_retry_backoff_ms(attempt, aws_retry_rand01()));
 	}
 	aerr->http_status = resp.status;
-	if (resp.status != 200) {
-		if (sts_parse_error_response(resp.body.data, resp.body.len, aerr) != 0) {
-			snprintf(msg, sizeof msg, "HTTP %ld without an AWS error document", resp.status);
-			aws_error_set(aerr, resp.status >= 500 ? "ServiceUnavailable" : "HTTPError",
-				      msg, resp.status);
-		}
-		redact_token(aerr, req->web_identity_token);
-		goto fail;
-	}
 	if (sts_parse_assume_role_response(resp.body.data, resp.body.len, out, msg,
 					   sizeof msg) != 0) {
 		aws_error_set(aerr, AWS_ERR_BAD_RESPONSE, msg, resp.status);

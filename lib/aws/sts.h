@@ -19,6 +19,8 @@ struct sts_assume_request {
 	int duration_seconds;            /* 900..43200, or 0 to let STS use the role default */
 	const char *ca_file;             /* NULL = system CAs */
 	long timeout_ms;                 /* 0 = default */
+	int max_attempts;                /* 0 = AWS_RETRY_MAX_ATTEMPTS (throttling, IDP
+	                                  * communication errors, 5xx, broken connections) */
 };
 
 /* "https://sts.<region>.amazonaws.com" (".amazonaws.com.cn" for cn-* regions) into out.

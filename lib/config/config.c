@@ -161,6 +161,8 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	static const char *const default_scopes[] = { "openid", "profile", "email",
 						      "offline_access", "groups" };
 	static const char *const admin_only[] = { "admin" };
+	static const char *const loopback[] = { "127.0.0.0/8", "::1/128" };
+	static const char *const default_sources[] = { "podIdentity", "irsa", "instanceProfile" };
 	struct config *c = ld->cfg;
 	struct {
 		char **field;
@@ -171,6 +173,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->oidc.issuer, "" },
 		{ &c->oidc.client_id, "" },
 		{ &c->oidc.client_secret, "" },
+		{ &c->metrics.bearer_token, "" },
 		{ &c->oidc.redirect_url, "" },
 		{ &c->oidc.audience, "" },
 		{ &c->oidc.provider_name, "" },
@@ -190,6 +193,10 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->node_shell.sts_endpoint, "" },
 		{ &c->node_shell.ssm_endpoint, "" },
 		{ &c->node_shell.ca_file, "" },
+		{ &c->eks.sts_endpoint, "" },
+		{ &c->eks.eks_endpoint, "" },
+		{ &c->eks.imds_endpoint, "http://169.254.169.254" },
+		{ &c->eks.ca_file, "" },
 		{ &ld->image_repository, DEFAULT_IMAGE_REPOSITORY },
 		{ &ld->image_tag, DEFAULT_IMAGE_TAG },
 	};
@@ -199,7 +206,9 @@ int cfg_set_defaults(struct cfg_loader *ld)
 			goto fail;
 	if (set_list(&c->oidc.scopes, default_scopes, 5) != 0 ||
 	    set_list(&c->cluster_shell.tiers, admin_only, 1) != 0 ||
-	    set_list(&c->node_shell.tiers, admin_only, 1) != 0)
+	    set_list(&c->node_shell.tiers, admin_only, 1) != 0 ||
+	    set_list(&c->metrics.allowed_networks, loopback, 2) != 0 ||
+	    set_list(&c->eks.source_names, default_sources, 3) != 0)
 		goto fail;
 
 	c->server.workers = 4;
@@ -213,7 +222,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->audit.vacuum_interval_s = 24 * 3600;
 
 	c->cluster_shell.enabled = false;
-	c->cluster_shell.timers = (struct terminal_timers){ 1200, 30, 20, 0 };
+	c->cluster_shell.timers = (struct terminal_timers){ 1200, 30, 20, 0, 5 };
 	c->cluster_shell.pod_start_timeout_seconds = 30;
 	c->cluster_shell.token_refresh_check_seconds = 30;
 	c->cluster_shell.transcript_max_bytes = 1048576;
@@ -221,10 +230,11 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->cluster_shell.max_sessions_total = 10;
 
 	c->node_shell.enabled = false;
-	c->node_shell.timers = (struct terminal_timers){ 600, 30, 20, 0 };
+	c->node_shell.timers = (struct terminal_timers){ 600, 30, 20, 0, 30 };
 	c->node_shell.transcript_max_bytes = 1048576;
 	c->node_shell.max_sessions_per_user = 2;
 	c->node_shell.max_sessions_total = 10;
+	c->node_shell.max_credential_seconds = 43200;
 	return 0;
 fail:
 	cfg_fail_at(ld, NULL, 0, NULL, "out of memory");
@@ -349,6 +359,8 @@ static void free_cluster(struct cluster_config *c)
 	free(c->name);
 	free(c->arn);
 	free(c->region);
+	free(c->endpoint);
+	free(c->ca_data);
 	free(c->kubeconfig_path);
 	free(c->kubeconfig_context);
 	free(c->environment);
@@ -374,6 +386,11 @@ void config_free(struct config *cfg)
 	free(cfg->source_path);
 	free(cfg->server.public_url);
 	string_list_clear(&cfg->server.allowed_origins);
+	string_list_clear(&cfg->metrics.allowed_networks);
+	if (cfg->metrics.bearer_token) {
+		explicit_bzero(cfg->metrics.bearer_token, strlen(cfg->metrics.bearer_token));
+		free(cfg->metrics.bearer_token);
+	}
 
 	free(cfg->oidc.issuer);
 	free(cfg->oidc.client_id);
@@ -414,6 +431,12 @@ void config_free(struct config *cfg)
 	free(cfg->node_shell.sts_endpoint);
 	free(cfg->node_shell.ssm_endpoint);
 	free(cfg->node_shell.ca_file);
+
+	string_list_clear(&cfg->eks.source_names);
+	free(cfg->eks.sts_endpoint);
+	free(cfg->eks.eks_endpoint);
+	free(cfg->eks.imds_endpoint);
+	free(cfg->eks.ca_file);
 
 	config_free_clusters(cfg);
 	free(cfg);
@@ -457,4 +480,22 @@ const char *cluster_backend_name(enum cluster_backend backend)
 	case BACKEND_IN_CLUSTER: return "in-cluster";
 	}
 	return "unknown";
+}
+
+static const char *const cred_source_names[] = { "podIdentity", "irsa", "instanceProfile" };
+
+const char *aws_cred_source_name(enum aws_cred_source s)
+{
+	return (unsigned)s < CRED_SOURCES_MAX ? cred_source_names[s] : "?";
+}
+
+int aws_cred_source_parse(const char *name, enum aws_cred_source *out)
+{
+	for (int i = 0; i < CRED_SOURCES_MAX; i++) {
+		if (strcmp(name, cred_source_names[i]) == 0) {
+			*out = (enum aws_cred_source)i;
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -71,6 +71,7 @@ struct terminal_timers {
 	int idle_warn_seconds;      /* 30 */
 	int heartbeat_seconds;      /* 20 */
 	int max_duration_seconds;   /* 0 = no maximum */
+	int upstream_ping_seconds;  /* WebSocket pings to the apiserver (5) / ssmmessages (30) */
 };
 
 struct cluster_shell_config {
@@ -98,6 +99,7 @@ struct node_shell_config {
 	long long transcript_max_bytes; /* 1048576 */
 	int max_sessions_per_user;      /* 2 */
 	int max_sessions_total;         /* 10, per cluster */
+	int max_credential_seconds;     /* 43200: cap of the STS DurationSeconds asked for */
 	/* Endpoint overrides (tests, private endpoints). Empty = the AWS public endpoints. */
 	char *sts_endpoint;             /* nodeShell.endpoints.sts */
 	char *ssm_endpoint;             /* nodeShell.endpoints.ssm */
@@ -117,15 +119,34 @@ struct cluster_cluster_shell {
 };
 
 struct cluster_config {
-	char *name;                     /* required, unique, [a-z0-9-] */
+	char *name;                     /* required, unique, [a-z0-9-]; for eks, the EKS name */
 	enum cluster_backend backend;   /* default eks */
 	char *arn;                      /* eks */
 	char *region;
+	/* eks: the apiserver URL and its CA (base64 PEM, as DescribeCluster gives it); both
+	 * set skips eks:DescribeCluster. "" = ask DescribeCluster. */
+	char *endpoint;
+	char *ca_data;
 	char *kubeconfig_path;          /* kubeconfig backend (required there) */
 	char *kubeconfig_context;       /* "" = current-context */
 	char *environment;
 	struct cluster_node_shell node_shell;
 	struct cluster_cluster_shell cluster_shell;
+};
+
+/* How the server finds its own AWS identity (for eks clusters only; the node shell never
+ * uses it) and where the AWS endpoints are. */
+enum aws_cred_source { CRED_POD_IDENTITY, CRED_IRSA, CRED_INSTANCE_PROFILE };
+#define CRED_SOURCES_MAX 3
+
+struct eks_config {
+	enum aws_cred_source sources[CRED_SOURCES_MAX]; /* eks.credentialSources, in order */
+	size_t sources_count;           /* default: podIdentity, irsa, instanceProfile */
+	struct string_list source_names; /* as written; parsed into sources by validation */
+	char *sts_endpoint;             /* eks.endpoints.sts; "" = https://sts.<region>.amazonaws.com */
+	char *eks_endpoint;             /* eks.endpoints.eks; "" = https://eks.<region>.amazonaws.com */
+	char *imds_endpoint;            /* eks.endpoints.imds; default http://169.254.169.254 */
+	char *ca_file;                  /* eks.endpoints.caFile: extra CA bundle for STS and EKS */
 };
 
 struct server_config {
@@ -134,15 +155,23 @@ struct server_config {
 	int workers;                    /* FastCGI worker threads; default 4 */
 };
 
+/* GET /metrics: who may scrape (docs/monitoring.md). */
+struct metrics_config {
+	struct string_list allowed_networks; /* CIDRs; default loopback; empty = any address */
+	char *bearer_token;             /* "" = none; else required as Authorization: Bearer */
+};
+
 struct config {
 	char *source_path;              /* the YAML file read, or "" when none */
 	struct server_config server;
+	struct metrics_config metrics;
 	struct oidc_config oidc;
 	struct session_config session;
 	struct authz_config authz;
 	struct audit_config audit;
 	struct cluster_shell_config cluster_shell;
 	struct node_shell_config node_shell;
+	struct eks_config eks;
 	struct cluster_config *clusters;
 	size_t clusters_count;
 };
@@ -157,5 +186,8 @@ bool string_list_contains(const struct string_list *list, const char *s);
 
 const char *authz_mode_name(enum authz_mode mode);
 const char *cluster_backend_name(enum cluster_backend backend);
+const char *aws_cred_source_name(enum aws_cred_source s);
+/* "podIdentity", "irsa", "instanceProfile": 0 and *out, or -1. */
+int aws_cred_source_parse(const char *name, enum aws_cred_source *out);
 
 #endif

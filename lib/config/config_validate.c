@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "net/cidr.h"
 
 /* Cluster names end up in URLs, pod labels and Secret names: a DNS label. */
 #define CLUSTER_NAME_MAX 63
@@ -51,12 +52,11 @@ static void trim_newlines(char *s, size_t *len)
 		s[--*len] = '\0';
 }
 
-/* clientSecret is a literal, "${ENV_VAR}" or "file:/path" (also "file:///path"). The
- * messages name the variable or the file, never the secret. */
-static int resolve_client_secret(struct cfg_loader *ld)
+/* A secret (clientSecret, metrics.bearerToken) is a literal, "${ENV_VAR}" or "file:/path"
+ * (also "file:///path"). The messages name the variable or the file, never the secret. */
+static int resolve_secret(struct cfg_loader *ld, const char *path, char **field)
 {
-	static const char path[] = "auth.oidc.clientSecret";
-	char *ref = ld->cfg->oidc.client_secret, *resolved = NULL;
+	char *ref = *field, *resolved = NULL;
 	size_t len = strlen(ref);
 
 	if (len > 3 && strncmp(ref, "${", 2) == 0 && ref[len - 1] == '}' &&
@@ -104,7 +104,7 @@ static int resolve_client_secret(struct cfg_loader *ld)
 	}
 	explicit_bzero(ref, len);
 	free(ref);
-	ld->cfg->oidc.client_secret = resolved;
+	*field = resolved;
 	return 0;
 }
 
@@ -211,6 +211,14 @@ static int validate_cluster(struct cfg_loader *ld, size_t index)
 			     "backend kubeconfig), got %s", got_empty(ld, path));
 		return -1;
 	}
+	if (c->backend == BACKEND_EKS && (!*c->endpoint) != (!*c->ca_data)) {
+		snprintf(path, sizeof path, "clusters[%zu].%s", index,
+			 *c->endpoint ? "certificateAuthorityData" : "endpoint");
+		cfg_fail_key(ld, path, "expected endpoint and certificateAuthorityData together "
+			     "(or neither: then eks:DescribeCluster gives them), got only %s",
+			     *c->endpoint ? "endpoint" : "certificateAuthorityData");
+		return -1;
+	}
 	if (c->backend == BACKEND_EKS && *c->arn) {
 		size_t alen = strlen(c->arn), nlen = strlen(c->name);
 
@@ -276,6 +284,55 @@ static int validate_shells(struct cfg_loader *ld)
 	return 0;
 }
 
+/* Every metrics.allowedNetworks item is an address or address/prefix (net/cidr.h). */
+static int validate_metrics(struct cfg_loader *ld)
+{
+	const struct string_list *nets = &ld->cfg->metrics.allowed_networks;
+	struct cidr net;
+
+	for (size_t i = 0; i < nets->count; i++) {
+		if (cidr_parse(nets->items[i], &net) != 0) {
+			cfg_fail_key(ld, "metrics.allowedNetworks", "expected a network such as "
+				     "10.0.0.0/8 or fd00::/8, got \"%s\"", nets->items[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* eks.credentialSources: a non-empty list of known sources, each once, tried in order. */
+static int validate_eks(struct cfg_loader *ld)
+{
+	struct eks_config *e = &ld->cfg->eks;
+	char got[160];
+
+	e->sources_count = 0;
+	if (e->source_names.count == 0 || e->source_names.count > CRED_SOURCES_MAX) {
+		cfg_fail_key(ld, "eks.credentialSources", "expected 1 to %d of podIdentity, irsa, "
+			     "instanceProfile, got %zu entries", CRED_SOURCES_MAX, e->source_names.count);
+		return -1;
+	}
+	for (size_t i = 0; i < e->source_names.count; i++) {
+		enum aws_cred_source s;
+
+		cfg_quote(e->source_names.items[i], got, sizeof got);
+		if (aws_cred_source_parse(e->source_names.items[i], &s) != 0) {
+			cfg_fail_key(ld, "eks.credentialSources", "expected podIdentity, irsa or "
+				     "instanceProfile, got %s", got);
+			return -1;
+		}
+		for (size_t j = 0; j < e->sources_count; j++) {
+			if (e->sources[j] == s) {
+				cfg_fail_key(ld, "eks.credentialSources", "expected each source once, "
+					     "got %s twice", got);
+				return -1;
+			}
+		}
+		e->sources[e->sources_count++] = s;
+	}
+	return 0;
+}
+
 int cfg_validate(struct cfg_loader *ld)
 {
 	struct config *c = ld->cfg;
@@ -289,7 +346,9 @@ int cfg_validate(struct cfg_loader *ld)
 	    require_set(ld, c->oidc.redirect_url, "auth.oidc.redirectURL",
 			"the OIDC redirect URL") != 0)
 		return -1;
-	if (resolve_client_secret(ld) != 0 || derive_defaults(ld) != 0)
+	if (resolve_secret(ld, "auth.oidc.clientSecret", &c->oidc.client_secret) != 0 ||
+	    resolve_secret(ld, "metrics.bearerToken", &c->metrics.bearer_token) != 0 ||
+	    validate_metrics(ld) != 0 || derive_defaults(ld) != 0 || validate_eks(ld) != 0)
 		return -1;
 	for (size_t i = 0; i < c->clusters_count; i++) {
 		if (validate_cluster(ld, i) != 0)

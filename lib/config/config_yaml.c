@@ -47,6 +47,10 @@ SCHEMA(server_schema,
        F("allowedOrigins", CFG_STRING_LIST, server.allowed_origins),
        F("workers", CFG_POS_INT, server.workers));
 
+SCHEMA(metrics_schema,
+       F("allowedNetworks", CFG_STRING_LIST, metrics.allowed_networks),
+       F("bearerToken", CFG_STRING, metrics.bearer_token));
+
 SCHEMA(oidc_schema,
        F("issuer", CFG_URL, oidc.issuer),
        F("clientID", CFG_STRING, oidc.client_id),
@@ -98,6 +102,7 @@ SCHEMA(cluster_shell_schema,
        F("idleWarnSeconds", CFG_POS_INT, cluster_shell.timers.idle_warn_seconds),
        F("heartbeatSeconds", CFG_POS_INT, cluster_shell.timers.heartbeat_seconds),
        F("maxDurationSeconds", CFG_NONNEG_INT, cluster_shell.timers.max_duration_seconds),
+       F("upstreamPingSeconds", CFG_POS_INT, cluster_shell.timers.upstream_ping_seconds),
        F("podStartTimeoutSeconds", CFG_POS_INT, cluster_shell.pod_start_timeout_seconds),
        F("tokenRefreshCheckSeconds", CFG_POS_INT, cluster_shell.token_refresh_check_seconds),
        F("transcriptMaxBytes", CFG_POS_INT64, cluster_shell.transcript_max_bytes),
@@ -120,17 +125,31 @@ SCHEMA(node_shell_schema,
        F("idleWarnSeconds", CFG_POS_INT, node_shell.timers.idle_warn_seconds),
        F("heartbeatSeconds", CFG_POS_INT, node_shell.timers.heartbeat_seconds),
        F("maxDurationSeconds", CFG_NONNEG_INT, node_shell.timers.max_duration_seconds),
+       F("upstreamPingSeconds", CFG_POS_INT, node_shell.timers.upstream_ping_seconds),
        F("transcriptMaxBytes", CFG_POS_INT64, node_shell.transcript_max_bytes),
        F("maxSessionsPerUser", CFG_POS_INT, node_shell.max_sessions_per_user),
        F("maxSessionsTotal", CFG_POS_INT, node_shell.max_sessions_total),
+       F("maxCredentialSeconds", CFG_POS_INT, node_shell.max_credential_seconds),
        M("endpoints", endpoints_schema));
+
+SCHEMA(eks_endpoints_schema,
+       F("sts", CFG_URL, eks.sts_endpoint),
+       F("eks", CFG_URL, eks.eks_endpoint),
+       F("imds", CFG_URL, eks.imds_endpoint),
+       F("caFile", CFG_STRING, eks.ca_file));
+
+SCHEMA(eks_schema,
+       F("credentialSources", CFG_STRING_LIST, eks.source_names),
+       M("endpoints", eks_endpoints_schema));
 
 SCHEMA(top_schema,
        M("server", server_schema),
+       M("metrics", metrics_schema),
        M("auth", auth_schema),
        M("audit", audit_schema),
        M("clusterShell", cluster_shell_schema),
        M("nodeShell", node_shell_schema),
+       M("eks", eks_schema),
        { "clusters", CFG_CLUSTERS, IN_OBJECT, 0, NULL });
 
 SCHEMA(clusters_file_schema,
@@ -150,6 +169,8 @@ SCHEMA(cluster_schema,
        C("backend", CFG_BACKEND, backend),
        C("arn", CFG_STRING, arn),
        C("region", CFG_STRING, region),
+       C("endpoint", CFG_STRING, endpoint),
+       C("certificateAuthorityData", CFG_STRING, ca_data),
        C("kubeconfigPath", CFG_STRING, kubeconfig_path),
        C("kubeconfigContext", CFG_STRING, kubeconfig_context),
        C("environment", CFG_STRING, environment),
@@ -367,7 +388,7 @@ static int apply_group_tiers(struct walk *w, const yaml_node_t *node,
 
 static int init_cluster_strings(struct cluster_config *c)
 {
-	char **fields[] = { &c->name, &c->arn, &c->region, &c->kubeconfig_path,
+	char **fields[] = { &c->name, &c->arn, &c->region, &c->endpoint, &c->ca_data, &c->kubeconfig_path,
 			    &c->kubeconfig_context, &c->environment };
 
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

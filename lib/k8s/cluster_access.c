@@ -1,19 +1,25 @@
 #include "k8s/cluster_access.h"
 
 #include <stdio.h>
+#include <string.h>
 
-int cluster_kube_target(const struct cluster_config *c, struct kube_target *out, char *err,
-			size_t errlen)
+int cluster_kube_target(const struct cluster_config *c, struct cred_cache *creds,
+			struct kube_target *out, char *err, size_t errlen)
 {
+	memset(out, 0, sizeof *out);
 	switch (c->backend) {
 	case BACKEND_KUBECONFIG:
-		return kubeconfig_load(c->kubeconfig_path, c->kubeconfig_context, out, err, errlen);
+		return kubeconfig_load(c->kubeconfig_path, c->kubeconfig_context, creds, out, err, errlen);
 	case BACKEND_IN_CLUSTER:
 		return kubeconfig_in_cluster(out, err, errlen);
+	case BACKEND_EKS:
+		if (!creds) {
+			snprintf(err, errlen, "no AWS credential cache for eks cluster %s", c->name);
+			return -2;
+		}
+		return eks_kube_target(creds, c, out, err, errlen);
 	default:
-		snprintf(err, errlen, "%s clusters are not reachable without AWS credentials of the "
-				      "server's own; use a kubeconfig or in-cluster backend",
-			 cluster_backend_name(c->backend));
+		snprintf(err, errlen, "unknown backend");
 		return -2;
 	}
 }

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "config/config.h"
+#include "k8s/eks_access.h"
 #include "k8s/k8s_client.h"
 
 /* Deletes the objects of one session, found by name, in shell_kind order (the Pod first:
@@ -24,6 +25,6 @@ int cluster_shell_delete_session(const struct k8s_client *k, const char *ns,
 int cluster_shell_sweep(sqlite3 *db, const struct k8s_client *k, const char *ns,
 			const char *keep_session);
 /* The sweep for every cluster whose shell is enabled and reachable. */
-void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db);
+void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db, struct cred_cache *creds);
 
 #endif

@@ -15,10 +15,14 @@ void k8s_response_clear(struct k8s_response *r)
 	memset(r, 0, sizeof *r);
 }
 
+/* "Authorization: Bearer ..." or, when a client certificate alone authenticates, NULL. */
 static int auth_header(const struct k8s_client *k, char **out)
 {
 	struct buf b;
 
+	*out = NULL;
+	if (!k->target->token)
+		return 0;
 	buf_init(&b, 70000);
 	if (buf_printf(&b, "Authorization: Bearer %s", k->target->token) != 0) {
 		buf_free(&b);
@@ -36,8 +40,8 @@ static void wipe(char *s)
 	}
 }
 
-int k8s_call(const struct k8s_client *k, const char *method, const char *path, json_t *body,
-	     struct k8s_response *out, char *err, size_t errlen)
+static int call_once(const struct k8s_client *k, const char *method, const char *path, json_t *body,
+		     struct k8s_response *out, char *err, size_t errlen)
 {
 	char *auth = NULL, *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct buf url;
@@ -52,8 +56,10 @@ int k8s_call(const struct k8s_client *k, const char *method, const char *path, j
 		goto done;
 	}
 	{
-		const char *headers[] = { auth, "Accept: application/json",
-					  body ? "Content-Type: application/json" : NULL, NULL };
+		/* The Authorization line last: it may be absent (a client certificate). */
+		const char *headers[] = { "Accept: application/json",
+					  body ? "Content-Type: application/json" : auth,
+					  body ? auth : NULL, NULL };
 		struct http_request rq = {
 			.method = method,
 			.url = url.data,
@@ -61,6 +67,8 @@ int k8s_call(const struct k8s_client *k, const char *method, const char *path, j
 			.body = text,
 			.body_len = text ? strlen(text) : 0,
 			.ca_file = k->target->ca_file,
+			.cert_file = k->target->cert_file,
+			.key_file = k->target->key_file,
 			.timeout_ms = k->timeout_ms ? k->timeout_ms : 15000,
 			.max_body = K8S_MAX_ANSWER,
 			.wait = k->wait,
@@ -82,6 +90,22 @@ done:
 	free(text);
 	buf_free(&url);
 	return rc;
+}
+
+int k8s_call(const struct k8s_client *k, const char *method, const char *path, json_t *body,
+	     struct k8s_response *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (kube_target_fresh(k->target, false, err, errlen) != 0)
+		return -1;
+	if (call_once(k, method, path, body, out, err, errlen) != 0)
+		return -1;
+	if (out->status != 401 || !k->target->source.renew)
+		return 0;
+	k8s_response_clear(out);
+	if (kube_target_fresh(k->target, true, err, errlen) != 0)
+		return -1;
+	return call_once(k, method, path, body, out, err, errlen);
 }
 
 const char *k8s_status_text(const struct k8s_response *r)
@@ -141,6 +165,10 @@ int k8s_watch(const struct k8s_client *k, const char *path, int timeout_s,
 
 	memset(r, 0, sizeof *r);
 	buf_init(&w.line, K8S_MAX_EVENT);
+	if (kube_target_fresh(k->target, false, err, errlen) != 0) {
+		buf_free(&w.line);
+		return -1;
+	}
 	buf_init(&url, 8192);
 	if (auth_header(k, &auth) != 0 ||
 	    buf_printf(&url, "%s%s%swatch=1&timeoutSeconds=%d", k->target->server, path,
@@ -149,11 +177,13 @@ int k8s_watch(const struct k8s_client *k, const char *path, int timeout_s,
 		goto done;
 	}
 	{
-		const char *headers[] = { auth, "Accept: application/json", NULL };
+		const char *headers[] = { "Accept: application/json", auth, NULL };
 		struct http_request rq = {
 			.url = url.data,
 			.headers = headers,
 			.ca_file = k->target->ca_file,
+			.cert_file = k->target->cert_file,
+			.key_file = k->target->key_file,
 			.timeout_ms = (long)timeout_s * 1000 + 2000,
 			.max_body = K8S_MAX_ANSWER,
 			.wait = k->wait,

@@ -10,7 +10,7 @@
 #include "k8s/kubeconfig.h"
 
 struct k8s_client {
-	const struct kube_target *target;
+	struct kube_target *target;     /* its token is renewed here when it has a source */
 	const struct http_wait *wait;   /* serve other descriptors while waiting, or NULL */
 	long timeout_ms;                /* per call; 0 = 15 s */
 	struct http_share *share;       /* keep the connection between calls, or NULL */
@@ -26,7 +26,10 @@ struct k8s_response {
 
 void k8s_response_clear(struct k8s_response *r);
 
-/* One call. A transport failure is -1 with err; any HTTP status is 0. body may be NULL. */
+/* One call. A transport failure is -1 with err; any HTTP status is 0. body may be NULL.
+ * A token that expires within a minute is renewed first; a 401 renews it and asks once
+ * more (client-go's exec authenticator does the same on 401: plugin/pkg/client/auth/exec
+ * exec.go Authenticator.maybeRefreshCreds via roundTripper). */
 int k8s_call(const struct k8s_client *k, const char *method, const char *path, json_t *body,
 	     struct k8s_response *out, char *err, size_t errlen);
 

@@ -122,13 +122,6 @@ int shell_gates_static(const struct config *cfg, const struct shell_target *t,
 			 : !cfg->node_shell.enabled)
 		return gate_refuse(ans, 403, cluster_kind ? "E_CLUSTER_SHELL_DISABLED" : "E_NODE_SHELL_DISABLED",
 			      NULL, "the %s is not enabled on this cluster", what);
-	/* EKS needs the server's own AWS identity to reach the apiserver, which this server
-	 * deliberately does not have. */
-	if (cluster_kind && c->backend == BACKEND_EKS)
-		return gate_refuse(ans, 403, "E_CLUSTER_SHELL_UNSUPPORTED",
-				   json_pack("{s:s}", "backend", cluster_backend_name(c->backend)),
-				   "the cluster shell needs a kubeconfig or in-cluster backend; cluster %.64s "
-				   "is %s", c->name, cluster_backend_name(c->backend));
 	if (cfg->authz.mode != AUTHZ_TIER)
 		return gate_refuse(ans, 403,
 			      cluster_kind ? "E_CLUSTER_SHELL_REQUIRES_TIER" : "E_NODE_SHELL_REQUIRES_TIER",

@@ -1,9 +1,11 @@
 #include "store/audit.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/audit_chain.h"
 #include "store/db.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -68,16 +70,50 @@ static void audit_log_line(const struct audit_event *ev, long long ts_ns, long l
 	log_json(LOG_INFO, "audit", "audit", f);
 }
 
+/* The row and the chain's new head, in one write transaction: the caller's when it is in
+ * one (a savepoint inside it), else BEGIN IMMEDIATE, so that two writers never read the
+ * same head (store/audit_chain.h). */
+static int insert_chained(sqlite3 *db, sqlite3_stmt *st, long long *id, char *why,
+			  size_t whylen)
+{
+	bool own = sqlite3_get_autocommit(db) != 0;
+	char prev[AUDIT_HASH_HEX];
+
+	if (sqlite3_exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT audit_append", NULL, NULL,
+			 NULL) != SQLITE_OK)
+		return -1;
+	if (audit_chain_head(db, prev) != 0 ||
+	    sqlite3_bind_text(st, 18, prev, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	*id = sqlite3_last_insert_rowid(db);
+	if (audit_chain_append(db, *id) != 0 ||
+	    sqlite3_exec(db, own ? "COMMIT" : "RELEASE audit_append", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	*id = 0;
+	/* Said before the rollback, which would reset it. */
+	snprintf(why, whylen, "%s", sqlite3_errmsg(db));
+	if (own) {
+		db_rollback(db);
+	} else {
+		sqlite3_exec(db, "ROLLBACK TO audit_append", NULL, NULL, NULL);
+		sqlite3_exec(db, "RELEASE audit_append", NULL, NULL, NULL);
+	}
+	return -1;
+}
+
 int audit_write(sqlite3 *db, const struct audit_event *ev, long long *id_out)
 {
 	static const char sql[] =
 		"INSERT INTO audit_events (ts_unix_nano, request_id, route, actor_sub, actor_email,"
 		" actor_groups, verb, outcome, cluster, res_group, res_version, res_type,"
-		" res_namespace, res_name, reason, session_id, extra)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+		" res_namespace, res_name, reason, session_id, extra, prev_hash)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	long long ts = ev->ts_ns ? ev->ts_ns : now_ns(), id = 0;
 	const char *session_id = NULL;
-	char *extra_text = NULL;
+	char *extra_text = NULL, why[256] = "no database";
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
@@ -85,7 +121,9 @@ int audit_write(sqlite3 *db, const struct audit_event *ev, long long *id_out)
 		extra_text = json_dumps(ev->extra, JSON_COMPACT);
 		session_id = json_string_value(json_object_get(ev->extra, "session_id"));
 	}
-	if (!db || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		snprintf(why, sizeof why, "%s", sqlite3_errmsg(db));
+	if (!st)
 		goto done;
 	sqlite3_bind_int64(st, 1, ts);
 	db_bind_text_or_null(st, 2, ev->request_id);
@@ -107,16 +145,13 @@ int audit_write(sqlite3 *db, const struct audit_event *ev, long long *id_out)
 	db_bind_text_or_null(st, 15, ev->reason);
 	db_bind_text_or_null(st, 16, session_id);
 	db_bind_text_or_null(st, 17, extra_text);
-	if (sqlite3_step(st) == SQLITE_DONE) {
-		id = sqlite3_last_insert_rowid(db);
+	if (insert_chained(db, st, &id, why, sizeof why) == 0)
 		rc = 0;
-	}
 done:
 	if (rc != 0)
 		log_json(LOG_ERROR, "audit", "audit row not written",
 			 json_pack("{s:s, s:s, s:s}", "verb", ev->verb, "actor.sub",
-				   or_anonymous(ev->actor_sub), "error",
-				   db ? sqlite3_errmsg(db) : "no database"));
+				   or_anonymous(ev->actor_sub), "error", why));
 	audit_log_line(ev, ts, id);
 	sqlite3_finalize(st);
 	free(extra_text);

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/audit.h"
 #include "store/db.h"
+#include "store/shell_lost.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -35,56 +37,177 @@ int process_start_ticks(pid_t pid, unsigned long long *ticks)
 	return 0;
 }
 
-static int row_is_live(sqlite3_stmt *st, int pid_col, int ticks_col)
+int host_boot_id(char *out, size_t outlen)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	if (fgets(out, (int)outlen, f)) {
+		out[strcspn(out, "\n")] = '\0';
+		rc = *out ? 0 : -1;
+	}
+	fclose(f);
+	return rc;
+}
+
+/* A row is live when its process is: same boot, same pid, same start time. A row from
+ * another boot (the host rebooted) cannot be checked by pid: it stays live only while its
+ * heartbeat is fresh. A row without a boot id predates the column: checked by pid. */
+static int row_is_live(sqlite3_stmt *st, int pid_col, int ticks_col, int boot_col, int beat_col,
+		       const char *boot_id, long long now)
 {
 	unsigned long long now_ticks;
 	pid_t pid = (pid_t)sqlite3_column_int64(st, pid_col);
+	const char *row_boot = (const char *)sqlite3_column_text(st, boot_col);
 
+	if (row_boot && boot_id && strcmp(row_boot, boot_id) != 0)
+		return now - sqlite3_column_int64(st, beat_col) < SHELL_HEARTBEAT_STALE_MS;
 	return process_start_ticks(pid, &now_ticks) == 0 &&
 	       now_ticks == (unsigned long long)sqlite3_column_int64(st, ticks_col);
 }
 
-int shell_registry_reap(sqlite3 *db, json_t **reaped)
-{
-	static const char list_sql[] = "SELECT id, kind, cluster, detail, pid, pid_start_ticks"
-				       " FROM shell_sessions";
-	sqlite3_stmt *st = NULL, *del = NULL;
-	json_t *rows = reaped ? json_array() : NULL;
-	int count = 0, step;
+#define REGISTRY_ROW_COLUMNS                                                                  \
+	"id, kind, cluster, detail, pid, pid_start_ticks, boot_id, heartbeat_at_ms, actor_sub,"  \
+	" actor_email, actor_groups, target, tier, mode, started_at_ms, bytes_in, bytes_out"
 
-	if (sqlite3_prepare_v2(db, list_sql, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM shell_sessions WHERE id = ?", -1, &del, NULL) !=
-		    SQLITE_OK)
+/* The dead rows, as JSON objects, collected before any is claimed (no write while the
+ * list is read). */
+static json_t *dead_rows(sqlite3 *db)
+{
+	static const char sql[] = "SELECT " REGISTRY_ROW_COLUMNS " FROM shell_sessions";
+	char boot[64];
+	const char *boot_id = host_boot_id(boot, sizeof boot) == 0 ? boot : NULL;
+	long long now = now_ms();
+	sqlite3_stmt *st = NULL;
+	json_t *rows = json_array();
+	int step;
+
+	if (!rows || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (row_is_live(st, 4, 5))
+		const char *detail = (const char *)sqlite3_column_text(st, 3);
+		const char *groups = (const char *)sqlite3_column_text(st, 10);
+		json_t *d, *g, *row;
+
+		if (row_is_live(st, 4, 5, 6, 7, boot_id, now))
 			continue;
-		sqlite3_reset(del);
-		sqlite3_bind_text(del, 1, (const char *)sqlite3_column_text(st, 0), -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(del) != SQLITE_DONE)
+		d = detail ? json_loads(detail, 0, NULL) : NULL;
+		g = groups ? json_loads(groups, 0, NULL) : NULL;
+		row = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s?, s:o, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:I}",
+				"id", sqlite3_column_text(st, 0), "kind", sqlite3_column_text(st, 1),
+				"cluster", sqlite3_column_text(st, 2), "detail", d ? d : json_object(),
+				"actor_sub", sqlite3_column_text(st, 8), "actor_email",
+				sqlite3_column_text(st, 9), "actor_groups", g ? g : json_array(),
+				"target", sqlite3_column_text(st, 11), "tier", sqlite3_column_text(st, 12),
+				"mode", sqlite3_column_text(st, 13), "started_at_ms",
+				(json_int_t)sqlite3_column_int64(st, 14), "heartbeat_at_ms",
+				(json_int_t)sqlite3_column_int64(st, 7), "bytes_in",
+				(json_int_t)sqlite3_column_int64(st, 15), "bytes_out",
+				(json_int_t)sqlite3_column_int64(st, 16));
+		if (!row || json_array_append_new(rows, row) != 0)
 			goto fail;
-		if (rows) {
-			const char *detail = (const char *)sqlite3_column_text(st, 3);
-			json_t *d = detail ? json_loads(detail, 0, NULL) : NULL;
-			json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:o}", "id",
-							      sqlite3_column_text(st, 0), "kind",
-							      sqlite3_column_text(st, 1), "cluster",
-							      sqlite3_column_text(st, 2), "detail",
-							      d ? d : json_object()));
-		}
-		count++;
 	}
 	if (step != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
-	sqlite3_finalize(del);
-	if (reaped)
-		*reaped = rows;
-	return count;
+	return rows;
 fail:
 	sqlite3_finalize(st);
-	sqlite3_finalize(del);
 	json_decref(rows);
+	return NULL;
+}
+
+/* Deletes the row of session id; 1 when this call did (the claim on its close row), 0 when
+ * it was gone already, -1 on error. */
+static int claim_row(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM shell_sessions WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = sqlite3_changes(db) == 1 ? 1 : 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Savepoints nest inside the admission's BEGIN IMMEDIATE, and begin a transaction of their
+ * own elsewhere. */
+static int savepoint(sqlite3 *db, const char *verb)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof sql, "%s shell_close", verb);
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static void savepoint_abort(sqlite3 *db)
+{
+	savepoint(db, "ROLLBACK TO");
+	savepoint(db, "RELEASE");
+}
+
+/* Claims the row and writes its close row, all or nothing. 1, 0 (claimed by another), -1. */
+static int claim_and_write(sqlite3 *db, const char *id, const struct audit_event *ev,
+			   const json_t *lost_row)
+{
+	int claimed;
+
+	if (savepoint(db, "SAVEPOINT") != 0)
+		return -1;
+	claimed = claim_row(db, id);
+	if (claimed < 0)
+		goto fail;
+	if (claimed == 1 && (ev ? audit_write(db, ev, NULL) : shell_lost_write(db, lost_row)) != 0)
+		goto fail;
+	if (savepoint(db, "RELEASE") != 0)
+		goto fail;
+	return claimed;
+fail:
+	savepoint_abort(db);
+	return -1;
+}
+
+int shell_registry_close(sqlite3 *db, const char *id, const struct audit_event *ev)
+{
+	return claim_and_write(db, id, ev, NULL);
+}
+
+int shell_registry_reap(sqlite3 *db, json_t **reaped)
+{
+	json_t *rows = dead_rows(db), *row, *out = reaped ? json_array() : NULL;
+	size_t i;
+	int count = 0;
+
+	if (!rows || (reaped && !out))
+		goto fail;
+	json_array_foreach(rows, i, row) {
+		const char *id = json_string_value(json_object_get(row, "id"));
+		int claimed = claim_and_write(db, id, NULL, row);
+
+		if (claimed < 0)
+			goto fail;
+		if (claimed == 0)
+			continue; /* another process claimed it meanwhile */
+		if (out)
+			json_array_append_new(out, json_pack("{s:O, s:O, s:O, s:O}", "id",
+							     json_object_get(row, "id"), "kind",
+							     json_object_get(row, "kind"), "cluster",
+							     json_object_get(row, "cluster"), "detail",
+							     json_object_get(row, "detail")));
+		count++;
+	}
+	json_decref(rows);
+	if (reaped)
+		*reaped = out;
+	return count;
+fail:
+	json_decref(rows);
+	json_decref(out);
 	return -1;
 }
 
@@ -182,13 +305,17 @@ enum admit_result shell_registry_admit(sqlite3 *db, const struct shell_slot *slo
 {
 	static const char sql[] =
 		"INSERT INTO shell_sessions (id, kind, actor_sub, cluster, target, tier, mode, pid,"
-		" pid_start_ticks, started_at_ms, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)";
+		" pid_start_ticks, started_at_ms, detail, actor_email, actor_groups, boot_id,"
+		" heartbeat_at_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?10)";
 	unsigned long long ticks;
+	char boot[64];
 	sqlite3_stmt *st = NULL;
 	enum admit_result result = ADMIT_ERROR;
 
 	if (active)
 		*active = NULL;
+	if (host_boot_id(boot, sizeof boot) != 0)
+		boot[0] = '\0';
 	if (process_start_ticks(slot->pid, &ticks) != 0) {
 		snprintf(err, errlen, "cannot read the start time of process %d", (int)slot->pid);
 		return ADMIT_ERROR;
@@ -218,6 +345,9 @@ enum admit_result shell_registry_admit(sqlite3 *db, const struct shell_slot *slo
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)ticks);
 	sqlite3_bind_int64(st, 10, now_ms());
 	db_bind_text_or_null(st, 11, slot->detail_json);
+	db_bind_text_or_null(st, 12, slot->actor_email);
+	db_bind_text_or_null(st, 13, slot->actor_groups_json);
+	db_bind_text_or_null(st, 14, boot);
 	if (sqlite3_step(st) != SQLITE_DONE || db_commit(db) != 0)
 		goto db_error;
 	sqlite3_finalize(st);
@@ -251,6 +381,26 @@ int shell_registry_release(sqlite3 *db, const char *id)
 	return exec_id(db, "DELETE FROM shell_sessions WHERE id = ?1", id, NULL);
 }
 
+int shell_registry_heartbeat(sqlite3 *db, const char *id, long long now, long long bytes_in,
+			     long long bytes_out)
+{
+	static const char sql[] = "UPDATE shell_sessions SET heartbeat_at_ms = ?2, bytes_in = ?3,"
+				  " bytes_out = ?4 WHERE id = ?1";
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, bytes_in);
+	sqlite3_bind_int64(st, 4, bytes_out);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int shell_registry_set_detail(sqlite3 *db, const char *id, const char *detail_json)
 {
 	return exec_id(db, "UPDATE shell_sessions SET detail = ?2 WHERE id = ?1", id, detail_json);
@@ -261,15 +411,18 @@ int shell_registry_is_live(sqlite3 *db, const char *id)
 	sqlite3_stmt *st = NULL;
 	int rc = -1, step;
 
-	if (sqlite3_prepare_v2(db, "SELECT pid, pid_start_ticks FROM shell_sessions WHERE id = ?", -1,
-			       &st, NULL) != SQLITE_OK)
+	char boot[64];
+	const char *boot_id = host_boot_id(boot, sizeof boot) == 0 ? boot : NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT pid, pid_start_ticks, boot_id, heartbeat_at_ms"
+			       " FROM shell_sessions WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
 	if (step == SQLITE_DONE)
 		rc = 0;
 	else if (step == SQLITE_ROW)
-		rc = row_is_live(st, 0, 1) ? 1 : 0;
+		rc = row_is_live(st, 0, 1, 2, 3, boot_id, now_ms()) ? 1 : 0;
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -2,7 +2,13 @@
  * periscope-wsbridge process. Admission is one write transaction: reap the rows whose
  * process is gone, count, insert; so N concurrent opens never exceed a cap, and a process
  * that died (even by SIGKILL) leaves no slot taken. A process is identified by its pid and
- * its start time, so a recycled pid does not keep a dead session alive. */
+ * its start time, so a recycled pid does not keep a dead session alive, and by the host's
+ * boot id, so a row left by a reboot is dead once its heartbeat is stale.
+ *
+ * The row is also the claim on the session's one close row: whoever deletes it writes the
+ * close row, in the same transaction. The bridge does at its normal close
+ * (shell_registry_close); a reap does for a process that is gone, with reason "lost"
+ * (store/shell_lost.h). So every admitted session gets exactly one close row. */
 #ifndef PERISCOPE_SHELL_REGISTRY_H
 #define PERISCOPE_SHELL_REGISTRY_H
 
@@ -19,6 +25,8 @@ struct shell_slot {
 	const char *target;      /* node name, or NULL */
 	const char *tier;
 	const char *mode;
+	const char *actor_email;
+	const char *actor_groups_json; /* JSON array, or NULL */
 	pid_t pid;               /* the owning process */
 	const char *detail_json; /* optional JSON object (pod, secret, instance, ...) */
 };
@@ -40,9 +48,22 @@ enum admit_result shell_registry_check(sqlite3 *db, const char *kind, const char
 				       const char *cluster, const struct shell_caps *caps,
 				       json_t **active, char *err, size_t errlen);
 int shell_registry_release(sqlite3 *db, const char *id);
+/* The bridge's heartbeat: its row's last sign of life and the bytes so far, which a lost
+ * close row reports. Every SHELL_HEARTBEAT_MS. */
+#define SHELL_HEARTBEAT_MS 10000
+/* A row from another boot of the host (a reboot) is dead once its heartbeat is this old. */
+#define SHELL_HEARTBEAT_STALE_MS 30000
+int shell_registry_heartbeat(sqlite3 *db, const char *id, long long now_ms, long long bytes_in,
+			     long long bytes_out);
+struct audit_event;
+/* The normal close: deletes the row and writes the close row ev in one transaction.
+ * 1 written, 0 the row was already gone (a reap wrote the close row: none is written
+ * twice), -1 error (nothing written: the row stays for a reap). */
+int shell_registry_close(sqlite3 *db, const char *id, const struct audit_event *ev);
 int shell_registry_set_detail(sqlite3 *db, const char *id, const char *detail_json);
-/* Deletes rows whose process is gone; returns how many, or -1. *reaped (when not NULL)
- * gets their rows [{id, kind, cluster, detail}] so the caller can clean up after them. */
+/* Deletes rows whose process is gone, each with its close row (reason "lost"); returns
+ * how many, or -1. *reaped (when not NULL) gets their rows [{id, kind, cluster, detail}]
+ * so the caller can clean up after them. */
 int shell_registry_reap(sqlite3 *db, json_t **reaped);
 /* 1 when the session id has a live row, 0 when not, -1 on error. */
 int shell_registry_is_live(sqlite3 *db, const char *id);
@@ -50,5 +71,8 @@ int shell_registry_is_live(sqlite3 *db, const char *id);
 /* The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22):
  * with the pid, it names one process for good. 0 or -1 when the process does not exist. */
 int process_start_ticks(pid_t pid, unsigned long long *ticks);
+/* This boot of the host (/proc/sys/kernel/random/boot_id) into out (at least 40 bytes).
+ * 0, or -1. */
+int host_boot_id(char *out, size_t outlen);
 
 #endif

@@ -1,5 +1,6 @@
 /* Fuzz target: the small parsers that read what a client sends — query strings, cookies,
- * audit filters and cursors, shell paths, providerIDs — and the kubeconfig reader. */
+ * audit filters and cursors, shell paths, providerIDs, X-Forwarded-For — and the kubeconfig
+ * reader. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "shell/node_shell_prep.h"
 #include "shell/shell_gates.h"
 #include "core/urlcode.h"
+#include "net/client_addr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s = malloc(size + 1);
 	struct query_params q;
 	struct shell_target t;
-	char err[256], *v, *id = NULL, *zone = NULL;
+	char err[256], *v, *id = NULL, *zone = NULL, client[CLIENT_ADDR_MAX];
 	long long ts, cid;
 
 	if (!s)
@@ -47,6 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	free(id);
 	free(zone);
+	/* Only address characters come out, never more than an address's length. */
+	client_address("127.0.0.1", s, client, sizeof client);
+	if (strlen(client) > 45 || strspn(client, "0123456789abcdefABCDEF.:") != strlen(client))
+		abort();
 	json_decref(kubeconfig_parse(s, size, err, sizeof err));
 	free(s);
 	return 0;

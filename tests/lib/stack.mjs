@@ -37,6 +37,13 @@ export const CLIENT = { id: 'periscope', secret: 'periscope-dev-secret' };
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 export const NODE_ROLE = `arn:aws:iam::${ACCOUNT}:role/periscope-node-shell`;
+// The server's own IAM role (EKS Pod Identity in the stack), mapped in the fake apiserver to
+// the same Kubernetes user `periscope` as the kubeconfig's token, and the eks cluster the
+// fake EKS API describes: the fake apiserver again, reached with EKS tokens. Tests add it
+// to their clusters with EKS_CLUSTER.
+export const SERVER_ROLE = `arn:aws:iam::${ACCOUNT}:role/periscope-server`;
+export const EKS_NAME = 'local-eks';
+export const EKS_CLUSTER = { name: EKS_NAME, backend: 'eks', arn: `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/${EKS_NAME}`, region: REGION };
 
 // The fake cluster's nodes: two EC2 instances (one with its SSM agent online, one lost)
 // and one node that is not on EC2.
@@ -189,6 +196,10 @@ export function baseConfig({ url, issuer, runDir, aws }) {
 			enabled: true, tiers: ['admin'], region: REGION, awsRoleArn: NODE_ROLE, oidcAudience: CLIENT.id,
 			endpoints: aws ? { sts: aws.stsUrl, ssm: aws.ssmUrl, caFile: aws.caFile } : {},
 		},
+		eks: {
+			credentialSources: ['podIdentity', 'irsa', 'instanceProfile'],
+			endpoints: aws ? { sts: aws.stsUrl, eks: aws.eksUrl, imds: aws.metadataUrl, caFile: aws.caFile } : {},
+		},
 		clusters: [
 			{ name: 'local', backend: 'kubeconfig', kubeconfigPath: path.join(runDir, 'local.kubeconfig'), region: 'eu-west-1', environment: 'dev' },
 			{ name: 'prod-eu', backend: 'eks', arn: 'arn:aws:eks:eu-west-1:111122223333:cluster/prod-eu', region: 'eu-west-1' },
@@ -244,6 +255,8 @@ function newLogText(runDir, marks) {
 }
 
 const PORT_ATTEMPTS = 8;
+// What the server's own AWS identity is read from (eks clusters); websocketd passes them on.
+const SERVER_IDENTITY_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI,AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,AWS_ROLE_ARN,AWS_WEB_IDENTITY_TOKEN_FILE,AWS_ROLE_SESSION_NAME';
 
 export async function startStack(opts = {}) {
 	const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-stack-'));
@@ -279,6 +292,7 @@ export async function startStack(opts = {}) {
 	let configPath;
 	let env;
 	let fcgiAddr;
+	let awsServerEnv = {};
 	const stop = async () => {
 		for (const p of procs.reverse()) await p.stop();
 		if (aws) await within('the AWS fake to close (its host shells to exit)', aws.close(), 20000);
@@ -296,11 +310,26 @@ export async function startStack(opts = {}) {
 			users: [{ username: 'periscope', token: periscopeToken }],
 			...(opts.apiserver || {}),
 		});
+		// The server's own identity: the EKS Pod Identity agent's token, in a file as the
+		// kubelet projects it.
+		const podIdentityToken = `pod-identity.${randomBytes(24).toString('base64url')}`;
+		const podIdentityTokenFile = path.join(runDir, 'eks-pod-identity-token');
+		fs.writeFileSync(podIdentityTokenFile, podIdentityToken, { mode: 0o600 });
 		aws = await startAws({
 			idpIssuer: idp.issuer, region: REGION, account: ACCOUNT, clusterName: 'local',
 			roles: [{ arn: NODE_ROLE, trust: { aud: CLIENT.id } }], instances: INSTANCES,
+			podIdentity: { roleArn: SERVER_ROLE, token: podIdentityToken,
+				permissions: [{ Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: EKS_CLUSTER.arn }] },
+			eksClusters: [{ name: EKS_NAME, endpoint: api.url, caPem: api.caPem }],
 			...(opts.aws || {}),
 		});
+		// The cluster's side of the IAM mapping (an access entry, or aws-auth mapRoles).
+		api.setEksAuth({ clusterId: EKS_NAME, stsUrl: aws.stsUrl, stsCaPem: aws.caPem,
+			mapRoles: [{ rolearn: SERVER_ROLE, username: 'periscope', groups: [] }] });
+		awsServerEnv = {
+			AWS_CONTAINER_CREDENTIALS_FULL_URI: aws.podIdentityUrl,
+			AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: podIdentityTokenFile,
+		};
 		writeKubeconfig(path.join(runDir, 'local.kubeconfig'), api, periscopeToken);
 		for (let attempt = 1; ; attempt++) {
 			const started = procs.length;
@@ -327,6 +356,7 @@ export async function startStack(opts = {}) {
 					PERISCOPE_WEB_ROOT: path.join(ROOT, 'web'),
 					PERISCOPE_PORT: String(port),
 					PERISCOPE_WS_PORT: String(wsPort),
+					...awsServerEnv,
 					...(opts.env || {}),
 				};
 				const marks = logSizes(runDir);
@@ -341,7 +371,7 @@ export async function startStack(opts = {}) {
 				const ws = launch('websocketd', 'websocketd', [
 					'--address=127.0.0.1', `--port=${wsPort}`, '--maxforks=64', '--closems=5000',
 					...(opts.websocketdOrigin === false ? [] : [`--origin=${url}`]),
-					`--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
+					`--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS,${SERVER_IDENTITY_ENV}${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
 					'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
 				], { env, runDir });
 				procs.push(ws);
@@ -380,6 +410,23 @@ export async function startStack(opts = {}) {
 		log: (name) => fs.readFileSync(path.join(runDir, `${name}.log`), 'utf8'),
 		logs: () => readLogs(runDir),
 	};
+}
+
+// The periscope-wsbridge processes of this stack (bridges and their SSM session guardians,
+// wherever they were reparented), found by the configuration in their environment.
+export function wsbridgeProcesses(stack) {
+	const pids = [];
+	for (const name of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(name)) continue;
+		try {
+			if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')[0].endsWith('/periscope-wsbridge')) continue;
+			if (fs.readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].startsWith('Z')) continue;
+			if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(`PERISCOPE_CONFIG=${stack.configPath}`)) pids.push(Number(name));
+		} catch {
+			// gone meanwhile, or another user's
+		}
+	}
+	return pids;
 }
 
 // GET /healthz over http or https (trusting the stack's CA): true once it answers 200.

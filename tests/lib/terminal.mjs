@@ -23,11 +23,13 @@ export class Terminal {
 	}
 
 	// Opens path (e.g. /api/clusters/local/shell) with the browser's cookie and origin (null:
-	// no Origin header at all). The upgrade must be answered within timeoutMs.
-	static async open(stack, path, { cookie, origin = stack.url, headers = {}, timeoutMs = 30000 } = {}) {
+	// no Origin header at all). The upgrade must be answered within timeoutMs. localAddress:
+	// the loopback address to connect from (the client address the web server sees).
+	static async open(stack, path, { cookie, origin = stack.url, headers = {}, timeoutMs = 30000, localAddress } = {}) {
 		const ws = new WebSocket(`${stack.wsUrl}${path}`, {
 			headers: { ...(cookie ? { cookie } : {}), ...headers },
 			origin,
+			...(localAddress ? { localAddress } : {}),
 			...(stack.ca ? { ca: stack.ca } : {}),
 		});
 		await within(`the upgrade of ${path}`, new Promise((resolve, reject) => {

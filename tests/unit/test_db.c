@@ -232,15 +232,70 @@ START_TEST(login_attempts_are_one_shot_and_expire)
 	sqlite3 *db = open_fresh();
 	struct login_attempt a;
 
-	ck_assert_int_eq(login_attempt_put(db, "state-1", "nonce-1", "verifier-1", "/x", 1000), 0);
+	ck_assert_int_eq(login_attempt_put(db, "10.0.0.1", "state-1", "nonce-1", "verifier-1", "/x", 1000), 0);
 	ck_assert_int_eq(login_attempt_take(db, "state-1", 1001, &a), 1);
 	ck_assert_str_eq(a.nonce, "nonce-1");
 	ck_assert_str_eq(a.code_verifier, "verifier-1");
 	ck_assert_str_eq(a.return_to, "/x");
 	login_attempt_clear(&a);
 	ck_assert_int_eq(login_attempt_take(db, "state-1", 1002, &a), 0);
-	ck_assert_int_eq(login_attempt_put(db, "state-2", "n", "v", "/", 1000), 0);
+	ck_assert_int_eq(login_attempt_put(db, "10.0.0.1", "state-2", "n", "v", "/", 1000), 0);
 	ck_assert_int_eq(login_attempt_take(db, "state-2", 1000 + LOGIN_ATTEMPT_MAX_AGE_S + 1, &a), 0);
+	remove_db(db);
+}
+END_TEST
+
+static long long count_where(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* One client's flood evicts only its own oldest attempts; many clients together stay under
+ * the total; an oversized returnTo is not stored. */
+START_TEST(login_attempts_are_bounded_per_client_and_in_total)
+{
+	sqlite3 *db = open_fresh();
+	struct login_attempt a;
+	char state[32], client[32], long_target[4000];
+
+	ck_assert_int_eq(login_attempt_put(db, "10.0.0.2", "real-user", "n", "v", "/home", 1000), 0);
+	for (int i = 0; i < 100; i++) {
+		snprintf(state, sizeof state, "flood-%d", i);
+		ck_assert_int_eq(login_attempt_put(db, "10.0.0.1", state, "n", "v", "/", 1000 + i), 0);
+	}
+	ck_assert_int_eq(count_where(db, "SELECT count(*) FROM oidc_logins WHERE client = '10.0.0.1'"), 16);
+	/* The newest 16 of the flood are the ones kept. */
+	ck_assert_int_eq(count_where(db, "SELECT min(created_at) FROM oidc_logins WHERE client = '10.0.0.1'"), 1084);
+	ck_assert_int_eq(login_attempt_take(db, "real-user", 1200, &a), 1);
+	ck_assert_str_eq(a.return_to, "/home");
+	login_attempt_clear(&a);
+
+	for (int i = 0; i < 1100; i++) {
+		snprintf(state, sizeof state, "many-%d", i);
+		snprintf(client, sizeof client, "10.1.%d.%d", i / 256, i % 256);
+		ck_assert_int_eq(login_attempt_put(db, client, state, "n", "v", "/", 1300), 0);
+	}
+	ck_assert_int_eq(count_where(db, "SELECT count(*) FROM oidc_logins"), 1024);
+	ck_assert_int_eq(login_attempt_take(db, "many-1099", 1300, &a), 1);
+	login_attempt_clear(&a);
+
+	memset(long_target, 'a', sizeof long_target - 1);
+	long_target[0] = '/';
+	long_target[sizeof long_target - 1] = '\0';
+	ck_assert_int_eq(login_attempt_put(db, "10.0.0.3", "long", "n", "v", long_target, 1300), 0);
+	ck_assert_int_le(count_where(db, "SELECT max(length(state) + length(nonce) + length(code_verifier)"
+					 " + length(return_to) + length(client) + 8) FROM oidc_logins"),
+			 2304);
+	ck_assert_int_eq(login_attempt_take(db, "long", 1300, &a), 1);
+	ck_assert_str_eq(a.return_to, "/");
+	login_attempt_clear(&a);
 	remove_db(db);
 }
 END_TEST
@@ -259,6 +314,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, purge_removes_idle_and_expired_sessions);
 	tcase_add_test(tc, ending_sessions_records_why_for_their_terminals);
 	tcase_add_test(tc, login_attempts_are_one_shot_and_expire);
+	tcase_add_test(tc, login_attempts_are_bounded_per_client_and_in_total);
 	suite_add_tcase(s, tc);
 	return s;
 }

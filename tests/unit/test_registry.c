@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/audit.h"
 #include "store/db.h"
 #include "store/shell_registry.h"
 #include "unit.h"
@@ -191,6 +192,134 @@ START_TEST(concurrent_admissions_never_exceed_the_cap)
 }
 END_TEST
 
+
+/* The close rows of one session: how many, and the reason of the last. */
+static int close_rows(sqlite3 *db, const char *session_id, char *reason, size_t len, json_t **extra)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT reason, verb, extra FROM audit_events WHERE"
+					    " session_id = ?1 AND verb LIKE '%_close' ORDER BY id", -1,
+					    &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		n++;
+		if (reason)
+			snprintf(reason, len, "%s %s", sqlite3_column_text(st, 1), sqlite3_column_text(st, 0));
+		if (extra) {
+			json_decref(*extra);
+			*extra = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		}
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void node_slot(sqlite3 *db, const char *id, pid_t pid)
+{
+	struct shell_slot slot = { .id = id, .kind = "node_shell", .actor = "alice",
+				   .actor_email = "alice@example.com", .actor_groups_json = "[\"ops\"]",
+				   .cluster = "prod", .target = "ip-10-0-1-5", .tier = "admin", .pid = pid };
+	struct shell_caps caps = { .per_user = 5, .per_cluster = 5 };
+	char err[256];
+
+	ck_assert_int_eq(shell_registry_admit(db, &slot, &caps, NULL, err, sizeof err), ADMIT_OK);
+}
+
+static const struct audit_event *bridge_close(const char *session_id)
+{
+	static struct audit_event ev;
+	static json_t *extra;
+
+	json_decref(extra);
+	extra = json_pack("{s:s}", "session_id", session_id);
+	ev = (struct audit_event){ .verb = "ssm_session_close", .outcome = "success", .actor_sub = "alice",
+				   .cluster = "prod", .reason = "exit", .extra = extra };
+	return &ev;
+}
+
+START_TEST(a_killed_process_gets_one_lost_close_row)
+{
+	sqlite3 *db;
+	pid_t p = sleeper();
+	json_t *extra = NULL;
+	char reason[64];
+	long long started;
+	sqlite3_stmt *st;
+
+	fresh_db();
+	db = open_db();
+	node_slot(db, "n1", p);
+	ck_assert_int_eq(shell_registry_set_detail(db, "n1", "{\"ssm_session_id\":\"alice-0abc\"}"), 0);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT started_at_ms FROM shell_sessions", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	started = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	ck_assert_int_eq(shell_registry_heartbeat(db, "n1", started + 12345, 17, 4242), 0);
+	end(p);
+	ck_assert_int_eq(shell_registry_reap(db, NULL), 1);
+	ck_assert_int_eq(close_rows(db, "n1", reason, sizeof reason, &extra), 1);
+	ck_assert_str_eq(reason, "ssm_session_close lost");
+	ck_assert_int_eq(json_integer_value(json_object_get(extra, "duration_ms")), 12345);
+	ck_assert_int_eq(json_integer_value(json_object_get(extra, "bytes_in")), 17);
+	ck_assert_int_eq(json_integer_value(json_object_get(extra, "bytes_out")), 4242);
+	ck_assert_str_eq(json_string_value(json_object_get(extra, "ssm_session_id")), "alice-0abc");
+	ck_assert_str_eq(json_string_value(json_object_get(extra, "node")), "ip-10-0-1-5");
+	ck_assert_str_eq(json_string_value(json_object_get(extra, "close_reason")), "lost");
+	/* The slot is free, a second reap finds nothing, and a late close writes nothing. */
+	ck_assert_int_eq(shell_registry_reap(db, NULL), 0);
+	ck_assert_int_eq(shell_registry_close(db, "n1", bridge_close("n1")), 0);
+	ck_assert_int_eq(close_rows(db, "n1", NULL, 0, NULL), 1);
+	json_decref(extra);
+	db_close(db);
+	remove_db();
+}
+END_TEST
+
+START_TEST(a_normal_close_is_the_only_close)
+{
+	sqlite3 *db;
+	pid_t p = sleeper();
+	char reason[64];
+
+	fresh_db();
+	db = open_db();
+	node_slot(db, "n2", p);
+	ck_assert_int_eq(shell_registry_close(db, "n2", bridge_close("n2")), 1);
+	end(p);
+	ck_assert_int_eq(shell_registry_reap(db, NULL), 0);
+	ck_assert_int_eq(close_rows(db, "n2", reason, sizeof reason, NULL), 1);
+	ck_assert_str_eq(reason, "ssm_session_close exit");
+	db_close(db);
+	remove_db();
+}
+END_TEST
+
+START_TEST(a_row_from_another_boot_is_lost_once_its_heartbeat_is_stale)
+{
+	sqlite3 *db;
+	pid_t p = sleeper();
+
+	fresh_db();
+	db = open_db();
+	node_slot(db, "n3", p);
+	node_slot(db, "n4", p);
+	/* Both rows' process is alive here, but they claim another boot of the host: only the
+	 * heartbeat can tell. */
+	ck_assert_int_eq(sqlite3_exec(db, "UPDATE shell_sessions SET boot_id = 'another-boot'", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "UPDATE shell_sessions SET heartbeat_at_ms = heartbeat_at_ms - 31000"
+				      " WHERE id = 'n3'", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(shell_registry_reap(db, NULL), 1);
+	ck_assert_int_eq(close_rows(db, "n3", NULL, 0, NULL), 1);
+	ck_assert_int_eq(close_rows(db, "n4", NULL, 0, NULL), 0);
+	ck_assert_int_eq(shell_registry_is_live(db, "n4"), 1);
+	db_close(db);
+	end(p);
+	remove_db();
+}
+END_TEST
+
 START_TEST(start_ticks_name_a_live_process)
 {
 	unsigned long long a, b;
@@ -213,6 +342,9 @@ static Suite *registry_suite(void)
 	tcase_add_test(tc, a_recycled_pid_does_not_keep_a_session_alive);
 	tcase_add_test(tc, concurrent_admissions_never_exceed_the_cap);
 	tcase_add_test(tc, start_ticks_name_a_live_process);
+	tcase_add_test(tc, a_killed_process_gets_one_lost_close_row);
+	tcase_add_test(tc, a_normal_close_is_the_only_close);
+	tcase_add_test(tc, a_row_from_another_boot_is_lost_once_its_heartbeat_is_stale);
 	suite_add_tcase(s, tc);
 	return s;
 }

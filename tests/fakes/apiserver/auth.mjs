@@ -115,12 +115,47 @@ export class Authenticator {
     return identity;
   }
 
-  // The identity behind the request's bearer token; 401 for anything else.
+  // A token a webhook authenticator vouched for, remembered for ttlMs like kube-apiserver's
+  // webhook token cache (--authentication-token-webhook-cache-ttl, 2m by default).
+  rememberWebhookToken(token, { username, groups }, ttlMs) {
+    this.tokens.set(token, { username, groups: withAuthenticated([...groups]), webhookUntil: Date.now() + ttlMs });
+  }
+
+  knows(token) {
+    const t = this.tokens.get(token);
+    return Boolean(t) && !(t.webhookUntil && t.webhookUntil < Date.now());
+  }
+
+  // The x509 request authenticator (staging/src/k8s.io/apiserver/pkg/authentication/request/
+  // x509/x509.go Authenticator.AuthenticateRequest with CommonNameUserConversion): a client
+  // certificate that verifies against the client CA, is within its validity and allows
+  // client authentication (ExtKeyUsageClientAuth) names the user by its CN and the groups
+  // by its O values. A certificate that does not verify authenticates nobody.
+  certificateIdentity(req) {
+    const socket = req.socket;
+    if (typeof socket?.getPeerCertificate !== 'function') return null;
+    const cert = socket.getPeerCertificate();
+    if (!cert || !cert.subject) return null;
+    if (!socket.authorized) return null;
+    if (!(cert.ext_key_usage ?? []).includes('1.3.6.1.5.5.7.3.2')) return null;
+    const orgs = cert.subject.O === undefined ? [] : [].concat(cert.subject.O);
+    if (!cert.subject.CN) return null;
+    return { username: cert.subject.CN, groups: withAuthenticated(orgs) };
+  }
+
+  // The identity behind the request's client certificate or bearer token (the union
+  // authenticator: the first that succeeds); 401 for anything else.
   authenticate(req) {
+    const byCert = this.certificateIdentity(req);
+    if (byCert && !/^Bearer\s/i.test(req.headers.authorization ?? '')) return byCert;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    const t = m && this.tokens.get(m[1]);
+    let t = m && this.tokens.get(m[1]);
+    if (t?.webhookUntil && t.webhookUntil < Date.now()) t = null;
     const id = t?.serviceAccount ? this.serviceAccountIdentity(t) : t;
-    if (!id) throw unauthorized();
+    if (!id) {
+      if (byCert) return byCert;
+      throw unauthorized();
+    }
     return id;
   }
 

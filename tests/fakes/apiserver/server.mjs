@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Authenticator, readImpersonation } from './auth.mjs';
+import { verifyEksToken } from './eks-auth.mjs';
 import { Clock } from './clock.mjs';
 import { apiGroup, apiGroupList, apiVersions, coreResources, groupResources, version } from './discovery.mjs';
 import { ExecServer, V4, V5 } from './exec.mjs';
@@ -41,7 +42,7 @@ import { ResourceApi } from './resources.mjs';
 import { Rbac, bootstrapPolicy } from './rbac.mjs';
 import { ApiError, badRequest, forbidden, internalError, methodNotAllowed, notFound, status, unauthorized } from './status.mjs';
 import { RESOURCES, Store } from './store.mjs';
-import { makeCertificates } from './tls.mjs';
+import { makeCertificates, makeClientCa } from './tls.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../../..');
@@ -152,15 +153,19 @@ export async function startApiserver(opts = {}) {
     buildDir = process.env.PERISCOPE_BUILD_DIR || join(REPO, 'build'),
     kubectlPath = findKubectl(), helmPath = findHelm(),
   } = opts;
+  // An EKS cluster's webhook authenticator: { clusterId, stsUrl, stsCaPem, mapRoles }
+  // (eks-auth.mjs), set now or later with setEksAuth (the AWS fake starts after us).
+  let eksAuth = opts.eksAuth ?? null;
 
   const tls = makeCertificates();        // the front route's CA (a load balancer's)
   const clusterTls = makeCertificates(); // the cluster's own CA (kube-root-ca.crt)
+  const clientCa = makeClientCa();       // --client-ca-file
   const clock = new Clock();
   const store = new Store(clock);
   const lookup = (resource, ns, name) => (store.has(resource, ns, name) ? store.get(resource, ns, name) : null);
   const rbac = new Rbac({ lookup, list: (resource, ns) => store.list(resource, ns).items });
   const auth = new Authenticator({ adminToken, adminUser, users, clock, lookup });
-  const state = { requests: [], execs: [], store, warnings: [] };
+  const state = { requests: [], execs: [], store, warnings: [], eksRefusals: [] };
   let url = null;
   let actualPort = null;
   let clusterUrl = null;
@@ -257,10 +262,25 @@ export async function startApiserver(opts = {}) {
     return sendJson(res, entry, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
   };
 
+  // A bearer token in the EKS format goes to the EKS authenticator (when this cluster has
+  // one) before the filter chain; what it vouches for is cached, what it refuses stays
+  // unknown and so is 401, as the apiserver answers a webhook's refusal.
+  const eksAuthenticate = async (req) => {
+    const m = /^Bearer\s+(k8s-aws-v1\.\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m || !eksAuth || auth.knows(m[1])) return;
+    try {
+      const who = await verifyEksToken(m[1], eksAuth);
+      auth.rememberWebhookToken(m[1], who, 2 * 60 * 1000);
+    } catch (e) {
+      state.eksRefusals.push(e.message);
+    }
+  };
+
   const handle = async (req, res) => {
     const u = new URL(req.url, 'https://127.0.0.1');
     const path = u.pathname.replace(/\/+$/, '') || '/';
     if (path.startsWith('/__test/')) return testHooks(req, res, path);
+    await eksAuthenticate(req);
     const entry = record(req, u);
     try {
       const params = u.searchParams;
@@ -336,7 +356,8 @@ export async function startApiserver(opts = {}) {
   };
 
   // Upgrade requests (WebSocket exec; SPDY attempts get a clear 400).
-  const upgrade = (req, socket, head) => {
+  const upgrade = async (req, socket, head) => {
+    await eksAuthenticate(req);
     const u = new URL(req.url, 'https://127.0.0.1');
     const entry = record(req, u);
     const refuse = (err) => {
@@ -417,7 +438,13 @@ export async function startApiserver(opts = {}) {
   });
 
   const listen = (certs) => new Promise((ok, fail) => {
-    const srv = createServer({ key: certs.keyPem, cert: certs.certPem, ALPNProtocols: ['http/1.1'] }, (req, res) => {
+    // Clients may present a certificate (requestCert); one that does not verify against the
+    // client CA is not refused at the handshake but authenticates nobody, as kube-apiserver's
+    // TLS config (ClientAuth: RequestClientCert) leaves it to the x509 authenticator.
+    const srv = createServer({
+      key: certs.keyPem, cert: certs.certPem, ALPNProtocols: ['http/1.1'],
+      requestCert: true, rejectUnauthorized: false, ca: [clientCa.caPem],
+    }, (req, res) => {
       handle(req, res).catch((e) => {
         state.warnings.push(e.stack);
         if (!res.headersSent) res.writeHead(500);
@@ -442,6 +469,13 @@ export async function startApiserver(opts = {}) {
     url, port: actualPort, caPem: tls.caPem, caFile: tls.caFile, adminToken, state, clock,
     clusterUrl, clusterCaPem: clusterTls.caPem,
     createObjects,
+    setEksAuth(config) { eksAuth = config; },
+    // A client certificate the cluster's client CA signed ({ cn, groups }), and the CA.
+    issueClientCert: (opts) => clientCa.issue(opts),
+    clientCaPem: clientCa.caPem,
+    // Bearer tokens of static users, added and revoked at run time (--token-auth-file).
+    addUserToken: (token, username, groups = []) => auth.tokens.set(token, { username, groups: [...groups, 'system:authenticated'] }),
+    revokeToken: (token) => auth.tokens.delete(token),
     // Where a file of a running pod is on this host (the pod's filesystem is a directory).
     podPath: (ns, name, podPath) => pods.podFs(ns, name)?.hostPath(podPath) ?? null,
     // A ServiceAccount token without a TokenRequest round trip (for tests).
@@ -457,6 +491,7 @@ export async function startApiserver(opts = {}) {
       })));
       rmSync(tls.dir, { recursive: true, force: true });
       rmSync(clusterTls.dir, { recursive: true, force: true });
+      rmSync(clientCa.dir, { recursive: true, force: true });
     },
   };
 }

@@ -13,6 +13,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { startAws } from './server.mjs';
+import { seedPermissionPolicy } from './iam.mjs';
 import aws4 from 'aws4';
 import { startStandInIdp, httpsRequest, assumeRole } from './test-helpers.mjs';
 
@@ -23,6 +24,7 @@ const ROLE = `arn:aws:iam::${ACCOUNT}:role/periscope-node-shell`;
 const ROLE_SUBS = `arn:aws:iam::${ACCOUNT}:role/periscope-node-shell-named`;
 const ROLE_GROUPS = `arn:aws:iam::${ACCOUNT}:role/periscope-node-shell-groups`;
 const ROLE_FOLDED = `arn:aws:iam::${ACCOUNT}:role/periscope-node-shell-folded`;
+const ROLE_SEED = `arn:aws:iam::${ACCOUNT}:role/periscope-node-shell-seed`;
 const NODE = 'i-0542b1a3d47e76f48';
 const NODE_LOST = 'i-0abc1234';
 const NODE_OTHER = 'i-0fedcba9876543210';
@@ -53,6 +55,8 @@ before(async () => {
       { arn: ROLE_SUBS, trust: { aud: CLIENT_ID, sub: ['auth0|abc123', 'auth0|def456'] } },
       { arn: ROLE_GROUPS, trust: { aud: CLIENT_ID, groups: ['admins'] } },
       { arn: ROLE_FOLDED, trust: { aud: CLIENT_ID }, permissions: FOLDED_POLICY },
+      // The seed's "own sessions" statement, session/${aws:userid}-*.
+      { arn: ROLE_SEED, trust: { aud: CLIENT_ID }, permissions: seedPermissionPolicy({ region: 'us-east-1', account: ACCOUNT, clusterName: 'prod' }) },
     ],
     instances: [
       { id: NODE, tags: { 'eks:cluster-name': 'prod' }, pingStatus: 'Online', platform: 'Amazon Linux' },
@@ -370,6 +374,21 @@ describe('SSM with the AWS CLI and boto3', () => {
     const byAlice = await boto3(alice, 'terminate_session', { SessionId: id });
     assert.equal(byAlice.ok.SessionId, id);
     assert.equal(aws.state.sessions.get(id).status, 'Terminated');
+  });
+
+  test('the seed\'s session/${aws:userid}-* cannot match an assumed role\'s own session', async () => {
+    const alice = await credsFor(ROLE_SEED, 'auth0|abc123');
+    const s = await boto3(alice, 'start_session', { Target: NODE });
+    const id = s.ok.SessionId;
+    // The session id starts with the role session name; aws:userid is AROA…:<that name>.
+    assert.match(id, /^[\w+=,.@-]+-[0-9a-f]{17}$/);
+    for (const op of ['resume_session', 'terminate_session']) {
+      const r = await boto3(alice, op, { SessionId: id });
+      assert.equal(r.error?.Code, 'AccessDeniedException', op);
+      assert.match(r.error.Message, new RegExp(`assumed-role/periscope-node-shell-seed/.* is not authorized to perform: ssm:(Resume|Terminate)Session on resource: arn:aws:ssm:us-east-1:${ACCOUNT}:session/${id}`));
+    }
+    assert.equal(aws.state.sessions.get(id).status, 'Connecting');
+    assert.match(aws.state.sessions.get(id).resourceTags['aws:ssmmessages:session-id'], /^AROA[A-Z2-7]{17}:/);
   });
 });
 

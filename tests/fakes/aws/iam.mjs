@@ -14,15 +14,25 @@ export function globMatch(pattern, value, { caseInsensitive = false } = {}) {
 
 const asList = (v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
+// IAM policy variables (IAM User Guide, "IAM policy elements: Variables and tags"): a
+// variable is replaced in Resource and in condition values; a variable whose key is absent
+// from the request (aws:username for an assumed role) makes that string match nothing, so
+// null is returned and the caller treats the string as no match.
 function substitute(text, variables) {
-  return text.replace(/\$\{([^}]+)\}/g, (all, name) => (name in variables ? variables[name] : all));
+  let missing = false;
+  const out = text.replace(/\$\{([^}]+)\}/g, (all, name) => {
+    if (name in variables && variables[name] !== undefined) return variables[name];
+    missing = true;
+    return all;
+  });
+  return missing ? null : out;
 }
 
 // Condition operators the seed's policies use, with IAM's rule that a missing key makes a
 // positive operator fail and a negated one succeed.
-function conditionHolds(operator, key, wanted, context) {
+function conditionHolds(operator, key, wanted, context, variables) {
   const have = Object.entries(context).find(([k]) => k.toLowerCase() === key.toLowerCase());
-  const values = asList(wanted).map(String);
+  const values = asList(wanted).map((w) => substitute(String(w), variables)).filter((w) => w !== null);
   if (!have || have[1] === undefined) return operator.startsWith('StringNot');
   const actual = asList(have[1]).map(String);
   const anyMatch = (cmp) => actual.some((a) => values.some((w) => cmp(w, a)));
@@ -38,11 +48,11 @@ function conditionHolds(operator, key, wanted, context) {
 
 function statementApplies(st, { action, resource, context, variables }) {
   if (!asList(st.Action).some((a) => globMatch(a, action, { caseInsensitive: true }))) return false;
-  const resources = asList(st.Resource ?? '*').map((r) => substitute(r, variables));
+  const resources = asList(st.Resource ?? '*').map((r) => substitute(r, variables)).filter((r) => r !== null);
   if (!resources.some((r) => globMatch(r, resource))) return false;
   for (const [operator, keys] of Object.entries(st.Condition ?? {})) {
     for (const [key, wanted] of Object.entries(keys)) {
-      if (!conditionHolds(operator, key, wanted, context)) return false;
+      if (!conditionHolds(operator, key, wanted, context, variables)) return false;
     }
   }
   return true;
@@ -60,7 +70,10 @@ export function evaluatePolicy(statements, request) {
   return allow ? { allowed: true, decision: 'allow', sid: allow.Sid } : { allowed: false, decision: 'implicit-deny' };
 }
 
-// The permission policy of seed §4b, as data.
+// The permission policy of seed §4b, as data. Its "ManageOwnSessions" statement
+// (session/${aws:userid}-*) is what the seed proposed and what AWS's examples show for IAM
+// users with ${aws:username}; for an assumed role ${aws:userid} is "AROA…:<session name>"
+// while the session id is "<session name>-<hex>", so it never matches: kept to prove that.
 export function seedPermissionPolicy({ region = '*', account = '*', clusterName }) {
   return [
     {
@@ -84,6 +97,21 @@ export function seedPermissionPolicy({ region = '*', account = '*', clusterName 
     },
     { Sid: 'Preflight', Effect: 'Allow', Action: 'ssm:DescribeInstanceInformation', Resource: '*' },
   ];
+}
+
+// The policy docs/node-shell.md §4b documents: the same as the seed's except for the own
+// sessions, which are matched on the tag AWS puts on every session,
+// aws:ssmmessages:session-id = the starting caller's aws:userid (AWS Systems Manager User
+// Guide, "Additional sample IAM policies for Session Manager", example 4, "Allow a user to
+// end only sessions they started", for federated users and assumed roles).
+export function documentedPermissionPolicy({ region = '*', account = '*', clusterName }) {
+  return seedPermissionPolicy({ region, account, clusterName }).map((st) => (st.Sid !== 'ManageOwnSessions' ? st : {
+    Sid: 'ManageOwnSessions',
+    Effect: 'Allow',
+    Action: ['ssm:TerminateSession', 'ssm:ResumeSession'],
+    Resource: `arn:aws:ssm:${region}:${account}:session/*`,
+    Condition: { StringLike: { 'ssm:resourceTag/aws:ssmmessages:session-id': '${aws:userid}' } },
+  }));
 }
 
 // Trust policy check for AssumeRoleWithWebIdentity. `trust` is

@@ -2,7 +2,7 @@
 // mistake, explicit denies, and the trust-policy rules of §4a.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluatePolicy, seedPermissionPolicy, trustAllows, globMatch } from './iam.mjs';
+import { evaluatePolicy, seedPermissionPolicy, documentedPermissionPolicy, trustAllows, globMatch } from './iam.mjs';
 
 const policy = seedPermissionPolicy({ region: 'us-east-1', account: '123456789012', clusterName: 'prod' });
 const instance = 'arn:aws:ec2:us-east-1:123456789012:instance/i-0abc1234';
@@ -26,10 +26,26 @@ test('the seed policy allows StartSession on tagged instances and on the shell d
   assert.equal(evaluatePolicy(policy, { action: 'ssm:SendCommand', resource: instance }).decision, 'implicit-deny');
 });
 
-test('own sessions only: ${aws:userid} is substituted in the resource', () => {
-  const own = { action: 'ssm:TerminateSession', resource: 'arn:aws:ssm:us-east-1:123456789012:session/periscope-alice-0123456789abcdef0', variables: { 'aws:userid': 'periscope-alice' } };
+test('own sessions: the seed\'s ${aws:userid} resource only matches an IAM user, never an assumed role', () => {
+  const resource = 'arn:aws:ssm:us-east-1:123456789012:session/periscope-alice-0123456789abcdef0';
+  const own = { action: 'ssm:TerminateSession', resource, variables: { 'aws:userid': 'periscope-alice' } };
   assert.equal(evaluatePolicy(policy, own).allowed, true);
-  assert.equal(evaluatePolicy(policy, { ...own, variables: { 'aws:userid': 'periscope-bob' } }).allowed, false);
+  // What IAM puts in aws:userid for an assumed role: role id, colon, role session name.
+  const assumed = { ...own, variables: { 'aws:userid': 'AROAEXAMPLEROLEID1234:periscope-alice' } };
+  assert.equal(evaluatePolicy(policy, assumed).allowed, false);
+});
+
+test('own sessions: the documented tag condition matches the session\'s starter only', () => {
+  const documented = documentedPermissionPolicy({ region: 'us-east-1', account: '123456789012', clusterName: 'prod' });
+  const resource = 'arn:aws:ssm:us-east-1:123456789012:session/periscope-alice-0123456789abcdef0';
+  const context = { 'ssm:resourceTag/aws:ssmmessages:session-id': 'AROAEXAMPLEROLEID1234:periscope-alice' };
+  const req = { action: 'ssm:ResumeSession', resource, context, variables: { 'aws:userid': 'AROAEXAMPLEROLEID1234:periscope-alice' } };
+  assert.equal(evaluatePolicy(documented, req).allowed, true);
+  assert.equal(evaluatePolicy(documented, { ...req, variables: { 'aws:userid': 'AROAEXAMPLEROLEID1234:periscope-bob' } }).allowed, false);
+  assert.equal(evaluatePolicy(documented, { ...req, context: {} }).allowed, false);
+  // A variable absent from the request (aws:username for a role) matches nothing.
+  const byName = [{ Effect: 'Allow', Action: 'ssm:TerminateSession', Resource: 'arn:aws:ssm:*:*:session/${aws:username}-*' }];
+  assert.equal(evaluatePolicy(byName, { ...req, action: 'ssm:TerminateSession', variables: { 'aws:userid': 'x' } }).allowed, false);
 });
 
 test('folding the document into the tag-conditioned statement denies the document', () => {

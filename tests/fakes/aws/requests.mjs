@@ -15,3 +15,11 @@ export function recordRequest(state, req, service, action) {
   state.requests.push(record);
   return record;
 }
+
+// A TCP reset (RST) under a TLS connection, as a load balancer or a dying host sends one:
+// the TLS socket wraps the TCP socket, which alone can reset.
+export function resetConnection(tlsSocket) {
+  const tcp = tlsSocket._parent ?? tlsSocket;
+  if (typeof tcp.resetAndDestroy === 'function') tcp.resetAndDestroy();
+  else tlsSocket.destroy();
+}

@@ -24,6 +24,16 @@
 //   hostCommand        argv of the "EC2 host" shell (default: bash -i with a fake prompt)
 //   disconnectedTimeoutMs  a session whose client left without TerminateSession ends after
 //                      this long (default 20 minutes, like SSM's idle timeout)
+//   eksClusters        [{ name, endpoint, caPem }] for eks:DescribeCluster (also addEksCluster)
+//   podIdentity        { roleArn, token, permissions?, durationSeconds? }: the EKS Pod Identity
+//                      agent at metadataUrl/v1/credentials hands out this role's credentials
+//                      to a caller whose Authorization is token (setPodIdentityToken rotates it)
+//   instanceProfile    { roleArn, permissions?, durationSeconds? }: IMDSv2 at metadataUrl
+//                      (/latest/...) hands out this role's credentials
+//
+// The server's own credentials (podIdentity, instanceProfile) are marked serverIdentity in
+// state.credentials, so tests can tell them from an operator's.
+import http from 'node:http';
 import https from 'node:https';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +41,10 @@ import { makeCertificates } from './certs.mjs';
 import { createSts } from './sts.mjs';
 import { createSsm } from './ssm.mjs';
 import { createDataChannel } from './datachannel.mjs';
+import { createEks } from './eks.mjs';
+import { createMetadata } from './metadata.mjs';
+import { roleIdFor } from './sts.mjs';
+import { randomBytes } from 'node:crypto';
 
 const MAX_BODY = 1 << 20;
 
@@ -94,20 +108,59 @@ export async function startAws(opts = {}) {
     terminated: [],          // TerminateSession calls that ended a session
     trustDenials: [],
     faults: { ...(opts.faults ?? {}) },
+    eksClusters: new Map((opts.eksClusters ?? []).map((c) => [c.name, { createdAt: Date.now() / 1000, ...c }])),
   };
 
   const tls = await makeCertificates();
   const serverOpts = { key: tls.keyPem, cert: tls.certPem };
   const stsServer = https.createServer(serverOpts);
   const ssmServer = https.createServer(serverOpts);
-  const [stsPort, ssmPort] = await Promise.all([listen(stsServer), listen(ssmServer)]);
+  const eksServer = https.createServer(serverOpts);
+  const metadataServer = http.createServer();
+  const [stsPort, ssmPort, eksPort, metadataPort] = await Promise.all([listen(stsServer), listen(ssmServer), listen(eksServer), listen(metadataServer)]);
   const stsUrl = `https://127.0.0.1:${stsPort}`;
   const ssmUrl = `https://127.0.0.1:${ssmPort}`;
+  const eksUrl = `https://127.0.0.1:${eksPort}`;
+  const metadataUrl = `http://127.0.0.1:${metadataPort}`;
   const ssmmessagesUrl = `wss://127.0.0.1:${ssmPort}`;
 
   const channel = createDataChannel({ config, state });
   const sts = createSts({ config, state });
   const ssm = createSsm({ config, state, channel, streamBase: ssmmessagesUrl });
+  const eks = createEks({ config, state });
+  // Temporary credentials of one of the server's roles, as STS would issue them to the
+  // Pod Identity agent or to EC2 for the instance profile.
+  const issueServerCredentials = ({ roleArn, permissions, durationSeconds = 3600, source }) => {
+    const roleName = roleArn.split('/').pop();
+    const sessionName = source === 'podIdentity'
+      ? `eks-${clusterName}-periscope-${randomBytes(4).toString('hex')}`.slice(0, 64)
+      : 'i-0123456789abcdef0';
+    const cred = {
+      accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
+      secretAccessKey: randomBytes(30).toString('base64'),
+      sessionToken: `IQoJb3JpZ2luX2VjE${randomBytes(300).toString('base64')}`,
+      expiresAt: Date.now() + durationSeconds * 1000,
+      roleArn, roleName, roleSessionName: sessionName, account,
+      userId: `${roleIdFor(roleArn)}:${sessionName}`,
+      assumedRoleArn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`,
+      assumedRoleId: `${roleIdFor(roleArn)}:${sessionName}`,
+      permissions: permissions ?? [{ Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: '*' }],
+      serverIdentity: true, source,
+    };
+    state.credentials.set(cred.accessKeyId, cred);
+    return cred;
+  };
+  let podIdentityToken = opts.podIdentity?.token;
+  const metadata = createMetadata({
+    podIdentity: opts.podIdentity && { ...opts.podIdentity, token: () => podIdentityToken },
+    instanceProfile: opts.instanceProfile,
+    issue: issueServerCredentials,
+    record: (service, req) => {
+      const r = { service, action: req.method === 'PUT' ? 'token' : 'credentials', method: req.method, path: req.url, accessKeyId: null, status: 0, time: new Date().toISOString() };
+      state.requests.push(r);
+      return r;
+    },
+  });
 
   const snapshot = () => ({
     credentials: [...state.credentials.values()].map(({ secretAccessKey, sessionToken, ...rest }) => ({
@@ -124,6 +177,11 @@ export async function startAws(opts = {}) {
   const api = {
     stsUrl,
     ssmUrl,
+    eksUrl,
+    metadataUrl,
+    podIdentityUrl: `${metadataUrl}/v1/credentials`,
+    addEksCluster(c) { state.eksClusters.set(c.name, { createdAt: Date.now() / 1000, ...c }); },
+    setPodIdentityToken(t) { podIdentityToken = t; },
     ssmmessagesUrl,
     testUrl: `${ssmUrl}/__test`,
     caPem: tls.caPem,
@@ -137,6 +195,10 @@ export async function startAws(opts = {}) {
         if (!rec) throw new Error(`no session ${sessionId}`);
         Object.assign(rec.faults, faults);
       } else Object.assign(state.faults, faults);
+    },
+    // StreamUrls from now on start with this base (wss://host:port) instead of the fake's own.
+    setStreamBase(base) {
+      config.streamBase = base ?? undefined;
     },
     setInstance(inst) {
       const old = state.instances.get(inst.id) ?? { pingStatus: 'Online', tags: {} };
@@ -179,8 +241,9 @@ export async function startAws(opts = {}) {
     async close() {
       const exited = channel.hostsExited();
       channel.closeAll();
-      for (const s of [stsServer, ssmServer]) s.closeAllConnections?.();
-      await Promise.all([stsServer, ssmServer].map((s) => new Promise((r) => s.close(() => r()))));
+      const servers = [stsServer, ssmServer, eksServer, metadataServer];
+      for (const s of servers) s.closeAllConnections?.();
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r()))));
       await exited;
       rmSync(tls.dir, { recursive: true, force: true });
     },
@@ -234,8 +297,10 @@ export async function startAws(opts = {}) {
   ssmServer.on('request', guard((req, res, body) => (req.url.startsWith('/__test/')
     ? testEndpoint(req, res, body)
     : ssm(req, res, body))));
+  eksServer.on('request', guard((req, res, body) => eks(req, res, body)));
+  metadataServer.on('request', guard((req, res) => metadata(req, res)));
   ssmServer.on('upgrade', (req, socket, head) => channel.handleUpgrade(req, socket, head));
-  for (const s of [stsServer, ssmServer]) s.on('clientError', (err, socket) => socket.destroy());
+  for (const s of [stsServer, ssmServer, eksServer, metadataServer]) s.on('clientError', (err, socket) => socket.destroy());
 
   return api;
 }
@@ -261,6 +326,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     stsUrl: aws.stsUrl,
     ssmUrl: aws.ssmUrl,
     ssmmessagesUrl: aws.ssmmessagesUrl,
+    eksUrl: aws.eksUrl,
+    metadataUrl: aws.metadataUrl,
     testUrl: aws.testUrl,
     caFile: aws.caFile,
     region: aws.config.region,

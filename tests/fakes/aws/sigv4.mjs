@@ -137,3 +137,61 @@ export function verifyRequest(request, expect, lookup, now = Date.now()) {
   }
   return { accessKeyId, credential };
 }
+
+// SigV4 query authentication (a presigned URL), as STS checks the GetCallerIdentity URL an
+// EKS token carries: the X-Amz-* parameters, the credential scope, the signed headers
+// (host at least, their values taken from the request that presents the URL) and the
+// signature, recomputed with aws4's query signer. The URL stays good until 15 minutes after
+// X-Amz-Date whatever X-Amz-Expires says: aws-iam-authenticator pkg/token/token.go
+// (the requestPresignParam and presignedURLExpiration comments: "presigned STS urls are
+// valid for 15 minutes after timestamp in x-amz-date", aws-sdk-go issue 2167), which is
+// what EKS relies on.
+// request: { method, host, query (URLSearchParams), rawHeaders }.
+export const PRESIGNED_STS_LIFETIME_MS = 15 * 60 * 1000;
+export function verifyPresigned(request, expect, lookup, now = Date.now()) {
+  const q = request.query;
+  const get = (k) => q.get(k) ?? undefined;
+  for (const key of ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Signature']) {
+    if (get(key) === undefined) fail('AuthorizationQueryParametersError', `Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.`);
+  }
+  if (get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') fail('IncompleteSignature', `Unsupported AWS 'algorithm': '${get('X-Amz-Algorithm')}'`);
+  const expires = Number(get('X-Amz-Expires'));
+  if (get('X-Amz-Expires') === undefined || !Number.isInteger(expires) || expires < 1 || expires > 604800) {
+    fail('AuthorizationQueryParametersError', 'X-Amz-Expires must be an integer between 1 and 604800 (seven days)');
+  }
+  const scope = get('X-Amz-Credential').split('/');
+  if (scope.length !== 5 || scope[4] !== 'aws4_request') fail('IncompleteSignature', `Credential must have exactly 5 slash-delimited elements, got '${get('X-Amz-Credential')}'`);
+  const [accessKeyId, datestamp, region, service] = scope;
+  const amzDate = get('X-Amz-Date');
+  const signedAt = amzDateToMs(amzDate);
+  if (Number.isNaN(signedAt)) fail('IncompleteSignature', `Date must be in ISO-8601 'basic format'. Got '${amzDate}'.`);
+  if (signedAt - now > MAX_SKEW_MS) fail('SignatureDoesNotMatch', 'Signature not yet current');
+  if (now > signedAt + PRESIGNED_STS_LIFETIME_MS) fail('ExpiredToken', 'The security token included in the request is expired');
+  if (service !== expect.service) fail('SignatureDoesNotMatch', `Credential should be scoped to correct service: '${expect.service}'.`);
+  if (expect.region && region !== expect.region) fail('SignatureDoesNotMatch', `Credential should be scoped to a valid region, not '${region}'.`);
+  if (datestamp !== amzDate.slice(0, 8)) fail('SignatureDoesNotMatch', 'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date');
+  const signedHeaders = get('X-Amz-SignedHeaders').split(';');
+  if (!signedHeaders.includes('host')) fail('SignatureDoesNotMatch', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  const credential = lookup(accessKeyId);
+  if (!credential) fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
+  if (credential.sessionToken !== undefined && get('X-Amz-Security-Token') !== credential.sessionToken) {
+    fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
+  }
+  if (credential.expiresAt !== undefined && now >= credential.expiresAt) fail('ExpiredToken', 'The security token included in the request is expired');
+  const headers = {};
+  for (const name of signedHeaders) {
+    const v = name === 'host' ? request.host : headerValues(request.rawHeaders, name);
+    if (v === undefined) fail('SignatureDoesNotMatch', `The request signature we calculated does not match the signature you provided. Signed header '${name}' is missing.`);
+    headers[name] = v;
+  }
+  const unsigned = new URLSearchParams();
+  for (const [k, v] of q) if (k !== 'X-Amz-Signature' && k !== 'X-Amz-Security-Token') unsigned.append(k, v);
+  const signer = new aws4.RequestSigner({
+    method: request.method, path: `/?${unsigned.toString()}`, headers, service, region, signQuery: true, doNotModifyHeaders: true,
+  }, { accessKeyId, secretAccessKey: credential.secretAccessKey, sessionToken: get('X-Amz-Security-Token') });
+  signer.prepareRequest();
+  if (signer.signedHeaders() !== get('X-Amz-SignedHeaders') || signer.signature() !== get('X-Amz-Signature')) {
+    fail('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+  }
+  return { accessKeyId, credential };
+}

@@ -3,9 +3,9 @@
 // must carry a SigV4 signature made with credentials the fake STS issued; the caller's
 // role permission policy is evaluated per call like IAM does.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { evaluatePolicy, seedPermissionPolicy } from './iam.mjs';
+import { evaluatePolicy, documentedPermissionPolicy } from './iam.mjs';
 import { verifyRequest, AwsAuthError } from './sigv4.mjs';
-import { recordRequest } from './requests.mjs';
+import { recordRequest, resetConnection } from './requests.mjs';
 
 const DEFAULT_DOCUMENT = 'SSM-SessionManagerRunShell';
 const FILTER_KEYS = ['InstanceIds', 'AgentVersion', 'PingStatus', 'PlatformTypes', 'ActivationIds',
@@ -72,17 +72,19 @@ export function createSsm({ config, state, channel, streamBase }) {
 
   function permissionsOf(cred) {
     const role = config.roles.find((r) => r.arn === cred.roleArn);
-    return role?.permissions ?? seedPermissionPolicy({
+    // Credentials handed out by the Pod Identity agent or IMDS carry their role's policy.
+    if (cred.permissions) return cred.permissions;
+    return role?.permissions ?? documentedPermissionPolicy({
       region: config.region, account: config.account, clusterName: config.clusterName,
     });
   }
 
   // Throws AccessDeniedException worded like AWS's when the policy does not allow it.
   function authorize(cred, action, resource, context = {}) {
-    // The fake resolves ${aws:userid} to the role-session-name: session ids are built from
-    // it (as AWS does), so "session/${aws:userid}-*" means "sessions I started".
+    // Policy variables as IAM resolves them for an assumed role (IAM User Guide, "Principal
+    // key values"): aws:userid is "<role id>:<role session name>", aws:username is absent.
     const verdict = evaluatePolicy(permissionsOf(cred), {
-      action, resource, context, variables: { 'aws:userid': cred.roleSessionName, 'aws:username': cred.roleSessionName },
+      action, resource, context, variables: { 'aws:userid': cred.userId },
     });
     if (!verdict.allowed) {
       const why = verdict.decision === 'explicit-deny'
@@ -110,13 +112,20 @@ export function createSsm({ config, state, channel, streamBase }) {
   function streamUrl(sessionId) {
     // cell-number carries raw '+', '/' and '=' as on AWS: clients must use the URL verbatim.
     const cell = randomBytes(48).toString('base64');
-    return `${streamBase}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=${cell}`;
+    // config.streamBase (setStreamBase) puts something in front of the data channel, e.g. a
+    // proxy that cuts idle connections.
+    return `${config.streamBase ?? streamBase}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=${cell}`;
   }
 
+  // A session is authorised with its resource tags: AWS tags each session with
+  // aws:ssmmessages:session-id (the starting caller's aws:userid) and
+  // aws:ssmmessages:target-id, which policies read as ssm:resourceTag/<key>.
   function ownSession(cred, body, action) {
     const sessionId = requireString(body, 'SessionId', { max: 96 });
-    authorize(cred, action, arnOf.session(sessionId));
-    return state.sessions.get(sessionId);
+    const rec = state.sessions.get(sessionId);
+    const tags = Object.fromEntries(Object.entries(rec?.resourceTags ?? {}).map(([k, v]) => [`ssm:resourceTag/${k}`, v]));
+    authorize(cred, action, arnOf.session(sessionId), tags);
+    return rec;
   }
 
   const operations = {
@@ -177,6 +186,7 @@ export function createSsm({ config, state, channel, streamBase }) {
         sessionId,
         target,
         documentName,
+        resourceTags: { 'aws:ssmmessages:session-id': cred.userId, 'aws:ssmmessages:target-id': target },
         reason: body.Reason ?? null,
         owner: {
           accessKeyId: cred.accessKeyId,
@@ -238,9 +248,25 @@ export function createSsm({ config, state, channel, streamBase }) {
     const requestId = randomUUID();
     const target = req.headers['x-amz-target'] ?? '';
     const record = recordRequest(state, req, 'ssm', target.replace(/^AmazonSSM\./, ''));
+    // The fake's clock: AWS's time as a skewed client would meet it (faults.clockSkewMs).
+    const now = Date.now() + (state.faults.clockSkewMs ?? 0);
     let status = 200;
     let out;
+    const fault = state.faults.ssmApi?.shift();
+    if (fault === 'reset') {
+      // A connection reset mid-call, as a load balancer or a dying host gives one.
+      record.status = 0;
+      record.errorCode = 'connection-reset';
+      resetConnection(req.socket);
+      return;
+    }
     try {
+      // Faults on demand, worded as SSM answers them: throttling is HTTP 400
+      // ThrottlingException "Rate exceeded"; an AWS-side fault is HTTP 500
+      // InternalServerError (the model's one modeled server error for these operations).
+      if (fault === 'throttle') throw new SsmError('ThrottlingException', 'Rate exceeded');
+      if (fault === 'internal') throw new SsmError('InternalServerError', 'Internal Server Error', 500);
+      if (fault === 'unavailable') throw new SsmError('ServiceUnavailable', 'Service Unavailable', 503);
       const auth = req.headers.authorization ? /Credential=([^/,\s]+)/.exec(req.headers.authorization) : null;
       record.accessKeyId = auth ? auth[1] : null;
       if (req.method !== 'POST') throw new SsmError('UnknownOperationException', `Method ${req.method} is not supported`);
@@ -248,6 +274,7 @@ export function createSsm({ config, state, channel, streamBase }) {
         { method: req.method, path: req.url, rawHeaders: req.rawHeaders, body },
         { service: 'ssm', region: config.region },
         (akid) => state.credentials.get(akid),
+        now,
       );
       const m = /^AmazonSSM\.(\w+)$/.exec(target);
       if (!m || !operations[m[1]]) throw new SsmError('UnknownOperationException', '');
@@ -277,6 +304,8 @@ export function createSsm({ config, state, channel, streamBase }) {
     res.writeHead(status, {
       'Content-Type': 'application/x-amz-json-1.1',
       'x-amzn-RequestId': requestId,
+      // AWS's clock, which SDKs use to correct a skewed local one.
+      Date: new Date(now).toUTCString(),
       'Content-Length': Buffer.byteLength(text),
     });
     res.end(text);

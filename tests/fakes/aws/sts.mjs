@@ -8,7 +8,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 import { trustAllows } from './iam.mjs';
-import { recordRequest } from './requests.mjs';
+import { recordRequest, resetConnection } from './requests.mjs';
+import { AwsAuthError, verifyPresigned, verifyRequest } from './sigv4.mjs';
 
 const NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const SESSION_NAME_RE = /^[\w+=,.@-]{2,64}$/;
@@ -137,7 +138,8 @@ export function createSts({ config, state }) {
       accessKeyId: awsId('ASIA', 16),
       secretAccessKey: randomBytes(30).toString('base64'),
       sessionToken: `IQoJb3JpZ2luX2VjE${randomBytes(600).toString('base64')}`,
-      expiresAt: Date.now() + duration * 1000,
+      // faults.credentialLifetimeMs: a fake clock for credentials, so a test can outlive them.
+      expiresAt: Date.now() + (state.faults.credentialLifetimeMs ?? duration * 1000),
       roleArn: role.arn,
       roleName,
       roleSessionName: params.RoleSessionName,
@@ -232,6 +234,42 @@ export function createSts({ config, state }) {
 `;
   }
 
+  // GetCallerIdentity: who signed the request. Either header-signed (`aws sts
+  // get-caller-identity`) or query-signed, the presigned GET an EKS token is made of, which
+  // the apiserver's authenticator sends on with the token's x-k8s-aws-id header
+  // (aws-iam-authenticator pkg/token/token.go tokenVerifier.Verify). The answer names the
+  // assumed role (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) and its UserId
+  // (ROLEID:SESSION), as STS does.
+  function callerIdentity(req, params, body) {
+    const url = new URL(req.url, 'https://sts.invalid');
+    const lookup = (akid) => state.credentials.get(akid);
+    let verified;
+    if (url.searchParams.has('X-Amz-Signature')) {
+      if (req.method !== 'GET') throw new StsError(400, 'InvalidAction', 'A presigned request must be a GET');
+      verified = verifyPresigned({ method: 'GET', host: req.headers.host, query: url.searchParams, rawHeaders: req.rawHeaders },
+        { service: 'sts', region: config.region }, lookup);
+    } else if (req.headers.authorization) {
+      verified = verifyRequest({ method: req.method, path: req.url, rawHeaders: req.rawHeaders, body }, { service: 'sts', region: config.region }, lookup);
+    } else {
+      throw new StsError(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
+    }
+    return verified;
+  }
+
+  function callerXml(cred, requestId) {
+    return `<GetCallerIdentityResponse xmlns="${NS}">
+  <GetCallerIdentityResult>
+    <Arn>${xmlEscape(cred.assumedRoleArn)}</Arn>
+    <UserId>${xmlEscape(cred.userId)}</UserId>
+    <Account>${config.account}</Account>
+  </GetCallerIdentityResult>
+  <ResponseMetadata>
+    <RequestId>${requestId}</RequestId>
+  </ResponseMetadata>
+</GetCallerIdentityResponse>
+`;
+  }
+
   // (req, res, body) for POST / (form body) and GET /?Action=...
   return async function handle(req, res, body) {
     const requestId = randomUUID();
@@ -243,21 +281,55 @@ export function createSts({ config, state }) {
     const record = recordRequest(state, req, 'sts', params.Action);
     let status = 200;
     let text;
+    const fault = state.faults.stsApi?.shift();
+    if (fault === 'reset') {
+      record.status = 0;
+      record.errorCode = 'connection-reset';
+      resetConnection(req.socket);
+      return;
+    }
     try {
+      // Faults on demand, worded as STS answers them.
+      if (fault === 'throttle') throw new StsError(400, 'Throttling', 'Rate exceeded');
+      if (fault === 'idp') {
+        throw new StsError(400, 'IDPCommunicationError', 'Couldn\'t retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements');
+      }
+      if (fault === 'unavailable') throw new StsError(503, 'ServiceUnavailable', 'Service is unavailable', 'Receiver');
       if (req.method !== 'GET' && req.method !== 'POST') {
         throw new StsError(405, 'InvalidAction', `Method ${req.method} is not supported`);
       }
-      if (params.Action !== 'AssumeRoleWithWebIdentity') {
-        throw new StsError(400, 'InvalidAction', `Could not find operation ${params.Action ?? ''} for version ${params.Version ?? 'NO_VERSION_SPECIFIED'}`);
-      }
-      if (params.Version !== '2011-06-15') {
-        throw new StsError(400, 'InvalidAction', `Could not find operation AssumeRoleWithWebIdentity for version ${params.Version ?? 'NO_VERSION_SPECIFIED'}`);
-      }
+      if (params.Action === 'GetCallerIdentity' && params.Version === '2011-06-15') {
+        let verified;
+        try {
+          verified = callerIdentity(req, params, body);
+        } catch (e) {
+          if (e instanceof AwsAuthError) throw new StsError(403, e.code, e.message);
+          throw e;
+        }
+        const cred = verified.credential;
+        record.accessKeyId = verified.accessKeyId;
+        record.assumedRoleArn = cred.assumedRoleArn;
+      record.issuedAccessKeyId = cred.accessKeyId;
+        record.k8sAwsId = req.headers['x-k8s-aws-id'] ?? null;
+        text = wantsJson
+          ? JSON.stringify({ GetCallerIdentityResponse: { GetCallerIdentityResult: { Account: config.account, Arn: cred.assumedRoleArn, UserId: cred.userId }, ResponseMetadata: { RequestId: requestId } } })
+          : callerXml(cred, requestId);
+      } else {
+        if (params.Action !== 'AssumeRoleWithWebIdentity') {
+          throw new StsError(400, 'InvalidAction', `Could not find operation ${params.Action ?? ''} for version ${params.Version ?? 'NO_VERSION_SPECIFIED'}`);
+        }
+        if (params.Version !== '2011-06-15') {
+          throw new StsError(400, 'InvalidAction', `Could not find operation AssumeRoleWithWebIdentity for version ${params.Version ?? 'NO_VERSION_SPECIFIED'}`);
+        }
+        record.durationSeconds = params.DurationSeconds === undefined ? null : Number(params.DurationSeconds);
+      record.roleSessionName = params.RoleSessionName ?? null;
       validate(params);
-      const claims = await verifyToken(params.WebIdentityToken);
-      const cred = assumeRole(params, claims);
-      record.assumedRoleArn = cred.assumedRoleArn;
-      text = wantsJson ? successJson(cred, requestId) : successXml(cred, requestId);
+        const claims = await verifyToken(params.WebIdentityToken);
+        const cred = assumeRole(params, claims);
+        record.assumedRoleArn = cred.assumedRoleArn;
+      record.issuedAccessKeyId = cred.accessKeyId;
+        text = wantsJson ? successJson(cred, requestId) : successXml(cred, requestId);
+      }
     } catch (e) {
       const err = e instanceof StsError ? e : new StsError(500, 'InternalFailure', 'An internal error occurred', 'Receiver');
       if (!(e instanceof StsError)) console.error('aws fake: sts internal error:', e);

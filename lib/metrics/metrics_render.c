@@ -1,0 +1,194 @@
+#include "metrics/metrics_render.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "metrics/metrics_store.h"
+#include "metrics/prom_text.h"
+#include "store/audit_retention.h"
+
+static const char *const shell_kinds[] = { "cluster_shell", "node_shell" };
+
+/* Writes the stored series of one counter, ordered by labels. */
+static int render_counter(sqlite3 *db, const char *name, struct buf *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	if (sqlite3_prepare_v2(db, "SELECT labels, value FROM metrics_counters WHERE name = ?"
+				   " ORDER BY labels", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *labels = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		/* A row that does not render (it cannot come from periscope) is skipped, not
+		 * allowed to spoil the whole scrape. */
+		prom_sample(out, name, labels, (double)sqlite3_column_int64(st, 1));
+		json_decref(labels);
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int read_buckets(sqlite3 *db, const struct metric_def *def, const char *labels,
+			long long *buckets)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	memset(buckets, 0, (def->nbounds + 1) * sizeof *buckets);
+	if (sqlite3_prepare_v2(db, "SELECT bucket, count FROM metrics_buckets"
+				   " WHERE name = ?1 AND labels = ?2", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, def->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		long long b = sqlite3_column_int64(st, 0);
+		if (b >= 0 && b <= (long long)def->nbounds)
+			buckets[b] += sqlite3_column_int64(st, 1);
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int render_histogram(sqlite3 *db, const struct metric_def *def, struct buf *out)
+{
+	long long buckets[32];
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	if (def->nbounds + 1 > sizeof buckets / sizeof buckets[0])
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT labels, sum_ms FROM metrics_histograms WHERE name = ?"
+				   " ORDER BY labels", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, def->name, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 0);
+		json_t *labels = json_loads(text, 0, NULL);
+		if (labels && read_buckets(db, def, text, buckets) == 0)
+			prom_histogram(out, def->name, labels, def->bounds, def->nbounds, buckets,
+				       (double)sqlite3_column_int64(st, 1) / 1000.0);
+		json_decref(labels);
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Every configured cluster and kind appears, at 0 when nothing is open there, so that a
+ * dashboard's series do not vanish; a row naming a cluster the config no longer has counts
+ * under cluster="". */
+static int render_sessions_open(sqlite3 *db, const struct config *cfg, struct buf *out)
+{
+	static const char name[] = "periscope_sessions_open";
+	json_t *series = json_object(), *labels;
+	sqlite3_stmt *st = NULL;
+	const char *key;
+	json_t *count;
+	char *text;
+	int rc = -1, step;
+
+	if (!series)
+		return -1;
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < cfg->clusters_count; i++) {
+			text = metrics_labels("kind", shell_kinds[k], "cluster", cfg->clusters[i].name, NULL);
+			if (!text || json_object_set_new(series, text, json_integer(0)) != 0) {
+				free(text);
+				goto done;
+			}
+			free(text);
+		}
+	}
+	if (sqlite3_prepare_v2(db, "SELECT kind, cluster, count(*) FROM shell_sessions"
+				   " GROUP BY kind, cluster", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 0);
+		const char *cluster = metrics_cluster_label(cfg, (const char *)sqlite3_column_text(st, 1));
+		text = metrics_labels("kind", kind, "cluster", cluster, NULL);
+		if (!text)
+			goto done;
+		json_object_set_new(series, text,
+				    json_integer(json_integer_value(json_object_get(series, text)) +
+						 sqlite3_column_int64(st, 2)));
+		free(text);
+	}
+	if (step != SQLITE_DONE)
+		goto done;
+	json_object_foreach(series, key, count) {
+		labels = json_loads(key, 0, NULL);
+		prom_sample(out, name, labels, (double)json_integer_value(count));
+		json_decref(labels);
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(st);
+	json_decref(series);
+	return rc;
+}
+
+static int render_audit(sqlite3 *db, const struct config *cfg, const char *name, struct buf *out)
+{
+	long long bytes, rows;
+
+	if (audit_usage_get(db, &bytes, &rows) != 0)
+		return -1;
+	if (strcmp(name, "periscope_audit_rows") == 0)
+		return prom_sample(out, name, NULL, (double)rows);
+	if (strcmp(name, "periscope_audit_bytes") == 0)
+		return prom_sample(out, name, NULL, (double)bytes);
+	return prom_sample(out, name, NULL, (double)cfg->audit.max_size_mb * 1024.0 * 1024.0);
+}
+
+static int render_one(sqlite3 *db, const struct config *cfg, const struct metric_def *def,
+		      struct buf *out)
+{
+	if (strcmp(def->name, "periscope_build_info") == 0) {
+		json_t *labels = json_pack("{s:s}", "version", PACKAGE_VERSION);
+		int rc = prom_sample(out, def->name, labels, 1);
+		json_decref(labels);
+		return rc;
+	}
+	if (strcmp(def->name, "periscope_sessions_open") == 0)
+		return render_sessions_open(db, cfg, out);
+	if (strncmp(def->name, "periscope_audit_", 16) == 0 && def->type == METRIC_GAUGE)
+		return render_audit(db, cfg, def->name, out);
+	if (def->type == METRIC_HISTOGRAM)
+		return render_histogram(db, def, out);
+	if (def->type == METRIC_COUNTER)
+		return render_counter(db, def->name, out);
+	return 0;
+}
+
+int metrics_render(sqlite3 *db, const struct config *cfg, const struct metrics_extra *extra,
+		   struct buf *out)
+{
+	int rc = -1;
+
+	/* One read transaction: every number of a scrape from the same moment. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	for (size_t i = 0; i < metric_defs_count; i++) {
+		const struct metric_def *def = &metric_defs[i];
+		if (prom_family(out, def->name, metric_type_name(def->type), def->help) != 0 ||
+		    render_one(db, cfg, def, out) != 0)
+			goto done;
+	}
+	if (extra && extra->ready >= 0 &&
+	    (prom_family(out, "periscope_ready", "gauge",
+			 "1 when /readyz answers ready (database writable, schema current, audit "
+			 "budget not exhausted, config loaded), else 0.") != 0 ||
+	     prom_sample(out, "periscope_ready", NULL, extra->ready) != 0))
+		goto done;
+	rc = 0;
+done:
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}

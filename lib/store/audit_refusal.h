@@ -1,0 +1,49 @@
+/* Refusals in the audit log: a terminal refused by the authorizer or by wsbridge, a sign-in
+ * refused at the callback. Each is an audit row with outcome "denied" (or the caller's),
+ * the code as reason, and in extra the code, the HTTP status, the message, the client
+ * address and who refused ("via").
+ *
+ * Anyone can be refused as often as they like, so repeats are aggregated: per actor (or
+ * "anonymous"), verb and code, the first refusal of each minute writes its row at once
+ * (extra.count 1); the later ones of that minute are counted in audit_refusal_windows;
+ * after the minute, one summary row (extra.aggregated true, extra.count = all of that
+ * minute's refusals, extra.first_id = the first row) is written by the next refusal or by
+ * periscope.fcgi's minute sweep. At most two rows per actor, verb, code and minute, and
+ * audit rows stay append-only for the hash chain (store/audit_chain.h). */
+#ifndef PERISCOPE_AUDIT_REFUSAL_H
+#define PERISCOPE_AUDIT_REFUSAL_H
+
+#include <sqlite3.h>
+
+#define AUDIT_REFUSAL_WINDOW_S 60
+
+struct audit_refusal {
+	const char *verb;               /* cluster_shell_open, ssm_session_open, login */
+	const char *outcome;            /* NULL = "denied" */
+	const char *code;               /* E_... or a reason token; the aggregation key */
+	const char *reason;             /* NULL = code */
+	const char *message;            /* what the client was told; may be NULL */
+	int status;                     /* HTTP status, 0 = none */
+	const char *actor_sub;          /* NULL/"" = anonymous */
+	const char *actor_email;
+	const char *actor_groups_json;
+	const char *cluster;
+	/* The cluster as a metrics label: a configured name or "" (metrics_cluster_label), so
+	 * that a name a stranger typed never becomes a series of its own. */
+	const char *cluster_label;
+	const char *target;             /* a node shell's node */
+	const char *client;             /* the client's address */
+	const char *via;                /* authorizer | wsbridge | callback */
+	const char *request_id;
+	const char *route;
+};
+
+/* Writes the refusal's row, or counts it in its minute. Either way, in the same
+ * transaction, every refusal is added to the metrics (periscope_shell_refusals_total by
+ * kind, cluster_label and code; failed sign-ins to periscope_signins_total{outcome}).
+ * 1 a row was written, 0 counted, -1 error (logged by audit_write when the row failed). */
+int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long now_s);
+/* Writes the summary rows of the minutes over by now_s and forgets them. 0 or -1. */
+int audit_refusal_flush(sqlite3 *db, long long now_s);
+
+#endif

@@ -1,0 +1,159 @@
+// The audit log against strangers, through the real stack (lighttpd or Apache,
+// PERISCOPE_SERVER): what an anonymous client can store is bounded on its own and never
+// counts against the audit budget, and retention never deletes a row younger than
+// retentionDays for size: a reached budget is said on /api/health and by periscope-audit.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { within } from '../lib/deadline.mjs';
+import { anonymous, signIn } from '../lib/session.mjs';
+import { BUILD_DIR, startStack, waitFor } from '../lib/stack.mjs';
+import { chooseServer } from '../lib/webserver.mjs';
+
+const FLOOD = 5000;
+const CONCURRENCY = 48;
+// The flood comes from another loopback address than the real user's (127.0.0.1): the
+// web server gives periscope that address as REMOTE_ADDR, the client a login attempt
+// counts against.
+const FLOODER = '127.0.0.2';
+// What docs/audit-api.md promises: per client, and in total.
+const PER_CLIENT_BOUND = 16;
+const TOTAL_BOUND = 1024;
+
+function sql(stack, query) {
+	return execFileSync('sqlite3', ['-json', path.join(stack.runDir, 'periscope.db'), query], { encoding: 'utf8' }).trim();
+}
+
+function rows(stack, query) {
+	const out = sql(stack, query);
+	return out ? JSON.parse(out) : [];
+}
+
+function auditCli(stack, ...args) {
+	const r = spawnSync(path.join(BUILD_DIR, 'audit/periscope-audit'), ['--config', stack.configPath, ...args], {
+		encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 60000,
+	});
+	return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
+}
+
+// n anonymous sign-in starts with a long returnTo, `concurrency` at a time on kept-alive
+// connections from FLOODER. Resolves to the count of each status; progress.done counts
+// the answers so far.
+async function flood(stack, n, concurrency, progress = { done: 0 }) {
+	const url = new URL(`${stack.url}/api/auth/login?returnTo=/${'a'.repeat(2000)}`);
+	const mod = url.protocol === 'https:' ? https : http;
+	const agent = new mod.Agent({ keepAlive: true, maxSockets: concurrency, localAddress: FLOODER, ...(stack.ca ? { ca: stack.ca } : {}) });
+	const statuses = {};
+	let next = 0;
+	const one = () => new Promise((resolve, reject) => {
+		const req = mod.get(url, { agent, localAddress: FLOODER }, (res) => {
+			res.resume();
+			res.on('end', () => resolve(res.statusCode));
+		});
+		req.on('error', reject);
+	});
+	const worker = async () => {
+		while (next < n) {
+			next += 1;
+			const status = await one();
+			statuses[status] = (statuses[status] ?? 0) + 1;
+			progress.done += 1;
+		}
+	};
+	try {
+		await Promise.all(Array.from({ length: concurrency }, worker));
+	} finally {
+		agent.destroy();
+	}
+	return statuses;
+}
+
+async function whoami(browser) {
+	const r = await browser.get('/api/auth/whoami');
+	assert.equal(r.status, 200, r.text);
+	return r.json.subject;
+}
+
+describe(`the audit log against strangers, through ${chooseServer()}`, () => {
+	let stack;
+	let admin;
+	before(async () => {
+		stack = await startStack({ config: { audit: { retentionDays: 30, maxSizeMB: 1 } } });
+		admin = await signIn(stack, 'admin');
+		await signIn(stack, 'viewer');
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it(`${FLOOD} anonymous sign-in starts keep every audit row, stay within their bounds, and real sign-ins still work`, async () => {
+		const before = rows(stack, 'SELECT id, verb, outcome, actor_sub FROM audit_events ORDER BY id');
+		assert.ok(before.length >= 2, `the two sign-ins wrote their rows: ${JSON.stringify(before)}`);
+
+		const started = Date.now();
+		const progress = { done: 0 };
+		const overlap = {};
+		const [statuses, during] = await within('the flood and a sign-in during it', Promise.all([
+			flood(stack, FLOOD, CONCURRENCY, progress),
+			(async () => {
+				// Once the flood is well under way, someone signs in for real.
+				await waitFor('a fifth of the flood', () => progress.done >= FLOOD / 5, { timeoutMs: 120000, intervalMs: 5 });
+				overlap.start = progress.done;
+				const b = await signIn(stack, 'admin');
+				overlap.end = progress.done;
+				return b;
+			})(),
+		]), 300000);
+		const seconds = (Date.now() - started) / 1000;
+		assert.deepEqual(statuses, { 302: FLOOD }, `every start answered with the redirect to the IdP (${seconds} s)`);
+		assert.ok(overlap.start < FLOOD && overlap.end > overlap.start, `the sign-in ran while the flood did: ${JSON.stringify(overlap)}`);
+		assert.equal(await whoami(during), 'user-admin', 'a sign-in during the flood works');
+
+		const perClient = Object.fromEntries(rows(stack, 'SELECT client, count(*) AS n FROM oidc_logins GROUP BY client').map((r) => [r.client, r.n]));
+		assert.ok(perClient[FLOODER] <= PER_CLIENT_BOUND, `the flooder keeps at most ${PER_CLIENT_BOUND} attempts: ${JSON.stringify(perClient)}`);
+		const [{ n: total, biggest }] = rows(stack, 'SELECT count(*) AS n, max(length(state) + length(nonce) + length(code_verifier) + length(return_to) + length(client) + 8) AS biggest FROM oidc_logins');
+		assert.ok(total <= TOTAL_BOUND, `at most ${TOTAL_BOUND} attempts in total: ${total}`);
+		assert.ok(biggest <= 2304, `no attempt is over 2304 bytes: ${biggest}`);
+
+		// A retention pass now, with the budget of 1 MB: nothing of the audit goes.
+		const pass = auditCli(stack, 'retention');
+		assert.equal(pass.status, 0, pass.stderr);
+		assert.deepEqual([pass.json.deletedByAge, pass.json.deletedBySize, pass.json.budgetReached], [0, 0, false], pass.stdout);
+		const afterRows = rows(stack, `SELECT id, verb, outcome, actor_sub FROM audit_events WHERE id <= ${before.at(-1).id} ORDER BY id`);
+		assert.deepEqual(afterRows, before, 'every audit row written before the flood is still there');
+
+		const later = await signIn(stack, 'viewer');
+		assert.equal(await whoami(later), 'user-viewer', 'a sign-in after the flood works');
+		const health = await anonymous(stack, '/api/health');
+		assert.equal(health.status, 200, health.text);
+		assert.equal(health.json.status, 'ok', health.text);
+		assert.equal(health.json.audit.budgetReached, false, health.text);
+		assert.equal(health.json.audit.budgetBytes, 1024 * 1024);
+		assert.ok(health.json.audit.bytes < 64 * 1024, `the audit rows are small: ${health.text}`);
+		console.log(`${FLOOD} sign-in starts in ${seconds} s (${CONCURRENCY} at a time); the real sign-in ran from answer ${overlap.start} to ${overlap.end}; attempts kept: ${JSON.stringify(perClient)}`);
+	});
+
+	it('a reached budget deletes nothing younger than retentionDays and is said on /api/health and by periscope-audit', async () => {
+		// About 1.2 MB of rows of today (as long transcripts would make them), beyond the 1 MB budget.
+		const nowNs = BigInt(Date.now()) * 1000000n;
+		sql(stack, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+			INSERT INTO audit_events (ts_unix_nano, actor_sub, verb, outcome, extra)
+			SELECT ${nowNs} + i, 'user-admin', 'ssm_session_close', 'success', json_object('transcript', printf('%.4000c', 'x')) FROM n`);
+		const count = rows(stack, 'SELECT count(*) AS n FROM audit_events')[0].n;
+
+		const health = await anonymous(stack, '/api/health');
+		assert.equal(health.status, 200, health.text);
+		assert.equal(health.json.status, 'degraded', health.text);
+		assert.equal(health.json.audit.budgetReached, true, health.text);
+		assert.ok(health.json.audit.bytes > 1024 * 1024, health.text);
+
+		const pass = auditCli(stack, 'retention');
+		assert.equal(pass.status, 1, `exit status 1 says the budget is reached: ${pass.stderr}`);
+		assert.deepEqual([pass.json.deletedByAge, pass.json.deletedBySize, pass.json.budgetReached], [0, 0, true], pass.stdout);
+		assert.match(pass.stderr, /"level":"error".*audit budget reached/, pass.stderr);
+		assert.equal(rows(stack, 'SELECT count(*) AS n FROM audit_events')[0].n, count, 'no row younger than retentionDays was deleted');
+		assert.equal(await whoami(admin), 'user-admin', 'the service still works');
+	});
+});
