@@ -66,7 +66,7 @@ static int load_target(struct cluster_shell *cs)
 {
 	struct session *s = cs->s;
 	char err[512];
-	int rc = cluster_kube_target(s->cluster, s->eks, &cs->target, err, sizeof err);
+	int rc = cluster_kube_target(s->cluster, s->creds, &cs->target, err, sizeof err);
 
 	if (rc == -2)
 		session_fail(s, "E_CLUSTER_SHELL_UNSUPPORTED", false, "the cluster shell is not available "
@@ -416,13 +416,14 @@ static struct ws_client *open_exec(struct cluster_shell *cs, const char *const *
 		free(url);
 		url = NULL;
 	}
-	if (!url || buf_printf(&auth, "Authorization: Bearer %s", cs->target.token) != 0 ||
+	if (!url || (cs->target.token && buf_printf(&auth, "Authorization: Bearer %s", cs->target.token) != 0) ||
 	    buf_printf(&session_hdr, "Audit-Annotation-Periscope-Session-Id: %s", cs->s->session_id) != 0)
 		goto done;
 	{
-		const char *headers[] = { auth.data, session_hdr.data, NULL };
+		const char *headers[] = { session_hdr.data, auth.data, NULL };
 		struct ws_client_opts o = {
 			.url = url, .ca_file = cs->target.ca_file, .headers = headers,
+			.cert_file = cs->target.cert_file, .key_file = cs->target.key_file,
 			.subprotocols = k8s_subprotocol_offer, .connect_timeout_ms = EXEC_CONNECT_TIMEOUT_MS,
 			.on_message = on_message, .userdata = ud,
 			/* client-go's exec stream (tools/remotecommand/websocket.go): a ping every

@@ -29,6 +29,8 @@ struct node_shell {
 	struct node_access access;
 	struct ssm_client client;
 	struct aws_clock clock;         /* AWS's clock offset, learnt once for the session */
+	int credential_seconds;         /* the STS DurationSeconds asked for */
+	long long renew_at_ms;          /* monotonic time to assume the role again; 0 = never */
 	struct ssm_started_session started;
 	bool session_started;
 	struct ssm_guardian guardian;   /* ends the SSM session if this process dies */
@@ -240,6 +242,58 @@ done:
 	return rc;
 }
 
+/* The STS lifetime to ask for: the session's maximum and a margin for the
+ * TerminateSession at its end, or (no maximum) as long as allowed; capped by
+ * nodeShell.maxCredentialSeconds and STS's 900..43200. A role allowing less gets 3600 and
+ * the credentials are renewed before they expire (schedule_renewal). */
+static int credential_seconds(const struct config *cfg)
+{
+	long long want = cfg->node_shell.timers.max_duration_seconds > 0
+				 ? (long long)cfg->node_shell.timers.max_duration_seconds + 300
+				 : 43200;
+
+	if (want > cfg->node_shell.max_credential_seconds)
+		want = cfg->node_shell.max_credential_seconds;
+	if (want > 43200)
+		want = 43200;
+	if (want < 900)
+		want = 900;
+	return (int)want;
+}
+
+/* Renews 5 minutes before the credentials expire (or at half their lifetime when they are
+ * shorter), on AWS's clock, so TerminateSession and ResumeSession always have valid ones. */
+static void schedule_renewal(struct node_shell *ns)
+{
+	long long left = ns->access.role.expiration_unix - (long long)aws_clock_now(&ns->clock, 0);
+	long long lead = left / 2 < 300 ? left / 2 : 300;
+
+	ns->renew_at_ms = ns->access.role.expiration_unix > 0
+				  ? monotonic_ms() + (left - lead > 0 ? left - lead : 0) * 1000
+				  : 0;
+}
+
+static void renew_credentials(struct node_shell *ns, long long now)
+{
+	struct session *s = ns->s;
+	char err[512];
+
+	/* What the role granted last time: a role that refused the longer lifetime is not
+	 * asked for it again. */
+	if (node_shell_renew_credentials(s->cfg, s->auth, s->cookie, ns->access.duration_seconds,
+					 &ns->access, err, sizeof err) == 0) {
+		log_json(LOG_INFO, "node_shell", "AWS credentials renewed",
+			 json_pack("{s:s, s:I}", "session_id", s->session_id, "expires",
+				   (json_int_t)ns->access.role.expiration_unix));
+		schedule_renewal(ns);
+		return;
+	}
+	/* The old ones still work until they expire: try again in 30 s. */
+	log_json(LOG_WARN, "node_shell", "renewing AWS credentials failed",
+		 json_pack("{s:s, s:s}", "session_id", s->session_id, "error", err));
+	ns->renew_at_ms = now + 30000;
+}
+
 static int ns_start(struct session *s)
 {
 	struct node_shell *ns = calloc(1, sizeof *ns);
@@ -254,7 +308,9 @@ static int ns_start(struct session *s)
 	ns->guardian.fd = -1;
 	buf_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes);
 	session_http_wait(s, &ns->wait);
-	if (node_shell_prepare(s->cfg, s->eks, s->auth, s->cookie, &s->target, &s->id, &ns->wait, &ns->access,
+	ns->credential_seconds = credential_seconds(s->cfg);
+	if (node_shell_prepare_session(s->cfg, s->creds, s->auth, s->cookie, &s->target, &s->id,
+				       &ns->wait, ns->credential_seconds, &ns->access,
 			       &ans) != 0) {
 		if (!s->close_reason[0])
 			session_fail(s, ans.code, ans.status >= 500, "%s", ans.message);
@@ -263,6 +319,7 @@ static int ns_start(struct session *s)
 	}
 	if (start_ssm(ns) != 0 || open_channel(ns) != 0)
 		return -1;
+	schedule_renewal(ns);
 	return 0;
 }
 
@@ -341,6 +398,8 @@ static long long ns_next_tick(struct session *s)
 		return now;
 	t = ssm_session_next_timeout(ns->channel, now);
 	t = t < 0 ? -1 : now + t;
+	if (ns->renew_at_ms && (t < 0 || ns->renew_at_ms < t))
+		t = ns->renew_at_ms;
 	if (ns->ws) {
 		long long k = ws_client_next_keepalive(ns->ws, now);
 
@@ -357,6 +416,8 @@ static int ns_tick(struct session *s, long long now)
 
 	if (!ns || !ns->channel)
 		return 0;
+	if (ns->renew_at_ms && now >= ns->renew_at_ms)
+		renew_credentials(ns, now);
 	if (ns->ws && ws_client_keepalive(ns->ws, now) != 0) {
 		struct ws_close_info info;
 

@@ -235,6 +235,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->node_shell.transcript_max_bytes = 1048576;
 	c->node_shell.max_sessions_per_user = 2;
 	c->node_shell.max_sessions_total = 10;
+	c->node_shell.max_credential_seconds = 43200;
 	return 0;
 fail:
 	cfg_fail_at(ld, NULL, 0, NULL, "out of memory");

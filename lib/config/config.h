@@ -99,6 +99,7 @@ struct node_shell_config {
 	long long transcript_max_bytes; /* 1048576 */
 	int max_sessions_per_user;      /* 2 */
 	int max_sessions_total;         /* 10, per cluster */
+	int max_credential_seconds;     /* 43200: cap of the STS DurationSeconds asked for */
 	/* Endpoint overrides (tests, private endpoints). Empty = the AWS public endpoints. */
 	char *sts_endpoint;             /* nodeShell.endpoints.sts */
 	char *ssm_endpoint;             /* nodeShell.endpoints.ssm */

@@ -130,6 +130,7 @@ SCHEMA(node_shell_schema,
        F("transcriptMaxBytes", CFG_POS_INT64, node_shell.transcript_max_bytes),
        F("maxSessionsPerUser", CFG_POS_INT, node_shell.max_sessions_per_user),
        F("maxSessionsTotal", CFG_POS_INT, node_shell.max_sessions_total),
+       F("maxCredentialSeconds", CFG_POS_INT, node_shell.max_credential_seconds),
        M("endpoints", endpoints_schema));
 
 SCHEMA(eks_endpoints_schema,
