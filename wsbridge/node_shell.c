@@ -403,7 +403,7 @@ static int ns_start(struct session *s)
 	buf_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes);
 	session_http_wait(s, &ns->wait);
 	ns->credential_seconds = credential_seconds(s->cfg);
-	if (node_shell_prepare_session(s->cfg, s->eks, s->auth, s->cookie, &s->target, &s->id,
+	if (node_shell_prepare_session(s->cfg, s->creds, s->auth, s->cookie, &s->target, &s->id,
 				       &ns->wait, ns->credential_seconds, &ns->access,
 			       &ans) != 0) {
 		if (!s->close_reason[0])
