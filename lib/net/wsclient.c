@@ -27,7 +27,7 @@
 
 struct ws_client {
 	/* Options, owned copies. */
-	char *url, *ca_file, *user_agent;
+	char *url, *ca_file, *cert_file, *key_file, *user_agent;
 	char *headers[MAX_HEADERS + 1];
 	char *subprotocols[MAX_SUBPROTOCOLS + 1];
 	int connect_timeout_ms;
@@ -96,8 +96,11 @@ struct ws_client *ws_client_new(const struct ws_client_opts *o, char *err, size_
 	}
 	c->url = strdup(o->url);
 	c->ca_file = dup_or_null(o->ca_file);
+	c->cert_file = dup_or_null(o->cert_file);
+	c->key_file = dup_or_null(o->key_file);
 	c->user_agent = strdup(o->user_agent ? o->user_agent : "periscope");
-	if (!c->url || (o->ca_file && !c->ca_file) || !c->user_agent) {
+	if (!c->url || (o->ca_file && !c->ca_file) || (o->cert_file && !c->cert_file) ||
+	    (o->key_file && !c->key_file) || !c->user_agent) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -141,6 +144,8 @@ void ws_client_free(struct ws_client *c)
 		curl_url_cleanup(c->curlu);
 	free(c->url);
 	free(c->ca_file);
+	free(c->cert_file);
+	free(c->key_file);
 	free(c->user_agent);
 	for (size_t i = 0; c->headers[i]; i++)
 		free(c->headers[i]);
@@ -403,7 +408,10 @@ static int open_transport(struct ws_client *c, struct buf *host, struct buf *tar
 	    curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPINTVL, 15L) != CURLE_OK ||
 	    /* Through a proxy the bytes must still reach the server untouched: tunnel. */
 	    curl_easy_setopt(c->curl, CURLOPT_HTTPPROXYTUNNEL, 1L) != CURLE_OK ||
-	    (c->ca_file && curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file) != CURLE_OK)) {
+	    (c->ca_file && curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file) != CURLE_OK) ||
+	    (c->cert_file && c->key_file &&
+	     (curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert_file) != CURLE_OK ||
+	      curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key_file) != CURLE_OK))) {
 		snprintf(err, errlen, "cannot configure libcurl");
 		goto fail;
 	}

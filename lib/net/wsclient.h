@@ -40,6 +40,8 @@ typedef void (*ws_message_fn)(void *userdata, enum ws_opcode opcode, const uint8
 struct ws_client_opts {
 	const char *url;                  /* ws://host[:port]/path?query or wss://... */
 	const char *ca_file;              /* PEM bundle to trust; NULL = the system store */
+	const char *cert_file;            /* client certificate (PEM) and its key, or NULL */
+	const char *key_file;
 	const char *const *headers;       /* NULL-terminated "Name: value" lines (Authorization,
 	                                     Impersonate-*); they never appear in errors */
 	const char *const *subprotocols;  /* NULL-terminated offer, sent on ONE header line; the

@@ -109,7 +109,7 @@ static void fill_node(json_t *node, struct node_info *out)
 	parse_provider_id(pid, &out->instance_id, &out->zone);
 }
 
-int node_list(const struct cluster_config *c, struct eks_cache *eks, const char *name,
+int node_list(const struct cluster_config *c, struct cred_cache *creds, const char *name,
 	      const struct http_wait *wait, struct node_info **out, size_t *count, char *err,
 	      size_t errlen)
 {
@@ -122,7 +122,7 @@ int node_list(const struct cluster_config *c, struct eks_cache *eks, const char 
 
 	*out = NULL;
 	*count = 0;
-	if (cluster_kube_target(c, eks, &target, err, errlen) != 0)
+	if (cluster_kube_target(c, creds, &target, err, errlen) != 0)
 		return -1;
 	snprintf(path, sizeof path, name ? "/api/v1/nodes/%s" : "/api/v1/nodes", name);
 	if (name && strpbrk(name, "/?#%")) {
@@ -183,14 +183,14 @@ static bool token_has_audience(const char *token, const char *audience)
 }
 
 static int locate_node(const struct config *cfg, const struct cluster_config *c,
-		       struct eks_cache *eks, const struct shell_target *t, const struct http_wait *wait,
+		       struct cred_cache *creds, const struct shell_target *t, const struct http_wait *wait,
 		       struct node_access *out, struct gate_answer *ans)
 {
 	struct node_info *nodes = NULL;
 	size_t n = 0;
 	char err[512];
 	const char *region;
-	int rc = node_list(c, eks, t->node, wait, &nodes, &n, err, sizeof err);
+	int rc = node_list(c, creds, t->node, wait, &nodes, &n, err, sizeof err);
 
 	if (rc == 1)
 		return gate_refuse(ans, 404, "E_NODE_NOT_EC2", json_pack("{s:s}", "err", "node not found"),
@@ -307,16 +307,16 @@ done:
 	return rc;
 }
 
-int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct auth_ctx *auth,
+int node_shell_prepare(const struct config *cfg, struct cred_cache *creds, struct auth_ctx *auth,
 		       const char *cookie,
 		       const struct shell_target *t, const struct identity *id,
 		       const struct http_wait *wait, struct node_access *out,
 		       struct gate_answer *ans)
 {
-	return node_shell_prepare_session(cfg, eks, auth, cookie, t, id, wait, 0, out, ans);
+	return node_shell_prepare_session(cfg, creds, auth, cookie, t, id, wait, 0, out, ans);
 }
 
-int node_shell_prepare_session(const struct config *cfg, struct eks_cache *eks,
+int node_shell_prepare_session(const struct config *cfg, struct cred_cache *creds,
 			       struct auth_ctx *auth, const char *cookie,
 			       const struct shell_target *t, const struct identity *id,
 			       const struct http_wait *wait, int duration_seconds,
@@ -334,7 +334,7 @@ int node_shell_prepare_session(const struct config *cfg, struct eks_cache *eks,
 	if (shell_gates_static(cfg, t, id, ans) != 0)
 		return -1;
 	c = config_find_cluster(cfg, t->cluster);
-	if (locate_node(cfg, c, eks, t, wait, out, ans) != 0)
+	if (locate_node(cfg, c, creds, t, wait, out, ans) != 0)
 		return -1;
 	role = first_set(c->node_shell.aws_role_arn, cfg->node_shell.aws_role_arn, NULL, NULL);
 	if (!role)

@@ -29,7 +29,7 @@ void node_info_clear(struct node_info *n);
 int parse_provider_id(const char *provider_id, char **instance_id, char **zone);
 /* Reads the nodes of a cluster (name NULL: all of them) with the server's own identity.
  * *out is an array of node_info, *count entries. 0; -1 with err; 1 when name is not found. */
-int node_list(const struct cluster_config *c, struct eks_cache *eks, const char *name,
+int node_list(const struct cluster_config *c, struct cred_cache *creds, const char *name,
 	      const struct http_wait *wait, struct node_info **out, size_t *count, char *err,
 	      size_t errlen);
 void node_list_free(struct node_info *nodes, size_t count);
@@ -49,10 +49,10 @@ struct node_access {
 void node_access_clear(struct node_access *a);
 
 /* Runs every node-shell gate up to and including STS. id is the signed-in identity (NULL
- * when none); cookie lets the id_token be refreshed. 0, or -1 with ans filled. */
-/* eks: the process's cache of the server's own AWS identity, used only to list the nodes of
- * an eks cluster (never for STS, SSM or ssmmessages). */
-int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct auth_ctx *auth,
+ * when none); cookie lets the id_token be refreshed. creds: the process's cache of the
+ * server's own credentials, used only to list the nodes of the cluster (never for STS, SSM
+ * or ssmmessages). 0, or -1 with ans filled. */
+int node_shell_prepare(const struct config *cfg, struct cred_cache *creds, struct auth_ctx *auth,
 		       const char *cookie,
 		       const struct shell_target *t, const struct identity *id,
 		       const struct http_wait *wait, struct node_access *out,
@@ -61,7 +61,7 @@ int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct a
 /* The same for a shell session: the credentials are asked for duration_seconds
  * (900..43200; 0 = STS's default 1 h), falling back to 3600 when the role's maximum session
  * duration is lower. */
-int node_shell_prepare_session(const struct config *cfg, struct eks_cache *eks,
+int node_shell_prepare_session(const struct config *cfg, struct cred_cache *creds,
 			       struct auth_ctx *auth, const char *cookie,
 			       const struct shell_target *t, const struct identity *id,
 			       const struct http_wait *wait, int duration_seconds,
