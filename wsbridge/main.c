@@ -183,6 +183,10 @@ int main(void)
 		goto done;
 	}
 	s.cfg = cfg;
+	/* The bridge's own lines go where server.wsbridgeLog says, with their real level:
+	 * websocketd logs every line of a child's stderr as ERROR, so stderr keeps the errors. */
+	if (log_sink_open(cfg->server.wsbridge_log, "periscope-wsbridge", err, sizeof err) != 0)
+		log_msg(LOG_ERROR, "wsbridge", "%s; logging to stderr", err);
 	s.creds = cred_cache_new(cfg);
 	if (!s.creds) {
 		status = refuse("E_INTERNAL", "out of memory", NULL);

@@ -78,6 +78,7 @@ static void detach_and_guard(int rfd, const struct ssm_client *c, const char *se
 		_exit(1);
 	if (close_range(GUARDIAN_FD + 1, ~0U, 0) != 0)
 		_exit(1);
+	log_sink_reopen();
 	guardian_main(c, session_id);
 }
 

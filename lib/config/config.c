@@ -183,6 +183,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->authz.groups_claim, "groups" },
 		{ &c->authz.group_prefix, "periscope:" },
 		{ &c->audit.db_path, "/var/lib/periscope/periscope.db" },
+		{ &c->server.wsbridge_log, "syslog" },
 		{ &c->cluster_shell.mode, "bash" },
 		{ &c->cluster_shell.namespace_, "periscope-system" },
 		{ &c->cluster_shell.image, "" },
@@ -385,6 +386,7 @@ void config_free(struct config *cfg)
 		return;
 	free(cfg->source_path);
 	free(cfg->server.public_url);
+	free(cfg->server.wsbridge_log);
 	string_list_clear(&cfg->server.allowed_origins);
 	string_list_clear(&cfg->metrics.allowed_networks);
 	if (cfg->metrics.bearer_token) {

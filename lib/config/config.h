@@ -153,6 +153,8 @@ struct server_config {
 	char *public_url;               /* PERISCOPE_PUBLIC_URL; e.g. http://127.0.0.1:8080 */
 	struct string_list allowed_origins; /* extra WebSocket origins; public_url's always ok */
 	int workers;                    /* FastCGI worker threads; default 4 */
+	char *wsbridge_log;             /* server.wsbridgeLog: "syslog" (default), "stderr" or
+					 * an absolute file path (core/log.h) */
 };
 
 /* GET /metrics: who may scrape (docs/monitoring.md). */

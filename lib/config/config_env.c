@@ -16,6 +16,7 @@ const struct cfg_env_var cfg_env_vars[] = {
 	E("PERISCOPE_PUBLIC_URL", "server.publicURL", CFG_URL, server.public_url),
 	E("PERISCOPE_ALLOWED_ORIGINS", "server.allowedOrigins", CFG_STRING_LIST, server.allowed_origins),
 	E("PERISCOPE_WORKERS", "server.workers", CFG_POS_INT, server.workers),
+	E("PERISCOPE_WSBRIDGE_LOG", "server.wsbridgeLog", CFG_STRING, server.wsbridge_log),
 	E("PERISCOPE_METRICS_ALLOWED_NETWORKS", "metrics.allowedNetworks", CFG_STRING_LIST, metrics.allowed_networks),
 	E("PERISCOPE_METRICS_BEARER_TOKEN", "metrics.bearerToken", CFG_STRING, metrics.bearer_token),
 

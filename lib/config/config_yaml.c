@@ -45,7 +45,8 @@ struct schema {
 SCHEMA(server_schema,
        F("publicURL", CFG_URL, server.public_url),
        F("allowedOrigins", CFG_STRING_LIST, server.allowed_origins),
-       F("workers", CFG_POS_INT, server.workers));
+       F("workers", CFG_POS_INT, server.workers),
+       F("wsbridgeLog", CFG_STRING, server.wsbridge_log));
 
 SCHEMA(metrics_schema,
        F("allowedNetworks", CFG_STRING_LIST, metrics.allowed_networks),

@@ -173,7 +173,9 @@ function launch(name, cmd, args, { env, runDir, group = false }) {
 
 export function baseConfig({ url, issuer, runDir, aws }) {
 	return {
-		server: { publicURL: url, workers: 4 },
+		// The bridges' own lines in a file of the run (the default, syslog, would reach the
+		// machine's journal).
+		server: { publicURL: url, workers: 4, wsbridgeLog: path.join(runDir, 'periscope-wsbridge.log') },
 		auth: {
 			oidc: {
 				issuer,
