@@ -23,6 +23,8 @@
 #include "net/wsclient.h"
 
 #define STREAM_CONNECT_TIMEOUT_MS 15000
+#define RESUME_TRIES 5                /* the plugin's DataChannelNumMaxRetries */
+#define RESUME_MAX_DELAY_MS 5000      /* its DataChannelRetryMaxIntervalMillis */
 #define INPUT_BUFFER (256u * 1024)
 
 struct node_shell {
@@ -33,6 +35,8 @@ struct node_shell {
 	struct aws_clock clock;         /* AWS's clock offset, learnt once for the session */
 	int credential_seconds;         /* the STS DurationSeconds asked for */
 	long long renew_at_ms;          /* monotonic time to assume the role again; 0 = never */
+	int resumes;                    /* data channel reconnections (ResumeSession) */
+	char resume_error[256];
 	struct ssm_started_session started;
 	bool session_started;
 	struct ssm_guardian guardian;   /* ends the SSM session if this process dies */
@@ -105,10 +109,9 @@ static int drain(struct node_shell *ns)
 	struct session *s = ns->s;
 	struct ssm_event ev;
 
-	if (push_outgoing(ns) != 0) {
-		session_fail(s, "E_UPSTREAM", true, "the SSM data channel is closed");
-		return -1;
-	}
+	/* A closed socket keeps its messages queued: the poll loop notices the drop and
+	 * resumes the channel (channel_dropped), and they go out on the new one. */
+	(void)push_outgoing(ns);
 	if (pull_output(ns) != 0)
 		return -1;
 	while (ssm_session_next_event(ns->channel, &ev)) {
@@ -182,6 +185,49 @@ static int start_ssm(struct node_shell *ns)
 	return 0;
 }
 
+/* Opens a WebSocket to url and sends the open message with token (a fresh RequestId, the
+ * same ClientId); replaces ns->ws. 0, or -1 with err. */
+static int connect_ws(struct node_shell *ns, const char *url, const char *token, char *err,
+		      size_t errlen)
+{
+	struct session *s = ns->s;
+	struct ws_client_opts wo = {
+		.url = url,
+		.ca_file = ns->access.ca_file,
+		.connect_timeout_ms = STREAM_CONNECT_TIMEOUT_MS,
+		.on_message = on_ws_message,
+		.userdata = ns,
+		/* The plugin pings every 5 minutes (communicator/websocketchannel.go StartPings);
+		 * that would not survive a 60 s L7 proxy, so periscope pings more often. */
+		.ping_interval_ms = s->cfg->node_shell.timers.upstream_ping_seconds * 1000,
+		.read_timeout_ms = (s->cfg->node_shell.timers.upstream_ping_seconds * 12 + 1) * 1000,
+	};
+	char *open_msg = NULL;
+	int rc = -1;
+
+	if (ns->ws) {
+		ws_client_free(ns->ws);
+		ns->ws = NULL;
+	}
+	ns->ws = ws_client_new(&wo, err, errlen);
+	if (!ns->ws || ws_client_connect(ns->ws, err, errlen) != 0)
+		goto done;
+	open_msg = ssm_session_open_message(ns->channel, token, err, errlen);
+	if (!open_msg)
+		goto done;
+	if (ws_client_send(ns->ws, WS_OPCODE_TEXT, open_msg, strlen(open_msg)) != 0) {
+		snprintf(err, errlen, "send failed");
+		goto done;
+	}
+	rc = 0;
+done:
+	if (open_msg) {
+		explicit_bzero(open_msg, strlen(open_msg));
+		free(open_msg);
+	}
+	return rc;
+}
+
 static int open_channel(struct node_shell *ns)
 {
 	struct session *s = ns->s;
@@ -198,43 +244,91 @@ static int open_channel(struct node_shell *ns)
 		.out_queue = 256,
 		.output_buffer = 256u * 1024,
 	};
-	struct ws_client_opts wo = {
-		.url = ns->started.stream_url,
-		.ca_file = ns->access.ca_file,
-		.connect_timeout_ms = STREAM_CONNECT_TIMEOUT_MS,
-		.on_message = on_ws_message,
-		.userdata = ns,
-		/* The plugin pings every 5 minutes (communicator/websocketchannel.go StartPings);
-		 * that would not survive a 60 s L7 proxy, so periscope pings more often. */
-		.ping_interval_ms = s->cfg->node_shell.timers.upstream_ping_seconds * 1000,
-		.read_timeout_ms = (s->cfg->node_shell.timers.upstream_ping_seconds * 12 + 1) * 1000,
-	};
-	char err[512], *open_msg = NULL;
-	int rc = -1;
+	char err[512];
 
 	ns->channel = ssm_session_new(&opts, err, sizeof err);
 	if (!ns->channel) {
 		session_fail(s, "E_INTERNAL", false, "cannot set up the data channel: %s", err);
 		return -1;
 	}
-	ns->ws = ws_client_new(&wo, err, sizeof err);
-	if (!ns->ws || ws_client_connect(ns->ws, err, sizeof err) != 0) {
+	if (connect_ws(ns, ns->started.stream_url, NULL, err, sizeof err) != 0) {
 		session_fail(s, "E_UPSTREAM", true, "cannot open the SSM data channel: %s", err);
-		goto done;
+		return -1;
 	}
-	open_msg = ssm_session_open_message(ns->channel, NULL, err, sizeof err);
-	if (!open_msg || ws_client_send(ns->ws, WS_OPCODE_TEXT, open_msg, strlen(open_msg)) != 0) {
-		session_fail(s, "E_UPSTREAM", true, "cannot open the SSM data channel: %s",
-			     open_msg ? "send failed" : err);
-		goto done;
+	return 0;
+}
+
+/* The data channel dropped (reset, closed without channel_closed, silent past the read
+ * deadline): ResumeSession gives a new token, and the channel is opened again, up to
+ * RESUME_TRIES times with a doubling delay from 100-200 ms, at most 5 s, as the plugin
+ * does (sessionmanagerplugin/session/sessionhandler.go OpenDataChannel's retryer around
+ * ResumeSessionHandler; config.go DataChannelNumMaxRetries, DataChannelRetryInitialDelayMillis,
+ * DataChannelRetryMaxIntervalMillis). Sequence numbers and both buffers stay: the agent
+ * resends what was not acknowledged, duplicates are acknowledged again and not shown twice
+ * (lib/aws/ssm_session.c), and unacknowledged input goes out again at once.
+ * 0 reconnected; 1 the session is gone (ResumeSession gave no token); -1 failed. */
+static int resume_channel(struct node_shell *ns, const char *why)
+{
+	struct session *s = ns->s;
+	long delay = 100 + (long)(aws_retry_rand01() * 100);
+	char err[512] = "";
+
+	log_json(LOG_WARN, "node_shell", "SSM data channel dropped; resuming",
+		 json_pack("{s:s, s:s, s:s}", "session_id", s->session_id, "ssm_session_id",
+			   ns->started.session_id, "why", why));
+	for (int attempt = 1; attempt <= RESUME_TRIES; attempt++) {
+		struct ssm_started_session r = { 0 };
+		struct aws_error aerr = { 0 };
+		int rc;
+
+		aws_retry_sleep_ms(delay);
+		delay = delay * 2 > RESUME_MAX_DELAY_MS ? RESUME_MAX_DELAY_MS : delay * 2;
+		if (ssm_resume_session(&ns->client, ns->started.session_id, &r, &aerr, err,
+				       sizeof err) != 0)
+			continue;
+		if (!*r.token_value) {
+			ssm_started_session_free(&r);
+			return 1;
+		}
+		/* A fresh StreamUrl may carry another cell-number: prefer it. */
+		rc = connect_ws(ns, *r.stream_url ? r.stream_url : ns->started.stream_url,
+				r.token_value, err, sizeof err);
+		ssm_started_session_free(&r);
+		if (rc == 0) {
+			ssm_session_reconnected(ns->channel, monotonic_ms());
+			ns->resumes++;
+			log_json(LOG_INFO, "node_shell", "SSM data channel resumed",
+				 json_pack("{s:s, s:i}", "session_id", s->session_id, "attempt", attempt));
+			return 0;
+		}
 	}
-	rc = 0;
-done:
-	if (open_msg) {
-		explicit_bzero(open_msg, strlen(open_msg));
-		free(open_msg);
+	snprintf(ns->resume_error, sizeof ns->resume_error, "%s", err);
+	return -1;
+}
+
+/* What to do when the channel is gone without channel_closed. 0 go on (resumed), 1 the
+ * session ended, -1 failure. */
+static int channel_dropped(struct node_shell *ns, const char *why)
+{
+	struct session *s = ns->s;
+	enum ssm_session_state st = ssm_session_state(ns->channel);
+	int rc;
+
+	if (st == SSM_STATE_CLOSED || st == SSM_STATE_FAILED) {
+		session_set_exit(s, "upstream_closed", -1);
+		return 1;
 	}
-	return rc;
+	rc = resume_channel(ns, why);
+	if (rc == 0)
+		return drain(ns) < 0 ? -1 : 0;
+	if (rc == 1) {
+		/* ResumeSession says the session is over (timed out or terminated). */
+		session_set_exit(s, "upstream_closed", -1);
+		return 1;
+	}
+	session_fail(s, "E_UPSTREAM", true, "the SSM data channel failed (%s) and could not be resumed: %s",
+		     why, ns->resume_error[0] ? ns->resume_error : "no answer");
+	return -1;
 }
 
 /* The STS lifetime to ask for: the session's maximum and a margin for the
@@ -342,15 +436,13 @@ static int ns_on_events(struct session *s, struct pollfd *fds, int n)
 	if ((fds[0].revents || ws_client_has_buffered_input(ns->ws)) &&
 	    ws_client_on_ready(ns->ws, fds[0].revents) < 0 && !ws_client_closed(ns->ws)) {
 		ws_client_close_info(ns->ws, &info);
-		session_fail(s, "E_UPSTREAM", true, "the SSM data channel failed: %s",
-			     info.error ? info.error : "connection lost");
-		return -1;
+		return channel_dropped(ns, info.error ? info.error : "connection lost");
 	}
 	if (drain(ns) != 0)
 		return s->fail_code ? -1 : 1;
 	if (ws_client_closed(ns->ws)) {
-		session_set_exit(s, "upstream_closed", -1);
-		return 1;
+		ws_client_close_info(ns->ws, &info);
+		return channel_dropped(ns, info.error ? info.error : "closed without channel_closed");
 	}
 	return 0;
 }
@@ -416,13 +508,14 @@ static int ns_tick(struct session *s, long long now)
 		return 0;
 	if (ns->renew_at_ms && now >= ns->renew_at_ms)
 		renew_credentials(ns, now);
-	if (ns->ws && ws_client_keepalive(ns->ws, now) != 0) {
+	if (ns->ws && (ws_client_closed(ns->ws) || ws_client_keepalive(ns->ws, now) != 0)) {
 		struct ws_close_info info;
+		int rc;
 
 		ws_client_close_info(ns->ws, &info);
-		session_fail(s, "E_UPSTREAM", true, "the SSM data channel failed: %s",
-			     info.error ? info.error : "connection lost");
-		return -1;
+		rc = channel_dropped(ns, info.error ? info.error : "connection lost");
+		if (rc != 0)
+			return rc;
 	}
 	if (ssm_session_tick(ns->channel, now, err, sizeof err) != 0) {
 		session_fail(s, "E_UPSTREAM", true, "SSM data channel: %s", err);
@@ -480,10 +573,10 @@ static void ns_teardown(struct session *s, json_t *extra)
 		struct ssm_session_stats st;
 		ssm_session_get_stats(ns->channel, &st);
 		/* How the data channel fared: useful when a session felt slow. */
-		json_object_set_new(extra, "channel", json_pack("{s:I, s:I, s:I, s:I, s:I}",
+		json_object_set_new(extra, "channel", json_pack("{s:I, s:I, s:I, s:I, s:I, s:i}",
 			"messages_in", (json_int_t)st.messages_in, "duplicates", (json_int_t)st.duplicates,
 			"dropped_window", (json_int_t)st.dropped_window, "retransmits", (json_int_t)st.retransmits,
-			"acks_sent", (json_int_t)st.acks_sent));
+			"acks_sent", (json_int_t)st.acks_sent, "resumes", ns->resumes));
 	}
 	transcript_to_json(&ns->transcript, extra);
 	ssm_session_free(ns->channel);

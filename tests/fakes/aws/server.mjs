@@ -200,6 +200,10 @@ export async function startAws(opts = {}) {
     setStreamBase(base) {
       config.streamBase = base ?? undefined;
     },
+    // Drops a session's data channel now, as a lost TCP connection does.
+    cutDataChannel(sessionId) {
+      return channel.cut(sessionId);
+    },
     setInstance(inst) {
       const old = state.instances.get(inst.id) ?? { pingStatus: 'Online', tags: {} };
       state.instances.set(inst.id, { ...old, ...inst });

@@ -217,7 +217,7 @@ export function createSsm({ config, state, channel, streamBase }) {
         failure: null,
         stats: {
           received: 0, outputSends: 0, retransmits: 0, dropped: 0, reordered: 0, duplicated: 0, unacked: 0,
-          inputDropped: 0, outOfOrderInput: 0, duplicateInput: 0,
+          inputDropped: 0, outOfOrderInput: 0, duplicateInput: 0, cuts: 0, lostAcks: 0,
         },
       };
       state.sessions.set(sessionId, rec);
@@ -240,6 +240,7 @@ export function createSsm({ config, state, channel, streamBase }) {
       if (rec.status === 'Terminated' || rec.status === 'Failed') return { SessionId: rec.sessionId };
       rec.token = newToken();
       rec.tokenUsed = false;
+      rec.resumes = (rec.resumes ?? 0) + 1;
       return { SessionId: rec.sessionId, TokenValue: rec.token, StreamUrl: streamUrl(rec.sessionId) };
     },
   };
