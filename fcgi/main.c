@@ -20,7 +20,8 @@
 
 #include "app.h"
 #include "config/config.h"
-#include "k8s/cluster_access.h"
+#include "k8s/cluster_check.h"
+#include "k8s/cred_cache.h"
 #include "store/db.h"
 #include "core/log.h"
 #include "maintenance.h"
@@ -90,26 +91,12 @@ static int listen_socket(const char *spec)
  * starting, so it is reported, not fatal. */
 static int check_config(const struct config *cfg, struct cred_cache *creds)
 {
-
 	printf("configuration OK (%s)\n", *cfg->source_path ? cfg->source_path : "defaults");
 	for (size_t i = 0; i < cfg->clusters_count; i++) {
 		const struct cluster_config *c = &cfg->clusters[i];
-		struct kube_target t;
-		char line[1024], err[768];
-		int ok;
+		char line[1536];
+		int ok = cluster_check(c, creds, line, sizeof line) == 0;
 
-		if (c->backend == BACKEND_EKS) {
-			ok = eks_check(creds, c, line, sizeof line) == 0;
-		} else {
-			ok = cluster_kube_target(c, creds, &t, err, sizeof err) == 0;
-			if (ok)
-				snprintf(line, sizeof line, "%s: apiserver %s, %s",
-					 cluster_backend_name(c->backend), t.server,
-					 t.token ? "a bearer token" : "no credential");
-			else
-				snprintf(line, sizeof line, "%s: %s", cluster_backend_name(c->backend), err);
-			kube_target_clear(&t);
-		}
 		printf("cluster %s: %s: %s\n", c->name, ok ? "ready" : "NOT READY", line);
 	}
 	return EXIT_SUCCESS;

@@ -254,6 +254,7 @@ int eks_kube_target(struct cred_cache *cache, const struct cluster_config *c,
 	if (refresh(e, &token, &expiry, err, errlen) != 0)
 		return -1;
 	out->token = token;
+	out->auth_kind = "an EKS token";
 	out->token_expiry = expiry;
 	out->source = (struct kube_token_source){ .renew = renew, .ud = e,
 						  .renew_before_s = TOKEN_RENEW_BEFORE_S };
@@ -266,28 +267,5 @@ int eks_kube_target(struct cred_cache *cache, const struct cluster_config *c,
 		kube_target_clear(out);
 		return -1;
 	}
-	return 0;
-}
-
-int eks_check(struct cred_cache *cache, const struct cluster_config *c, char *out, size_t outlen)
-{
-	struct kube_target t;
-	char err[512];
-	const char *source = server_creds_source_present(&cache->cfg->eks, err, sizeof err);
-	int rc;
-
-	if (!source) {
-		snprintf(out, outlen, "eks: server credentials: %s", err);
-		return -1;
-	}
-	rc = eks_kube_target(cache, c, &t, err, sizeof err);
-	if (rc != 0) {
-		snprintf(out, outlen, "eks: credential source %s; %s", source, err);
-		return -1;
-	}
-	snprintf(out, outlen, "eks: credential source %s (%s), apiserver %s (%s)", source,
-		 cache->creds.arn ? cache->creds.arn : "credentials received", t.server,
-		 c->endpoint[0] ? "from config" : "from eks:DescribeCluster");
-	kube_target_clear(&t);
 	return 0;
 }

@@ -258,7 +258,7 @@ function newLogText(runDir, marks) {
 
 const PORT_ATTEMPTS = 8;
 // What the server's own AWS identity is read from (eks clusters); websocketd passes them on.
-const SERVER_IDENTITY_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI,AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,AWS_ROLE_ARN,AWS_WEB_IDENTITY_TOKEN_FILE,AWS_ROLE_SESSION_NAME';
+const SERVER_IDENTITY_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI,AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,AWS_ROLE_ARN,AWS_WEB_IDENTITY_TOKEN_FILE,AWS_ROLE_SESSION_NAME,AWS_EC2_METADATA_DISABLED';
 
 export async function startStack(opts = {}) {
 	const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-stack-'));
@@ -320,7 +320,7 @@ export async function startStack(opts = {}) {
 		aws = await startAws({
 			idpIssuer: idp.issuer, region: REGION, account: ACCOUNT, clusterName: 'local',
 			roles: [{ arn: NODE_ROLE, trust: { aud: CLIENT.id } }], instances: INSTANCES,
-			podIdentity: { roleArn: SERVER_ROLE, token: podIdentityToken,
+			podIdentity: { roleArn: SERVER_ROLE, token: podIdentityToken, durationSeconds: opts.podIdentitySeconds ?? 3600,
 				permissions: [{ Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: EKS_CLUSTER.arn }] },
 			eksClusters: [{ name: EKS_NAME, endpoint: api.url, caPem: api.caPem }],
 			...(opts.aws || {}),
