@@ -15,7 +15,7 @@ struct worker {
 	sqlite3 *db;
 	struct oidc_provider *provider;   /* discovered on first use */
 	struct auth_ctx auth;
-	struct eks_cache *eks;            /* the process's, shared by the workers */
+	struct cred_cache *creds;            /* the process's, shared by the workers */
 };
 
 int worker_init(struct worker *w, const struct config *cfg, char *err, size_t errlen);

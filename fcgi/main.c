@@ -21,7 +21,8 @@
 #include "app.h"
 #include "handlers.h"
 #include "config/config.h"
-#include "k8s/cluster_access.h"
+#include "k8s/cluster_check.h"
+#include "k8s/cred_cache.h"
 #include "store/db.h"
 #include "core/log.h"
 #include "maintenance.h"
@@ -33,7 +34,7 @@
 struct worker_thread {
 	pthread_t thread;
 	const struct config *cfg;
-	struct eks_cache *eks;
+	struct cred_cache *creds;
 	int listen_fd;
 };
 
@@ -59,7 +60,7 @@ static void *worker_main(void *arg)
 		log_msg(LOG_ERROR, "fcgi", "worker cannot start: %s", err);
 		return NULL;
 	}
-	w.eks = t->eks;
+	w.creds = t->creds;
 	if (FCGX_InitRequest(&fcgx, t->listen_fd, 0) != 0) {
 		worker_cleanup(&w);
 		return NULL;
@@ -111,28 +112,14 @@ static int listen_socket(const char *spec)
  * eks:DescribeCluster). The exit status is the file's: a cluster that is not reachable
  * yet (its access entry still being created, say) must not keep the service from
  * starting, so it is reported, not fatal. */
-static int check_config(const struct config *cfg, struct eks_cache *eks)
+static int check_config(const struct config *cfg, struct cred_cache *creds)
 {
-
 	printf("configuration OK (%s)\n", *cfg->source_path ? cfg->source_path : "defaults");
 	for (size_t i = 0; i < cfg->clusters_count; i++) {
 		const struct cluster_config *c = &cfg->clusters[i];
-		struct kube_target t;
-		char line[1024], err[768];
-		int ok;
+		char line[1536];
+		int ok = cluster_check(c, creds, line, sizeof line) == 0;
 
-		if (c->backend == BACKEND_EKS) {
-			ok = eks_check(eks, c, line, sizeof line) == 0;
-		} else {
-			ok = cluster_kube_target(c, eks, &t, err, sizeof err) == 0;
-			if (ok)
-				snprintf(line, sizeof line, "%s: apiserver %s, %s",
-					 cluster_backend_name(c->backend), t.server,
-					 t.token ? "a bearer token" : "no credential");
-			else
-				snprintf(line, sizeof line, "%s: %s", cluster_backend_name(c->backend), err);
-			kube_target_clear(&t);
-		}
 		printf("cluster %s: %s: %s\n", c->name, ok ? "ready" : "NOT READY", line);
 	}
 	return EXIT_SUCCESS;
@@ -163,7 +150,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *socket_spec = NULL;
 	bool check_only = false, check_ready = false;
 	struct config *cfg = NULL;
-	struct eks_cache *eks = NULL;
+	struct cred_cache *creds = NULL;
 	sqlite3 *db = NULL;
 	sigset_t signals;
 	int opt, sig, listen_fd, n_workers, started = 0, status = EXIT_FAILURE;
@@ -192,7 +179,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "periscope.fcgi: %s\n", err);
 		return 2;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(eks = eks_cache_new(cfg))) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(creds = cred_cache_new(cfg))) {
 		fprintf(stderr, "periscope.fcgi: library initialisation failed\n");
 		goto done;
 	}
@@ -202,7 +189,7 @@ int main(int argc, char **argv)
 		return status;
 	}
 	if (check_only) {
-		status = check_config(cfg, eks);
+		status = check_config(cfg, creds);
 		goto done;
 	}
 	if (FCGX_Init() != 0) {
@@ -220,12 +207,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "periscope.fcgi: cannot listen on %s\n", socket_spec);
 		goto done;
 	}
-	if (maintenance_start(&maint, cfg, eks) != 0)
+	if (maintenance_start(&maint, cfg, creds) != 0)
 		log_msg(LOG_WARN, "fcgi", "maintenance thread did not start");
 	n_workers = cfg->server.workers > MAX_WORKERS ? MAX_WORKERS : cfg->server.workers;
 	for (; started < n_workers; started++) {
 		threads[started].cfg = cfg;
-		threads[started].eks = eks;
+		threads[started].creds = creds;
 		threads[started].listen_fd = listen_fd;
 		if (pthread_create(&threads[started].thread, NULL, worker_main, &threads[started]) != 0)
 			break;
@@ -243,7 +230,7 @@ int main(int argc, char **argv)
 	maintenance_stop(&maint);
 	status = EXIT_SUCCESS;
 done:
-	eks_cache_free(eks);
+	cred_cache_free(creds);
 	config_free(cfg);
 	curl_global_cleanup();
 	return status;

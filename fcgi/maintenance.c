@@ -18,7 +18,7 @@
  * apiserver. The audit upkeep runs on its own interval. */
 #define SWEEP_INTERVAL_S 15
 
-void maintenance_sweep(const struct config *cfg, struct eks_cache *eks)
+void maintenance_sweep(const struct config *cfg, struct cred_cache *creds)
 {
 	sqlite3 *db = NULL;
 	char err[256];
@@ -35,7 +35,7 @@ void maintenance_sweep(const struct config *cfg, struct eks_cache *eks)
 	else if (n > 0)
 		log_json(LOG_INFO, "maintenance", "closed the sessions of terminals that died",
 			 json_pack("{s:i, s:s}", "sessions", n, "reason", "lost"));
-	cluster_shell_sweep_all(cfg, db, eks);
+	cluster_shell_sweep_all(cfg, db, creds);
 	db_close(db);
 }
 
@@ -62,6 +62,11 @@ void maintenance_run_once(const struct config *cfg)
 				   (json_int_t)r.audit_bytes_after, "budget_bytes",
 				   (json_int_t)r.budget_bytes, "size_before", (json_int_t)r.size_before,
 				   "size_after", (json_int_t)r.size_after));
+	/* Keeps the planner's statistics current as the audit table grows (SQLite runs
+	 * ANALYZE only where they are missing or stale): with them, a query filtered on
+	 * verb and actor walks the operator's index, not the verb's eight times larger one. */
+	if (sqlite3_exec(db, "PRAGMA optimize", NULL, NULL, NULL) != SQLITE_OK)
+		log_msg(LOG_WARN, "maintenance", "PRAGMA optimize failed: %s", sqlite3_errmsg(db));
 	db_close(db);
 }
 
@@ -115,7 +120,7 @@ static void *maintenance_main(void *arg)
 			maintenance_run_once(m->cfg);
 			next_upkeep = now + (long long)m->cfg->audit.vacuum_interval_s * 1000;
 		}
-		maintenance_sweep(m->cfg, m->eks);
+		maintenance_sweep(m->cfg, m->creds);
 		audit_minute(m->cfg, &last_budget_alarm);
 		pthread_mutex_lock(&m->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -127,11 +132,11 @@ static void *maintenance_main(void *arg)
 	return NULL;
 }
 
-int maintenance_start(struct maintenance *m, const struct config *cfg, struct eks_cache *eks)
+int maintenance_start(struct maintenance *m, const struct config *cfg, struct cred_cache *creds)
 {
 	memset(m, 0, sizeof *m);
 	m->cfg = cfg;
-	m->eks = eks;
+	m->creds = creds;
 	if (pthread_mutex_init(&m->lock, NULL) != 0 || pthread_cond_init(&m->wake, NULL) != 0 ||
 	    pthread_create(&m->thread, NULL, maintenance_main, m) != 0)
 		return -1;

@@ -14,7 +14,7 @@
 
 struct maintenance {
 	const struct config *cfg;
-	struct eks_cache *eks;          /* the process's (main owns it) */
+	struct cred_cache *creds;          /* the process's (main owns it) */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -22,12 +22,12 @@ struct maintenance {
 	bool started;
 };
 
-int maintenance_start(struct maintenance *m, const struct config *cfg, struct eks_cache *eks);
+int maintenance_start(struct maintenance *m, const struct config *cfg, struct cred_cache *creds);
 void maintenance_stop(struct maintenance *m);
 /* One pass of the audit upkeep (retention) and expired sessions. */
 void maintenance_run_once(const struct config *cfg);
 /* Writes the close rows of terminals whose process is gone and deletes what cluster-shell
  * sessions left on their clusters. */
-void maintenance_sweep(const struct config *cfg, struct eks_cache *eks);
+void maintenance_sweep(const struct config *cfg, struct cred_cache *creds);
 
 #endif

@@ -25,7 +25,7 @@ void handle_nodes_list(struct request *rq)
 		respond_error(rq, 404, "E_NOT_FOUND", "no such cluster", NULL);
 		return;
 	}
-	if (node_list(c, rq->w->eks, NULL, NULL, &nodes, &n, err, sizeof err) != 0) {
+	if (node_list(c, rq->w->creds, NULL, NULL, &nodes, &n, err, sizeof err) != 0) {
 		log_json(LOG_WARN, "nodes", "cannot list nodes",
 			 json_pack("{s:s, s:s}", "cluster", c->name, "error", err));
 		respond_error(rq, 502, "E_UPSTREAM", "cannot read the cluster's nodes",
@@ -59,7 +59,7 @@ void handle_node_preflight(struct request *rq)
 	char *cookie = cookie_value(rq->cookie_header, cfg->session.cookie_name);
 	char err[512];
 
-	if (node_shell_prepare(cfg, rq->w->eks, &rq->w->auth, cookie, &t, &rq->identity, NULL, &access, &ans) != 0) {
+	if (node_shell_prepare(cfg, rq->w->creds, &rq->w->auth, cookie, &t, &rq->identity, NULL, &access, &ans) != 0) {
 		respond_error(rq, ans.status, ans.code, ans.message, json_incref(ans.extras));
 		goto done;
 	}

@@ -61,7 +61,7 @@ static int gates(struct request *rq, const struct shell_target *target, const ch
 
 	if (target->kind == SHELL_CLUSTER)
 		return shell_gates_static(rq->w->cfg, target, id, ans);
-	rc = node_shell_prepare(rq->w->cfg, rq->w->eks, &rq->w->auth, cookie, target, id, NULL, &access, ans);
+	rc = node_shell_prepare(rq->w->cfg, rq->w->creds, &rq->w->auth, cookie, target, id, NULL, &access, ans);
 	node_access_clear(&access);
 	return rc;
 }

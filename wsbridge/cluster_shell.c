@@ -14,6 +14,7 @@
 #include "k8s/cluster_access.h"
 #include "k8s/cluster_shell_spec.h"
 #include "k8s/cluster_shell_sweep.h"
+#include "k8s/k8s_watch.h"
 #include "net/http_client.h"
 #include "k8s/k8s_channel.h"
 #include "k8s/k8s_client.h"
@@ -66,7 +67,7 @@ static int load_target(struct cluster_shell *cs)
 {
 	struct session *s = cs->s;
 	char err[512];
-	int rc = cluster_kube_target(s->cluster, s->eks, &cs->target, err, sizeof err);
+	int rc = cluster_kube_target(s->cluster, s->creds, &cs->target, err, sizeof err);
 
 	if (rc == -2)
 		session_fail(s, "E_CLUSTER_SHELL_UNSUPPORTED", false, "the cluster shell is not available "
@@ -353,33 +354,31 @@ static int wait_ready(struct cluster_shell *cs)
 	int timeout = s->cfg->cluster_shell.pod_start_timeout_seconds;
 	long long deadline = monotonic_ms() + (long long)timeout * 1000;
 	struct ready_wait w = { .cs = cs };
+	struct k8s_watch_stats stats;
 	char path[512], err[256];
+	int rc;
 
 	snprintf(w.reason, sizeof w.reason, "not scheduled yet");
 	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?fieldSelector=metadata.name%%3D%s",
 		 cs->ns, cs->obj.name);
-	/* A watch can end early (server timeout): watch again until the deadline. */
-	while (!s->close_reason[0] && monotonic_ms() < deadline) {
-		struct k8s_response r;
-		int left = (int)((deadline - monotonic_ms() + 999) / 1000), rc;
-
-		rc = k8s_watch(&cs->k8s, path, left > 0 ? left : 1, on_pod_event, &w, &r, err, sizeof err);
-		if (r.abandoned) {
-			k8s_response_clear(&r);
-			return -1;
-		}
-		k8s_response_clear(&r);
-		if (rc == 1)
-			return 0;
-		if (rc == 2 || rc < 0) {
-			session_fail(s, "E_SHELL_POD_FAILED", rc < 0, "the shell pod did not start: %s",
-				     rc < 0 ? err : w.reason);
-			return -1;
-		}
+	/* A watch can end, be cut or expire at any time: k8s_watch_until watches again (and
+	 * lists again after 410 Gone) until the pod is ready or the deadline passes. */
+	rc = k8s_watch_until(&cs->k8s, path, deadline, on_pod_event, &w, &stats, err, sizeof err);
+	if (stats.retries || stats.relists)
+		log_json(LOG_INFO, "cluster_shell", "the pod watch was started again",
+			 json_pack("{s:s, s:i, s:i, s:s}", "session_id", s->session_id, "retries",
+				   stats.retries, "relists", stats.relists, "last_error", stats.last_error));
+	if (rc == 1)
+		return 0;
+	if (rc == -2 || s->close_reason[0])
+		return -1;
+	if (rc == 2 || rc == -1) {
+		session_fail(s, "E_SHELL_POD_FAILED", rc == -1, "the shell pod did not start: %s",
+			     rc == -1 ? err : w.reason);
+		return -1;
 	}
-	if (!s->close_reason[0])
-		session_fail(s, "E_SHELL_POD_FAILED", true,
-			     "the shell pod was not ready after %d s: %s", timeout, w.reason);
+	session_fail(s, "E_SHELL_POD_FAILED", true, "the shell pod was not ready after %d s: %s%s%s",
+		     timeout, w.reason, stats.last_error[0] ? "; last watch error: " : "", stats.last_error);
 	return -1;
 }
 
@@ -416,15 +415,20 @@ static struct ws_client *open_exec(struct cluster_shell *cs, const char *const *
 		free(url);
 		url = NULL;
 	}
-	if (!url || buf_printf(&auth, "Authorization: Bearer %s", cs->target.token) != 0 ||
+	if (!url || (cs->target.token && buf_printf(&auth, "Authorization: Bearer %s", cs->target.token) != 0) ||
 	    buf_printf(&session_hdr, "Audit-Annotation-Periscope-Session-Id: %s", cs->s->session_id) != 0)
 		goto done;
 	{
-		const char *headers[] = { auth.data, session_hdr.data, NULL };
+		const char *headers[] = { session_hdr.data, auth.data, NULL };
 		struct ws_client_opts o = {
 			.url = url, .ca_file = cs->target.ca_file, .headers = headers,
+			.cert_file = cs->target.cert_file, .key_file = cs->target.key_file,
 			.subprotocols = k8s_subprotocol_offer, .connect_timeout_ms = EXEC_CONNECT_TIMEOUT_MS,
 			.on_message = on_message, .userdata = ud,
+			/* client-go's exec stream (tools/remotecommand/websocket.go): a ping every
+			 * PingPeriod (5 s), and a read deadline of 12 periods + 1 s. */
+			.ping_interval_ms = cs->s->cfg->cluster_shell.timers.upstream_ping_seconds * 1000,
+			.read_timeout_ms = (cs->s->cfg->cluster_shell.timers.upstream_ping_seconds * 12 + 1) * 1000,
 		};
 		c = ws_client_new(&o, err, errlen);
 		if (c && ws_client_connect(c, err, errlen) != 0) {
@@ -563,9 +567,14 @@ static int cs_on_events(struct session *s, struct pollfd *fds, int n)
 static long long cs_next_tick(struct session *s)
 {
 	struct cluster_shell *cs = s->backend;
+	long long now = monotonic_ms();
 
+	if (!cs || !cs->exec)
+		return -1;
 	/* TLS may hold decrypted bytes that poll() cannot see: come back at once. */
-	return cs && cs->exec && ws_client_has_buffered_input(cs->exec) ? monotonic_ms() : -1;
+	if (ws_client_has_buffered_input(cs->exec))
+		return now;
+	return ws_client_next_keepalive(cs->exec, now);
 }
 
 /* A shortened token is refreshed at half its lifetime, on the apiserver's clock: every
@@ -576,6 +585,14 @@ static int cs_tick(struct session *s, long long now)
 	struct k8s_response r;
 	char err[256];
 
+	if (cs && cs->exec && ws_client_keepalive(cs->exec, now) != 0) {
+		struct ws_close_info info;
+
+		ws_client_close_info(cs->exec, &info);
+		session_fail(s, "E_UPSTREAM", true, "the exec stream failed: %s",
+			     info.error ? info.error : "connection lost");
+		return -1;
+	}
 	if (!cs || !cs->refresh_at || !cs->exec || now < cs->next_check)
 		return 0;
 	cs->next_check = now + (long long)s->cfg->cluster_shell.token_refresh_check_seconds * 1000;

@@ -183,8 +183,12 @@ int main(void)
 		goto done;
 	}
 	s.cfg = cfg;
-	s.eks = eks_cache_new(cfg);
-	if (!s.eks) {
+	/* The bridge's own lines go where server.wsbridgeLog says, with their real level:
+	 * websocketd logs every line of a child's stderr as ERROR, so stderr keeps the errors. */
+	if (log_sink_open(cfg->server.wsbridge_log, "periscope-wsbridge", err, sizeof err) != 0)
+		log_msg(LOG_ERROR, "wsbridge", "%s; logging to stderr", err);
+	s.creds = cred_cache_new(cfg);
+	if (!s.creds) {
 		status = refuse("E_INTERNAL", "out of memory", NULL);
 		goto done;
 	}
@@ -213,7 +217,7 @@ done:
 	buf_free(&s.out);
 	oidc_provider_free(provider);
 	db_close(s.db);
-	eks_cache_free(s.eks);
+	cred_cache_free(s.creds);
 	config_free(cfg);
 	xmlCleanupParser();
 	curl_global_cleanup();

@@ -1,8 +1,9 @@
 /* The node-shell backend: an SSM Session Manager session onto the node's EC2 host, opened
  * with the operator's own STS credentials, spoken natively (no session-manager-plugin):
  * StartSession, then the data channel over wss:// with the binary message protocol
- * (lib/aws/ssm_session.c), and TerminateSession on every way out. The output is kept, up to
- * transcriptMaxBytes, for the close row. */
+ * (lib/aws/ssm_session.c), and TerminateSession on every way out (by the session's guardian
+ * when this process dies). The output is kept for the close row within transcriptMaxBytes,
+ * its first and its last half (shell/transcript.h). */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +13,18 @@
 #include "backends.h"
 #include "core/log.h"
 #include "shell/node_shell_prep.h"
+#include "shell/transcript.h"
 #include "store/shell_registry.h"
 #include "aws/ssm_api.h"
+#include "aws/ssm_guardian.h"
 #include "aws/ssm_session.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
 #include "net/wsclient.h"
 
 #define STREAM_CONNECT_TIMEOUT_MS 15000
+#define RESUME_TRIES 5                /* the plugin's DataChannelNumMaxRetries */
+#define RESUME_MAX_DELAY_MS 5000      /* its DataChannelRetryMaxIntervalMillis */
 #define INPUT_BUFFER (256u * 1024)
 
 struct node_shell {
@@ -28,15 +33,18 @@ struct node_shell {
 	struct node_access access;
 	struct ssm_client client;
 	struct aws_clock clock;         /* AWS's clock offset, learnt once for the session */
+	int credential_seconds;         /* the STS DurationSeconds asked for */
+	long long renew_at_ms;          /* monotonic time to assume the role again; 0 = never */
+	int resumes;                    /* data channel reconnections (ResumeSession) */
+	char resume_error[256];
 	struct ssm_started_session started;
 	bool session_started;
+	struct ssm_guardian guardian;   /* ends the SSM session if this process dies */
 	struct ssm_session *channel;
 	struct ws_client *ws;
 	char channel_error[256];
-	/* Transcript: output bytes, capped; total counts everything. */
-	struct buf transcript;
-	long long transcript_total;
-	bool truncated;
+	/* The output for the close row: head and tail within transcriptMaxBytes. */
+	struct transcript transcript;
 	unsigned char chunk[32768];
 };
 
@@ -91,12 +99,7 @@ static void on_ws_message(void *ud, enum ws_opcode op, const uint8_t *data, size
 
 static void capture(struct node_shell *ns, const unsigned char *data, size_t len)
 {
-	size_t room = ns->transcript.max - ns->transcript.len;
-
-	ns->transcript_total += (long long)len;
-	if (len > room)
-		ns->truncated = true;
-	buf_append(&ns->transcript, data, len > room ? room : len);
+	transcript_add(&ns->transcript, data, len);
 }
 
 /* Moves everything the state machine produced: messages to the agent, output to the
@@ -106,10 +109,9 @@ static int drain(struct node_shell *ns)
 	struct session *s = ns->s;
 	struct ssm_event ev;
 
-	if (push_outgoing(ns) != 0) {
-		session_fail(s, "E_UPSTREAM", true, "the SSM data channel is closed");
-		return -1;
-	}
+	/* A closed socket keeps its messages queued: the poll loop notices the drop and
+	 * resumes the channel (channel_dropped), and they go out on the new one. */
+	(void)push_outgoing(ns);
 	if (pull_output(ns) != 0)
 		return -1;
 	while (ssm_session_next_event(ns->channel, &ev)) {
@@ -174,7 +176,56 @@ static int start_ssm(struct node_shell *ns)
 	}
 	ns->session_started = true;
 	record_detail(ns);
+	/* From here on the SSM session outlives a killed bridge unless someone ends it. A
+	 * bridge killed during the StartSession call itself leaves a session no one knows of:
+	 * the guardian can start only once its id is known. */
+	if (ssm_guardian_start(&ns->guardian, &ns->client, ns->started.session_id, err, sizeof err) != 0)
+		log_json(LOG_WARN, "node_shell", "no guardian for the SSM session",
+			 json_pack("{s:s, s:s}", "ssm_session_id", ns->started.session_id, "error", err));
 	return 0;
+}
+
+/* Opens a WebSocket to url and sends the open message with token (a fresh RequestId, the
+ * same ClientId); replaces ns->ws. 0, or -1 with err. */
+static int connect_ws(struct node_shell *ns, const char *url, const char *token, char *err,
+		      size_t errlen)
+{
+	struct session *s = ns->s;
+	struct ws_client_opts wo = {
+		.url = url,
+		.ca_file = ns->access.ca_file,
+		.connect_timeout_ms = STREAM_CONNECT_TIMEOUT_MS,
+		.on_message = on_ws_message,
+		.userdata = ns,
+		/* The plugin pings every 5 minutes (communicator/websocketchannel.go StartPings);
+		 * that would not survive a 60 s L7 proxy, so periscope pings more often. */
+		.ping_interval_ms = s->cfg->node_shell.timers.upstream_ping_seconds * 1000,
+		.read_timeout_ms = (s->cfg->node_shell.timers.upstream_ping_seconds * 12 + 1) * 1000,
+	};
+	char *open_msg = NULL;
+	int rc = -1;
+
+	if (ns->ws) {
+		ws_client_free(ns->ws);
+		ns->ws = NULL;
+	}
+	ns->ws = ws_client_new(&wo, err, errlen);
+	if (!ns->ws || ws_client_connect(ns->ws, err, errlen) != 0)
+		goto done;
+	open_msg = ssm_session_open_message(ns->channel, token, err, errlen);
+	if (!open_msg)
+		goto done;
+	if (ws_client_send(ns->ws, WS_OPCODE_TEXT, open_msg, strlen(open_msg)) != 0) {
+		snprintf(err, errlen, "send failed");
+		goto done;
+	}
+	rc = 0;
+done:
+	if (open_msg) {
+		explicit_bzero(open_msg, strlen(open_msg));
+		free(open_msg);
+	}
+	return rc;
 }
 
 static int open_channel(struct node_shell *ns)
@@ -193,39 +244,143 @@ static int open_channel(struct node_shell *ns)
 		.out_queue = 256,
 		.output_buffer = 256u * 1024,
 	};
-	struct ws_client_opts wo = {
-		.url = ns->started.stream_url,
-		.ca_file = ns->access.ca_file,
-		.connect_timeout_ms = STREAM_CONNECT_TIMEOUT_MS,
-		.on_message = on_ws_message,
-		.userdata = ns,
-	};
-	char err[512], *open_msg = NULL;
-	int rc = -1;
+	char err[512];
 
 	ns->channel = ssm_session_new(&opts, err, sizeof err);
 	if (!ns->channel) {
 		session_fail(s, "E_INTERNAL", false, "cannot set up the data channel: %s", err);
 		return -1;
 	}
-	ns->ws = ws_client_new(&wo, err, sizeof err);
-	if (!ns->ws || ws_client_connect(ns->ws, err, sizeof err) != 0) {
+	if (connect_ws(ns, ns->started.stream_url, NULL, err, sizeof err) != 0) {
 		session_fail(s, "E_UPSTREAM", true, "cannot open the SSM data channel: %s", err);
-		goto done;
+		return -1;
 	}
-	open_msg = ssm_session_open_message(ns->channel, NULL, err, sizeof err);
-	if (!open_msg || ws_client_send(ns->ws, WS_OPCODE_TEXT, open_msg, strlen(open_msg)) != 0) {
-		session_fail(s, "E_UPSTREAM", true, "cannot open the SSM data channel: %s",
-			     open_msg ? "send failed" : err);
-		goto done;
+	return 0;
+}
+
+/* The data channel dropped (reset, closed without channel_closed, silent past the read
+ * deadline): ResumeSession gives a new token, and the channel is opened again, up to
+ * RESUME_TRIES times with a doubling delay from 100-200 ms, at most 5 s, as the plugin
+ * does (sessionmanagerplugin/session/sessionhandler.go OpenDataChannel's retryer around
+ * ResumeSessionHandler; config.go DataChannelNumMaxRetries, DataChannelRetryInitialDelayMillis,
+ * DataChannelRetryMaxIntervalMillis). Sequence numbers and both buffers stay: the agent
+ * resends what was not acknowledged, duplicates are acknowledged again and not shown twice
+ * (lib/aws/ssm_session.c), and unacknowledged input goes out again at once.
+ * 0 reconnected; 1 the session is gone (ResumeSession gave no token); -1 failed. */
+static int resume_channel(struct node_shell *ns, const char *why)
+{
+	struct session *s = ns->s;
+	long delay = 100 + (long)(aws_retry_rand01() * 100);
+	char err[512] = "";
+
+	log_json(LOG_WARN, "node_shell", "SSM data channel dropped; resuming",
+		 json_pack("{s:s, s:s, s:s}", "session_id", s->session_id, "ssm_session_id",
+			   ns->started.session_id, "why", why));
+	for (int attempt = 1; attempt <= RESUME_TRIES; attempt++) {
+		struct ssm_started_session r = { 0 };
+		struct aws_error aerr = { 0 };
+		int rc;
+
+		aws_retry_sleep_ms(delay);
+		delay = delay * 2 > RESUME_MAX_DELAY_MS ? RESUME_MAX_DELAY_MS : delay * 2;
+		if (ssm_resume_session(&ns->client, ns->started.session_id, &r, &aerr, err,
+				       sizeof err) != 0)
+			continue;
+		if (!*r.token_value) {
+			ssm_started_session_free(&r);
+			return 1;
+		}
+		/* A fresh StreamUrl may carry another cell-number: prefer it. */
+		rc = connect_ws(ns, *r.stream_url ? r.stream_url : ns->started.stream_url,
+				r.token_value, err, sizeof err);
+		ssm_started_session_free(&r);
+		if (rc == 0) {
+			ssm_session_reconnected(ns->channel, monotonic_ms());
+			ns->resumes++;
+			log_json(LOG_INFO, "node_shell", "SSM data channel resumed",
+				 json_pack("{s:s, s:i}", "session_id", s->session_id, "attempt", attempt));
+			return 0;
+		}
 	}
-	rc = 0;
-done:
-	if (open_msg) {
-		explicit_bzero(open_msg, strlen(open_msg));
-		free(open_msg);
+	snprintf(ns->resume_error, sizeof ns->resume_error, "%.255s", err); /* truncated */
+	return -1;
+}
+
+/* What to do when the channel is gone without channel_closed. 0 go on (resumed), 1 the
+ * session ended, -1 failure. */
+static int channel_dropped(struct node_shell *ns, const char *why)
+{
+	struct session *s = ns->s;
+	enum ssm_session_state st = ssm_session_state(ns->channel);
+	int rc;
+
+	if (st == SSM_STATE_CLOSED || st == SSM_STATE_FAILED) {
+		session_set_exit(s, "upstream_closed", -1);
+		return 1;
 	}
-	return rc;
+	rc = resume_channel(ns, why);
+	if (rc == 0)
+		return drain(ns) < 0 ? -1 : 0;
+	if (rc == 1) {
+		/* ResumeSession says the session is over (timed out or terminated). */
+		session_set_exit(s, "upstream_closed", -1);
+		return 1;
+	}
+	session_fail(s, "E_UPSTREAM", true, "the SSM data channel failed (%s) and could not be resumed: %s",
+		     why, ns->resume_error[0] ? ns->resume_error : "no answer");
+	return -1;
+}
+
+/* The STS lifetime to ask for: the session's maximum and a margin for the
+ * TerminateSession at its end, or (no maximum) as long as allowed; capped by
+ * nodeShell.maxCredentialSeconds and STS's 900..43200. A role allowing less gets 3600 and
+ * the credentials are renewed before they expire (schedule_renewal). */
+static int credential_seconds(const struct config *cfg)
+{
+	long long want = cfg->node_shell.timers.max_duration_seconds > 0
+				 ? (long long)cfg->node_shell.timers.max_duration_seconds + 300
+				 : 43200;
+
+	if (want > cfg->node_shell.max_credential_seconds)
+		want = cfg->node_shell.max_credential_seconds;
+	if (want > 43200)
+		want = 43200;
+	if (want < 900)
+		want = 900;
+	return (int)want;
+}
+
+/* Renews 5 minutes before the credentials expire (or at half their lifetime when they are
+ * shorter), on AWS's clock, so TerminateSession and ResumeSession always have valid ones. */
+static void schedule_renewal(struct node_shell *ns)
+{
+	long long left = ns->access.role.expiration_unix - (long long)aws_clock_now(&ns->clock, 0);
+	long long lead = left / 2 < 300 ? left / 2 : 300;
+
+	ns->renew_at_ms = ns->access.role.expiration_unix > 0
+				  ? monotonic_ms() + (left - lead > 0 ? left - lead : 0) * 1000
+				  : 0;
+}
+
+static void renew_credentials(struct node_shell *ns, long long now)
+{
+	struct session *s = ns->s;
+	char err[512];
+
+	/* What the role granted last time: a role that refused the longer lifetime is not
+	 * asked for it again. */
+	if (node_shell_renew_credentials(s->cfg, s->auth, s->cookie, ns->access.duration_seconds,
+					 &ns->access, err, sizeof err) == 0) {
+		log_json(LOG_INFO, "node_shell", "AWS credentials renewed",
+			 json_pack("{s:s, s:I}", "session_id", s->session_id, "expires",
+				   (json_int_t)ns->access.role.expiration_unix));
+		schedule_renewal(ns);
+		return;
+	}
+	/* The old ones still work until they expire: try again in 30 s. */
+	log_json(LOG_WARN, "node_shell", "renewing AWS credentials failed",
+		 json_pack("{s:s, s:s}", "session_id", s->session_id, "error", err));
+	ns->renew_at_ms = now + 30000;
 }
 
 static int ns_start(struct session *s)
@@ -239,9 +394,15 @@ static int ns_start(struct session *s)
 	}
 	s->backend = ns;
 	ns->s = s;
-	buf_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes);
+	ns->guardian.fd = -1;
+	if (transcript_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes) != 0) {
+		session_fail(s, "E_INTERNAL", false, "out of memory");
+		return -1;
+	}
 	session_http_wait(s, &ns->wait);
-	if (node_shell_prepare(s->cfg, s->eks, s->auth, s->cookie, &s->target, &s->id, &ns->wait, &ns->access,
+	ns->credential_seconds = credential_seconds(s->cfg);
+	if (node_shell_prepare_session(s->cfg, s->creds, s->auth, s->cookie, &s->target, &s->id,
+				       &ns->wait, ns->credential_seconds, &ns->access,
 			       &ans) != 0) {
 		if (!s->close_reason[0])
 			session_fail(s, ans.code, ans.status >= 500, "%s", ans.message);
@@ -250,6 +411,7 @@ static int ns_start(struct session *s)
 	}
 	if (start_ssm(ns) != 0 || open_channel(ns) != 0)
 		return -1;
+	schedule_renewal(ns);
 	return 0;
 }
 
@@ -274,15 +436,13 @@ static int ns_on_events(struct session *s, struct pollfd *fds, int n)
 	if ((fds[0].revents || ws_client_has_buffered_input(ns->ws)) &&
 	    ws_client_on_ready(ns->ws, fds[0].revents) < 0 && !ws_client_closed(ns->ws)) {
 		ws_client_close_info(ns->ws, &info);
-		session_fail(s, "E_UPSTREAM", true, "the SSM data channel failed: %s",
-			     info.error ? info.error : "connection lost");
-		return -1;
+		return channel_dropped(ns, info.error ? info.error : "connection lost");
 	}
 	if (drain(ns) != 0)
 		return s->fail_code ? -1 : 1;
 	if (ws_client_closed(ns->ws)) {
-		session_set_exit(s, "upstream_closed", -1);
-		return 1;
+		ws_client_close_info(ns->ws, &info);
+		return channel_dropped(ns, info.error ? info.error : "closed without channel_closed");
 	}
 	return 0;
 }
@@ -327,7 +487,16 @@ static long long ns_next_tick(struct session *s)
 	if (ns->ws && ws_client_has_buffered_input(ns->ws))
 		return now;
 	t = ssm_session_next_timeout(ns->channel, now);
-	return t < 0 ? -1 : now + t;
+	t = t < 0 ? -1 : now + t;
+	if (ns->renew_at_ms && (t < 0 || ns->renew_at_ms < t))
+		t = ns->renew_at_ms;
+	if (ns->ws) {
+		long long k = ws_client_next_keepalive(ns->ws, now);
+
+		if (k >= 0 && (t < 0 || k < t))
+			t = k;
+	}
+	return t;
 }
 
 static int ns_tick(struct session *s, long long now)
@@ -337,6 +506,17 @@ static int ns_tick(struct session *s, long long now)
 
 	if (!ns || !ns->channel)
 		return 0;
+	if (ns->renew_at_ms && now >= ns->renew_at_ms)
+		renew_credentials(ns, now);
+	if (ns->ws && (ws_client_closed(ns->ws) || ws_client_keepalive(ns->ws, now) != 0)) {
+		struct ws_close_info info;
+		int rc;
+
+		ws_client_close_info(ns->ws, &info);
+		rc = channel_dropped(ns, info.error ? info.error : "connection lost");
+		if (rc != 0)
+			return rc;
+	}
 	if (ssm_session_tick(ns->channel, now, err, sizeof err) != 0) {
 		session_fail(s, "E_UPSTREAM", true, "SSM data channel: %s", err);
 		return -1;
@@ -378,34 +558,31 @@ static void ns_teardown(struct session *s, json_t *extra)
 	if (ns->session_started) {
 		struct aws_error aerr = { 0 };
 		char err[256];
-		/* Best effort, but on every path: the session must not outlive the browser's. */
-		if (ssm_terminate_session(&ns->client, ns->started.session_id, &aerr, err, sizeof err) != 0)
+		/* Best effort, but on every path: the session must not outlive the browser's. When
+		 * it fails here, the guardian tries again. */
+		if (ssm_terminate_session(&ns->client, ns->started.session_id, &aerr, err, sizeof err) != 0) {
 			log_json(LOG_WARN, "node_shell", "TerminateSession failed",
 				 json_pack("{s:s, s:s}", "ssm_session_id", ns->started.session_id, "error",
 					   aerr.code[0] ? aerr.code : err));
+			ssm_guardian_abandon(&ns->guardian);
+		} else {
+			ssm_guardian_release(&ns->guardian);
+		}
 	}
 	if (ns->channel) {
 		struct ssm_session_stats st;
 		ssm_session_get_stats(ns->channel, &st);
 		/* How the data channel fared: useful when a session felt slow. */
-		json_object_set_new(extra, "channel", json_pack("{s:I, s:I, s:I, s:I, s:I}",
+		json_object_set_new(extra, "channel", json_pack("{s:I, s:I, s:I, s:I, s:I, s:i}",
 			"messages_in", (json_int_t)st.messages_in, "duplicates", (json_int_t)st.duplicates,
 			"dropped_window", (json_int_t)st.dropped_window, "retransmits", (json_int_t)st.retransmits,
-			"acks_sent", (json_int_t)st.acks_sent));
+			"acks_sent", (json_int_t)st.acks_sent, "resumes", ns->resumes));
 	}
-	json_object_set_new(extra, "transcript_bytes", json_integer(ns->transcript_total));
-	json_object_set_new(extra, "truncated", json_boolean(ns->truncated));
-	if (ns->transcript.len) {
-		size_t n;
-		char *text = utf8_sanitize((const unsigned char *)ns->transcript.data, ns->transcript.len, &n);
-		if (text)
-			json_object_set_new(extra, "transcript", json_stringn(text, n));
-		free(text);
-	}
+	transcript_to_json(&ns->transcript, extra);
 	ssm_session_free(ns->channel);
 	ssm_started_session_free(&ns->started);
 	node_access_clear(&ns->access);
-	buf_free(&ns->transcript);
+	transcript_free(&ns->transcript);
 	free(ns);
 	s->backend = NULL;
 }

@@ -50,7 +50,7 @@ struct session {
 	const struct config *cfg;
 	sqlite3 *db;
 	struct auth_ctx *auth;
-	struct eks_cache *eks;                  /* the server's own AWS identity (eks clusters) */
+	struct cred_cache *creds;                  /* the server's own AWS identity (eks clusters) */
 	const char *cookie;                     /* the browser's session cookie (a secret) */
 	struct shell_target target;
 	struct identity id;

@@ -267,6 +267,21 @@ int ssm_terminate_session(const struct ssm_client *c, const char *session_id,
 			      parse_terminate, NULL, aerr, err, errlen);
 }
 
+static int parse_resume(const char *json, size_t len, void *out, char *err, size_t errlen)
+{
+	return ssm_parse_resume_session(json, len, out, err, errlen);
+}
+
+int ssm_resume_session(const struct ssm_client *c, const char *session_id,
+		       struct ssm_started_session *out, struct aws_error *aerr, char *err,
+		       size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	/* Same body as TerminateSession: {"SessionId": …}. */
+	return call_and_parse(c, "ResumeSession", ssm_terminate_session_body(session_id),
+			      parse_resume, out, aerr, err, errlen);
+}
+
 int ssm_describe_instance(const struct ssm_client *c, const char *instance_id,
 			  struct ssm_instance_info *out, struct aws_error *aerr, char *err,
 			  size_t errlen)

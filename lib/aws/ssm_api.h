@@ -35,6 +35,11 @@ int ssm_start_session(const struct ssm_client *c, const char *target,
 		      struct aws_error *aerr, char *err, size_t errlen);
 int ssm_terminate_session(const struct ssm_client *c, const char *session_id,
 			  struct aws_error *aerr, char *err, size_t errlen);
+/* ResumeSession after the data channel dropped: a new TokenValue and StreamUrl for the same
+ * session (out->token_value "" when the session is gone). */
+int ssm_resume_session(const struct ssm_client *c, const char *session_id,
+		       struct ssm_started_session *out, struct aws_error *aerr, char *err,
+		       size_t errlen);
 int ssm_describe_instance(const struct ssm_client *c, const char *instance_id,
 			  struct ssm_instance_info *out, struct aws_error *aerr, char *err,
 			  size_t errlen);

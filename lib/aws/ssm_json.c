@@ -143,6 +143,34 @@ fail:
 	return -1;
 }
 
+int ssm_parse_resume_session(const char *json, size_t len, struct ssm_started_session *out,
+			     char *err, size_t errlen)
+{
+	json_t *root = load(json, len, err, errlen);
+
+	memset(out, 0, sizeof *out);
+	if (!root)
+		return -1;
+	if (get_string(root, "SessionId", &out->session_id) != 0 ||
+	    get_string(root, "TokenValue", &out->token_value) != 0 ||
+	    get_string(root, "StreamUrl", &out->stream_url) != 0) {
+		set_err(err, errlen, "ResumeSession answer has a member of the wrong type");
+		goto fail;
+	}
+	/* An empty TokenValue is an answer: the session timed out (the plugin's
+	 * ResumeSessionHandler ends there). A token without a URL is not. */
+	if (*out->token_value && !*out->stream_url) {
+		set_err(err, errlen, "incomplete ResumeSession answer (StreamUrl missing)");
+		goto fail;
+	}
+	json_decref(root);
+	return 0;
+fail:
+	json_decref(root);
+	ssm_started_session_free(out);
+	return -1;
+}
+
 int ssm_parse_terminate_session(const char *json, size_t len, char **session_id,
 				char *err, size_t errlen)
 {

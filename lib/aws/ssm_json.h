@@ -48,6 +48,10 @@ char *ssm_describe_instance_body(const char *instance_id);
 /* 200 answers. 0, or -1 with err (never the token value). */
 int ssm_parse_start_session(const char *json, size_t len, struct ssm_started_session *out,
 			    char *err, size_t errlen);
+/* ResumeSession's answer ({SessionId, TokenValue, StreamUrl}); 0 also when TokenValue is
+ * "" (the session is gone: nothing to reconnect to). */
+int ssm_parse_resume_session(const char *json, size_t len, struct ssm_started_session *out,
+			     char *err, size_t errlen);
 int ssm_parse_terminate_session(const char *json, size_t len, char **session_id,
 				char *err, size_t errlen);
 int ssm_parse_describe_instance(const char *json, size_t len, struct ssm_instance_info *out,

@@ -183,6 +183,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->authz.groups_claim, "groups" },
 		{ &c->authz.group_prefix, "periscope:" },
 		{ &c->audit.db_path, "/var/lib/periscope/periscope.db" },
+		{ &c->server.wsbridge_log, "syslog" },
 		{ &c->cluster_shell.mode, "bash" },
 		{ &c->cluster_shell.namespace_, "periscope-system" },
 		{ &c->cluster_shell.image, "" },
@@ -222,7 +223,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->audit.vacuum_interval_s = 24 * 3600;
 
 	c->cluster_shell.enabled = false;
-	c->cluster_shell.timers = (struct terminal_timers){ 1200, 30, 20, 0 };
+	c->cluster_shell.timers = (struct terminal_timers){ 1200, 30, 20, 0, 5 };
 	c->cluster_shell.pod_start_timeout_seconds = 30;
 	c->cluster_shell.token_refresh_check_seconds = 30;
 	c->cluster_shell.transcript_max_bytes = 1048576;
@@ -230,10 +231,11 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->cluster_shell.max_sessions_total = 10;
 
 	c->node_shell.enabled = false;
-	c->node_shell.timers = (struct terminal_timers){ 600, 30, 20, 0 };
+	c->node_shell.timers = (struct terminal_timers){ 600, 30, 20, 0, 30 };
 	c->node_shell.transcript_max_bytes = 1048576;
 	c->node_shell.max_sessions_per_user = 2;
 	c->node_shell.max_sessions_total = 10;
+	c->node_shell.max_credential_seconds = 43200;
 	return 0;
 fail:
 	cfg_fail_at(ld, NULL, 0, NULL, "out of memory");
@@ -384,6 +386,7 @@ void config_free(struct config *cfg)
 		return;
 	free(cfg->source_path);
 	free(cfg->server.public_url);
+	free(cfg->server.wsbridge_log);
 	string_list_clear(&cfg->server.allowed_origins);
 	string_list_clear(&cfg->metrics.allowed_networks);
 	if (cfg->metrics.bearer_token) {

@@ -71,6 +71,7 @@ struct terminal_timers {
 	int idle_warn_seconds;      /* 30 */
 	int heartbeat_seconds;      /* 20 */
 	int max_duration_seconds;   /* 0 = no maximum */
+	int upstream_ping_seconds;  /* WebSocket pings to the apiserver (5) / ssmmessages (30) */
 };
 
 struct cluster_shell_config {
@@ -98,6 +99,7 @@ struct node_shell_config {
 	long long transcript_max_bytes; /* 1048576 */
 	int max_sessions_per_user;      /* 2 */
 	int max_sessions_total;         /* 10, per cluster */
+	int max_credential_seconds;     /* 43200: cap of the STS DurationSeconds asked for */
 	/* Endpoint overrides (tests, private endpoints). Empty = the AWS public endpoints. */
 	char *sts_endpoint;             /* nodeShell.endpoints.sts */
 	char *ssm_endpoint;             /* nodeShell.endpoints.ssm */
@@ -151,6 +153,8 @@ struct server_config {
 	char *public_url;               /* PERISCOPE_PUBLIC_URL; e.g. http://127.0.0.1:8080 */
 	struct string_list allowed_origins; /* extra WebSocket origins; public_url's always ok */
 	int workers;                    /* FastCGI worker threads; default 4 */
+	char *wsbridge_log;             /* server.wsbridgeLog: "syslog" (default), "stderr" or
+					 * an absolute file path (core/log.h) */
 };
 
 /* GET /metrics: who may scrape (docs/monitoring.md). */

@@ -300,6 +300,18 @@ static int validate_metrics(struct cfg_loader *ld)
 	return 0;
 }
 
+/* server.wsbridgeLog: where periscope-wsbridge writes its log lines (core/log.h). */
+static int validate_wsbridge_log(struct cfg_loader *ld)
+{
+	const char *v = ld->cfg->server.wsbridge_log;
+
+	if (strcmp(v, "syslog") == 0 || strcmp(v, "stderr") == 0 || v[0] == '/')
+		return 0;
+	cfg_fail_key(ld, "server.wsbridgeLog", "expected syslog, stderr or an absolute file path, "
+		     "got \"%s\"", v);
+	return -1;
+}
+
 /* eks.credentialSources: a non-empty list of known sources, each once, tried in order. */
 static int validate_eks(struct cfg_loader *ld)
 {
@@ -348,7 +360,8 @@ int cfg_validate(struct cfg_loader *ld)
 		return -1;
 	if (resolve_secret(ld, "auth.oidc.clientSecret", &c->oidc.client_secret) != 0 ||
 	    resolve_secret(ld, "metrics.bearerToken", &c->metrics.bearer_token) != 0 ||
-	    validate_metrics(ld) != 0 || derive_defaults(ld) != 0 || validate_eks(ld) != 0)
+	    validate_metrics(ld) != 0 || validate_wsbridge_log(ld) != 0 || derive_defaults(ld) != 0 ||
+	    validate_eks(ld) != 0)
 		return -1;
 	for (size_t i = 0; i < c->clusters_count; i++) {
 		if (validate_cluster(ld, i) != 0)

@@ -45,7 +45,8 @@ struct schema {
 SCHEMA(server_schema,
        F("publicURL", CFG_URL, server.public_url),
        F("allowedOrigins", CFG_STRING_LIST, server.allowed_origins),
-       F("workers", CFG_POS_INT, server.workers));
+       F("workers", CFG_POS_INT, server.workers),
+       F("wsbridgeLog", CFG_STRING, server.wsbridge_log));
 
 SCHEMA(metrics_schema,
        F("allowedNetworks", CFG_STRING_LIST, metrics.allowed_networks),
@@ -102,6 +103,7 @@ SCHEMA(cluster_shell_schema,
        F("idleWarnSeconds", CFG_POS_INT, cluster_shell.timers.idle_warn_seconds),
        F("heartbeatSeconds", CFG_POS_INT, cluster_shell.timers.heartbeat_seconds),
        F("maxDurationSeconds", CFG_NONNEG_INT, cluster_shell.timers.max_duration_seconds),
+       F("upstreamPingSeconds", CFG_POS_INT, cluster_shell.timers.upstream_ping_seconds),
        F("podStartTimeoutSeconds", CFG_POS_INT, cluster_shell.pod_start_timeout_seconds),
        F("tokenRefreshCheckSeconds", CFG_POS_INT, cluster_shell.token_refresh_check_seconds),
        F("transcriptMaxBytes", CFG_POS_INT64, cluster_shell.transcript_max_bytes),
@@ -124,9 +126,11 @@ SCHEMA(node_shell_schema,
        F("idleWarnSeconds", CFG_POS_INT, node_shell.timers.idle_warn_seconds),
        F("heartbeatSeconds", CFG_POS_INT, node_shell.timers.heartbeat_seconds),
        F("maxDurationSeconds", CFG_NONNEG_INT, node_shell.timers.max_duration_seconds),
+       F("upstreamPingSeconds", CFG_POS_INT, node_shell.timers.upstream_ping_seconds),
        F("transcriptMaxBytes", CFG_POS_INT64, node_shell.transcript_max_bytes),
        F("maxSessionsPerUser", CFG_POS_INT, node_shell.max_sessions_per_user),
        F("maxSessionsTotal", CFG_POS_INT, node_shell.max_sessions_total),
+       F("maxCredentialSeconds", CFG_POS_INT, node_shell.max_credential_seconds),
        M("endpoints", endpoints_schema));
 
 SCHEMA(eks_endpoints_schema,

@@ -1,5 +1,8 @@
 #include "core/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +10,69 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log_syslog.h"
 #include "core/timeutil.h"
+
+enum sink_kind { SINK_STDERR, SINK_SYSLOG, SINK_FILE };
+
+/* The process's one log destination: set once by main (log_sink_open) before any thread
+ * starts and only read afterwards, like openlog(3)'s own state. */
+static struct {
+	enum sink_kind kind;
+	int fd;
+	char path[PATH_MAX];
+	char ident[64];
+} sink = { SINK_STDERR, -1, "", "" };
+
+static int open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+int log_sink_open(const char *spec, const char *ident, char *err, size_t errlen)
+{
+	if (!spec || strcmp(spec, "stderr") == 0) {
+		sink.kind = SINK_STDERR;
+		return 0;
+	}
+	snprintf(sink.ident, sizeof sink.ident, "%s", ident);
+	if (strcmp(spec, "syslog") == 0) {
+		log_syslog_open(sink.ident);
+		sink.kind = SINK_SYSLOG;
+		return 0;
+	}
+	if (spec[0] != '/' || strlen(spec) >= sizeof sink.path) {
+		snprintf(err, errlen, "log destination %s: not syslog, stderr or an absolute path", spec);
+		return -1;
+	}
+	sink.fd = open_file(spec);
+	if (sink.fd < 0) {
+		snprintf(err, errlen, "cannot open the log file %s: %s", spec, strerror(errno));
+		return -1;
+	}
+	snprintf(sink.path, sizeof sink.path, "%s", spec);
+	sink.kind = SINK_FILE;
+	return 0;
+}
+
+void log_sink_reopen(void)
+{
+	if (sink.kind == SINK_SYSLOG) {
+		log_syslog_close();
+		log_syslog_open(sink.ident);
+	} else if (sink.kind == SINK_FILE) {
+		sink.fd = open_file(sink.path);
+		if (sink.fd < 0)
+			sink.kind = SINK_STDERR;
+	}
+}
+
+static void write_line(int fd, const char *line, size_t len)
+{
+	if (write(fd, line, len) < 0) {
+		/* Nowhere left to report a failed log write. */
+	}
+}
 
 static const char *level_name(enum log_level level)
 {
@@ -53,10 +118,14 @@ void log_json(enum log_level level, const char *component, const char *msg, json
 		return;
 	/* One write per line so that concurrent processes never interleave inside a line. */
 	size_t n = strlen(text);
+	if (sink.kind == SINK_SYSLOG)
+		log_syslog_write((int)level, text);
 	text[n] = '\n';
-	if (write(STDERR_FILENO, text, n + 1) < 0) {
-		/* Nowhere left to report a failed log write. */
-	}
+	if (sink.kind == SINK_FILE)
+		write_line(sink.fd, text, n + 1);
+	/* stderr: every line when it is the sink, else the errors only. */
+	if (sink.kind == SINK_STDERR || level == LOG_ERROR)
+		write_line(STDERR_FILENO, text, n + 1);
 	free(text);
 }
 

@@ -3,21 +3,21 @@
 #include <stdio.h>
 #include <string.h>
 
-int cluster_kube_target(const struct cluster_config *c, struct eks_cache *eks,
+int cluster_kube_target(const struct cluster_config *c, struct cred_cache *creds,
 			struct kube_target *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	switch (c->backend) {
 	case BACKEND_KUBECONFIG:
-		return kubeconfig_load(c->kubeconfig_path, c->kubeconfig_context, out, err, errlen);
+		return kubeconfig_load(c->kubeconfig_path, c->kubeconfig_context, creds, out, err, errlen);
 	case BACKEND_IN_CLUSTER:
 		return kubeconfig_in_cluster(out, err, errlen);
 	case BACKEND_EKS:
-		if (!eks) {
+		if (!creds) {
 			snprintf(err, errlen, "no AWS credential cache for eks cluster %s", c->name);
 			return -2;
 		}
-		return eks_kube_target(eks, c, out, err, errlen);
+		return eks_kube_target(creds, c, out, err, errlen);
 	default:
 		snprintf(err, errlen, "unknown backend");
 		return -2;

@@ -12,7 +12,7 @@
 
 /* eks: the process's cache of the server's credentials and tokens (needed for eks
  * clusters, unused otherwise). 0; -1 with err; -2 when the backend is not supported. */
-int cluster_kube_target(const struct cluster_config *c, struct eks_cache *eks,
+int cluster_kube_target(const struct cluster_config *c, struct cred_cache *creds,
 			struct kube_target *out, char *err, size_t errlen);
 
 #endif

@@ -115,7 +115,7 @@ int cluster_shell_sweep(sqlite3 *db, const struct k8s_client *k, const char *ns,
 	return complete ? deleted : -1;
 }
 
-void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db, struct eks_cache *eks)
+void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db, struct cred_cache *creds)
 {
 	if (!cfg->cluster_shell.enabled)
 		return;
@@ -128,7 +128,7 @@ void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db, struct eks_c
 					 : cfg->cluster_shell.namespace_;
 		char err[256];
 
-		if (c->cluster_shell.enabled == 0 || cluster_kube_target(c, eks, &target, err, sizeof err) != 0)
+		if (c->cluster_shell.enabled == 0 || cluster_kube_target(c, creds, &target, err, sizeof err) != 0)
 			continue;
 		if (cluster_shell_sweep(db, &k, ns, NULL) < 0)
 			log_msg(LOG_WARN, "sweep", "cluster %s: the sweep did not complete", c->name);

@@ -25,6 +25,6 @@ int cluster_shell_delete_session(const struct k8s_client *k, const char *ns,
 int cluster_shell_sweep(sqlite3 *db, const struct k8s_client *k, const char *ns,
 			const char *keep_session);
 /* The sweep for every cluster whose shell is enabled and reachable. */
-void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db, struct eks_cache *eks);
+void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db, struct cred_cache *creds);
 
 #endif

@@ -11,6 +11,7 @@
 #include "aws/server_creds.h"
 #include "aws/sts.h"
 #include "core/encoding.h"
+#include "k8s/cred_cache_internal.h"
 
 /* botocore refreshes temporary credentials 10 to 15 minutes before they expire
  * (credentials.py RefreshableCredentials _advisory_refresh_timeout /
@@ -21,7 +22,7 @@
 
 struct eks_entry {
 	struct eks_entry *next;
-	struct eks_cache *cache;
+	struct cred_cache *cache;
 	const struct cluster_config *cluster;
 	char endpoint[512];           /* "" until known */
 	char *ca_pem;
@@ -29,27 +30,6 @@ struct eks_entry {
 	long long token_expiry;
 };
 
-struct eks_cache {
-	pthread_mutex_t lock;
-	const struct config *cfg;
-	struct server_creds creds;
-	bool have_creds;
-	struct eks_entry *entries;
-};
-
-struct eks_cache *eks_cache_new(const struct config *cfg)
-{
-	struct eks_cache *c = calloc(1, sizeof *c);
-
-	if (!c)
-		return NULL;
-	if (pthread_mutex_init(&c->lock, NULL) != 0) {
-		free(c);
-		return NULL;
-	}
-	c->cfg = cfg;
-	return c;
-}
 
 static void wipe(char *s)
 {
@@ -59,19 +39,14 @@ static void wipe(char *s)
 	}
 }
 
-void eks_cache_free(struct eks_cache *cache)
+void eks_entries_free(struct eks_entry *e)
 {
-	if (!cache)
-		return;
-	for (struct eks_entry *e = cache->entries, *next; e; e = next) {
+	for (struct eks_entry *next; e; e = next) {
 		next = e->next;
 		free(e->ca_pem);
 		wipe(e->token);
 		free(e);
 	}
-	server_creds_clear(&cache->creds);
-	pthread_mutex_destroy(&cache->lock);
-	free(cache);
 }
 
 const char *eks_cluster_region(const struct cluster_config *c, char *buf, size_t len)
@@ -95,7 +70,7 @@ static const char *ca_file_of(const struct config *cfg)
 }
 
 /* Under the lock. */
-static int ensure_creds(struct eks_cache *cache, const char *region, char *err, size_t errlen)
+static int ensure_creds(struct cred_cache *cache, const char *region, char *err, size_t errlen)
 {
 	long long now = (long long)time(NULL);
 
@@ -110,7 +85,7 @@ static int ensure_creds(struct eks_cache *cache, const char *region, char *err, 
 	return 0;
 }
 
-static struct eks_entry *entry_of(struct eks_cache *cache, const struct cluster_config *c)
+static struct eks_entry *entry_of(struct cred_cache *cache, const struct cluster_config *c)
 {
 	struct eks_entry *e;
 
@@ -246,9 +221,16 @@ static int renew(void *ud, struct kube_target *t, char *err, size_t errlen)
 	char *token = NULL;
 	long long expiry = 0;
 
-	/* A 401 means the apiserver no longer takes the cached token: forget it first. */
+	/* Called near the token's expiry, or after a 401. A token refused long before its
+	 * expiry means the credentials that signed it no longer count (expired early, revoked
+	 * session): forget both, so that fresh credentials sign the next one. Only if it is
+	 * still the cached token: another thread may have renewed it meanwhile. */
 	pthread_mutex_lock(&e->cache->lock);
 	if (e->token && t->token && strcmp(e->token, t->token) == 0) {
+		if ((long long)time(NULL) + TOKEN_RENEW_BEFORE_S < e->token_expiry) {
+			server_creds_clear(&e->cache->creds);
+			e->cache->have_creds = false;
+		}
 		wipe(e->token);
 		e->token = NULL;
 	}
@@ -261,7 +243,7 @@ static int renew(void *ud, struct kube_target *t, char *err, size_t errlen)
 	return 0;
 }
 
-int eks_kube_target(struct eks_cache *cache, const struct cluster_config *c,
+int eks_kube_target(struct cred_cache *cache, const struct cluster_config *c,
 		    struct kube_target *out, char *err, size_t errlen)
 {
 	struct eks_entry *e;
@@ -279,8 +261,10 @@ int eks_kube_target(struct eks_cache *cache, const struct cluster_config *c,
 	if (refresh(e, &token, &expiry, err, errlen) != 0)
 		return -1;
 	out->token = token;
+	out->auth_kind = "an EKS token";
 	out->token_expiry = expiry;
-	out->source = (struct kube_token_source){ .renew = renew, .ud = e };
+	out->source = (struct kube_token_source){ .renew = renew, .ud = e,
+						  .renew_before_s = TOKEN_RENEW_BEFORE_S };
 	pthread_mutex_lock(&cache->lock);
 	out->server = strdup(e->endpoint);
 	out->ca_pem = strdup(e->ca_pem);
@@ -290,28 +274,5 @@ int eks_kube_target(struct eks_cache *cache, const struct cluster_config *c,
 		kube_target_clear(out);
 		return -1;
 	}
-	return 0;
-}
-
-int eks_check(struct eks_cache *cache, const struct cluster_config *c, char *out, size_t outlen)
-{
-	struct kube_target t;
-	char err[512];
-	const char *source = server_creds_source_present(&cache->cfg->eks, err, sizeof err);
-	int rc;
-
-	if (!source) {
-		snprintf(out, outlen, "eks: server credentials: %s", err);
-		return -1;
-	}
-	rc = eks_kube_target(cache, c, &t, err, sizeof err);
-	if (rc != 0) {
-		snprintf(out, outlen, "eks: credential source %s; %s", source, err);
-		return -1;
-	}
-	snprintf(out, outlen, "eks: credential source %s (%s), apiserver %s (%s)", source,
-		 cache->creds.arn ? cache->creds.arn : "credentials received", t.server,
-		 c->endpoint[0] ? "from config" : "from eks:DescribeCluster");
-	kube_target_clear(&t);
 	return 0;
 }

@@ -1,8 +1,8 @@
 /* How periscope reaches an EKS cluster's apiserver as itself: the server's own AWS
  * credentials (aws/server_creds.h), the cluster's endpoint and CA (from config, or
  * eks:DescribeCluster signed with those credentials), and an EKS token
- * (aws/eks_token.h) renewed before it expires. One cache per process, shared by its
- * threads: credentials are fetched again ten minutes before they expire, tokens a minute
+ * (aws/eks_token.h) renewed before it expires, kept in the process's cred_cache:
+ * credentials are fetched again ten minutes before they expire, tokens a minute
  * before their fourteen minutes are up, DescribeCluster once. */
 #ifndef PERISCOPE_EKS_ACCESS_H
 #define PERISCOPE_EKS_ACCESS_H
@@ -10,24 +10,16 @@
 #include <stddef.h>
 
 #include "config/config.h"
+#include "k8s/cred_cache.h"
 #include "k8s/kubeconfig.h"
-
-struct eks_cache;
-
-struct eks_cache *eks_cache_new(const struct config *cfg);
-void eks_cache_free(struct eks_cache *cache);
 
 /* The kube_target of eks cluster c: server, CA, a token, and a token source that renews
  * it through the cache (which must outlive the target). 0, or -1 with err. */
-int eks_kube_target(struct eks_cache *cache, const struct cluster_config *c,
+int eks_kube_target(struct cred_cache *cache, const struct cluster_config *c,
 		    struct kube_target *out, char *err, size_t errlen);
 
 /* The cluster's region: clusters[].region, else the ARN's. NULL when neither. */
 const char *eks_cluster_region(const struct cluster_config *c, char *buf, size_t len);
 
-/* What --check-config says about an eks cluster: which credential source the chain finds,
- * whether credentials come, whether DescribeCluster answers. Writes one line into out;
- * 0 when everything the backend needs is there, -1 otherwise. */
-int eks_check(struct eks_cache *cache, const struct cluster_config *c, char *out, size_t outlen);
 
 #endif

@@ -15,10 +15,14 @@ void k8s_response_clear(struct k8s_response *r)
 	memset(r, 0, sizeof *r);
 }
 
+/* "Authorization: Bearer ..." or, when a client certificate alone authenticates, NULL. */
 static int auth_header(const struct k8s_client *k, char **out)
 {
 	struct buf b;
 
+	*out = NULL;
+	if (!k->target->token)
+		return 0;
 	buf_init(&b, 70000);
 	if (buf_printf(&b, "Authorization: Bearer %s", k->target->token) != 0) {
 		buf_free(&b);
@@ -52,8 +56,10 @@ static int call_once(const struct k8s_client *k, const char *method, const char 
 		goto done;
 	}
 	{
-		const char *headers[] = { auth, "Accept: application/json",
-					  body ? "Content-Type: application/json" : NULL, NULL };
+		/* The Authorization line last: it may be absent (a client certificate). */
+		const char *headers[] = { "Accept: application/json",
+					  body ? "Content-Type: application/json" : auth,
+					  body ? auth : NULL, NULL };
 		struct http_request rq = {
 			.method = method,
 			.url = url.data,
@@ -61,6 +67,8 @@ static int call_once(const struct k8s_client *k, const char *method, const char 
 			.body = text,
 			.body_len = text ? strlen(text) : 0,
 			.ca_file = k->target->ca_file,
+			.cert_file = k->target->cert_file,
+			.key_file = k->target->key_file,
 			.timeout_ms = k->timeout_ms ? k->timeout_ms : 15000,
 			.max_body = K8S_MAX_ANSWER,
 			.wait = k->wait,
@@ -169,11 +177,13 @@ int k8s_watch(const struct k8s_client *k, const char *path, int timeout_s,
 		goto done;
 	}
 	{
-		const char *headers[] = { auth, "Accept: application/json", NULL };
+		const char *headers[] = { "Accept: application/json", auth, NULL };
 		struct http_request rq = {
 			.url = url.data,
 			.headers = headers,
 			.ca_file = k->target->ca_file,
+			.cert_file = k->target->cert_file,
+			.key_file = k->target->key_file,
 			.timeout_ms = (long)timeout_s * 1000 + 2000,
 			.max_body = K8S_MAX_ANSWER,
 			.wait = k->wait,

@@ -10,16 +10,21 @@
 #include <yaml.h>
 
 #include "core/encoding.h"
+#include "k8s/kube_exec.h"
 
 #define KUBECONFIG_MAX (1 << 20)
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
-
-#define TOKEN_RENEW_MARGIN_S 60
 
 void kube_target_clear(struct kube_target *t)
 {
 	if (t->ca_mem_used)
 		memfile_close(&t->ca_mem);
+	if (t->cert_mem_used) {
+		memfile_close(&t->cert_mem);
+		memfile_close(&t->key_mem);
+	}
+	free(t->cert_file);
+	free(t->key_file);
 	free(t->ca_file);
 	free(t->server);
 	free(t->ca_pem);
@@ -42,12 +47,39 @@ int kube_target_keep_ca(struct kube_target *t)
 	return t->ca_file ? 0 : -1;
 }
 
+int kube_target_keep_client_cert(struct kube_target *t, const char *cert_pem, const char *key_pem)
+{
+	struct memfile cert = MEMFILE_INIT, key = MEMFILE_INIT;
+	char *cert_path = NULL, *key_path = NULL;
+
+	if (memfile_create(&cert, "periscope-client-cert", cert_pem, strlen(cert_pem)) != 0 ||
+	    memfile_create(&key, "periscope-client-key", key_pem, strlen(key_pem)) != 0 ||
+	    !(cert_path = strdup(cert.path)) || !(key_path = strdup(key.path))) {
+		memfile_close(&cert);
+		memfile_close(&key);
+		free(cert_path);
+		return -1;
+	}
+	if (t->cert_mem_used) {
+		memfile_close(&t->cert_mem);
+		memfile_close(&t->key_mem);
+	}
+	free(t->cert_file);
+	free(t->key_file);
+	t->cert_mem = cert;
+	t->key_mem = key;
+	t->cert_mem_used = true;
+	t->cert_file = cert_path;
+	t->key_file = key_path;
+	return 0;
+}
+
 int kube_target_fresh(struct kube_target *t, bool force, char *err, size_t errlen)
 {
 	if (!t->source.renew)
 		return force ? -1 : 0;
-	if (!force && t->token && (t->token_expiry == 0 ||
-				   (long long)time(NULL) + TOKEN_RENEW_MARGIN_S < t->token_expiry))
+	if (!force && (t->token_expiry == 0 ||
+		       (long long)time(NULL) + t->source.renew_before_s < t->token_expiry))
 		return 0;
 	return t->source.renew(t->source.ud, t, err, errlen);
 }
@@ -160,7 +192,26 @@ static char *decode_b64_text(const char *b64)
 	return (char *)out;
 }
 
-static char *ca_of_cluster(json_t *cluster)
+/* A file named in the kubeconfig: relative names are relative to the kubeconfig's own
+ * directory (clientcmd's ResolveLocalPaths). malloc'd, or NULL. */
+static char *resolve(const char *dir, const char *file)
+{
+	char *out = NULL;
+
+	if (file[0] == '/' || !dir)
+		return strdup(file);
+	return asprintf(&out, "%s/%s", dir, file) < 0 ? NULL : out;
+}
+
+static char *read_named(const char *dir, const char *file, size_t max)
+{
+	char *p = resolve(dir, file), *data = p ? read_file(p, max, NULL) : NULL;
+
+	free(p);
+	return data;
+}
+
+static char *ca_of_cluster(json_t *cluster, const char *dir)
 {
 	const char *data = json_string_value(json_object_get(cluster, "certificate-authority-data"));
 	const char *file = json_string_value(json_object_get(cluster, "certificate-authority"));
@@ -168,24 +219,74 @@ static char *ca_of_cluster(json_t *cluster)
 	if (data)
 		return decode_b64_text(data);
 	if (file)
-		return read_file(file, KUBECONFIG_MAX, NULL);
+		return read_named(dir, file, KUBECONFIG_MAX);
 	return NULL;
 }
 
-int kubeconfig_load(const char *path, const char *context, struct kube_target *out, char *err,
-		    size_t errlen)
+/* client-certificate(-data) and client-key(-data): both, or neither. The -data forms go to
+ * in-memory files; file names are handed to libcurl as they are (resolved). */
+static int client_cert_of(json_t *user, const char *dir, struct kube_target *out, char *err,
+			  size_t errlen)
+{
+	const char *cd = json_string_value(json_object_get(user, "client-certificate-data"));
+	const char *cf = json_string_value(json_object_get(user, "client-certificate"));
+	const char *kd = json_string_value(json_object_get(user, "client-key-data"));
+	const char *kf = json_string_value(json_object_get(user, "client-key"));
+	char *cert = NULL, *key = NULL;
+	int rc = -1;
+
+	if (!cd && !cf && !kd && !kf)
+		return 0;
+	if ((!cd && !cf) || (!kd && !kf)) {
+		snprintf(err, errlen, "a client certificate needs its key and a key its certificate "
+				      "(client-certificate(-data) with client-key(-data))");
+		return -1;
+	}
+	cert = cd ? decode_b64_text(cd) : read_named(dir, cf, KUBECONFIG_MAX);
+	key = kd ? decode_b64_text(kd) : read_named(dir, kf, KUBECONFIG_MAX);
+	if (!cert || !key) {
+		snprintf(err, errlen, "cannot read the client certificate or key (%s)",
+			 !cert ? (cd ? "client-certificate-data is not base64" : cf)
+			       : (kd ? "client-key-data is not base64" : kf));
+		goto done;
+	}
+	if (kube_target_keep_client_cert(out, cert, key) != 0) {
+		snprintf(err, errlen, "cannot keep the client certificate in memory");
+		goto done;
+	}
+	rc = 0;
+done:
+	free(cert);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	return rc;
+}
+
+int kubeconfig_load(const char *path, const char *context, struct cred_cache *cache,
+		    struct kube_target *out, char *err, size_t errlen)
 {
 	size_t len = 0;
-	char *text = read_file(path, KUBECONFIG_MAX, &len);
-	json_t *cfg = NULL, *ctx, *cluster, *user;
+	char *text = read_file(path, KUBECONFIG_MAX, &len), *dir = NULL, *key = NULL;
+	json_t *cfg = NULL, *ctx, *cluster, *user, *exec;
 	const char *ctx_name, *server, *token, *token_file;
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
+	if (errlen)
+		err[0] = '\0';
 	if (!text) {
 		snprintf(err, errlen, "cannot read kubeconfig %s: %s", path, strerror(errno));
 		return -1;
 	}
+	dir = strdup(path);
+	if (!dir)
+		goto done;
+	if (strrchr(dir, '/'))
+		*strrchr(dir, '/') = '\0';
+	else
+		strcpy(dir, ".");
 	cfg = kubeconfig_parse(text, len, err, errlen);
 	if (!cfg)
 		goto done;
@@ -205,15 +306,42 @@ int kubeconfig_load(const char *path, const char *context, struct kube_target *o
 	}
 	token = json_string_value(json_object_get(user, "token"));
 	token_file = json_string_value(json_object_get(user, "tokenFile"));
+	exec = json_object_get(user, "exec");
 	out->server = strdup(server);
-	out->ca_pem = ca_of_cluster(cluster);
-	if (token)
+	out->ca_pem = ca_of_cluster(cluster, dir);
+	if (!out->server)
+		goto done;
+	if (client_cert_of(user, dir, out, err, errlen) != 0)
+		goto done;
+	if (token) {
 		out->token = strdup(token);
-	else if (token_file && (out->token = read_file(token_file, 65536, NULL)))
+		out->auth_kind = "a bearer token";
+	} else if (token_file) {
+		out->auth_kind = "a token file";
+		out->token = read_named(dir, token_file, 65536);
+		if (!out->token) {
+			snprintf(err, errlen, "kubeconfig %s: cannot read tokenFile %s", path, token_file);
+			goto done;
+		}
 		out->token[strcspn(out->token, "\r\n")] = '\0';
-	if (!out->token) {
-		snprintf(err, errlen, "kubeconfig %s: user of context \"%s\" has no token or tokenFile "
-				      "(client certificates are not supported)", path, ctx_name);
+	} else if (json_is_object(exec)) {
+		char perr[512];
+
+		if (asprintf(&key, "%s\n%s", path, ctx_name) < 0) {
+			key = NULL;
+			goto done;
+		}
+		out->auth_kind = "an exec credential plugin";
+		if (kube_exec_target(cache, key, exec, dir, cluster, out, perr, sizeof perr) != 0) {
+			snprintf(err, errlen, "kubeconfig %s, context \"%s\": %s", path, ctx_name, perr);
+			goto done;
+		}
+	}
+	if (!out->auth_kind && out->cert_file)
+		out->auth_kind = "a client certificate";
+	if (!out->token && !out->cert_file) {
+		snprintf(err, errlen, "kubeconfig %s: user of context \"%s\" has no token, tokenFile, "
+				      "client certificate or exec plugin", path, ctx_name);
 		goto done;
 	}
 	if (out->ca_pem && kube_target_keep_ca(out) != 0) {
@@ -222,9 +350,14 @@ int kubeconfig_load(const char *path, const char *context, struct kube_target *o
 	}
 	rc = 0;
 done:
-	if (rc != 0)
+	if (rc != 0) {
+		if (!*err)
+			snprintf(err, errlen, "out of memory");
 		kube_target_clear(out);
+	}
 	json_decref(cfg);
+	free(dir);
+	free(key);
 	if (text) {
 		explicit_bzero(text, len);
 		free(text);
@@ -253,6 +386,7 @@ int kubeconfig_in_cluster(struct kube_target *out, char *err, size_t errlen)
 		return -1;
 	}
 	out->token[strcspn(out->token, "\r\n")] = '\0';
+	out->auth_kind = "the service account token";
 	return 0;
 }
 

@@ -147,6 +147,10 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	if (rq->ca_file && *rq->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
+	if (rq->cert_file && rq->key_file) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, rq->cert_file);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, rq->key_file);
+	}
 	if (rq->share)
 		curl_easy_setopt(c, CURLOPT_SHARE, (CURLSH *)rq->share);
 

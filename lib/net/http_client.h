@@ -30,6 +30,8 @@ struct http_request {
 	const char *basic_user;          /* HTTP basic auth (client_secret_basic), or NULL */
 	const char *basic_password;
 	const char *ca_file;             /* extra trust anchor, or NULL for the system store */
+	const char *cert_file;           /* client certificate (PEM), or NULL */
+	const char *key_file;            /* its private key (PEM), with cert_file */
 	long timeout_ms;                 /* whole request; 0 = 10 s */
 	size_t max_body;                 /* 0 = HTTP_DEFAULT_MAX_BODY */
 	const struct http_wait *wait;    /* serve other descriptors meanwhile, or NULL */

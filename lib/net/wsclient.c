@@ -27,10 +27,11 @@
 
 struct ws_client {
 	/* Options, owned copies. */
-	char *url, *ca_file, *user_agent;
+	char *url, *ca_file, *cert_file, *key_file, *user_agent;
 	char *headers[MAX_HEADERS + 1];
 	char *subprotocols[MAX_SUBPROTOCOLS + 1];
 	int connect_timeout_ms;
+	int ping_interval_ms, read_timeout_ms;
 	size_t max_message, max_pending;
 	ws_message_fn on_message;
 	void *userdata;
@@ -58,6 +59,7 @@ struct ws_client {
 	size_t read_budget;
 	bool paused, eof, failed;
 	long long last_receive_ms;
+	long long last_ping_ms;
 	char close_reason[124];
 	char error[256];
 };
@@ -86,14 +88,19 @@ struct ws_client *ws_client_new(const struct ws_client_opts *o, char *err, size_
 							  : DEFAULT_CONNECT_TIMEOUT_MS;
 	c->on_message = o->on_message;
 	c->userdata = o->userdata;
+	c->ping_interval_ms = o->ping_interval_ms > 0 ? o->ping_interval_ms : 0;
+	c->read_timeout_ms = o->read_timeout_ms > 0 ? o->read_timeout_ms : 0;
 	if (!o->url) {
 		snprintf(err, errlen, "no URL given");
 		goto fail;
 	}
 	c->url = strdup(o->url);
 	c->ca_file = dup_or_null(o->ca_file);
+	c->cert_file = dup_or_null(o->cert_file);
+	c->key_file = dup_or_null(o->key_file);
 	c->user_agent = strdup(o->user_agent ? o->user_agent : "periscope");
-	if (!c->url || (o->ca_file && !c->ca_file) || !c->user_agent) {
+	if (!c->url || (o->ca_file && !c->ca_file) || (o->cert_file && !c->cert_file) ||
+	    (o->key_file && !c->key_file) || !c->user_agent) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -137,6 +144,8 @@ void ws_client_free(struct ws_client *c)
 		curl_url_cleanup(c->curlu);
 	free(c->url);
 	free(c->ca_file);
+	free(c->cert_file);
+	free(c->key_file);
 	free(c->user_agent);
 	for (size_t i = 0; c->headers[i]; i++)
 		free(c->headers[i]);
@@ -391,9 +400,18 @@ static int open_transport(struct ws_client *c, struct buf *host, struct buf *tar
 	    curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->curl_err) != CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms) != CURLE_OK ||
+	    /* TCP keepalive under the WebSocket pings: an AWS NLB forgets a flow after 350 s
+	     * without a packet, a conntrack table or a NAT gateway sooner; probes from 30 s of
+	     * silence, every 15 s, keep the flow known to every middlebox on the way. */
+	    curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPIDLE, 30L) != CURLE_OK ||
+	    curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPINTVL, 15L) != CURLE_OK ||
 	    /* Through a proxy the bytes must still reach the server untouched: tunnel. */
 	    curl_easy_setopt(c->curl, CURLOPT_HTTPPROXYTUNNEL, 1L) != CURLE_OK ||
-	    (c->ca_file && curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file) != CURLE_OK)) {
+	    (c->ca_file && curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file) != CURLE_OK) ||
+	    (c->cert_file && c->key_file &&
+	     (curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert_file) != CURLE_OK ||
+	      curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key_file) != CURLE_OK))) {
 		snprintf(err, errlen, "cannot configure libcurl");
 		goto fail;
 	}
@@ -590,7 +608,7 @@ int ws_client_connect(struct ws_client *c, char *err, size_t errlen)
 	}
 	if (start_wslay(c, err, errlen) != 0)
 		goto fail;
-	c->last_receive_ms = monotonic_ms();
+	c->last_receive_ms = c->last_ping_ms = monotonic_ms();
 	/* Frames that came with the 101 (Kubernetes sends one at once) may sit in our buffer
 	 * or in GnuTLS, where poll() cannot see them: take them now. */
 	if (ws_client_on_ready(c, POLLIN) != 0) {
@@ -730,6 +748,40 @@ int ws_client_ping(struct ws_client *c)
 	if (ws_client_closed(c))
 		return -1;
 	return wslay_event_queue_msg(c->ws, &m) == 0 ? 0 : -1;
+}
+
+int ws_client_keepalive(struct ws_client *c, long long now)
+{
+	if (ws_client_closed(c) || !c->ws)
+		return 0;
+	/* While we hold reading back, the server's bytes wait in TCP: not silence. */
+	if (c->paused)
+		c->last_receive_ms = now;
+	if (c->read_timeout_ms && now - c->last_receive_ms > c->read_timeout_ms) {
+		set_error(c, "nothing from the server for %d ms (not even a pong)",
+			  c->read_timeout_ms);
+		c->failed = true;
+		return -1;
+	}
+	if (c->ping_interval_ms && now - c->last_ping_ms >= c->ping_interval_ms) {
+		c->last_ping_ms = now;
+		if (ws_client_ping(c) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+long long ws_client_next_keepalive(const struct ws_client *c, long long now)
+{
+	long long t = -1;
+
+	if (ws_client_closed(c) || !c->ws)
+		return -1;
+	if (c->ping_interval_ms)
+		t = c->last_ping_ms + c->ping_interval_ms;
+	if (c->read_timeout_ms && (t < 0 || c->last_receive_ms + c->read_timeout_ms + 1 < t))
+		t = c->last_receive_ms + c->read_timeout_ms + 1;
+	return t < 0 ? -1 : (t < now ? now : t);
 }
 
 long long ws_client_last_receive_ms(const struct ws_client *c)

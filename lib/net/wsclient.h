@@ -40,6 +40,8 @@ typedef void (*ws_message_fn)(void *userdata, enum ws_opcode opcode, const uint8
 struct ws_client_opts {
 	const char *url;                  /* ws://host[:port]/path?query or wss://... */
 	const char *ca_file;              /* PEM bundle to trust; NULL = the system store */
+	const char *cert_file;            /* client certificate (PEM) and its key, or NULL */
+	const char *key_file;
 	const char *const *headers;       /* NULL-terminated "Name: value" lines (Authorization,
 	                                     Impersonate-*); they never appear in errors */
 	const char *const *subprotocols;  /* NULL-terminated offer, sent on ONE header line; the
@@ -48,6 +50,9 @@ struct ws_client_opts {
 	int connect_timeout_ms;           /* TCP + TLS + upgrade; 0 = 10 s */
 	size_t max_message;               /* largest message accepted; 0 = 1 MiB */
 	size_t max_pending;               /* send-queue bound in bytes; 0 = 4 MiB */
+	int ping_interval_ms;             /* keepalive: a ping this often; 0 = none */
+	int read_timeout_ms;              /* nothing received (data or pong) for this long ends
+	                                     the connection; 0 = no deadline */
 	ws_message_fn on_message;         /* may be NULL */
 	void *userdata;
 };
@@ -106,6 +111,14 @@ int ws_client_send(struct ws_client *c, enum ws_opcode opcode, const void *data,
 size_t ws_client_pending_output(const struct ws_client *c);
 /* Queues a ping with an empty payload (keepalive). 0 or -1. */
 int ws_client_ping(struct ws_client *c);
+/* Keepalive, called from the loop's timer: sends a ping every ping_interval_ms and fails
+ * the connection (-1, close info error set) when nothing arrived for read_timeout_ms, as
+ * client-go's exec stream does (tools/remotecommand/websocket.go: PingPeriod 5 s, read
+ * deadline 12 periods + 1 s). The pings keep proxies that cut silent connections (L7 at
+ * 60 s, an NLB at 350 s) from cutting an idle shell; TCP keepalive is always on under it. */
+int ws_client_keepalive(struct ws_client *c, long long now);
+/* When ws_client_keepalive() next has something to do (monotonic ms), or -1. */
+long long ws_client_next_keepalive(const struct ws_client *c, long long now);
 /* monotonic_ms() of the last byte received from the server (to detect a dead peer). */
 long long ws_client_last_receive_ms(const struct ws_client *c);
 

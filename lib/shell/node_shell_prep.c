@@ -109,7 +109,7 @@ static void fill_node(json_t *node, struct node_info *out)
 	parse_provider_id(pid, &out->instance_id, &out->zone);
 }
 
-int node_list(const struct cluster_config *c, struct eks_cache *eks, const char *name,
+int node_list(const struct cluster_config *c, struct cred_cache *creds, const char *name,
 	      const struct http_wait *wait, struct node_info **out, size_t *count, char *err,
 	      size_t errlen)
 {
@@ -122,7 +122,7 @@ int node_list(const struct cluster_config *c, struct eks_cache *eks, const char 
 
 	*out = NULL;
 	*count = 0;
-	if (cluster_kube_target(c, eks, &target, err, errlen) != 0)
+	if (cluster_kube_target(c, creds, &target, err, errlen) != 0)
 		return -1;
 	snprintf(path, sizeof path, name ? "/api/v1/nodes/%s" : "/api/v1/nodes", name);
 	if (name && strpbrk(name, "/?#%")) {
@@ -183,14 +183,14 @@ static bool token_has_audience(const char *token, const char *audience)
 }
 
 static int locate_node(const struct config *cfg, const struct cluster_config *c,
-		       struct eks_cache *eks, const struct shell_target *t, const struct http_wait *wait,
+		       struct cred_cache *creds, const struct shell_target *t, const struct http_wait *wait,
 		       struct node_access *out, struct gate_answer *ans)
 {
 	struct node_info *nodes = NULL;
 	size_t n = 0;
 	char err[512];
 	const char *region;
-	int rc = node_list(c, eks, t->node, wait, &nodes, &n, err, sizeof err);
+	int rc = node_list(c, creds, t->node, wait, &nodes, &n, err, sizeof err);
 
 	if (rc == 1)
 		return gate_refuse(ans, 404, "E_NODE_NOT_EC2", json_pack("{s:s}", "err", "node not found"),
@@ -217,26 +217,48 @@ static int locate_node(const struct config *cfg, const struct cluster_config *c,
 	return 0;
 }
 
-static int assume_role(const struct config *cfg, const char *id_token, const char *sub,
-		       struct node_access *out, struct gate_answer *ans)
+/* AssumeRoleWithWebIdentity for the node's access, asking for duration_seconds (0 = STS's
+ * default of 1 h). A role whose MaxSessionDuration is below the request answers
+ * ValidationError ("The requested DurationSeconds exceeds the MaxSessionDuration set for
+ * this role."): asked again for 3600, which every role allows. */
+static int sts_for_node(const struct config *cfg, const char *id_token, int duration_seconds,
+			struct node_access *a, struct sts_assumed_role *role,
+			struct aws_error *aerr, char *err, size_t errlen)
 {
-	struct aws_error aerr = { 0 };
-	char endpoint[256], err[512];
+	char endpoint[256];
 	struct sts_assume_request rq = { 0 };
 	int rc;
 
 	if (cfg->node_shell.sts_endpoint && *cfg->node_shell.sts_endpoint)
 		snprintf(endpoint, sizeof endpoint, "%s", cfg->node_shell.sts_endpoint);
 	else
-		sts_default_endpoint(out->region, endpoint, sizeof endpoint);
-	sts_role_session_name(sub, out->role_session_name);
+		sts_default_endpoint(a->region, endpoint, sizeof endpoint);
 	rq.endpoint = endpoint;
-	rq.role_arn = out->role_arn;
-	rq.role_session_name = out->role_session_name;
+	rq.role_arn = a->role_arn;
+	rq.role_session_name = a->role_session_name;
 	rq.web_identity_token = id_token;
-	rq.ca_file = out->ca_file;
-	rc = sts_assume_role_with_web_identity(&rq, &out->role, &aerr, err, sizeof err);
-	if (rc != 0) {
+	rq.ca_file = a->ca_file;
+	rq.duration_seconds = duration_seconds;
+	rc = sts_assume_role_with_web_identity(&rq, role, aerr, err, errlen);
+	if (rc != 0 && duration_seconds > 3600 && !strcmp(aerr->code, "ValidationError") &&
+	    strstr(aerr->message, "DurationSeconds")) {
+		rq.duration_seconds = 3600;
+		rc = sts_assume_role_with_web_identity(&rq, role, aerr, err, errlen);
+	}
+	if (rc == 0)
+		a->duration_seconds = rq.duration_seconds;
+	return rc;
+}
+
+static int assume_role(const struct config *cfg, const char *id_token, const char *sub,
+		       int duration_seconds, struct node_access *out, struct gate_answer *ans)
+{
+	struct aws_error aerr = { 0 };
+	char err[512];
+
+	sts_role_session_name(sub, out->role_session_name);
+	if (sts_for_node(cfg, id_token, duration_seconds, out, &out->role, &aerr, err,
+			 sizeof err) != 0) {
 		struct product_error pe = aws_error_classify(AWS_OP_STS_ASSUME_ROLE_WITH_WEB_IDENTITY, &aerr);
 		char text[512];
 
@@ -251,11 +273,54 @@ static int assume_role(const struct config *cfg, const char *id_token, const cha
 	return 0;
 }
 
-int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct auth_ctx *auth,
+int node_shell_renew_credentials(const struct config *cfg, struct auth_ctx *auth,
+				 const char *cookie, int duration_seconds, struct node_access *a,
+				 char *err, size_t errlen)
+{
+	struct sts_assumed_role fresh = { 0 };
+	struct aws_error aerr = { 0 };
+	char *id_token = NULL, why[256];
+	int rc = -1, got;
+
+	got = auth_fresh_id_token(auth, cookie, now_ms() / 1000, ID_TOKEN_MIN_VALIDITY_S, &id_token,
+				  why, sizeof why);
+	if (got != 0) {
+		snprintf(err, errlen, "%s", got == 1 ? "the sign-in gives no fresh id_token any more"
+						     : "could not obtain the id_token");
+		goto done;
+	}
+	if (sts_for_node(cfg, id_token, duration_seconds, a, &fresh, &aerr, why, sizeof why) != 0) {
+		snprintf(err, errlen, "%s", why);
+		goto done;
+	}
+	/* In place: clients hold a pointer to a->role.creds. */
+	sts_assumed_role_free(&a->role);
+	a->role = fresh;
+	memset(&fresh, 0, sizeof fresh);
+	rc = 0;
+done:
+	sts_assumed_role_free(&fresh);
+	if (id_token) {
+		explicit_bzero(id_token, strlen(id_token));
+		free(id_token);
+	}
+	return rc;
+}
+
+int node_shell_prepare(const struct config *cfg, struct cred_cache *creds, struct auth_ctx *auth,
 		       const char *cookie,
 		       const struct shell_target *t, const struct identity *id,
 		       const struct http_wait *wait, struct node_access *out,
 		       struct gate_answer *ans)
+{
+	return node_shell_prepare_session(cfg, creds, auth, cookie, t, id, wait, 0, out, ans);
+}
+
+int node_shell_prepare_session(const struct config *cfg, struct cred_cache *creds,
+			       struct auth_ctx *auth, const char *cookie,
+			       const struct shell_target *t, const struct identity *id,
+			       const struct http_wait *wait, int duration_seconds,
+			       struct node_access *out, struct gate_answer *ans)
 {
 	const struct cluster_config *c;
 	const char *role, *audience;
@@ -269,7 +334,7 @@ int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct a
 	if (shell_gates_static(cfg, t, id, ans) != 0)
 		return -1;
 	c = config_find_cluster(cfg, t->cluster);
-	if (locate_node(cfg, c, eks, t, wait, out, ans) != 0)
+	if (locate_node(cfg, c, creds, t, wait, out, ans) != 0)
 		return -1;
 	role = first_set(c->node_shell.aws_role_arn, cfg->node_shell.aws_role_arn, NULL, NULL);
 	if (!role)
@@ -290,7 +355,7 @@ int node_shell_prepare(const struct config *cfg, struct eks_cache *eks, struct a
 		       "your id_token audience does not match the role's trust policy");
 		goto done;
 	}
-	if (assume_role(cfg, id_token, id->subject, out, ans) != 0)
+	if (assume_role(cfg, id_token, id->subject, duration_seconds, out, ans) != 0)
 		goto done;
 	if (cfg->node_shell.ssm_endpoint && *cfg->node_shell.ssm_endpoint) {
 		out->ssm_endpoint = strdup(cfg->node_shell.ssm_endpoint);

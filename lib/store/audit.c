@@ -12,6 +12,18 @@
 
 #define AUDIT_LOG_VALUE_MAX 1024
 
+/* What a terminal showed or ran: in the row only, never on a log line, whatever its size
+ * (an `export TOKEN=...` is short). */
+static bool is_terminal_content(const char *key)
+{
+	static const char *const keys[] = { "transcript", "transcript_tail", "commands" };
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
 static const char *or_anonymous(const char *sub)
 {
 	return sub && *sub ? sub : "anonymous";
@@ -50,14 +62,16 @@ static void audit_log_line(const struct audit_event *ev, long long ts_ns, long l
 		if (groups)
 			json_object_set_new(f, "actor.groups", groups);
 	}
-	/* The extra keys flatten onto the line, without overriding the envelope. Bulky values
-	 * (a transcript, a command list) stay in the row only: log lines must stay short, and
-	 * websocketd gives up on a stderr line over 64 KiB. */
+	/* The extra keys flatten onto the line, without overriding the envelope. Terminal
+	 * content (a transcript, a command list) stays in the row only: it may hold secrets.
+	 * Other bulky values too: log lines must stay short. */
 	if (ev->extra) {
 		json_object_foreach(ev->extra, key, value) {
 			if (json_object_get(f, key))
 				continue;
-			if (json_is_string(value) && json_string_length(value) > AUDIT_LOG_VALUE_MAX)
+			if (is_terminal_content(key))
+				json_object_set_new(f, key, json_sprintf("(in audit row %lld)", id));
+			else if (json_is_string(value) && json_string_length(value) > AUDIT_LOG_VALUE_MAX)
 				json_object_set_new(f, key, json_sprintf("(%zu bytes, in audit row %lld)",
 									 json_string_length(value), id));
 			else if (json_is_array(value) && json_array_size(value) > 16)
@@ -80,8 +94,10 @@ static int insert_chained(sqlite3 *db, sqlite3_stmt *st, long long *id, char *wh
 	char prev[AUDIT_HASH_HEX];
 
 	if (sqlite3_exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT audit_append", NULL, NULL,
-			 NULL) != SQLITE_OK)
+			 NULL) != SQLITE_OK) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(db));
 		return -1;
+	}
 	if (audit_chain_head(db, prev) != 0 ||
 	    sqlite3_bind_text(st, 18, prev, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)

@@ -1,5 +1,6 @@
 #include "store/shell_registry.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,40 +136,57 @@ static int claim_row(sqlite3 *db, const char *id)
 	return rc;
 }
 
-/* Savepoints nest inside the admission's BEGIN IMMEDIATE, and begin a transaction of their
- * own elsewhere. */
-static int savepoint(sqlite3 *db, const char *verb)
-{
-	char sql[64];
+/* Inside the admission's transaction: a savepoint. Elsewhere: BEGIN IMMEDIATE, which waits
+ * for the write lock up front (a deferred transaction that reads first may fail to upgrade
+ * under a concurrent writer, and a bridge's close row must not be lost to that). */
+struct claim_txn {
+	bool own;
+};
 
-	snprintf(sql, sizeof sql, "%s shell_close", verb);
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+static int txn_begin(sqlite3 *db, struct claim_txn *t)
+{
+	t->own = sqlite3_get_autocommit(db) != 0;
+	if (t->own)
+		return db_begin_immediate(db);
+	return sqlite3_exec(db, "SAVEPOINT shell_close", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
-static void savepoint_abort(sqlite3 *db)
+static int txn_commit(sqlite3 *db, const struct claim_txn *t)
 {
-	savepoint(db, "ROLLBACK TO");
-	savepoint(db, "RELEASE");
+	if (t->own)
+		return db_commit(db);
+	return sqlite3_exec(db, "RELEASE shell_close", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static void txn_abort(sqlite3 *db, const struct claim_txn *t)
+{
+	if (t->own) {
+		db_rollback(db);
+		return;
+	}
+	sqlite3_exec(db, "ROLLBACK TO shell_close", NULL, NULL, NULL);
+	sqlite3_exec(db, "RELEASE shell_close", NULL, NULL, NULL);
 }
 
 /* Claims the row and writes its close row, all or nothing. 1, 0 (claimed by another), -1. */
 static int claim_and_write(sqlite3 *db, const char *id, const struct audit_event *ev,
 			   const json_t *lost_row)
 {
+	struct claim_txn t;
 	int claimed;
 
-	if (savepoint(db, "SAVEPOINT") != 0)
+	if (txn_begin(db, &t) != 0)
 		return -1;
 	claimed = claim_row(db, id);
 	if (claimed < 0)
 		goto fail;
 	if (claimed == 1 && (ev ? audit_write(db, ev, NULL) : shell_lost_write(db, lost_row)) != 0)
 		goto fail;
-	if (savepoint(db, "RELEASE") != 0)
+	if (txn_commit(db, &t) != 0)
 		goto fail;
 	return claimed;
 fail:
-	savepoint_abort(db);
+	txn_abort(db, &t);
 	return -1;
 }
 

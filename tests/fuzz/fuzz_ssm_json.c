@@ -17,6 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (ssm_parse_start_session(json, size, &s, err, sizeof err) == 0)
 		ssm_started_session_free(&s);
+	if (ssm_parse_resume_session(json, size, &s, err, sizeof err) == 0)
+		ssm_started_session_free(&s);
 	if (ssm_parse_describe_instance(json, size, &i, err, sizeof err) == 0)
 		ssm_instance_info_free(&i);
 	if (ssm_parse_terminate_session(json, size, &id, err, sizeof err) == 0)

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { NODES, startStack, waitFor } from '../lib/stack.mjs';
+import { NODES, startStack, waitFor, wsbridgeProcesses } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
@@ -94,5 +94,26 @@ describe(`close rows on every path through ${chooseServer()}`, () => {
 		// The row went with the close row, so no sweep can find it and write another.
 		assert.deepEqual(rows.map((r) => r.reason), ['client_closed']);
 		assert.equal(registry(stack, `SELECT count(*) FROM shell_sessions WHERE id = '${hello.sessionId}'`), '0');
+	});
+
+	it('closes a SIGTERMed node shell once, as terminated: its bridge ends the SSM session and releases its guardian', async () => {
+		const t = await open(stack, admin, NODE);
+		const hello = await t.waitFrame('hello', 30000);
+		await t.waitOutput(/\$ $/m, 20000);
+		// The bridge and the guardian it forked after StartSession.
+		await waitFor('the bridge and its guardian', () => wsbridgeProcesses(stack).length === 2, { timeoutMs: 10000 });
+		const terminateCalls = () => stack.aws.snapshot().requests.filter((q) => q.action === 'TerminateSession').length;
+		const callsBefore = terminateCalls();
+		process.kill(bridgePid(stack, hello.sessionId), 'SIGTERM');
+		const end = await t.end(20000);
+		assert.deepEqual([end.type, end.reason], ['closed', 'terminated']);
+		let rows;
+		await waitFor('the close row', async () => (rows = await closeRows(admin, hello.sessionId)).length > 0, { timeoutMs: 20000 });
+		assert.deepEqual(rows.map((r) => [r.reason, r.outcome]), [['terminated', 'success']]);
+		const ssm = rows[0].extra.ssm_session_id;
+		assert.equal(stack.aws.snapshot().sessions.find((x) => x.sessionId === ssm)?.status, 'Terminated');
+		await waitFor('no bridge or guardian left', () => wsbridgeProcesses(stack).length === 0, { timeoutMs: 10000 });
+		// One TerminateSession: the bridge's; the released guardian made none.
+		assert.equal(terminateCalls() - callsBefore, 1);
 	});
 });

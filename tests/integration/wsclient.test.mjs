@@ -541,3 +541,44 @@ test('exec over wss:// with a pinned CA', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(statusEvent(r).exit_code, 3);
 });
+
+// Keepalive (lib/net/wsclient.c ws_client_keepalive): a server that accepts the upgrade and
+// then never sends a byte, not even a pong, is given up after the read deadline, as
+// client-go's exec stream does (tools/remotecommand/websocket.go, pingReadDeadline); the
+// client's pings reach the server meanwhile.
+test('a server silent past the read deadline ends the connection with a clear error', async () => {
+  let pingFrames = 0;
+  const silent = net.createServer((sock) => {
+    let head = '';
+    let upgraded = false;
+    sock.on('data', (d) => {
+      if (upgraded) {
+        // Client frames are masked: byte 0 is FIN|opcode, 0x89 a ping.
+        if (d[0] === 0x89) pingFrames += 1;
+        return;
+      }
+      head += d.toString('latin1');
+      const m = /Sec-WebSocket-Key: (\S+)/i.exec(head);
+      if (!head.includes('\r\n\r\n') || !m) return;
+      upgraded = true;
+      const accept = createHash('sha1').update(`${m[1]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    });
+    sock.on('error', () => {});
+  });
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  try {
+    const started = Date.now();
+    const p = probe(['--ping-ms', '200', '--read-timeout-ms', '1500', `ws://127.0.0.1:${silent.address().port}/`]);
+    const r = await p.done();
+    const elapsed = Date.now() - started;
+    const closed = r.events.find((e) => e.event === 'closed');
+    assert.equal(r.code, 1);
+    assert.equal(closed.error, 'nothing from the server for 1500 ms (not even a pong)');
+    assert.ok(elapsed >= 1500, `gave up after ${elapsed} ms`);
+    assert.ok(pingFrames >= 3, `pings seen by the server: ${pingFrames}`);
+  } finally {
+    silent.close();
+  }
+});

@@ -173,7 +173,9 @@ function launch(name, cmd, args, { env, runDir, group = false }) {
 
 export function baseConfig({ url, issuer, runDir, aws }) {
 	return {
-		server: { publicURL: url, workers: 4 },
+		// The bridges' own lines in a file of the run (the default, syslog, would reach the
+		// machine's journal).
+		server: { publicURL: url, workers: 4, wsbridgeLog: path.join(runDir, 'periscope-wsbridge.log') },
 		auth: {
 			oidc: {
 				issuer,
@@ -256,7 +258,7 @@ function newLogText(runDir, marks) {
 
 const PORT_ATTEMPTS = 8;
 // What the server's own AWS identity is read from (eks clusters); websocketd passes them on.
-const SERVER_IDENTITY_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI,AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,AWS_ROLE_ARN,AWS_WEB_IDENTITY_TOKEN_FILE,AWS_ROLE_SESSION_NAME';
+const SERVER_IDENTITY_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI,AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,AWS_ROLE_ARN,AWS_WEB_IDENTITY_TOKEN_FILE,AWS_ROLE_SESSION_NAME,AWS_EC2_METADATA_DISABLED';
 
 export async function startStack(opts = {}) {
 	const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-stack-'));
@@ -320,7 +322,7 @@ export async function startStack(opts = {}) {
 		aws = await startAws({
 			idpIssuer: idp.issuer, region: REGION, account: ACCOUNT, clusterName: 'local',
 			roles: [{ arn: NODE_ROLE, trust: { aud: CLIENT.id } }], instances: INSTANCES,
-			podIdentity: { roleArn: SERVER_ROLE, token: podIdentityToken,
+			podIdentity: { roleArn: SERVER_ROLE, token: podIdentityToken, durationSeconds: opts.podIdentitySeconds ?? 3600,
 				permissions: [{ Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: EKS_CLUSTER.arn }] },
 			eksClusters: [{ name: EKS_NAME, endpoint: api.url, caPem: api.caPem }],
 			...(opts.aws || {}),
@@ -416,6 +418,23 @@ export async function startStack(opts = {}) {
 		log: (name) => fs.readFileSync(path.join(runDir, `${name}.log`), 'utf8'),
 		logs: () => readLogs(runDir),
 	};
+}
+
+// The periscope-wsbridge processes of this stack (bridges and their SSM session guardians,
+// wherever they were reparented), found by the configuration in their environment.
+export function wsbridgeProcesses(stack) {
+	const pids = [];
+	for (const name of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(name)) continue;
+		try {
+			if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')[0].endsWith('/periscope-wsbridge')) continue;
+			if (fs.readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].startsWith('Z')) continue;
+			if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(`PERISCOPE_CONFIG=${stack.configPath}`)) pids.push(Number(name));
+		} catch {
+			// gone meanwhile, or another user's
+		}
+	}
+	return pids;
 }
 
 // GET /healthz over http or https (trusting the stack's CA): true once it answers 200.

@@ -4,6 +4,7 @@
  *
  *   ws-probe [--ca FILE] [--header 'N: v']... [--protocol P]... [--k8s] [--resize CxR]
  *            [--max-message N] [--max-pending N] [--timeout-ms N] [--ping-ms N]
+ *            [--read-timeout-ms N]
  *            [--flood BYTES] URL
  *   ws-probe --exec NS/POD --command ARG... [--container C] [--tty] [options] SERVER
  *            (builds the pods/exec URL from SERVER with lib/k8s_exec_url; implies --k8s)
@@ -41,7 +42,6 @@ struct probe {
 	bool stdin_eof;
 	size_t flood_left, flood_total;
 	bool flood_reported, drained_reported, queue_full_reported;
-	long long ping_ms, next_ping;
 };
 
 static void emit(json_t *obj)
@@ -264,8 +264,10 @@ static int run(struct probe *p)
 		int timeout = -1;
 		long long now = monotonic_ms();
 
-		if (p->ping_ms > 0)
-			timeout = p->next_ping > now ? (int)(p->next_ping - now) : 0;
+		long long next = ws_client_next_keepalive(p->ws, now);
+
+		if (next >= 0)
+			timeout = next > now ? (int)(next - now) : 0;
 		if (ws_client_has_buffered_input(p->ws))
 			timeout = 0;
 		if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
@@ -276,10 +278,9 @@ static int run(struct probe *p)
 			read_stdin(p);
 		if (ws_client_on_ready(p->ws, fds[1].revents) != 0)
 			break;
-		if (p->ping_ms > 0 && monotonic_ms() >= p->next_ping) {
-			(void)ws_client_ping(p->ws);
-			p->next_ping = monotonic_ms() + p->ping_ms;
-		}
+		/* The library's keepalive: pings every --ping-ms, --read-timeout-ms deadline. */
+		if (ws_client_keepalive(p->ws, monotonic_ms()) != 0)
+			break;
 		pump_flood(p);
 	}
 	return 0;
@@ -304,6 +305,7 @@ int main(int argc, char **argv)
 		{ "max-pending", required_argument, NULL, 'P' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "ping-ms", required_argument, NULL, 'i' },
+		{ "read-timeout-ms", required_argument, NULL, 'D' },
 		{ "flood", required_argument, NULL, 'f' },
 		{ "exec", required_argument, NULL, 'e' },
 		{ "command", required_argument, NULL, 'C' },
@@ -345,7 +347,8 @@ int main(int argc, char **argv)
 		case 'm': o.max_message = strtoul(optarg, NULL, 10); break;
 		case 'P': o.max_pending = strtoul(optarg, NULL, 10); break;
 		case 't': o.connect_timeout_ms = atoi(optarg); break;
-		case 'i': p.ping_ms = atoll(optarg); break;
+		case 'i': o.ping_interval_ms = atoi(optarg); break;
+		case 'D': o.read_timeout_ms = atoi(optarg); break;
 		case 'f': p.flood_left = p.flood_total = strtoul(optarg, NULL, 10); break;
 		case 'e': exec_target = optarg; p.k8s = true; break;
 		case 'C': if (ncommand < MAX_LIST) command[ncommand++] = optarg; break;
@@ -396,7 +399,6 @@ int main(int argc, char **argv)
 		       ws_client_subprotocol(p.ws), "http_status", ws_client_http_status(p.ws)));
 	if (p.k8s && cols && k8s_encode_resize(&p.frame, cols, rows) == 0)
 		(void)ws_client_send(p.ws, WS_OPCODE_BINARY, p.frame.data, p.frame.len);
-	p.next_ping = monotonic_ms() + p.ping_ms;
 	if (run(&p) != 0)
 		goto done;
 	report_end(&p);

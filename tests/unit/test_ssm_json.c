@@ -56,6 +56,31 @@ START_TEST(start_session_answer_is_parsed_and_unknown_members_ignored)
 }
 END_TEST
 
+START_TEST(resume_session_answer_new_token_or_gone)
+{
+	static const char ok[] = "{\"SessionId\":\"s-1\",\"TokenValue\":\"NEWTOKEN\","
+				 "\"StreamUrl\":\"wss://h/v1/data-channel/s-1?cell-number=a+b/c=\"}";
+	static const char gone[] = "{\"SessionId\":\"s-1\"}";
+	static const char no_url[] = "{\"SessionId\":\"s\",\"TokenValue\":\"SECRETTOKEN\"}";
+	static const char bad_type[] = "{\"SessionId\":\"s\",\"TokenValue\":7}";
+	struct ssm_started_session s;
+	char err[256] = "";
+
+	ck_assert_int_eq(ssm_parse_resume_session(ok, strlen(ok), &s, err, sizeof err), 0);
+	ck_assert_str_eq(s.token_value, "NEWTOKEN");
+	ck_assert_str_eq(s.stream_url, "wss://h/v1/data-channel/s-1?cell-number=a+b/c=");
+	ssm_started_session_free(&s);
+	/* No token: the session timed out; an answer, not an error. */
+	ck_assert_int_eq(ssm_parse_resume_session(gone, strlen(gone), &s, err, sizeof err), 0);
+	ck_assert_str_eq(s.token_value, "");
+	ssm_started_session_free(&s);
+	ck_assert_int_eq(ssm_parse_resume_session(no_url, strlen(no_url), &s, err, sizeof err), -1);
+	ck_assert_ptr_null(strstr(err, "SECRETTOKEN"));
+	ck_assert_int_eq(ssm_parse_resume_session(bad_type, strlen(bad_type), &s, err, sizeof err), -1);
+	ck_assert_int_eq(ssm_parse_resume_session("null", 4, &s, err, sizeof err), -1);
+}
+END_TEST
+
 START_TEST(incomplete_start_session_answer_is_an_error)
 {
 	static const char no_url[] = "{\"SessionId\":\"s\",\"TokenValue\":\"SECRETTOKEN\"}";
@@ -179,6 +204,7 @@ static Suite *ssm_json_suite(void)
 	tcase_add_test(t, request_bodies_are_compact_model_json);
 	tcase_add_test(t, start_session_answer_is_parsed_and_unknown_members_ignored);
 	tcase_add_test(t, incomplete_start_session_answer_is_an_error);
+	tcase_add_test(t, resume_session_answer_new_token_or_gone);
 	tcase_add_test(t, describe_answer_gives_first_instance);
 	tcase_add_test(t, describe_empty_list_is_not_registered_and_not_an_error);
 	tcase_add_test(t, describe_with_wrong_types_is_an_error);

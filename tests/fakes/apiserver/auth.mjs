@@ -121,18 +121,46 @@ export class Authenticator {
     this.tokens.set(token, { username, groups: withAuthenticated([...groups]), webhookUntil: Date.now() + ttlMs });
   }
 
+  // Empties the webhook token cache (what a restarted apiserver, or the TTL, does).
+  forgetWebhookTokens() {
+    for (const [token, t] of this.tokens) if (t.webhookUntil) this.tokens.delete(token);
+  }
+
   knows(token) {
     const t = this.tokens.get(token);
     return Boolean(t) && !(t.webhookUntil && t.webhookUntil < Date.now());
   }
 
-  // The identity behind the request's bearer token; 401 for anything else.
+  // The x509 request authenticator (staging/src/k8s.io/apiserver/pkg/authentication/request/
+  // x509/x509.go Authenticator.AuthenticateRequest with CommonNameUserConversion): a client
+  // certificate that verifies against the client CA, is within its validity and allows
+  // client authentication (ExtKeyUsageClientAuth) names the user by its CN and the groups
+  // by its O values. A certificate that does not verify authenticates nobody.
+  certificateIdentity(req) {
+    const socket = req.socket;
+    if (typeof socket?.getPeerCertificate !== 'function') return null;
+    const cert = socket.getPeerCertificate();
+    if (!cert || !cert.subject) return null;
+    if (!socket.authorized) return null;
+    if (!(cert.ext_key_usage ?? []).includes('1.3.6.1.5.5.7.3.2')) return null;
+    const orgs = cert.subject.O === undefined ? [] : [].concat(cert.subject.O);
+    if (!cert.subject.CN) return null;
+    return { username: cert.subject.CN, groups: withAuthenticated(orgs) };
+  }
+
+  // The identity behind the request's client certificate or bearer token (the union
+  // authenticator: the first that succeeds); 401 for anything else.
   authenticate(req) {
+    const byCert = this.certificateIdentity(req);
+    if (byCert && !/^Bearer\s/i.test(req.headers.authorization ?? '')) return byCert;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     let t = m && this.tokens.get(m[1]);
     if (t?.webhookUntil && t.webhookUntil < Date.now()) t = null;
     const id = t?.serviceAccount ? this.serviceAccountIdentity(t) : t;
-    if (!id) throw unauthorized();
+    if (!id) {
+      if (byCert) return byCert;
+      throw unauthorized();
+    }
     return id;
   }
 

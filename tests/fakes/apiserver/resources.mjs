@@ -6,7 +6,7 @@
 // to the response themselves. `user` is the (impersonated) identity making the request.
 import { RESOURCES, apiVersionOf, groupOf } from './store.mjs';
 import { parseFieldSelector, parseLabelSelector } from './selectors.mjs';
-import { badRequest, conflict, invalid, notFound, success, ApiError, status } from './status.mjs';
+import { badRequest, conflict, internalError, invalid, notFound, success, ApiError, status } from './status.mjs';
 import { toTable, wantsTable } from './table.mjs';
 import { checkNamespace, checkRoleRefUnchanged, validateBinding, validateGeneric, validatePod, validateRole, validateSecret } from './validate.mjs';
 import { defaultPod } from './pods.mjs';
@@ -40,6 +40,14 @@ export class ResourceApi {
     this.clock = clock;
     this.namespaceDefaults = namespaceDefaults; // (ns) -> objects every new namespace gets
     this.maxTokenExpirationSeconds = maxTokenExpirationSeconds;
+    // Faults for the next watches of a resource, on demand: { resource, fault } in order.
+    this.watchFaults = [];
+  }
+
+  // The fault the next watch of resource meets, if any (consumed).
+  takeWatchFault(resource) {
+    const i = this.watchFaults.findIndex((f) => f.resource === resource);
+    return i < 0 ? null : this.watchFaults.splice(i, 1)[0].fault;
   }
 
   // RBAC objects: validated, then the escalation checks of the policy-based storage
@@ -77,11 +85,30 @@ export class ResourceApi {
   }
 
   // Streams {"type","object"} lines until timeoutSeconds or the client goes.
+  // A watch, and the ways a real one fails mid-way, on demand (takeWatchFault):
+  //   'reset'  the connection is cut after the headers (chunked stream left unterminated),
+  //            as a load balancer or an apiserver restart does;
+  //   '500'    the watch is answered with an InternalError Status;
+  //   'gone'   an ERROR event with 410 Expired ("too old resource version"), then the end of
+  //            the stream, as the watch cache answers a resourceVersion it no longer has
+  //            (staging/src/k8s.io/apiserver/pkg/storage/cacher: errors as ERROR events,
+  //            then the result channel closes).
   watch(resource, ns, params, res) {
     const match = this.predicate(params);
+    const fault = this.takeWatchFault(resource);
+    if (fault === '500') throw internalError('fake apiserver: watch fault 500');
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders(); // a watch with nothing to report yet must still answer at once
-    const write = (type, object) => res.write(`${JSON.stringify({ type, object })}\n`);
+    if (fault === 'reset') {
+      setImmediate(() => res.socket?.destroy());
+      return { streaming: true, code: 200 };
+    }
+    if (fault === 'gone') {
+      res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${params.get('resourceVersion') ?? '0'}`) })}\n`);
+      return { streaming: true, code: 200 };
+    }
+    // An ERROR event ends the watch: the server closes the stream after it.
+    const write = (type, object) => (type === 'ERROR' ? res.end(`${JSON.stringify({ type, object })}\n`) : res.write(`${JSON.stringify({ type, object })}\n`));
     const stop = this.store.watch(resource, ns, match, params.get('resourceVersion'), write);
     const timeout = Number(params.get('timeoutSeconds') || 1800);
     const timer = setTimeout(() => res.end(), timeout * 1000);

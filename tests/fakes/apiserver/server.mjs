@@ -42,7 +42,7 @@ import { ResourceApi } from './resources.mjs';
 import { Rbac, bootstrapPolicy } from './rbac.mjs';
 import { ApiError, badRequest, forbidden, internalError, methodNotAllowed, notFound, status, unauthorized } from './status.mjs';
 import { RESOURCES, Store } from './store.mjs';
-import { makeCertificates } from './tls.mjs';
+import { makeCertificates, makeClientCa } from './tls.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../../..');
@@ -159,6 +159,7 @@ export async function startApiserver(opts = {}) {
 
   const tls = makeCertificates();        // the front route's CA (a load balancer's)
   const clusterTls = makeCertificates(); // the cluster's own CA (kube-root-ca.crt)
+  const clientCa = makeClientCa();       // --client-ca-file
   const clock = new Clock();
   const store = new Store(clock);
   const lookup = (resource, ns, name) => (store.has(resource, ns, name) ? store.get(resource, ns, name) : null);
@@ -437,7 +438,13 @@ export async function startApiserver(opts = {}) {
   });
 
   const listen = (certs) => new Promise((ok, fail) => {
-    const srv = createServer({ key: certs.keyPem, cert: certs.certPem, ALPNProtocols: ['http/1.1'] }, (req, res) => {
+    // Clients may present a certificate (requestCert); one that does not verify against the
+    // client CA is not refused at the handshake but authenticates nobody, as kube-apiserver's
+    // TLS config (ClientAuth: RequestClientCert) leaves it to the x509 authenticator.
+    const srv = createServer({
+      key: certs.keyPem, cert: certs.certPem, ALPNProtocols: ['http/1.1'],
+      requestCert: true, rejectUnauthorized: false, ca: [clientCa.caPem],
+    }, (req, res) => {
       handle(req, res).catch((e) => {
         state.warnings.push(e.stack);
         if (!res.headersSent) res.writeHead(500);
@@ -463,6 +470,15 @@ export async function startApiserver(opts = {}) {
     clusterUrl, clusterCaPem: clusterTls.caPem,
     createObjects,
     setEksAuth(config) { eksAuth = config; },
+    forgetWebhookTokens: () => auth.forgetWebhookTokens(),
+    // Faults for the next watches of a resource ('reset', '500', 'gone'; resources.mjs).
+    addWatchFaults: (resource, faults) => { for (const fault of faults) api.watchFaults.push({ resource, fault }); },
+    // A client certificate the cluster's client CA signed ({ cn, groups }), and the CA.
+    issueClientCert: (opts) => clientCa.issue(opts),
+    clientCaPem: clientCa.caPem,
+    // Bearer tokens of static users, added and revoked at run time (--token-auth-file).
+    addUserToken: (token, username, groups = []) => auth.tokens.set(token, { username, groups: [...groups, 'system:authenticated'] }),
+    revokeToken: (token) => auth.tokens.delete(token),
     // Where a file of a running pod is on this host (the pod's filesystem is a directory).
     podPath: (ns, name, podPath) => pods.podFs(ns, name)?.hostPath(podPath) ?? null,
     // A ServiceAccount token without a TokenRequest round trip (for tests).
@@ -478,6 +494,7 @@ export async function startApiserver(opts = {}) {
       })));
       rmSync(tls.dir, { recursive: true, force: true });
       rmSync(clusterTls.dir, { recursive: true, force: true });
+      rmSync(clientCa.dir, { recursive: true, force: true });
     },
   };
 }

@@ -38,3 +38,29 @@ export function makeCertificates() {
     keyPem: readFileSync(join(dir, 'server.key'), 'utf8'),
   };
 }
+
+// The cluster's client CA (kube-apiserver --client-ca-file) and client certificates signed
+// by it: CN is the user name, each O a group (the x509 authenticator's
+// CommonNameUserConversion). Returns { dir, caPem, issue({ cn, groups, days }) ->
+// { certPem, keyPem } }.
+export function makeClientCa() {
+  const dir = mkdtempSync(join(tmpdir(), 'periscope-fake-apiserver-clientca-'));
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '7',
+    '-subj', '/CN=periscope-fake-client-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  writeFileSync(join(dir, 'client.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  let n = 0;
+  return {
+    dir,
+    caPem: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+    issue({ cn, groups = [], days = 7 }) {
+      n += 1;
+      const subj = `/${groups.map((g) => `O=${g}`).join('/')}${groups.length ? '/' : ''}CN=${cn}`;
+      openssl(['req', ...ec, '-keyout', `c${n}.key`, '-out', `c${n}.csr`, '-subj', subj], dir);
+      openssl(['x509', '-req', '-in', `c${n}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+        '-out', `c${n}.crt`, '-days', String(days), '-extfile', 'client.ext'], dir);
+      return { certPem: readFileSync(join(dir, `c${n}.crt`), 'utf8'), keyPem: readFileSync(join(dir, `c${n}.key`), 'utf8') };
+    },
+  };
+}

@@ -64,6 +64,14 @@ class ChannelSession {
     this.rto = 200;
     this.held = null;             // a frame held back by the reorder fault
     this.heldTimer = null;
+    // MGS's pause_publication to the agent while no client is connected: the agent then
+    // neither sends nor resends (amazon-ssm-agent datachannel.go SendStreamDataMessage,
+    // ResendStreamDataMessageScheduler) and stops reading the pty (shell/shell.go reads
+    // only while dataChannel.IsActive()).
+    this.paused = false;
+    this.sentOutputBytes = 0;
+    this.cutArmed = false;        // faults.cutAfterOutputBytes crossed: acks are being lost
+    this.acksToLose = 0;
     this.tick = setInterval(() => this.retransmit(), RETRANSMIT_TICK_MS);
     this.tick.unref();
     this.ending = false;
@@ -86,6 +94,8 @@ class ChannelSession {
     ws.on('close', () => {
       if (this.ws === ws) {
         this.ws = null;
+        this.paused = true;
+        this.host?.pauseOutput();
         if (this.rec.status === 'Connected') this.rec.status = 'Disconnected';
         if (!this.ending) {
           const limit = this.faults.disconnectedTimeoutMs ?? this.channel.config.disconnectedTimeoutMs ?? DISCONNECTED_TIMEOUT_MS;
@@ -101,8 +111,12 @@ class ChannelSession {
       if (mode === 'session' || mode === 'kms') this.sendHandshakeRequest(mode === 'kms');
       else this.goLive();
     } else {
-      // Reconnect: everything unacked goes out again through normal retransmission.
+      // Reconnect (start_publication to the agent): everything unacked goes out again
+      // through the normal retransmission, oldest first, one per tick as the agent's
+      // scheduler does; the pty is read again.
+      this.paused = false;
       for (const m of this.outBuffer) m.lastSent = 0;
+      if (this.outBuffer.length < OUT_BUFFER_CAP / 2) this.host?.resumeOutput();
     }
   }
 
@@ -137,7 +151,19 @@ class ChannelSession {
     this.outBuffer.push(entry);
     this.rec.stats.unacked = this.outBuffer.length; // output messages the client has not acknowledged yet
     if (this.outBuffer.length >= OUT_BUFFER_CAP) this.host?.pauseOutput();
+    if (this.paused) return; // kept for the retransmission after the client is back
     this.transmit(entry);
+    this.sentOutputBytes += payload.length;
+    const f = this.faults;
+    if (f.cutAfterOutputBytes && !this.cutArmed && this.sentOutputBytes >= f.cutAfterOutputBytes) {
+      // A cut as a dying NAT or proxy gives one: the client's acks in flight are lost
+      // (faults.lostAcks of them), then the connection drops without a close frame. The
+      // output they acknowledged is retransmitted after the client resumes: duplicates it
+      // has shown already.
+      this.cutArmed = true;
+      this.acksToLose = f.lostAcks ?? 0;
+      if (this.acksToLose === 0) this.cut();
+    }
   }
 
   // One transmission of a stream message, through the fault injector.
@@ -167,9 +193,16 @@ class ChannelSession {
     this.sendRaw(bytes);
   }
 
+  // Drops the client's connection without a close frame (TCP gone).
+  cut() {
+    if (!this.ws) return;
+    this.rec.stats.cuts += 1;
+    this.ws.terminate();
+  }
+
   retransmit() {
     const oldest = this.outBuffer[0];
-    if (!oldest || !this.ws) return;
+    if (!oldest || !this.ws || this.paused) return;
     if (Date.now() - oldest.lastSent > this.rto) this.transmit(oldest);
   }
 
@@ -265,6 +298,12 @@ class ChannelSession {
   }
 
   onAck(msg) {
+    if (this.acksToLose > 0) {
+      this.acksToLose -= 1;
+      this.rec.stats.lostAcks += 1;
+      if (this.acksToLose === 0) this.cut();
+      return;
+    }
     if (msg.sequenceNumber !== 0n) this.problem(`acknowledge with SequenceNumber ${msg.sequenceNumber}, expected 0`);
     if (msg.flags !== Flags.ACK) this.problem(`acknowledge with Flags ${msg.flags}, expected 3`);
     const ack = parseJsonPayload(msg);
@@ -471,6 +510,13 @@ export function createDataChannel({ config, state }) {
   return {
     onChange: channel.onChange,
     handleUpgrade,
+    // Cuts the client's data channel of a session now (no close frame).
+    cut(sessionId) {
+      const s = live.get(sessionId);
+      if (!s || !s.ws) return false;
+      s.cut();
+      return true;
+    },
     terminate(sessionId, how) {
       const s = live.get(sessionId);
       const rec = state.sessions.get(sessionId);

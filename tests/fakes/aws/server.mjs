@@ -196,6 +196,14 @@ export async function startAws(opts = {}) {
         Object.assign(rec.faults, faults);
       } else Object.assign(state.faults, faults);
     },
+    // StreamUrls from now on start with this base (wss://host:port) instead of the fake's own.
+    setStreamBase(base) {
+      config.streamBase = base ?? undefined;
+    },
+    // Drops a session's data channel now, as a lost TCP connection does.
+    cutDataChannel(sessionId) {
+      return channel.cut(sessionId);
+    },
     setInstance(inst) {
       const old = state.instances.get(inst.id) ?? { pingStatus: 'Online', tags: {} };
       state.instances.set(inst.id, { ...old, ...inst });

@@ -112,7 +112,9 @@ export function createSsm({ config, state, channel, streamBase }) {
   function streamUrl(sessionId) {
     // cell-number carries raw '+', '/' and '=' as on AWS: clients must use the URL verbatim.
     const cell = randomBytes(48).toString('base64');
-    return `${streamBase}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=${cell}`;
+    // config.streamBase (setStreamBase) puts something in front of the data channel, e.g. a
+    // proxy that cuts idle connections.
+    return `${config.streamBase ?? streamBase}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=${cell}`;
   }
 
   // A session is authorised with its resource tags: AWS tags each session with
@@ -215,7 +217,7 @@ export function createSsm({ config, state, channel, streamBase }) {
         failure: null,
         stats: {
           received: 0, outputSends: 0, retransmits: 0, dropped: 0, reordered: 0, duplicated: 0, unacked: 0,
-          inputDropped: 0, outOfOrderInput: 0, duplicateInput: 0,
+          inputDropped: 0, outOfOrderInput: 0, duplicateInput: 0, cuts: 0, lostAcks: 0,
         },
       };
       state.sessions.set(sessionId, rec);
@@ -238,6 +240,7 @@ export function createSsm({ config, state, channel, streamBase }) {
       if (rec.status === 'Terminated' || rec.status === 'Failed') return { SessionId: rec.sessionId };
       rec.token = newToken();
       rec.tokenUsed = false;
+      rec.resumes = (rec.resumes ?? 0) + 1;
       return { SessionId: rec.sessionId, TokenValue: rec.token, StreamUrl: streamUrl(rec.sessionId) };
     },
   };

@@ -138,7 +138,8 @@ export function createSts({ config, state }) {
       accessKeyId: awsId('ASIA', 16),
       secretAccessKey: randomBytes(30).toString('base64'),
       sessionToken: `IQoJb3JpZ2luX2VjE${randomBytes(600).toString('base64')}`,
-      expiresAt: Date.now() + duration * 1000,
+      // faults.credentialLifetimeMs: a fake clock for credentials, so a test can outlive them.
+      expiresAt: Date.now() + (state.faults.credentialLifetimeMs ?? duration * 1000),
       roleArn: role.arn,
       roleName,
       roleSessionName: params.RoleSessionName,
@@ -147,6 +148,8 @@ export function createSts({ config, state }) {
       assumedRoleId: `${roleId}:${params.RoleSessionName}`,
       sub: claims.sub,
       audience: auds[0],
+      // The role's policy goes with its credentials (for the EKS API and SSM to evaluate).
+      ...(role.permissions ? { permissions: role.permissions } : {}),
     };
     state.credentials.set(cred.accessKeyId, cred);
     return cred;
@@ -308,6 +311,7 @@ export function createSts({ config, state }) {
         const cred = verified.credential;
         record.accessKeyId = verified.accessKeyId;
         record.assumedRoleArn = cred.assumedRoleArn;
+      record.issuedAccessKeyId = cred.accessKeyId;
         record.k8sAwsId = req.headers['x-k8s-aws-id'] ?? null;
         text = wantsJson
           ? JSON.stringify({ GetCallerIdentityResponse: { GetCallerIdentityResult: { Account: config.account, Arn: cred.assumedRoleArn, UserId: cred.userId }, ResponseMetadata: { RequestId: requestId } } })
@@ -319,10 +323,13 @@ export function createSts({ config, state }) {
         if (params.Version !== '2011-06-15') {
           throw new StsError(400, 'InvalidAction', `Could not find operation AssumeRoleWithWebIdentity for version ${params.Version ?? 'NO_VERSION_SPECIFIED'}`);
         }
-        validate(params);
+        record.durationSeconds = params.DurationSeconds === undefined ? null : Number(params.DurationSeconds);
+      record.roleSessionName = params.RoleSessionName ?? null;
+      validate(params);
         const claims = await verifyToken(params.WebIdentityToken);
         const cred = assumeRole(params, claims);
         record.assumedRoleArn = cred.assumedRoleArn;
+      record.issuedAccessKeyId = cred.accessKeyId;
         text = wantsJson ? successJson(cred, requestId) : successXml(cred, requestId);
       }
     } catch (e) {

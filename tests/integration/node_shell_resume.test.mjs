@@ -1,0 +1,67 @@
+// SSM resume: the AWS fake cuts the data channel in the middle of a 4 MB `cat`, after
+// losing the acknowledgements in flight (as a dying NAT or proxy does). wsbridge calls
+// ResumeSession, reopens the channel with the new token, acknowledges again what the agent
+// retransmits (including messages it has shown already) and shows each byte once: the
+// output arrives complete, in order, and once.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+
+import { startStack, waitFor, NODES } from '../lib/stack.mjs';
+import { signIn } from '../lib/session.mjs';
+import { Terminal } from '../lib/terminal.mjs';
+
+const PROMPT = /\$ $/m;
+
+describe('node shell resume', () => {
+	let stack;
+	let admin;
+	before(async () => {
+		stack = await startStack();
+		admin = await signIn(stack, 'admin');
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it('a cut mid-cat of 4 MB: ResumeSession, and the output arrives complete and once', async () => {
+		const t = await Terminal.open(stack, `/api/clusters/local/nodes/${NODES[0].name}/shell`, { cookie: `periscope_session=${admin.cookie()}` });
+		const hello = await t.waitFrame('hello', 30000);
+		// The web UI pings every heartbeatSeconds; a long transfer would otherwise be a
+		// silent browser.
+		const heartbeat = setInterval(() => t.ping(Date.now()), 5000);
+		after(() => clearInterval(heartbeat));
+		await t.waitOutput(PROMPT);
+		const rec = () => stack.aws.state.sessions.get([...stack.aws.state.sessions.keys()].at(-1));
+		// 3,000,000 random bytes in base64: 4,000,000 characters plus line ends. The shell
+		// tells its size and digest, so the test needs no copy of it.
+		t.type('head -c 3000000 /dev/urandom | base64 -w 76 > big.txt; echo "SUM $(wc -c < big.txt) $(sha256sum < big.txt | cut -c1-64)"\r');
+		const [, size, digest] = await t.until('the file\'s size and digest', () => /^SUM (\d+) ([0-9a-f]{64})\r?$/m.exec(t.output), 60000);
+		assert.ok(Number(size) > 4000000, `size ${size}`);
+		stack.aws.setFaults({ cutAfterOutputBytes: rec().outputBytes + 1000000, lostAcks: 10 }, rec().sessionId);
+		const from = t.output.length;
+		t.type('echo BE""GIN; cat big.txt; echo E""ND\r');
+		const started = Date.now();
+		await t.until('the end marker after the cat', () => /^END\r?$/m.test(t.output.slice(from)), 240000);
+		console.log(`# the cat took ${Date.now() - started} ms`);
+		const shown = t.output.slice(from);
+		const body = shown.split(/^BEGIN\r?\n/m)[1].split(/^END\r?$/m)[0].replace(/\r\n/g, '\n');
+		assert.equal(body.length, Number(size), 'every byte, and none twice');
+		assert.equal(createHash('sha256').update(body).digest('hex'), digest, 'the same bytes, in order');
+		const r = rec();
+		assert.equal(r.stats.cuts, 1, 'the fake cut the channel once');
+		assert.equal(r.stats.lostAcks, 10);
+		assert.ok(r.resumes >= 1, 'ResumeSession was called');
+		assert.equal(r.connections, 2, 'one reconnection');
+		// The duplicates were acknowledged again: the agent has nothing left to resend.
+		await waitFor('the agent to have every output message acknowledged', () => rec().stats.unacked === 0, { timeoutMs: 20000 });
+		assert.ok(r.stats.retransmits >= 10, `retransmits ${r.stats.retransmits}`);
+		assert.deepEqual(r.protocolErrors, []);
+		const resumes = stack.aws.state.requests.filter((q) => q.service === 'ssm' && q.action === 'ResumeSession');
+		assert.ok(resumes.length >= 1 && resumes.every((q) => q.status === 200), JSON.stringify(resumes.map((q) => q.errorCode ?? q.status)));
+		t.type('exit\r');
+		const end = await t.end();
+		assert.equal(end.reason, 'exit');
+		const close = (await admin.get(`/api/audit?session_id=${hello.sessionId}&verb=ssm_session_close`)).json.items[0];
+		assert.equal(close.extra.channel.resumes, 1);
+		assert.ok(close.extra.channel.duplicates >= 10, `duplicates ${close.extra.channel.duplicates}`);
+	});
+});
