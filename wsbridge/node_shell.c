@@ -302,7 +302,7 @@ static int resume_channel(struct node_shell *ns, const char *why)
 			return 0;
 		}
 	}
-	snprintf(ns->resume_error, sizeof ns->resume_error, "%s", err);
+	snprintf(ns->resume_error, sizeof ns->resume_error, "%.255s", err); /* truncated */
 	return -1;
 }
 
