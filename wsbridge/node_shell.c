@@ -1,8 +1,9 @@
 /* The node-shell backend: an SSM Session Manager session onto the node's EC2 host, opened
  * with the operator's own STS credentials, spoken natively (no session-manager-plugin):
  * StartSession, then the data channel over wss:// with the binary message protocol
- * (lib/aws/ssm_session.c), and TerminateSession on every way out. The output is kept, up to
- * transcriptMaxBytes, for the close row. */
+ * (lib/aws/ssm_session.c), and TerminateSession on every way out (by the session's guardian
+ * when this process dies). The output is kept for the close row within transcriptMaxBytes,
+ * its first and its last half (shell/transcript.h). */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "backends.h"
 #include "core/log.h"
 #include "shell/node_shell_prep.h"
+#include "shell/transcript.h"
 #include "store/shell_registry.h"
 #include "aws/kms.h"
 #include "aws/ssm_api.h"
@@ -42,10 +44,8 @@ struct node_shell {
 	struct ssm_session *channel;
 	struct ws_client *ws;
 	char channel_error[256];
-	/* Transcript: output bytes, capped; total counts everything. */
-	struct buf transcript;
-	long long transcript_total;
-	bool truncated;
+	/* The output for the close row: head and tail within transcriptMaxBytes. */
+	struct transcript transcript;
 	unsigned char chunk[32768];
 };
 
@@ -100,12 +100,7 @@ static void on_ws_message(void *ud, enum ws_opcode op, const uint8_t *data, size
 
 static void capture(struct node_shell *ns, const unsigned char *data, size_t len)
 {
-	size_t room = ns->transcript.max - ns->transcript.len;
-
-	ns->transcript_total += (long long)len;
-	if (len > room)
-		ns->truncated = true;
-	buf_append(&ns->transcript, data, len > room ? room : len);
+	transcript_add(&ns->transcript, data, len);
 }
 
 /* Moves everything the state machine produced: messages to the agent, output to the
@@ -361,7 +356,7 @@ static int resume_channel(struct node_shell *ns, const char *why)
 			return 0;
 		}
 	}
-	snprintf(ns->resume_error, sizeof ns->resume_error, "%s", err);
+	snprintf(ns->resume_error, sizeof ns->resume_error, "%.255s", err); /* truncated */
 	return -1;
 }
 
@@ -454,7 +449,10 @@ static int ns_start(struct session *s)
 	s->backend = ns;
 	ns->s = s;
 	ns->guardian.fd = -1;
-	buf_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes);
+	if (transcript_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes) != 0) {
+		session_fail(s, "E_INTERNAL", false, "out of memory");
+		return -1;
+	}
 	session_http_wait(s, &ns->wait);
 	ns->credential_seconds = credential_seconds(s->cfg);
 	if (node_shell_prepare_session(s->cfg, s->creds, s->auth, s->cookie, &s->target, &s->id,
@@ -634,19 +632,11 @@ static void ns_teardown(struct session *s, json_t *extra)
 			"dropped_window", (json_int_t)st.dropped_window, "retransmits", (json_int_t)st.retransmits,
 			"acks_sent", (json_int_t)st.acks_sent, "resumes", ns->resumes));
 	}
-	json_object_set_new(extra, "transcript_bytes", json_integer(ns->transcript_total));
-	json_object_set_new(extra, "truncated", json_boolean(ns->truncated));
-	if (ns->transcript.len) {
-		size_t n;
-		char *text = utf8_sanitize((const unsigned char *)ns->transcript.data, ns->transcript.len, &n);
-		if (text)
-			json_object_set_new(extra, "transcript", json_stringn(text, n));
-		free(text);
-	}
+	transcript_to_json(&ns->transcript, extra);
 	ssm_session_free(ns->channel);
 	ssm_started_session_free(&ns->started);
 	node_access_clear(&ns->access);
-	buf_free(&ns->transcript);
+	transcript_free(&ns->transcript);
 	free(ns);
 	s->backend = NULL;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aws/sts.h"
 #include "core/buf.h"
@@ -12,6 +13,8 @@
 
 #define TOKEN_FILE_MAX 16384
 #define CREDS_TIMEOUT_MS 5000
+/* botocore's metadata_service_timeout: 1 s (a host that is not on EC2 must not wait). */
+#define IMDS_TIMEOUT_MS 1000
 /* botocore utils.py InstanceMetadataFetcher: the token TTL header it sends. */
 #define IMDS_TOKEN_TTL "21600"
 
@@ -94,11 +97,11 @@ done:
 
 /* One HTTP exchange; a non-2xx status is an error naming what was asked. */
 static int fetch(const char *method, const char *url, const char *const *headers, const char *ca_file,
-		 struct http_response *rs, const char *what, char *err, size_t errlen)
+		 long timeout_ms, struct http_response *rs, const char *what, char *err, size_t errlen)
 {
 	struct http_request rq = {
 		.method = method, .url = url, .headers = headers, .ca_file = ca_file,
-		.timeout_ms = CREDS_TIMEOUT_MS, .max_body = 65536,
+		.timeout_ms = timeout_ms, .max_body = 65536,
 		.body = strcmp(method, "PUT") == 0 ? "" : NULL,
 	};
 
@@ -159,7 +162,7 @@ static int from_pod_identity(const struct eks_config *cfg, struct server_creds *
 		const char *headers[] = { "Accept: application/json", auth, NULL };
 		char ferr[384];
 
-		if (fetch("GET", uri, headers, cfg->ca_file[0] ? cfg->ca_file : NULL, &rs,
+		if (fetch("GET", uri, headers, cfg->ca_file[0] ? cfg->ca_file : NULL, CREDS_TIMEOUT_MS, &rs,
 			  "the Pod Identity agent", ferr, sizeof ferr) != 0) {
 			snprintf(err, errlen, "EKS Pod Identity: %s", ferr);
 			goto done;
@@ -231,7 +234,7 @@ static int from_imds(const struct eks_config *cfg, struct server_creds *out, cha
 	{
 		const char *headers[] = { "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL, NULL };
 		if (buf_printf(&url, "%s/latest/api/token", cfg->imds_endpoint) != 0 ||
-		    fetch("PUT", url.data, headers, NULL, &rs, "IMDS token", ferr, sizeof ferr) != 0)
+		    fetch("PUT", url.data, headers, NULL, IMDS_TIMEOUT_MS, &rs, "IMDS token", ferr, sizeof ferr) != 0)
 			goto fail;
 		token = buf_steal(&rs.body);
 		http_response_free(&rs);
@@ -245,7 +248,7 @@ static int from_imds(const struct eks_config *cfg, struct server_creds *out, cha
 		const char *headers[] = { auth, NULL };
 		buf_reset(&url);
 		if (buf_printf(&url, "%s/latest/meta-data/iam/security-credentials/", cfg->imds_endpoint) != 0 ||
-		    fetch("GET", url.data, headers, NULL, &rs, "IMDS role name", ferr, sizeof ferr) != 0)
+		    fetch("GET", url.data, headers, NULL, IMDS_TIMEOUT_MS, &rs, "IMDS role name", ferr, sizeof ferr) != 0)
 			goto fail;
 		role = buf_steal(&rs.body);
 		http_response_free(&rs);
@@ -257,7 +260,7 @@ static int from_imds(const struct eks_config *cfg, struct server_creds *out, cha
 		buf_reset(&url);
 		if (buf_printf(&url, "%s/latest/meta-data/iam/security-credentials/%s", cfg->imds_endpoint,
 			       role) != 0 ||
-		    fetch("GET", url.data, headers, NULL, &rs, "IMDS credentials", ferr, sizeof ferr) != 0)
+		    fetch("GET", url.data, headers, NULL, IMDS_TIMEOUT_MS, &rs, "IMDS credentials", ferr, sizeof ferr) != 0)
 			goto fail;
 	}
 	rc = parse_credentials_json(rs.body.data ? rs.body.data : "", rs.body.len, out, ferr, sizeof ferr);
@@ -277,13 +280,16 @@ done:
 }
 
 /* Whether a source's inputs are there (for podIdentity and irsa, their variables; the
- * instance profile is always worth asking). */
+ * instance profile is worth asking unless AWS_EC2_METADATA_DISABLED is true, as botocore's
+ * InstanceMetadataProvider reads it). */
 static int source_configured(enum aws_cred_source s)
 {
+	const char *off = env("AWS_EC2_METADATA_DISABLED");
+
 	switch (s) {
 	case CRED_POD_IDENTITY: return env("AWS_CONTAINER_CREDENTIALS_FULL_URI") != NULL;
 	case CRED_IRSA: return env("AWS_ROLE_ARN") && env("AWS_WEB_IDENTITY_TOKEN_FILE");
-	default: return 1;
+	default: return !(off && strcasecmp(off, "true") == 0);
 	}
 }
 
@@ -294,7 +300,8 @@ const char *server_creds_source_present(const struct eks_config *cfg, char *err,
 			return aws_cred_source_name(cfg->sources[i]);
 	snprintf(err, errlen, "none of eks.credentialSources is set up (podIdentity needs "
 			      "AWS_CONTAINER_CREDENTIALS_FULL_URI, irsa AWS_ROLE_ARN and "
-			      "AWS_WEB_IDENTITY_TOKEN_FILE)");
+			      "AWS_WEB_IDENTITY_TOKEN_FILE, instanceProfile an IMDS not disabled by "
+			      "AWS_EC2_METADATA_DISABLED)");
 	return NULL;
 }
 

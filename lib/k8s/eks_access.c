@@ -221,9 +221,16 @@ static int renew(void *ud, struct kube_target *t, char *err, size_t errlen)
 	char *token = NULL;
 	long long expiry = 0;
 
-	/* A 401 means the apiserver no longer takes the cached token: forget it first. */
+	/* Called near the token's expiry, or after a 401. A token refused long before its
+	 * expiry means the credentials that signed it no longer count (expired early, revoked
+	 * session): forget both, so that fresh credentials sign the next one. Only if it is
+	 * still the cached token: another thread may have renewed it meanwhile. */
 	pthread_mutex_lock(&e->cache->lock);
 	if (e->token && t->token && strcmp(e->token, t->token) == 0) {
+		if ((long long)time(NULL) + TOKEN_RENEW_BEFORE_S < e->token_expiry) {
+			server_creds_clear(&e->cache->creds);
+			e->cache->have_creds = false;
+		}
 		wipe(e->token);
 		e->token = NULL;
 	}
@@ -254,6 +261,7 @@ int eks_kube_target(struct cred_cache *cache, const struct cluster_config *c,
 	if (refresh(e, &token, &expiry, err, errlen) != 0)
 		return -1;
 	out->token = token;
+	out->auth_kind = "an EKS token";
 	out->token_expiry = expiry;
 	out->source = (struct kube_token_source){ .renew = renew, .ud = e,
 						  .renew_before_s = TOKEN_RENEW_BEFORE_S };
@@ -266,28 +274,5 @@ int eks_kube_target(struct cred_cache *cache, const struct cluster_config *c,
 		kube_target_clear(out);
 		return -1;
 	}
-	return 0;
-}
-
-int eks_check(struct cred_cache *cache, const struct cluster_config *c, char *out, size_t outlen)
-{
-	struct kube_target t;
-	char err[512];
-	const char *source = server_creds_source_present(&cache->cfg->eks, err, sizeof err);
-	int rc;
-
-	if (!source) {
-		snprintf(out, outlen, "eks: server credentials: %s", err);
-		return -1;
-	}
-	rc = eks_kube_target(cache, c, &t, err, sizeof err);
-	if (rc != 0) {
-		snprintf(out, outlen, "eks: credential source %s; %s", source, err);
-		return -1;
-	}
-	snprintf(out, outlen, "eks: credential source %s (%s), apiserver %s (%s)", source,
-		 cache->creds.arn ? cache->creds.arn : "credentials received", t.server,
-		 c->endpoint[0] ? "from config" : "from eks:DescribeCluster");
-	kube_target_clear(&t);
 	return 0;
 }

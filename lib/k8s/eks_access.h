@@ -21,9 +21,5 @@ int eks_kube_target(struct cred_cache *cache, const struct cluster_config *c,
 /* The cluster's region: clusters[].region, else the ARN's. NULL when neither. */
 const char *eks_cluster_region(const struct cluster_config *c, char *buf, size_t len);
 
-/* What --check-config says about an eks cluster: which credential source the chain finds,
- * whether credentials come, whether DescribeCluster answers. Writes one line into out;
- * 0 when everything the backend needs is there, -1 otherwise. */
-int eks_check(struct cred_cache *cache, const struct cluster_config *c, char *out, size_t outlen);
 
 #endif

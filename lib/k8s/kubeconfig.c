@@ -315,7 +315,9 @@ int kubeconfig_load(const char *path, const char *context, struct cred_cache *ca
 		goto done;
 	if (token) {
 		out->token = strdup(token);
+		out->auth_kind = "a bearer token";
 	} else if (token_file) {
+		out->auth_kind = "a token file";
 		out->token = read_named(dir, token_file, 65536);
 		if (!out->token) {
 			snprintf(err, errlen, "kubeconfig %s: cannot read tokenFile %s", path, token_file);
@@ -329,11 +331,14 @@ int kubeconfig_load(const char *path, const char *context, struct cred_cache *ca
 			key = NULL;
 			goto done;
 		}
+		out->auth_kind = "an exec credential plugin";
 		if (kube_exec_target(cache, key, exec, dir, cluster, out, perr, sizeof perr) != 0) {
 			snprintf(err, errlen, "kubeconfig %s, context \"%s\": %s", path, ctx_name, perr);
 			goto done;
 		}
 	}
+	if (!out->auth_kind && out->cert_file)
+		out->auth_kind = "a client certificate";
 	if (!out->token && !out->cert_file) {
 		snprintf(err, errlen, "kubeconfig %s: user of context \"%s\" has no token, tokenFile, "
 				      "client certificate or exec plugin", path, ctx_name);
@@ -381,6 +386,7 @@ int kubeconfig_in_cluster(struct kube_target *out, char *err, size_t errlen)
 		return -1;
 	}
 	out->token[strcspn(out->token, "\r\n")] = '\0';
+	out->auth_kind = "the service account token";
 	return 0;
 }
 

@@ -38,6 +38,7 @@ struct kube_target {
 	char *key_file;
 	bool cert_mem_used;
 	struct memfile cert_mem, key_mem;
+	const char *auth_kind;         /* what authenticates, for --check-config (static text) */
 };
 
 void kube_target_clear(struct kube_target *t);

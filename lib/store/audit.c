@@ -94,8 +94,10 @@ static int insert_chained(sqlite3 *db, sqlite3_stmt *st, long long *id, char *wh
 	char prev[AUDIT_HASH_HEX];
 
 	if (sqlite3_exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT audit_append", NULL, NULL,
-			 NULL) != SQLITE_OK)
+			 NULL) != SQLITE_OK) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(db));
 		return -1;
+	}
 	if (audit_chain_head(db, prev) != 0 ||
 	    sqlite3_bind_text(st, 18, prev, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)

@@ -1,6 +1,8 @@
 /* The audit trail: every event is one row in audit_events and one JSON line in the log.
  * Verbs are lower_snake_case (login, logout, cluster_shell_open, ssm_session_close, ...);
- * outcome is success | failure | denied. Never put a secret in an event. */
+ * outcome is success | failure | denied. Never put a secret in an event. Rows are
+ * append-only: each carries the hash of the one before it (store/audit_chain.h), so an
+ * UPDATE of a row breaks the chain; only retention deletes (store/audit_retention.h). */
 #ifndef PERISCOPE_AUDIT_H
 #define PERISCOPE_AUDIT_H
 
@@ -23,8 +25,9 @@ struct audit_event {
 	json_t *extra;               /* borrowed; its "session_id" also fills the column */
 };
 
-/* Writes the row and the log line. The log line is written even when the row cannot be
- * (the failure is logged too). Returns 0 and the row id, or -1. */
+/* Writes the row, chained, and the log line. The log line is written even when the row
+ * cannot be (the failure is logged too). Inside the caller's write transaction when there
+ * is one, else in its own (BEGIN IMMEDIATE). Returns 0 and the row id, or -1. */
 int audit_write(sqlite3 *db, const struct audit_event *ev, long long *id_out);
 
 /* One stored row as the API returns it. */

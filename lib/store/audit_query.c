@@ -105,8 +105,10 @@ int audit_query_where(const struct audit_query *q, bool for_count, struct buf *s
 		rc |= buf_printf(sql, "%sts_unix_nano < ?", joiner);
 		joiner = " AND ";
 	}
+	/* A row value: SQLite seeks the index to it, where the OR of two terms scanned every
+	 * newer row first (130 ms at 1M rows for a cursor 90 % down). */
 	if (q->has_cursor && !for_count)
-		rc |= buf_printf(sql, "%s(ts_unix_nano < ? OR (ts_unix_nano = ? AND id < ?))", joiner);
+		rc |= buf_printf(sql, "%s(ts_unix_nano, id) < (?, ?)", joiner);
 	return rc ? -1 : 0;
 }
 
@@ -124,7 +126,6 @@ int audit_query_bind(const struct audit_query *q, bool for_count, sqlite3_stmt *
 	if (q->to_ns)
 		rc |= sqlite3_bind_int64(st, idx++, q->to_ns);
 	if (q->has_cursor && !for_count) {
-		rc |= sqlite3_bind_int64(st, idx++, q->cursor_ts_ns);
 		rc |= sqlite3_bind_int64(st, idx++, q->cursor_ts_ns);
 		rc |= sqlite3_bind_int64(st, idx++, q->cursor_id);
 	}
@@ -155,19 +156,41 @@ int audit_cursor_decode(const char *text, long long *ts_ns, long long *id)
 	return rc;
 }
 
-static int count_rows(sqlite3 *db, const struct audit_query *q, long long *total)
+static bool has_filter(const struct audit_query *q)
+{
+	for (size_t i = 0; i < N_TEXT_FILTERS; i++) {
+		const char *v = filter_value(q, &text_filters[i]);
+		if (v && *v)
+			return true;
+	}
+	return q->from_ns || q->to_ns;
+}
+
+/* How many rows match, without counting a million of them on every page: the whole table's
+ * count is kept by a trigger (audit_usage); a filtered count stops at AUDIT_TOTAL_CAP, past
+ * which *exact is false and the total says "at least this many". */
+static int count_rows(sqlite3 *db, const struct audit_query *q, long long *total, bool *exact)
 {
 	struct buf sql;
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
 	buf_init(&sql, 4096);
-	if (buf_append_str(&sql, "SELECT COUNT(*) FROM audit_events") != 0 ||
-	    audit_query_where(q, true, &sql) != 0 ||
-	    sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK ||
-	    audit_query_bind(q, true, st) != 0 || sqlite3_step(st) != SQLITE_ROW)
+	if (!has_filter(q)) {
+		if (buf_append_str(&sql, "SELECT rows FROM audit_usage WHERE id = 1") != 0)
+			goto done;
+	} else if (buf_append_str(&sql, "SELECT count(*) FROM (SELECT 1 FROM audit_events") != 0 ||
+		   audit_query_where(q, true, &sql) != 0 ||
+		   buf_printf(&sql, " LIMIT %d)", AUDIT_TOTAL_CAP + 1) != 0) {
+		goto done;
+	}
+	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK ||
+	    (has_filter(q) && audit_query_bind(q, true, st) != 0) || sqlite3_step(st) != SQLITE_ROW)
 		goto done;
 	*total = sqlite3_column_int64(st, 0);
+	*exact = !has_filter(q) || *total <= AUDIT_TOTAL_CAP;
+	if (!*exact)
+		*total = AUDIT_TOTAL_CAP;
 	rc = 0;
 done:
 	sqlite3_finalize(st);
@@ -181,6 +204,7 @@ int audit_query_run(sqlite3 *db, const struct audit_query *q, json_t **result, c
 	int limit = q->limit <= 0 ? AUDIT_DEFAULT_LIMIT
 				  : (q->limit > AUDIT_MAX_LIMIT ? AUDIT_MAX_LIMIT : q->limit);
 	long long total = 0, last_ts = 0, last_id = 0;
+	bool exact = true;
 	json_t *items = json_array(), *out = NULL;
 	sqlite3_stmt *st = NULL;
 	struct buf sql;
@@ -188,7 +212,7 @@ int audit_query_run(sqlite3 *db, const struct audit_query *q, json_t **result, c
 
 	*result = NULL;
 	buf_init(&sql, 4096);
-	if (!items || count_rows(db, q, &total) != 0)
+	if (!items || count_rows(db, q, &total, &exact) != 0)
 		goto db_error;
 	if (buf_append_str(&sql, "SELECT " AUDIT_ROW_COLUMNS " FROM audit_events") != 0 ||
 	    audit_query_where(q, false, &sql) != 0 ||
@@ -209,8 +233,8 @@ int audit_query_run(sqlite3 *db, const struct audit_query *q, json_t **result, c
 	}
 	if (step != SQLITE_DONE)
 		goto db_error;
-	out = json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total,
-			"limit", limit, "offset", q->offset);
+	out = json_pack("{s:o, s:I, s:b, s:i, s:i}", "items", items, "total", (json_int_t)total,
+			"totalExact", exact, "limit", limit, "offset", q->offset);
 	items = NULL;
 	if (!out)
 		goto db_error;

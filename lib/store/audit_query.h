@@ -13,6 +13,8 @@
 
 #define AUDIT_DEFAULT_LIMIT 50
 #define AUDIT_MAX_LIMIT 500
+/* A filtered total is counted up to this many rows; past it the answer says "at least". */
+#define AUDIT_TOTAL_CAP 10000
 
 struct audit_query {
 	const char *actor;       /* forced to the caller's own sub for non-admins */
@@ -41,7 +43,8 @@ int audit_query_where(const struct audit_query *q, bool for_count, struct buf *s
 /* Binds the values in the order audit_query_where placed their markers. */
 int audit_query_bind(const struct audit_query *q, bool for_count, sqlite3_stmt *st);
 
-/* Runs the query: {"items":[...],"total":N,"limit":L,"offset":O,"nextCursor"?:"..."}. */
+/* Runs the query: {"items":[...],"total":N,"totalExact":B,"limit":L,"offset":O,
+ * "nextCursor"?:"..."}. */
 int audit_query_run(sqlite3 *db, const struct audit_query *q, json_t **result, char *err,
 		    size_t errlen);
 

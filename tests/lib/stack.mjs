@@ -258,7 +258,7 @@ function newLogText(runDir, marks) {
 
 const PORT_ATTEMPTS = 8;
 // What the server's own AWS identity is read from (eks clusters); websocketd passes them on.
-const SERVER_IDENTITY_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI,AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,AWS_ROLE_ARN,AWS_WEB_IDENTITY_TOKEN_FILE,AWS_ROLE_SESSION_NAME';
+const SERVER_IDENTITY_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI,AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,AWS_ROLE_ARN,AWS_WEB_IDENTITY_TOKEN_FILE,AWS_ROLE_SESSION_NAME,AWS_EC2_METADATA_DISABLED';
 
 export async function startStack(opts = {}) {
 	const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-stack-'));
@@ -271,11 +271,13 @@ export async function startStack(opts = {}) {
 	let port;
 	let wsPort;
 	let fcgiPort;
+	let metricsPort;
 	let url;
 	const pickPorts = async () => {
 		port = opts.port ?? (await freePort());
 		wsPort = await freePort();
 		fcgiPort = await freePort();
+		metricsPort = await freePort();
 		url = `${scheme}://127.0.0.1:${port}`;
 	};
 	await pickPorts();
@@ -320,7 +322,7 @@ export async function startStack(opts = {}) {
 		aws = await startAws({
 			idpIssuer: idp.issuer, region: REGION, account: ACCOUNT, clusterName: 'local',
 			roles: [{ arn: NODE_ROLE, trust: { aud: CLIENT.id } }], instances: INSTANCES,
-			podIdentity: { roleArn: SERVER_ROLE, token: podIdentityToken,
+			podIdentity: { roleArn: SERVER_ROLE, token: podIdentityToken, durationSeconds: opts.podIdentitySeconds ?? 3600,
 				permissions: [{ Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: EKS_CLUSTER.arn }] },
 			eksClusters: [{ name: EKS_NAME, endpoint: api.url, caPem: api.caPem }],
 			...(opts.aws || {}),
@@ -358,6 +360,7 @@ export async function startStack(opts = {}) {
 					PERISCOPE_WEB_ROOT: path.join(ROOT, 'web'),
 					PERISCOPE_PORT: String(port),
 					PERISCOPE_WS_PORT: String(wsPort),
+					PERISCOPE_METRICS_PORT: String(metricsPort),
 					...awsServerEnv,
 					...(opts.env || {}),
 				};
@@ -379,11 +382,12 @@ export async function startStack(opts = {}) {
 				procs.push(ws);
 				await listening(ws, wsPort, runDir, marks);
 				const web = webServerCommand(server, {
-					root: ROOT, runDir, port, wsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
+					root: ROOT, runDir, port, wsPort, metricsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
 				});
 				const front = launch(web.name, web.cmd, web.args, { env: web.env, runDir, group: true });
 				procs.push(front);
 				await listening(front, port, runDir, marks);
+				await listening(front, metricsPort, runDir, marks);
 				await waitFor(`${web.name} and /healthz`, () => healthy(port, tls));
 				break;
 			} catch (e) {
@@ -400,6 +404,8 @@ export async function startStack(opts = {}) {
 	}
 	return {
 		url, port, wsPort, runDir, idp, api, aws, stop, server,
+		// GET /metrics: the web server's loopback-only listener for it (never the public site).
+		metricsPort, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
 		tls: Boolean(tls), ca: tls?.caPem, caFile: tls?.caFile,
 		wsUrl: `${tlsWanted ? 'wss' : 'ws'}://127.0.0.1:${port}`,
 		// The generated periscope.yaml, as an object and as a file, the environment the

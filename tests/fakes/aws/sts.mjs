@@ -148,6 +148,8 @@ export function createSts({ config, state }) {
       assumedRoleId: `${roleId}:${params.RoleSessionName}`,
       sub: claims.sub,
       audience: auds[0],
+      // The role's policy goes with its credentials (for the EKS API and SSM to evaluate).
+      ...(role.permissions ? { permissions: role.permissions } : {}),
     };
     state.credentials.set(cred.accessKeyId, cred);
     return cred;

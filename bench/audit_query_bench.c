@@ -1,0 +1,192 @@
+/* Benchmark: GET /api/audit's query (audit_query_run, exactly what the handler runs) on a
+ * large audit table next to the same query on a small one, in the same run. Prints, per
+ * filter combination, p50 and p99 over the repetitions at both sizes and their ratio.
+ *
+ *   audit-query-bench DIR [ROWS=1000000] [REPS=100]
+ *
+ * DIR keeps the two databases between runs (built once; about 40 s for a million rows),
+ * so a second run measures only the queries. Not a test: nothing here passes or fails. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "store/audit_query.h"
+#include "store/db.h"
+
+#define SMALL_ROWS 1000
+#define BASE_TS_NS 1767225600000000000LL /* 2026-01-01T00:00:00Z */
+#define STEP_NS 2600000000LL             /* 2.6 s apart: a million rows span a month */
+
+/* Rows like a busy deployment's: 50 operators, 8 verbs, 5 clusters, a session every 20
+ * rows, 1 in 20 denied and 1 in 10 failed. Through SQL, not the product's writer: the
+ * hash chain is beside the point here and would take minutes to build. */
+static const char FILL_SQL[] =
+	"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1) "
+	"INSERT INTO audit_events (ts_unix_nano, request_id, route, actor_sub, actor_email, "
+	"verb, outcome, cluster, reason, session_id, extra) "
+	"SELECT ?2 + i * ?3, 'req-' || i, '/api/clusters/c' || (i % 5) || '/shell', "
+	"'user-' || (i % 50), 'user-' || (i % 50) || '@example.com', "
+	"CASE (i * 7) % 8 WHEN 0 THEN 'cluster_shell.open' WHEN 1 THEN 'cluster_shell.close' "
+	"WHEN 2 THEN 'node_shell.open' WHEN 3 THEN 'node_shell.close' WHEN 4 THEN 'auth.login' "
+	"WHEN 5 THEN 'auth.logout' WHEN 6 THEN 'nodes.list' ELSE 'clusters.list' END, "
+	"CASE WHEN i % 20 = 0 THEN 'denied' WHEN i % 10 = 1 THEN 'failure' ELSE 'success' END, "
+	"'c' || (i % 5), CASE WHEN i % 20 = 0 THEN 'E_FORBIDDEN' END, 's-' || (i / 20), "
+	"'{\"bytes\":' || (i % 4096) || '}' FROM n";
+
+struct scenario {
+	const char *name;
+	struct audit_query q;
+	double cursor_at;  /* > 0: start from a cursor this far down the table (0..1) */
+	double offset_at;  /* > 0: an offset this far down the table */
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static long long row_count(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_events", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Opens DIR/NAME, filling it with rows rows unless it already holds exactly that many. */
+static sqlite3 *open_filled(const char *dir, const char *name, long long rows)
+{
+	char path[4096], err[256];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (db_open(path, &db, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		return NULL;
+	}
+	if (row_count(db) == rows)
+		return db;
+	fprintf(stderr, "filling %s with %lld rows\n", path, rows);
+	if (sqlite3_exec(db, "DELETE FROM audit_events", NULL, NULL, NULL) != SQLITE_OK ||
+	    db_begin_immediate(db) != 0 ||
+	    sqlite3_prepare_v2(db, FILL_SQL, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, rows) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, BASE_TS_NS) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, STEP_NS) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE ||
+	    db_commit(db) != 0 || sqlite3_exec(db, "ANALYZE", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_finalize(st);
+	return db;
+fail:
+	fprintf(stderr, "%s: %s\n", path, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	db_close(db);
+	return NULL;
+}
+
+/* Runs one scenario reps times; fills p50 and p99 in ms. -1 when a query fails. */
+static int measure(sqlite3 *db, long long rows, const struct scenario *sc, int reps,
+		   double *p50, double *p99)
+{
+	struct audit_query q = sc->q;
+	double *t = calloc((size_t)reps, sizeof *t);
+	char err[256];
+	int rc = -1;
+
+	if (!t)
+		return -1;
+	if (sc->cursor_at > 0) {
+		long long i = (long long)((double)rows * (1.0 - sc->cursor_at));
+		q.has_cursor = true;
+		q.cursor_ts_ns = BASE_TS_NS + i * STEP_NS;
+		q.cursor_id = i + 1;
+	}
+	if (sc->offset_at > 0)
+		q.offset = (int)((double)rows * sc->offset_at);
+	for (int r = 0; r < reps; r++) {
+		json_t *out = NULL;
+		double start = now_ms();
+		if (audit_query_run(db, &q, &out, err, sizeof err) != 0) {
+			fprintf(stderr, "%s: %s\n", sc->name, err);
+			goto done;
+		}
+		t[r] = now_ms() - start;
+		json_decref(out);
+	}
+	qsort(t, (size_t)reps, sizeof *t, cmp_double);
+	*p50 = t[reps / 2];
+	*p99 = t[(reps * 99 + 99) / 100 - 1];
+	rc = 0;
+done:
+	free(t);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const struct scenario scenarios[] = {
+		{ "newest page", { 0 }, 0, 0 },
+		{ "actor", { .actor = "user-7" }, 0, 0 },
+		{ "verb", { .verb = "node_shell.open" }, 0, 0 },
+		{ "verb+actor", { .verb = "cluster_shell.close", .actor = "user-8" }, 0, 0 },
+		{ "verb+actor, none match", { .verb = "cluster_shell.open", .actor = "user-7" }, 0, 0 },
+		{ "outcome=denied", { .outcome = "denied" }, 0, 0 },
+		{ "cluster+from/to",
+		  { .cluster = "c3", .from_ns = BASE_TS_NS + 100000 * STEP_NS,
+		    .to_ns = BASE_TS_NS + 200000 * STEP_NS },
+		  0, 0 },
+		{ "session_id", { .session_id = "s-4242" }, 0, 0 },
+		{ "cursor at 90%", { 0 }, 0.9, 0 },
+		{ "verb, cursor at 90%", { .verb = "auth.login" }, 0.9, 0 },
+		{ "offset at 90%", { 0 }, 0, 0.9 },
+	};
+	long long rows = argc > 2 ? atoll(argv[2]) : 1000000;
+	int reps = argc > 3 ? atoi(argv[3]) : 100;
+	sqlite3 *big = NULL, *small = NULL;
+	int rc = 1;
+
+	if (argc < 2 || rows < SMALL_ROWS || reps < 1) {
+		fprintf(stderr, "usage: %s DIR [ROWS>=%d] [REPS>=1]\n", argv[0], SMALL_ROWS);
+		return 2;
+	}
+	big = open_filled(argv[1], "audit-big.db", rows);
+	small = open_filled(argv[1], "audit-small.db", SMALL_ROWS);
+	if (!big || !small)
+		goto done;
+	printf("| query (GET /api/audit) | p50 ms at %lld | p99 ms at %lld | p50 ms at %d (anchor) "
+	       "| p99 ms at %d (anchor) | p99 ratio |\n|---|---|---|---|---|---|\n",
+	       rows, rows, SMALL_ROWS, SMALL_ROWS);
+	for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
+		double b50, b99, s50, s99;
+		if (measure(big, rows, &scenarios[i], reps, &b50, &b99) != 0 ||
+		    measure(small, SMALL_ROWS, &scenarios[i], reps, &s50, &s99) != 0)
+			goto done;
+		printf("| %s | %.2f | %.2f | %.2f | %.2f | %.1f |\n", scenarios[i].name, b50, b99,
+		       s50, s99, s99 > 0 ? b99 / s99 : 0.0);
+		fflush(stdout);
+	}
+	rc = 0;
+done:
+	db_close(big);
+	db_close(small);
+	return rc;
+}
