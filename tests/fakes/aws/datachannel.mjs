@@ -174,7 +174,9 @@ class ChannelSession {
     this.outBuffer.push(entry);
     this.rec.stats.unacked = this.outBuffer.length; // output messages the client has not acknowledged yet
     if (this.outBuffer.length >= OUT_BUFFER_CAP) this.host?.pauseOutput();
-    if (this.paused) return; // kept for the retransmission after the client is back
+    // Kept for the retransmission after the client is back; while the agent is away
+    // (publication paused towards the client) nothing of it reaches the client either.
+    if (this.paused || this.agentAway) return;
     this.transmit(entry);
     this.sentOutputBytes += payload.length;
     const f = this.faults;
