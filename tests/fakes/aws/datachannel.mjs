@@ -174,7 +174,9 @@ class ChannelSession {
     this.outBuffer.push(entry);
     this.rec.stats.unacked = this.outBuffer.length; // output messages the client has not acknowledged yet
     if (this.outBuffer.length >= OUT_BUFFER_CAP) this.host?.pauseOutput();
-    if (this.paused) return; // kept for the retransmission after the client is back
+    // Kept for the retransmission after the client is back; while the agent is away
+    // (publication paused towards the client) nothing of it reaches the client either.
+    if (this.paused || this.agentAway) return;
     this.transmit(entry);
     this.sentOutputBytes += payload.length;
     const f = this.faults;
@@ -216,6 +218,32 @@ class ChannelSession {
     this.sendRaw(bytes);
   }
 
+  // MGS's pause_publication / start_publication to the client: the agent's side is away
+  // (or back). While away nothing reaches the agent: input is neither processed nor acked,
+  // and counted, so a test sees whether the client held it as it must (ssm-protocol.md
+  // §D.14; the agent does the same on its side, datachannel.go handlePausePublicationMessage).
+  publication(kind) {
+    this.agentAway = kind === 'pause';
+    this.sendRaw(encode({
+      messageType: kind === 'pause' ? MessageType.PAUSE_PUBLICATION : MessageType.START_PUBLICATION,
+      sequenceNumber: 0,
+      flags: 0,
+      payloadType: PayloadType.NONE,
+      payload: Buffer.alloc(0),
+      allowEmpty: true,
+    }));
+    if (!this.agentAway) for (const m of this.outBuffer) m.lastSent = 0;
+    // Resolves once the client has read the message: its pong to a ping sent after it
+    // (frames are read in order on the one connection).
+    const ws = this.ws;
+    return new Promise((resolve) => {
+      if (!ws) { resolve(false); return; }
+      ws.once('pong', () => resolve(true));
+      ws.once('close', () => resolve(false));
+      ws.ping();
+    });
+  }
+
   // Drops the client's connection without a close frame (TCP gone).
   cut() {
     if (!this.ws) return;
@@ -225,7 +253,7 @@ class ChannelSession {
 
   retransmit() {
     const oldest = this.outBuffer[0];
-    if (!oldest || !this.ws || this.paused) return;
+    if (!oldest || !this.ws || this.paused || this.agentAway) return;
     if (Date.now() - oldest.lastSent > this.rto) this.transmit(oldest);
   }
 
@@ -411,6 +439,7 @@ class ChannelSession {
   }
 
   onInput(msg) {
+    if (this.agentAway) { this.rec.stats.inputWhileAway = (this.rec.stats.inputWhileAway ?? 0) + 1; return; }
     if (chance(this.faults.dropInputPercent)) { this.rec.stats.inputDropped += 1; return; }
     const seq = Number(msg.sequenceNumber);
     if (seq === this.expectedIn) {
@@ -611,6 +640,12 @@ export function createDataChannel({ config, state }) {
     onChange: channel.onChange,
     handleUpgrade,
     setKms(k) { channel.kms = k; },
+    // Sends pause_publication or start_publication to a session's client.
+    publication(sessionId, kind) {
+      const s = live.get(sessionId);
+      if (!s || !s.ws) return Promise.resolve(false);
+      return s.publication(kind);
+    },
     // Cuts the client's data channel of a session now (no close frame).
     cut(sessionId) {
       const s = live.get(sessionId);

@@ -207,6 +207,11 @@ export async function startAws(opts = {}) {
     setStreamBase(base) {
       config.streamBase = base ?? undefined;
     },
+    // MGS's flow control towards the client: 'pause' or 'start'. Resolves (true) once the
+    // client has read it.
+    publication(sessionId, kind) {
+      return channel.publication(sessionId, kind);
+    },
     // Drops a session's data channel now, as a lost TCP connection does.
     cutDataChannel(sessionId) {
       return channel.cut(sessionId);
