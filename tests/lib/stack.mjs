@@ -196,7 +196,7 @@ export function baseConfig({ url, issuer, runDir, aws }) {
 		clusterShell: { enabled: true, tiers: ['admin'], image: { repository: 'periscope-shell', tag: 'test' } },
 		nodeShell: {
 			enabled: true, tiers: ['admin'], region: REGION, awsRoleArn: NODE_ROLE, oidcAudience: CLIENT.id,
-			endpoints: aws ? { sts: aws.stsUrl, ssm: aws.ssmUrl, caFile: aws.caFile } : {},
+			endpoints: aws ? { sts: aws.stsUrl, ssm: aws.ssmUrl, kms: aws.kmsUrl, caFile: aws.caFile } : {},
 		},
 		eks: {
 			credentialSources: ['podIdentity', 'irsa', 'instanceProfile'],
