@@ -103,6 +103,23 @@ done:
 	free(all);
 }
 
+char *transcript_join(const struct transcript *t, const char *sep, size_t *len)
+{
+	size_t seplen = transcript_truncated(t) && sep ? strlen(sep) : 0;
+	char *out = malloc(t->head_len + seplen + t->tail_len + 1);
+
+	if (!out)
+		return NULL;
+	if (t->head_len)
+		memcpy(out, t->head, t->head_len);
+	memcpy(out + t->head_len, sep ? sep : "", seplen);
+	if (t->tail_len)
+		tail_copy(t, (unsigned char *)out + t->head_len + seplen);
+	*len = t->head_len + seplen + t->tail_len;
+	out[*len] = '\0';
+	return out;
+}
+
 void transcript_free(struct transcript *t)
 {
 	free(t->head);

@@ -27,6 +27,9 @@ bool transcript_truncated(const struct transcript *t);
  * where the head stops) and tail_from (the offset where the tail starts). Text is UTF-8,
  * invalid sequences replaced by U+FFFD. */
 void transcript_to_json(const struct transcript *t, json_t *extra);
+/* The kept bytes in order, malloc'd (NUL-terminated; *len without it): the head, then sep
+ * when bytes were dropped between head and tail, then the tail. NULL when out of memory. */
+char *transcript_join(const struct transcript *t, const char *sep, size_t *len);
 void transcript_free(struct transcript *t);
 
 #endif

@@ -1,5 +1,6 @@
 /* The close row's transcript: everything while it fits; past the cap the first half and
  * the last half, with the offsets of the cut. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "shell/transcript.h"
@@ -101,6 +102,26 @@ START_TEST(the_tail_starts_at_a_character)
 }
 END_TEST
 
+START_TEST(join_marks_the_gap)
+{
+	struct transcript t;
+	size_t len;
+	char *text;
+
+	ck_assert_int_eq(transcript_init(&t, 8), 0);
+	transcript_add(&t, "ab", 2);
+	text = transcript_join(&t, "\n", &len);
+	ck_assert_str_eq(text, "ab");
+	free(text);
+	transcript_add(&t, "cdefghijkl", 10);
+	text = transcript_join(&t, "\n", &len);
+	ck_assert_str_eq(text, "abcd\nijkl");
+	ck_assert_uint_eq(len, 9);
+	free(text);
+	transcript_free(&t);
+}
+END_TEST
+
 static Suite *transcript_suite(void)
 {
 	Suite *s = suite_create("transcript");
@@ -110,6 +131,7 @@ static Suite *transcript_suite(void)
 	tcase_add_test(tc, head_and_tail_past_the_cap);
 	tcase_add_test(tc, the_ring_keeps_the_latest_bytes_in_order_across_writes);
 	tcase_add_test(tc, the_tail_starts_at_a_character);
+	tcase_add_test(tc, join_marks_the_gap);
 	suite_add_tcase(s, tc);
 	return s;
 }
