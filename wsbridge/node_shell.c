@@ -15,6 +15,7 @@
 #include "shell/node_shell_prep.h"
 #include "shell/transcript.h"
 #include "store/shell_registry.h"
+#include "aws/kms.h"
 #include "aws/ssm_api.h"
 #include "aws/ssm_guardian.h"
 #include "aws/ssm_session.h"
@@ -36,7 +37,7 @@ struct node_shell {
 	int credential_seconds;         /* the STS DurationSeconds asked for */
 	long long renew_at_ms;          /* monotonic time to assume the role again; 0 = never */
 	int resumes;                    /* data channel reconnections (ResumeSession) */
-	char resume_error[256];
+	char resume_error[512];
 	struct ssm_started_session started;
 	bool session_started;
 	struct ssm_guardian guardian;   /* ends the SSM session if this process dies */
@@ -104,6 +105,53 @@ static void capture(struct node_shell *ns, const unsigned char *data, size_t len
 
 /* Moves everything the state machine produced: messages to the agent, output to the
  * browser, events to the session. 0 go on, 1 the session ended, -1 failure. */
+/* The agent asks for KMS encryption (the target's Session Manager preferences name a
+ * key): a data key from KMS GenerateDataKey with the operator's credentials and the
+ * encryption context the agent will decrypt with, handed to the channel, which answers the
+ * handshake and then the encryption challenge (session-manager-plugin
+ * encryption/encrypter.go, datachannel ProcessKMSEncryptionHandshakeAction). A failure is
+ * answered too (the agent ends the session) and ends the terminal with its reason. */
+static int kms_handshake(struct node_shell *ns)
+{
+	struct session *s = ns->s;
+	const char *key_id, *challenge;
+	uint8_t key[SSM_KMS_DATA_KEY_LEN];
+	char endpoint[256], err[512], *blob = NULL;
+	struct aws_error aerr = { 0 };
+	struct ssm_client kc = ns->client;
+	int rc = -1;
+
+	if (ssm_session_kms_request(ns->channel, &key_id, &challenge) != 0)
+		return 0;
+	if (s->cfg->node_shell.kms_endpoint && *s->cfg->node_shell.kms_endpoint)
+		snprintf(endpoint, sizeof endpoint, "%s", s->cfg->node_shell.kms_endpoint);
+	else if (kms_default_endpoint(ns->access.region, endpoint, sizeof endpoint) != 0)
+		endpoint[0] = '\0';
+	kc.endpoint = endpoint;
+	if (kms_generate_data_key(&kc, key_id, ns->started.session_id, ns->access.instance_id,
+				  challenge, key, &blob, &aerr, err, sizeof err) != 0) {
+		char fe[256];
+
+		if (ssm_session_kms_failed(ns->channel, err, monotonic_ms(), fe, sizeof fe) != 0)
+			log_msg(LOG_WARN, "node_shell", "session %s: %s", s->session_id, fe);
+		(void)push_outgoing(ns);
+		session_fail(s, !strcmp(aerr.code, "AccessDeniedException") ? "E_AWS_FORBIDDEN"
+									     : SSM_CODE_KMS_FAILED,
+			     false, "this node's Session Manager preferences require KMS encryption, "
+			     "and the data key could not be had: %s", err);
+		goto done;
+	}
+	if (ssm_session_kms_key(ns->channel, key, blob, monotonic_ms(), err, sizeof err) != 0) {
+		session_fail(s, SSM_CODE_KMS_FAILED, false, "KMS handshake: %s", err);
+		goto done;
+	}
+	rc = 0;
+done:
+	explicit_bzero(key, sizeof key);
+	free(blob);
+	return rc;
+}
+
 static int drain(struct node_shell *ns)
 {
 	struct session *s = ns->s;
@@ -117,6 +165,11 @@ static int drain(struct node_shell *ns)
 	while (ssm_session_next_event(ns->channel, &ev)) {
 		switch (ev.type) {
 		case SSM_EVENT_LIVE:
+			break;
+		case SSM_EVENT_KMS_KEY_NEEDED:
+			if (kms_handshake(ns) != 0)
+				return -1;
+			(void)push_outgoing(ns);
 			break;
 		case SSM_EVENT_CLOSED:
 			/* SSM tells that the shell ended, not its exit status. */
@@ -243,6 +296,7 @@ static int open_channel(struct node_shell *ns)
 		.reorder_window = 4096,
 		.out_queue = 256,
 		.output_buffer = 256u * 1024,
+		.kms_supported = 1,
 	};
 	char err[512];
 

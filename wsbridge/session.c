@@ -83,7 +83,9 @@ static int flush_some(struct session *s)
 		}
 		s->out_off += (size_t)n;
 	}
-	buf_reset(&s->out);
+	/* All written: a buffer that grew in a burst (up to SESSION_OUT_MAX) is given back,
+	 * so an idle bridge does not keep megabytes it needed once. */
+	buf_reset_shrink(&s->out, SESSION_OUT_KEEP);
 	s->out_off = 0;
 	return 0;
 }

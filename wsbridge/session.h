@@ -20,6 +20,8 @@
  * hard maximum the browser is too slow and the session ends. */
 #define SESSION_OUT_HIGH_WATER (1u << 20)
 #define SESSION_OUT_MAX (8u << 20)
+/* What the output buffer may keep between bursts (a few frames of a busy terminal). */
+#define SESSION_OUT_KEEP (64u << 10)
 #define SESSION_MAX_UPSTREAM_FDS 4
 
 struct session;

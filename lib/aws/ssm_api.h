@@ -51,5 +51,9 @@ int ssm_describe_instance(const struct ssm_client *c, const char *instance_id,
  * (lib/aws/aws_retry.h); at most max_attempts attempts in all. */
 int ssm_call(const struct ssm_client *c, const char *operation, const char *body,
 	     char **body_out, size_t *len_out, struct aws_error *aerr);
+/* The same for any JSON 1.1 service: SigV4 for `service` ("kms"), X-Amz-Target `target`
+ * ("TrentService.GenerateDataKey"), to c->endpoint. */
+int aws_json_call(const struct ssm_client *c, const char *service, const char *target,
+		  const char *body, char **body_out, size_t *len_out, struct aws_error *aerr);
 
 #endif

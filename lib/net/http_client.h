@@ -29,7 +29,7 @@ struct http_request {
 	size_t body_len;
 	const char *basic_user;          /* HTTP basic auth (client_secret_basic), or NULL */
 	const char *basic_password;
-	const char *ca_file;             /* extra trust anchor, or NULL for the system store */
+	const char *ca_file;             /* the one trusted CA, or NULL for the system bundle */
 	const char *cert_file;           /* client certificate (PEM), or NULL */
 	const char *key_file;            /* its private key (PEM), with cert_file */
 	long timeout_ms;                 /* whole request; 0 = 10 s */

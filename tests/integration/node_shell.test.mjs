@@ -217,17 +217,32 @@ describe('node shell', () => {
 		assert.ok(close.extra.channel.retransmits > 0, 'input was sent again');
 	});
 
-	it('declines a KMS-encrypted session with a clear error, and writes its close row', async () => {
-		stack.aws.setFaults({ handshake: 'kms' });
+	it('opens a KMS-encrypted session: data key from KMS with the operator\'s credentials, challenge, encrypted echo', async () => {
+		stack.aws.setFaults({ handshake: 'kms', requireKmsChallengeResponse: true });
 		try {
 			const t = await openNode(stack, admin);
-			const end = await t.end(30000);
-			assert.deepEqual([end.type, end.code], ['error', 'E_NODE_SHELL_KMS_UNSUPPORTED']);
+			const hello = await t.waitFrame('hello', 30000);
+			await t.waitOutput(PROMPT);
+			t.type('echo kms-$((6*7))\r');
+			await t.waitOutput(/kms-42/);
+			const rec = stack.aws.state.sessions.get([...stack.aws.state.sessions.keys()].at(-1));
+			assert.deepEqual(rec.handshake.requested, ['SessionType', 'KMSEncryption']);
+			assert.equal(rec.handshake.completed, true);
+			assert.deepEqual(rec.handshake.kms, { challengeAcknowledged: true, challengeConfirmed: true });
+			assert.equal(rec.stats.undecryptable ?? 0, 0, 'every keystroke arrived encrypted');
+			assert.deepEqual(rec.protocolErrors, []);
+			// GenerateDataKey with the operator's own credentials, never the server's.
+			const kms = stack.aws.state.requests.filter((q) => q.service === 'kms');
+			assert.deepEqual(kms.map((q) => [q.action, q.status]), [['GenerateDataKey', 200]]);
+			assert.equal(kms[0].accessKeyId, rec.owner.accessKeyId);
+			t.type('exit\r');
+			const end = await t.end();
+			assert.equal(end.reason, 'exit');
+			const close = (await admin.get(`/api/audit?session_id=${hello.sessionId}&verb=ssm_session_close`)).json.items[0];
+			assert.match(close.extra.transcript, /kms-42/);
 		} finally {
-			stack.aws.setFaults({});
+			stack.aws.setFaults({ handshake: 'none', requireKmsChallengeResponse: false });
 		}
-		const close = await auditRow(admin, 'verb=ssm_session_close');
-		assert.deepEqual([close.outcome, close.reason, close.extra.err_code], ['failure', 'error', 'E_NODE_SHELL_KMS_UNSUPPORTED']);
 	});
 
 	it('gives a clear error for an offline agent, and writes its close row', async () => {
