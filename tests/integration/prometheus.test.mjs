@@ -169,13 +169,17 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		clusters[1].terminate();
 
 		await expectValue(prom, 'periscope_signins_total', { 'outcome=failure': 1, 'outcome=success': 3 });
+		// Every configured cluster has its series from the start (at 0 when unused).
 		await expectValue(prom, 'periscope_shell_opens_total', {
-			'cluster=local,kind=cluster_shell': 2, 'cluster=local,kind=node_shell': 2 });
+			'cluster=local,kind=cluster_shell': 2, 'cluster=local,kind=node_shell': 2,
+			'cluster=prod-eu,kind=cluster_shell': 0, 'cluster=prod-eu,kind=node_shell': 0 });
 		await expectValue(prom, 'periscope_shell_closes_total', {
 			'cluster=local,kind=cluster_shell,reason=client_closed': 1,
 			'cluster=local,kind=cluster_shell,reason=lost': 1,
 			'cluster=local,kind=node_shell,reason=client_closed': 2 });
-		await expectValue(prom, 'periscope_bridges_lost_total', { 'cluster=local,kind=cluster_shell': 1 });
+		await expectValue(prom, 'periscope_bridges_lost_total > 0', { 'cluster=local,kind=cluster_shell': 1 });
+		// The first loss is an increase, since the series was there at 0 before it.
+		await expectValue(prom, '(increase(periscope_bridges_lost_total[5m]) > 0.5) * 0 + 1', { 'cluster=local,kind=cluster_shell': 1 });
 		// An unknown cluster's name never becomes a label value: its cluster label is empty,
 		// which Prometheus stores as no label.
 		await expectValue(prom, 'periscope_shell_refusals_total', {
