@@ -1,5 +1,7 @@
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "handlers.h"
 #include "store/audit_retention.h"
@@ -21,19 +23,31 @@ static void check(json_t *checks, const char *name, bool ok, json_t *detail)
 	json_object_set_new(checks, name, c);
 }
 
-/* A committed write on a connection opened now: a long-lived one keeps the file open for
- * writing even after it was made read-only or its directory unwritable. */
-static bool probe_write(const char *path, char *err, size_t errlen)
+/* Writable means: the file, its directory (SQLite creates its -wal and -shm files there)
+ * and the -wal file when there is one pass access(2), which also sees an immutable file as
+ * root; and a committed write succeeds (a full disk, an I/O error). A fresh connection
+ * would not do: SQLite hands it a descriptor the process opened for writing earlier, and
+ * opening the file ourselves is out, since close() drops every POSIX lock the process holds
+ * on it (store/db.c). */
+static bool probe_write(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
-	sqlite3 *db = NULL;
+	char dir[4096], wal[4096];
 	sqlite3_stmt *st = NULL;
+	const char *slash;
 	bool ok = false;
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open the database: %s", db ? sqlite3_errmsg(db) : "out of memory");
-		goto done;
+	if (strcmp(path, ":memory:") != 0) {
+		slash = strrchr(path, '/');
+		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+			 slash ? path : ".");
+		snprintf(wal, sizeof wal, "%s-wal", path);
+		if (access(path, R_OK | W_OK) != 0 || access(dir, W_OK | X_OK) != 0 ||
+		    (access(wal, F_OK) == 0 && access(wal, W_OK) != 0)) {
+			snprintf(err, errlen, "the database or its directory is not writable: %s",
+				 strerror(errno));
+			return false;
+		}
 	}
-	sqlite3_busy_timeout(db, 2000);
 	if (sqlite3_prepare_v2(db, "INSERT INTO readiness_probe (id, at_ms) VALUES (1, ?)"
 				   " ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
 			       -1, &st, NULL) != SQLITE_OK ||
@@ -44,7 +58,6 @@ static bool probe_write(const char *path, char *err, size_t errlen)
 	ok = true;
 done:
 	sqlite3_finalize(st);
-	sqlite3_close(db);
 	return ok;
 }
 
@@ -61,13 +74,13 @@ bool health_ready(struct worker *w, json_t **report)
 #define FAIL_IF(cond, name) \
 	if ((cond) && !failing) \
 		failing = name;
-	/* The config was loaded and validated at start, or the process would not run. */
-	check(checks, "config", true,
-	      json_pack("{s:s}", "source", *cfg->source_path ? cfg->source_path : "defaults"));
+	/* The config was loaded and validated at start, or the process would not run. (Where
+	 * from is not said: /readyz is public, for load balancers.) */
+	check(checks, "config", true, NULL);
 	ok = sqlite3_exec(w->db, "SELECT 1 FROM audit_usage", NULL, NULL, NULL) == SQLITE_OK;
 	check(checks, "database", ok, ok ? NULL : json_pack("{s:s}", "error", sqlite3_errmsg(w->db)));
 	FAIL_IF(!ok, "database");
-	ok = probe_write(cfg->audit.db_path, err, sizeof err);
+	ok = probe_write(w->db, cfg->audit.db_path, err, sizeof err);
 	check(checks, "database_writable", ok, ok ? NULL : json_pack("{s:s}", "error", err));
 	FAIL_IF(!ok, "database_writable");
 	version = db_schema_version(w->db);
@@ -81,7 +94,7 @@ bool health_ready(struct worker *w, json_t **report)
 	FAIL_IF(!ok, "audit_budget");
 #undef FAIL_IF
 	if (report)
-		*report = json_pack("{s:s, s:s?, s:o}", "status", failing ? "not_ready" : "ready",
+		*report = json_pack("{s:s, s:s*, s:o}", "status", failing ? "not_ready" : "ready",
 				    "failing", failing, "checks", checks);
 	else
 		json_decref(checks);

@@ -19,12 +19,14 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "handlers.h"
 #include "config/config.h"
 #include "k8s/cluster_check.h"
 #include "k8s/cred_cache.h"
 #include "store/db.h"
 #include "core/log.h"
 #include "maintenance.h"
+#include "metrics/metrics_store.h"
 #include "request.h"
 #include "router.h"
 
@@ -46,6 +48,10 @@ static void serve_one(struct worker *w, FCGX_Request *fcgx)
 	else
 		respond_error(&rq, 500, "E_INTERNAL", "out of memory", NULL);
 	request_cleanup(&rq);
+	/* Upstream calls this request made, into the shared counters (kept for the next
+	 * request if the database is busy now). */
+	if (metrics_upstream_flush(w->db, &w->tally) != 0)
+		log_msg(LOG_WARN, "fcgi", "upstream counts not recorded yet: %s", sqlite3_errmsg(w->db));
 }
 
 static void *worker_main(void *arg)
@@ -71,6 +77,28 @@ static void *worker_main(void *arg)
 	FCGX_Free(&fcgx, 1);
 	worker_cleanup(&w);
 	return NULL;
+}
+
+/* --check-ready: the checks /readyz makes, for a systemd unit or a script on the host. */
+static int ready_once(const struct config *cfg)
+{
+	struct worker w;
+	json_t *report = NULL;
+	char err[1024], *text;
+	bool ready;
+
+	if (worker_init(&w, cfg, err, sizeof err) != 0) {
+		printf("{\"status\":\"not_ready\",\"failing\":\"database\"}\n");
+		fprintf(stderr, "periscope.fcgi: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	ready = health_ready(&w, &report);
+	text = report ? json_dumps(report, JSON_COMPACT) : NULL;
+	printf("%s\n", text ? text : "{\"status\":\"not_ready\"}");
+	free(text);
+	json_decref(report);
+	worker_cleanup(&w);
+	return ready ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 static int listen_socket(const char *spec)
@@ -107,7 +135,8 @@ static void usage(FILE *out)
 	fputs("usage: periscope.fcgi [--config FILE] [--socket PATH|HOST:PORT] [--check-config]\n"
 	      "  --config FILE     configuration (default: $PERISCOPE_CONFIG)\n"
 	      "  --socket ADDR     listen there instead of fd 0 / systemd's socket\n"
-	      "  --check-config    load and validate the configuration, then exit\n",
+	      "  --check-config    load and validate the configuration, then exit\n"
+	      "  --check-ready     run /readyz's checks once, print their JSON, exit 0 if ready\n",
 	      out);
 }
 
@@ -117,13 +146,14 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "check-config", no_argument, NULL, 'k' },
+		{ "check-ready", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct worker_thread threads[MAX_WORKERS];
 	struct maintenance maint = { 0 };
 	const char *config_path = NULL, *socket_spec = NULL;
-	bool check_only = false;
+	bool check_only = false, check_ready = false;
 	struct config *cfg = NULL;
 	struct cred_cache *creds = NULL;
 	sqlite3 *db = NULL;
@@ -131,11 +161,12 @@ int main(int argc, char **argv)
 	int opt, sig, listen_fd, n_workers, started = 0, status = EXIT_FAILURE;
 	char err[1024];
 
-	while ((opt = getopt_long(argc, argv, "c:s:kh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:krh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 's': socket_spec = optarg; break;
 		case 'k': check_only = true; break;
+		case 'r': check_ready = true; break;
 		case 'h': usage(stdout); return EXIT_SUCCESS;
 		default: usage(stderr); return 2;
 		}
@@ -156,6 +187,11 @@ int main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(creds = cred_cache_new(cfg))) {
 		fprintf(stderr, "periscope.fcgi: library initialisation failed\n");
 		goto done;
+	}
+	if (check_ready) {
+		status = ready_once(cfg);
+		config_free(cfg);
+		return status;
 	}
 	if (check_only) {
 		status = check_config(cfg, creds);

@@ -73,8 +73,7 @@ CREATE TRIGGER metrics_audit_insert AFTER INSERT ON audit_events BEGIN
     ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value;
 END;
 
--- /readyz proves the database writable by committing a write here, on a connection of its
--- own (a connection opened before the file turned read-only would still write).
+-- /readyz proves the database writable by committing a write here (fcgi/health.c).
 CREATE TABLE readiness_probe (
     id     INTEGER PRIMARY KEY CHECK (id = 1),
     at_ms  INTEGER NOT NULL

@@ -20,6 +20,7 @@
 #include "k8s/k8s_client.h"
 #include "k8s/k8s_exec_url.h"
 #include "k8s/kubeconfig.h"
+#include "shell/transcript.h"
 #include "core/log.h"
 #include "store/shell_registry.h"
 #include "core/timeutil.h"
@@ -51,9 +52,8 @@ struct cluster_shell {
 	struct buf status_bytes;      /* channel 3, parsed when the stream ends */
 	bool have_status;
 	struct k8s_status status;
-	/* The teardown readback. */
-	struct buf readback;
-	bool readback_truncated;
+	/* The teardown readback of the command log: head and tail within transcriptMaxBytes. */
+	struct transcript readback;
 };
 
 static const char *ns_of(const struct session *s)
@@ -486,12 +486,16 @@ static int cs_start(struct session *s)
 	cs->ns = ns_of(s);
 	buf_init(&cs->frame, 64 * 1024);
 	buf_init(&cs->status_bytes, 64 * 1024);
-	buf_init(&cs->readback, (size_t)s->cfg->cluster_shell.transcript_max_bytes);
+	if (transcript_init(&cs->readback, (size_t)s->cfg->cluster_shell.transcript_max_bytes) != 0) {
+		session_fail(s, "E_INTERNAL", false, "out of memory");
+		return -1;
+	}
 	session_http_wait(s, &cs->wait);
 	cs->k8s.target = &cs->target;
 	cs->k8s.wait = &cs->wait;
 	/* A dozen calls to one apiserver at the start: one connection (NULL: one each). */
 	cs->k8s.share = http_share_new();
+	cs->k8s.tally = &s->tally;
 	if (shell_objects_init(&cs->obj, s->session_id, tier_name(s->id.tier), s->id.subject, cs->ns) != 0) {
 		session_fail(s, "E_INTERNAL", false, "cannot name the session's objects");
 		return -1;
@@ -647,24 +651,23 @@ static void on_readback(void *ud, enum ws_opcode op, const uint8_t *data, size_t
 {
 	struct cluster_shell *cs = ud;
 	struct k8s_frame f;
-	size_t room;
 
 	if (op != WS_OPCODE_BINARY || k8s_decode(data, len, &f) != 0 || f.channel != 1)
 		return;
-	room = cs->readback.max - cs->readback.len;
-	if (f.len > room)
-		cs->readback_truncated = true;
-	buf_append(&cs->readback, f.payload, f.len > room ? room : f.len);
+	transcript_add(&cs->readback, f.payload, f.len);
 }
 
-/* A final exec: `cat` of the in-pod command log, capped at transcriptMaxBytes. */
+/* A final exec: `cat` of the in-pod command log, of which the first and the last half of
+ * transcriptMaxBytes are kept (shell/transcript.h): past the cap, the first commands and
+ * the last ones, and how many bytes of the log went unread between them. */
 static void read_command_log(struct cluster_shell *cs, json_t *extra)
 {
 	static const char *const cat[] = { "cat", SHELL_AUDIT_FILE, NULL };
 	long long deadline = monotonic_ms() + READBACK_TIMEOUT_MS;
 	struct ws_client *c;
 	json_t *commands;
-	char err[512];
+	char err[512], *log_text;
+	size_t log_len;
 
 	c = open_exec(cs, cat, false, on_readback, cs, err, sizeof err);
 	if (!c) {
@@ -680,11 +683,20 @@ static void read_command_log(struct cluster_shell *cs, json_t *extra)
 			break;
 	}
 	ws_client_free(c);
-	commands = shell_parse_command_log(cs->readback.data ? cs->readback.data : "", cs->readback.len);
+	/* The line cut at the end of the head and the one cut at the start of the tail are no
+	 * JSON: the parser skips them. */
+	log_text = transcript_join(&cs->readback, "\n", &log_len);
+	commands = shell_parse_command_log(log_text ? log_text : "", log_text ? log_len : 0);
+	free(log_text);
 	json_object_set_new(extra, "commands_count", json_integer((json_int_t)json_array_size(commands)));
 	json_object_set_new(extra, "commands", commands);
-	if (cs->readback_truncated)
+	if (transcript_truncated(&cs->readback)) {
 		json_object_set_new(extra, "commands_truncated", json_true());
+		json_object_set_new(extra, "commands_log_bytes", json_integer(cs->readback.total));
+		json_object_set_new(extra, "commands_omitted_bytes",
+				    json_integer(cs->readback.total - (long long)(cs->readback.head_len +
+										 cs->readback.tail_len)));
+	}
 }
 
 static void cs_teardown(struct session *s, json_t *extra)
@@ -711,7 +723,7 @@ static void cs_teardown(struct session *s, json_t *extra)
 	kube_target_clear(&cs->target);
 	buf_free(&cs->frame);
 	buf_free(&cs->status_bytes);
-	buf_free(&cs->readback);
+	transcript_free(&cs->readback);
 	free(cs);
 	s->backend = NULL;
 }

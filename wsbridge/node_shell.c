@@ -1,8 +1,9 @@
 /* The node-shell backend: an SSM Session Manager session onto the node's EC2 host, opened
  * with the operator's own STS credentials, spoken natively (no session-manager-plugin):
  * StartSession, then the data channel over wss:// with the binary message protocol
- * (lib/aws/ssm_session.c), and TerminateSession on every way out. The output is kept, up to
- * transcriptMaxBytes, for the close row. */
+ * (lib/aws/ssm_session.c), and TerminateSession on every way out (by the session's guardian
+ * when this process dies). The output is kept for the close row within transcriptMaxBytes,
+ * its first and its last half (shell/transcript.h). */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@
 #include "backends.h"
 #include "core/log.h"
 #include "shell/node_shell_prep.h"
+#include "shell/transcript.h"
 #include "store/shell_registry.h"
+#include "aws/kms.h"
 #include "aws/ssm_api.h"
 #include "aws/ssm_guardian.h"
 #include "aws/ssm_session.h"
@@ -34,17 +37,15 @@ struct node_shell {
 	int credential_seconds;         /* the STS DurationSeconds asked for */
 	long long renew_at_ms;          /* monotonic time to assume the role again; 0 = never */
 	int resumes;                    /* data channel reconnections (ResumeSession) */
-	char resume_error[256];
+	char resume_error[512];
 	struct ssm_started_session started;
 	bool session_started;
 	struct ssm_guardian guardian;   /* ends the SSM session if this process dies */
 	struct ssm_session *channel;
 	struct ws_client *ws;
 	char channel_error[256];
-	/* Transcript: output bytes, capped; total counts everything. */
-	struct buf transcript;
-	long long transcript_total;
-	bool truncated;
+	/* The output for the close row: head and tail within transcriptMaxBytes. */
+	struct transcript transcript;
 	unsigned char chunk[32768];
 };
 
@@ -99,16 +100,58 @@ static void on_ws_message(void *ud, enum ws_opcode op, const uint8_t *data, size
 
 static void capture(struct node_shell *ns, const unsigned char *data, size_t len)
 {
-	size_t room = ns->transcript.max - ns->transcript.len;
-
-	ns->transcript_total += (long long)len;
-	if (len > room)
-		ns->truncated = true;
-	buf_append(&ns->transcript, data, len > room ? room : len);
+	transcript_add(&ns->transcript, data, len);
 }
 
 /* Moves everything the state machine produced: messages to the agent, output to the
  * browser, events to the session. 0 go on, 1 the session ended, -1 failure. */
+/* The agent asks for KMS encryption (the target's Session Manager preferences name a
+ * key): a data key from KMS GenerateDataKey with the operator's credentials and the
+ * encryption context the agent will decrypt with, handed to the channel, which answers the
+ * handshake and then the encryption challenge (session-manager-plugin
+ * encryption/encrypter.go, datachannel ProcessKMSEncryptionHandshakeAction). A failure is
+ * answered too (the agent ends the session) and ends the terminal with its reason. */
+static int kms_handshake(struct node_shell *ns)
+{
+	struct session *s = ns->s;
+	const char *key_id, *challenge;
+	uint8_t key[SSM_KMS_DATA_KEY_LEN];
+	char endpoint[256], err[512], *blob = NULL;
+	struct aws_error aerr = { 0 };
+	struct ssm_client kc = ns->client;
+	int rc = -1;
+
+	if (ssm_session_kms_request(ns->channel, &key_id, &challenge) != 0)
+		return 0;
+	if (s->cfg->node_shell.kms_endpoint && *s->cfg->node_shell.kms_endpoint)
+		snprintf(endpoint, sizeof endpoint, "%s", s->cfg->node_shell.kms_endpoint);
+	else if (kms_default_endpoint(ns->access.region, endpoint, sizeof endpoint) != 0)
+		endpoint[0] = '\0';
+	kc.endpoint = endpoint;
+	if (kms_generate_data_key(&kc, key_id, ns->started.session_id, ns->access.instance_id,
+				  challenge, key, &blob, &aerr, err, sizeof err) != 0) {
+		char fe[256];
+
+		if (ssm_session_kms_failed(ns->channel, err, monotonic_ms(), fe, sizeof fe) != 0)
+			log_msg(LOG_WARN, "node_shell", "session %s: %s", s->session_id, fe);
+		(void)push_outgoing(ns);
+		session_fail(s, !strcmp(aerr.code, "AccessDeniedException") ? "E_AWS_FORBIDDEN"
+									     : SSM_CODE_KMS_FAILED,
+			     false, "this node's Session Manager preferences require KMS encryption, "
+			     "and the data key could not be had: %s", err);
+		goto done;
+	}
+	if (ssm_session_kms_key(ns->channel, key, blob, monotonic_ms(), err, sizeof err) != 0) {
+		session_fail(s, SSM_CODE_KMS_FAILED, false, "KMS handshake: %s", err);
+		goto done;
+	}
+	rc = 0;
+done:
+	explicit_bzero(key, sizeof key);
+	free(blob);
+	return rc;
+}
+
 static int drain(struct node_shell *ns)
 {
 	struct session *s = ns->s;
@@ -122,6 +165,11 @@ static int drain(struct node_shell *ns)
 	while (ssm_session_next_event(ns->channel, &ev)) {
 		switch (ev.type) {
 		case SSM_EVENT_LIVE:
+			break;
+		case SSM_EVENT_KMS_KEY_NEEDED:
+			if (kms_handshake(ns) != 0)
+				return -1;
+			(void)push_outgoing(ns);
 			break;
 		case SSM_EVENT_CLOSED:
 			/* SSM tells that the shell ended, not its exit status. */
@@ -167,7 +215,7 @@ static int start_ssm(struct node_shell *ns)
 					  .region = ns->access.region,
 					  .creds = &ns->access.role.creds,
 					  .ca_file = ns->access.ca_file,
-					  .clock = &ns->clock };
+					  .clock = &ns->clock, .tally = &s->tally };
 	if (ssm_start_session(&ns->client, ns->access.instance_id, NULL, reason, &ns->started, &aerr,
 			      err, sizeof err) != 0) {
 		struct product_error pe = aws_error_classify(AWS_OP_SSM_START_SESSION, &aerr);
@@ -215,8 +263,11 @@ static int connect_ws(struct node_shell *ns, const char *url, const char *token,
 		ns->ws = NULL;
 	}
 	ns->ws = ws_client_new(&wo, err, errlen);
-	if (!ns->ws || ws_client_connect(ns->ws, err, errlen) != 0)
+	if (!ns->ws || ws_client_connect(ns->ws, err, errlen) != 0) {
+		upstream_tally_record(&ns->s->tally, UPSTREAM_SSMMESSAGES, ns->ws ? ws_client_http_status(ns->ws) : 0);
 		goto done;
+	}
+	upstream_tally_record(&ns->s->tally, UPSTREAM_SSMMESSAGES, 101);
 	open_msg = ssm_session_open_message(ns->channel, token, err, errlen);
 	if (!open_msg)
 		goto done;
@@ -248,6 +299,7 @@ static int open_channel(struct node_shell *ns)
 		.reorder_window = 4096,
 		.out_queue = 256,
 		.output_buffer = 256u * 1024,
+		.kms_supported = 1,
 	};
 	char err[512];
 
@@ -307,7 +359,7 @@ static int resume_channel(struct node_shell *ns, const char *why)
 			return 0;
 		}
 	}
-	snprintf(ns->resume_error, sizeof ns->resume_error, "%s", err);
+	snprintf(ns->resume_error, sizeof ns->resume_error, "%.255s", err); /* truncated */
 	return -1;
 }
 
@@ -400,7 +452,10 @@ static int ns_start(struct session *s)
 	s->backend = ns;
 	ns->s = s;
 	ns->guardian.fd = -1;
-	buf_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes);
+	if (transcript_init(&ns->transcript, (size_t)s->cfg->node_shell.transcript_max_bytes) != 0) {
+		session_fail(s, "E_INTERNAL", false, "out of memory");
+		return -1;
+	}
 	session_http_wait(s, &ns->wait);
 	ns->credential_seconds = credential_seconds(s->cfg);
 	if (node_shell_prepare_session(s->cfg, s->creds, s->auth, s->cookie, &s->target, &s->id,
@@ -580,19 +635,11 @@ static void ns_teardown(struct session *s, json_t *extra)
 			"dropped_window", (json_int_t)st.dropped_window, "retransmits", (json_int_t)st.retransmits,
 			"acks_sent", (json_int_t)st.acks_sent, "resumes", ns->resumes));
 	}
-	json_object_set_new(extra, "transcript_bytes", json_integer(ns->transcript_total));
-	json_object_set_new(extra, "truncated", json_boolean(ns->truncated));
-	if (ns->transcript.len) {
-		size_t n;
-		char *text = utf8_sanitize((const unsigned char *)ns->transcript.data, ns->transcript.len, &n);
-		if (text)
-			json_object_set_new(extra, "transcript", json_stringn(text, n));
-		free(text);
-	}
+	transcript_to_json(&ns->transcript, extra);
 	ssm_session_free(ns->channel);
 	ssm_started_session_free(&ns->started);
 	node_access_clear(&ns->access);
-	buf_free(&ns->transcript);
+	transcript_free(&ns->transcript);
 	free(ns);
 	s->backend = NULL;
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "net/trust.h"
+
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
 #endif
@@ -230,8 +232,8 @@ int aws_http_post(const struct aws_http_request *req, struct aws_http_response *
 	SETOPT(c, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
 	SETOPT(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (req->ca_file && *req->ca_file)
-		SETOPT(c, CURLOPT_CAINFO, req->ca_file);
+	if (trust_configure(c, req->ca_file) != CURLE_OK)
+		goto setopt_fail;
 	SETOPT(c, CURLOPT_USERAGENT, USER_AGENT);
 	SETOPT(c, CURLOPT_HTTPHEADER, hdrs);
 	SETOPT(c, CURLOPT_POST, 1L);
@@ -267,6 +269,7 @@ setopt_fail:
 oom:
 	set_err(err, errlen, "%s", "out of memory");
 done:
+	upstream_tally_record(req->tally, req->service, resp->status);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 	return rc;

@@ -47,14 +47,14 @@ static char *header_line(const char *name, const char *value)
 
 /* One attempt, signed at `now`. On failure *date_out holds the answer's Date header and
  * *transient whether the connection broke on the way. */
-static int ssm_call_once(const struct ssm_client *c, const char *operation, const char *body,
-			 time_t now, char **body_out, size_t *len_out, struct aws_error *aerr,
-			 char date_out[64], bool *transient)
+static int call_once(const struct ssm_client *c, const char *service, const char *target,
+		     const char *body, time_t now, char **body_out, size_t *len_out,
+		     struct aws_error *aerr, char date_out[64], bool *transient)
 {
 	struct aws_endpoint ep = { 0 };
 	struct sigv4_result sr = { 0 };
 	struct aws_http_response resp;
-	char target[128], date[17], msg[256];
+	char date[17], msg[256];
 	char *lines[7] = { 0 };
 	const char *hl[8] = { 0 };
 	size_t nl = 0;
@@ -82,7 +82,6 @@ static int ssm_call_once(const struct ssm_client *c, const char *operation, cons
 		aws_error_set(aerr, "InvalidParameter", msg, 0);
 		goto fail;
 	}
-	snprintf(target, sizeof target, "AmazonSSM.%s", operation);
 	if (sigv4_format_amz_date(now, date) != 0)
 		goto internal;
 	{
@@ -98,7 +97,7 @@ static int ssm_call_once(const struct ssm_client *c, const char *operation, cons
 			.body = body, .body_len = strlen(body),
 		};
 		struct sigv4_signing sig = { .creds = c->creds, .region = c->region,
-					     .service = "ssm", .amz_date = date };
+					     .service = service, .amz_date = date };
 
 		if (sigv4_sign_headers(&sreq, &sig, &sr, msg, sizeof msg) != 0) {
 			aws_error_set(aerr, "InvalidParameter", msg, 0);
@@ -123,6 +122,7 @@ static int ssm_call_once(const struct ssm_client *c, const char *operation, cons
 			.url = c->endpoint, .headers = hl, .body = body, .body_len = strlen(body),
 			.ca_file = c->ca_file, .timeout_ms = c->timeout_ms,
 			.max_response = SSM_JSON_MAX_BYTES,
+			.tally = c->tally, .service = UPSTREAM_SSM,
 		};
 
 		if (aws_http_post(&hreq, &resp, msg, sizeof msg) != 0) {
@@ -168,6 +168,15 @@ done:
 int ssm_call(const struct ssm_client *c, const char *operation, const char *body,
 	     char **body_out, size_t *len_out, struct aws_error *aerr)
 {
+	char target[128];
+
+	snprintf(target, sizeof target, "AmazonSSM.%s", operation);
+	return aws_json_call(c, "ssm", target, body, body_out, len_out, aerr);
+}
+
+int aws_json_call(const struct ssm_client *c, const char *service, const char *target,
+		  const char *body, char **body_out, size_t *len_out, struct aws_error *aerr)
+{
 	struct aws_clock local = { 0 };
 	struct aws_clock *clock = c->clock ? c->clock : &local;
 	int max = c->max_attempts > 0 ? c->max_attempts : AWS_RETRY_MAX_ATTEMPTS;
@@ -176,8 +185,8 @@ int ssm_call(const struct ssm_client *c, const char *operation, const char *body
 		char date[64];
 		bool transient;
 
-		if (ssm_call_once(c, operation, body, aws_clock_now(clock, c->fixed_time), body_out,
-				  len_out, aerr, date, &transient) == 0)
+		if (call_once(c, service, target, body, aws_clock_now(clock, c->fixed_time),
+			      body_out, len_out, aerr, date, &transient) == 0)
 			return 0;
 		if (attempt >= max)
 			return -1;

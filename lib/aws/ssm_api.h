@@ -5,6 +5,7 @@
 #ifndef PERISCOPE_SSM_API_H
 #define PERISCOPE_SSM_API_H
 
+#include "metrics/upstream_tally.h"
 #include <stddef.h>
 #include <time.h>
 
@@ -23,6 +24,7 @@ struct ssm_client {
 	struct aws_clock *clock;              /* AWS's clock offset, learnt once and kept by the
 	                                       * caller; NULL = learnt per call */
 	int max_attempts;                     /* 0 = AWS_RETRY_MAX_ATTEMPTS */
+	struct upstream_tally *tally;         /* each attempt counted (service ssm), or NULL */
 };
 
 /* "https://ssm.<region>.amazonaws.com" (".cn" suffix in cn-* regions). 0 or -1. */
@@ -51,5 +53,9 @@ int ssm_describe_instance(const struct ssm_client *c, const char *instance_id,
  * (lib/aws/aws_retry.h); at most max_attempts attempts in all. */
 int ssm_call(const struct ssm_client *c, const char *operation, const char *body,
 	     char **body_out, size_t *len_out, struct aws_error *aerr);
+/* The same for any JSON 1.1 service: SigV4 for `service` ("kms"), X-Amz-Target `target`
+ * ("TrentService.GenerateDataKey"), to c->endpoint. */
+int aws_json_call(const struct ssm_client *c, const char *service, const char *target,
+		  const char *body, char **body_out, size_t *len_out, struct aws_error *aerr);
 
 #endif

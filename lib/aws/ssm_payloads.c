@@ -1,7 +1,9 @@
 #include "aws/ssm_payloads.h"
+#include "core/encoding.h"
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Copies s into out (cap bytes incl. NUL); a cut never splits a UTF-8 sequence, so the
@@ -128,6 +130,7 @@ static int parse_action(json_t *item, struct ssm_client_action *action, char *er
 	} else if (strcmp(type, "KMSEncryption") == 0) {
 		action->kind = SSM_ACTION_KMS_ENCRYPTION;
 		copy_member(action->kms_key_id, sizeof action->kms_key_id, params, "KMSKeyId");
+		copy_member(action->challenge, sizeof action->challenge, params, "Challenge");
 	} else {
 		action->kind = SSM_ACTION_UNKNOWN;
 	}
@@ -231,11 +234,21 @@ int ssm_handshake_response_build(const struct ssm_handshake_request *req,
 	if (!processed || !errors || outcome->n_actions != req->n_actions)
 		goto oom;
 	for (size_t i = 0; i < req->n_actions; i++) {
-		json_t *item = json_pack("{s:s,s:i,s:n,s:s}",
-					 "ActionType", req->actions[i].action_type,
-					 "ActionStatus", (int)outcome->status[i],
-					 "ActionResult",
-					 "Error", outcome->error[i]);
+		json_t *result = json_null();
+		json_t *item;
+
+		/* The agent's KMSEncryptionResponse (contracts/model.go): the data key as KMS
+		 * returned it, and that the random challenge went into its encryption context. */
+		if (req->actions[i].kind == SSM_ACTION_KMS_ENCRYPTION &&
+		    outcome->status[i] == SSM_ACTION_SUCCESS && outcome->kms_ciphertext_b64)
+			result = json_pack("{s:s,s:n,s:b}", "KMSCipherTextKey",
+					   outcome->kms_ciphertext_b64, "KMSCipherTextHash",
+					   "ChallengeAcknowledgement", req->actions[i].challenge[0] != '\0');
+		item = json_pack("{s:s,s:i,s:o,s:s}",
+				 "ActionType", req->actions[i].action_type,
+				 "ActionStatus", (int)outcome->status[i],
+				 "ActionResult", result,
+				 "Error", outcome->error[i]);
 
 		if (json_array_append_new(processed, item) != 0)
 			goto oom;
@@ -256,6 +269,51 @@ done:
 	json_decref(root);
 	json_decref(processed);
 	json_decref(errors);
+	return rc;
+}
+
+int ssm_challenge_parse(const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
+			size_t *out_len, char *err, size_t errlen)
+{
+	json_t *root = load_object(payload, len, "ssm encryption challenge", err, errlen);
+	const char *b64;
+	unsigned char *raw = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (!root)
+		return -1;
+	b64 = json_string_value(json_object_get(root, "Challenge"));
+	if (!b64 || b64_decode(b64, strlen(b64), &raw, &n) != 0) {
+		snprintf(err, errlen, "ssm encryption challenge: Challenge is not base64");
+		goto done;
+	}
+	if (n > cap) {
+		snprintf(err, errlen, "ssm encryption challenge: %zu bytes (at most %zu)", n, cap);
+		goto done;
+	}
+	memcpy(out, raw, n);
+	*out_len = n;
+	rc = 0;
+done:
+	free(raw);
+	json_decref(root);
+	return rc;
+}
+
+int ssm_challenge_build(const uint8_t *challenge, size_t len, char *out, size_t cap,
+			size_t *out_len, char *err, size_t errlen)
+{
+	char *b64 = b64_encode(challenge, len);
+	json_t *root = b64 ? json_pack("{s:s}", "Challenge", b64) : NULL;
+	int rc = -1;
+
+	if (!root)
+		snprintf(err, errlen, "ssm encryption challenge: cannot build the JSON");
+	else
+		rc = dump_into(root, "ssm encryption challenge", out, cap, out_len, err, errlen);
+	json_decref(root);
+	free(b64);
 	return rc;
 }
 

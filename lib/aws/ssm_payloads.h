@@ -51,6 +51,8 @@ struct ssm_client_action {
 	char action_type[SSM_HANDSHAKE_TEXT_MAX];
 	char session_type[SSM_HANDSHAKE_TEXT_MAX];   /* SessionType actions */
 	char kms_key_id[SSM_HANDSHAKE_TEXT_MAX * 2]; /* KMSEncryption actions (an ARN) */
+	char challenge[SSM_HANDSHAKE_TEXT_MAX];      /* KMSEncryption: the agent's random
+	                                              * challenge (base64), "" on older agents */
 };
 
 struct ssm_handshake_request {
@@ -74,6 +76,8 @@ struct ssm_handshake_outcome {
 	enum ssm_action_status status[SSM_HANDSHAKE_MAX_ACTIONS];
 	char error[SSM_HANDSHAKE_MAX_ACTIONS][SSM_HANDSHAKE_TEXT_MAX * 2];
 	int kms_declined;            /* a KMSEncryption action was answered Unsupported */
+	const char *kms_ciphertext_b64; /* set: KMSEncryption succeeded with this data key
+	                                 * (ActionResult KMSCipherTextKey, challenge acknowledged) */
 	int session_type_refused;    /* a SessionType this client cannot run */
 };
 
@@ -96,6 +100,17 @@ struct ssm_handshake_complete {
 
 int ssm_handshake_complete_parse(const uint8_t *payload, size_t len,
 				 struct ssm_handshake_complete *hc, char *err, size_t errlen);
+
+/* ---- KMS encryption challenge (§D.8): {"Challenge":"<base64>"} both ways ---- */
+
+#define SSM_CHALLENGE_MAX 512   /* bytes of a decoded challenge (the agent sends 64 + 28) */
+
+/* The decoded Challenge into out (at most cap bytes). -1 when absent, not base64 or too
+ * long. */
+int ssm_challenge_parse(const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
+			size_t *out_len, char *err, size_t errlen);
+int ssm_challenge_build(const uint8_t *challenge, size_t len, char *out, size_t cap,
+			size_t *out_len, char *err, size_t errlen);
 
 /* ---- terminal size (§D.9) ---- */
 

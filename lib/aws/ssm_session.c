@@ -1,4 +1,5 @@
 #include "aws/ssm_session.h"
+#include "aws/ssm_cipher.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -78,6 +79,12 @@ struct ssm_session {
 
 	struct ssm_session_stats stats;
 	uint8_t *arena;     /* every fixed buffer above, one allocation */
+
+	/* KMS encryption (§D.8): the handshake request waits for the caller's data key. */
+	int kms_supported, kms_waiting;
+	struct ssm_handshake_request kms_req;
+	struct ssm_cipher cipher;
+	uint8_t crypt[SSM_SEND_PAYLOAD_MAX + SSM_GCM_OVERHEAD];
 };
 
 /* ---- small containers ---- */
@@ -214,7 +221,18 @@ static int send_stream(struct ssm_session *s, uint32_t payload_type, const void 
 {
 	struct sent_slot *slot = &s->window[s->next_seq % s->window_cap];
 	char why[160];
+	size_t plain_len = len;
 
+	/* In a KMS session the agent decrypts every Output it receives (datachannel.go
+	 * processStreamDataMessage); Size and the handshake payloads stay plain. */
+	if (s->cipher.on && payload_type == SSM_PT_OUTPUT) {
+		size_t n;
+
+		if (ssm_cipher_encrypt(&s->cipher, payload, len, s->crypt, sizeof s->crypt, &n) != 0)
+			return fault(s, "cannot encrypt a payload", err, errlen);
+		payload = s->crypt;
+		len = n;
+	}
 	if (encode(s, SSM_MT_INPUT, s->next_seq, 0, payload_type, payload, len, slot->frame,
 		   &slot->len, why, sizeof why) != 0)
 		return fault(s, why, err, errlen);
@@ -226,7 +244,7 @@ static int send_stream(struct ssm_session *s, uint32_t payload_type, const void 
 	outq_commit(s, slot->len);
 	s->stats.messages_out++;
 	if (payload_type == SSM_PT_OUTPUT)
-		s->stats.bytes_out += len;
+		s->stats.bytes_out += plain_len;
 	return 0;
 }
 
@@ -254,6 +272,129 @@ static const char *first_error(const struct ssm_handshake_outcome *o)
 	return NULL;
 }
 
+static const struct ssm_client_action *kms_action(const struct ssm_handshake_request *req)
+{
+	for (size_t i = 0; i < req->n_actions; i++)
+		if (req->actions[i].kind == SSM_ACTION_KMS_ENCRYPTION)
+			return &req->actions[i];
+	return NULL;
+}
+
+static int wants_kms(const struct ssm_handshake_request *req)
+{
+	return kms_action(req) != NULL;
+}
+
+/* Answers the waiting KMS handshake: every SessionType decided as usual, KMSEncryption
+ * with ciphertext (success) or with error (failure). */
+static int answer_kms(struct ssm_session *s, const char *ciphertext_b64, const char *error,
+		      char *err, size_t errlen)
+{
+	struct ssm_handshake_outcome outcome;
+	char json[SSM_SEND_PAYLOAD_MAX], why[160];
+	size_t n;
+	const char *refused = NULL;
+
+	ssm_handshake_decide(&s->kms_req, &outcome);
+	outcome.kms_declined = 0;
+	for (size_t i = 0; i < s->kms_req.n_actions; i++) {
+		if (s->kms_req.actions[i].kind != SSM_ACTION_KMS_ENCRYPTION)
+			continue;
+		outcome.status[i] = ciphertext_b64 ? SSM_ACTION_SUCCESS : SSM_ACTION_FAILED;
+		snprintf(outcome.error[i], sizeof outcome.error[i], "%s%s",
+			 error ? "Failed to process action KMSEncryption: " : "", error ? error : "");
+	}
+	outcome.kms_ciphertext_b64 = ciphertext_b64;
+	s->kms_waiting = 0;
+	if (ssm_handshake_response_build(&s->kms_req, &outcome, s->client_version, json,
+					 sizeof json, &n, why, sizeof why) != 0) {
+		fail_session(s, SSM_EVENT_HANDSHAKE_FAILED, SSM_CODE_HANDSHAKE_FAILED,
+			     "the SSM agent's handshake request is too large to answer");
+		return 0;
+	}
+	if (send_stream(s, SSM_PT_HANDSHAKE_RESPONSE, json, n, err, errlen) != 0)
+		return -1;
+	refused = first_error(&outcome);
+	if (refused)
+		fail_session(s, ciphertext_b64 ? SSM_EVENT_HANDSHAKE_FAILED : SSM_EVENT_KMS_FAILED,
+			     ciphertext_b64 ? SSM_CODE_HANDSHAKE_FAILED : SSM_CODE_KMS_FAILED,
+			     refused);
+	return 0;
+}
+
+int ssm_session_kms_key(struct ssm_session *s, const uint8_t key[SSM_KMS_DATA_KEY_LEN],
+			const char *ciphertext_b64, long long now_ms, char *err, size_t errlen)
+{
+	s->now = now_ms;
+	if (!s->kms_waiting || !ciphertext_b64 || !*ciphertext_b64) {
+		snprintf(err, errlen, "no KMS handshake is waiting for a key");
+		return -1;
+	}
+	if (outq_free(s) < 1 || window_free(s) < 1) {
+		snprintf(err, errlen, "no room to answer the handshake yet");
+		return -1;
+	}
+	/* From the successful answer on, Output payloads are encrypted both ways. */
+	if (answer_kms(s, ciphertext_b64, NULL, err, errlen) != 0)
+		return -1;
+	if (s->state == SSM_STATE_FAILED)
+		return 0;
+	if (ssm_cipher_init(&s->cipher, key) != 0)
+		return fault(s, "cannot set up AES-GCM with the KMS data key", err, errlen);
+	return 0;
+}
+
+int ssm_session_kms_failed(struct ssm_session *s, const char *reason, long long now_ms,
+			   char *err, size_t errlen)
+{
+	s->now = now_ms;
+	if (!s->kms_waiting) {
+		snprintf(err, errlen, "no KMS handshake is waiting for a key");
+		return -1;
+	}
+	if (outq_free(s) < 1 || window_free(s) < 1) {
+		snprintf(err, errlen, "no room to answer the handshake yet");
+		return -1;
+	}
+	return answer_kms(s, NULL, reason && *reason ? reason : "KMS call failed", err, errlen);
+}
+
+int ssm_session_kms_request(const struct ssm_session *s, const char **key_id,
+			    const char **challenge)
+{
+	const struct ssm_client_action *a = s->kms_waiting ? kms_action(&s->kms_req) : NULL;
+
+	if (!a)
+		return -1;
+	*key_id = a->kms_key_id;
+	*challenge = a->challenge;
+	return 0;
+}
+
+/* EncChallengeRequest: the agent's random bytes under its key; decrypted and sent back
+ * under ours (datachannel.go sendEncryptionChallenge, handleEncryptionChallengeResponse). */
+static int on_challenge(struct ssm_session *s, const uint8_t *payload, size_t len, char *err,
+			size_t errlen)
+{
+	uint8_t sealed[SSM_CHALLENGE_MAX], plain[SSM_CHALLENGE_MAX];
+	uint8_t resealed[SSM_CHALLENGE_MAX + SSM_GCM_OVERHEAD];
+	char json[SSM_SEND_PAYLOAD_MAX], why[160];
+	size_t n, pn, rn;
+
+	if (!s->cipher.on ||
+	    ssm_challenge_parse(payload, len, sealed, sizeof sealed, &n, why, sizeof why) != 0 ||
+	    ssm_cipher_decrypt(&s->cipher, sealed, n, plain, sizeof plain, &pn) != 0 ||
+	    ssm_cipher_encrypt(&s->cipher, plain, pn, resealed, sizeof resealed, &rn) != 0 ||
+	    ssm_challenge_build(resealed, rn, json, sizeof json, &n, why, sizeof why) != 0) {
+		explicit_bzero(plain, sizeof plain);
+		fail_session(s, SSM_EVENT_HANDSHAKE_FAILED, SSM_CODE_HANDSHAKE_FAILED,
+			     "the SSM agent's encryption challenge could not be answered");
+		return 0;
+	}
+	explicit_bzero(plain, sizeof plain);
+	return send_stream(s, SSM_PT_ENC_CHALLENGE_RESPONSE, json, n, err, errlen);
+}
+
 static int on_handshake_request(struct ssm_session *s, const uint8_t *payload, size_t len,
 				char *err, size_t errlen)
 {
@@ -266,6 +407,16 @@ static int on_handshake_request(struct ssm_session *s, const uint8_t *payload, s
 	if (ssm_handshake_request_parse(payload, len, &req, why, sizeof why) != 0) {
 		fail_session(s, SSM_EVENT_HANDSHAKE_FAILED, SSM_CODE_HANDSHAKE_FAILED,
 			     "the SSM agent sent a handshake request this gateway cannot read");
+		return 0;
+	}
+	if (s->kms_supported && wants_kms(&req)) {
+		/* The answer needs a KMS data key, which the caller fetches (a network call this
+		 * state machine does not make): ssm_session_kms_key or ssm_session_kms_failed. */
+		s->kms_req = req;
+		s->kms_waiting = 1;
+		s->state = SSM_STATE_HANDSHAKING;
+		push_event(s, SSM_EVENT_KMS_KEY_NEEDED, NULL, kms_action(&s->kms_req)->kms_key_id,
+			   s->session_id);
 		return 0;
 	}
 	ssm_handshake_decide(&req, &outcome);
@@ -320,7 +471,7 @@ static int can_process(const struct ssm_session *s, uint32_t payload_type, size_
 {
 	if (is_output(payload_type))
 		return ring_free(&s->output) >= len && outq_free(s) >= acks;
-	if (payload_type == SSM_PT_HANDSHAKE_REQUEST)
+	if (payload_type == SSM_PT_HANDSHAKE_REQUEST || payload_type == SSM_PT_ENC_CHALLENGE_REQUEST)
 		return outq_free(s) >= acks + 1 && window_free(s) >= 1;
 	return outq_free(s) >= acks;
 }
@@ -333,6 +484,18 @@ static int process(struct ssm_session *s, uint32_t payload_type, const uint8_t *
 	case SSM_PT_OUTPUT:
 	case SSM_PT_STDERR:
 	case SSM_PT_EXIT_CODE:
+		if (s->cipher.on) {
+			size_t n;
+
+			/* The agent encrypts Output, StdErr and ExitCode (datachannel.go
+			 * SendStreamDataMessage). */
+			if (len > sizeof s->crypt ||
+			    ssm_cipher_decrypt(&s->cipher, payload, len, s->crypt, sizeof s->crypt,
+					       &n) != 0)
+				return fault(s, "an encrypted payload did not decrypt", err, errlen);
+			payload = s->crypt;
+			len = n;
+		}
 		ring_push(&s->output, payload, len);
 		s->stats.bytes_in += len;
 		/* Without a handshake, the first output is what makes the session live. */
@@ -344,9 +507,10 @@ static int process(struct ssm_session *s, uint32_t payload_type, const uint8_t *
 	case SSM_PT_HANDSHAKE_COMPLETE:
 		on_handshake_complete(s, payload, len);
 		return 0;
+	case SSM_PT_ENC_CHALLENGE_REQUEST:
+		return on_challenge(s, payload, len, err, errlen);
 	default:
-		/* EncChallengeRequest cannot come (KMS is always declined); the others are not
-		 * sent to clients. Acknowledged and ignored. */
+		/* The others are not sent to clients. Acknowledged and ignored. */
 		return 0;
 	}
 }
@@ -793,6 +957,7 @@ struct ssm_session *ssm_session_new(const struct ssm_session_opts *opts, char *e
 	s->clock_ctx = opts->clock_ctx;
 	s->cols = opts->cols ? opts->cols : SSM_DEFAULT_COLS;
 	s->rows = opts->rows ? opts->rows : SSM_DEFAULT_ROWS;
+	s->kms_supported = opts->kms_supported;
 	s->srtt_ms = SSM_RTO_INITIAL_MS / 2;
 	s->rto_ms = SSM_RTO_INITIAL_MS;
 	/* One ClientId per client, reused on reconnect (§D.2). */
@@ -819,6 +984,7 @@ void ssm_session_free(struct ssm_session *s)
 	free(s->window);
 	free(s->held);
 	free(s->outq_len);
+	ssm_cipher_free(&s->cipher);
 	free(s->arena);
 	free(s);
 }

@@ -16,8 +16,10 @@
  *   delivered strictly in sequence order through a bounded reorder buffer; a message too
  *   far ahead, or arriving when there is no room, is dropped unacknowledged (the agent
  *   resends it).
- * - handshake: a HandshakeRequest is answered; KMSEncryption and non-shell session types
- *   are declined (Unsupported) and reported as an event carrying an error code. The
+ * - handshake: a HandshakeRequest is answered; non-shell session types are declined
+ *   (Unsupported) and reported as an event carrying an error code; KMSEncryption is done
+ *   with the caller's KMS data key when opts.kms_supported (else declined), after which
+ *   Output payloads are AES-GCM both ways (aws/ssm_cipher.h). The
  *   session is live on HandshakeComplete, or on the first output when the agent does no
  *   handshake; then the terminal size is sent, then queued input.
  * - channel_closed ends the session with an event carrying MGS's reason.
@@ -31,6 +33,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "aws/ssm_cipher.h"
 #include "aws/ssm_message.h"
 
 #define SSM_CLIENT_VERSION "1.2.0.0"
@@ -45,6 +48,7 @@
 
 /* Error codes for the browser's `error` frame. */
 #define SSM_CODE_KMS_UNSUPPORTED "E_NODE_SHELL_KMS_UNSUPPORTED"
+#define SSM_CODE_KMS_FAILED "E_NODE_SHELL_KMS_FAILED"
 #define SSM_CODE_HANDSHAKE_FAILED "E_NODE_SHELL_HANDSHAKE_FAILED"
 #define SSM_CODE_STALLED "E_NODE_SHELL_STALLED"
 #define SSM_CODE_INTERNAL "E_NODE_SHELL_INTERNAL"
@@ -65,6 +69,8 @@ struct ssm_session_opts {
 	size_t input_buffer;          /* input bytes waiting to be sent; 0: 16 KiB */
 	size_t output_buffer;         /* output bytes waiting for the caller; 0: 64 KiB
 				       * (at least SSM_REORDER_PAYLOAD_MAX) */
+	int kms_supported;            /* answer KMSEncryption (SSM_EVENT_KMS_KEY_NEEDED) instead
+				       * of declining it */
 };
 
 enum ssm_session_state {
@@ -78,6 +84,9 @@ enum ssm_session_state {
 enum ssm_event_type {
 	SSM_EVENT_LIVE,          /* text: HandshakeComplete's CustomerMessage (may be "") */
 	SSM_EVENT_KMS_DECLINED,  /* code SSM_CODE_KMS_UNSUPPORTED; text for the user */
+	SSM_EVENT_KMS_KEY_NEEDED, /* text: the KMS key id; answer with ssm_session_kms_key or
+				   * ssm_session_kms_failed (the agent waits 15 s) */
+	SSM_EVENT_KMS_FAILED,    /* code SSM_CODE_KMS_FAILED: the data key could not be had */
 	SSM_EVENT_HANDSHAKE_FAILED, /* code SSM_CODE_HANDSHAKE_FAILED; text for the user */
 	SSM_EVENT_CLOSED,        /* text: channel_closed's Output (may be ""); session_id */
 	SSM_EVENT_STALLED,       /* code SSM_CODE_STALLED: the peer stopped acknowledging */
@@ -132,6 +141,19 @@ ssize_t ssm_session_send_input(struct ssm_session *s, const uint8_t *bytes, size
  * not again when unchanged). Returns -1 for a zero dimension. */
 int ssm_session_resize(struct ssm_session *s, uint32_t cols, uint32_t rows, long long now_ms,
 		       char *err, size_t errlen);
+
+/* KMS encryption (§D.8), when opts.kms_supported: after SSM_EVENT_KMS_KEY_NEEDED the
+ * caller calls KMS GenerateDataKey (NumberOfBytes 64, EncryptionContext aws:ssm:SessionId,
+ * aws:ssm:TargetId and, when the agent sent one, aws:ssm:RandomChallenge) with the
+ * operator's credentials, then hands the plaintext key and the CiphertextBlob (base64) to
+ * ssm_session_kms_key, or the reason to ssm_session_kms_failed (the agent then ends the
+ * session). The key is used for AES-GCM from the answer on and not kept otherwise. */
+int ssm_session_kms_request(const struct ssm_session *s, const char **key_id,
+			    const char **challenge);
+int ssm_session_kms_key(struct ssm_session *s, const uint8_t key[SSM_KMS_DATA_KEY_LEN],
+			const char *ciphertext_b64, long long now_ms, char *err, size_t errlen);
+int ssm_session_kms_failed(struct ssm_session *s, const char *reason, long long now_ms,
+			   char *err, size_t errlen);
 
 /* Retransmits what is due. Call it when ssm_session_next_timeout says so. */
 int ssm_session_tick(struct ssm_session *s, long long now_ms, char *err, size_t errlen);

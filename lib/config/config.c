@@ -193,6 +193,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->node_shell.region, "" },
 		{ &c->node_shell.sts_endpoint, "" },
 		{ &c->node_shell.ssm_endpoint, "" },
+		{ &c->node_shell.kms_endpoint, "" },
 		{ &c->node_shell.ca_file, "" },
 		{ &c->eks.sts_endpoint, "" },
 		{ &c->eks.eks_endpoint, "" },
@@ -432,6 +433,7 @@ void config_free(struct config *cfg)
 	string_list_clear(&cfg->node_shell.tiers);
 	free(cfg->node_shell.sts_endpoint);
 	free(cfg->node_shell.ssm_endpoint);
+	free(cfg->node_shell.kms_endpoint);
 	free(cfg->node_shell.ca_file);
 
 	string_list_clear(&cfg->eks.source_names);

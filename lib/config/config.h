@@ -103,6 +103,7 @@ struct node_shell_config {
 	/* Endpoint overrides (tests, private endpoints). Empty = the AWS public endpoints. */
 	char *sts_endpoint;             /* nodeShell.endpoints.sts */
 	char *ssm_endpoint;             /* nodeShell.endpoints.ssm */
+	char *kms_endpoint;             /* nodeShell.endpoints.kms (KMS-encrypted sessions) */
 	char *ca_file;                  /* nodeShell.endpoints.caFile: extra CA bundle */
 };
 

@@ -66,6 +66,7 @@ const struct cfg_env_var cfg_env_vars[] = {
 	E("PERISCOPE_NODE_SHELL_MAX_CREDENTIAL_SECONDS", "nodeShell.maxCredentialSeconds", CFG_POS_INT, node_shell.max_credential_seconds),
 	E("PERISCOPE_NODE_SHELL_STS_ENDPOINT", "nodeShell.endpoints.sts", CFG_URL, node_shell.sts_endpoint),
 	E("PERISCOPE_NODE_SHELL_SSM_ENDPOINT", "nodeShell.endpoints.ssm", CFG_URL, node_shell.ssm_endpoint),
+	E("PERISCOPE_NODE_SHELL_KMS_ENDPOINT", "nodeShell.endpoints.kms", CFG_URL, node_shell.kms_endpoint),
 	E("PERISCOPE_NODE_SHELL_CA_FILE", "nodeShell.endpoints.caFile", CFG_STRING, node_shell.ca_file),
 };
 

@@ -114,6 +114,7 @@ SCHEMA(cluster_shell_schema,
 SCHEMA(endpoints_schema,
        F("sts", CFG_URL, node_shell.sts_endpoint),
        F("ssm", CFG_URL, node_shell.ssm_endpoint),
+       F("kms", CFG_URL, node_shell.kms_endpoint),
        F("caFile", CFG_STRING, node_shell.ca_file));
 
 SCHEMA(node_shell_schema,

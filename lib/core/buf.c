@@ -46,6 +46,29 @@ static int buf_reserve(struct buf *b, size_t extra)
 	return 0;
 }
 
+char *buf_room(struct buf *b, size_t n)
+{
+	return buf_reserve(b, n) == 0 ? b->data + b->len : NULL;
+}
+
+void buf_commit(struct buf *b, size_t n)
+{
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void buf_reset_shrink(struct buf *b, size_t keep)
+{
+	if (b->cap > keep) {
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
 int buf_append(struct buf *b, const void *data, size_t len)
 {
 	if (buf_reserve(b, len) != 0)

@@ -221,9 +221,16 @@ static int renew(void *ud, struct kube_target *t, char *err, size_t errlen)
 	char *token = NULL;
 	long long expiry = 0;
 
-	/* A 401 means the apiserver no longer takes the cached token: forget it first. */
+	/* Called near the token's expiry, or after a 401. A token refused long before its
+	 * expiry means the credentials that signed it no longer count (expired early, revoked
+	 * session): forget both, so that fresh credentials sign the next one. Only if it is
+	 * still the cached token: another thread may have renewed it meanwhile. */
 	pthread_mutex_lock(&e->cache->lock);
 	if (e->token && t->token && strcmp(e->token, t->token) == 0) {
+		if ((long long)time(NULL) + TOKEN_RENEW_BEFORE_S < e->token_expiry) {
+			server_creds_clear(&e->cache->creds);
+			e->cache->have_creds = false;
+		}
 		wipe(e->token);
 		e->token = NULL;
 	}

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/trust.h"
+
 struct body_sink {
 	const struct http_request *rq;
 	struct http_response *rs;
@@ -145,8 +147,10 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	if (headers)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	if (rq->ca_file && *rq->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
+	if (trust_configure(c, rq->ca_file) != CURLE_OK) {
+		snprintf(err, errlen, "cannot set the trusted CA");
+		goto done;
+	}
 	if (rq->cert_file && rq->key_file) {
 		curl_easy_setopt(c, CURLOPT_SSLCERT, rq->cert_file);
 		curl_easy_setopt(c, CURLOPT_SSLKEY, rq->key_file);
@@ -167,6 +171,9 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 	cc = rq->wait ? perform_waiting(c, rq->wait, rs) : curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	/* A request the caller abandoned (the browser left) is nobody's failure. */
+	if (!rs->abandoned)
+		upstream_tally_record(rq->tally, rq->service, rs->status);
 	read_headers(c, rs);
 	if (rs->abandoned || (rs->stopped && cc == CURLE_WRITE_ERROR)) {
 		rc = 0;

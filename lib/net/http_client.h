@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "metrics/upstream_tally.h"
 
 #define HTTP_DEFAULT_MAX_BODY (4u << 20)
 
@@ -29,7 +30,7 @@ struct http_request {
 	size_t body_len;
 	const char *basic_user;          /* HTTP basic auth (client_secret_basic), or NULL */
 	const char *basic_password;
-	const char *ca_file;             /* extra trust anchor, or NULL for the system store */
+	const char *ca_file;             /* the one trusted CA, or NULL for the system bundle */
 	const char *cert_file;           /* client certificate (PEM), or NULL */
 	const char *key_file;            /* its private key (PEM), with cert_file */
 	long timeout_ms;                 /* whole request; 0 = 10 s */
@@ -40,6 +41,10 @@ struct http_request {
 	 * return 1 to stop reading (http_do then returns 0 with stopped set). */
 	int (*on_body)(void *ud, const char *data, size_t len);
 	void *body_ud;
+	/* The outcome (status class, or "error" without an answer) is counted here for the
+	 * metrics, under service; NULL counts nothing. */
+	struct upstream_tally *tally;
+	enum upstream_service service;
 };
 
 struct http_response {

@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/timeutil.h"
+#include "net/trust.h"
 #include "net/ws_handshake.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
@@ -408,7 +409,7 @@ static int open_transport(struct ws_client *c, struct buf *host, struct buf *tar
 	    curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPINTVL, 15L) != CURLE_OK ||
 	    /* Through a proxy the bytes must still reach the server untouched: tunnel. */
 	    curl_easy_setopt(c->curl, CURLOPT_HTTPPROXYTUNNEL, 1L) != CURLE_OK ||
-	    (c->ca_file && curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file) != CURLE_OK) ||
+	    trust_configure(c->curl, c->ca_file) != CURLE_OK ||
 	    (c->cert_file && c->key_file &&
 	     (curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert_file) != CURLE_OK ||
 	      curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key_file) != CURLE_OK))) {

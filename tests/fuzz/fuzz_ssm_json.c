@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "aws/kms.h"
 #include "aws/ssm_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,6 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ssm_instance_info_free(&i);
 	if (ssm_parse_terminate_session(json, size, &id, err, sizeof err) == 0)
 		free(id);
+	{
+		uint8_t key[SSM_KMS_DATA_KEY_LEN];
+		char *blob = NULL;
+
+		if (kms_parse_generate_data_key(json, size, key, &blob, err, sizeof err) == 0)
+			free(blob);
+	}
 	ssm_parse_error(json, size, "Fallback:http://x", 400, &e);
 	return 0;
 }

@@ -65,6 +65,19 @@ describe('eks backend', () => {
 		assert.ok(reqs.some((q) => q.service === 'podIdentity' && q.status === 200));
 	});
 
+	it('a token whose credentials stopped counting is refused (401) and made again with fresh ones', async () => {
+		assert.equal((await admin.get(`/api/clusters/${EKS_NAME}/nodes`)).status, 200);
+		const before = serverKeys();
+		for (const k of before) stack.aws.expireCredentials(k);
+		stack.api.forgetWebhookTokens();
+		const r = await admin.get(`/api/clusters/${EKS_NAME}/nodes`);
+		assert.equal(r.status, 200, r.text);
+		const reads = stack.api.state.requests.filter((q) => q.path === '/api/v1/nodes');
+		assert.deepEqual(reads.slice(-2).map((q) => q.status), [401, 200], 'refused once, then taken');
+		assert.ok([...serverKeys()].some((k) => !before.has(k)), 'new credentials from the Pod Identity agent');
+		assert.match(stack.api.state.eksRefusals.at(-1), /ExpiredToken/);
+	});
+
 	it('a cluster shell on the eks cluster runs kubectl get pods', async () => {
 		const t = await Terminal.open(stack, `/api/clusters/${EKS_NAME}/shell`, { cookie: `periscope_session=${admin.cookie()}` });
 		t.resize(100, 30);

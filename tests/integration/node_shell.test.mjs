@@ -217,17 +217,32 @@ describe('node shell', () => {
 		assert.ok(close.extra.channel.retransmits > 0, 'input was sent again');
 	});
 
-	it('declines a KMS-encrypted session with a clear error, and writes its close row', async () => {
-		stack.aws.setFaults({ handshake: 'kms' });
+	it('opens a KMS-encrypted session: data key from KMS with the operator\'s credentials, challenge, encrypted echo', async () => {
+		stack.aws.setFaults({ handshake: 'kms', requireKmsChallengeResponse: true });
 		try {
 			const t = await openNode(stack, admin);
-			const end = await t.end(30000);
-			assert.deepEqual([end.type, end.code], ['error', 'E_NODE_SHELL_KMS_UNSUPPORTED']);
+			const hello = await t.waitFrame('hello', 30000);
+			await t.waitOutput(PROMPT);
+			t.type('echo kms-$((6*7))\r');
+			await t.waitOutput(/kms-42/);
+			const rec = stack.aws.state.sessions.get([...stack.aws.state.sessions.keys()].at(-1));
+			assert.deepEqual(rec.handshake.requested, ['SessionType', 'KMSEncryption']);
+			assert.equal(rec.handshake.completed, true);
+			assert.deepEqual(rec.handshake.kms, { challengeAcknowledged: true, challengeConfirmed: true });
+			assert.equal(rec.stats.undecryptable ?? 0, 0, 'every keystroke arrived encrypted');
+			assert.deepEqual(rec.protocolErrors, []);
+			// GenerateDataKey with the operator's own credentials, never the server's.
+			const kms = stack.aws.state.requests.filter((q) => q.service === 'kms');
+			assert.deepEqual(kms.map((q) => [q.action, q.status]), [['GenerateDataKey', 200]]);
+			assert.equal(kms[0].accessKeyId, rec.owner.accessKeyId);
+			t.type('exit\r');
+			const end = await t.end();
+			assert.equal(end.reason, 'exit');
+			const close = (await admin.get(`/api/audit?session_id=${hello.sessionId}&verb=ssm_session_close`)).json.items[0];
+			assert.match(close.extra.transcript, /kms-42/);
 		} finally {
-			stack.aws.setFaults({});
+			stack.aws.setFaults({ handshake: 'none', requireKmsChallengeResponse: false });
 		}
-		const close = await auditRow(admin, 'verb=ssm_session_close');
-		assert.deepEqual([close.outcome, close.reason, close.extra.err_code], ['failure', 'error', 'E_NODE_SHELL_KMS_UNSUPPORTED']);
 	});
 
 	it('gives a clear error for an offline agent, and writes its close row', async () => {
@@ -254,13 +269,27 @@ describe('node shell', () => {
 	});
 
 	it('never lets AWS see any credentials but the STS ones', async () => {
-		const seen = stack.aws.snapshot().requests.map((q) => q.accessKeyId).filter(Boolean);
+		const snap = stack.aws.snapshot();
+		const seen = snap.requests.map((q) => q.accessKeyId).filter(Boolean);
 		assert.ok(seen.length > 0);
 		for (const k of seen) {
 			assert.match(k, /^ASIA/);
 			assert.notEqual(k, 'AKIACANARYENV0000000');
 			assert.notEqual(k, 'AKIACANARYFILE000000');
 		}
+		// The server's own identity (EKS Pod Identity here) is a second canary: the sweep of
+		// the eks cluster prod-eu uses it for eks:DescribeCluster, and nothing of the node
+		// shell ever does (tests/integration/eks.test.mjs does the same around a node shell
+		// on an eks cluster).
+		await waitFor('the sweep to ask eks:DescribeCluster with the server identity',
+			() => stack.aws.snapshot().requests.some((q) => q.service === 'eks'));
+		const server = new Set(stack.aws.snapshot().credentials.filter((c) => c.serverIdentity).map((c) => c.accessKeyId));
+		assert.ok(server.size > 0, 'the server identity is live');
+		for (const q of stack.aws.snapshot().requests) {
+			if (q.service === 'ssm' || (q.service === 'sts' && q.action === 'AssumeRoleWithWebIdentity'))
+				assert.ok(!server.has(q.accessKeyId), `${q.service} ${q.action} carried the server's key`);
+		}
+		for (const s of snap.sessions) assert.ok(!server.has(s.accessKeyId), 'a data channel opened with the server key');
 	});
 });
 

@@ -64,4 +64,25 @@ describe('node shell resume', () => {
 		assert.equal(close.extra.channel.resumes, 1);
 		assert.ok(close.extra.channel.duplicates >= 10, `duplicates ${close.extra.channel.duplicates}`);
 	});
+
+	it('pause_publication holds the keystrokes until start_publication', async () => {
+		const t = await Terminal.open(stack, `/api/clusters/local/nodes/${NODES[0].name}/shell`, { cookie: `periscope_session=${admin.cookie()}` });
+		await t.waitFrame('hello', 30000);
+		await t.waitOutput(PROMPT);
+		const rec = stack.aws.state.sessions.get([...stack.aws.state.sessions.keys()].at(-1));
+		assert.equal(await stack.aws.publication(rec.sessionId, 'pause'), true, 'wsbridge read the pause');
+		const from = t.output.length;
+		t.type('echo held-$((6*7))\r');
+		// A pong to a ping sent after the keystroke: wsbridge has read the keystroke (frames
+		// are handled in order), after it had read the pause.
+		t.ping(4242);
+		await t.until('the pong after the keystroke', () => t.frames.some((f) => f.type === 'pong' && f.ts === 4242), 15000);
+		assert.equal(rec.stats.inputWhileAway ?? 0, 0, 'nothing was sent while publication was paused');
+		assert.ok(!t.output.slice(from).includes('held-42'));
+		assert.equal(await stack.aws.publication(rec.sessionId, 'start'), true);
+		await t.until('the held command to run after start_publication', () => /held-42/.test(t.output.slice(from)), 15000);
+		assert.equal(rec.stats.inputWhileAway ?? 0, 0);
+		t.type('exit\r');
+		await t.end();
+	});
 });

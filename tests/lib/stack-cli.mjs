@@ -10,6 +10,8 @@ console.log(`
 periscope is up:   ${stack.url}   (behind ${stack.server}${stack.tls ? `, certificate from the CA in ${stack.caFile}` : ''})
 identity provider: ${stack.idp.issuer}   (users admin/admin, viewer/viewer, ops/ops)
 run directory:     ${stack.runDir}   (config, database, logs)
+metrics:           ${stack.metricsUrl}   (Prometheus; not on the site itself, docs/monitoring.md)
+readiness:         ${stack.url}/readyz
 
 Stand-ins: a Kubernetes apiserver (cluster "local", whose shell pods run locally) at
 ${stack.api.url}, and AWS STS/SSM at ${stack.aws.stsUrl} / ${stack.aws.ssmUrl}

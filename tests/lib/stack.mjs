@@ -196,7 +196,7 @@ export function baseConfig({ url, issuer, runDir, aws }) {
 		clusterShell: { enabled: true, tiers: ['admin'], image: { repository: 'periscope-shell', tag: 'test' } },
 		nodeShell: {
 			enabled: true, tiers: ['admin'], region: REGION, awsRoleArn: NODE_ROLE, oidcAudience: CLIENT.id,
-			endpoints: aws ? { sts: aws.stsUrl, ssm: aws.ssmUrl, caFile: aws.caFile } : {},
+			endpoints: aws ? { sts: aws.stsUrl, ssm: aws.ssmUrl, kms: aws.kmsUrl, caFile: aws.caFile } : {},
 		},
 		eks: {
 			credentialSources: ['podIdentity', 'irsa', 'instanceProfile'],
@@ -211,11 +211,12 @@ export function baseConfig({ url, issuer, runDir, aws }) {
 
 // The kubeconfig periscope uses for the fake apiserver: its CA and the token of its own
 // identity, the user `periscope`, which has only the RBAC the docs tell operators to apply.
-function writeKubeconfig(file, api, token) {
+// server: another URL for the same apiserver (a proxy in front of it), else api.url.
+function writeKubeconfig(file, api, token, server = api.url) {
 	fs.writeFileSync(file, toYaml({
 		apiVersion: 'v1',
 		kind: 'Config',
-		clusters: [{ name: 'local', cluster: { server: api.url, 'certificate-authority-data': Buffer.from(api.caPem).toString('base64') } }],
+		clusters: [{ name: 'local', cluster: { server, 'certificate-authority-data': Buffer.from(api.caPem).toString('base64') } }],
 		users: [{ name: 'periscope', user: { token } }],
 		contexts: [{ name: 'local', context: { cluster: 'local', user: 'periscope' } }],
 		'current-context': 'local',
@@ -271,11 +272,13 @@ export async function startStack(opts = {}) {
 	let port;
 	let wsPort;
 	let fcgiPort;
+	let metricsPort;
 	let url;
 	const pickPorts = async () => {
 		port = opts.port ?? (await freePort());
 		wsPort = await freePort();
 		fcgiPort = await freePort();
+		metricsPort = await freePort();
 		url = `${scheme}://127.0.0.1:${port}`;
 	};
 	await pickPorts();
@@ -332,7 +335,8 @@ export async function startStack(opts = {}) {
 			AWS_CONTAINER_CREDENTIALS_FULL_URI: aws.podIdentityUrl,
 			AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: podIdentityTokenFile,
 		};
-		writeKubeconfig(path.join(runDir, 'local.kubeconfig'), api, periscopeToken);
+		// opts.kubeconfigServer(api): the URL periscope is to use for the fake apiserver.
+		writeKubeconfig(path.join(runDir, 'local.kubeconfig'), api, periscopeToken, opts.kubeconfigServer?.(api));
 		for (let attempt = 1; ; attempt++) {
 			const started = procs.length;
 			try {
@@ -358,6 +362,7 @@ export async function startStack(opts = {}) {
 					PERISCOPE_WEB_ROOT: path.join(ROOT, 'web'),
 					PERISCOPE_PORT: String(port),
 					PERISCOPE_WS_PORT: String(wsPort),
+					PERISCOPE_METRICS_PORT: String(metricsPort),
 					...awsServerEnv,
 					...(opts.env || {}),
 				};
@@ -379,11 +384,12 @@ export async function startStack(opts = {}) {
 				procs.push(ws);
 				await listening(ws, wsPort, runDir, marks);
 				const web = webServerCommand(server, {
-					root: ROOT, runDir, port, wsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
+					root: ROOT, runDir, port, wsPort, metricsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
 				});
 				const front = launch(web.name, web.cmd, web.args, { env: web.env, runDir, group: true });
 				procs.push(front);
 				await listening(front, port, runDir, marks);
+				await listening(front, metricsPort, runDir, marks);
 				await waitFor(`${web.name} and /healthz`, () => healthy(port, tls));
 				break;
 			} catch (e) {
@@ -400,6 +406,8 @@ export async function startStack(opts = {}) {
 	}
 	return {
 		url, port, wsPort, runDir, idp, api, aws, stop, server,
+		// GET /metrics: the web server's loopback-only listener for it (never the public site).
+		metricsPort, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
 		tls: Boolean(tls), ca: tls?.caPem, caFile: tls?.caFile,
 		wsUrl: `${tlsWanted ? 'wss' : 'ws'}://127.0.0.1:${port}`,
 		// The generated periscope.yaml, as an object and as a file, the environment the

@@ -25,7 +25,7 @@ const APACHE_MODULES = [
 ];
 
 // A whole httpd.conf for Apache in the run dir: no apache2ctl, no envvars, no /etc/apache2.
-function apacheConfig({ root, runDir, port, wsPort, fcgiAddr, webRoot, tls }) {
+function apacheConfig({ root, runDir, port, wsPort, metricsPort, fcgiAddr, webRoot, tls }) {
 	const modules = [...APACHE_MODULES, ...(tls ? ['socache_shmcb', 'ssl'] : [])];
 	const q = (s) => `"${s}"`;
 	return [
@@ -34,6 +34,7 @@ function apacheConfig({ root, runDir, port, wsPort, fcgiAddr, webRoot, tls }) {
 		`ServerRoot ${q(runDir)}`,
 		'ServerName 127.0.0.1',
 		`Listen 127.0.0.1:${port}${tls ? ' https' : ''}`,
+		`Listen 127.0.0.1:${metricsPort} http`,
 		`PidFile ${q(path.join(runDir, 'apache.pid'))}`,
 		`DefaultRuntimeDir ${q(runDir)}`,
 		`ErrorLog ${q(path.join(runDir, 'apache-error.log'))}`,
@@ -67,15 +68,18 @@ function apacheConfig({ root, runDir, port, wsPort, fcgiAddr, webRoot, tls }) {
 		] : []),
 		`    Include ${q(path.join(root, 'conf/apache/periscope-routes.conf'))}`,
 		'</VirtualHost>',
+		`<VirtualHost 127.0.0.1:${metricsPort}>`,
+		`    Include ${q(path.join(root, 'conf/apache/periscope-metrics.conf'))}`,
+		'</VirtualHost>',
 		'',
 	].join('\n');
 }
 
 // The command that runs the chosen server in the foreground: { name, cmd, args, env }.
-export function webServerCommand(server, { root, runDir, port, wsPort, fcgiAddr, webRoot, tls, env }) {
+export function webServerCommand(server, { root, runDir, port, wsPort, metricsPort, fcgiAddr, webRoot, tls, env }) {
 	if (server === 'apache') {
 		const conf = path.join(runDir, 'apache.conf');
-		fs.writeFileSync(conf, apacheConfig({ root, runDir, port, wsPort, fcgiAddr, webRoot, tls }));
+		fs.writeFileSync(conf, apacheConfig({ root, runDir, port, wsPort, metricsPort, fcgiAddr, webRoot, tls }));
 		// As root, Apache insists on handing its workers to an unprivileged user.
 		const asRoot = process.getuid?.() === 0 ? ['-C', 'User nobody', '-C', 'Group nogroup'] : [];
 		return { name: 'apache', cmd: '/usr/sbin/apache2', args: [...asRoot, '-f', conf, '-DFOREGROUND'], env };

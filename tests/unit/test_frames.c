@@ -1,6 +1,9 @@
 /* The browser frame protocol: what wsbridge accepts from a client and what it sends. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/encoding.h"
 #include "shell/client_lines.h"
 #include "shell/frames.h"
 #include "unit.h"
@@ -87,6 +90,63 @@ START_TEST(oversized_lines_and_payloads_are_refused)
 	n += (size_t)snprintf(line + n, sizeof line - n, "\"}");
 	ck_assert_int_eq(frame_parse_client(line, n, &f, err, sizeof err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "longer than"));
+}
+END_TEST
+
+/* Every length's padding, an empty chunk, and bytes that are not text: the frame decodes
+ * back to exactly what went in (RFC 4648 test vectors for the short ones). */
+START_TEST(stdout_frames_encode_every_length_exactly)
+{
+	static const char *const rfc4648[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	unsigned char raw[4099], *back = NULL;
+	size_t back_len = 0;
+	struct buf out;
+	char want[64];
+
+	buf_init(&out, 1 << 20);
+	for (size_t i = 0; i < sizeof rfc4648 / sizeof rfc4648[0]; i++) {
+		buf_reset(&out);
+		ck_assert_int_eq(frame_stdout(&out, rfc4648[i][0], strlen(rfc4648[i][0])), 0);
+		snprintf(want, sizeof want, "{\"type\":\"stdout\",\"data\":\"%s\"}\n", rfc4648[i][1]);
+		ck_assert_str_eq(out.data, want);
+	}
+	for (size_t i = 0; i < sizeof raw; i++)
+		raw[i] = (unsigned char)(i * 151 + 7);
+	buf_reset(&out);
+	ck_assert_int_eq(frame_stdout(&out, raw, sizeof raw), 0);
+	ck_assert_int_eq(out.len, strlen(out.data));
+	ck_assert_int_eq(b64_decode(out.data + 25, out.len - 25 - 3, &back, &back_len), 0);
+	ck_assert_int_eq(back_len, sizeof raw);
+	ck_assert_mem_eq(back, raw, sizeof raw);
+	free(back);
+	buf_free(&out);
+}
+END_TEST
+
+/* A frame that does not fit under the buffer's maximum is refused whole, leaving what was
+ * queued intact; a buffer grown in a burst is given back by buf_reset_shrink. */
+START_TEST(stdout_frames_respect_the_maximum_and_shrink_after_a_burst)
+{
+	static unsigned char big[3000];
+	struct buf out;
+
+	buf_init(&out, 4096);
+	ck_assert_int_eq(frame_stdout(&out, "hi", 2), 0);
+	ck_assert_int_eq(frame_stdout(&out, big, sizeof big), 0);
+	ck_assert_int_ne(frame_stdout(&out, big, sizeof big), 0);
+	ck_assert_int_eq(strncmp(out.data, "{\"type\":\"stdout\",\"data\":\"aGk=\"}\n", 32), 0);
+	ck_assert_int_eq(out.len, 32 + 25 + 4000 + 3);
+	buf_reset_shrink(&out, 1024);
+	ck_assert_ptr_null(out.data);
+	ck_assert_int_eq(out.len, 0);
+	ck_assert_int_eq(frame_stdout(&out, "hi", 2), 0);
+	buf_reset_shrink(&out, 1024);
+	ck_assert_ptr_nonnull(out.data);
+	ck_assert_str_eq(out.data, "");
+	buf_free(&out);
 }
 END_TEST
 
@@ -192,6 +252,8 @@ static Suite *frames_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, stdin_is_base64_decoded);
+	tcase_add_test(tc, stdout_frames_encode_every_length_exactly);
+	tcase_add_test(tc, stdout_frames_respect_the_maximum_and_shrink_after_a_burst);
 	tcase_add_test(tc, resize_needs_sane_integers);
 	tcase_add_test(tc, ping_echoes_only_small_scalars);
 	tcase_add_test(tc, malformed_frames_are_refused_with_a_reason);

@@ -846,6 +846,150 @@ START_TEST(unreadable_handshake_request_fails_the_session)
 }
 END_TEST
 
+
+/* KMS encryption when the caller supports it: the request waits for the data key, the
+ * answer carries it, the challenge is answered under the client's key, and Output payloads
+ * are AES-GCM both ways with the halves the agent uses (blockcipher.go). */
+START_TEST(kms_session_answers_with_the_data_key_and_encrypts_both_ways)
+{
+	static const char request[] =
+		"{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
+		"{\"ActionType\":\"SessionType\",\"ActionParameters\":{\"SessionType\":\"Standard_Stream\",\"Properties\":null}},"
+		"{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"arn:aws:kms:us-east-1:1:key/k\","
+		"\"Challenge\":\"Q0hBTExFTkdFMTIzNDU2Nw==\"}}]}";
+	struct ssm_session_opts opts = { .kms_supported = 1 };
+	struct agent a;
+	struct ssm_event ev;
+	struct ssm_cipher agent_cipher;
+	uint8_t key[SSM_KMS_DATA_KEY_LEN], swapped[SSM_KMS_DATA_KEY_LEN], secret[64];
+	uint8_t sealed[256], opened[256], back[SSM_CHALLENGE_MAX];
+	char json[512], err[160] = "";
+	const char *key_id, *challenge;
+	json_t *resp, *kms;
+	struct seen *m;
+	size_t n, sn, bn;
+
+	for (size_t i = 0; i < sizeof key; i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	/* The agent's view: it encrypts with the first half and decrypts with the second. */
+	memcpy(swapped, key + 32, 32);
+	memcpy(swapped + 32, key, 32);
+	ck_assert_int_eq(ssm_cipher_init(&agent_cipher, swapped), 0);
+
+	agent_start(&a, &opts);
+	feed(&a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
+	expect_ack(&a, 0);
+	assert_nothing_sent(&a);
+	expect_event(&a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
+	ck_assert_str_eq(ev.text, "arn:aws:kms:us-east-1:1:key/k");
+	ck_assert_int_eq(ssm_session_kms_request(a.s, &key_id, &challenge), 0);
+	ck_assert_str_eq(key_id, "arn:aws:kms:us-east-1:1:key/k");
+	ck_assert_str_eq(challenge, "Q0hBTExFTkdFMTIzNDU2Nw==");
+	ck_assert_int_eq(ssm_session_kms_key(a.s, key, "QkxPQg==", a.now, err, sizeof err), 0);
+	m = expect_input(&a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
+	resp = json_loads((const char *)m->payload, 0, NULL);
+	ck_assert_ptr_nonnull(resp);
+	kms = json_array_get(json_object_get(resp, "ProcessedClientActions"), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(kms, "ActionStatus")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(kms, "ActionResult"),
+							   "KMSCipherTextKey")), "QkxPQg==");
+	ck_assert(json_is_true(json_object_get(json_object_get(kms, "ActionResult"),
+					       "ChallengeAcknowledgement")));
+	ck_assert(json_is_null(json_object_get(resp, "Errors")));
+	json_decref(resp);
+
+	/* The encryption challenge: 64 random bytes under the agent's key come back under ours. */
+	for (size_t i = 0; i < sizeof secret; i++)
+		secret[i] = (uint8_t)(255 - i);
+	ck_assert_int_eq(ssm_cipher_encrypt(&agent_cipher, secret, sizeof secret, sealed, sizeof sealed, &sn), 0);
+	ck_assert_int_eq(ssm_challenge_build(sealed, sn, json, sizeof json, &n, err, sizeof err), 0);
+	feed(&a, SSM_MT_OUTPUT, 1, 0, SSM_PT_ENC_CHALLENGE_REQUEST, json, n);
+	expect_ack(&a, 1);
+	m = expect_input(&a, 1, SSM_PT_ENC_CHALLENGE_RESPONSE, NULL);
+	ck_assert_int_eq(ssm_challenge_parse(m->payload, m->len, back, sizeof back, &bn, err, sizeof err), 0);
+	ck_assert_int_eq(ssm_cipher_decrypt(&agent_cipher, back, bn, opened, sizeof opened, &n), 0);
+	ck_assert_uint_eq(n, sizeof secret);
+	ck_assert_mem_eq(opened, secret, sizeof secret);
+
+	feed_json(&a, SSM_MT_OUTPUT, 2, SSM_PT_HANDSHAKE_COMPLETE,
+		  "{\"HandshakeTimeToComplete\":1000,\"CustomerMessage\":\"This session is encrypted using AWS KMS.\"}");
+	expect_ack(&a, 2);
+	expect_event(&a, SSM_EVENT_LIVE, &ev);
+	ck_assert_str_eq(ev.text, "This session is encrypted using AWS KMS.");
+	/* Size stays plain JSON; keystrokes go out encrypted. */
+	expect_input(&a, 2, SSM_PT_SIZE, "{\"cols\":300,\"rows\":100}");
+	send_text(&a, "ls\r");
+	m = expect_input(&a, 3, SSM_PT_OUTPUT, NULL);
+	ck_assert_uint_eq(m->len, 3 + SSM_GCM_OVERHEAD);
+	ck_assert_int_eq(ssm_cipher_decrypt(&agent_cipher, m->payload, m->len, opened, sizeof opened, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_mem_eq(opened, "ls\r", 3);
+	/* Output from the agent is decrypted before it is shown. */
+	ck_assert_int_eq(ssm_cipher_encrypt(&agent_cipher, (const uint8_t *)"total 0\r\n", 9, sealed, sizeof sealed, &sn), 0);
+	feed(&a, SSM_MT_OUTPUT, 3, 0, SSM_PT_OUTPUT, sealed, sn);
+	expect_ack(&a, 3);
+	expect_output(&a, "total 0\r\n");
+	/* A payload that does not decrypt ends the session rather than showing garbage. */
+	{
+		struct ssm_message pm;
+		uint8_t frame[SSM_HEADER_SIZE + 64];
+		size_t flen = 0;
+
+		memset(&pm, 0, sizeof pm);
+		snprintf(pm.message_type, sizeof pm.message_type, "%s", SSM_MT_OUTPUT);
+		pm.schema_version = 1;
+		pm.created_date_ms = SSM_VECTOR_CREATED_MS;
+		pm.sequence_number = 4;
+		ssm_uuid_generate(pm.message_id);
+		pm.payload_type = SSM_PT_OUTPUT;
+		pm.payload = (const uint8_t *)"plain text!!plain text!!plain";
+		pm.payload_length = 29;
+		ck_assert_int_eq(ssm_message_encode(&pm, frame, sizeof frame, &flen, err, sizeof err), 0);
+		ck_assert_int_eq(ssm_session_on_binary(a.s, frame, flen, a.now, err, sizeof err), -1);
+	}
+	expect_event(&a, SSM_EVENT_ERROR, &ev);
+	ck_assert_str_eq(ev.code, "E_NODE_SHELL_INTERNAL");
+	ssm_cipher_free(&agent_cipher);
+	agent_stop(&a);
+}
+END_TEST
+
+/* A KMS call that failed is answered as a failure (the agent ends the session) and told. */
+START_TEST(kms_failure_is_answered_and_reported)
+{
+	static const char request[] =
+		"{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
+		"{\"ActionType\":\"SessionType\",\"ActionParameters\":{\"SessionType\":\"Standard_Stream\",\"Properties\":null}},"
+		"{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"k\",\"Challenge\":\"\"}}]}";
+	struct ssm_session_opts opts = { .kms_supported = 1 };
+	struct agent a;
+	struct ssm_event ev;
+	char err[160] = "";
+	json_t *resp, *kms;
+	struct seen *m;
+
+	agent_start(&a, &opts);
+	feed(&a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
+	expect_ack(&a, 0);
+	expect_event(&a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
+	ck_assert_int_eq(ssm_session_kms_failed(a.s, "AccessDeniedException: no", a.now, err, sizeof err), 0);
+	m = expect_input(&a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
+	resp = json_loads((const char *)m->payload, 0, NULL);
+	kms = json_array_get(json_object_get(resp, "ProcessedClientActions"), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(kms, "ActionStatus")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(kms, "Error")),
+			 "Failed to process action KMSEncryption: AccessDeniedException: no");
+	ck_assert(json_is_null(json_object_get(kms, "ActionResult")));
+	json_decref(resp);
+	expect_event(&a, SSM_EVENT_KMS_FAILED, &ev);
+	ck_assert_str_eq(ev.code, "E_NODE_SHELL_KMS_FAILED");
+	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	/* Nothing waits any more. */
+	ck_assert_int_eq(ssm_session_kms_failed(a.s, "again", a.now, err, sizeof err), -1);
+	agent_stop(&a);
+}
+END_TEST
+
 static Suite *ssm_session_suite(void)
 {
 	Suite *s = suite_create("ssm_session");
@@ -873,6 +1017,8 @@ static Suite *ssm_session_suite(void)
 	tcase_add_test(tc, reconnect_makes_unacked_input_due_at_once);
 	tcase_add_test(tc, peer_that_never_acks_stalls_the_session);
 	tcase_add_test(tc, unreadable_handshake_request_fails_the_session);
+	tcase_add_test(tc, kms_session_answers_with_the_data_key_and_encrypts_both_ways);
+	tcase_add_test(tc, kms_failure_is_answered_and_reported);
 	suite_add_tcase(s, tc);
 	return s;
 }

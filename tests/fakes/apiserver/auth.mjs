@@ -121,6 +121,11 @@ export class Authenticator {
     this.tokens.set(token, { username, groups: withAuthenticated([...groups]), webhookUntil: Date.now() + ttlMs });
   }
 
+  // Empties the webhook token cache (what a restarted apiserver, or the TTL, does).
+  forgetWebhookTokens() {
+    for (const [token, t] of this.tokens) if (t.webhookUntil) this.tokens.delete(token);
+  }
+
   knows(token) {
     const t = this.tokens.get(token);
     return Boolean(t) && !(t.webhookUntil && t.webhookUntil < Date.now());

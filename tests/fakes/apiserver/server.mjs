@@ -470,6 +470,7 @@ export async function startApiserver(opts = {}) {
     clusterUrl, clusterCaPem: clusterTls.caPem,
     createObjects,
     setEksAuth(config) { eksAuth = config; },
+    forgetWebhookTokens: () => auth.forgetWebhookTokens(),
     // Faults for the next watches of a resource ('reset', '500', 'gone'; resources.mjs).
     addWatchFaults: (resource, faults) => { for (const fault of faults) api.watchFaults.push({ resource, fault }); },
     // A client certificate the cluster's client CA signed ({ cn, groups }), and the CA.

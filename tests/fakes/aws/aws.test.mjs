@@ -392,6 +392,41 @@ describe('SSM with the AWS CLI and boto3', () => {
   });
 });
 
+// KMS GenerateDataKey as boto3 calls it (the shape the session-manager-plugin's SDK reads).
+const BOTO_KMS = `
+import json, sys, base64, boto3, botocore.exceptions
+a = json.load(sys.stdin)
+c = boto3.client("kms", region_name="us-east-1", endpoint_url=a["endpoint"], verify=a["ca"],
+                 aws_access_key_id=a["key"], aws_secret_access_key=a["secret"], aws_session_token=a["token"])
+try:
+    r = c.generate_data_key(KeyId=a["keyId"], NumberOfBytes=64, EncryptionContext=a["context"])
+    print(json.dumps({"ok": {"keyId": r["KeyId"], "plaintextLen": len(r["Plaintext"]), "blob": base64.b64encode(r["CiphertextBlob"]).decode()}}))
+except botocore.exceptions.ClientError as e:
+    print(json.dumps({"error": e.response["Error"]}))
+`;
+
+describe('KMS GenerateDataKey with boto3', () => {
+  test('returns a 64-byte key and a blob only the same encryption context opens', async () => {
+    const creds = await credsFor();
+    const context = { 'aws:ssm:SessionId': 'periscope-auth0-abc123-0a1b2c3d4e5f6a7b8', 'aws:ssm:TargetId': NODE };
+    const input = { endpoint: aws.kmsUrl, ca: aws.caFile, key: creds.accessKeyId, secret: creds.secretAccessKey, token: creds.sessionToken, keyId: aws.kmsKeyArn, context };
+    const r = await run('python3', ['-c', BOTO_KMS], clientEnv(), JSON.stringify(input));
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.ok.keyId, aws.kmsKeyArn);
+    assert.equal(out.ok.plaintextLen, 64);
+    // The agent's kms:Decrypt needs exactly that context.
+    assert.equal(aws.kmsDecrypt(out.ok.blob, context).length, 64);
+    assert.throws(() => aws.kmsDecrypt(out.ok.blob, { ...context, 'aws:ssm:TargetId': 'i-other' }), (e) => e.code === 'InvalidCiphertextException');
+    const other = await credsFor(ROLE_FOLDED);
+    const denied = JSON.parse((await run('python3', ['-c', BOTO_KMS], clientEnv(), JSON.stringify({
+      ...input, key: other.accessKeyId, secret: other.secretAccessKey, token: other.sessionToken,
+    }))).stdout);
+    assert.equal(denied.error?.Code, 'AccessDeniedException');
+    assert.match(denied.error.Message, /is not authorized to perform: kms:GenerateDataKey on resource: arn:aws:kms:us-east-1:111122223333:key\//);
+  });
+});
+
 describe('running the fake as a program', () => {
   test('prints one ready line, serves /__test/state and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, [join(HERE, 'server.mjs'), '--idp-issuer', idp.issuer, '--audience', CLIENT_ID], { stdio: ['ignore', 'pipe', 'inherit'] });

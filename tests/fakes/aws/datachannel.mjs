@@ -6,8 +6,10 @@
 //
 // Faults for tests (per session or global): dropOutputPercent, reorderPercent,
 // duplicatePercent (outgoing output), dropInputPercent (incoming input is ignored, not
-// acked, so the client has to retransmit), handshake: 'none' | 'session' | 'kms'.
-import { randomUUID } from 'node:crypto';
+// acked, so the client has to retransmit), handshake: 'none' | 'session' | 'kms'
+// ('kms': the agent's KMS encryption as amazon-ssm-agent does it, see KmsAgent below),
+// requireKmsChallengeResponse (the agent's Kms.RequireKMSChallengeResponse setting).
+import { randomUUID, randomBytes, createCipheriv, createDecipheriv } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import {
   encode, decode, encodeAck, parseJsonPayload, MessageType, PayloadType, Flags,
@@ -42,6 +44,23 @@ export function utf8Cut(buf, max, final) {
   if (n < buf.length) return start > 0 ? start : n; // the rest is here: send it whole next time
   if (final) return n;
   return start;                                // wait for the character's remaining bytes
+}
+
+// AES-256-GCM as the agent's block cipher (agent/session/crypto/blockcipher.go): a 12-byte
+// nonce in front, the 16-byte tag behind, no additional data. The agent encrypts with the
+// first half of the 64-byte data key and decrypts with the second.
+function gcmSeal(key, plain) {
+  const nonce = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  const body = Buffer.concat([c.update(plain), c.final()]);
+  return Buffer.concat([nonce, body, c.getAuthTag()]);
+}
+
+function gcmOpen(key, sealed) {
+  if (sealed.length < 28) throw new Error('ciphertext too short');
+  const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+  d.setAuthTag(sealed.subarray(sealed.length - 16));
+  return Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]);
 }
 
 class ChannelSession {
@@ -136,6 +155,10 @@ class ChannelSession {
   }
 
   sendStream(payloadType, payload) {
+    // SendStreamDataMessage: Output, StdErr and ExitCode go out encrypted in a KMS session.
+    if (this.encryption && (payloadType === PayloadType.OUTPUT || payloadType === PayloadType.STDERR || payloadType === PayloadType.EXIT_CODE)) {
+      payload = gcmSeal(this.encryption.agentKey, Buffer.from(payload));
+    }
     const seq = this.outSeq;
     this.outSeq += 1;
     const messageId = randomUUID();
@@ -151,7 +174,9 @@ class ChannelSession {
     this.outBuffer.push(entry);
     this.rec.stats.unacked = this.outBuffer.length; // output messages the client has not acknowledged yet
     if (this.outBuffer.length >= OUT_BUFFER_CAP) this.host?.pauseOutput();
-    if (this.paused) return; // kept for the retransmission after the client is back
+    // Kept for the retransmission after the client is back; while the agent is away
+    // (publication paused towards the client) nothing of it reaches the client either.
+    if (this.paused || this.agentAway) return;
     this.transmit(entry);
     this.sentOutputBytes += payload.length;
     const f = this.faults;
@@ -193,6 +218,32 @@ class ChannelSession {
     this.sendRaw(bytes);
   }
 
+  // MGS's pause_publication / start_publication to the client: the agent's side is away
+  // (or back). While away nothing reaches the agent: input is neither processed nor acked,
+  // and counted, so a test sees whether the client held it as it must (ssm-protocol.md
+  // §D.14; the agent does the same on its side, datachannel.go handlePausePublicationMessage).
+  publication(kind) {
+    this.agentAway = kind === 'pause';
+    this.sendRaw(encode({
+      messageType: kind === 'pause' ? MessageType.PAUSE_PUBLICATION : MessageType.START_PUBLICATION,
+      sequenceNumber: 0,
+      flags: 0,
+      payloadType: PayloadType.NONE,
+      payload: Buffer.alloc(0),
+      allowEmpty: true,
+    }));
+    if (!this.agentAway) for (const m of this.outBuffer) m.lastSent = 0;
+    // Resolves once the client has read the message: its pong to a ping sent after it
+    // (frames are read in order on the one connection).
+    const ws = this.ws;
+    return new Promise((resolve) => {
+      if (!ws) { resolve(false); return; }
+      ws.once('pong', () => resolve(true));
+      ws.once('close', () => resolve(false));
+      ws.ping();
+    });
+  }
+
   // Drops the client's connection without a close frame (TCP gone).
   cut() {
     if (!this.ws) return;
@@ -202,7 +253,7 @@ class ChannelSession {
 
   retransmit() {
     const oldest = this.outBuffer[0];
-    if (!oldest || !this.ws || this.paused) return;
+    if (!oldest || !this.ws || this.paused || this.agentAway) return;
     if (Date.now() - oldest.lastSent > this.rto) this.transmit(oldest);
   }
 
@@ -231,12 +282,12 @@ class ChannelSession {
     this.handshake = 'awaiting-response';
     const actions = [{ ActionType: 'SessionType', ActionParameters: { SessionType: 'Standard_Stream', Properties: null } }];
     if (kms) {
+      // blockcipher.go NewBlockCipherKMS: a 16-byte random challenge, base64.
+      this.kmsKeyId = this.channel.kms?.keyArn ?? `arn:aws:kms:${this.channel.config.region}:${this.channel.config.account}:key/00000000-1111-4222-8333-444444444444`;
+      this.kmsChallenge = randomBytes(16).toString('base64');
       actions.push({
         ActionType: 'KMSEncryption',
-        ActionParameters: {
-          KMSKeyId: `arn:aws:kms:${this.channel.config.region}:${this.channel.config.account}:key/00000000-1111-4222-8333-444444444444`,
-          Challenge: Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64'),
-        },
+        ActionParameters: { KMSKeyId: this.kmsKeyId, Challenge: this.kmsChallenge },
       });
     }
     const request = { AgentVersion: AGENT_VERSION, RequestedClientActions: actions };
@@ -267,18 +318,71 @@ class ChannelSession {
         this.fail(`Encountered error while initiating handshake. ${type} failed on client with status ${done.ActionStatus} error: ${done.Error ?? ''}`);
         return;
       }
-      if (type === 'KMSEncryption') {
-        // A client that claims to have set up KMS: this fake has no KMS to back it.
-        this.fail('Encountered error while initiating handshake. KMSEncryption is not supported by this fake.');
-        return;
-      }
+      if (type === 'KMSEncryption' && !this.finalizeKms(done.ActionResult)) return;
     }
+    if (this.encryption) {
+      // datachannel.go PerformHandshake: the encryption challenge before HandshakeComplete.
+      this.sendEncryptionChallenge();
+      return;
+    }
+    this.completeHandshake();
+  }
+
+  // datachannel.go finalizeKMSEncryption + blockcipher.go UpdateEncryptionKey: the data key
+  // from kms:Decrypt under the context the client must have used.
+  finalizeKms(result) {
+    const fail = (why) => { this.fail(`Encountered error while initiating handshake. ${why}`); return false; };
+    if (!result || typeof result.KMSCipherTextKey !== 'string') return fail('KMSEncryption result has no KMSCipherTextKey.');
+    const ack = result.ChallengeAcknowledgement === true;
+    if (this.faults.requireKmsChallengeResponse && !ack) return fail('client does not support required encryption context random challenge');
+    const context = { 'aws:ssm:SessionId': this.rec.sessionId, 'aws:ssm:TargetId': this.rec.target };
+    if (ack) context['aws:ssm:RandomChallenge'] = this.kmsChallenge;
+    let key;
+    try {
+      key = this.channel.kms.decrypt(result.KMSCipherTextKey, context, this.kmsKeyId);
+    } catch (e) {
+      return fail(`Fetching data key failed: Unable to retrieve data key, ${e.code ?? e.message}`);
+    }
+    if (key.length !== 64) return fail(`Fetching data key failed: the data key has ${key.length} bytes, not 64`);
+    this.encryption = { agentKey: key.subarray(0, 32), clientKey: key.subarray(32, 64) };
+    this.rec.handshake.kms = { challengeAcknowledged: ack };
+    return true;
+  }
+
+  sendEncryptionChallenge() {
+    this.handshake = 'awaiting-challenge';
+    this.encChallenge = randomBytes(64);
+    this.sendStream(PayloadType.ENC_CHALLENGE_REQUEST, JSON.stringify({ Challenge: gcmSeal(this.encryption.agentKey, this.encChallenge).toString('base64') }));
+    this.handshakeTimer = setTimeout(() => this.fail('Timed out waiting for encryption challenge.'), HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer.unref();
+  }
+
+  onEncryptionChallengeResponse(msg) {
+    clearTimeout(this.handshakeTimer);
+    const resp = parseJsonPayload(msg);
+    let back;
+    try {
+      back = gcmOpen(this.encryption.clientKey, Buffer.from(resp?.Challenge ?? '', 'base64'));
+    } catch {
+      this.fail('Encountered error while initiating handshake. Error decrypting encrypted text');
+      return;
+    }
+    if (!back.equals(this.encChallenge)) {
+      this.fail('Encountered error while initiating handshake. Encryption challenge does not match!');
+      return;
+    }
+    this.rec.handshake.kms.challengeConfirmed = true;
+    this.completeHandshake();
+  }
+
+  completeHandshake() {
     this.handshake = 'complete';
     this.rec.handshake.completed = true;
     const took = Number(process.hrtime.bigint() - this.handshakeStarted);
     this.sendStream(PayloadType.HANDSHAKE_COMPLETE, JSON.stringify({
       HandshakeTimeToComplete: took,
-      CustomerMessage: this.faults.customerMessage ?? '',
+      // buildHandshakeCompletePayload adds this for an encrypted session.
+      CustomerMessage: `${this.faults.customerMessage ?? ''}${this.encryption ? 'This session is encrypted using AWS KMS.' : ''}`,
     }));
     this.goLive();
   }
@@ -335,15 +439,18 @@ class ChannelSession {
   }
 
   onInput(msg) {
+    if (this.agentAway) { this.rec.stats.inputWhileAway = (this.rec.stats.inputWhileAway ?? 0) + 1; return; }
     if (chance(this.faults.dropInputPercent)) { this.rec.stats.inputDropped += 1; return; }
     const seq = Number(msg.sequenceNumber);
     if (seq === this.expectedIn) {
+      if (!this.decryptInput(msg)) return; // refused: neither acked nor processed
       this.process(msg);
       this.sendAck(msg);
       this.expectedIn += 1;
       while (this.inBuffer.has(this.expectedIn)) {
         const next = this.inBuffer.get(this.expectedIn);
         this.inBuffer.delete(this.expectedIn);
+        if (!this.decryptInput(next)) break;
         this.process(next);
         this.expectedIn += 1;
       }
@@ -358,8 +465,29 @@ class ChannelSession {
     }
   }
 
+  // datachannel.go processStreamDataMessage: in an encrypted session an Output payload
+  // that does not decrypt is an error; the message is not acknowledged (a plaintext
+  // keystroke is refused this way, and the client resends it forever).
+  decryptInput(msg) {
+    if (!this.encryption || msg.payloadType !== PayloadType.OUTPUT || msg.decrypted) return true;
+    try {
+      msg.payload = gcmOpen(this.encryption.clientKey, msg.payload);
+      msg.decrypted = true;
+      return true;
+    } catch {
+      this.rec.stats.undecryptable = (this.rec.stats.undecryptable ?? 0) + 1;
+      this.problem(`Error decrypting stream data message sequence ${msg.sequenceNumber}`);
+      return false;
+    }
+  }
+
   process(msg) {
     const type = msg.payloadType;
+    if (this.handshake === 'awaiting-challenge') {
+      if (type === PayloadType.ENC_CHALLENGE_RESPONSE) this.onEncryptionChallengeResponse(msg);
+      else this.rec.discardedDuringHandshake += 1;
+      return;
+    }
     if (this.handshake === 'awaiting-response') {
       if (type === PayloadType.HANDSHAKE_RESPONSE) this.onHandshakeResponse(msg);
       else this.rec.discardedDuringHandshake += 1; // the agent acks but drops these
@@ -458,6 +586,7 @@ export function createDataChannel({ config, state }) {
   const channel = {
     config,
     state,
+    kms: null,
     // Wakes anyone polling state (tests use waitFor on the returned object).
     notify() { for (const w of waiters) w(); },
     onChange(fn) { waiters.add(fn); return () => waiters.delete(fn); },
@@ -510,6 +639,13 @@ export function createDataChannel({ config, state }) {
   return {
     onChange: channel.onChange,
     handleUpgrade,
+    setKms(k) { channel.kms = k; },
+    // Sends pause_publication or start_publication to a session's client.
+    publication(sessionId, kind) {
+      const s = live.get(sessionId);
+      if (!s || !s.ws) return Promise.resolve(false);
+      return s.publication(kind);
+    },
     // Cuts the client's data channel of a session now (no close frame).
     cut(sessionId) {
       const s = live.get(sessionId);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { startAws } from './server.mjs';
 import { DataChannelClient } from './dc-client.mjs';
 import { encode, MessageType, PayloadType } from './codec.mjs';
-import { startStandInIdp, assumeRole, ssmCall, httpsRequest } from './test-helpers.mjs';
+import { startStandInIdp, assumeRole, ssmCall, kmsCall, httpsRequest } from './test-helpers.mjs';
 
 const ROLE = 'arn:aws:iam::123456789012:role/periscope-node-shell';
 const NODE = 'i-0123456789abcdef0';
@@ -185,6 +185,71 @@ describe('data channel', () => {
     assert.equal(rec.discardedDuringHandshake, 1);
     assert.equal(client.unacked.size, 0);
     assert.ok(!client.text().includes('early'));
+  });
+
+  // A data key for this session as the session-manager-plugin gets one: GenerateDataKey,
+  // signed with the operator's credentials, with the context the agent decrypts under.
+  async function dataKey(session, { challenge } = {}) {
+    const context = { 'aws:ssm:SessionId': session.SessionId, 'aws:ssm:TargetId': NODE };
+    if (challenge) context['aws:ssm:RandomChallenge'] = challenge;
+    const r = await kmsCall(aws, creds, 'GenerateDataKey', { KeyId: aws.kmsKeyArn, NumberOfBytes: 64, EncryptionContext: context });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    return { ciphertextBlob: r.json.CiphertextBlob, plaintext: Buffer.from(r.json.Plaintext, 'base64'), challengeAcknowledged: Boolean(challenge) };
+  }
+
+  async function openKms(faults, { plaintextInput = false, withChallenge = true } = {}) {
+    const s = await startSession({ handshake: 'kms', ...faults });
+    const rec = aws.state.sessions.get(s.SessionId);
+    // The challenge is in the handshake request; the key is fetched when it arrives, as the
+    // plugin does. Here: connect, read the request, then answer (the agent waits 15 s).
+    const client = new DataChannelClient({ streamUrl: s.StreamUrl, tokenValue: s.TokenValue, ca: aws.caPem, plaintextInput });
+    clients.push(client);
+    const handle = client.handle.bind(client);
+    let pending = null;
+    client.handle = (msg) => {
+      if (msg.payloadType === PayloadType.HANDSHAKE_REQUEST && !client.kms) { pending = msg; return; }
+      handle(msg);
+    };
+    await client.connect();
+    await client.waitFor(() => pending, 10000, 'the handshake request');
+    const req = JSON.parse(pending.payload.toString('utf8'));
+    const challenge = req.RequestedClientActions.find((a) => a.ActionType === 'KMSEncryption').ActionParameters.Challenge;
+    client.kms = await dataKey(s, { challenge: withChallenge ? challenge : undefined });
+    handle(pending);
+    return { client, rec, session: s };
+  }
+
+  test('KMS encryption: data key, challenge, then only encrypted payloads both ways', async () => {
+    const { client, rec } = await openKms({ requireKmsChallengeResponse: true });
+    await client.waitFor((c) => c.handshakeComplete, 10000, 'HandshakeComplete');
+    assert.equal(client.handshakeComplete.CustomerMessage, 'This session is encrypted using AWS KMS.');
+    assert.deepEqual(rec.handshake.kms, { challengeAcknowledged: true, challengeConfirmed: true });
+    await prompt(client);
+    const mark = client.text().length;
+    client.type('echo sealed-$((6*7))\r');
+    await client.waitForText(/sealed-42/, 10000, mark);
+    // What went over the wire was ciphertext: no received payload holds the text.
+    assert.ok(!client.received.some((m) => m.payload?.includes?.('sealed-42')));
+    assert.equal(rec.stats.undecryptable ?? 0, 0);
+  });
+
+  test('KMS encryption: the agent refuses an unencrypted keystroke (not acknowledged, not run)', async () => {
+    const { client, rec } = await openKms({}, { plaintextInput: true });
+    await client.waitFor((c) => c.handshakeComplete, 10000, 'HandshakeComplete');
+    await prompt(client);
+    const mark = client.text().length;
+    const seq = client.type('echo plain-$((6*7))\r');
+    await aws.waitFor(() => (rec.stats.undecryptable ?? 0) >= 2, 10000, 'the agent to refuse the keystroke (and its resend)');
+    assert.ok(client.unacked.has(seq), 'the plaintext keystroke is never acknowledged');
+    assert.ok(!client.text().slice(mark).includes('plain-42'));
+    assert.match(rec.protocolErrors.join('\n'), /Error decrypting stream data message sequence/);
+  });
+
+  test('KMS encryption: a data key without the challenge is refused where the agent requires it', async () => {
+    const { client, rec } = await openKms({ requireKmsChallengeResponse: true }, { withChallenge: false });
+    const closed = await client.waitFor((c) => c.closed, 10000, 'channel_closed');
+    assert.match(closed.Output, /client does not support required encryption context random challenge/);
+    assert.equal(rec.status, 'Failed');
   });
 
   test('KMS encryption requested: a client that declines gets channel_closed with the reason', async () => {

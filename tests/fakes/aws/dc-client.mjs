@@ -1,9 +1,10 @@
 // A small Session Manager data-channel client for tests (the client side of
 // ssm-protocol.md §D), built on codec.mjs: open message, in-order delivery with an
 // out-of-order buffer, acks (and re-acks of duplicates), retransmission of unacked input,
-// the handshake (declining KMS as a client without KMS must), Size messages and
-// channel_closed. It is a test tool, not a product client.
-import { randomUUID } from 'node:crypto';
+// the handshake (declining KMS as a client without KMS must, or, given a data key, doing
+// it as the session-manager-plugin does), Size messages and channel_closed. It is a test
+// tool, not a product client.
+import { randomUUID, randomBytes, createCipheriv, createDecipheriv } from 'node:crypto';
 import WebSocket from 'ws';
 import {
   encode, decode, encodeAck, parseJsonPayload, MessageType, PayloadType,
@@ -12,8 +13,11 @@ import {
 export class DataChannelClient {
   // onHandshakeRequest(client) runs before the HandshakeResponse is sent (tests use it to
   // send input too early).
-  constructor({ streamUrl, tokenValue, ca, cols = 80, rows = 24, clientId = randomUUID(), onHandshakeRequest }) {
-    Object.assign(this, { streamUrl, tokenValue, ca, cols, rows, clientId, onHandshakeRequest });
+  // kms: { ciphertextBlob, plaintext (64 bytes), challengeAcknowledged } from
+  // GenerateDataKey: answer KMSEncryption with it and encrypt Output payloads; with
+  // plaintextInput, keystrokes go out unencrypted anyway (to see the agent refuse them).
+  constructor({ streamUrl, tokenValue, ca, cols = 80, rows = 24, clientId = randomUUID(), onHandshakeRequest, kms, plaintextInput = false }) {
+    Object.assign(this, { streamUrl, tokenValue, ca, cols, rows, clientId, onHandshakeRequest, kms, plaintextInput });
     this.output = Buffer.alloc(0);
     this.expected = 0;
     this.ooo = new Map();
@@ -113,24 +117,53 @@ export class DataChannelClient {
     }
   }
 
+  seal(plain) {
+    const nonce = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.kms.plaintext.subarray(32, 64), nonce);
+    const body = Buffer.concat([c.update(plain), c.final()]);
+    return Buffer.concat([nonce, body, c.getAuthTag()]);
+  }
+
+  open(sealed) {
+    const d = createDecipheriv('aes-256-gcm', this.kms.plaintext.subarray(0, 32), sealed.subarray(0, 12));
+    d.setAuthTag(sealed.subarray(sealed.length - 16));
+    return Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]);
+  }
+
   handle(msg) {
     switch (msg.payloadType) {
       case PayloadType.OUTPUT:
       case PayloadType.STDERR:
       case PayloadType.EXIT_CODE:
-        this.output = Buffer.concat([this.output, msg.payload]);
+        this.output = Buffer.concat([this.output, this.encrypting ? this.open(msg.payload) : msg.payload]);
         this.goLive();
         break;
       case PayloadType.HANDSHAKE_REQUEST: {
         this.handshakeRequest = parseJsonPayload(msg);
         this.onHandshakeRequest?.(this);
-        const actions = (this.handshakeRequest?.RequestedClientActions ?? []).map((a) => (a.ActionType === 'SessionType'
-          ? { ActionType: 'SessionType', ActionStatus: 1, ActionResult: null, Error: '' }
-          : { ActionType: a.ActionType, ActionStatus: 3, ActionResult: null, Error: `${a.ActionType} is not supported by this client` }));
+        const actions = (this.handshakeRequest?.RequestedClientActions ?? []).map((a) => {
+          if (a.ActionType === 'SessionType') return { ActionType: 'SessionType', ActionStatus: 1, ActionResult: null, Error: '' };
+          if (a.ActionType === 'KMSEncryption' && this.kms) {
+            this.encrypting = true;
+            return {
+              ActionType: 'KMSEncryption',
+              ActionStatus: 1,
+              ActionResult: { KMSCipherTextKey: this.kms.ciphertextBlob, KMSCipherTextHash: null, ChallengeAcknowledgement: this.kms.challengeAcknowledged },
+              Error: '',
+            };
+          }
+          return { ActionType: a.ActionType, ActionStatus: 3, ActionResult: null, Error: `${a.ActionType} is not supported by this client` };
+        });
         const errors = actions.filter((a) => a.ActionStatus !== 1).map((a) => a.Error);
         this.sendStream(PayloadType.HANDSHAKE_RESPONSE, JSON.stringify({
           ClientVersion: '1.2.0.0', ProcessedClientActions: actions, Errors: errors.length ? errors : null,
         }));
+        break;
+      }
+      case PayloadType.ENC_CHALLENGE_REQUEST: {
+        const req = parseJsonPayload(msg);
+        const back = this.seal(this.open(Buffer.from(req.Challenge, 'base64')));
+        this.sendStream(PayloadType.ENC_CHALLENGE_RESPONSE, JSON.stringify({ Challenge: back.toString('base64') }));
         break;
       }
       case PayloadType.HANDSHAKE_COMPLETE:
@@ -164,7 +197,10 @@ export class DataChannelClient {
     }
   }
 
-  type(text) { return this.sendStream(PayloadType.OUTPUT, Buffer.from(text)); }
+  type(text) {
+    const bytes = Buffer.from(text);
+    return this.sendStream(PayloadType.OUTPUT, this.encrypting && !this.plaintextInput ? this.seal(bytes) : bytes);
+  }
 
   resize(cols, rows) {
     this.cols = cols;

@@ -105,13 +105,19 @@ export function seedPermissionPolicy({ region = '*', account = '*', clusterName 
 // Guide, "Additional sample IAM policies for Session Manager", example 4, "Allow a user to
 // end only sessions they started", for federated users and assumed roles).
 export function documentedPermissionPolicy({ region = '*', account = '*', clusterName }) {
-  return seedPermissionPolicy({ region, account, clusterName }).map((st) => (st.Sid !== 'ManageOwnSessions' ? st : {
+  return [...seedPermissionPolicy({ region, account, clusterName }).map((st) => (st.Sid !== 'ManageOwnSessions' ? st : {
     Sid: 'ManageOwnSessions',
     Effect: 'Allow',
     Action: ['ssm:TerminateSession', 'ssm:ResumeSession'],
     Resource: `arn:aws:ssm:${region}:${account}:session/*`,
     Condition: { StringLike: { 'ssm:resourceTag/aws:ssmmessages:session-id': '${aws:userid}' } },
-  }));
+  })), {
+    // Only for KMS-encrypted sessions: the key named in the Session Manager preferences.
+    Sid: 'SessionDataKey',
+    Effect: 'Allow',
+    Action: 'kms:GenerateDataKey',
+    Resource: `arn:aws:kms:${region}:${account}:key/*`,
+  }];
 }
 
 // Trust policy check for AssumeRoleWithWebIdentity. `trust` is

@@ -41,6 +41,7 @@ import { makeCertificates } from './certs.mjs';
 import { createSts } from './sts.mjs';
 import { createSsm } from './ssm.mjs';
 import { createDataChannel } from './datachannel.mjs';
+import { createKms } from './kms.mjs';
 import { createEks } from './eks.mjs';
 import { createMetadata } from './metadata.mjs';
 import { roleIdFor } from './sts.mjs';
@@ -127,6 +128,8 @@ export async function startAws(opts = {}) {
   const channel = createDataChannel({ config, state });
   const sts = createSts({ config, state });
   const ssm = createSsm({ config, state, channel, streamBase: ssmmessagesUrl });
+  const kms = createKms({ config, state, authorize: ssm.authorize });
+  channel.setKms(kms);
   const eks = createEks({ config, state });
   // Temporary credentials of one of the server's roles, as STS would issue them to the
   // Pod Identity agent or to EC2 for the instance profile.
@@ -183,6 +186,10 @@ export async function startAws(opts = {}) {
     addEksCluster(c) { state.eksClusters.set(c.name, { createdAt: Date.now() / 1000, ...c }); },
     setPodIdentityToken(t) { podIdentityToken = t; },
     ssmmessagesUrl,
+    kmsUrl: ssmUrl,             // KMS shares the SSM port (told apart by X-Amz-Target)
+    kmsKeyArn: kms.keyArn,
+    // The agent's kms:Decrypt (the plaintext data key, or InvalidCiphertextException).
+    kmsDecrypt: (blob, context) => kms.decrypt(blob, context),
     testUrl: `${ssmUrl}/__test`,
     caPem: tls.caPem,
     caFile: tls.caFile,
@@ -199,6 +206,11 @@ export async function startAws(opts = {}) {
     // StreamUrls from now on start with this base (wss://host:port) instead of the fake's own.
     setStreamBase(base) {
       config.streamBase = base ?? undefined;
+    },
+    // MGS's flow control towards the client: 'pause' or 'start'. Resolves (true) once the
+    // client has read it.
+    publication(sessionId, kind) {
+      return channel.publication(sessionId, kind);
     },
     // Drops a session's data channel now, as a lost TCP connection does.
     cutDataChannel(sessionId) {
@@ -298,9 +310,11 @@ export async function startAws(opts = {}) {
     if (new URL(req.url, stsUrl).pathname !== '/') return sendJson(res, 404, { error: 'not found' });
     return sts(req, res, body);
   }));
-  ssmServer.on('request', guard((req, res, body) => (req.url.startsWith('/__test/')
-    ? testEndpoint(req, res, body)
-    : ssm(req, res, body))));
+  ssmServer.on('request', guard((req, res, body) => {
+    if (req.url.startsWith('/__test/')) return testEndpoint(req, res, body);
+    if ((req.headers['x-amz-target'] ?? '').startsWith('TrentService.')) return kms.handle(req, res, body);
+    return ssm(req, res, body);
+  }));
   eksServer.on('request', guard((req, res, body) => eks(req, res, body)));
   metadataServer.on('request', guard((req, res) => metadata(req, res)));
   ssmServer.on('upgrade', (req, socket, head) => channel.handleUpgrade(req, socket, head));

@@ -245,7 +245,7 @@ export function createSsm({ config, state, channel, streamBase }) {
     },
   };
 
-  return async function handle(req, res, body) {
+  async function handle(req, res, body) {
     const requestId = randomUUID();
     const target = req.headers['x-amz-target'] ?? '';
     const record = recordRequest(state, req, 'ssm', target.replace(/^AmazonSSM\./, ''));
@@ -310,5 +310,8 @@ export function createSsm({ config, state, channel, streamBase }) {
       'Content-Length': Buffer.byteLength(text),
     });
     res.end(text);
-  };
+  }
+  // The same IAM evaluation for the fake KMS (kms:GenerateDataKey on the key's ARN).
+  handle.authorize = authorize;
+  return handle;
 }

@@ -84,3 +84,20 @@ export async function ssmCall(aws, creds, operation, input) {
   const res = await httpsRequest(`${aws.ssmUrl}/`, { method: 'POST', headers: signed.headers, body, ca: aws.caPem });
   return { status: res.status, json: JSON.parse(res.body) };
 }
+
+// One signed KMS JSON call (TrentService.<operation>, service kms); returns { status, json }.
+export async function kmsCall(aws, creds, operation, input) {
+  const url = new URL(aws.kmsUrl);
+  const body = JSON.stringify(input);
+  const signed = aws4.sign({
+    host: url.host,
+    path: '/',
+    method: 'POST',
+    service: 'kms',
+    region: aws.config.region,
+    body,
+    headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `TrentService.${operation}` },
+  }, creds);
+  const res = await httpsRequest(`${aws.kmsUrl}/`, { method: 'POST', headers: signed.headers, body, ca: aws.caPem });
+  return { status: res.status, json: JSON.parse(res.body) };
+}

@@ -1,0 +1,128 @@
+#include "shell/transcript.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/utf8.h"
+
+int transcript_init(struct transcript *t, size_t cap)
+{
+	memset(t, 0, sizeof *t);
+	if (cap < 2)
+		cap = 2;
+	t->tail_cap = cap / 2;
+	t->head_cap = cap - t->tail_cap;
+	t->head = malloc(t->head_cap);
+	t->tail = malloc(t->tail_cap);
+	if (!t->head || !t->tail) {
+		transcript_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+void transcript_add(struct transcript *t, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t n;
+
+	t->total += (long long)len;
+	n = t->head_cap - t->head_len;
+	if (n > len)
+		n = len;
+	memcpy(t->head + t->head_len, p, n);
+	t->head_len += n;
+	p += n;
+	len -= n;
+	/* Only the last tail_cap bytes of a long write can stay. */
+	if (len > t->tail_cap) {
+		p += len - t->tail_cap;
+		len = t->tail_cap;
+	}
+	while (len > 0) {
+		n = t->tail_cap - t->tail_pos;
+		if (n > len)
+			n = len;
+		memcpy(t->tail + t->tail_pos, p, n);
+		t->tail_pos = (t->tail_pos + n) % t->tail_cap;
+		t->tail_len = t->tail_len + n > t->tail_cap ? t->tail_cap : t->tail_len + n;
+		p += n;
+		len -= n;
+	}
+}
+
+bool transcript_truncated(const struct transcript *t)
+{
+	return t->total > (long long)(t->head_len + t->tail_len);
+}
+
+/* The ring in order, into out (tail_len bytes). */
+static void tail_copy(const struct transcript *t, unsigned char *out)
+{
+	size_t start = (t->tail_pos + t->tail_cap - t->tail_len) % t->tail_cap;
+	size_t first = t->tail_cap - start < t->tail_len ? t->tail_cap - start : t->tail_len;
+
+	memcpy(out, t->tail + start, first);
+	memcpy(out + first, t->tail, t->tail_len - first);
+}
+
+static void set_text(json_t *extra, const char *key, const unsigned char *data, size_t len)
+{
+	size_t n;
+	char *text = utf8_sanitize(data, len, &n);
+
+	if (text)
+		json_object_set_new(extra, key, json_stringn(text, n));
+	free(text);
+}
+
+void transcript_to_json(const struct transcript *t, json_t *extra)
+{
+	size_t len = t->head_len + t->tail_len, skip = 0;
+	unsigned char *all = malloc(len ? len : 1);
+	bool cut = transcript_truncated(t);
+
+	json_object_set_new(extra, "transcript_bytes", json_integer(t->total));
+	json_object_set_new(extra, "truncated", json_boolean(cut));
+	if (!all || !len)
+		goto done;
+	memcpy(all, t->head, t->head_len);
+	tail_copy(t, all + t->head_len);
+	if (!cut) {
+		set_text(extra, "transcript", all, len);
+		goto done;
+	}
+	/* The tail starts wherever the ring was: at the next character, not inside one. */
+	while (skip < 3 && skip < t->tail_len && (all[t->head_len + skip] & 0xC0) == 0x80)
+		skip++;
+	set_text(extra, "transcript", all, t->head_len);
+	set_text(extra, "transcript_tail", all + t->head_len + skip, t->tail_len - skip);
+	json_object_set_new(extra, "truncated_at", json_integer((json_int_t)t->head_len));
+	json_object_set_new(extra, "tail_from", json_integer(t->total - (long long)(t->tail_len - skip)));
+done:
+	free(all);
+}
+
+char *transcript_join(const struct transcript *t, const char *sep, size_t *len)
+{
+	size_t seplen = transcript_truncated(t) && sep ? strlen(sep) : 0;
+	char *out = malloc(t->head_len + seplen + t->tail_len + 1);
+
+	if (!out)
+		return NULL;
+	if (t->head_len)
+		memcpy(out, t->head, t->head_len);
+	memcpy(out + t->head_len, sep ? sep : "", seplen);
+	if (t->tail_len)
+		tail_copy(t, (unsigned char *)out + t->head_len + seplen);
+	*len = t->head_len + seplen + t->tail_len;
+	out[*len] = '\0';
+	return out;
+}
+
+void transcript_free(struct transcript *t)
+{
+	free(t->head);
+	free(t->tail);
+	memset(t, 0, sizeof *t);
+}

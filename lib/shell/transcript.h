@@ -1,0 +1,35 @@
+/* A terminal's output kept for its close row, within a cap, head and tail: the first half of
+ * the cap (rounded up) keeps the start of the session, a ring of the other half its latest
+ * output, so that the end of a session (where incidents happen) is never lost however much
+ * scrolled by in between. */
+#ifndef PERISCOPE_TRANSCRIPT_H
+#define PERISCOPE_TRANSCRIPT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct transcript {
+	unsigned char *head;
+	size_t head_cap, head_len;
+	unsigned char *tail;          /* a ring: tail_len bytes ending before tail_pos */
+	size_t tail_cap, tail_len, tail_pos;
+	long long total;              /* every byte seen */
+};
+
+/* cap: bytes kept at most (>= 2). 0, or -1 (out of memory). */
+int transcript_init(struct transcript *t, size_t cap);
+void transcript_add(struct transcript *t, const void *data, size_t len);
+bool transcript_truncated(const struct transcript *t);
+/* Sets the close row's fields (docs/node-shell.md §8): transcript_bytes (total), truncated;
+ * when nothing was dropped, transcript (everything); else transcript (the head),
+ * transcript_tail (the latest bytes, from a character boundary), truncated_at (the offset
+ * where the head stops) and tail_from (the offset where the tail starts). Text is UTF-8,
+ * invalid sequences replaced by U+FFFD. */
+void transcript_to_json(const struct transcript *t, json_t *extra);
+/* The kept bytes in order, malloc'd (NUL-terminated; *len without it): the head, then sep
+ * when bytes were dropped between head and tail, then the tail. NULL when out of memory. */
+char *transcript_join(const struct transcript *t, const char *sep, size_t *len);
+void transcript_free(struct transcript *t);
+
+#endif
