@@ -16,6 +16,7 @@ struct worker {
 	struct oidc_provider *provider;   /* discovered on first use */
 	struct auth_ctx auth;
 	struct cred_cache *creds;            /* the process's, shared by the workers */
+	struct upstream_tally tally;         /* this request's upstream calls, flushed after it */
 };
 
 int worker_init(struct worker *w, const struct config *cfg, char *err, size_t errlen);

@@ -26,6 +26,7 @@
 #include "store/db.h"
 #include "core/log.h"
 #include "maintenance.h"
+#include "metrics/metrics_store.h"
 #include "request.h"
 #include "router.h"
 
@@ -47,6 +48,10 @@ static void serve_one(struct worker *w, FCGX_Request *fcgx)
 	else
 		respond_error(&rq, 500, "E_INTERNAL", "out of memory", NULL);
 	request_cleanup(&rq);
+	/* Upstream calls this request made, into the shared counters (kept for the next
+	 * request if the database is busy now). */
+	if (metrics_upstream_flush(w->db, &w->tally) != 0)
+		log_msg(LOG_WARN, "fcgi", "upstream counts not recorded yet: %s", sqlite3_errmsg(w->db));
 }
 
 static void *worker_main(void *arg)

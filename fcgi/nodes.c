@@ -25,7 +25,7 @@ void handle_nodes_list(struct request *rq)
 		respond_error(rq, 404, "E_NOT_FOUND", "no such cluster", NULL);
 		return;
 	}
-	if (node_list(c, rq->w->creds, NULL, NULL, &nodes, &n, err, sizeof err) != 0) {
+	if (node_list(c, rq->w->creds, NULL, NULL, &rq->w->tally, &nodes, &n, err, sizeof err) != 0) {
 		log_json(LOG_WARN, "nodes", "cannot list nodes",
 			 json_pack("{s:s, s:s}", "cluster", c->name, "error", err));
 		respond_error(rq, 502, "E_UPSTREAM", "cannot read the cluster's nodes",
@@ -65,7 +65,8 @@ void handle_node_preflight(struct request *rq)
 	}
 	{
 		struct ssm_client client = { .endpoint = access.ssm_endpoint, .region = access.region,
-					     .creds = &access.role.creds, .ca_file = access.ca_file };
+					     .creds = &access.role.creds, .ca_file = access.ca_file,
+					     .tally = &rq->w->tally };
 		if (ssm_describe_instance(&client, access.instance_id, &info, &aerr, err, sizeof err) != 0) {
 			char text[512];
 			struct product_error pe = aws_error_classify(AWS_OP_SSM_DESCRIBE_INSTANCE_INFORMATION, &aerr);

@@ -13,6 +13,7 @@ int worker_init(struct worker *w, const struct config *cfg, char *err, size_t er
 	w->auth.cfg = cfg;
 	w->auth.db = w->db;
 	w->auth.provider = &w->provider;
+	w->auth.tally = &w->tally;
 	return 0;
 }
 

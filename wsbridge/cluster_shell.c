@@ -495,6 +495,7 @@ static int cs_start(struct session *s)
 	cs->k8s.wait = &cs->wait;
 	/* A dozen calls to one apiserver at the start: one connection (NULL: one each). */
 	cs->k8s.share = http_share_new();
+	cs->k8s.tally = &s->tally;
 	if (shell_objects_init(&cs->obj, s->session_id, tier_name(s->id.tier), s->id.subject, cs->ns) != 0) {
 		session_fail(s, "E_INTERNAL", false, "cannot name the session's objects");
 		return -1;

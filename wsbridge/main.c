@@ -107,6 +107,7 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	auth->cfg = s->cfg;
 	auth->db = s->db;
 	auth->provider = provider;
+	auth->tally = &s->tally;
 	s->auth = auth;
 	st = auth_from_cookie(auth, s->cookie, now_ms() / 1000, &s->id, err, sizeof err);
 	if (st == AUTH_ERROR) {
@@ -163,6 +164,7 @@ int main(void)
 	int status = 1;
 
 	memset(&s, 0, sizeof s);
+	s.upgraded_mono = monotonic_ms();
 	buf_init(&s.in, FRAME_MAX_LINE);
 	buf_init(&s.out, 64u << 20);
 	s.signal_fd = setup_signals();

@@ -215,7 +215,7 @@ static int start_ssm(struct node_shell *ns)
 					  .region = ns->access.region,
 					  .creds = &ns->access.role.creds,
 					  .ca_file = ns->access.ca_file,
-					  .clock = &ns->clock };
+					  .clock = &ns->clock, .tally = &s->tally };
 	if (ssm_start_session(&ns->client, ns->access.instance_id, NULL, reason, &ns->started, &aerr,
 			      err, sizeof err) != 0) {
 		struct product_error pe = aws_error_classify(AWS_OP_SSM_START_SESSION, &aerr);
@@ -263,8 +263,11 @@ static int connect_ws(struct node_shell *ns, const char *url, const char *token,
 		ns->ws = NULL;
 	}
 	ns->ws = ws_client_new(&wo, err, errlen);
-	if (!ns->ws || ws_client_connect(ns->ws, err, errlen) != 0)
+	if (!ns->ws || ws_client_connect(ns->ws, err, errlen) != 0) {
+		upstream_tally_record(&ns->s->tally, UPSTREAM_SSMMESSAGES, ns->ws ? ws_client_http_status(ns->ws) : 0);
 		goto done;
+	}
+	upstream_tally_record(&ns->s->tally, UPSTREAM_SSMMESSAGES, 101);
 	open_msg = ssm_session_open_message(ns->channel, token, err, errlen);
 	if (!open_msg)
 		goto done;

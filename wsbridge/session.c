@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "metrics/metrics_store.h"
 #include "store/audit.h"
 #include "shell/client_lines.h"
 #include "shell/frames.h"
@@ -21,6 +22,26 @@
 #define HEARTBEAT_MISSES 3
 
 static int check_timers(struct session *s, long long now);
+
+/* periscope_shell_open_seconds{kind,stage}: from the upgrade (this process's start) to the
+ * hello frame, and to the first terminal output. One small write each, once a session. */
+static void observe_open(struct session *s, const char *stage)
+{
+	char *labels = metrics_labels("kind", shell_kind_name(s->target.kind), "stage", stage, NULL);
+
+	if (!labels || metrics_observe_ms(s->db, METRIC_OPEN_SECONDS, labels,
+					  monotonic_ms() - s->upgraded_mono) != 0)
+		log_msg(LOG_WARN, "wsbridge", "session %s: open latency not recorded", s->session_id);
+	free(labels);
+}
+
+/* The upstream requests counted since the last flush (metrics/upstream_tally.h). */
+static void flush_tally(struct session *s)
+{
+	if (metrics_upstream_flush(s->db, &s->tally) != 0)
+		log_msg(LOG_WARN, "wsbridge", "session %s: upstream counts not recorded yet: %s",
+			s->session_id, sqlite3_errmsg(s->db));
+}
 
 void session_fail(struct session *s, const char *code, bool retryable, const char *fmt, ...)
 {
@@ -57,6 +78,10 @@ int session_emit_stdout(struct session *s, const void *data, size_t len)
 	const unsigned char *p = data;
 
 	s->bytes_out += (long long)len;
+	if (!s->first_output_seen && len > 0) {
+		s->first_output_seen = true;
+		observe_open(s, "first_output");
+	}
 	s->last_activity = monotonic_ms();
 	s->idle_warned = false;
 	while (len > 0) {
@@ -298,6 +323,7 @@ static void heartbeat(struct session *s, long long now)
 	if (shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0)
 		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
 			sqlite3_errmsg(s->db));
+	flush_tally(s);
 }
 
 static void send_hello(struct session *s)
@@ -441,6 +467,7 @@ int session_run(struct session *s)
 		write_open_row(s);
 	if (started && !s->fail_code && !s->close_reason[0]) {
 		send_hello(s);
+		observe_open(s, "hello");
 		/* The browser learns the heartbeat interval from hello, and pings from then on: a pod
 		 * that took longer than three heartbeats to start is no missed heartbeat. */
 		s->last_activity = s->last_client_frame = monotonic_ms();
@@ -451,6 +478,7 @@ int session_run(struct session *s)
 		session_set_exit(s, s->fail_code ? "error" : "upstream_closed", -1);
 	s->ops->teardown(s, close_extra);
 	write_close_row(s, close_extra);
+	flush_tally(s);
 	json_decref(close_extra);
 	if (s->fail_code)
 		frame_error(&s->out, s->fail_code, s->fail_message, s->fail_retryable, true);

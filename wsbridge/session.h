@@ -13,6 +13,7 @@
 #include "auth/auth.h"
 #include "core/buf.h"
 #include "config/config.h"
+#include "metrics/upstream_tally.h"
 #include "shell/login_watch.h"
 #include "shell/shell_gates.h"
 
@@ -71,6 +72,8 @@ struct session {
 	int cols, rows;                         /* last size the browser sent (0 = none yet) */
 
 	/* Timers (monotonic ms). */
+	long long upgraded_mono;                /* when this process started: the upgrade */
+	bool first_output_seen;                 /* the open latency's second stage was recorded */
 	long long started_mono;
 	long long started_wall_ms;
 	long long last_activity;
@@ -81,6 +84,7 @@ struct session {
 
 	/* Accounting and outcome. */
 	long long bytes_in, bytes_out;
+	struct upstream_tally tally;            /* added to the metrics at heartbeats and close */
 	bool admitted;
 	bool ended;
 	char close_reason[32];

@@ -41,7 +41,7 @@ char *cookie_value(const char *header, const char *name)
 
 int auth_provider(struct auth_ctx *ctx, struct oidc_provider **out, char *err, size_t errlen)
 {
-	if (!*ctx->provider && oidc_discover(&ctx->cfg->oidc, ctx->provider, err, errlen) != 0)
+	if (!*ctx->provider && oidc_discover(&ctx->cfg->oidc, ctx->tally, ctx->provider, err, errlen) != 0)
 		return -1;
 	*out = *ctx->provider;
 	return 0;

@@ -5,6 +5,7 @@
 #ifndef PERISCOPE_AUTH_H
 #define PERISCOPE_AUTH_H
 
+#include "metrics/upstream_tally.h"
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -33,6 +34,7 @@ struct auth_ctx {
 	const struct config *cfg;
 	sqlite3 *db;
 	struct oidc_provider **provider;
+	struct upstream_tally *tally;   /* upstream requests counted for the metrics, or NULL */
 };
 
 int auth_provider(struct auth_ctx *ctx, struct oidc_provider **out, char *err, size_t errlen);

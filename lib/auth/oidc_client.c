@@ -40,9 +40,10 @@ void oidc_provider_free(struct oidc_provider *p)
 	free(p);
 }
 
-static json_t *get_json(const char *url, char *err, size_t errlen)
+static json_t *get_json(const char *url, struct upstream_tally *tally, char *err, size_t errlen)
 {
-	struct http_request rq = { .url = url, .headers = (const char *const[]){ "Accept: application/json", NULL } };
+	struct http_request rq = { .url = url, .headers = (const char *const[]){ "Accept: application/json", NULL },
+				   .tally = tally, .service = UPSTREAM_IDP };
 	struct http_response rs;
 	json_t *doc = NULL;
 	json_error_t jerr;
@@ -73,7 +74,7 @@ static char *dup_field(json_t *doc, const char *key)
 
 static int fetch_keys(struct oidc_provider *p, char *err, size_t errlen)
 {
-	struct http_request rq = { .url = p->jwks_uri };
+	struct http_request rq = { .url = p->jwks_uri, .tally = p->tally, .service = UPSTREAM_IDP };
 	struct http_response rs;
 	struct jwks *keys = NULL;
 	int rc = -1;
@@ -95,8 +96,8 @@ done:
 	return rc;
 }
 
-int oidc_discover(const struct oidc_config *cfg, struct oidc_provider **out, char *err,
-		  size_t errlen)
+int oidc_discover(const struct oidc_config *cfg, struct upstream_tally *tally,
+		  struct oidc_provider **out, char *err, size_t errlen)
 {
 	struct oidc_provider *p = calloc(1, sizeof *p);
 	struct buf url;
@@ -108,12 +109,13 @@ int oidc_discover(const struct oidc_config *cfg, struct oidc_provider **out, cha
 	if (!p)
 		goto fail;
 	p->cfg = cfg;
+	p->tally = tally;
 	/* The discovery URL is the issuer with its trailing slash dropped + the well-known path. */
 	issuer = cfg->issuer;
 	if (buf_append(&url, issuer, strlen(issuer) - (issuer[strlen(issuer) - 1] == '/')) != 0 ||
 	    buf_append_str(&url, "/.well-known/openid-configuration") != 0)
 		goto fail;
-	doc = get_json(url.data, err, errlen);
+	doc = get_json(url.data, tally, err, errlen);
 	if (!doc)
 		goto fail;
 	p->issuer = dup_field(doc, "issuer");
@@ -261,6 +263,8 @@ static int token_request(const struct oidc_provider *p, const char *const *pairs
 		.body_len = body ? strlen(body) : 0,
 		.basic_user = user,
 		.basic_password = password,
+		.tally = p->tally,
+		.service = UPSTREAM_IDP,
 	};
 	struct http_response rs;
 	int rc = -1;

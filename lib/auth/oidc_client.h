@@ -3,6 +3,7 @@
 #ifndef PERISCOPE_OIDC_CLIENT_H
 #define PERISCOPE_OIDC_CLIENT_H
 
+#include "metrics/upstream_tally.h"
 #include <jansson.h>
 #include <stddef.h>
 
@@ -19,6 +20,7 @@ struct oidc_provider {
 	struct jwks *keys;
 	long long keys_fetched_at;      /* monotonic ms */
 	const struct oidc_config *cfg;  /* borrowed */
+	struct upstream_tally *tally;   /* requests counted (service idp), or NULL; the owner's */
 };
 
 struct oidc_tokens {
@@ -28,9 +30,10 @@ struct oidc_tokens {
 	long long expires_in;           /* seconds; 0 when absent */
 };
 
-/* Fetches <issuer>/.well-known/openid-configuration and the JWKS. */
-int oidc_discover(const struct oidc_config *cfg, struct oidc_provider **out, char *err,
-		  size_t errlen);
+/* Fetches <issuer>/.well-known/openid-configuration and the JWKS. The provider counts its
+ * requests in tally (may be NULL), which must outlive it. */
+int oidc_discover(const struct oidc_config *cfg, struct upstream_tally *tally,
+		  struct oidc_provider **out, char *err, size_t errlen);
 void oidc_provider_free(struct oidc_provider *p);
 void oidc_tokens_clear(struct oidc_tokens *t);
 

@@ -269,6 +269,7 @@ setopt_fail:
 oom:
 	set_err(err, errlen, "%s", "out of memory");
 done:
+	upstream_tally_record(req->tally, req->service, resp->status);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 	return rc;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "metrics/upstream_tally.h"
 
 #define AWS_HTTP_DEFAULT_TIMEOUT_MS 15000
 #define AWS_HTTP_DEFAULT_MAX_RESPONSE (1024 * 1024)
@@ -35,6 +36,8 @@ struct aws_http_request {
 	long timeout_ms;              /* whole request; 0 = AWS_HTTP_DEFAULT_TIMEOUT_MS */
 	long connect_timeout_ms;      /* 0 = a third of timeout_ms */
 	size_t max_response;          /* body limit; 0 = AWS_HTTP_DEFAULT_MAX_RESPONSE */
+	struct upstream_tally *tally; /* each attempt's outcome counted here, or NULL */
+	enum upstream_service service;
 };
 
 struct aws_http_response {

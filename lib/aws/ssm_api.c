@@ -122,6 +122,7 @@ static int call_once(const struct ssm_client *c, const char *service, const char
 			.url = c->endpoint, .headers = hl, .body = body, .body_len = strlen(body),
 			.ca_file = c->ca_file, .timeout_ms = c->timeout_ms,
 			.max_response = SSM_JSON_MAX_BYTES,
+			.tally = c->tally, .service = UPSTREAM_SSM,
 		};
 
 		if (aws_http_post(&hreq, &resp, msg, sizeof msg) != 0) {

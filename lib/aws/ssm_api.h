@@ -5,6 +5,7 @@
 #ifndef PERISCOPE_SSM_API_H
 #define PERISCOPE_SSM_API_H
 
+#include "metrics/upstream_tally.h"
 #include <stddef.h>
 #include <time.h>
 
@@ -23,6 +24,7 @@ struct ssm_client {
 	struct aws_clock *clock;              /* AWS's clock offset, learnt once and kept by the
 	                                       * caller; NULL = learnt per call */
 	int max_attempts;                     /* 0 = AWS_RETRY_MAX_ATTEMPTS */
+	struct upstream_tally *tally;         /* each attempt counted (service ssm), or NULL */
 };
 
 /* "https://ssm.<region>.amazonaws.com" (".cn" suffix in cn-* regions). 0 or -1. */

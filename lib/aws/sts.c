@@ -155,6 +155,8 @@ int sts_assume_role_with_web_identity(const struct sts_assume_request *req,
 	hreq.ca_file = req->ca_file;
 	hreq.timeout_ms = req->timeout_ms;
 	hreq.max_response = STS_XML_MAX_BYTES;
+	hreq.tally = req->tally;
+	hreq.service = UPSTREAM_STS;
 	for (int attempt = 1;; attempt++) {
 		bool again;
 

@@ -4,6 +4,7 @@
 #ifndef PERISCOPE_STS_H
 #define PERISCOPE_STS_H
 
+#include "metrics/upstream_tally.h"
 #include <stddef.h>
 
 #include "aws/aws_errors.h"
@@ -21,6 +22,7 @@ struct sts_assume_request {
 	long timeout_ms;                 /* 0 = default */
 	int max_attempts;                /* 0 = AWS_RETRY_MAX_ATTEMPTS (throttling, IDP
 	                                  * communication errors, 5xx, broken connections) */
+	struct upstream_tally *tally;    /* each attempt counted (service sts), or NULL */
 };
 
 /* "https://sts.<region>.amazonaws.com" (".amazonaws.com.cn" for cn-* regions) into out.

@@ -73,6 +73,8 @@ static int call_once(const struct k8s_client *k, const char *method, const char 
 			.max_body = K8S_MAX_ANSWER,
 			.wait = k->wait,
 			.share = k->share,
+			.tally = k->tally,
+			.service = UPSTREAM_APISERVER,
 		};
 		if (http_do(&rq, &rs, err, errlen) != 0)
 			goto done;
@@ -188,6 +190,8 @@ int k8s_watch(const struct k8s_client *k, const char *path, int timeout_s,
 			.max_body = K8S_MAX_ANSWER,
 			.wait = k->wait,
 			.share = k->share,
+			.tally = k->tally,
+			.service = UPSTREAM_APISERVER,
 			.on_body = watch_chunk,
 			.body_ud = &w,
 		};

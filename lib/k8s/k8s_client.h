@@ -3,6 +3,7 @@
 #ifndef PERISCOPE_K8S_CLIENT_H
 #define PERISCOPE_K8S_CLIENT_H
 
+#include "metrics/upstream_tally.h"
 #include <jansson.h>
 #include <stddef.h>
 
@@ -14,6 +15,7 @@ struct k8s_client {
 	const struct http_wait *wait;   /* serve other descriptors while waiting, or NULL */
 	long timeout_ms;                /* per call; 0 = 15 s */
 	struct http_share *share;       /* keep the connection between calls, or NULL */
+	struct upstream_tally *tally;   /* calls counted for the metrics (service apiserver), or NULL */
 };
 
 struct k8s_response {

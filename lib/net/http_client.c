@@ -171,6 +171,9 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 	cc = rq->wait ? perform_waiting(c, rq->wait, rs) : curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	/* A request the caller abandoned (the browser left) is nobody's failure. */
+	if (!rs->abandoned)
+		upstream_tally_record(rq->tally, rq->service, rs->status);
 	read_headers(c, rs);
 	if (rs->abandoned || (rs->stopped && cc == CURLE_WRITE_ERROR)) {
 		rc = 0;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "metrics/upstream_tally.h"
 
 #define HTTP_DEFAULT_MAX_BODY (4u << 20)
 
@@ -40,6 +41,10 @@ struct http_request {
 	 * return 1 to stop reading (http_do then returns 0 with stopped set). */
 	int (*on_body)(void *ud, const char *data, size_t len);
 	void *body_ud;
+	/* The outcome (status class, or "error" without an answer) is counted here for the
+	 * metrics, under service; NULL counts nothing. */
+	struct upstream_tally *tally;
+	enum upstream_service service;
 };
 
 struct http_response {

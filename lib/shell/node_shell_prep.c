@@ -110,11 +110,11 @@ static void fill_node(json_t *node, struct node_info *out)
 }
 
 int node_list(const struct cluster_config *c, struct cred_cache *creds, const char *name,
-	      const struct http_wait *wait, struct node_info **out, size_t *count, char *err,
-	      size_t errlen)
+	      const struct http_wait *wait, struct upstream_tally *tally, struct node_info **out,
+	      size_t *count, char *err, size_t errlen)
 {
 	struct kube_target target = { 0 };
-	struct k8s_client k = { .target = &target, .wait = wait };
+	struct k8s_client k = { .target = &target, .wait = wait, .tally = tally };
 	struct k8s_response r = { 0 };
 	char path[512];
 	json_t *items;
@@ -190,7 +190,7 @@ static int locate_node(const struct config *cfg, const struct cluster_config *c,
 	size_t n = 0;
 	char err[512];
 	const char *region;
-	int rc = node_list(c, creds, t->node, wait, &nodes, &n, err, sizeof err);
+	int rc = node_list(c, creds, t->node, wait, out->tally, &nodes, &n, err, sizeof err);
 
 	if (rc == 1)
 		return gate_refuse(ans, 404, "E_NODE_NOT_EC2", json_pack("{s:s}", "err", "node not found"),
@@ -239,6 +239,7 @@ static int sts_for_node(const struct config *cfg, const char *id_token, int dura
 	rq.web_identity_token = id_token;
 	rq.ca_file = a->ca_file;
 	rq.duration_seconds = duration_seconds;
+	rq.tally = a->tally;
 	rc = sts_assume_role_with_web_identity(&rq, role, aerr, err, errlen);
 	if (rc != 0 && duration_seconds > 3600 && !strcmp(aerr->code, "ValidationError") &&
 	    strstr(aerr->message, "DurationSeconds")) {
@@ -330,6 +331,7 @@ int node_shell_prepare_session(const struct config *cfg, struct cred_cache *cred
 
 	memset(out, 0, sizeof *out);
 	memset(ans, 0, sizeof *ans);
+	out->tally = auth ? auth->tally : NULL;
 	/* Signed-in checks first: nothing about the nodes is revealed to anonymous callers. */
 	if (shell_gates_static(cfg, t, id, ans) != 0)
 		return -1;

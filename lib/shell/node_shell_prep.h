@@ -5,6 +5,7 @@
 #ifndef PERISCOPE_NODE_SHELL_PREP_H
 #define PERISCOPE_NODE_SHELL_PREP_H
 
+#include "metrics/upstream_tally.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,8 +31,8 @@ int parse_provider_id(const char *provider_id, char **instance_id, char **zone);
 /* Reads the nodes of a cluster (name NULL: all of them) with the server's own identity.
  * *out is an array of node_info, *count entries. 0; -1 with err; 1 when name is not found. */
 int node_list(const struct cluster_config *c, struct cred_cache *creds, const char *name,
-	      const struct http_wait *wait, struct node_info **out, size_t *count, char *err,
-	      size_t errlen);
+	      const struct http_wait *wait, struct upstream_tally *tally, struct node_info **out,
+	      size_t *count, char *err, size_t errlen);
 void node_list_free(struct node_info *nodes, size_t count);
 
 struct node_access {
@@ -44,6 +45,7 @@ struct node_access {
 	const char *ca_file;            /* trust for the AWS endpoints (borrowed from config) */
 	struct sts_assumed_role role;   /* the operator's credentials and assumed-role ARN */
 	int duration_seconds;           /* the DurationSeconds STS granted (0 = its default) */
+	struct upstream_tally *tally;   /* the node lookup and STS counted here (auth's), or NULL */
 };
 
 void node_access_clear(struct node_access *a);

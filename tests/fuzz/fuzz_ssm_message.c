@@ -83,8 +83,16 @@ static void exercise_payload_parsers(const struct ssm_message *m)
 	(void)ssm_ack_parse(m->payload, m->payload_length, &ack, err, sizeof err);
 	(void)ssm_handshake_complete_parse(m->payload, m->payload_length, &hc, err, sizeof err);
 	(void)ssm_channel_closed_parse(m->payload, m->payload_length, &cc, err, sizeof err);
+	{
+		uint8_t challenge[SSM_CHALLENGE_MAX];
+
+		(void)ssm_challenge_parse(m->payload, m->payload_length, challenge,
+					  sizeof challenge, &n, err, sizeof err);
+	}
 	if (ssm_handshake_request_parse(m->payload, m->payload_length, &req, err, sizeof err) == 0) {
 		ssm_handshake_decide(&req, &outcome);
+		/* The KMS answer too: a data key's ciphertext in the ActionResult. */
+		outcome.kms_ciphertext_b64 = "QkxPQg==";
 		(void)ssm_handshake_response_build(&req, &outcome, SSM_CLIENT_VERSION, json,
 						   sizeof json, &n, err, sizeof err);
 	}

@@ -61,3 +61,47 @@ describe('upstream keepalive', () => {
 		assert.equal(end.reason, 'exit');
 	});
 });
+
+// The same for the cluster shell: the proxy fronts the apiserver (all of periscope's calls go
+// through it), and the exec stream pings every clusterShell.upstreamPingSeconds (1 s here,
+// client-go's 5 s by default).
+describe('upstream keepalive of the cluster shell', () => {
+	let stack;
+	let admin;
+	let proxy;
+	before(async () => {
+		proxy = await startIdleProxy({ idleMs: IDLE_CUT_MS });
+		stack = await startStack({
+			config: { clusterShell: { upstreamPingSeconds: 1 } },
+			kubeconfigServer: (api) => {
+				proxy.setTarget(Number(new URL(api.url).port));
+				return `https://127.0.0.1:${proxy.port}`;
+			},
+		});
+		admin = await signIn(stack, 'admin');
+	});
+	after(async () => {
+		if (stack) await stack.stop();
+		await proxy?.close();
+	});
+
+	it('an idle cluster shell stays open through it: the exec stream pings', async () => {
+		const t = await Terminal.open(stack, '/api/clusters/local/shell', { cookie: `periscope_session=${admin.cookie()}` });
+		const heartbeat = setInterval(() => t.ping(Date.now()), 5000);
+		try {
+			await t.waitFrame('hello', 60000);
+			await t.waitOutput(/[$#] $/m, 30000);
+			const opened = Date.now();
+			await waitFor(`the exec stream open through ${3 * IDLE_CUT_MS + 1000} ms of idle`, () => Date.now() - opened > 3 * IDLE_CUT_MS + 1000 || t.frames.some((f) => f.type === 'closed' || f.type === 'error'), { timeoutMs: 30000 });
+			assert.ok(!t.frames.some((f) => f.type === 'closed' || f.type === 'error'), JSON.stringify(t.frames.filter((f) => f.type !== 'stdout')));
+			t.type('echo cluster-$((40+2))\r');
+			await t.waitOutput(/cluster-42/, 15000);
+			// Idle connections of the short API calls may be cut; the exec stream was not.
+			assert.ok(proxy.connections().some((c) => c.closedAt === null && Date.now() - c.openedAt > 3 * IDLE_CUT_MS), 'a connection (the exec stream) lived through the idle time');
+			t.type('exit\r');
+			await t.end();
+		} finally {
+			clearInterval(heartbeat);
+		}
+	});
+});

@@ -3,12 +3,14 @@
 // test stays short. It forwards bytes untouched (TLS passes through), and counts cuts.
 import net from 'node:net';
 
+// targetPort may be set later with setTarget (a proxy started before what it fronts).
 export async function startIdleProxy({ targetPort, targetHost = '127.0.0.1', idleMs }) {
+	let target = targetPort;
 	const conns = new Set();
 	const stats = { accepted: 0, cuts: 0 };
 	const server = net.createServer((client) => {
 		stats.accepted += 1;
-		const upstream = net.connect(targetPort, targetHost);
+		const upstream = net.connect(target, targetHost);
 		const conn = { openedAt: Date.now(), closedAt: null, cut: false, bytesUp: 0, bytesDown: 0 };
 		conns.add(conn);
 		let timer;
@@ -38,6 +40,7 @@ export async function startIdleProxy({ targetPort, targetHost = '127.0.0.1', idl
 	return {
 		port: server.address().port,
 		stats,
+		setTarget(port) { target = port; },
 		connections: () => [...conns],
 		close: () => new Promise((resolve) => {
 			server.close(() => resolve());

@@ -211,11 +211,12 @@ export function baseConfig({ url, issuer, runDir, aws }) {
 
 // The kubeconfig periscope uses for the fake apiserver: its CA and the token of its own
 // identity, the user `periscope`, which has only the RBAC the docs tell operators to apply.
-function writeKubeconfig(file, api, token) {
+// server: another URL for the same apiserver (a proxy in front of it), else api.url.
+function writeKubeconfig(file, api, token, server = api.url) {
 	fs.writeFileSync(file, toYaml({
 		apiVersion: 'v1',
 		kind: 'Config',
-		clusters: [{ name: 'local', cluster: { server: api.url, 'certificate-authority-data': Buffer.from(api.caPem).toString('base64') } }],
+		clusters: [{ name: 'local', cluster: { server, 'certificate-authority-data': Buffer.from(api.caPem).toString('base64') } }],
 		users: [{ name: 'periscope', user: { token } }],
 		contexts: [{ name: 'local', context: { cluster: 'local', user: 'periscope' } }],
 		'current-context': 'local',
@@ -334,7 +335,8 @@ export async function startStack(opts = {}) {
 			AWS_CONTAINER_CREDENTIALS_FULL_URI: aws.podIdentityUrl,
 			AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: podIdentityTokenFile,
 		};
-		writeKubeconfig(path.join(runDir, 'local.kubeconfig'), api, periscopeToken);
+		// opts.kubeconfigServer(api): the URL periscope is to use for the fake apiserver.
+		writeKubeconfig(path.join(runDir, 'local.kubeconfig'), api, periscopeToken, opts.kubeconfigServer?.(api));
 		for (let attempt = 1; ; attempt++) {
 			const started = procs.length;
 			try {

@@ -587,6 +587,25 @@ START_TEST(caps_must_be_positive)
 }
 END_TEST
 
+START_TEST(wsbridge_log_is_syslog_stderr_or_an_absolute_path)
+{
+	char err[ERRLEN];
+	struct config *cfg;
+
+	set_required_oidc_env();
+	cfg = load_inline("server:\n  publicURL: http://127.0.0.1:8080\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_str_eq(cfg->server.wsbridge_log, "syslog");
+	config_free(cfg);
+	cfg = load_inline("server:\n  wsbridgeLog: /var/lib/periscope/wsbridge.log\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_str_eq(cfg->server.wsbridge_log, "/var/lib/periscope/wsbridge.log");
+	config_free(cfg);
+	expect_inline_error("server:\n  wsbridgeLog: wsbridge.log\n", err);
+	assert_contains(err, "server.wsbridgeLog: expected syslog, stderr or an absolute file path, got \"wsbridge.log\"");
+}
+END_TEST
+
 START_TEST(yaml_syntax_error_names_line_and_problem)
 {
 	char err[ERRLEN], want[1100];
@@ -1080,6 +1099,7 @@ static Suite *config_suite(void)
 
 	tcase_add_test(errors, wrong_type_names_file_line_key_expected_and_found);
 	tcase_add_test(errors, caps_must_be_positive);
+	tcase_add_test(errors, wsbridge_log_is_syslog_stderr_or_an_absolute_path);
 	tcase_add_test(errors, yaml_syntax_error_names_line_and_problem);
 	tcase_add_test(errors, unknown_keys_suggest_the_nearest);
 	tcase_add_test(errors, duplicate_keys_and_aliases_are_refused);

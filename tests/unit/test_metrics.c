@@ -282,6 +282,9 @@ START_TEST(a_scrape_renders_every_family_with_its_values)
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_sessions_open{kind=\"cluster_shell\",cluster=\"prod\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_sessions_open{kind=\"node_shell\",cluster=\"prod\"} 0\n"));
+	/* The first lost bridge must be an increase: its series exists, at 0, before it. */
+	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_bridges_lost_total{kind=\"cluster_shell\",cluster=\"prod\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_shell_opens_total{kind=\"node_shell\",cluster=\"prod\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_signins_total{outcome=\"success\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_shell_refusals_total{kind=\"cluster_shell\",cluster=\"\",code=\"E_NOT_FOUND\"} 2\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_shell_open_seconds_bucket{kind=\"node_shell\",stage=\"hello\",le=\"0.25\"} 0\n"));
