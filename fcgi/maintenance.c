@@ -18,23 +18,41 @@
  * apiserver. The audit upkeep runs on its own interval. */
 #define SWEEP_INTERVAL_S 15
 
+static void reap_lost(sqlite3 *db)
+{
+	int n = shell_registry_reap(db, NULL);
+
+	if (n < 0)
+		log_msg(LOG_ERROR, "maintenance", "reaping lost terminals failed: %s", sqlite3_errmsg(db));
+	else if (n > 0)
+		log_json(LOG_INFO, "maintenance", "closed the sessions of terminals that died",
+			 json_pack("{s:i, s:s}", "sessions", n, "reason", "lost"));
+}
+
+void maintenance_reap(const struct config *cfg)
+{
+	sqlite3 *db = NULL;
+	char err[256];
+
+	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+		log_msg(LOG_ERROR, "maintenance", "%s", err);
+		return;
+	}
+	reap_lost(db);
+	db_close(db);
+}
+
 void maintenance_sweep(const struct config *cfg, struct cred_cache *creds)
 {
 	sqlite3 *db = NULL;
 	char err[256];
-	int n;
 
 	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "maintenance", "%s", err);
 		return;
 	}
 	/* The close rows first: they do not wait on any cluster. */
-	n = shell_registry_reap(db, NULL);
-	if (n < 0)
-		log_msg(LOG_ERROR, "maintenance", "reaping lost terminals failed: %s", sqlite3_errmsg(db));
-	else if (n > 0)
-		log_json(LOG_INFO, "maintenance", "closed the sessions of terminals that died",
-			 json_pack("{s:i, s:s}", "sessions", n, "reason", "lost"));
+	reap_lost(db);
 	cluster_shell_sweep_all(cfg, db, creds);
 	db_close(db);
 }
@@ -115,7 +133,13 @@ static void *maintenance_main(void *arg)
 		struct timespec until;
 		long long now = monotonic_ms();
 
+		/* The next pass is due one interval after this one starts, however long this one
+		 * takes (a slow apiserver, the audit upkeep); the close rows of dead terminals
+		 * first, so that they wait for neither. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += SWEEP_INTERVAL_S;
 		pthread_mutex_unlock(&m->lock);
+		maintenance_reap(m->cfg);
 		if (now >= next_upkeep) {
 			maintenance_run_once(m->cfg);
 			next_upkeep = now + (long long)m->cfg->audit.vacuum_interval_s * 1000;
@@ -123,8 +147,6 @@ static void *maintenance_main(void *arg)
 		maintenance_sweep(m->cfg, m->creds);
 		audit_minute(m->cfg, &last_budget_alarm);
 		pthread_mutex_lock(&m->lock);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += SWEEP_INTERVAL_S;
 		while (!m->stop && pthread_cond_timedwait(&m->wake, &m->lock, &until) != ETIMEDOUT)
 			;
 	}

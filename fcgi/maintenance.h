@@ -26,6 +26,8 @@ int maintenance_start(struct maintenance *m, const struct config *cfg, struct cr
 void maintenance_stop(struct maintenance *m);
 /* One pass of the audit upkeep (retention) and expired sessions. */
 void maintenance_run_once(const struct config *cfg);
+/* Writes the close rows (reason "lost") of terminals whose process is gone. */
+void maintenance_reap(const struct config *cfg);
 /* Writes the close rows of terminals whose process is gone and deletes what cluster-shell
  * sessions left on their clusters. */
 void maintenance_sweep(const struct config *cfg, struct cred_cache *creds);

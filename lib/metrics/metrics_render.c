@@ -1,6 +1,7 @@
 #include "metrics/metrics_render.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "metrics/metrics_store.h"
@@ -9,26 +10,59 @@
 
 static const char *const shell_kinds[] = { "cluster_shell", "node_shell" };
 
-/* Writes the stored series of one counter, ordered by labels. */
-static int render_counter(sqlite3 *db, const char *name, struct buf *out)
+/* Counters by kind and cluster start at 0 for every configured cluster: Prometheus sees a
+ * series only from its first sample, so increase() over the very first lost bridge would
+ * be 0 if the series appeared with it. */
+static bool by_kind_and_cluster(const char *name)
 {
+	return strcmp(name, "periscope_shell_opens_total") == 0 ||
+	       strcmp(name, "periscope_bridges_lost_total") == 0;
+}
+
+static int prefill_zero(const struct config *cfg, json_t *series)
+{
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < cfg->clusters_count; i++) {
+			char *text = metrics_labels("kind", shell_kinds[k], "cluster", cfg->clusters[i].name, NULL);
+			int rc = text ? json_object_set_new(series, text, json_integer(0)) : -1;
+			free(text);
+			if (rc != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Writes the stored series of one counter, ordered by labels. */
+static int render_counter(sqlite3 *db, const struct config *cfg, const char *name, struct buf *out)
+{
+	json_t *series = json_object(), *value;
 	sqlite3_stmt *st = NULL;
+	const char *key;
 	int rc = -1, step;
 
+	if (!series || (by_kind_and_cluster(name) && prefill_zero(cfg, series) != 0))
+		goto done;
 	if (sqlite3_prepare_v2(db, "SELECT labels, value FROM metrics_counters WHERE name = ?"
 				   " ORDER BY labels", -1, &st, NULL) != SQLITE_OK)
-		return -1;
+		goto done;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *labels = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		json_object_set_new(series, (const char *)sqlite3_column_text(st, 0),
+				    json_integer(sqlite3_column_int64(st, 1)));
+	if (step != SQLITE_DONE)
+		goto done;
+	json_object_foreach(series, key, value) {
+		json_t *labels = json_loads(key, 0, NULL);
 		/* A row that does not render (it cannot come from periscope) is skipped, not
 		 * allowed to spoil the whole scrape. */
-		prom_sample(out, name, labels, (double)sqlite3_column_int64(st, 1));
+		prom_sample(out, name, labels, (double)json_integer_value(value));
 		json_decref(labels);
 	}
-	if (step == SQLITE_DONE)
-		rc = 0;
+	rc = 0;
+done:
 	sqlite3_finalize(st);
+	json_decref(series);
 	return rc;
 }
 
@@ -94,18 +128,8 @@ static int render_sessions_open(sqlite3 *db, const struct config *cfg, struct bu
 	char *text;
 	int rc = -1, step;
 
-	if (!series)
-		return -1;
-	for (size_t k = 0; k < 2; k++) {
-		for (size_t i = 0; i < cfg->clusters_count; i++) {
-			text = metrics_labels("kind", shell_kinds[k], "cluster", cfg->clusters[i].name, NULL);
-			if (!text || json_object_set_new(series, text, json_integer(0)) != 0) {
-				free(text);
-				goto done;
-			}
-			free(text);
-		}
-	}
+	if (!series || prefill_zero(cfg, series) != 0)
+		goto done;
 	if (sqlite3_prepare_v2(db, "SELECT kind, cluster, count(*) FROM shell_sessions"
 				   " GROUP BY kind, cluster", -1, &st, NULL) != SQLITE_OK)
 		goto done;
@@ -163,7 +187,7 @@ static int render_one(sqlite3 *db, const struct config *cfg, const struct metric
 	if (def->type == METRIC_HISTOGRAM)
 		return render_histogram(db, def, out);
 	if (def->type == METRIC_COUNTER)
-		return render_counter(db, def->name, out);
+		return render_counter(db, cfg, def->name, out);
 	return 0;
 }
 

@@ -84,7 +84,7 @@ describe('make install', () => {
 			{ env: { PATH: process.env.PATH, OIDC_CLIENT_SECRET: 'example', AWS_EC2_METADATA_DISABLED: 'true' } });
 		assert.equal(check.status, 0, check.out);
 		assert.match(fs.readFileSync(path.join(share, 'web/index.html'), 'utf8'), /<title>periscope<\/title>/);
-		for (const f of ['apache/periscope.conf', 'apache/periscope-server.conf', 'apache/periscope-routes.conf', 'apache/periscope-metrics.conf',
+		for (const f of ['apache/periscope.conf', 'apache/periscope-server.conf', 'apache/periscope-routes.conf', 'apache/periscope-metrics.conf', 'prometheus/periscope-rules.yml',
 			'lighttpd/periscope-site.conf', 'lighttpd/periscope.conf', 'lighttpd/periscope-tls.conf', 'systemd/apache-tcp.conf'])
 			assert.ok(fs.existsSync(path.join(share, f)), `${f} installed`);
 		for (const f of ['apache/periscope.conf', 'lighttpd/periscope-site.conf'])

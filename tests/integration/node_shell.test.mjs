@@ -269,13 +269,27 @@ describe('node shell', () => {
 	});
 
 	it('never lets AWS see any credentials but the STS ones', async () => {
-		const seen = stack.aws.snapshot().requests.map((q) => q.accessKeyId).filter(Boolean);
+		const snap = stack.aws.snapshot();
+		const seen = snap.requests.map((q) => q.accessKeyId).filter(Boolean);
 		assert.ok(seen.length > 0);
 		for (const k of seen) {
 			assert.match(k, /^ASIA/);
 			assert.notEqual(k, 'AKIACANARYENV0000000');
 			assert.notEqual(k, 'AKIACANARYFILE000000');
 		}
+		// The server's own identity (EKS Pod Identity here) is a second canary: the sweep of
+		// the eks cluster prod-eu uses it for eks:DescribeCluster, and nothing of the node
+		// shell ever does (tests/integration/eks.test.mjs does the same around a node shell
+		// on an eks cluster).
+		await waitFor('the sweep to ask eks:DescribeCluster with the server identity',
+			() => stack.aws.snapshot().requests.some((q) => q.service === 'eks'));
+		const server = new Set(stack.aws.snapshot().credentials.filter((c) => c.serverIdentity).map((c) => c.accessKeyId));
+		assert.ok(server.size > 0, 'the server identity is live');
+		for (const q of stack.aws.snapshot().requests) {
+			if (q.service === 'ssm' || (q.service === 'sts' && q.action === 'AssumeRoleWithWebIdentity'))
+				assert.ok(!server.has(q.accessKeyId), `${q.service} ${q.action} carried the server's key`);
+		}
+		for (const s of snap.sessions) assert.ok(!server.has(s.accessKeyId), 'a data channel opened with the server key');
 	});
 });
 

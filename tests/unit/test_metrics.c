@@ -282,6 +282,9 @@ START_TEST(a_scrape_renders_every_family_with_its_values)
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_sessions_open{kind=\"cluster_shell\",cluster=\"prod\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_sessions_open{kind=\"node_shell\",cluster=\"prod\"} 0\n"));
+	/* The first lost bridge must be an increase: its series exists, at 0, before it. */
+	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_bridges_lost_total{kind=\"cluster_shell\",cluster=\"prod\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_shell_opens_total{kind=\"node_shell\",cluster=\"prod\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_signins_total{outcome=\"success\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_shell_refusals_total{kind=\"cluster_shell\",cluster=\"\",code=\"E_NOT_FOUND\"} 2\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_shell_open_seconds_bucket{kind=\"node_shell\",stage=\"hello\",le=\"0.25\"} 0\n"));
@@ -324,6 +327,10 @@ START_TEST(networks_match_v4_v6_and_mapped_addresses)
 	ck_assert_int_eq(cidr_parse("10.0.0.0/", &n), -1);
 	ck_assert_int_eq(cidr_parse("10.0.0.0/-1", &n), -1);
 	ck_assert_int_eq(cidr_parse("example.com", &n), -1);
+	ck_assert_int_eq(cidr_parse("::ffff:10.0.0.0/104", &n), 0);
+	ck_assert(cidr_contains(&n, "10.200.0.1"));
+	ck_assert(cidr_contains(&n, "::ffff:10.200.0.1"));
+	ck_assert(!cidr_contains(&n, "11.0.0.1"));
 	ck_assert_int_eq(cidr_parse("::/0", &n), 0);
 	ck_assert(cidr_contains(&n, "2001:db8::1"));
 	ck_assert(cidr_list_contains(&list, "10.1.200.3"));
