@@ -36,6 +36,40 @@ function machineCpu() {
 	return { busy: n[0] + n[1] + n[2] + n[5] + n[6] + n[7], total: n.slice(0, 8).reduce((a, b) => a + b, 0) };
 }
 
+// CPU seconds so far of every process descended from this one (the stack, its fakes and
+// their pod shells, the load client), by program: where the machine's time goes.
+function cpuByProgram() {
+	const procs = new Map();
+	for (const name of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(name)) continue;
+		try {
+			const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+			const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+			const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+			procs.set(Number(name), { comm, ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK });
+		} catch {
+			// gone meanwhile
+		}
+	}
+	const mine = (pid) => {
+		for (let p = pid, hops = 0; p > 1 && hops < 64; p = procs.get(p)?.ppid ?? 0, hops++) if (p === process.pid) return true;
+		return false;
+	};
+	const totals = {};
+	for (const [pid, p] of procs) {
+		if (!mine(pid)) continue;
+		const program = pid === process.pid ? 'node (fakes, driver)' : p.comm;
+		totals[program] = (totals[program] || 0) + p.cpu;
+	}
+	return totals;
+}
+const CLK_TCK = 100;
+
+function cpuDelta(before, after) {
+	const out = Object.entries(after).map(([k, v]) => [k, v - (before[k] || 0)]).filter(([, v]) => v >= 0.05);
+	return out.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
+}
+
 const stack = await startStack({
 	config: { clusterShell: { maxSessionsPerUser: sessions, maxSessionsTotal: sessions } },
 });
@@ -48,6 +82,7 @@ try {
 	], { env: { ...process.env, PERISCOPE_BENCH_COOKIE: `periscope_session=${admin.cookie()}` }, stdio: ['ignore', 'pipe', 'inherit'] });
 	const results = {};
 	let cpuAtOpen;
+	let programsAtStart = cpuByProgram(), programsAtOpen;
 	for await (const line of readline.createInterface({ input: child.stdout })) {
 		const r = JSON.parse(line);
 		results[r.event] = r;
@@ -61,10 +96,13 @@ try {
 				websocketdRssMiB: memoryKiB(stack.process('websocketd').child.pid).rss / 1024,
 			};
 			cpuAtOpen = machineCpu();
+			programsAtOpen = cpuByProgram();
+			results.openCpu = cpuDelta(programsAtStart, programsAtOpen);
 		}
 		if (r.event === 'typed' && cpuAtOpen) {
 			const c = machineCpu();
 			results.typedCpu = (c.busy - cpuAtOpen.busy) / (c.total - cpuAtOpen.total);
+			results.typingCpu = cpuDelta(programsAtOpen, cpuByProgram());
 		}
 		console.log(line);
 	}
@@ -76,6 +114,8 @@ try {
 		console.log(`| keystroke round trip, all ${t.sessions} typing 1 key/s | p50 ${t.keystrokeRoundTripMs?.p50} ms, p99 ${t.keystrokeRoundTripMs?.p99} ms, max ${t.keystrokeRoundTripMs?.max} ms (${t.keystrokes} keys, ${t.lost} lost); machine CPU busy ${(100 * results.typedCpu).toFixed(0)} % | p99 < 10 ms |`);
 		console.log(`| opens per second (${openers} at once) | ${o.opensPerSecond} | >= 50 |`);
 		console.log(`| open -> first prompt under that load | p50 ${o.openToPromptMs?.p50} ms, p99 ${o.openToPromptMs?.p99} ms | - |`);
+		console.log(`| CPU of the opens, by program | ${results.openCpu} | - |`);
+		console.log(`| CPU while typing, by program | ${results.typingCpu} | - |`);
 		console.log(`| memory at ${m.bridges} bridges | private ${m.bridgePrivateMiB.toFixed(0)} MiB in all (median ${m.bridgePrivateMedianKiB} KiB each); websocketd RSS ${m.websocketdRssMiB.toFixed(0)} MiB | - |`);
 	}
 } finally {

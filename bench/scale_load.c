@@ -9,8 +9,8 @@
  *   The login cookie comes from PERISCOPE_BENCH_COOKIE ("periscope_session=...").
  *
  * Phases, each reported as one JSON line on stdout:
- *   opened  every session opened by --openers threads at once (each: connect and upgrade,
- *           then the main loop waits for hello and the first prompt): opens per second,
+ *   opened  every session opened by --openers threads, each one open at a time (connect
+ *           and upgrade, resize, wait for hello and the first prompt): opens per second,
  *           open -> hello and open -> prompt (p50/p99/max), failures by what was seen;
  *   typed   every live session types --keys keystrokes, one per --interval-ms, spread
  *           evenly over the interval; each keystroke's round trip is the time from its
@@ -38,6 +38,7 @@
 #define PING_EVERY_US (15LL * 1000 * 1000)
 #define MAX_SESSIONS 4096
 #define KEY_LOST_US (5LL * 1000 * 1000)
+#define OPEN_DEADLINE_US (120LL * 1000 * 1000)
 
 enum state { S_CONNECTING, S_FAILED, S_WAITING, S_READY, S_ENDED };
 
@@ -118,17 +119,42 @@ static void on_message(void *ud, enum ws_opcode opcode, const uint8_t *data, siz
 		bool opening = s->state == S_CONNECTING || s->state == S_WAITING;
 
 		if (opening)
-			snprintf(s->failure, sizeof s->failure, "%s %s", type,
+			snprintf(s->failure, sizeof s->failure, "%s %s: %s", type,
 				 json_string_value(json_object_get(frame, "code")) ?:
-				 json_string_value(json_object_get(frame, "reason")) ?: "");
+				 json_string_value(json_object_get(frame, "reason")) ?: "",
+				 json_string_value(json_object_get(frame, "message")) ?: "");
 		s->state = opening ? S_FAILED : S_ENDED;
 	}
 done:
 	json_decref(frame);
 }
 
-/* Opener threads: connect and upgrade (blocking in lib/wsclient), then hand the session
- * to the main loop, which alone touches it from then on. */
+/* The open itself, in the opener's thread: until the first prompt, an error frame or the
+ * deadline, after the resize a browser sends once it is connected. */
+static void wait_for_prompt(struct session *s)
+{
+	long long deadline = now_us() + OPEN_DEADLINE_US;
+
+	(void)send_text(s, "{\"type\":\"resize\",\"cols\":100,\"rows\":30}");
+	while (s->state == S_WAITING && now_us() < deadline) {
+		struct pollfd pfd = { .fd = ws_client_fd(s->ws), .events = ws_client_poll_events(s->ws) };
+
+		if (poll(&pfd, 1, ws_client_has_buffered_input(s->ws) ? 0 : 100) < 0 && errno != EINTR)
+			break;
+		if (ws_client_on_ready(s->ws, pfd.revents) != 0 && s->state == S_WAITING) {
+			snprintf(s->failure, sizeof s->failure, "connection lost before the prompt");
+			s->state = S_FAILED;
+		}
+	}
+	if (s->state == S_WAITING) {
+		snprintf(s->failure, sizeof s->failure, "no prompt within %lld s", OPEN_DEADLINE_US / 1000000);
+		s->state = S_FAILED;
+	}
+}
+
+/* Opener threads: each opens one session at a time (connect and upgrade, blocking in
+ * lib/wsclient, then the wait for the prompt), so --openers is the number of opens in
+ * flight; then hands it to the main loop, which alone touches it from then on. */
 static void *opener(void *arg)
 {
 	struct load *l = arg;
@@ -153,8 +179,10 @@ static void *opener(void *arg)
 				 s->ws ? ws_client_http_status(s->ws) : 0, s->ws && ws_client_http_body(s->ws, NULL)
 				 ? ws_client_http_body(s->ws, NULL) : err);
 			s->state = S_FAILED;
-		} else if (s->state == S_CONNECTING) {
-			s->state = S_WAITING; /* (or READY/FAILED already, from frames that came with the 101) */
+		} else {
+			if (s->state == S_CONNECTING)
+				s->state = S_WAITING; /* (else READY/FAILED already, from frames that came with the 101) */
+			wait_for_prompt(s);
 		}
 		if (write(l->handoff[1], &i, sizeof i) != sizeof i)
 			break;
@@ -186,10 +214,11 @@ static bool live(const struct session *s)
 	return s->handed && (s->state == S_WAITING || s->state == S_READY) && s->ws && !ws_client_closed(s->ws);
 }
 
-/* Sends what is due (pings, keystrokes), then polls every live socket once. */
+/* Sends what is due (pings, keystrokes), then polls every live socket once, for at most
+ * timeout_ms or until the next keystroke is due. */
 static void turn(struct load *l, struct pollfd *pfd, int *idx, int timeout_ms)
 {
-	long long t = now_us();
+	long long t = now_us(), next_due = t + (long long)timeout_ms * 1000;
 	int n = 0;
 
 	pfd[n++] = (struct pollfd){ .fd = l->handoff[0], .events = POLLIN };
@@ -215,11 +244,14 @@ static void turn(struct load *l, struct pollfd *pfd, int *idx, int timeout_ms)
 			}
 			s->next_key += (long long)l->interval_ms * 1000;
 		}
+		if (l->typing && s->state == S_READY && s->keys_left > 0 && !s->key_sent && s->next_key < next_due)
+			next_due = s->next_key;
 		if (ws_client_has_buffered_input(s->ws))
-			timeout_ms = 0;
+			next_due = t;
 		pfd[n] = (struct pollfd){ .fd = ws_client_fd(s->ws), .events = ws_client_poll_events(s->ws) };
 		idx[n++] = i;
 	}
+	timeout_ms = next_due <= t ? 0 : (int)((next_due - t + 999) / 1000);
 	if (poll(pfd, (nfds_t)n, timeout_ms) < 0 && errno != EINTR)
 		return;
 	if (pfd[0].revents & POLLIN) {
@@ -327,7 +359,7 @@ static int run(struct load *l)
 			busy = live(&l->s[i]) && l->s[i].state == S_READY && (l->s[i].keys_left > 0 || l->s[i].key_sent);
 		if (!busy || now_us() >= deadline)
 			break;
-		turn(l, pfd, idx, 1);
+		turn(l, pfd, idx, 20);
 	}
 	printf("{\"event\":\"typed\",\"sessions\":%d,\"keystrokes\":%zu,\"lost\":%d,",
 	       count(l, S_READY), l->rtt_count, l->keys_lost);
