@@ -85,6 +85,7 @@ COMMIT;`);
 		const body = await (await fetch(stack.metricsUrl)).text();
 		const open = body.split('\n').filter((l) => l.startsWith('periscope_sessions_open{')).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
 		console.log(`${rows} rows, ${open} sessions open: ${fmt(full)}`);
+		console.log(`ratio p50 full/fresh: ${(full.p50 / empty.p50).toFixed(2)}`);
 	} finally {
 		clearInterval(beat);
 	}

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { fetchWithin } from '../lib/deadline.mjs';
 import { anonymous, signIn } from '../lib/session.mjs';
-import { NODES, freePort, startStack, waitFor } from '../lib/stack.mjs';
+import { EKS_CLUSTER, EKS_NAME, NODES, freePort, startStack, waitFor } from '../lib/stack.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
@@ -124,7 +124,11 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 	before(async () => {
 		// websocketd's own Origin check off, so that periscope's (authorizer or bridge) counts
 		// the foreign origin's refusal under both servers.
-		stack = await startStack({ websocketdOrigin: false });
+		// An eks cluster too, reached with the server's own identity (eks:DescribeCluster).
+		stack = await startStack({
+			websocketdOrigin: false,
+			config: { clusters: [{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@', region: 'eu-west-1' }, EKS_CLUSTER] },
+		});
 		prom = await startPrometheus(stack);
 	});
 	after(async () => {
@@ -141,6 +145,8 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		assert.equal((await anonymous(stack, '/api/auth/callback?code=x&state=forged')).status >= 400, true);
 
 		// Two terminals of each kind; the node shells and one cluster shell close normally.
+		// The eks cluster's nodes: DescribeCluster, then the apiserver with an EKS token.
+		assert.equal((await admin.get(`/api/clusters/${EKS_NAME}/nodes`)).status, 200);
 		const clusters = [await openTerminal(stack, admin, CLUSTER), await openTerminal(stack, admin, CLUSTER)];
 		const nodes = [await openTerminal(stack, admin, NODE), await openTerminal(stack, admin, NODE)];
 		// A refusal of each code the gates give in this stack.
@@ -172,7 +178,7 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		// Every configured cluster has its series from the start (at 0 when unused).
 		await expectValue(prom, 'periscope_shell_opens_total', {
 			'cluster=local,kind=cluster_shell': 2, 'cluster=local,kind=node_shell': 2,
-			'cluster=prod-eu,kind=cluster_shell': 0, 'cluster=prod-eu,kind=node_shell': 0 });
+			[`cluster=${EKS_NAME},kind=cluster_shell`]: 0, [`cluster=${EKS_NAME},kind=node_shell`]: 0 });
 		await expectValue(prom, 'periscope_shell_closes_total', {
 			'cluster=local,kind=cluster_shell,reason=client_closed': 1,
 			'cluster=local,kind=cluster_shell,reason=lost': 1,
@@ -200,7 +206,7 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 			'direction=out,kind=cluster_shell': 1, 'direction=out,kind=node_shell': 1 });
 		// Upstreams: every service the run used answered, each counted by status class.
 		await expectValue(prom, 'sum by (service) (periscope_upstream_requests_total{class=~"1xx|2xx"}) > bool 0', {
-			'service=apiserver': 1, 'service=idp': 1, 'service=ssm': 1, 'service=ssmmessages': 1, 'service=sts': 1 });
+			'service=apiserver': 1, 'service=eks': 1, 'service=idp': 1, 'service=ssm': 1, 'service=ssmmessages': 1, 'service=sts': 1 });
 		await expectValue(prom, 'periscope_upstream_requests_total{service="ssmmessages"}', { 'class=1xx,service=ssmmessages': 2 });
 		const p95 = await query(prom, 'histogram_quantile(0.95, sum by (le, kind) (periscope_shell_open_seconds_bucket{stage="hello"}))');
 		for (const kind of ['cluster_shell', 'node_shell']) assert.ok(p95[`kind=${kind}`] > 0, `a p95 for ${kind}: ${JSON.stringify(p95)}`);

@@ -307,6 +307,7 @@ export async function startStack(opts = {}) {
 	let config;
 	let configPath;
 	let env;
+	let maxforks;
 	let fcgiAddr;
 	let awsServerEnv = {};
 	const stop = async () => {
@@ -387,8 +388,12 @@ export async function startStack(opts = {}) {
 				else await waitFor('periscope.fcgi socket', () => fs.existsSync(fcgiAddr));
 				// opts.websocketdOrigin false leaves the page origin to periscope's own checks
 				// (the authorizer and wsbridge), which the gate tests must reach.
+				// websocketd's fork limit from the caps, as dev/up and the systemd unit set it
+				// (shell/fork_limit.h): above them, so periscope's JSON 429 answers first.
+				maxforks = execFileSync(path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--print-maxforks'],
+					{ env, encoding: 'utf8' }).trim();
 				const ws = launch('websocketd', 'websocketd', [
-					'--address=127.0.0.1', `--port=${wsPort}`, '--maxforks=64', '--closems=5000',
+					'--address=127.0.0.1', `--port=${wsPort}`, `--maxforks=${maxforks}`, '--closems=5000',
 					...(opts.websocketdOrigin === false ? [] : [`--origin=${url}`]),
 					`--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS,${SERVER_IDENTITY_ENV}${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
 					'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
@@ -419,6 +424,7 @@ export async function startStack(opts = {}) {
 	return {
 		url, port, wsPort, runDir, idp, api, aws, stop, server,
 		// GET /metrics: the web server's loopback-only listener for it (never the public site).
+		maxforks: Number(maxforks),
 		metricsPort, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
 		tls: Boolean(tls), ca: tls?.caPem, caFile: tls?.caFile,
 		wsUrl: `${tlsWanted ? 'wss' : 'ws'}://127.0.0.1:${port}`,
