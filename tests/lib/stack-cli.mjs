@@ -18,6 +18,7 @@ identity provider: ${stack.idp.issuer}   (users admin/admin, viewer/viewer, ops/
 run directory:     ${stack.runDir}   (config, database, logs)
 metrics:           ${stack.metricsUrl}   (Prometheus; not on the site itself, docs/monitoring.md)
 readiness:         ${stack.url}/readyz
+terminals:         websocketd --maxforks=${stack.maxforks} (periscope.fcgi --print-maxforks: the caps plus headroom)
 
 Stand-ins: a Kubernetes apiserver (cluster "local", whose shell pods run locally; also
 cluster "${EKS_NAME}" through the EKS API and EKS tokens) at ${stack.api.url}, and AWS
