@@ -127,7 +127,11 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		// An eks cluster too, reached with the server's own identity (eks:DescribeCluster).
 		stack = await startStack({
 			websocketdOrigin: false,
-			config: { clusters: [{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@', region: 'eu-west-1' }, EKS_CLUSTER] },
+			config: {
+				clusters: [{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@', region: 'eu-west-1' }, EKS_CLUSTER],
+				// Two cluster shells fill the cluster: a third user is refused E_CAP_CLUSTER.
+				clusterShell: { maxSessionsTotal: 2 },
+			},
 		});
 		prom = await startPrometheus(stack);
 	});
@@ -141,7 +145,7 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		// Sign-ins: three that succeed, one callback that does not belong to any attempt.
 		const admin = await signIn(stack, 'admin');
 		const viewer = await signIn(stack, 'viewer');
-		await signIn(stack, 'ops');
+		const ops = await signIn(stack, 'ops');
 		assert.equal((await anonymous(stack, '/api/auth/callback?code=x&state=forged')).status >= 400, true);
 
 		// Two terminals of each kind; the node shells and one cluster shell close normally.
@@ -152,6 +156,7 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		// A refusal of each code the gates give in this stack.
 		const cookie = `periscope_session=${admin.cookie()}`;
 		assert.equal(await refusedCode(stack, CLUSTER, { cookie }), 'E_CAP_USER');
+		assert.equal(await refusedCode(stack, CLUSTER, { cookie: `periscope_session=${ops.cookie()}` }), 'E_CAP_CLUSTER');
 		assert.equal(await refusedCode(stack, CLUSTER), 'E_AUTH');
 		assert.equal(await refusedCode(stack, CLUSTER, { cookie: `periscope_session=${viewer.cookie()}` }), 'E_FORBIDDEN');
 		assert.equal(await refusedCode(stack, '/api/clusters/no-such-cluster/shell', { cookie }), 'E_NOT_FOUND');
@@ -191,6 +196,7 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		await expectValue(prom, 'periscope_shell_refusals_total', {
 			'code=E_NOT_FOUND,kind=cluster_shell': 1,
 			'cluster=local,code=E_AUTH,kind=cluster_shell': 1,
+			'cluster=local,code=E_CAP_CLUSTER,kind=cluster_shell': 1,
 			'cluster=local,code=E_CAP_USER,kind=cluster_shell': 1,
 			'cluster=local,code=E_FORBIDDEN,kind=cluster_shell': 1,
 			'cluster=local,code=E_ORIGIN,kind=node_shell': 1 });
