@@ -2,6 +2,8 @@
 // keeps it until Ctrl-C, then stops everything it started. PERISCOPE_SERVER=apache puts
 // Apache in front instead of lighttpd; PERISCOPE_TLS=1 serves https:// (trust the CA file
 // it prints in the browser, or accept the warning).
+import { EDGE_CLUSTER, EDGE_NAME, startEdge } from './edge.mjs';
+import { signIn } from './session.mjs';
 import { EKS_CLUSTER, EKS_NAME, NODES, baseConfig, startStack } from './stack.mjs';
 
 const port = Number(process.env.PERISCOPE_PORT || 8080);
@@ -10,8 +12,11 @@ const port = Number(process.env.PERISCOPE_PORT || 8080);
 const { clusters } = baseConfig({ url: '', issuer: '', runDir: '' });
 const stack = await startStack({
 	port, idpPort: Number(process.env.PERISCOPE_IDP_PORT || 0),
-	config: { clusters: [...clusters.map((c) => (c.name === 'local' ? { ...c, kubeconfigPath: '@KUBECONFIG@' } : c)), EKS_CLUSTER] },
+	config: { clusters: [...clusters.map((c) => (c.name === 'local' ? { ...c, kubeconfigPath: '@KUBECONFIG@' } : c)), EKS_CLUSTER, EDGE_CLUSTER] },
 });
+// The agent cluster: a second stand-in apiserver, reached only through a real
+// periscope-agent's tunnel (docs/agent.md), registered with a token the admin mints.
+const edge = await startEdge(stack, await signIn(stack, 'admin'));
 console.log(`
 periscope is up:   ${stack.url}   (behind ${stack.server}${stack.tls ? `, certificate from the CA in ${stack.caFile}` : ''})
 identity provider: ${stack.idp.issuer}   (users admin/admin, viewer/viewer, ops/ops)
@@ -25,6 +30,9 @@ cluster "${EKS_NAME}" through the EKS API and EKS tokens) at ${stack.api.url}, a
 STS/SSM/EKS at ${stack.aws.stsUrl} / ${stack.aws.ssmUrl} / ${stack.aws.eksUrl}, the EKS Pod
 Identity agent at ${stack.aws.podIdentityUrl}
 (node ${NODES[0].name} is an EC2 host with its SSM agent online).
+Cluster "${EDGE_NAME}" is another stand-in apiserver that periscope reaches only through
+periscope-agent (pid ${edge.agent.pid}, log ${stack.runDir}/periscope-agent-${EDGE_NAME}.log),
+whose tunnel runs over ${stack.url}/agent/tunnel.
 
 Cluster shell: ${stack.wsUrl}/api/clusters/local/shell
 Node shell:    ${stack.wsUrl}/api/clusters/local/nodes/${NODES[0].name}/shell
@@ -36,6 +44,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 		if (stopping) return;
 		stopping = true;
 		console.log('\nstopping…');
+		await edge.stop();
 		await stack.stop();
 		process.exit(0);
 	});
