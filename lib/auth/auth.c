@@ -211,6 +211,8 @@ static int ensure_fresh(struct auth_ctx *ctx, const char *cookie, struct login_s
 
 	if (exp == 0 || exp - now > min_validity_s)
 		return 0;
+	if (session_store_unseal(ctx->db, cookie, s, err, errlen) != 0)
+		return -1;
 	if (!s->tokens.refresh_token)
 		return exp > now && !want_id_token ? 0 : 1;
 	claimed = session_store_claim_refresh(ctx->db, s->id_hash, now, REFRESH_LEASE_S);
@@ -253,7 +255,7 @@ static enum session_lookup load_live_session(struct auth_ctx *ctx, const char *c
 
 	if (!cookie || !*cookie || strlen(cookie) > 128)
 		return SESSION_MISSING;
-	found = session_store_load(ctx->db, cookie, s, err, errlen);
+	found = session_store_load_row(ctx->db, cookie, s, err, errlen);
 	if (found != SESSION_FOUND)
 		return found;
 	if (s->absolute_expires_at <= now ||
@@ -357,6 +359,8 @@ int auth_fresh_id_token(struct auth_ctx *ctx, const char *cookie, long long now,
 		break;
 	}
 	rc = ensure_fresh(ctx, cookie, &s, now, true, min_validity_s, err, errlen);
+	if (rc == 0 && session_store_unseal(ctx->db, cookie, &s, err, errlen) != 0)
+		rc = -1;
 	if (rc == 0 && !s.tokens.id_token)
 		rc = 1;
 	if (rc == 0 && !(*id_token = strdup(s.tokens.id_token)))

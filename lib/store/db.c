@@ -161,7 +161,34 @@ fail:
 
 void db_close(sqlite3 *db)
 {
+	sqlite3_stmt *st;
+
+	/* The statements kept by db_prepare_kept live as long as the connection. */
+	while (db && (st = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+int db_prepare_kept(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st)) {
+		const char *text = sqlite3_sql(st);
+		if (!sqlite3_stmt_busy(st) && text && strcmp(text, sql) == 0) {
+			*out = st;
+			return 0;
+		}
+	}
+	return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) == SQLITE_OK
+		       ? 0
+		       : -1;
+}
+
+void db_stmt_done(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
 }
 
 int db_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s)

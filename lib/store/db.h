@@ -24,6 +24,15 @@ int db_begin_immediate(sqlite3 *db);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);
 
+/* A prepared statement kept on the connection for the next call with the same SQL:
+ * preparing the login-session lookup was half of an API request's instructions (79k a
+ * prepare against 6k to run it). Only for a statement used from prepare to db_stmt_done
+ * within one function that does not call itself meanwhile: a kept statement is taken as
+ * free when it is not busy. Give it back with db_stmt_done, never sqlite3_finalize;
+ * db_close finalizes them. 0, or -1 (sqlite3_errmsg says why). */
+int db_prepare_kept(sqlite3 *db, const char *sql, sqlite3_stmt **out);
+void db_stmt_done(sqlite3_stmt *st);
+
 /* Binds text or NULL when s is NULL or empty (empty strings are stored as NULL). */
 int db_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
 /* Copies column text (NULL → NULL) into a fresh string. */

@@ -113,11 +113,15 @@ done:
 	return rc;
 }
 
-enum session_lookup session_store_load(sqlite3 *db, const char *cookie, struct login_session *out,
-				       char *err, size_t errlen)
+static enum session_lookup load(sqlite3 *db, const char *cookie, bool with_tokens,
+				struct login_session *out, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"SELECT subject, email, groups_json, tokens_sealed, access_expires_at,"
+		" id_token_expires_at, created_at, last_seen_at, absolute_expires_at,"
+		" refresh_claimed_until FROM login_sessions WHERE id_hash = ?";
+	static const char sql_row[] =
+		"SELECT subject, email, groups_json, NULL, access_expires_at,"
 		" id_token_expires_at, created_at, last_seen_at, absolute_expires_at,"
 		" refresh_claimed_until FROM login_sessions WHERE id_hash = ?";
 	enum session_lookup result = SESSION_ERROR;
@@ -128,7 +132,7 @@ enum session_lookup session_store_load(sqlite3 *db, const char *cookie, struct l
 
 	memset(out, 0, sizeof *out);
 	if (session_id_hash(cookie, out->id_hash) != 0 ||
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	    db_prepare_kept(db, with_tokens ? sql : sql_row, &st) != 0)
 		goto db_error;
 	sqlite3_bind_text(st, 1, out->id_hash, -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
@@ -138,7 +142,8 @@ enum session_lookup session_store_load(sqlite3 *db, const char *cookie, struct l
 	}
 	if (step != SQLITE_ROW)
 		goto db_error;
-	if (token_box_open(cookie, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+	if (with_tokens &&
+	    token_box_open(cookie, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
 			   &plain, &plain_len) != 0) {
 		result = SESSION_MISSING;
 		goto done;
@@ -152,10 +157,11 @@ enum session_lookup session_store_load(sqlite3 *db, const char *cookie, struct l
 	out->last_seen_at = sqlite3_column_int64(st, 7);
 	out->absolute_expires_at = sqlite3_column_int64(st, 8);
 	out->refresh_claimed_until = sqlite3_column_int64(st, 9);
-	if (!out->subject || tokens_from_json(plain, &out->tokens) != 0) {
+	if (!out->subject || (with_tokens && tokens_from_json(plain, &out->tokens) != 0)) {
 		snprintf(err, errlen, "corrupt login session row");
 		goto done;
 	}
+	out->tokens_loaded = with_tokens;
 	result = SESSION_FOUND;
 	goto done;
 db_error:
@@ -165,10 +171,45 @@ done:
 		explicit_bzero(plain, plain_len);
 		free(plain);
 	}
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	if (result != SESSION_FOUND)
 		login_session_clear(out);
 	return result;
+}
+
+enum session_lookup session_store_load(sqlite3 *db, const char *cookie, struct login_session *out,
+				       char *err, size_t errlen)
+{
+	return load(db, cookie, true, out, err, errlen);
+}
+
+enum session_lookup session_store_load_row(sqlite3 *db, const char *cookie,
+					   struct login_session *out, char *err, size_t errlen)
+{
+	return load(db, cookie, false, out, err, errlen);
+}
+
+int session_store_unseal(sqlite3 *db, const char *cookie, struct login_session *s, char *err,
+			 size_t errlen)
+{
+	struct login_session full;
+
+	if (s->tokens_loaded)
+		return 0;
+	switch (load(db, cookie, true, &full, err, errlen)) {
+	case SESSION_FOUND:
+		break;
+	case SESSION_MISSING:
+		snprintf(err, errlen, "the login session is gone");
+		return -1;
+	case SESSION_ERROR:
+		return -1;
+	}
+	s->tokens = full.tokens;
+	memset(&full.tokens, 0, sizeof full.tokens);
+	s->tokens_loaded = true;
+	login_session_clear(&full);
+	return 0;
 }
 
 /* Runs a one-row statement: ?1 is the id hash, ?2 (when the SQL has it) the number a. */

@@ -715,6 +715,42 @@ START_TEST(cluster_entries_are_checked)
 }
 END_TEST
 
+START_TEST(eks_keys_are_checked)
+{
+	char err[ERRLEN];
+	struct config *cfg;
+
+	set_required_oidc_env();
+	cfg = load_inline("eks:\n  credentialSources: [irsa, instanceProfile]\n  endpoints:\n"
+			  "    sts: https://sts.example.com\n    imds: http://127.0.0.1:9\n"
+			  "clusters:\n  - name: prod\n    endpoint: https://prod.example.com\n"
+			  "    certificateAuthorityData: LS0t\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_uint_eq(cfg->eks.sources_count, 2);
+	ck_assert_int_eq(cfg->eks.sources[0], CRED_IRSA);
+	ck_assert_int_eq(cfg->eks.sources[1], CRED_INSTANCE_PROFILE);
+	ck_assert_str_eq(cfg->eks.sts_endpoint, "https://sts.example.com");
+	ck_assert_str_eq(cfg->eks.imds_endpoint, "http://127.0.0.1:9");
+	ck_assert_str_eq(cfg->clusters[0].endpoint, "https://prod.example.com");
+	ck_assert_str_eq(cfg->clusters[0].ca_data, "LS0t");
+	config_free(cfg);
+	cfg = load_inline("clusters: []\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_uint_eq(cfg->eks.sources_count, 3);
+	ck_assert_int_eq(cfg->eks.sources[0], CRED_POD_IDENTITY);
+	ck_assert_str_eq(cfg->eks.imds_endpoint, "http://169.254.169.254");
+	config_free(cfg);
+	expect_inline_error("eks:\n  credentialSources: [env]\n", err);
+	assert_contains(err, "eks.credentialSources: expected podIdentity, irsa or instanceProfile, got \"env\"");
+	expect_inline_error("eks:\n  credentialSources: [irsa, irsa]\n", err);
+	assert_contains(err, "eks.credentialSources: expected each source once, got \"irsa\" twice");
+	expect_inline_error("eks:\n  credentialSources: []\n", err);
+	assert_contains(err, "eks.credentialSources: expected 1 to 3 of podIdentity, irsa, instanceProfile, got 0 entries");
+	expect_inline_error("clusters:\n  - name: prod\n    endpoint: https://prod.example.com\n", err);
+	assert_contains(err, "clusters[0].certificateAuthorityData: expected endpoint and certificateAuthorityData together");
+}
+END_TEST
+
 START_TEST(required_oidc_keys)
 {
 	char err[ERRLEN];
@@ -1110,6 +1146,7 @@ static Suite *config_suite(void)
 	tcase_add_test(errors, enabled_shells_need_tiers);
 	tcase_add_test(errors, clusters_file_errors_name_that_file);
 	tcase_add_test(errors, missing_config_file);
+	tcase_add_test(errors, eks_keys_are_checked);
 	tcase_add_test(errors, messages_quote_and_shorten_odd_values);
 
 	suite_add_tcase(s, load);

@@ -130,6 +130,65 @@ START_TEST(session_row_holds_neither_cookie_nor_tokens_in_clear)
 }
 END_TEST
 
+/* A request's lookup reads the row without unsealing the tokens; they are unsealed only
+ * when asked for, and not once the row is gone. */
+START_TEST(session_row_loads_without_its_tokens_until_they_are_needed)
+{
+	sqlite3 *db = open_fresh();
+	struct login_session s;
+	char err[256];
+	const char *cookie = "c0ffee-cookie-value";
+
+	insert_session(db, cookie, 1000);
+	ck_assert_int_eq(session_store_load_row(db, cookie, &s, err, sizeof err), SESSION_FOUND);
+	ck_assert_str_eq(s.subject, "user-1");
+	ck_assert_int_eq(s.absolute_expires_at, 4600);
+	ck_assert(!s.tokens_loaded);
+	ck_assert_ptr_null(s.tokens.refresh_token);
+	ck_assert_int_eq(session_store_unseal(db, cookie, &s, err, sizeof err), 0);
+	ck_assert(s.tokens_loaded);
+	ck_assert_str_eq(s.tokens.refresh_token, "RT-1");
+	ck_assert_str_eq(s.tokens.access_token, "AT-1");
+	ck_assert_int_eq(session_store_unseal(db, cookie, &s, err, sizeof err), 0);
+	login_session_clear(&s);
+
+	ck_assert_int_eq(session_store_load_row(db, cookie, &s, err, sizeof err), SESSION_FOUND);
+	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM login_sessions", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(session_store_unseal(db, cookie, &s, err, sizeof err), -1);
+	ck_assert_str_eq(err, "the login session is gone");
+	ck_assert_ptr_null(s.tokens.refresh_token);
+	login_session_clear(&s);
+	ck_assert_int_eq(session_store_load_row(db, "another-cookie", &s, err, sizeof err),
+			 SESSION_MISSING);
+	remove_db(db);
+}
+END_TEST
+
+/* A kept statement comes back for the same SQL once done with, never while it is running,
+ * and starts again with no bindings. */
+START_TEST(kept_statements_are_reused_only_when_free)
+{
+	static const char sql[] = "SELECT ?1 UNION ALL SELECT 2";
+	sqlite3 *db = open_fresh();
+	sqlite3_stmt *a = NULL, *b = NULL, *c = NULL;
+
+	ck_assert_int_eq(db_prepare_kept(db, sql, &a), 0);
+	ck_assert_int_eq(sqlite3_bind_int(a, 1, 7), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(a), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(a, 0), 7);
+	ck_assert_int_eq(db_prepare_kept(db, sql, &b), 0);
+	ck_assert_ptr_ne(a, b);
+	db_stmt_done(a);
+	db_stmt_done(b);
+	ck_assert_int_eq(db_prepare_kept(db, sql, &c), 0);
+	ck_assert(c == a || c == b);
+	ck_assert_int_eq(sqlite3_step(c), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_type(c, 0), SQLITE_NULL);
+	db_stmt_done(c);
+	remove_db(db);
+}
+END_TEST
+
 START_TEST(refresh_claim_is_granted_once_until_released)
 {
 	sqlite3 *db = open_fresh();
@@ -307,6 +366,8 @@ static Suite *db_suite(void)
 
 	tcase_add_test(tc, fresh_database_reaches_latest_version_in_wal_mode);
 	tcase_add_test(tc, reopening_is_idempotent);
+	tcase_add_test(tc, session_row_loads_without_its_tokens_until_they_are_needed);
+	tcase_add_test(tc, kept_statements_are_reused_only_when_free);
 	tcase_add_test(tc, database_from_a_newer_periscope_is_refused);
 	tcase_add_test(tc, token_box_opens_only_with_the_sealing_cookie);
 	tcase_add_test(tc, session_row_holds_neither_cookie_nor_tokens_in_clear);
