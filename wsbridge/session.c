@@ -336,6 +336,15 @@ static void send_hello(struct session *s)
 				  "heartbeatSeconds", t->heartbeat_seconds, "maxDurationSeconds",
 				  t->max_duration_seconds);
 
+	/* The cut counts from the bridge's start, which precedes the hello by the pod's or the
+	 * SSM handshake's time: the page counts down from what is left, not from the limit. */
+	if (hello && t->max_duration_seconds > 0) {
+		long long left_ms = (long long)t->max_duration_seconds * 1000 -
+				    (monotonic_ms() - s->started_mono);
+
+		json_object_set_new(hello, "maxDurationRemainingSeconds",
+				    json_integer(left_ms > 0 ? left_ms / 1000 : 0));
+	}
 	if (hello && s->target.kind == SHELL_NODE)
 		json_object_set_new(hello, "target", json_string(s->target.node));
 	if (hello && s->target.kind == SHELL_CLUSTER)
