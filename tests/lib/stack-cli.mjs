@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 
 import { parse as parseYaml } from 'yaml';
 
-import { NODES, deepMerge, startStack } from './stack.mjs';
+import { EKS_CLUSTER, EKS_NAME, NODES, baseConfig, deepMerge, startStack } from './stack.mjs';
 
 function overridesFrom(text, where) {
 	let doc;
@@ -42,16 +42,25 @@ try {
 	process.exit(2);
 }
 const port = Number(process.env.PERISCOPE_PORT || 8080);
-const stack = await startStack({ port, idpPort: Number(process.env.PERISCOPE_IDP_PORT || 0), config: overrides });
+// The usual clusters, and the stand-in apiserver once more as an eks cluster: reached with
+// EKS tokens of the server's own (EKS Pod Identity) role. Your settings come last.
+const { clusters } = baseConfig({ url: '', issuer: '', runDir: '' });
+const stack = await startStack({
+	port, idpPort: Number(process.env.PERISCOPE_IDP_PORT || 0),
+	config: deepMerge({ clusters: [...clusters.map((c) => (c.name === 'local' ? { ...c, kubeconfigPath: '@KUBECONFIG@' } : c)), EKS_CLUSTER] }, overrides),
+});
 console.log(`
 periscope is up:   ${stack.url}   (behind ${stack.server}${stack.tls ? `, certificate from the CA in ${stack.caFile}` : ''})
 identity provider: ${stack.idp.issuer}   (users admin/admin, viewer/viewer, ops/ops)
 run directory:     ${stack.runDir}   (config, database, logs)${Object.keys(overrides).length ? `\nyour settings:     ${Object.keys(overrides).join(', ')} (merged into ${stack.configPath})` : ''}
 metrics:           ${stack.metricsUrl}   (Prometheus; not on the site itself, docs/monitoring.md)
 readiness:         ${stack.url}/readyz
+terminals:         websocketd --maxforks=${stack.maxforks} (periscope.fcgi --print-maxforks: the caps plus headroom)
 
-Stand-ins: a Kubernetes apiserver (cluster "local", whose shell pods run locally) at
-${stack.api.url}, and AWS STS/SSM at ${stack.aws.stsUrl} / ${stack.aws.ssmUrl}
+Stand-ins: a Kubernetes apiserver (cluster "local", whose shell pods run locally; also
+cluster "${EKS_NAME}" through the EKS API and EKS tokens) at ${stack.api.url}, and AWS
+STS/SSM/EKS at ${stack.aws.stsUrl} / ${stack.aws.ssmUrl} / ${stack.aws.eksUrl}, the EKS Pod
+Identity agent at ${stack.aws.podIdentityUrl}
 (node ${NODES[0].name} is an EC2 host with its SSM agent online).
 
 Cluster shell: ${stack.wsUrl}/api/clusters/local/shell
