@@ -17,11 +17,31 @@ const PROMPT = /[$#] $/m;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function rssKiB(stack, sessionId) {
-	const pid = execFileSync('sqlite3', [path.join(stack.runDir, 'periscope.db'),
+function bridgePid(stack, sessionId) {
+	return execFileSync('sqlite3', [path.join(stack.runDir, 'periscope.db'),
 		`SELECT pid FROM shell_sessions WHERE id = '${sessionId}'`], { encoding: 'utf8' }).trim();
-	const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-	return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+}
+
+// Resident and private memory (the pages only this bridge holds: what each more session
+// costs; shared libraries' clean pages are shared by all bridges) in KiB.
+function memoryKiB(pid) {
+	const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+	const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)[1]);
+	return { rss: field('Rss'), private: field('Private_Clean') + field('Private_Dirty') };
+}
+
+// Where the private memory is: per mapping name ([heap], anonymous, each library's data).
+function privateByMapping(pid) {
+	const totals = new Map();
+	let name = '';
+	for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+		const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+		if (head) { name = path.basename(head[1]) || '[anonymous]'; continue; }
+		const m = /^Private_(?:Clean|Dirty):\s+(\d+)/.exec(line);
+		if (m) totals.set(name, (totals.get(name) || 0) + Number(m[1]));
+	}
+	return [...totals].filter(([, kib]) => kib >= 64).sort((a, b) => b[1] - a[1])
+		.map(([n, kib]) => `${n} ${kib}`).join(', ');
 }
 
 // The baseline: the same cat in a local pty (the fakes run their shells the same way), so
@@ -43,7 +63,8 @@ async function localPtyMBps() {
 }
 
 async function measure(stack, browser, shellPath, label, baseline) {
-	const hello = [], prompt = [], rss = [];
+	const hello = [], prompt = [], rss = [], priv = [];
+	let where = '';
 	for (let i = 0; i < rounds; i++) {
 		const t0 = performance.now();
 		const t = await Terminal.open(stack, shellPath, { cookie: `periscope_session=${browser.cookie()}` });
@@ -53,14 +74,19 @@ async function measure(stack, browser, shellPath, label, baseline) {
 		await t.until('first output', () => t.output.length > 0, 30000);
 		prompt.push(performance.now() - t0);
 		await t.waitOutput(PROMPT);
-		rss.push(rssKiB(stack, h.sessionId));
+		const pid = bridgePid(stack, h.sessionId);
+		const mem = memoryKiB(pid);
+		rss.push(mem.rss);
+		priv.push(mem.private);
+		if (i === 0) where = privateByMapping(pid);
 		t.send({ type: 'close' });
 		await t.end(30000);
 	}
 	// Throughput: cat of a file of `megabytes` MB made on the remote side.
 	const t = await Terminal.open(stack, shellPath, { cookie: `periscope_session=${browser.cookie()}` });
 	t.resize(120, 40);
-	await t.waitFrame('hello', 60000);
+	const catHello = await t.waitFrame('hello', 60000);
+	const catPid = bridgePid(stack, catHello.sessionId);
 	await t.waitOutput(PROMPT);
 	const bytes = megabytes * 1000 * 1000;
 	t.type(`head -c ${bytes * 3 / 4} /dev/zero | base64 -w 100 > /tmp/periscope-bench; echo RE""ADY\r`);
@@ -71,11 +97,12 @@ async function measure(stack, browser, shellPath, label, baseline) {
 	await t.waitOutput(/^DONE\r?$/m, 300000);
 	const seconds = (performance.now() - s0) / 1000;
 	const received = t.output.length - before;
+	const after = memoryKiB(catPid);
 	t.type('rm -f /tmp/periscope-bench; exit\r');
 	await t.end(30000);
 	console.log(`${label}: open->hello ${median(hello).toFixed(0)} ms, open->first prompt byte ${median(prompt).toFixed(0)} ms (median of ${rounds}); ` +
-		`wsbridge RSS ${median(rss)} KiB; cat ${(received / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${(received / 1e6 / seconds).toFixed(2)} MB/s, ` +
-		`ratio to a local pty ${((received / 1e6 / seconds) / baseline).toFixed(2)}`);
+		`wsbridge RSS ${median(rss)} KiB, private ${median(priv)} KiB (idle at the prompt; KiB by mapping: ${where}); cat ${(received / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${(received / 1e6 / seconds).toFixed(2)} MB/s, ` +
+		`ratio to a local pty ${((received / 1e6 / seconds) / baseline).toFixed(2)}; private after the cat ${after.private} KiB`);
 }
 
 const baseline = await localPtyMBps();

@@ -29,6 +29,7 @@
 #include "metrics/metrics_store.h"
 #include "request.h"
 #include "router.h"
+#include "shell/fork_limit.h"
 
 #define MAX_WORKERS 64
 
@@ -50,6 +51,7 @@ static void serve_one(struct worker *w, FCGX_Request *fcgx)
 	request_cleanup(&rq);
 	/* Upstream calls this request made, into the shared counters (kept for the next
 	 * request if the database is busy now). */
+	cred_cache_take_tally(w->creds, &w->tally);
 	if (metrics_upstream_flush(w->db, &w->tally) != 0)
 		log_msg(LOG_WARN, "fcgi", "upstream counts not recorded yet: %s", sqlite3_errmsg(w->db));
 }
@@ -136,7 +138,8 @@ static void usage(FILE *out)
 	      "  --config FILE     configuration (default: $PERISCOPE_CONFIG)\n"
 	      "  --socket ADDR     listen there instead of fd 0 / systemd's socket\n"
 	      "  --check-config    load and validate the configuration, then exit\n"
-	      "  --check-ready     run /readyz's checks once, print their JSON, exit 0 if ready\n",
+	      "  --check-ready     run /readyz's checks once, print their JSON, exit 0 if ready\n"
+	      "  --print-maxforks  print websocketd's --maxforks for the configured caps, exit\n",
 	      out);
 }
 
@@ -147,13 +150,14 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "check-config", no_argument, NULL, 'k' },
 		{ "check-ready", no_argument, NULL, 'r' },
+		{ "print-maxforks", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct worker_thread threads[MAX_WORKERS];
 	struct maintenance maint = { 0 };
 	const char *config_path = NULL, *socket_spec = NULL;
-	bool check_only = false, check_ready = false;
+	bool check_only = false, check_ready = false, print_maxforks = false;
 	struct config *cfg = NULL;
 	struct cred_cache *creds = NULL;
 	sqlite3 *db = NULL;
@@ -161,12 +165,13 @@ int main(int argc, char **argv)
 	int opt, sig, listen_fd, n_workers, started = 0, status = EXIT_FAILURE;
 	char err[1024];
 
-	while ((opt = getopt_long(argc, argv, "c:s:krh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:krmh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 's': socket_spec = optarg; break;
 		case 'k': check_only = true; break;
 		case 'r': check_ready = true; break;
+		case 'm': print_maxforks = true; break;
 		case 'h': usage(stdout); return EXIT_SUCCESS;
 		default: usage(stderr); return 2;
 		}
@@ -183,6 +188,13 @@ int main(int argc, char **argv)
 	if (!cfg) {
 		fprintf(stderr, "periscope.fcgi: %s\n", err);
 		return 2;
+	}
+	/* Only the number on stdout: dev/up, the test stack and the systemd unit's ExecStartPre
+	 * put it on websocketd's command line (shell/fork_limit.h says why it is above the caps). */
+	if (print_maxforks) {
+		printf("%ld\n", fork_limit(cfg));
+		config_free(cfg);
+		return EXIT_SUCCESS;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(creds = cred_cache_new(cfg))) {
 		fprintf(stderr, "periscope.fcgi: library initialisation failed\n");

@@ -38,6 +38,7 @@ static void observe_open(struct session *s, const char *stage)
 /* The upstream requests counted since the last flush (metrics/upstream_tally.h). */
 static void flush_tally(struct session *s)
 {
+	cred_cache_take_tally(s->creds, &s->tally);
 	if (metrics_upstream_flush(s->db, &s->tally) != 0)
 		log_msg(LOG_WARN, "wsbridge", "session %s: upstream counts not recorded yet: %s",
 			s->session_id, sqlite3_errmsg(s->db));

@@ -77,8 +77,8 @@ static void describe_error(const struct http_response *rs, char *err, size_t err
 }
 
 int eks_describe_cluster(const char *endpoint, const char *region, const char *ca_file,
-			 const struct aws_credentials *creds, const char *name,
-			 struct eks_cluster_info *out, char *err, size_t errlen)
+			 const struct aws_credentials *creds, struct upstream_tally *tally,
+			 const char *name, struct eks_cluster_info *out, char *err, size_t errlen)
 {
 	struct aws_endpoint ep = { 0 };
 	struct sigv4_result sr = { 0 };
@@ -123,7 +123,8 @@ int eks_describe_cluster(const char *endpoint, const char *region, const char *c
 		const char *headers[] = { hhost.data, hdate.data, hauth.data, "Accept: application/json",
 					  htok.data, NULL };
 		struct http_request rq = { .url = url.data, .headers = headers, .ca_file = ca_file,
-					   .timeout_ms = EKS_TIMEOUT_MS, .max_body = EKS_MAX_ANSWER };
+					   .timeout_ms = EKS_TIMEOUT_MS, .max_body = EKS_MAX_ANSWER,
+					   .tally = tally, .service = UPSTREAM_EKS };
 		char herr[384];
 
 		if (http_do(&rq, &rs, herr, sizeof herr) != 0) {

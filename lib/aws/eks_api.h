@@ -3,6 +3,7 @@
 #ifndef PERISCOPE_EKS_API_H
 #define PERISCOPE_EKS_API_H
 
+#include "metrics/upstream_tally.h"
 #include <stddef.h>
 
 #include "aws/sigv4.h"
@@ -21,8 +22,8 @@ int eks_default_endpoint(const char *region, char *out, size_t outlen);
 /* 0 with out filled; -1 with err ("eks:DescribeCluster: <Code>: <message>", or the
  * transport's words), never a credential. */
 int eks_describe_cluster(const char *endpoint, const char *region, const char *ca_file,
-			 const struct aws_credentials *creds, const char *name,
-			 struct eks_cluster_info *out, char *err, size_t errlen);
+			 const struct aws_credentials *creds, struct upstream_tally *tally,
+			 const char *name, struct eks_cluster_info *out, char *err, size_t errlen);
 
 /* The answer's body into out (exposed for the unit tests and the fuzz target). */
 int eks_parse_describe_cluster(const char *body, size_t len, struct eks_cluster_info *out,

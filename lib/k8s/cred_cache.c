@@ -1,6 +1,7 @@
 #include "k8s/cred_cache_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct cred_cache *cred_cache_new(const struct config *cfg)
 {
@@ -14,6 +15,18 @@ struct cred_cache *cred_cache_new(const struct config *cfg)
 	}
 	c->cfg = cfg;
 	return c;
+}
+
+void cred_cache_take_tally(struct cred_cache *cache, struct upstream_tally *into)
+{
+	if (!cache || !into)
+		return;
+	pthread_mutex_lock(&cache->lock);
+	for (int s = 0; s < UPSTREAM_SERVICES; s++)
+		for (int c = 0; c < UPSTREAM_CLASSES; c++)
+			into->n[s][c] += cache->tally.n[s][c];
+	memset(&cache->tally, 0, sizeof cache->tally);
+	pthread_mutex_unlock(&cache->lock);
 }
 
 void cred_cache_free(struct cred_cache *cache)

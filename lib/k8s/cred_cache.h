@@ -5,11 +5,15 @@
 #ifndef PERISCOPE_CRED_CACHE_H
 #define PERISCOPE_CRED_CACHE_H
 
+#include "metrics/upstream_tally.h"
 #include "config/config.h"
 
 struct cred_cache;
 
 struct cred_cache *cred_cache_new(const struct config *cfg);
 void cred_cache_free(struct cred_cache *cache);
+/* Moves the upstream requests the cache made (EKS DescribeCluster, under its lock, for
+ * whichever thread asked) into the caller's tally, for its next metrics flush. */
+void cred_cache_take_tally(struct cred_cache *cache, struct upstream_tally *into);
 
 #endif

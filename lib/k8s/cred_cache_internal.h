@@ -2,6 +2,7 @@
 #ifndef PERISCOPE_CRED_CACHE_INTERNAL_H
 #define PERISCOPE_CRED_CACHE_INTERNAL_H
 
+#include "metrics/upstream_tally.h"
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -18,6 +19,7 @@ struct cred_cache {
 	bool have_creds;
 	struct eks_entry *entries;      /* per eks cluster: endpoint, CA, token */
 	struct exec_entry *exec_entries; /* per kubeconfig user with an exec plugin */
+	struct upstream_tally tally;    /* eks calls made under the lock (cred_cache_take_tally) */
 };
 
 void eks_entries_free(struct eks_entry *e);

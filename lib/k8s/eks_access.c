@@ -139,7 +139,7 @@ static int ensure_endpoint(struct eks_entry *e, const char *region, char *err, s
 		return -1;
 	}
 	if (eks_describe_cluster(endpoint, region, ca_file_of(cfg), &e->cache->creds.creds,
-				 e->cluster->name, &info, err, errlen) != 0)
+				 &e->cache->tally, e->cluster->name, &info, err, errlen) != 0)
 		return -1;
 	if (strlen(info.endpoint) >= sizeof e->endpoint) {
 		snprintf(err, errlen, "eks:DescribeCluster: the endpoint is too long");

@@ -279,7 +279,9 @@ int kube_exec_run(json_t *exec, const char *dir, json_t *cluster, struct kube_ex
 	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 }, status = 0, rc = -1;
 	pid_t pid = -1;
 	posix_spawn_file_actions_t fa;
-	bool fa_ready = false;
+	posix_spawnattr_t attr;
+	bool fa_ready = false, attr_ready = false;
+	sigset_t none, reset;
 	struct buf stdout_buf;
 
 	memset(out, 0, sizeof *out);
@@ -330,14 +332,29 @@ int kube_exec_run(json_t *exec, const char *dir, json_t *cluster, struct kube_ex
 		goto done;
 	}
 	fa_ready = true;
-	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
+	/* The plugin starts with the signals as a fresh process has them, not with the bridge's
+	 * blocked SIGTERM or ignored SIGPIPE. */
+	if (posix_spawnattr_init(&attr) != 0) {
+		snprintf(err, errlen, "exec plugin: cannot set up its attributes");
+		goto done;
+	}
+	attr_ready = true;
+	sigemptyset(&none);
+	sigemptyset(&reset);
+	sigaddset(&reset, SIGPIPE);
+	sigaddset(&reset, SIGINT);
+	sigaddset(&reset, SIGTERM);
+	sigaddset(&reset, SIGHUP);
+	if (posix_spawnattr_setsigmask(&attr, &none) != 0 || posix_spawnattr_setsigdefault(&attr, &reset) != 0 ||
+	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0 ||
+	    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
 	    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1) != 0 ||
 	    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2) != 0) {
 		snprintf(err, errlen, "exec plugin: cannot set up its descriptors");
 		goto done;
 	}
-	errno = strchr(path, '/') ? posix_spawn(&pid, path, &fa, NULL, argv, envp)
-				  : posix_spawnp(&pid, path, &fa, NULL, argv, envp);
+	errno = strchr(path, '/') ? posix_spawn(&pid, path, &fa, &attr, argv, envp)
+				  : posix_spawnp(&pid, path, &fa, &attr, argv, envp);
 	if (errno != 0) {
 		snprintf(err, errlen, "exec: executable %.200s failed: %s", cmd, strerror(errno));
 		pid = -1;
@@ -373,6 +390,8 @@ done:
 	}
 	if (fa_ready)
 		posix_spawn_file_actions_destroy(&fa);
+	if (attr_ready)
+		posix_spawnattr_destroy(&attr);
 	for (int i = 0; i < 2; i++) {
 		if (out_pipe[i] >= 0)
 			close(out_pipe[i]);

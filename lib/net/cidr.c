@@ -25,6 +25,18 @@ static int parse_addr(const char *s, size_t len, struct cidr *out)
 	return -1;
 }
 
+/* ::ffff:a.b.c.d becomes a.b.c.d. */
+static void unmap_v4(struct cidr *a)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (a->family == AF_INET6 && memcmp(a->addr, mapped, sizeof mapped) == 0) {
+		memmove(a->addr, a->addr + 12, 4);
+		memset(a->addr + 4, 0, 12);
+		a->family = AF_INET;
+	}
+}
+
 int cidr_parse(const char *s, struct cidr *out)
 {
 	const char *slash = strchr(s, '/');
@@ -45,19 +57,16 @@ int cidr_parse(const char *s, struct cidr *out)
 			return -1;
 		out->prefix = (int)p;
 	}
-	return 0;
-}
-
-/* ::ffff:a.b.c.d becomes a.b.c.d. */
-static void unmap_v4(struct cidr *a)
-{
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	if (a->family == AF_INET6 && memcmp(a->addr, mapped, sizeof mapped) == 0) {
-		memmove(a->addr, a->addr + 12, 4);
-		memset(a->addr + 4, 0, 12);
-		a->family = AF_INET;
+	/* ::ffff:10.0.0.0/104 is 10.0.0.0/8: addresses are compared unmapped. */
+	if (out->family == AF_INET6 && out->prefix >= 96) {
+		struct cidr v4 = *out;
+		unmap_v4(&v4);
+		if (v4.family == AF_INET) {
+			v4.prefix = out->prefix - 96;
+			*out = v4;
+		}
 	}
+	return 0;
 }
 
 bool cidr_contains(const struct cidr *net, const char *addr)

@@ -109,9 +109,13 @@ describe('make install', () => {
 		for (const line of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/periscope', 'PrivateTmp=yes',
 			'ProtectHome=yes', 'CapabilityBoundingSet=', 'SystemCallFilter=@system-service', 'User=periscope'])
 			assert.ok(fcgi.split('\n').includes(line), `periscope-fcgi.service has ${line}`);
-		assert.match(fs.readFileSync(staged(units[2]), 'utf8'), /--address=127\.0\.0\.1 /);
+		const websocketd = fs.readFileSync(staged(units[2]), 'utf8');
+		assert.match(websocketd, /--address=127\.0\.0\.1 /);
+		// --maxforks from the caps at each start, unless the operator set it.
+		assert.match(websocketd, new RegExp(`maxforks=\\$\\$\\{PERISCOPE_MAXFORKS:-\\$\\$\\(${dirs.bindir}/periscope\\.fcgi --print-maxforks\\)\\}`));
 		// verify resolves against the staging root: give it the system's targets and slices
-		// and websocketd, as the host would have them.
+		// and websocketd and /bin/sh (the websocketd unit computes --maxforks with it), as
+		// the host would have them.
 		const sys = staged('lib/systemd/system');
 		fs.mkdirSync(sys, { recursive: true });
 		for (const f of fs.readdirSync('/lib/systemd/system').filter((f) => /\.(target|slice)$/.test(f)))
@@ -119,6 +123,9 @@ describe('make install', () => {
 		fs.mkdirSync(staged(path.dirname(dirs.WEBSOCKETD)), { recursive: true });
 		fs.copyFileSync(dirs.WEBSOCKETD, staged(dirs.WEBSOCKETD));
 		fs.chmodSync(staged(dirs.WEBSOCKETD), 0o755);
+		fs.mkdirSync(staged('bin'), { recursive: true });
+		fs.copyFileSync(fs.realpathSync('/bin/sh'), staged('bin/sh'));
+		fs.chmodSync(staged('bin/sh'), 0o755);
 		const r = run('systemd-analyze', ['verify', '--man=no', `--root=${dest}`, ...units]);
 		assert.equal(r.status, 0, r.out);
 		assert.equal(r.out.trim(), '', 'no warnings either');

@@ -110,8 +110,8 @@ describe('kubeconfig users: exec plugins and client certificates', () => {
 		assert.match(r.json.err, /HTTP 401/);
 	});
 
-	it('a cluster shell on the client-certificate cluster runs kubectl', async () => {
-		const t = await Terminal.open(stack, '/api/clusters/cert/shell', { cookie: `periscope_session=${admin.cookie()}` });
+	for (const cluster of ['cert', 'exec']) it(`a cluster shell on the ${cluster === 'cert' ? 'client-certificate' : 'exec-plugin'} cluster runs kubectl`, async () => {
+		const t = await Terminal.open(stack, `/api/clusters/${cluster}/shell`, { cookie: `periscope_session=${admin.cookie()}` });
 		t.resize(100, 30);
 		const hello = await t.waitFrame('hello', 30000);
 		await t.waitOutput(PROMPT, 30000);

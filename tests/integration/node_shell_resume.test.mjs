@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
-import { startStack, waitFor, NODES } from '../lib/stack.mjs';
+import { startStack, waitFor, NODES, NODE_ROLE, CLIENT, REGION, ACCOUNT } from '../lib/stack.mjs';
+import { seedPermissionPolicy } from '../fakes/aws/iam.mjs';
 import { signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 
@@ -84,5 +85,34 @@ describe('node shell resume', () => {
 		assert.equal(rec.stats.inputWhileAway ?? 0, 0);
 		t.type('exit\r');
 		await t.end();
+	});
+});
+
+// The seed's "own sessions" statement (session/${aws:userid}-*) cannot match an assumed
+// role's session (docs/node-shell.md §4b): with it, a dropped channel cannot be resumed and
+// the terminal ends with a clear error naming AWS's refusal.
+describe('node shell resume with the seed\'s IAM policy', () => {
+	let stack;
+	let admin;
+	before(async () => {
+		stack = await startStack({
+			aws: { roles: [{ arn: NODE_ROLE, trust: { aud: CLIENT.id }, permissions: seedPermissionPolicy({ region: REGION, account: ACCOUNT, clusterName: 'local' }) }] },
+		});
+		admin = await signIn(stack, 'admin');
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it('ResumeSession is refused, and the terminal says why', async () => {
+		const t = await Terminal.open(stack, `/api/clusters/local/nodes/${NODES[0].name}/shell`, { cookie: `periscope_session=${admin.cookie()}` });
+		await t.waitFrame('hello', 30000);
+		await t.waitOutput(PROMPT);
+		const rec = stack.aws.state.sessions.get([...stack.aws.state.sessions.keys()].at(-1));
+		assert.equal(stack.aws.cutDataChannel(rec.sessionId), true);
+		const end = await t.end(60000);
+		assert.deepEqual([end.type, end.code], ['error', 'E_UPSTREAM']);
+		assert.match(end.message, /could not be resumed: SSM ResumeSession: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role\/periscope-node-shell\/periscope-user-admin is not authorized to perform: ssm:ResumeSession on resource: arn:aws:ssm:eu-west-1:123456789012:session\//);
+		const resumes = stack.aws.state.requests.filter((q) => q.action === 'ResumeSession');
+		assert.equal(resumes.length, 5, 'five tries, as the plugin makes');
+		assert.ok(resumes.every((q) => q.errorCode === 'AccessDeniedException'));
 	});
 });

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { fetchWithin } from '../lib/deadline.mjs';
 import { anonymous, signIn } from '../lib/session.mjs';
-import { NODES, freePort, startStack, waitFor } from '../lib/stack.mjs';
+import { EKS_CLUSTER, EKS_NAME, NODES, freePort, startStack, waitFor } from '../lib/stack.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
@@ -124,7 +124,15 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 	before(async () => {
 		// websocketd's own Origin check off, so that periscope's (authorizer or bridge) counts
 		// the foreign origin's refusal under both servers.
-		stack = await startStack({ websocketdOrigin: false });
+		// An eks cluster too, reached with the server's own identity (eks:DescribeCluster).
+		stack = await startStack({
+			websocketdOrigin: false,
+			config: {
+				clusters: [{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@', region: 'eu-west-1' }, EKS_CLUSTER],
+				// Two cluster shells fill the cluster: a third user is refused E_CAP_CLUSTER.
+				clusterShell: { maxSessionsTotal: 2 },
+			},
+		});
 		prom = await startPrometheus(stack);
 	});
 	after(async () => {
@@ -137,15 +145,18 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		// Sign-ins: three that succeed, one callback that does not belong to any attempt.
 		const admin = await signIn(stack, 'admin');
 		const viewer = await signIn(stack, 'viewer');
-		await signIn(stack, 'ops');
+		const ops = await signIn(stack, 'ops');
 		assert.equal((await anonymous(stack, '/api/auth/callback?code=x&state=forged')).status >= 400, true);
 
 		// Two terminals of each kind; the node shells and one cluster shell close normally.
+		// The eks cluster's nodes: DescribeCluster, then the apiserver with an EKS token.
+		assert.equal((await admin.get(`/api/clusters/${EKS_NAME}/nodes`)).status, 200);
 		const clusters = [await openTerminal(stack, admin, CLUSTER), await openTerminal(stack, admin, CLUSTER)];
 		const nodes = [await openTerminal(stack, admin, NODE), await openTerminal(stack, admin, NODE)];
 		// A refusal of each code the gates give in this stack.
 		const cookie = `periscope_session=${admin.cookie()}`;
 		assert.equal(await refusedCode(stack, CLUSTER, { cookie }), 'E_CAP_USER');
+		assert.equal(await refusedCode(stack, CLUSTER, { cookie: `periscope_session=${ops.cookie()}` }), 'E_CAP_CLUSTER');
 		assert.equal(await refusedCode(stack, CLUSTER), 'E_AUTH');
 		assert.equal(await refusedCode(stack, CLUSTER, { cookie: `periscope_session=${viewer.cookie()}` }), 'E_FORBIDDEN');
 		assert.equal(await refusedCode(stack, '/api/clusters/no-such-cluster/shell', { cookie }), 'E_NOT_FOUND');
@@ -172,7 +183,7 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		// Every configured cluster has its series from the start (at 0 when unused).
 		await expectValue(prom, 'periscope_shell_opens_total', {
 			'cluster=local,kind=cluster_shell': 2, 'cluster=local,kind=node_shell': 2,
-			'cluster=prod-eu,kind=cluster_shell': 0, 'cluster=prod-eu,kind=node_shell': 0 });
+			[`cluster=${EKS_NAME},kind=cluster_shell`]: 0, [`cluster=${EKS_NAME},kind=node_shell`]: 0 });
 		await expectValue(prom, 'periscope_shell_closes_total', {
 			'cluster=local,kind=cluster_shell,reason=client_closed': 1,
 			'cluster=local,kind=cluster_shell,reason=lost': 1,
@@ -185,6 +196,7 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		await expectValue(prom, 'periscope_shell_refusals_total', {
 			'code=E_NOT_FOUND,kind=cluster_shell': 1,
 			'cluster=local,code=E_AUTH,kind=cluster_shell': 1,
+			'cluster=local,code=E_CAP_CLUSTER,kind=cluster_shell': 1,
 			'cluster=local,code=E_CAP_USER,kind=cluster_shell': 1,
 			'cluster=local,code=E_FORBIDDEN,kind=cluster_shell': 1,
 			'cluster=local,code=E_ORIGIN,kind=node_shell': 1 });
@@ -200,7 +212,7 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 			'direction=out,kind=cluster_shell': 1, 'direction=out,kind=node_shell': 1 });
 		// Upstreams: every service the run used answered, each counted by status class.
 		await expectValue(prom, 'sum by (service) (periscope_upstream_requests_total{class=~"1xx|2xx"}) > bool 0', {
-			'service=apiserver': 1, 'service=idp': 1, 'service=ssm': 1, 'service=ssmmessages': 1, 'service=sts': 1 });
+			'service=apiserver': 1, 'service=eks': 1, 'service=idp': 1, 'service=ssm': 1, 'service=ssmmessages': 1, 'service=sts': 1 });
 		await expectValue(prom, 'periscope_upstream_requests_total{service="ssmmessages"}', { 'class=1xx,service=ssmmessages': 2 });
 		const p95 = await query(prom, 'histogram_quantile(0.95, sum by (le, kind) (periscope_shell_open_seconds_bucket{stage="hello"}))');
 		for (const kind of ['cluster_shell', 'node_shell']) assert.ok(p95[`kind=${kind}`] > 0, `a p95 for ${kind}: ${JSON.stringify(p95)}`);

@@ -9,7 +9,7 @@
 // The web server is lighttpd or Apache: opts.server, else PERISCOPE_SERVER (default
 // lighttpd). opts.tls (else PERISCOPE_TLS=1) serves https:// with a certificate from a
 // throwaway CA (stack.ca is its PEM, for clients to trust).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -296,6 +296,7 @@ export async function startStack(opts = {}) {
 	let config;
 	let configPath;
 	let env;
+	let maxforks;
 	let fcgiAddr;
 	let awsServerEnv = {};
 	const stop = async () => {
@@ -375,8 +376,12 @@ export async function startStack(opts = {}) {
 				else await waitFor('periscope.fcgi socket', () => fs.existsSync(fcgiAddr));
 				// opts.websocketdOrigin false leaves the page origin to periscope's own checks
 				// (the authorizer and wsbridge), which the gate tests must reach.
+				// websocketd's fork limit from the caps, as dev/up and the systemd unit set it
+				// (shell/fork_limit.h): above them, so periscope's JSON 429 answers first.
+				maxforks = execFileSync(path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--print-maxforks'],
+					{ env, encoding: 'utf8' }).trim();
 				const ws = launch('websocketd', 'websocketd', [
-					'--address=127.0.0.1', `--port=${wsPort}`, '--maxforks=64', '--closems=5000',
+					'--address=127.0.0.1', `--port=${wsPort}`, `--maxforks=${maxforks}`, '--closems=5000',
 					...(opts.websocketdOrigin === false ? [] : [`--origin=${url}`]),
 					`--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS,${SERVER_IDENTITY_ENV}${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
 					'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
@@ -407,6 +412,7 @@ export async function startStack(opts = {}) {
 	return {
 		url, port, wsPort, runDir, idp, api, aws, stop, server,
 		// GET /metrics: the web server's loopback-only listener for it (never the public site).
+		maxforks: Number(maxforks),
 		metricsPort, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
 		tls: Boolean(tls), ca: tls?.caPem, caFile: tls?.caFile,
 		wsUrl: `${tlsWanted ? 'wss' : 'ws'}://127.0.0.1:${port}`,

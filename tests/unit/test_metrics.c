@@ -327,6 +327,10 @@ START_TEST(networks_match_v4_v6_and_mapped_addresses)
 	ck_assert_int_eq(cidr_parse("10.0.0.0/", &n), -1);
 	ck_assert_int_eq(cidr_parse("10.0.0.0/-1", &n), -1);
 	ck_assert_int_eq(cidr_parse("example.com", &n), -1);
+	ck_assert_int_eq(cidr_parse("::ffff:10.0.0.0/104", &n), 0);
+	ck_assert(cidr_contains(&n, "10.200.0.1"));
+	ck_assert(cidr_contains(&n, "::ffff:10.200.0.1"));
+	ck_assert(!cidr_contains(&n, "11.0.0.1"));
 	ck_assert_int_eq(cidr_parse("::/0", &n), 0);
 	ck_assert(cidr_contains(&n, "2001:db8::1"));
 	ck_assert(cidr_list_contains(&list, "10.1.200.3"));
