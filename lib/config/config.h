@@ -21,7 +21,7 @@ struct string_list {
 
 enum authz_mode { AUTHZ_SHARED, AUTHZ_TIER, AUTHZ_RAW };
 
-enum cluster_backend { BACKEND_EKS, BACKEND_KUBECONFIG, BACKEND_IN_CLUSTER };
+enum cluster_backend { BACKEND_EKS, BACKEND_KUBECONFIG, BACKEND_IN_CLUSTER, BACKEND_AGENT };
 
 struct group_tier {
 	char *group;
@@ -161,6 +161,20 @@ struct eks_config {
 	char *ca_file;                  /* eks.endpoints.caFile: extra CA bundle for STS and EKS */
 };
 
+/* Agent-backed clusters (backend: agent, docs/agent.md): each registered agent holds an
+ * OpenSSH remote forward on its own loopback port, port_base and up, given at registration. */
+struct agents_config {
+	int tunnel_port_base;           /* agents.tunnelPortBase; 47100 */
+	int token_ttl_s;                /* agents.tokenTTLSeconds; 900 */
+	char *host_key_file;            /* agents.hostKeyFile: the tunnel sshd's public host key,
+					 * handed to agents at registration to pin */
+	char *ssh_user;                 /* agents.sshUser: the user sshd runs as; "" = this
+					 * process's user */
+	char *tunnel_path;              /* agents.tunnelPath: the WebSocket path; /agent/tunnel */
+	int max_streams;                /* agents.maxStreams: concurrent forwarded streams per
+					 * agent (sshd MaxSessions is for sessions; see docs) */
+};
+
 struct server_config {
 	char *public_url;               /* PERISCOPE_PUBLIC_URL; e.g. http://127.0.0.1:8080 */
 	struct string_list allowed_origins; /* extra WebSocket origins; public_url's always ok */
@@ -187,6 +201,7 @@ struct config {
 	struct cluster_shell_config cluster_shell;
 	struct node_shell_config node_shell;
 	struct eks_config eks;
+	struct agents_config agents;
 	struct cluster_config *clusters;
 	size_t clusters_count;
 };

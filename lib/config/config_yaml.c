@@ -150,6 +150,14 @@ SCHEMA(eks_schema,
        F("credentialSources", CFG_STRING_LIST, eks.source_names),
        M("endpoints", eks_endpoints_schema));
 
+SCHEMA(agents_schema,
+       F("tunnelPortBase", CFG_POS_INT, agents.tunnel_port_base),
+       F("tokenTTLSeconds", CFG_POS_INT, agents.token_ttl_s),
+       F("hostKeyFile", CFG_STRING, agents.host_key_file),
+       F("sshUser", CFG_STRING, agents.ssh_user),
+       F("tunnelPath", CFG_STRING, agents.tunnel_path),
+       F("maxStreams", CFG_POS_INT, agents.max_streams));
+
 SCHEMA(top_schema,
        M("server", server_schema),
        M("metrics", metrics_schema),
@@ -159,6 +167,7 @@ SCHEMA(top_schema,
        M("clusterShell", cluster_shell_schema),
        M("nodeShell", node_shell_schema),
        M("eks", eks_schema),
+       M("agents", agents_schema),
        { "clusters", CFG_CLUSTERS, IN_OBJECT, 0, NULL });
 
 SCHEMA(clusters_file_schema,
