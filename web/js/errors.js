@@ -28,6 +28,7 @@ const CODES = {
 	E_BAD_FRAME: ['The server did not understand a message from this page.', 'Reload the page if the terminal misbehaves.'],
 	E_FRAME_TOO_LARGE: ['A paste was too large to send in one go.', 'Paste smaller pieces.'],
 	E_SESSION_LOST: ['The terminal\'s server process ended without closing the session (a crash or a restart); the audit log closed it for it.', 'Open a new session.'],
+	E_NODE_SHELL_KMS_FAILED: ['The node\'s session needs KMS encryption and the key exchange failed (KMS refused the data key, or the agent refused the answer).', 'Ask an administrator to check kms:GenerateDataKey for your role and the Session Manager KMS key.'],
 	E_BINARY_FRAME: ['The terminal received a binary message, which it does not accept; it was ignored.', 'Reload the page if the terminal misbehaves.'],
 	E_INTERNAL: ['The server failed to answer this request (an internal error).', 'Press Try again; if it persists, report it with the time it happened.'],
 	E_UNAVAILABLE: ['periscope is not answering right now: the server is starting, restarting or overloaded.', 'Press Try again in a moment.'],
