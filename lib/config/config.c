@@ -183,6 +183,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->authz.groups_claim, "groups" },
 		{ &c->authz.group_prefix, "periscope:" },
 		{ &c->audit.db_path, "/var/lib/periscope/periscope.db" },
+		{ &c->recording.dir, "" },
 		{ &c->server.wsbridge_log, "syslog" },
 		{ &c->cluster_shell.mode, "bash" },
 		{ &c->cluster_shell.namespace_, "periscope-system" },
@@ -225,6 +226,9 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->audit.retention_days = 30;
 	c->audit.max_size_mb = 1024;
 	c->audit.vacuum_interval_s = 24 * 3600;
+	c->recording.enabled = true;
+	c->recording.max_bytes = 64LL << 20;
+	c->recording.input = false;
 
 	c->cluster_shell.enabled = false;
 	c->cluster_shell.timers = (struct terminal_timers){ 1200, 30, 20, 0, 5 };
@@ -427,6 +431,7 @@ void config_free(struct config *cfg)
 	free(cfg->authz.group_prefix);
 
 	free(cfg->audit.db_path);
+	free(cfg->recording.dir);
 
 	free(cfg->cluster_shell.mode);
 	string_list_clear(&cfg->cluster_shell.tiers);

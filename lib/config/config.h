@@ -66,6 +66,17 @@ struct audit_config {
 	int vacuum_interval_s;      /* 86400 */
 };
 
+/* Session recordings (shell/recording.h). The smallest recording.maxBytes: room for a
+ * header, a marker and a useful head and tail. */
+#define RECORDING_MIN_BYTES 4096
+
+struct recording_config {
+	bool enabled;               /* recording.enabled; true */
+	char *dir;                  /* recording.dir; "" = "recordings" beside audit.dbPath */
+	long long max_bytes;        /* recording.maxBytes per session; 67108864 (64 MiB) */
+	bool input;                 /* recording.input: keystrokes too ("i" events); false */
+};
+
 struct terminal_timers {
 	int idle_seconds;
 	int idle_warn_seconds;      /* 30 */
@@ -186,6 +197,7 @@ struct config {
 	struct session_config session;
 	struct authz_config authz;
 	struct audit_config audit;
+	struct recording_config recording;
 	struct cluster_shell_config cluster_shell;
 	struct node_shell_config node_shell;
 	struct eks_config eks;

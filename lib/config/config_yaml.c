@@ -89,6 +89,12 @@ SCHEMA(audit_schema,
        F("maxSizeMB", CFG_NONNEG_INT, audit.max_size_mb),
        F("vacuumInterval", CFG_POS_DURATION, audit.vacuum_interval_s));
 
+SCHEMA(recording_schema,
+       F("enabled", CFG_BOOL, recording.enabled),
+       F("dir", CFG_STRING, recording.dir),
+       F("maxBytes", CFG_POS_INT64, recording.max_bytes),
+       F("input", CFG_BOOL, recording.input));
+
 SCHEMA(image_schema,
        { "repository", CFG_STRING, IN_LOADER, offsetof(struct cfg_loader, image_repository), NULL },
        { "tag", CFG_STRING, IN_LOADER, offsetof(struct cfg_loader, image_tag), NULL },
@@ -157,6 +163,7 @@ SCHEMA(top_schema,
        M("metrics", metrics_schema),
        M("auth", auth_schema),
        M("audit", audit_schema),
+       M("recording", recording_schema),
        M("clusterShell", cluster_shell_schema),
        M("nodeShell", node_shell_schema),
        M("eks", eks_schema),
