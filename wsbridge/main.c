@@ -164,6 +164,7 @@ int main(void)
 	int status = 1;
 
 	memset(&s, 0, sizeof s);
+	s.rec.fd = -1; /* not recording until session_run starts it */
 	s.upgraded_mono = monotonic_ms();
 	buf_init(&s.in, FRAME_MAX_LINE);
 	buf_init(&s.out, 64u << 20);

@@ -79,6 +79,7 @@ int session_emit_stdout(struct session *s, const void *data, size_t len)
 	const unsigned char *p = data;
 
 	s->bytes_out += (long long)len;
+	recording_output(&s->rec, data, len, monotonic_ms());
 	if (!s->first_output_seen && len > 0) {
 		s->first_output_seen = true;
 		observe_open(s, "first_output");
@@ -162,12 +163,14 @@ static int handle_line(void *ud, const char *line, size_t len, bool overflowed)
 		s->last_activity = s->last_client_frame;
 		s->idle_warned = false;
 		s->watch.typed = true;
+		recording_input(&s->rec, f.data, f.len, s->last_client_frame);
 		if (s->ops && s->admitted && s->backend && f.len)
 			rc = s->ops->send_input(s, f.data, f.len);
 		break;
 	case CLIENT_RESIZE:
 		s->cols = f.cols;
 		s->rows = f.rows;
+		recording_resize(&s->rec, f.cols, f.rows, s->last_client_frame);
 		if (s->ops && s->backend)
 			rc = s->ops->resize(s, f.cols, f.rows);
 		break;
@@ -337,6 +340,15 @@ static void send_hello(struct session *s)
 				  "heartbeatSeconds", t->heartbeat_seconds, "maxDurationSeconds",
 				  t->max_duration_seconds);
 
+	/* The cut counts from the bridge's start, which precedes the hello by the pod's or the
+	 * SSM handshake's time: the page counts down from what is left, not from the limit. */
+	if (hello && t->max_duration_seconds > 0) {
+		long long left_ms = (long long)t->max_duration_seconds * 1000 -
+				    (monotonic_ms() - s->started_mono);
+
+		json_object_set_new(hello, "maxDurationRemainingSeconds",
+				    json_integer(left_ms > 0 ? left_ms / 1000 : 0));
+	}
 	if (hello && s->target.kind == SHELL_NODE)
 		json_object_set_new(hello, "target", json_string(s->target.node));
 	if (hello && s->target.kind == SHELL_CLUSTER)
@@ -351,6 +363,7 @@ static int check_timers(struct session *s, long long now)
 	long long idle_ms = (long long)t->idle_seconds * 1000, quiet = now - s->last_activity;
 
 	heartbeat(s, now);
+	recording_tick(&s->rec, now);
 	if (t->max_duration_seconds > 0 && now - s->started_mono >= (long long)t->max_duration_seconds * 1000) {
 		session_set_exit(s, "max_duration", -1);
 		return 1;
@@ -450,6 +463,34 @@ static void main_loop(struct session *s)
 	}
 }
 
+/* The recording starts with the session (after admission, so its registry row exists
+ * for as long as the file is young: the retention sweep keeps files of live sessions). A
+ * recording that cannot be made is logged and the session goes on without one. */
+static void start_recording(struct session *s)
+{
+	char path[4096], title[512], err[256];
+
+	s->rec.fd = -1;
+	if (!s->cfg->recording.enabled)
+		return;
+	if (s->target.kind == SHELL_NODE)
+		snprintf(title, sizeof title, "node shell %s/%s (%s)", s->target.cluster,
+			 s->target.node, s->id.email ? s->id.email : s->id.subject);
+	else
+		snprintf(title, sizeof title, "cluster shell %s (%s)", s->target.cluster,
+			 s->id.email ? s->id.email : s->id.subject);
+	if (recording_path(s->cfg, s->session_id, path, sizeof path) != 0) {
+		log_msg(LOG_ERROR, "wsbridge", "session %s: no recording path", s->session_id);
+		return;
+	}
+	if (recording_open(&s->rec, path, s->cfg->recording.max_bytes, s->cfg->recording.input,
+			   title, s->started_wall_ms, s->started_mono, err, sizeof err) != 0)
+		log_json(LOG_ERROR, "wsbridge", "session not recorded",
+			 json_pack("{s:s, s:s}", "session_id", s->session_id, "error", err));
+	else
+		recording_resize(&s->rec, s->cols, s->rows, s->started_mono);
+}
+
 int session_run(struct session *s)
 {
 	json_t *close_extra = json_object();
@@ -458,6 +499,7 @@ int session_run(struct session *s)
 	s->started_mono = s->last_activity = s->last_client_frame = monotonic_ms();
 	s->next_heartbeat = s->started_mono + SHELL_HEARTBEAT_MS;
 	s->started_wall_ms = now_ms();
+	start_recording(s);
 	if (!s->ops->open_row_after_start)
 		write_open_row(s);
 	started = s->ops->start(s) == 0;
@@ -478,6 +520,8 @@ int session_run(struct session *s)
 	if (!s->close_reason[0])
 		session_set_exit(s, s->fail_code ? "error" : "upstream_closed", -1);
 	s->ops->teardown(s, close_extra);
+	recording_close(&s->rec, monotonic_ms(), close_extra);
+	recording_free(&s->rec);
 	write_close_row(s, close_extra);
 	flush_tally(s);
 	json_decref(close_extra);

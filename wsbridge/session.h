@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "metrics/upstream_tally.h"
 #include "shell/login_watch.h"
+#include "shell/recording.h"
 #include "shell/shell_gates.h"
 
 /* Output waiting for websocketd: above this, stop reading upstream (backpressure); at the
@@ -84,6 +85,7 @@ struct session {
 
 	/* Accounting and outcome. */
 	long long bytes_in, bytes_out;
+	struct recording rec;                   /* asciicast v2 of the session (recording.h) */
 	struct upstream_tally tally;            /* added to the metrics at heartbeats and close */
 	bool admitted;
 	bool ended;

@@ -171,6 +171,16 @@ function launch(name, cmd, args, { env, runDir, group = false }) {
 	};
 }
 
+// The agent tunnel's sshd host key (docs/agent.md), made in the run dir as an operator
+// would with ssh-keygen; its public half is what registration hands to agents to pin.
+function makeTunnelHostKey(runDir) {
+	const dir = path.join(runDir, 'agent-ssh');
+	fs.mkdirSync(dir, { mode: 0o700 });
+	const key = path.join(dir, 'host_ed25519_key');
+	execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'periscope-tunnel', '-f', key]);
+	return key;
+}
+
 export function baseConfig({ url, issuer, runDir, aws }) {
 	return {
 		// The bridges' own lines in a file of the run (the default, syslog, would reach the
@@ -202,6 +212,7 @@ export function baseConfig({ url, issuer, runDir, aws }) {
 			credentialSources: ['podIdentity', 'irsa', 'instanceProfile'],
 			endpoints: aws ? { sts: aws.stsUrl, eks: aws.eksUrl, imds: aws.metadataUrl, caFile: aws.caFile } : {},
 		},
+		agents: { hostKeyFile: path.join(runDir, 'agent-ssh', 'host_ed25519_key.pub') },
 		clusters: [
 			{ name: 'local', backend: 'kubeconfig', kubeconfigPath: path.join(runDir, 'local.kubeconfig'), region: 'eu-west-1', environment: 'dev' },
 			{ name: 'prod-eu', backend: 'eks', arn: 'arn:aws:eks:eu-west-1:111122223333:cluster/prod-eu', region: 'eu-west-1' },
@@ -308,6 +319,7 @@ export async function startStack(opts = {}) {
 	};
 	try {
 		if (tlsWanted) tls = makeCertificates(runDir);
+		makeTunnelHostKey(runDir);
 		idp = await startIdp({ port: opts.idpPort ?? 0, clients: [client()], ...(opts.idp || {}) });
 		const periscopeToken = `periscope-token.${randomBytes(24).toString('base64url')}`;
 		const shellNamespace = opts.config?.clusterShell?.namespace ?? 'periscope-system';
