@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent/tunnel_keys.h"
+#include "agent/tunnel_streams.h"
 #include "agent/tunnel_sshd.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -83,32 +84,10 @@ static void on_sshd_line(struct tunnel *t, char *line)
 		t->port = 0;
 }
 
-/* True when something listens on 127.0.0.1:port (/proc/net/tcp, state 0A): sshd's end of
- * the agent's remote forward. Looked up rather than connected to, which would open a
- * stream to the apiserver. */
-static bool port_listening(int port)
-{
-	char want[32], line[512];
-	FILE *f = fopen("/proc/net/tcp", "re");
-	bool found = false;
-
-	if (!f)
-		return false;
-	snprintf(want, sizeof want, "0100007F:%04X", (unsigned int)port);
-	while (!found && fgets(line, sizeof line, f)) {
-		char local[64], remote[64], state[8];
-		if (sscanf(line, " %*s %63s %63s %7s", local, remote, state) == 3 &&
-		    strcmp(local, want) == 0 && strcmp(state, "0A") == 0)
-			found = true;
-	}
-	fclose(f);
-	return found;
-}
-
 /* Once the accepted agent's forward listens, it is connected. */
 static void check_forward(struct tunnel *t)
 {
-	if (!*t->accepted || *t->fingerprint || !t->port || !port_listening(t->port))
+	if (!*t->accepted || *t->fingerprint || !t->port || tunnel_port_listening(PROC_NET_TCP, t->port) != 1)
 		return;
 	snprintf(t->fingerprint, sizeof t->fingerprint, "%s", t->accepted);
 	t->connected_at = now_ms() / 1000;
