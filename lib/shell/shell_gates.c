@@ -1,4 +1,5 @@
 #include "shell/shell_gates.h"
+#include "store/agent_registry.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -190,4 +191,18 @@ int shell_gate_origin(const struct config *cfg, const char *origin, struct gate_
 		return 0;
 	return gate_refuse(ans, 403, "E_ORIGIN", NULL, "pages from %.128s may not open terminals here",
 			   origin);
+}
+
+int shell_gate_tunnel(const struct config *cfg, sqlite3 *db, const struct shell_target *t,
+		      struct gate_answer *ans)
+{
+	const struct cluster_config *c = config_find_cluster(cfg, t->cluster);
+
+	memset(ans, 0, sizeof *ans);
+	if (!c || c->backend != BACKEND_AGENT || agent_connected(db, c->name) == 1)
+		return 0;
+	return gate_refuse(ans, 503, "E_CLUSTER_UNREACHABLE",
+			   json_pack("{s:b, s:s}", "retryable", 1, "cluster", c->name),
+			   "cluster %s is reached through its agent, which is not connected now",
+			   c->name);
 }

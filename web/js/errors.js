@@ -24,6 +24,8 @@ const CODES = {
 	E_CLUSTER_SHELL_NO_CA: ['The server has no certificate authority for this cluster, so the shell cannot trust it.', 'Ask an administrator to fix the cluster\'s configuration.'],
 	E_SHELL_POD_FAILED: ['The shell pod did not start.', 'Try again; if it keeps failing, an administrator should check the pod\'s events (image pull, scheduling).'],
 	E_UPSTREAM: ['The cluster or AWS could not be reached, or refused the stream.', 'Try again in a moment.'],
+	E_CLUSTER_UNREACHABLE: ['This cluster is reached through its agent, which is not connected right now.', 'Try again in a moment; if it lasts, ask an administrator to check the periscope-agent in that cluster.'],
+	E_AGENT_UNAUTHORIZED: ['periscope refused this agent registration.', 'Mint a new registration token for the cluster (its tokens are single-use) and register again; the audit log says why.'],
 	E_OUTPUT_OVERFLOW: ['The browser did not keep up with the terminal\'s output, so the session was cut.', 'Open a new session and avoid printing huge outputs (pipe them through head or less).'],
 	E_BAD_FRAME: ['The server did not understand a message from this page.', 'Reload the page if the terminal misbehaves.'],
 	E_FRAME_TOO_LARGE: ['A paste was too large to send in one go.', 'Paste smaller pieces.'],
