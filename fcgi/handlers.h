@@ -24,6 +24,8 @@ void handle_audit_verify(struct request *rq);
 void handle_shell_authorize(struct request *rq);
 void handle_nodes_list(struct request *rq);
 void handle_node_preflight(struct request *rq);
+void handle_agent_token_create(struct request *rq);
+void handle_agent_register(struct request *rq);
 /* The web server's own errors (fcgi/server_error.c): the status when this request is the
  * web server asking for an error answer, else 0. */
 int server_error_status(const struct request *rq);

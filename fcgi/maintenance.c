@@ -6,6 +6,8 @@
 
 #include "store/audit_refusal.h"
 #include "store/audit_retention.h"
+#include "store/recording_sweep.h"
+#include "shell/recording.h"
 #include "k8s/cluster_shell_sweep.h"
 #include "store/db.h"
 #include "core/log.h"
@@ -57,6 +59,22 @@ void maintenance_sweep(const struct config *cfg, struct cred_cache *creds)
 	db_close(db);
 }
 
+/* After retention: the recordings of sessions whose rows are gone go too. */
+static void sweep_recordings(const struct config *cfg, sqlite3 *db)
+{
+	char dir[4096];
+	int n;
+
+	if (recording_dir(cfg, dir, sizeof dir) != 0)
+		return;
+	n = recording_sweep(db, dir, now_ms() / 1000);
+	if (n < 0)
+		log_msg(LOG_ERROR, "maintenance", "recording retention failed: %s", sqlite3_errmsg(db));
+	else if (n > 0)
+		log_json(LOG_INFO, "maintenance", "deleted the recordings of sessions past retention",
+			 json_pack("{s:i}", "recordings", n));
+}
+
 void maintenance_run_once(const struct config *cfg)
 {
 	struct retention_result r;
@@ -80,6 +98,7 @@ void maintenance_run_once(const struct config *cfg)
 				   (json_int_t)r.audit_bytes_after, "budget_bytes",
 				   (json_int_t)r.budget_bytes, "size_before", (json_int_t)r.size_before,
 				   "size_after", (json_int_t)r.size_after));
+	sweep_recordings(cfg, db);
 	/* Keeps the planner's statistics current as the audit table grows (SQLite runs
 	 * ANALYZE only where they are missing or stale): with them, a query filtered on
 	 * verb and actor walks the operator's index, not the verb's eight times larger one. */

@@ -14,6 +14,7 @@ static const char *status_text(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 201: return "Created";
 	case 204: return "No Content";
 	case 302: return "Found";
 	case 303: return "See Other";
@@ -39,6 +40,51 @@ static const char *status_text(int status)
 const char *request_env(const struct request *rq, const char *name)
 {
 	return FCGX_GetParam(name, rq->fcgx->envp);
+}
+
+int request_json_body(struct request *rq, size_t max, json_t **out, char *err, size_t errlen)
+{
+	const char *cl = request_env(rq, "CONTENT_LENGTH");
+	char *end, *body = NULL;
+	json_error_t jerr;
+	unsigned long len;
+	int got, rc = -1;
+
+	*out = NULL;
+	len = cl && *cl ? strtoul(cl, &end, 10) : 0;
+	if (!cl || !*cl || *end || len == 0) {
+		snprintf(err, errlen, "a JSON object body is required");
+		goto fail;
+	}
+	if (len > max) {
+		snprintf(err, errlen, "the body is larger than %zu bytes", max);
+		goto fail;
+	}
+	body = malloc(len);
+	if (!body) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	got = FCGX_GetStr(body, (int)len, rq->fcgx->in);
+	if (got < 0 || (unsigned long)got != len) {
+		snprintf(err, errlen, "the body ended before its Content-Length");
+		goto fail;
+	}
+	*out = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!*out || !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		snprintf(err, errlen, "the body is not a JSON object");
+		goto fail;
+	}
+	rc = 0;
+fail:
+	if (body) {
+		/* it may hold a token */
+		explicit_bzero(body, len);
+		free(body);
+	}
+	return rc;
 }
 
 /* A client-chosen request id is kept when it is short and plain; otherwise a UUID. */
@@ -185,7 +231,7 @@ void respond_see_other(struct request *rq, const char *location)
 	respond_raw(rq, 303, NULL, NULL, 0);
 }
 
-static bool is_page_navigation(const struct request *rq)
+bool is_page_navigation(const struct request *rq)
 {
 	return strcmp(rq->method, "GET") == 0 && rq->accept && strstr(rq->accept, "text/html") &&
 	       !rq->authorizer;

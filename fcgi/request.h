@@ -40,6 +40,10 @@ int request_init(struct request *rq, FCGX_Request *fcgx, struct worker *w);
 void request_cleanup(struct request *rq);
 const char *request_env(const struct request *rq, const char *name);
 
+/* The request body (Content-Length bytes, at most max) parsed as a JSON object. 0 and *out;
+ * -1 with a message for the client in err (too large, not JSON, not an object). */
+int request_json_body(struct request *rq, size_t max, json_t **out, char *err, size_t errlen);
+
 void add_header(struct request *rq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Set-Cookie with HttpOnly, SameSite=Lax, Path, and Secure over TLS. max_age < 0 clears. */
 void set_cookie(struct request *rq, const char *name, const char *value, const char *path,
@@ -55,6 +59,9 @@ void respond_error(struct request *rq, int status, const char *code, const char 
 void respond_redirect(struct request *rq, const char *location);
 /* 303 See Other: where to go after a POST (the browser follows with a GET). */
 void respond_see_other(struct request *rq, const char *location);
+/* A browser loading a page (GET asking for HTML, no API authorizer) rather than a script
+ * asking for JSON: such a request gets a page or a redirect to one instead of a JSON body. */
+bool is_page_navigation(const struct request *rq);
 /* 401 for API clients; a redirect to sign-in for a browser navigating to a page. */
 void respond_unauthenticated(struct request *rq);
 

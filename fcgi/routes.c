@@ -21,6 +21,9 @@ const struct route routes[] = {
 	{ "GET", "/api/audit/{id}", handle_audit_get, 0 },
 	{ "GET", "/api/clusters/{c}/nodes", handle_nodes_list, 0 },
 	{ "GET", "/api/clusters/{c}/nodes/{n}/shell/preflight", handle_node_preflight, 0 },
+	{ "POST", "/api/agents/tokens", handle_agent_token_create, 0 },
+	/* The agent has no session: its one-time token is checked in the handler. */
+	{ "POST", "/api/agents/register", handle_agent_register, ROUTE_PUBLIC },
 	/* The terminal gates: the web server asks these as a FastCGI authorizer. */
 	{ "GET", "/api/clusters/{c}/shell", handle_shell_authorize, ROUTE_PUBLIC },
 	{ "GET", "/api/clusters/{c}/nodes/{n}/shell", handle_shell_authorize, ROUTE_PUBLIC },

@@ -431,6 +431,7 @@ static void renew_credentials(struct node_shell *ns, long long now)
 		log_json(LOG_INFO, "node_shell", "AWS credentials renewed",
 			 json_pack("{s:s, s:I}", "session_id", s->session_id, "expires",
 				   (json_int_t)ns->access.role.expiration_unix));
+		ssm_guardian_update(&ns->guardian, &ns->access.role.creds);
 		schedule_renewal(ns);
 		return;
 	}

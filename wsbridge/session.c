@@ -16,6 +16,7 @@
 #include "shell/client_lines.h"
 #include "shell/frames.h"
 #include "core/log.h"
+#include "store/db.h"
 #include "store/shell_registry.h"
 #include "core/timeutil.h"
 
@@ -79,6 +80,7 @@ int session_emit_stdout(struct session *s, const void *data, size_t len)
 	const unsigned char *p = data;
 
 	s->bytes_out += (long long)len;
+	recording_output(&s->rec, data, len, monotonic_ms());
 	if (!s->first_output_seen && len > 0) {
 		s->first_output_seen = true;
 		observe_open(s, "first_output");
@@ -162,12 +164,14 @@ static int handle_line(void *ud, const char *line, size_t len, bool overflowed)
 		s->last_activity = s->last_client_frame;
 		s->idle_warned = false;
 		s->watch.typed = true;
+		recording_input(&s->rec, f.data, f.len, s->last_client_frame);
 		if (s->ops && s->admitted && s->backend && f.len)
 			rc = s->ops->send_input(s, f.data, f.len);
 		break;
 	case CLIENT_RESIZE:
 		s->cols = f.cols;
 		s->rows = f.rows;
+		recording_resize(&s->rec, f.cols, f.rows, s->last_client_frame);
 		if (s->ops && s->backend)
 			rc = s->ops->resize(s, f.cols, f.rows);
 		break;
@@ -316,14 +320,44 @@ static void write_close_row(struct session *s, json_t *extra)
 
 /* The registry row's heartbeat (store/shell_registry.h): what a lost close row reports if
  * this process dies without writing its own. */
+/* periscope_shell_bytes_total{kind,direction}: the bytes relayed since the last count. */
+static int count_bytes(struct session *s)
+{
+	const char *kind = shell_kind_name(s->target.kind);
+	char *in = metrics_labels("kind", kind, "direction", "in", NULL);
+	char *out = metrics_labels("kind", kind, "direction", "out", NULL);
+	int rc = in && out &&
+			 metrics_counter_add(s->db, "periscope_shell_bytes_total", in, s->bytes_in - s->counted_in) == 0 &&
+			 metrics_counter_add(s->db, "periscope_shell_bytes_total", out, s->bytes_out - s->counted_out) == 0
+		 ? 0 : -1;
+
+	free(in);
+	free(out);
+	return rc;
+}
+
+/* The registry row's bytes and the byte counters move in one transaction: a bridge that
+ * dies has counted exactly what its "lost" close row will report (store/shell_lost.h). */
+static void record_heartbeat(struct session *s)
+{
+	if (db_begin_immediate(s->db) != 0 ||
+	    shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0 ||
+	    count_bytes(s) != 0 || db_commit(s->db) != 0) {
+		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
+			sqlite3_errmsg(s->db));
+		db_rollback(s->db);
+		return;
+	}
+	s->counted_in = s->bytes_in;
+	s->counted_out = s->bytes_out;
+}
+
 static void heartbeat(struct session *s, long long now)
 {
 	if (now < s->next_heartbeat)
 		return;
 	s->next_heartbeat = now + SHELL_HEARTBEAT_MS;
-	if (shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0)
-		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
-			sqlite3_errmsg(s->db));
+	record_heartbeat(s);
 	flush_tally(s);
 }
 
@@ -337,6 +371,15 @@ static void send_hello(struct session *s)
 				  "heartbeatSeconds", t->heartbeat_seconds, "maxDurationSeconds",
 				  t->max_duration_seconds);
 
+	/* The cut counts from the bridge's start, which precedes the hello by the pod's or the
+	 * SSM handshake's time: the page counts down from what is left, not from the limit. */
+	if (hello && t->max_duration_seconds > 0) {
+		long long left_ms = (long long)t->max_duration_seconds * 1000 -
+				    (monotonic_ms() - s->started_mono);
+
+		json_object_set_new(hello, "maxDurationRemainingSeconds",
+				    json_integer(left_ms > 0 ? left_ms / 1000 : 0));
+	}
 	if (hello && s->target.kind == SHELL_NODE)
 		json_object_set_new(hello, "target", json_string(s->target.node));
 	if (hello && s->target.kind == SHELL_CLUSTER)
@@ -351,6 +394,7 @@ static int check_timers(struct session *s, long long now)
 	long long idle_ms = (long long)t->idle_seconds * 1000, quiet = now - s->last_activity;
 
 	heartbeat(s, now);
+	recording_tick(&s->rec, now);
 	if (t->max_duration_seconds > 0 && now - s->started_mono >= (long long)t->max_duration_seconds * 1000) {
 		session_set_exit(s, "max_duration", -1);
 		return 1;
@@ -450,6 +494,34 @@ static void main_loop(struct session *s)
 	}
 }
 
+/* The recording starts with the session (after admission, so its registry row exists
+ * for as long as the file is young: the retention sweep keeps files of live sessions). A
+ * recording that cannot be made is logged and the session goes on without one. */
+static void start_recording(struct session *s)
+{
+	char path[4096], title[512], err[256];
+
+	s->rec.fd = -1;
+	if (!s->cfg->recording.enabled)
+		return;
+	if (s->target.kind == SHELL_NODE)
+		snprintf(title, sizeof title, "node shell %s/%s (%s)", s->target.cluster,
+			 s->target.node, s->id.email ? s->id.email : s->id.subject);
+	else
+		snprintf(title, sizeof title, "cluster shell %s (%s)", s->target.cluster,
+			 s->id.email ? s->id.email : s->id.subject);
+	if (recording_path(s->cfg, s->session_id, path, sizeof path) != 0) {
+		log_msg(LOG_ERROR, "wsbridge", "session %s: no recording path", s->session_id);
+		return;
+	}
+	if (recording_open(&s->rec, path, s->cfg->recording.max_bytes, s->cfg->recording.input,
+			   title, s->started_wall_ms, s->started_mono, err, sizeof err) != 0)
+		log_json(LOG_ERROR, "wsbridge", "session not recorded",
+			 json_pack("{s:s, s:s}", "session_id", s->session_id, "error", err));
+	else
+		recording_resize(&s->rec, s->cols, s->rows, s->started_mono);
+}
+
 int session_run(struct session *s)
 {
 	json_t *close_extra = json_object();
@@ -458,6 +530,7 @@ int session_run(struct session *s)
 	s->started_mono = s->last_activity = s->last_client_frame = monotonic_ms();
 	s->next_heartbeat = s->started_mono + SHELL_HEARTBEAT_MS;
 	s->started_wall_ms = now_ms();
+	start_recording(s);
 	if (!s->ops->open_row_after_start)
 		write_open_row(s);
 	started = s->ops->start(s) == 0;
@@ -478,6 +551,11 @@ int session_run(struct session *s)
 	if (!s->close_reason[0])
 		session_set_exit(s, s->fail_code ? "error" : "upstream_closed", -1);
 	s->ops->teardown(s, close_extra);
+	recording_close(&s->rec, monotonic_ms(), close_extra);
+	recording_free(&s->rec);
+	/* The last bytes are counted before the close row, with a last heartbeat. */
+	if (s->admitted)
+		record_heartbeat(s);
 	write_close_row(s, close_extra);
 	flush_tally(s);
 	json_decref(close_extra);

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "metrics/upstream_tally.h"
 #include "shell/login_watch.h"
+#include "shell/recording.h"
 #include "shell/shell_gates.h"
 
 /* Output waiting for websocketd: above this, stop reading upstream (backpressure); at the
@@ -84,6 +85,8 @@ struct session {
 
 	/* Accounting and outcome. */
 	long long bytes_in, bytes_out;
+	long long counted_in, counted_out;      /* of those, already in periscope_shell_bytes_total */
+	struct recording rec;                   /* asciicast v2 of the session (recording.h) */
 	struct upstream_tally tally;            /* added to the metrics at heartbeats and close */
 	bool admitted;
 	bool ended;

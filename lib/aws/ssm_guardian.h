@@ -5,7 +5,8 @@
  * whatever kills the bridge (SIGKILL, the OOM killer, a signal to the bridge's group) does
  * not take it. When the bridge ends the SSM session itself it says so on the pipe and the
  * guardian exits; when the pipe reaches end-of-file without that word (the bridge died), the
- * guardian calls TerminateSession with those credentials, retrying briefly, and exits.
+ * guardian calls TerminateSession with those credentials, retrying briefly, and exits. The
+ * bridge passes renewed credentials down the same pipe.
  *
  * Why not sealed credentials for periscope.fcgi's reaper: the credentials would have to be
  * kept at rest under a key the reaper holds, and the reaper would act as the operator; the
@@ -24,6 +25,9 @@ struct ssm_guardian {
 /* Forks the guardian of session_id. 0, or -1 with err (no guardian: g->fd is -1). */
 int ssm_guardian_start(struct ssm_guardian *g, const struct ssm_client *c, const char *session_id,
 		       char *err, size_t errlen);
+/* The bridge renewed the operator's credentials (they expire; the session may not): the
+ * guardian keeps these instead, for a TerminateSession after the first ones expired. */
+void ssm_guardian_update(struct ssm_guardian *g, const struct aws_credentials *c);
 /* The bridge terminated the session itself: the guardian exits without a call. */
 void ssm_guardian_release(struct ssm_guardian *g);
 /* The bridge could not terminate it: the guardian tries (what a death of the bridge does). */

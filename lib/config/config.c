@@ -183,6 +183,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->authz.groups_claim, "groups" },
 		{ &c->authz.group_prefix, "periscope:" },
 		{ &c->audit.db_path, "/var/lib/periscope/periscope.db" },
+		{ &c->recording.dir, "" },
 		{ &c->server.wsbridge_log, "syslog" },
 		{ &c->cluster_shell.mode, "bash" },
 		{ &c->cluster_shell.namespace_, "periscope-system" },
@@ -199,6 +200,9 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->eks.eks_endpoint, "" },
 		{ &c->eks.imds_endpoint, "http://169.254.169.254" },
 		{ &c->eks.ca_file, "" },
+		{ &c->agents.host_key_file, "/var/lib/periscope/agent-ssh/host_ed25519_key.pub" },
+		{ &c->agents.ssh_user, "" },
+		{ &c->agents.tunnel_path, "/agent/tunnel" },
 		{ &ld->image_repository, DEFAULT_IMAGE_REPOSITORY },
 		{ &ld->image_tag, DEFAULT_IMAGE_TAG },
 	};
@@ -222,6 +226,9 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->audit.retention_days = 30;
 	c->audit.max_size_mb = 1024;
 	c->audit.vacuum_interval_s = 24 * 3600;
+	c->recording.enabled = true;
+	c->recording.max_bytes = 64LL << 20;
+	c->recording.input = false;
 
 	c->cluster_shell.enabled = false;
 	c->cluster_shell.timers = (struct terminal_timers){ 1200, 30, 20, 0, 5 };
@@ -237,6 +244,10 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->node_shell.max_sessions_per_user = 2;
 	c->node_shell.max_sessions_total = 10;
 	c->node_shell.max_credential_seconds = 43200;
+
+	c->agents.tunnel_port_base = 47100;
+	c->agents.token_ttl_s = 15 * 60;
+	c->agents.max_streams = 64;
 	return 0;
 fail:
 	cfg_fail_at(ld, NULL, 0, NULL, "out of memory");
@@ -420,6 +431,7 @@ void config_free(struct config *cfg)
 	free(cfg->authz.group_prefix);
 
 	free(cfg->audit.db_path);
+	free(cfg->recording.dir);
 
 	free(cfg->cluster_shell.mode);
 	string_list_clear(&cfg->cluster_shell.tiers);
@@ -441,6 +453,9 @@ void config_free(struct config *cfg)
 	free(cfg->eks.eks_endpoint);
 	free(cfg->eks.imds_endpoint);
 	free(cfg->eks.ca_file);
+	free(cfg->agents.host_key_file);
+	free(cfg->agents.ssh_user);
+	free(cfg->agents.tunnel_path);
 
 	config_free_clusters(cfg);
 	free(cfg);
@@ -482,6 +497,7 @@ const char *cluster_backend_name(enum cluster_backend backend)
 	case BACKEND_EKS: return "eks";
 	case BACKEND_KUBECONFIG: return "kubeconfig";
 	case BACKEND_IN_CLUSTER: return "in-cluster";
+	case BACKEND_AGENT: return "agent";
 	}
 	return "unknown";
 }

@@ -21,7 +21,7 @@ struct string_list {
 
 enum authz_mode { AUTHZ_SHARED, AUTHZ_TIER, AUTHZ_RAW };
 
-enum cluster_backend { BACKEND_EKS, BACKEND_KUBECONFIG, BACKEND_IN_CLUSTER };
+enum cluster_backend { BACKEND_EKS, BACKEND_KUBECONFIG, BACKEND_IN_CLUSTER, BACKEND_AGENT };
 
 struct group_tier {
 	char *group;
@@ -64,6 +64,17 @@ struct audit_config {
 	int retention_days;         /* 30; 0 disables */
 	int max_size_mb;            /* 1024; 0 disables */
 	int vacuum_interval_s;      /* 86400 */
+};
+
+/* Session recordings (shell/recording.h). The smallest recording.maxBytes: room for a
+ * header, a marker and a useful head and tail. */
+#define RECORDING_MIN_BYTES 4096
+
+struct recording_config {
+	bool enabled;               /* recording.enabled; true */
+	char *dir;                  /* recording.dir; "" = "recordings" beside audit.dbPath */
+	long long max_bytes;        /* recording.maxBytes per session; 67108864 (64 MiB) */
+	bool input;                 /* recording.input: keystrokes too ("i" events); false */
 };
 
 struct terminal_timers {
@@ -150,6 +161,20 @@ struct eks_config {
 	char *ca_file;                  /* eks.endpoints.caFile: extra CA bundle for STS and EKS */
 };
 
+/* Agent-backed clusters (backend: agent, docs/agent.md): each registered agent holds an
+ * OpenSSH remote forward on its own loopback port, port_base and up, given at registration. */
+struct agents_config {
+	int tunnel_port_base;           /* agents.tunnelPortBase; 47100 */
+	int token_ttl_s;                /* agents.tokenTTLSeconds; 900 */
+	char *host_key_file;            /* agents.hostKeyFile: the tunnel sshd's public host key,
+					 * handed to agents at registration to pin */
+	char *ssh_user;                 /* agents.sshUser: the user sshd runs as; "" = this
+					 * process's user */
+	char *tunnel_path;              /* agents.tunnelPath: the WebSocket path; /agent/tunnel */
+	int max_streams;                /* agents.maxStreams: concurrent forwarded streams per
+					 * agent (sshd MaxSessions is for sessions; see docs) */
+};
+
 struct server_config {
 	char *public_url;               /* PERISCOPE_PUBLIC_URL; e.g. http://127.0.0.1:8080 */
 	struct string_list allowed_origins; /* extra WebSocket origins; public_url's always ok */
@@ -172,9 +197,11 @@ struct config {
 	struct session_config session;
 	struct authz_config authz;
 	struct audit_config audit;
+	struct recording_config recording;
 	struct cluster_shell_config cluster_shell;
 	struct node_shell_config node_shell;
 	struct eks_config eks;
+	struct agents_config agents;
 	struct cluster_config *clusters;
 	size_t clusters_count;
 };

@@ -33,6 +33,11 @@ const struct cfg_env_var cfg_env_vars[] = {
 	E("PERISCOPE_AUDIT_MAX_SIZE_MB", "audit.maxSizeMB", CFG_NONNEG_INT, audit.max_size_mb),
 	E("PERISCOPE_AUDIT_VACUUM_INTERVAL", "audit.vacuumInterval", CFG_POS_DURATION, audit.vacuum_interval_s),
 
+	E("PERISCOPE_RECORDING_ENABLED", "recording.enabled", CFG_BOOL, recording.enabled),
+	E("PERISCOPE_RECORDING_DIR", "recording.dir", CFG_STRING, recording.dir),
+	E("PERISCOPE_RECORDING_MAX_BYTES", "recording.maxBytes", CFG_POS_INT64, recording.max_bytes),
+	E("PERISCOPE_RECORDING_INPUT", "recording.input", CFG_BOOL, recording.input),
+
 	E("PERISCOPE_CLUSTER_SHELL_ENABLED", "clusterShell.enabled", CFG_BOOL, cluster_shell.enabled),
 	E("PERISCOPE_CLUSTER_SHELL_MODE", "clusterShell.mode", CFG_SHELL_MODE, cluster_shell.mode),
 	E("PERISCOPE_CLUSTER_SHELL_TIERS", "clusterShell.tiers", CFG_TIER_LIST, cluster_shell.tiers),

@@ -300,6 +300,25 @@ static int validate_metrics(struct cfg_loader *ld)
 	return 0;
 }
 
+/* recording.maxBytes: room for a header, a marker and some head and tail; recording.dir
+ * absolute (the bridge and periscope.fcgi run from different directories). */
+static int validate_recording(struct cfg_loader *ld)
+{
+	const struct recording_config *r = &ld->cfg->recording;
+
+	if (r->max_bytes < RECORDING_MIN_BYTES) {
+		cfg_fail_key(ld, "recording.maxBytes", "expected at least %d bytes, got %lld",
+			     RECORDING_MIN_BYTES, r->max_bytes);
+		return -1;
+	}
+	if (r->dir[0] && r->dir[0] != '/') {
+		cfg_fail_key(ld, "recording.dir", "expected an absolute directory path, got \"%s\"",
+			     r->dir);
+		return -1;
+	}
+	return 0;
+}
+
 /* server.wsbridgeLog: where periscope-wsbridge writes its log lines (core/log.h). */
 static int validate_wsbridge_log(struct cfg_loader *ld)
 {
@@ -361,6 +380,7 @@ int cfg_validate(struct cfg_loader *ld)
 	if (resolve_secret(ld, "auth.oidc.clientSecret", &c->oidc.client_secret) != 0 ||
 	    resolve_secret(ld, "metrics.bearerToken", &c->metrics.bearer_token) != 0 ||
 	    validate_metrics(ld) != 0 || validate_wsbridge_log(ld) != 0 || derive_defaults(ld) != 0 ||
+	    validate_recording(ld) != 0 ||
 	    validate_eks(ld) != 0)
 		return -1;
 	for (size_t i = 0; i < c->clusters_count; i++) {

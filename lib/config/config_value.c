@@ -29,7 +29,7 @@ const char *cfg_type_expectation(enum cfg_type t)
 	case CFG_NONNEG_DURATION: return "a non-negative duration (seconds, or like \"90s\", \"30m\", \"8h\", \"1h30m\")";
 	case CFG_TIER: return "a tier (read, triage, write, maintain, admin) or \"\"";
 	case CFG_AUTHZ_MODE: return "shared, tier or raw";
-	case CFG_BACKEND: return "eks, kubeconfig or in-cluster";
+	case CFG_BACKEND: return "eks, kubeconfig, in-cluster or agent";
 	case CFG_PULL_POLICY: return "Always, IfNotPresent or Never";
 	case CFG_SHELL_MODE: return "bash (kubectl-only is not implemented)";
 	case CFG_STRING_LIST: return "a list of strings";
@@ -148,10 +148,10 @@ static int parse_enum(enum cfg_type t, const char *s, void *dst)
 		return -1;
 	}
 	case CFG_BACKEND: {
-		static const char *const names[] = { "eks", "kubeconfig", "in-cluster" };
+		static const char *const names[] = { "eks", "kubeconfig", "in-cluster", "agent" };
 		static const enum cluster_backend backends[] = { BACKEND_EKS, BACKEND_KUBECONFIG,
-								 BACKEND_IN_CLUSTER };
-		for (size_t i = 0; i < 3; i++)
+								 BACKEND_IN_CLUSTER, BACKEND_AGENT };
+		for (size_t i = 0; i < 4; i++)
 			if (strcmp(s, names[i]) == 0) {
 				*(enum cluster_backend *)dst = backends[i];
 				return 0;

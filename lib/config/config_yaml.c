@@ -89,6 +89,12 @@ SCHEMA(audit_schema,
        F("maxSizeMB", CFG_NONNEG_INT, audit.max_size_mb),
        F("vacuumInterval", CFG_POS_DURATION, audit.vacuum_interval_s));
 
+SCHEMA(recording_schema,
+       F("enabled", CFG_BOOL, recording.enabled),
+       F("dir", CFG_STRING, recording.dir),
+       F("maxBytes", CFG_POS_INT64, recording.max_bytes),
+       F("input", CFG_BOOL, recording.input));
+
 SCHEMA(image_schema,
        { "repository", CFG_STRING, IN_LOADER, offsetof(struct cfg_loader, image_repository), NULL },
        { "tag", CFG_STRING, IN_LOADER, offsetof(struct cfg_loader, image_tag), NULL },
@@ -144,14 +150,24 @@ SCHEMA(eks_schema,
        F("credentialSources", CFG_STRING_LIST, eks.source_names),
        M("endpoints", eks_endpoints_schema));
 
+SCHEMA(agents_schema,
+       F("tunnelPortBase", CFG_POS_INT, agents.tunnel_port_base),
+       F("tokenTTLSeconds", CFG_POS_INT, agents.token_ttl_s),
+       F("hostKeyFile", CFG_STRING, agents.host_key_file),
+       F("sshUser", CFG_STRING, agents.ssh_user),
+       F("tunnelPath", CFG_STRING, agents.tunnel_path),
+       F("maxStreams", CFG_POS_INT, agents.max_streams));
+
 SCHEMA(top_schema,
        M("server", server_schema),
        M("metrics", metrics_schema),
        M("auth", auth_schema),
        M("audit", audit_schema),
+       M("recording", recording_schema),
        M("clusterShell", cluster_shell_schema),
        M("nodeShell", node_shell_schema),
        M("eks", eks_schema),
+       M("agents", agents_schema),
        { "clusters", CFG_CLUSTERS, IN_OBJECT, 0, NULL });
 
 SCHEMA(clusters_file_schema,

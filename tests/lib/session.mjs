@@ -31,12 +31,14 @@ export class Browser {
 		return this.jar.get(name, this.stack.url);
 	}
 
-	async request(path, { method = 'GET', headers = {}, redirect = 'manual' } = {}) {
+	// json: a body sent as application/json.
+	async request(path, { method = 'GET', headers = {}, redirect = 'manual', json } = {}) {
 		const url = `${this.stack.url}${path}`;
 		const { res, text } = await fetchWithin(url, {
 			method,
 			redirect,
-			headers: { accept: 'application/json', cookie: this.jar.header(url), ...headers },
+			headers: { accept: 'application/json', cookie: this.jar.header(url), ...(json === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+			...(json === undefined ? {} : { body: JSON.stringify(json) }),
 		});
 		this.jar.store(url, res);
 		return { status: res.status, headers: res.headers, text, json: parseJson(text) };
@@ -47,8 +49,12 @@ export class Browser {
 	}
 }
 
-export async function anonymous(stack, path, { method = 'GET', headers = {} } = {}) {
-	const { res, text } = await fetchWithin(`${stack.url}${path}`, { method, redirect: 'manual', headers: { accept: 'application/json', ...headers } });
+export async function anonymous(stack, path, { method = 'GET', headers = {}, json } = {}) {
+	const { res, text } = await fetchWithin(`${stack.url}${path}`, {
+		method, redirect: 'manual',
+		headers: { accept: 'application/json', ...(json === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+		...(json === undefined ? {} : { body: JSON.stringify(json) }),
+	});
 	return { status: res.status, headers: res.headers, text, json: parseJson(text) };
 }
 

@@ -9,6 +9,7 @@ export class Terminal {
 		this.ws = ws;
 		this.frames = [];
 		this.output = '';
+		this.raw = []; // the terminal bytes as received, one Buffer a stdout frame
 		this.waiters = [];
 		this.closed = new Promise((resolve) => {
 			ws.on('close', (code) => resolve(code));
@@ -16,7 +17,11 @@ export class Terminal {
 		ws.on('message', (data) => {
 			const frame = JSON.parse(data.toString());
 			this.frames.push(frame);
-			if (frame.type === 'stdout') this.output += Buffer.from(frame.data, 'base64').toString('utf8');
+			if (frame.type === 'stdout') {
+				const bytes = Buffer.from(frame.data, 'base64');
+				this.raw.push(bytes);
+				this.output += bytes.toString('utf8');
+			}
 			this.wake();
 		});
 		ws.on('close', () => this.wake());

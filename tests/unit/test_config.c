@@ -673,8 +673,8 @@ START_TEST(invalid_tiers_modes_backends_and_pull_policies)
 			 "(read, triage, write, maintain, admin), got \"Admin\"");
 	expect_inline_error("auth:\n  authorization:\n    mode: tiers\n", err);
 	ck_assert_str_eq(err, "inline.yaml:3: auth.authorization.mode: expected shared, tier or raw, got \"tiers\"");
-	expect_inline_error("clusters:\n  - name: a\n  - name: b\n    backend: agent\n", err);
-	ck_assert_str_eq(err, "inline.yaml:4: clusters[1].backend: expected eks, kubeconfig or in-cluster, got \"agent\"");
+	expect_inline_error("clusters:\n  - name: a\n  - name: b\n    backend: agents\n", err);
+	ck_assert_str_eq(err, "inline.yaml:4: clusters[1].backend: expected eks, kubeconfig, in-cluster or agent, got \"agents\"");
 	expect_inline_error("clusterShell:\n  image:\n    pullPolicy: IfNotPresnt\n", err);
 	ck_assert_str_eq(err, "inline.yaml:3: clusterShell.image.pullPolicy: expected Always, "
 			 "IfNotPresent or Never, got \"IfNotPresnt\"");
