@@ -144,6 +144,25 @@ done:
 	return rc;
 }
 
+/* A refused callback. A browser that came back from the identity provider (a stale tab, the
+ * back button, a second click on an old link) goes to the sign-in page, which says what
+ * happened in the UI's words and offers to sign in again; an API client gets the JSON.
+ * The code is one of ours ([A-Z_]), so it needs no escaping in the address. */
+static void refuse_callback(struct request *rq, int status, const char *code, const char *message,
+			    json_t *extras)
+{
+	char location[96];
+	int n;
+
+	if (!is_page_navigation(rq)) {
+		respond_error(rq, status, code, message, extras);
+		return;
+	}
+	json_decref(extras);
+	n = snprintf(location, sizeof location, "/?signInProblem=%s", code);
+	respond_redirect(rq, n > 0 && (size_t)n < sizeof location ? location : "/");
+}
+
 void handle_auth_callback(struct request *rq)
 {
 	const struct config *cfg = rq->w->cfg;
@@ -162,7 +181,7 @@ void handle_auth_callback(struct request *rq)
 	if (!state || !cookie_state || strcmp(state, cookie_state) != 0 ||
 	    login_attempt_take(rq->w->db, state, now_ms() / 1000, &attempt) != 1) {
 		audit_login_failure(rq, "state_mismatch", NULL);
-		respond_error(rq, 400, "E_LOGIN_EXPIRED",
+		refuse_callback(rq, 400, "E_LOGIN_EXPIRED",
 			      "this sign-in attempt is invalid or expired; start again", NULL);
 		goto done;
 	}
@@ -170,13 +189,13 @@ void handle_auth_callback(struct request *rq)
 		plain_token(idp_error, code_token, sizeof code_token);
 		snprintf(reason, sizeof reason, "idp_error:%s", code_token);
 		audit_login_failure(rq, reason, NULL);
-		respond_error(rq, 401, "E_LOGIN_REFUSED", "the identity provider refused the sign-in",
+		refuse_callback(rq, 401, "E_LOGIN_REFUSED", "the identity provider refused the sign-in",
 			      json_pack("{s:s}", "idpError", code_token));
 		goto done;
 	}
 	if (!code || !*code) {
 		audit_login_failure(rq, "missing_code", NULL);
-		respond_error(rq, 400, "E_INVALID_REQUEST", "the callback carries no code", NULL);
+		refuse_callback(rq, 400, "E_INVALID_REQUEST", "the callback carries no code", NULL);
 		goto done;
 	}
 	if (auth_provider(&rq->w->auth, &p, err, sizeof err) != 0 ||
@@ -184,12 +203,12 @@ void handle_auth_callback(struct request *rq)
 		log_json(LOG_WARN, "auth", "code exchange failed",
 			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "error", err));
 		audit_login_failure(rq, "code_exchange_failed", NULL);
-		respond_error(rq, 502, "E_IDP_UNAVAILABLE", "could not complete the sign-in", NULL);
+		refuse_callback(rq, 502, "E_IDP_UNAVAILABLE", "could not complete the sign-in", NULL);
 		goto done;
 	}
 	if (!tokens.id_token) {
 		audit_login_failure(rq, "no_id_token", NULL);
-		respond_error(rq, 502, "E_IDP_UNAVAILABLE", "the identity provider sent no id_token",
+		refuse_callback(rq, 502, "E_IDP_UNAVAILABLE", "the identity provider sent no id_token",
 			      NULL);
 		goto done;
 	}
@@ -200,12 +219,12 @@ void handle_auth_callback(struct request *rq)
 		log_json(LOG_WARN, "auth", "id_token refused",
 			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "error", err));
 		audit_login_failure(rq, reason, NULL);
-		respond_error(rq, 401, "E_LOGIN_REFUSED", "the id_token did not verify", NULL);
+		refuse_callback(rq, 401, "E_LOGIN_REFUSED", "the id_token did not verify", NULL);
 		goto done;
 	}
 	if (!json_is_string(json_object_get(claims, "sub"))) {
 		audit_login_failure(rq, "no_subject", NULL);
-		respond_error(rq, 401, "E_LOGIN_REFUSED", "the id_token names no subject", NULL);
+		refuse_callback(rq, 401, "E_LOGIN_REFUSED", "the id_token names no subject", NULL);
 		goto done;
 	}
 	groups = cfg->authz.groups_claim && *cfg->authz.groups_claim
@@ -214,7 +233,7 @@ void handle_auth_callback(struct request *rq)
 	if (!groups) {
 		audit_login_failure(rq, "groups_claim_missing",
 				    json_string_value(json_object_get(claims, "sub")));
-		respond_error(rq, 401, "E_LOGIN_REFUSED",
+		refuse_callback(rq, 401, "E_LOGIN_REFUSED",
 			      "the id_token carries no groups claim; check auth.authorization.groupsClaim",
 			      json_pack("{s:s}", "groupsClaim", cfg->authz.groups_claim));
 		goto done;
@@ -222,11 +241,11 @@ void handle_auth_callback(struct request *rq)
 	if (!authz_may_sign_in(&cfg->authz, groups)) {
 		audit_login_failure(rq, "not_in_allowed_groups",
 				    json_string_value(json_object_get(claims, "sub")));
-		respond_error(rq, 403, "E_FORBIDDEN", "you are not in a group allowed to sign in", NULL);
+		refuse_callback(rq, 403, "E_FORBIDDEN", "you are not in a group allowed to sign in", NULL);
 		goto done;
 	}
 	if (open_session(rq, &tokens, claims, groups, &attempt) != 0)
-		respond_error(rq, 500, "E_INTERNAL", "could not open the session", NULL);
+		refuse_callback(rq, 500, "E_INTERNAL", "could not open the session", NULL);
 done:
 	free(cookie_state);
 	login_attempt_clear(&attempt);

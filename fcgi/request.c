@@ -261,7 +261,7 @@ void respond_see_other(struct request *rq, const char *location)
 	respond_raw(rq, 303, NULL, NULL, 0);
 }
 
-static bool is_page_navigation(const struct request *rq)
+bool is_page_navigation(const struct request *rq)
 {
 	return strcmp(rq->method, "GET") == 0 && rq->accept && strstr(rq->accept, "text/html") &&
 	       !rq->authorizer;

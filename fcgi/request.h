@@ -62,6 +62,9 @@ void respond_error(struct request *rq, int status, const char *code, const char 
 void respond_redirect(struct request *rq, const char *location);
 /* 303 See Other: where to go after a POST (the browser follows with a GET). */
 void respond_see_other(struct request *rq, const char *location);
+/* A browser loading a page (GET asking for HTML, no API authorizer) rather than a script
+ * asking for JSON: such a request gets a page or a redirect to one instead of a JSON body. */
+bool is_page_navigation(const struct request *rq);
 /* 401 for API clients; a redirect to sign-in for a browser navigating to a page. */
 void respond_unauthenticated(struct request *rq);
 

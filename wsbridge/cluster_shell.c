@@ -423,6 +423,7 @@ static struct ws_client *open_exec(struct cluster_shell *cs, const char *const *
 		struct ws_client_opts o = {
 			.url = url, .ca_file = cs->target.ca_file, .headers = headers,
 			.cert_file = cs->target.cert_file, .key_file = cs->target.key_file,
+			.connect_to = cs->target.connect_to,
 			.subprotocols = k8s_subprotocol_offer, .connect_timeout_ms = EXEC_CONNECT_TIMEOUT_MS,
 			.on_message = on_message, .userdata = ud,
 			/* client-go's exec stream (tools/remotecommand/websocket.go): a ping every

@@ -16,6 +16,7 @@
 #include "shell/client_lines.h"
 #include "shell/frames.h"
 #include "core/log.h"
+#include "store/db.h"
 #include "store/shell_registry.h"
 #include "store/shell_control.h"
 #include "core/timeutil.h"
@@ -324,15 +325,45 @@ static void write_close_row(struct session *s, json_t *extra)
 
 /* The registry row's heartbeat (store/shell_registry.h): what a lost close row reports if
  * this process dies without writing its own. */
+/* periscope_shell_bytes_total{kind,direction}: the bytes relayed since the last count. */
+static int count_bytes(struct session *s)
+{
+	const char *kind = shell_kind_name(s->target.kind);
+	char *in = metrics_labels("kind", kind, "direction", "in", NULL);
+	char *out = metrics_labels("kind", kind, "direction", "out", NULL);
+	int rc = in && out &&
+			 metrics_counter_add(s->db, "periscope_shell_bytes_total", in, s->bytes_in - s->counted_in) == 0 &&
+			 metrics_counter_add(s->db, "periscope_shell_bytes_total", out, s->bytes_out - s->counted_out) == 0
+		 ? 0 : -1;
+
+	free(in);
+	free(out);
+	return rc;
+}
+
+/* The registry row's bytes and the byte counters move in one transaction: a bridge that
+ * dies has counted exactly what its "lost" close row will report (store/shell_lost.h). */
+static void record_heartbeat(struct session *s, long long now)
+{
+	if (db_begin_immediate(s->db) != 0 ||
+	    shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0 ||
+	    shell_control_activity(s->db, s->session_id, now_ms() - (now - s->last_activity)) != 0 ||
+	    count_bytes(s) != 0 || db_commit(s->db) != 0) {
+		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
+			sqlite3_errmsg(s->db));
+		db_rollback(s->db);
+		return;
+	}
+	s->counted_in = s->bytes_in;
+	s->counted_out = s->bytes_out;
+}
+
 static void heartbeat(struct session *s, long long now)
 {
 	if (now < s->next_heartbeat)
 		return;
 	s->next_heartbeat = now + SHELL_HEARTBEAT_MS;
-	if (shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0 ||
-	    shell_control_activity(s->db, s->session_id, now_ms() - (now - s->last_activity)) != 0)
-		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
-			sqlite3_errmsg(s->db));
+	record_heartbeat(s, now);
 	flush_tally(s);
 }
 
@@ -346,6 +377,15 @@ static void send_hello(struct session *s)
 				  "heartbeatSeconds", t->heartbeat_seconds, "maxDurationSeconds",
 				  t->max_duration_seconds);
 
+	/* The cut counts from the bridge's start, which precedes the hello by the pod's or the
+	 * SSM handshake's time: the page counts down from what is left, not from the limit. */
+	if (hello && t->max_duration_seconds > 0) {
+		long long left_ms = (long long)t->max_duration_seconds * 1000 -
+				    (monotonic_ms() - s->started_mono);
+
+		json_object_set_new(hello, "maxDurationRemainingSeconds",
+				    json_integer(left_ms > 0 ? left_ms / 1000 : 0));
+	}
 	if (hello && s->target.kind == SHELL_NODE)
 		json_object_set_new(hello, "target", json_string(s->target.node));
 	if (hello && s->target.kind == SHELL_CLUSTER)
@@ -542,6 +582,9 @@ int session_run(struct session *s)
 	s->ops->teardown(s, close_extra);
 	recording_close(&s->rec, monotonic_ms(), close_extra);
 	recording_free(&s->rec);
+	/* The last bytes are counted before the close row, with a last heartbeat. */
+	if (s->admitted)
+		record_heartbeat(s, monotonic_ms());
 	write_close_row(s, close_extra);
 	flush_tally(s);
 	json_decref(close_extra);

@@ -88,6 +88,7 @@ struct session {
 
 	/* Accounting and outcome. */
 	long long bytes_in, bytes_out;
+	long long counted_in, counted_out;      /* of those, already in periscope_shell_bytes_total */
 	struct recording rec;                   /* asciicast v2 of the session (recording.h) */
 	struct upstream_tally tally;            /* added to the metrics at heartbeats and close */
 	bool admitted;

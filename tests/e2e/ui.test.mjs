@@ -19,6 +19,24 @@ import {
 const NODE = NODES[0].name; // ip-10-0-1-10.eu-west-1.compute.internal, SSM agent online
 const OFFLINE_NODE = NODES[1].name;
 const WIDE = { width: 1280, height: 800 };
+const MAX_DURATION_SECONDS = 20; // the node shell's in the timers stack
+
+// The on-screen box of a locator, or null when not rendered.
+const box = (locator) => locator.boundingBox();
+
+// Whether el's box lies inside the box of the tab strip (what the user can see of it).
+async function insideStrip(page, tab) {
+	const strip = await box(page.locator('.tablist'));
+	const b = await box(tab);
+	return b.x >= strip.x - 0.5 && b.x + b.width <= strip.x + strip.width + 0.5;
+}
+
+async function signedInPage(browser, stack, viewport) {
+	const context = await browser.newContext({ viewport });
+	const opened = await openPage(context, stack.url);
+	await signInThroughIdp(opened.page, stack.url, 'admin');
+	return { context, ...opened };
+}
 const NARROW = { width: 420, height: 800 };
 
 // The periscope-wsbridge processes of this stack (websocketd starts one per session).
@@ -319,6 +337,7 @@ describe('web UI terminal timers and failures in Chromium', { skip: chromiumMiss
 		stack = await startStack({
 			config: {
 				clusterShell: { idleSeconds: 6, idleWarnSeconds: 4 },
+				nodeShell: { maxDurationSeconds: MAX_DURATION_SECONDS },
 				clusters: [
 					{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@' },
 					{ name: 'dead', backend: 'kubeconfig', kubeconfigPath: kubeconfig },
@@ -361,9 +380,177 @@ describe('web UI terminal timers and failures in Chromium', { skip: chromiumMiss
 		const text = await alert.innerText();
 		// The dead cluster's apiserver does not answer.
 		assert.match(text, /^The cluster or AWS could not be reached, or refused the stream\..*E_UPSTREAM/s);
-		assert.match(text, /Try again in a moment/);
+		assert.match(text, /Press Open a new session in a moment/, 'names the button as it reads');
+		assert.ok(await page.getByRole('button', { name: 'Open a new session' }).isVisible());
 		assert.match(await page.locator('.tab .pill').innerText(), /Failed/);
 		await screenshot(page, 'shell-failed');
+		await context.close();
+	});
+	it('counts down to the maximum-duration cut, then says why the session ended', async () => {
+		const { context, page, problems } = await signedInPage(browser, stack, WIDE);
+		await page.goto(`${stack.url}/#/clusters/local/nodes`);
+		await page.getByRole('button', { name: `Open a node shell on ${NODE}` }).click();
+		const dialog = page.locator('dialog[open]');
+		await dialog.getByRole('button', { name: 'Open node shell' }).click({ timeout: 15000 });
+		await page.locator('.tab .pill-idle, .tab .pill-connected').first().waitFor({ timeout: 30000 });
+		const banner = page.locator('.term-panel:not([hidden]) .term-banner');
+		const warning = banner.getByText(/^This session reaches its maximum duration and closes in (\d+) s\. .*press Open a new session/);
+		await warning.waitFor({ timeout: 10000 });
+		const shownAt = Date.now();
+		const said = Number((await warning.innerText()).match(/closes in (\d+) s/)[1]);
+		assert.ok(said > 0 && said <= MAX_DURATION_SECONDS, `counts down from at most ${MAX_DURATION_SECONDS} s (${said})`);
+		assert.match(await page.locator('.tab .pill').innerText(), /^Ends in 0:\d\d$/);
+		assert.match(await page.locator('.term-panel:not([hidden]) .term-max').innerText(), /^Ends in 0:\d\d$/);
+		await screenshot(page, 'max-duration-warning');
+		await banner.getByText('The session reached its maximum duration. Press Open a new session to continue.').waitFor({ timeout: (MAX_DURATION_SECONDS + 10) * 1000 });
+		const cutAfter = (Date.now() - shownAt) / 1000;
+		// The countdown was right: the cut came when it said, give or take the bridge's timer
+		// tick and the page's one-second refresh.
+		assert.ok(Math.abs(cutAfter - said) <= 3, `cut ${cutAfter.toFixed(1)} s after the countdown said ${said} s`);
+		assert.match(await page.locator('.tab .pill').innerText(), /Closed/);
+		assert.deepEqual(problems, []);
+		await context.close();
+	});
+
+	it('keeps the active tab visible in a 420 px window with 8 tabs', async () => {
+		const { context, page } = await signedInPage(browser, stack, NARROW);
+		// Shells on the dead cluster fail at once, so eight tabs stay under every session cap.
+		for (let i = 1; i <= 8; i += 1) {
+			await page.getByRole('button', { name: 'Open a cluster shell on dead' }).click();
+			await waitFor(`tab ${i} failed`, async () => (await page.locator('.tab .pill-error').count()) === i, { timeoutMs: 30000, intervalMs: 100 });
+		}
+		const tabs = page.getByRole('tab');
+		assert.equal(await tabs.count(), 8);
+		const strip = page.locator('.tablist');
+		const overflow = await strip.evaluate((el) => el.scrollWidth - el.clientWidth);
+		assert.ok(overflow > 0, `the 8 tabs are wider than the strip (${overflow}px more)`);
+		assert.equal(await tabs.nth(7).getAttribute('aria-selected'), 'true', 'the newest tab is active');
+		await waitFor('the newest tab scrolled into view', () => insideStrip(page, tabs.nth(7)), { timeoutMs: 3000 });
+		assert.equal(await insideStrip(page, tabs.nth(0)), false, 'the first tab is scrolled away');
+		await screenshot(page, 'tabs-8');
+		// Keyboard: Home activates the first tab and brings it into view, End the last.
+		await tabs.nth(7).focus();
+		await page.keyboard.press('Home');
+		assert.equal(await tabs.nth(0).getAttribute('aria-selected'), 'true');
+		await waitFor('the first tab scrolled into view', () => insideStrip(page, tabs.nth(0)), { timeoutMs: 3000 });
+		await page.keyboard.press('ArrowRight');
+		await page.keyboard.press('ArrowRight');
+		await page.keyboard.press('ArrowRight');
+		await waitFor('the fourth tab in view', () => insideStrip(page, tabs.nth(3)), { timeoutMs: 3000 });
+		await page.keyboard.press('End');
+		await waitFor('the last tab in view again', () => insideStrip(page, tabs.nth(7)), { timeoutMs: 3000 });
+		// A window that narrows again keeps the active tab in view.
+		await page.setViewportSize(WIDE);
+		await page.setViewportSize(NARROW);
+		await waitFor('the active tab in view after a resize', () => insideStrip(page, tabs.nth(7)), { timeoutMs: 3000 });
+		assert.equal((await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0, true, 'no sideways scrolling of the page');
+		await context.close();
+	});
+
+	it('folds the dock when no session is live, and remembers the split the user dragged', async () => {
+		const { context, page } = await signedInPage(browser, stack, WIDE);
+		await page.evaluate(() => localStorage.removeItem('periscope.dockFraction'));
+		await page.getByRole('button', { name: 'Open a cluster shell on dead' }).click();
+		await page.locator('.tab .pill-error').waitFor({ timeout: 30000 });
+		const dock = page.locator('#dock');
+		const header = await box(page.locator('#header'));
+		const opened = await box(dock);
+		assert.ok(opened.height >= 0.5 * (WIDE.height - header.height), `a session in view gets most of the window (${opened.height}px)`);
+		assert.ok(await page.locator('.term-panel:not([hidden]) .term-alert').isVisible(), 'the failure is there to read');
+
+		// The user moves on with no live session left: the dock folds to its tab strip.
+		await page.getByRole('link', { name: 'Audit' }).click();
+		await page.locator('tr[data-verb]').first().waitFor();
+		await waitFor('the dock folded', async () => (await box(dock)).height < 60, { timeoutMs: 3000 });
+		assert.equal(await page.locator('.dock-panels').isVisible(), false);
+		assert.equal(await page.getByRole('button', { name: 'Show' }).getAttribute('aria-expanded'), 'false');
+		const pageBox = await box(page.locator('#main'));
+		assert.ok(pageBox.height > WIDE.height - header.height - 70, `the page gets the window back (${pageBox.height}px)`);
+		assert.ok(await page.locator('tr[data-verb]').count() >= 5, 'the audit log shows its rows');
+		await screenshot(page, 'dock-collapsed');
+		await page.setViewportSize(NARROW);
+		await screenshot(page, 'dock-collapsed');
+		await page.setViewportSize(WIDE);
+
+		// A click on the tab brings the session back.
+		await page.getByRole('tab', { name: /Cluster shell · dead/ }).click();
+		await waitFor('the dock open again', async () => (await box(dock)).height > 300, { timeoutMs: 3000 });
+
+		// Drag the splitter 120 px up: the dock grows by as much, and keeps it after a reload.
+		const before = (await box(dock)).height;
+		const sp = await box(page.locator('#splitter'));
+		await page.mouse.move(sp.x + sp.width / 2, sp.y + sp.height / 2);
+		await page.mouse.down();
+		await page.mouse.move(sp.x + sp.width / 2, sp.y + sp.height / 2 - 60, { steps: 4 });
+		await page.mouse.move(sp.x + sp.width / 2, sp.y + sp.height / 2 - 120, { steps: 4 });
+		await page.mouse.up();
+		const dragged = (await box(dock)).height;
+		assert.ok(Math.abs(dragged - before - 120) <= 2, `dragged from ${before} to ${dragged}px`);
+		await page.goto(`${stack.url}/#/`);
+		await page.reload();
+		await page.getByRole('button', { name: 'Open a cluster shell on dead' }).click();
+		await page.locator('.tab .pill-error').waitFor({ timeout: 30000 });
+		assert.ok(Math.abs((await box(dock)).height - dragged) <= 2, 'the split is remembered');
+		// The keyboard moves it too.
+		await page.locator('#splitter').focus();
+		await page.keyboard.press('ArrowDown');
+		assert.ok(Math.abs((await box(dock)).height - (dragged - 32)) <= 2, 'ArrowDown gives the page 32 px');
+
+		// Full window: the terminals take the whole window; the button says how to get back.
+		await page.getByRole('button', { name: 'Full window' }).click();
+		assert.ok((await box(dock)).height >= WIDE.height - 1, 'the dock fills the window');
+		assert.equal(await page.locator('#header').isVisible(), false);
+		await screenshot(page, 'dock-full-window');
+		await page.getByRole('button', { name: 'Exit full window' }).click();
+		assert.ok(await page.locator('#header').isVisible());
+		await context.close();
+	});
+
+	it('explains a stale sign-in link in its own words and offers to sign in again', async () => {
+		const context = await browser.newContext({ viewport: WIDE });
+		const { page, problems } = await openPage(context, stack.url);
+		// What a browser does with an old callback address (the back button, a reused tab).
+		await page.goto(`${stack.url}/api/auth/callback?code=old&state=stale`);
+		await page.waitForURL(`${stack.url}/?signInProblem=E_LOGIN_EXPIRED`);
+		const notice = page.getByRole('alert');
+		await notice.getByText(/^That sign-in link is stale/).waitFor();
+		assert.match(await notice.innerText(), /Press Sign in with Local IdP to start a fresh sign-in\./);
+		assert.equal(await page.getByText('"code"').count(), 0, 'no raw JSON');
+		await screenshot(page, 'stale-callback');
+		await page.setViewportSize(NARROW);
+		await screenshot(page, 'stale-callback');
+		await page.setViewportSize(WIDE);
+		await page.getByRole('link', { name: 'Sign in with Local IdP' }).click();
+		await page.waitForSelector('input[name="login"]');
+		await page.fill('input[name="login"]', 'admin');
+		await page.fill('input[name="password"]', 'admin');
+		await page.locator('button[type="submit"]').first().click();
+		await page.locator('.cluster').first().waitFor();
+		assert.equal(new URL(page.url()).search, '', 'signed in, on a clean address');
+		assert.deepEqual(problems.filter((p) => !/status of 400/.test(p)), []);
+		await context.close();
+	});
+
+	it('words an unavailable server and missing pages as what they are', async () => {
+		const { context, page } = await signedInPage(browser, stack, WIDE);
+		// The web server's own 503 page while periscope.fcgi is down (not a JSON error).
+		await page.route('**/api/clusters', (route) => route.fulfill({ status: 503, contentType: 'text/html', body: '<h1>503 Service Unavailable</h1>' }));
+		await page.goto(`${stack.url}/#/`);
+		const notice = page.getByRole('alert');
+		await notice.getByText(/^periscope is not answering right now/).waitFor();
+		assert.match(await notice.innerText(), /E_UNAVAILABLE/);
+		assert.doesNotMatch(await page.locator('#main').innerText(), /Something went wrong|E_INTERNAL/);
+		await screenshot(page, 'unavailable');
+		await page.unroute('**/api/clusters');
+		await page.getByRole('button', { name: 'Try again' }).click();
+		await page.locator('.cluster').first().waitFor();
+
+		await page.goto(`${stack.url}/#/audit/999999`);
+		await page.getByText('There is no audit event 999999 that you may see.').waitFor();
+		assert.doesNotMatch(await page.locator('#main').innerText(), /cluster or node/);
+		await screenshot(page, 'audit-event-missing');
+		await page.goto(`${stack.url}/#/clusters/nope/nodes`);
+		await page.getByText('There is no cluster named nope.').waitFor();
 		await context.close();
 	});
 });

@@ -215,6 +215,16 @@ describe(`foundation through ${chooseServer()}`, () => {
 		assert.equal(rows.json.items[0].outcome, 'failure');
 		assert.equal(rows.json.items[0].reason, 'state_mismatch');
 	});
+
+	it('sends a browser back from a stale callback to the sign-in page, which explains it', async () => {
+		// A page navigation (the back button, an old tab), not a script asking for JSON.
+		const r = await anonymous(stack, '/api/auth/callback?code=x&state=stale', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+		assert.equal(r.status, 302);
+		assert.equal(r.headers.get('location'), '/?signInProblem=E_LOGIN_EXPIRED');
+		assert.equal(r.text, '', 'no JSON body for a browser');
+		// (Audited like the refusal above: lib/store/audit_refusal.c folds repeats of the same
+		// refusal within its window into one row, so this one adds no row of its own.)
+	});
 });
 
 describe(`session timeouts through ${chooseServer()}`, () => {

@@ -57,9 +57,19 @@ export function describeHeartbeatAndMaxDuration(title, { kind, open, verb, maxDu
 			}, 400);
 			let hello;
 			try {
+				const opened = Date.now();
 				hello = await t.waitFrame('hello', 30000);
+				const helloAt = Date.now();
+				// What is left, counted from the bridge's start: no more than the limit less the
+				// time the shell took to be ready, and the cut comes when it says.
+				const left = hello.maxDurationRemainingSeconds;
+				assert.equal(hello.maxDurationSeconds, maxDurationSeconds);
+				assert.ok(Number.isInteger(left) && left <= maxDurationSeconds - Math.floor((helloAt - opened) / 1000) + 1,
+					`${left} s left after ${helloAt - opened} ms of start-up`);
 				const end = await t.end(20000);
 				assert.deepEqual([end.type, end.reason], ['closed', 'max_duration']);
+				const cutAfter = (Date.now() - helloAt) / 1000;
+				assert.ok(cutAfter >= left - 0.5 && cutAfter <= left + 2.5, `cut ${cutAfter.toFixed(1)} s after a hello that said ${left} s`);
 			} finally {
 				clearInterval(beat);
 			}

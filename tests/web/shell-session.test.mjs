@@ -171,6 +171,25 @@ describe('terminal session client', () => {
 		assert.equal(s.idleSecondsLeft(), 60);
 	});
 
+	it('counts down to the maximum-duration cut from what the hello says is left, activity or not', () => {
+		const { s, clock, ws } = t;
+		s.connect();
+		ws().open();
+		ws().frame({ ...HELLO, maxDurationSeconds: 600 });
+		assert.equal(s.maxDurationSecondsLeft(), 600, 'an older server says only the limit');
+		s.close();
+		s.restart();
+		ws().open();
+		// The pod took 7 s to start: the server counts from before the hello.
+		ws().frame({ ...HELLO, sessionId: 's-2', maxDurationSeconds: 600, maxDurationRemainingSeconds: 593 });
+		assert.equal(s.maxDurationSecondsLeft(), 593);
+		clock.advance(90500);
+		s.input('ls\r');
+		assert.equal(s.maxDurationSecondsLeft(), 503, 'typing does not move the cut');
+		ws().frame({ ...HELLO, sessionId: 's-3', maxDurationSeconds: 0 });
+		assert.equal(s.maxDurationSecondsLeft(), null, 'no limit, no countdown');
+	});
+
 	it('reconnects a dropped session with the seeds delays, each time as a new session', async () => {
 		const { s, clock, events, ws } = t;
 		s.connect();

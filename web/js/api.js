@@ -6,7 +6,9 @@ export class ApiError extends Error {
 		super(body?.message || `HTTP ${status}`);
 		this.status = status;
 		this.body = body || {};
-		this.code = this.body.code || (status ? 'E_INTERNAL' : 'E_NETWORK');
+		// A body that is not ours (the web server's own 502/503/504 page while periscope.fcgi
+		// is down or starting) still reads as what it is, not as an internal error.
+		this.code = this.body.code || (!status ? 'E_NETWORK' : status >= 502 && status <= 504 ? 'E_UNAVAILABLE' : 'E_INTERNAL');
 	}
 }
 

@@ -13,7 +13,7 @@ const CODES = {
 	E_METHOD_NOT_ALLOWED: ['The server does not accept this kind of request here.', 'Reload the page; if it persists, report it.'],
 	E_INVALID_REQUEST: ['The server could not understand the request.', 'Reload the page and try again; check any filters you typed.'],
 	E_NOT_IMPLEMENTED: ['This shell mode is not available on this server.', 'Open the shell in its default mode.'],
-	E_UPGRADE_REQUIRED: ['This address only opens as a terminal.', 'Use the Shell buttons of the Clusters page.'],
+	E_UPGRADE_REQUIRED: ['This address only opens as a terminal.', 'Use the Cluster shell button of the Clusters page, or a Node shell button of a cluster\'s Nodes page.'],
 	E_ORIGIN: ['The request came from a page the server does not trust (another site, or another address of this one).', 'Open periscope from its own address and try again.'],
 	E_CAP_USER: ['You already have as many sessions of this kind open as you may.', 'Close one of your open sessions, then try again.'],
 	E_CAP_CLUSTER: ['This cluster has as many open sessions as it allows.', 'Try again shortly, when someone has closed theirs.'],
@@ -25,14 +25,17 @@ const CODES = {
 	E_CLUSTER_SHELL_NO_CA: ['The server has no certificate authority for this cluster, so the shell cannot trust it.', 'Ask an administrator to fix the cluster\'s configuration.'],
 	E_SHELL_POD_FAILED: ['The shell pod did not start.', 'Try again; if it keeps failing, an administrator should check the pod\'s events (image pull, scheduling).'],
 	E_UPSTREAM: ['The cluster or AWS could not be reached, or refused the stream.', 'Try again in a moment.'],
+	E_CLUSTER_UNREACHABLE: ['This cluster is reached through its agent, which is not connected right now.', 'Try again in a moment; if it lasts, ask an administrator to check the periscope-agent in that cluster.'],
+	E_AGENT_UNAUTHORIZED: ['periscope refused this agent registration.', 'Mint a new registration token for the cluster (its tokens are single-use) and register again; the audit log says why.'],
+	E_AGENT_BUSY: ['This cluster\'s agent carries as many streams as it may right now.', 'Try again shortly, when other sessions on this cluster have closed.'],
 	E_OUTPUT_OVERFLOW: ['The browser did not keep up with the terminal\'s output, so the session was cut.', 'Open a new session and avoid printing huge outputs (pipe them through head or less).'],
 	E_BAD_FRAME: ['The server did not understand a message from this page.', 'Reload the page if the terminal misbehaves.'],
 	E_FRAME_TOO_LARGE: ['A paste was too large to send in one go.', 'Paste smaller pieces.'],
 	E_SESSION_LOST: ['The terminal\'s server process ended without closing the session (a crash or a restart); the audit log closed it for it.', 'Open a new session.'],
 	E_NODE_SHELL_KMS_FAILED: ['The node\'s session needs KMS encryption and the key exchange failed (KMS refused the data key, or the agent refused the answer).', 'Ask an administrator to check kms:GenerateDataKey for your role and the Session Manager KMS key.'],
 	E_BINARY_FRAME: ['The terminal received a binary message, which it does not accept; it was ignored.', 'Reload the page if the terminal misbehaves.'],
-	E_INTERNAL: ['Something went wrong on the server.', 'Try again; if it persists, report it with the time it happened.'],
-	E_UNAVAILABLE: ['The server is not ready.', 'Try again in a moment.'],
+	E_INTERNAL: ['The server failed to answer this request (an internal error).', 'Press Try again; if it persists, report it with the time it happened.'],
+	E_UNAVAILABLE: ['periscope is not answering right now: the server is starting, restarting or overloaded.', 'Press Try again in a moment.'],
 	E_NODE_NOT_EC2: ['This node is not an EC2 instance, so it has no SSM agent to connect to.', 'Pick a node that runs on EC2.'],
 	E_NODE_SHELL_NO_REGION: ['The server does not know this node\'s AWS region.', 'Ask an administrator to set nodeShell.region or the cluster\'s region.'],
 	E_NODE_SHELL_NO_ROLE: ['No AWS role is configured for node shells.', 'Ask an administrator to set nodeShell.awsRoleArn.'],
@@ -45,21 +48,28 @@ const CODES = {
 	E_NODE_SHELL_STALLED: ['The connection to the node stopped delivering data.', 'Open a new session.'],
 	E_NODE_SHELL_KMS_UNSUPPORTED: ['The SSM session requires KMS encryption, which periscope does not support.', 'Ask an administrator to use a session document without KMS.'],
 	E_NODE_SHELL_INTERNAL: ['The node session failed inside periscope.', 'Try again; if it persists, report it.'],
+	E_AGENT_UNAUTHORIZED: ['A cluster agent\'s registration was refused: its token or cluster did not check out.', 'Check the agent\'s token and cluster name against the server\'s configuration.'],
 	E_AWS_API: ['AWS answered with an error.', 'Try again; if it persists, an administrator should check the permissions.'],
 	E_AWS_FORBIDDEN: ['AWS denied the request.', 'Ask an administrator to check the node-shell role\'s permissions.'],
 	E_AWS_NOT_FOUND: ['AWS does not know this instance.', 'Reload the node list; the node may have been replaced.'],
 	E_AWS_THROTTLED: ['AWS is throttling requests.', 'Wait a few seconds and try again.'],
 	// Produced by this page, not by the server.
 	E_TRANSPORT: ['The connection to the server was lost.', 'Check your network; periscope reconnects by itself.'],
-	E_RECONNECT_FAILED: ['The terminal could not reconnect.', 'Check your network and sign-in, close a session if you have many open, then press Reconnect.'],
-	E_NETWORK: ['The server could not be reached.', 'Check your network and try again.'],
+	E_RECONNECT_FAILED: ['The terminal could not reconnect.', 'Check your network and sign-in, close a session if you have many open, then press Open a new session.'],
+	E_NETWORK: ['The server could not be reached.', 'Check your network, then press Try again.'],
 };
+
+// Codes a page may offer to retry as they are (the failure was the server's or the
+// network's, not the request's).
+export const RETRYABLE = new Set(['E_INTERNAL', 'E_UNAVAILABLE', 'E_NETWORK', 'E_IDP_UNAVAILABLE', 'E_UPSTREAM', 'E_AWS_THROTTLED']);
 
 // { code, title, action, detail } for an error body {code, message, ...} from the API or
 // an error frame. The server's own message is kept as the detail when it adds something.
-export function describeError(err) {
+// words: the page's own [title, action] for some codes (a 404 of an audit event is not a
+// missing cluster).
+export function describeError(err, words = {}) {
 	const code = err && typeof err.code === 'string' ? err.code : 'E_INTERNAL';
-	const known = CODES[code];
+	const known = words[code] || CODES[code];
 	const detail = err && typeof err.message === 'string' && err.message ? err.message : '';
 	if (known) return { code, title: known[0], action: known[1], detail };
 	return { code, title: detail || 'Something went wrong.', action: 'Try again; if it persists, report it.', detail: '' };
@@ -76,7 +86,7 @@ const REASONS = {
 	idle: 'Closed after a period without activity',
 	heartbeat_timeout: 'The server stopped hearing from this page',
 	max_duration: 'The session reached its maximum duration',
-	terminated: 'The server was shut down',
+	terminated: 'The session was ended on the server (shut down, or ended by an administrator)',
 	upstream_closed: 'The cluster or node ended the stream',
 	signed_out: 'You signed out (here, or everywhere from another browser), so the session was closed',
 	session_expired: 'Your sign-in expired, so the session was closed; sign in again to open a new one',

@@ -83,6 +83,7 @@ async function render() {
 	const current = r.page === 'audit-event' ? 'audit' : r.page === 'nodes' ? 'clusters' : r.page;
 	drawHeader(current);
 	for (const dispose of ctx.disposers.splice(0)) dispose();
+	ctx.dock?.pageChanged();
 	clear(main, loading());
 	const stillCurrent = () => seq === renderSeq;
 	try {
@@ -90,9 +91,9 @@ async function render() {
 		else if (r.page === 'nodes') await renderNodes(ctx, r.cluster, stillCurrent);
 		else if (r.page === 'audit') await renderAudit(ctx, r.params, stillCurrent);
 		else if (r.page === 'audit-event') await renderAuditEvent(ctx, r.id, stillCurrent);
-		else clear(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Go to the clusters')));
+		else clear(main, h('h1', {}, 'Page not found'), h('p', {}, `periscope has no page at ${location.hash}. `, h('a', { href: '#/' }, 'Go to the clusters')));
 	} catch (e) {
-		if (stillCurrent()) clear(main, h('h1', {}, 'Something went wrong'), errorNotice(e));
+		if (stillCurrent()) clear(main, h('h1', {}, 'This page could not be loaded'), errorNotice(e));
 	}
 	if (stillCurrent()) {
 		const h1 = main.querySelector('h1');
@@ -107,20 +108,26 @@ document.querySelector('.skip-link')?.addEventListener('click', (e) => {
 });
 
 async function boot() {
-	const signedOut = new URLSearchParams(location.search).has('signedOut');
+	const query = new URLSearchParams(location.search);
+	const signedOut = query.has('signedOut');
+	// The sign-in callback sends a browser here when it refused the sign-in (fcgi/auth_login.c).
+	const problem = /^E_[A-Z0-9_]+$/.test(query.get('signInProblem') || '') ? query.get('signInProblem') : null;
 	let me = null;
 	if (!signedOut) {
 		try {
 			me = await api.whoamiOrNull();
 		} catch (e) {
-			clear(main, h('h1', {}, 'periscope'), errorNotice(e));
+			clear(main, h('h1', {}, 'periscope could not start'), errorNotice(e, { retry: () => location.reload() }));
 			return;
 		}
 	}
 	if (!me) {
-		await renderSignIn(ctx, { signedOut });
+		await renderSignIn(ctx, { signedOut, problem });
 		return;
 	}
+	// Signed in after all (a stale sign-in link opened in a second tab): the app, and an
+	// address without the problem.
+	if (problem) history.replaceState(null, '', `/${location.hash}`);
 	ctx.me = me;
 	ctx.dock = new TerminalDock(document.getElementById('dock'));
 	document.addEventListener('keydown', closeMenusOn);

@@ -54,6 +54,7 @@ export class ShellSession {
 		this.lastActivity = 0;
 		this.connectedAt = 0;
 		this.idleWarnUntil = 0;
+		this.endsAt = 0; // when the server's maximum-duration cut falls, 0 when none
 		this.lastPongRtt = null;
 		this.ws = null;
 		this.pingTimer = null;
@@ -75,6 +76,7 @@ export class ShellSession {
 		this.userClosed = false;
 		this.hello = null;
 		this.idleWarnUntil = 0;
+		this.endsAt = 0;
 		this.setState(this.sessions > 0 || this.attempt > 0 ? 'reconnecting' : 'connecting');
 		let ws;
 		try {
@@ -149,6 +151,11 @@ export class ShellSession {
 		this.attempt = 0;
 		this.connectedAt = this.now();
 		this.lastActivity = this.connectedAt;
+		// The cut counts from the server's start of the session, before the shell was ready:
+		// what is left comes with the hello (maxDurationSeconds alone from older servers).
+		const max = Number(hello.maxDurationSeconds) || 0;
+		const left = Number(hello.maxDurationRemainingSeconds);
+		this.endsAt = max > 0 ? this.connectedAt + (Number.isFinite(left) && left >= 0 ? left : max) * 1000 : 0;
 		this.setState('connected');
 		this.emit('hello', { hello, reconnected, previousSessionId: this.lastSessionId });
 		this.lastSessionId = hello.sessionId;
@@ -279,6 +286,12 @@ export class ShellSession {
 		const idle = Number(this.hello.idleSeconds) || 0;
 		if (idle <= 0) return null;
 		return Math.max(0, Math.ceil(idle - (now - this.lastActivity) / 1000));
+	}
+
+	// Seconds until the server's maximum-duration cut; null when not connected or unlimited.
+	maxDurationSecondsLeft() {
+		if (this.state !== 'connected' || !this.endsAt) return null;
+		return Math.max(0, Math.ceil((this.endsAt - this.now()) / 1000));
 	}
 
 	uptimeSeconds() {

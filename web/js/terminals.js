@@ -1,5 +1,8 @@
 // The terminal dock: several sessions as tabs, each an xterm.js terminal driven by a
-// ShellSession. The dock sits under the page and stays open while the user browses.
+// ShellSession. The dock sits under the page and stays open while the user browses. It
+// takes the room when a session is in use and gives it back when not: a splitter the user
+// drags (its size kept in localStorage), collapsed to its tab strip when no session is live
+// and the user moves on to another page, and a full-window mode.
 import { FitAddon } from '../dist/addon-fit.mjs';
 import { Terminal } from '../dist/xterm.mjs';
 
@@ -9,6 +12,25 @@ import { describeClosed, describeError } from './errors.js';
 import { ShellSession } from './shell-session.js';
 
 export const MAX_OPEN_SESSIONS = 5;
+// The countdown to the maximum-duration cut shows this long before it (or from the start
+// of a shorter session), like the idle warning.
+export const MAX_DURATION_WARN_SECONDS = 300;
+
+// The dock's share of the window under the header, remembered across visits.
+const DOCK_SIZE_KEY = 'periscope.dockFraction';
+const DOCK_DEFAULT_FRACTION = 0.62;
+const DOCK_MIN_PX = 150; // the tab strip, the toolbar and a few rows
+const PAGE_MIN_PX = 90; // the page keeps at least a heading's worth
+const SPLITTER_STEP_PX = 32;
+
+function savedFraction() {
+	try {
+		const f = Number(localStorage.getItem(DOCK_SIZE_KEY));
+		return f > 0 && f < 1 ? f : DOCK_DEFAULT_FRACTION;
+	} catch {
+		return DOCK_DEFAULT_FRACTION; // storage refused (private mode): the default
+	}
+}
 
 export const TERMINAL_THEME = {
 	background: '#16191d',
@@ -43,12 +65,21 @@ export class TerminalDock {
 		this.active = null;
 		this.nextId = 1;
 		this.tablist = h('div', { class: 'tablist', role: 'tablist', 'aria-label': 'Terminal sessions', onkeydown: (e) => this.onTabKey(e) });
-		this.maxButton = h('button', { type: 'button', class: 'ghost', 'aria-pressed': 'false', title: 'Give the terminals the whole window', onclick: () => this.toggleMaximized() }, 'Maximize');
-		this.panels = h('div', { class: 'dock-panels' });
+		this.tablist.addEventListener('wheel', (e) => this.onTabWheel(e), { passive: false });
+		this.collapseButton = h('button', { type: 'button', class: 'ghost', 'aria-expanded': 'true', 'aria-controls': 'dock-panels', title: 'Give the page the room; the sessions stay open', onclick: () => this.setCollapsed(!this.collapsed) }, 'Hide');
+		this.maxButton = h('button', { type: 'button', class: 'ghost', 'aria-pressed': 'false', title: 'Give the terminals the whole window', onclick: () => this.toggleMaximized() }, 'Full window');
+		this.panels = h('div', { class: 'dock-panels', id: 'dock-panels' });
 		clear(root,
-			h('div', { class: 'dock-bar' }, h('h2', { class: 'dock-title' }, 'Terminals'), this.tablist, this.maxButton),
+			h('div', { class: 'dock-bar' }, h('h2', { class: 'dock-title' }, 'Terminals'), this.tablist, h('div', { class: 'dock-buttons' }, this.collapseButton, this.maxButton)),
 			this.panels);
 		root.hidden = true;
+		this.collapsed = false;
+		this.fraction = savedFraction();
+		this.splitter = document.getElementById('splitter');
+		this.setupSplitter();
+		window.addEventListener('resize', () => this.applyHeight());
+		this.tablistObserver = new ResizeObserver(() => this.revealActiveTab());
+		this.tablistObserver.observe(this.tablist);
 		this.ticker = setInterval(() => this.tick(), 1000);
 		window.addEventListener('pagehide', () => this.closeAll());
 	}
@@ -66,7 +97,10 @@ export class TerminalDock {
 		const tab = this.createTab(target);
 		this.tabs.push(tab);
 		this.root.hidden = false;
+		this.splitter.hidden = false;
 		document.body.classList.add('has-dock');
+		this.setCollapsed(false);
+		this.applyHeight();
 		this.activate(tab);
 		tab.session.connect();
 		return null;
@@ -92,6 +126,7 @@ export class TerminalDock {
 
 		tab.status = h('span', { class: 'term-status' });
 		tab.idleInfo = h('span', { class: 'term-idle' });
+		tab.maxInfo = h('span', { class: 'term-max' });
 		tab.reconnectButton = h('button', { type: 'button', hidden: true, onclick: () => this.restart(tab) }, 'Open a new session');
 		tab.banner = h('div', { class: 'term-banner', role: 'status', 'aria-live': 'polite' });
 		tab.alert = h('div', { class: 'term-alert', role: 'alert' });
@@ -103,7 +138,7 @@ export class TerminalDock {
 		},
 		h('div', { class: 'term-toolbar' },
 			h('div', { class: 'term-heading' }, h('strong', {}, title), h('span', { class: 'muted' }, subtitle)),
-			h('div', { class: 'term-meta' }, tab.status, tab.idleInfo),
+			h('div', { class: 'term-meta' }, tab.status, tab.idleInfo, tab.maxInfo),
 			h('div', { class: 'term-actions' },
 				h('button', { type: 'button', class: 'ghost', title: 'Copy the selected text (Ctrl+Shift+C)', onclick: () => this.copy(tab) }, 'Copy'),
 				h('button', { type: 'button', class: 'ghost', title: 'Paste from the clipboard (Ctrl+Shift+V)', onclick: () => this.paste(tab) }, 'Paste'),
@@ -242,11 +277,13 @@ export class TerminalDock {
 			break;
 		case 'closed':
 			term.write(`\r\n${DIM}── ${describeClosed(ev)} ──${RESET}\r\n`);
-			this.setBanner(tab, 'info', `${describeClosed(ev)} Open a new session to continue.`);
+			this.setBanner(tab, 'info', `${describeClosed(ev)} Press Open a new session to continue.`);
 			tab.reconnectButton.hidden = false;
 			break;
 		case 'error': {
 			const d = describeError(ev);
+			// Here the way to try again is the toolbar's button: name it as it reads.
+			d.action = d.action.replace(/^(Press )?Try again/, 'Press Open a new session');
 			term.write(`\r\n${YELLOW}── ${d.title} (${d.code}) ──${RESET}\r\n`);
 			this.setBanner(tab, null);
 			const signIn = d.code === 'E_AUTH' || d.code === 'E_REAUTH_REQUIRED';
@@ -271,15 +308,25 @@ export class TerminalDock {
 		let text;
 		let cls;
 		let idle = '';
+		let max = '';
+		const maxLeft = s.maxDurationSecondsLeft();
+		const maxWarning = maxLeft !== null && maxLeft <= MAX_DURATION_WARN_SECONDS;
 		switch (s.state) {
 		case 'connected': {
 			const left = s.idleSecondsLeft();
 			const warnAt = Number(s.hello?.idleWarnSeconds) || 30;
 			text = `Connected ${formatDuration(s.uptimeSeconds())}`;
 			cls = 'pill-connected';
+			if (maxLeft !== null) {
+				max = `Ends in ${formatDuration(maxLeft)}`;
+				if (maxWarning) {
+					text = `Ends in ${formatDuration(maxLeft)}`;
+					cls = 'pill-idle';
+				}
+			}
 			if (left !== null) {
 				idle = `Idle cut in ${formatDuration(left)}`;
-				if (s.idleWarnUntil || left <= warnAt) {
+				if ((s.idleWarnUntil || left <= warnAt) && (maxLeft === null || left < maxLeft)) {
 					text = `Idle · closes in ${formatDuration(left)}`;
 					cls = 'pill-idle';
 				}
@@ -306,9 +353,13 @@ export class TerminalDock {
 		tab.pill.className = `pill ${cls}`;
 		tab.status.textContent = s.state === 'connected' && s.hello ? `Session ${s.hello.sessionId}` : '';
 		tab.idleInfo.textContent = idle;
-		if (s.idleWarnUntil && s.state === 'connected') {
-			const left = s.idleSecondsLeft();
-			this.setBanner(tab, 'warn', `No activity: this session closes in ${left} s. Type anything to keep it open.`);
+		tab.maxInfo.textContent = max;
+		const idleLeft = s.idleSecondsLeft();
+		if (s.idleWarnUntil && s.state === 'connected' && (maxLeft === null || idleLeft < maxLeft)) {
+			this.setBanner(tab, 'warn', `No activity: this session closes in ${idleLeft} s. Type anything to keep it open.`);
+		} else if (maxWarning && s.state === 'connected') {
+			const when = maxLeft < 60 ? `${maxLeft} s` : `${formatDuration(maxLeft)} min`;
+			this.setBanner(tab, 'warn', `This session reaches its maximum duration and closes in ${when}. Finish or save your work; press Open a new session afterwards to go on.`);
 		} else if (tab.banner.dataset.kind === 'warn' && s.state === 'connected') {
 			this.setBanner(tab, null);
 		}
@@ -318,8 +369,11 @@ export class TerminalDock {
 		for (const tab of this.tabs) this.updateStatus(tab);
 	}
 
-	activate(tab) {
+	// focusTerminal: false when the keyboard is moving along the tab strip, which must keep
+	// the focus for the next arrow key.
+	activate(tab, { focusTerminal = true } = {}) {
 		this.active = tab;
+		if (this.collapsed) this.setCollapsed(false);
 		for (const t of this.tabs) {
 			const on = t === tab;
 			t.tabButton.setAttribute('aria-selected', String(on));
@@ -327,10 +381,29 @@ export class TerminalDock {
 			t.tabEl.classList.toggle('active', on);
 			t.panel.hidden = !on;
 		}
+		this.revealActiveTab();
 		requestAnimationFrame(() => {
 			this.fit(tab);
-			tab.term.focus();
+			if (focusTerminal) tab.term.focus();
 		});
+	}
+
+	// The active tab stays in view in a strip narrower than its tabs (a 420 px window).
+	revealActiveTab() {
+		const el = this.active?.tabEl;
+		if (!el || !el.isConnected) return;
+		const strip = this.tablist;
+		const left = el.offsetLeft - strip.offsetLeft;
+		const right = left + el.offsetWidth;
+		if (left < strip.scrollLeft) strip.scrollLeft = left;
+		else if (right > strip.scrollLeft + strip.clientWidth) strip.scrollLeft = right - strip.clientWidth;
+	}
+
+	// A mouse wheel over the strip scrolls it sideways: most mice have no horizontal wheel.
+	onTabWheel(e) {
+		if (this.tablist.scrollWidth <= this.tablist.clientWidth || Math.abs(e.deltaX) > Math.abs(e.deltaY)) return;
+		e.preventDefault();
+		this.tablist.scrollLeft += e.deltaY;
 	}
 
 	onTabKey(e) {
@@ -348,7 +421,7 @@ export class TerminalDock {
 		}
 		if (!next) return;
 		e.preventDefault();
-		this.activate(next);
+		this.activate(next, { focusTerminal: false });
 		next.tabButton.focus();
 	}
 
@@ -374,8 +447,10 @@ export class TerminalDock {
 		if (this.tabs.length === 0) {
 			this.active = null;
 			this.root.hidden = true;
-			document.body.classList.remove('has-dock', 'dock-max');
-			this.maxButton.setAttribute('aria-pressed', 'false');
+			this.splitter.hidden = true;
+			document.body.classList.remove('has-dock');
+			this.setMaximized(false);
+			this.setCollapsed(false);
 			return;
 		}
 		if (this.active === tab) {
@@ -390,10 +465,99 @@ export class TerminalDock {
 	}
 
 	toggleMaximized() {
-		const on = !document.body.classList.contains('dock-max');
+		this.setMaximized(!document.body.classList.contains('dock-max'));
+	}
+
+	setMaximized(on) {
 		document.body.classList.toggle('dock-max', on);
 		this.maxButton.setAttribute('aria-pressed', String(on));
-		this.maxButton.textContent = on ? 'Restore' : 'Maximize';
+		this.maxButton.textContent = on ? 'Exit full window' : 'Full window';
+		this.maxButton.title = on ? 'Show the page and the terminals again' : 'Give the terminals the whole window';
+		if (on) this.setCollapsed(false);
 		if (this.active) this.scheduleFit(this.active);
+	}
+
+	// Collapsed, the dock is its tab strip: the sessions stay open, the page gets the room.
+	setCollapsed(on) {
+		this.collapsed = on;
+		document.body.classList.toggle('dock-collapsed', on);
+		this.collapseButton.textContent = on ? 'Show' : 'Hide';
+		this.collapseButton.setAttribute('aria-expanded', String(!on));
+		this.collapseButton.title = on ? 'Show the terminals again' : 'Give the page the room; the sessions stay open';
+		if (on && document.body.classList.contains('dock-max')) this.setMaximized(false);
+		if (!on && this.active) this.scheduleFit(this.active);
+	}
+
+	// The page changed: with no live session left, the ended ones fold away to their tabs
+	// (still there to read and to reopen) and the new page gets the window.
+	pageChanged() {
+		if (this.tabs.length && this.liveCount() === 0) this.setCollapsed(true);
+	}
+
+	// The dock's height: its remembered share of the room under the header, within bounds
+	// that leave both the terminal and the page usable.
+	heightBounds() {
+		const header = document.getElementById('header');
+		const room = window.innerHeight - (header && !header.hidden ? header.offsetHeight : 0) - this.splitter.offsetHeight;
+		return { room, min: Math.min(DOCK_MIN_PX, room), max: Math.max(Math.min(DOCK_MIN_PX, room), room - PAGE_MIN_PX) };
+	}
+
+	applyHeight() {
+		const { room, min, max } = this.heightBounds();
+		const px = Math.round(Math.min(max, Math.max(min, this.fraction * room)));
+		document.documentElement.style.setProperty('--dock-height', `${px}px`);
+		this.splitter.setAttribute('aria-valuemin', '0');
+		this.splitter.setAttribute('aria-valuemax', '100');
+		this.splitter.setAttribute('aria-valuenow', String(Math.round((100 * px) / Math.max(1, room))));
+		this.splitter.setAttribute('aria-valuetext', `Terminals ${Math.round((100 * px) / Math.max(1, room))} % of the window`);
+	}
+
+	setHeight(px, { save = true } = {}) {
+		const { room, min, max } = this.heightBounds();
+		const clamped = Math.min(max, Math.max(min, px));
+		this.fraction = clamped / Math.max(1, room);
+		if (save) {
+			try {
+				localStorage.setItem(DOCK_SIZE_KEY, this.fraction.toFixed(4));
+			} catch {
+				// storage refused: the size holds for this page only
+			}
+		}
+		this.applyHeight();
+	}
+
+	// The splitter between the page and the dock: drag it, or focus it and use the arrows
+	// (Home: the most room for the terminals, End: the least).
+	setupSplitter() {
+		const sp = this.splitter;
+		sp.hidden = true;
+		sp.addEventListener('pointerdown', (e) => {
+			if (e.button !== 0) return;
+			e.preventDefault();
+			sp.setPointerCapture(e.pointerId);
+			sp.classList.add('dragging');
+			const startY = e.clientY;
+			const startHeight = this.root.offsetHeight;
+			const move = (ev) => this.setHeight(startHeight + (startY - ev.clientY), { save: false });
+			const up = (ev) => {
+				sp.removeEventListener('pointermove', move);
+				sp.removeEventListener('pointerup', up);
+				sp.removeEventListener('pointercancel', up);
+				sp.classList.remove('dragging');
+				this.setHeight(startHeight + (startY - ev.clientY));
+			};
+			sp.addEventListener('pointermove', move);
+			sp.addEventListener('pointerup', up);
+			sp.addEventListener('pointercancel', up);
+		});
+		sp.addEventListener('keydown', (e) => {
+			const now = this.root.offsetHeight;
+			const { min, max } = this.heightBounds();
+			const next = { ArrowUp: now + SPLITTER_STEP_PX, ArrowDown: now - SPLITTER_STEP_PX, Home: max, End: min }[e.key];
+			if (next === undefined) return;
+			e.preventDefault();
+			this.setHeight(next);
+		});
+		sp.addEventListener('dblclick', () => this.setHeight(DOCK_DEFAULT_FRACTION * this.heightBounds().room));
 	}
 }

@@ -193,7 +193,11 @@ export async function renderAuditEvent(ctx, id, stillCurrent) {
 	try {
 		ev = await api.auditEvent(id);
 	} catch (e) {
-		if (stillCurrent()) clear(ctx.main, h('nav', { class: 'crumbs' }, h('a', { href: '#/audit' }, 'Audit log')), h('h1', {}, `Event ${id}`), errorNotice(e));
+		const words = {
+			E_NOT_FOUND: [`There is no audit event ${id} that you may see.`, 'It may have aged out of the log, belong to someone whose events your tier does not show, or the address is mistyped: go back to the Audit log and search it.'],
+			E_INVALID_REQUEST: [`"${id}" is not an audit event number.`, 'Go back to the Audit log and pick an event there.'],
+		};
+		if (stillCurrent()) clear(ctx.main, h('nav', { class: 'crumbs' }, h('a', { href: '#/audit' }, 'Audit log')), h('h1', {}, `Event ${id}`), errorNotice(e, { words }));
 		return;
 	}
 	if (!stillCurrent()) return;

@@ -65,7 +65,8 @@ export async function renderNodes(ctx, cluster, stillCurrent) {
 	try {
 		[nodes, clusters] = await Promise.all([api.nodes(cluster), api.clusters()]);
 	} catch (e) {
-		if (stillCurrent()) clear(ctx.main, h('h1', {}, `Nodes of ${cluster}`), errorNotice(e));
+		const words = { E_NOT_FOUND: [`There is no cluster named ${cluster}.`, 'It may have been removed from the configuration: go to the Clusters page and pick one there.'] };
+		if (stillCurrent()) clear(ctx.main, h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Clusters'), ' / ', cluster), h('h1', {}, `Nodes of ${cluster}`), errorNotice(e, { words }));
 		return;
 	}
 	if (!stillCurrent()) return;

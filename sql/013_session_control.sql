@@ -1,4 +1,4 @@
--- periscope schema v11: live terminals seen, ended and watched through the API
+-- periscope schema v13: live terminals seen, ended and watched through the API
 -- (docs/sessions-api.md). The bridge owning a row reads it every second: a terminate request
 -- set here by DELETE /api/sessions/{id} ends the terminal (reason "terminated", naming who
 -- asked); its heartbeat records when the terminal was last active, for the live list.
