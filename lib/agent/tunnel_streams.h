@@ -8,7 +8,8 @@
 #ifndef PERISCOPE_TUNNEL_STREAMS_H
 #define PERISCOPE_TUNNEL_STREAMS_H
 
-#define PROC_NET_TCP "/proc/net/tcp"
+/* /proc/self/net: the process's own network namespace, visible under systemd's ProcSubset=pid. */
+#define PROC_NET_TCP "/proc/self/net/tcp"
 
 /* Rows of a /proc/net/tcp table (path) whose local end is 127.0.0.1:port and whose state
  * is ESTABLISHED (01); -1 when the table cannot be read. */

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -62,8 +63,8 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		assert.equal(r.status, 200, r.text);
 		assert.deepEqual(r.json.nodes.map((n) => n.name).sort(), NODES.map((n) => n.name).sort());
 		// Answered by edge's apiserver, which periscope reached only through the tunnel.
-		assert.ok(edge.api.state.requests.some((q) => q.path?.startsWith('/api/v1/nodes') && q.user?.username === 'periscope-agent'),
-			'edge\'s fake served the node list to the agent\'s identity');
+		assert.ok(edge.api.state.requests.some((q) => q.path?.startsWith('/api/v1/nodes') && q.user?.username === 'system:serviceaccount:periscope-system:periscope-agent'),
+			'edge\'s fake served the node list to the agent\'s ServiceAccount');
 		assert.ok(edge.api.state.requests.some((q) => q.path === '/api/v1/namespaces/kube-public/configmaps/cluster-info' && q.user?.username === 'system:anonymous'),
 			'the CA came from cluster-info, read anonymously through the tunnel');
 	});
@@ -136,12 +137,36 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		const state = edge.agent.env.PERISCOPE_AGENT_STATE;
 		const r = await run('ssh', ['-F', '/dev/null', '-N', '-T', '-i', path.join(state, 'id_ed25519'), '-o', 'IdentitiesOnly=yes',
 			'-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${path.join(state, 'known_hosts')}`, '-o', 'HostKeyAlias=periscope-tunnel',
-			'-o', `ProxyCommand=${path.join(BUILD_DIR, 'agent/periscope-agent-tunnel')}`, 'root@periscope-tunnel'],
+			'-o', `ProxyCommand=${path.join(BUILD_DIR, 'agent/periscope-agent-tunnel')}`, `${os.userInfo().username}@periscope-tunnel`],
 		{ env: { PATH: process.env.PATH, PERISCOPE_CONFIG: cfgPath } });
 		assert.notEqual(r.code, 0);
 		assert.match(r.stderr, /Permission denied \(publickey\)/);
 		const row = await auditRow(admin, 'verb=agent_connect&outcome=denied');
 		assert.match(row.reason, /no key of a registered agent of a configured agent cluster/);
+	});
+
+	it('rotates the key when the agent gets a new token: same port, the old key refused', async () => {
+		const state = edge.agent.env.PERISCOPE_AGENT_STATE;
+		const before = JSON.parse(fs.readFileSync(path.join(state, 'registration.json'), 'utf8'));
+		const oldKey = path.join(stack.runDir, 'old_id_ed25519');
+		fs.copyFileSync(path.join(state, 'id_ed25519'), oldKey);
+		fs.chmodSync(oldKey, 0o600);
+		const oldFp = execFileSync('ssh-keygen', ['-lf', path.join(state, 'id_ed25519.pub')]).toString().split(' ')[1];
+		await edge.agent.stop();
+		fs.writeFileSync(edge.agent.files.token, await mintToken(admin));
+		edge.agent.start();
+		await waitFor('edge to register again', async () => (await auditRow(admin, 'verb=agent_register&outcome=success&cluster=edge')).extra.fingerprint !== oldFp, { timeoutMs: 30000 });
+		await waitFor('edge\'s agent to reconnect with its new key', async () => (await tunnelStatus(admin))?.connected === true, { timeoutMs: 30000 });
+		const after = JSON.parse(fs.readFileSync(path.join(state, 'registration.json'), 'utf8'));
+		assert.equal(after.tunnelPort, before.tunnelPort, 'the cluster keeps its port');
+		const nodes = await admin.get('/api/clusters/edge/nodes');
+		assert.equal(nodes.status, 200, 'served with the new key (and the CA read again from cluster-info)');
+		const old = await run('ssh', ['-F', '/dev/null', '-N', '-T', '-i', oldKey, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+			'-o', `UserKnownHostsFile=${path.join(state, 'known_hosts')}`, '-o', 'HostKeyAlias=periscope-tunnel',
+			'-o', `ProxyCommand=${path.join(BUILD_DIR, 'agent/periscope-agent')} connect ${stack.wsUrl}/agent/tunnel${stack.caFile ? ` ${stack.caFile}` : ''}`,
+			`${after.sshUser}@periscope-tunnel`]);
+		assert.notEqual(old.code, 0);
+		assert.match(old.stderr, /Permission denied \(publickey\)/);
 	});
 
 	it('answers 503 E_CLUSTER_UNREACHABLE while the agent is down, and serves again once it is back', async () => {
@@ -177,7 +202,10 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		const closed = await t.until('the shell to end after the agent was killed', () =>
 			t.frames.find((f) => f.type === 'error' || f.type === 'closed'), 60000);
 		const close = await auditRow(admin, `verb=cluster_shell_close&session_id=${hello.sessionId}`);
-		assert.ok(close.reason, `the close row says why (${close.reason}); the terminal got ${JSON.stringify(closed)}`);
+		// sshd ends the forwarded connections with the agent's: the exec stream is closed.
+		assert.equal(close.reason, 'upstream_closed', `the close row's reason; the terminal got ${JSON.stringify(closed)}`);
+		assert.equal(closed.type, 'closed');
+		assert.equal(closed.reason, 'upstream_closed');
 
 		assert.ok(Date.now() - killedAt < 60000);
 
