@@ -16,6 +16,7 @@
 #include "metrics/upstream_tally.h"
 #include "shell/login_watch.h"
 #include "shell/recording.h"
+#include "store/shell_control.h"
 #include "shell/shell_gates.h"
 
 /* Output waiting for websocketd: above this, stop reading upstream (backpressure); at the
@@ -82,6 +83,8 @@ struct session {
 	bool idle_warned;
 	long long next_heartbeat;               /* of the registry row (store/shell_registry.h) */
 	struct login_watch watch;               /* the login session, re-checked while we run */
+	long long next_control;                 /* the next read of the registry row's requests */
+	struct shell_control_state control;     /* what it said last (store/shell_control.h) */
 
 	/* Accounting and outcome. */
 	long long bytes_in, bytes_out;

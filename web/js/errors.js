@@ -9,6 +9,7 @@ const CODES = {
 	E_IDP_UNAVAILABLE: ['The identity provider cannot be reached.', 'Try again in a moment.'],
 	E_FORBIDDEN: ['Your tier is not allowed to do this.', 'Ask an administrator to give your group a tier that is allowed.'],
 	E_NOT_FOUND: ['That cluster or node does not exist (any more).', 'Reload the list and pick another one.'],
+	E_NO_RECORDING: ['This session has no recording (recording was off, or it could not be written).', 'The session\'s audit rows still say what happened.'],
 	E_METHOD_NOT_ALLOWED: ['The server does not accept this kind of request here.', 'Reload the page; if it persists, report it.'],
 	E_INVALID_REQUEST: ['The server could not understand the request.', 'Reload the page and try again; check any filters you typed.'],
 	E_NOT_IMPLEMENTED: ['This shell mode is not available on this server.', 'Open the shell in its default mode.'],
@@ -95,6 +96,8 @@ const REASONS = {
 };
 
 export function describeClosed(frame) {
+	// Ended from the Sessions page (DELETE /api/sessions/{id}): by whom.
+	if (frame.reason === 'terminated' && frame.terminatedBy) return `The session was ended by ${frame.terminatedBy}.`;
 	const why = REASONS[frame.reason] || `Session ended (${frame.reason || 'unknown reason'})`;
 	return frame.reason === 'exit' && frame.exitCode >= 0 ? `${why} with status ${frame.exitCode}.` : `${why}.`;
 }
