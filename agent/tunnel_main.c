@@ -43,6 +43,7 @@ struct tunnel {
 	char fingerprint[64];        /* set once the forward listens: connected */
 	char cluster[64];
 	long long connected_at;
+	long long seen_mono;          /* when last_seen was last written */
 	char last_line[256];
 };
 
@@ -91,6 +92,7 @@ static void check_forward(struct tunnel *t)
 		return;
 	snprintf(t->fingerprint, sizeof t->fingerprint, "%s", t->accepted);
 	t->connected_at = now_ms() / 1000;
+	t->seen_mono = monotonic_ms();
 	if (agent_mark_connected(t->db, t->fingerprint, t->connected_at, (int)getpid(),
 				 t->cluster, sizeof t->cluster) != 0)
 		log_msg(LOG_ERROR, "agent-tunnel", "cannot record the connection: %s",
@@ -143,8 +145,12 @@ static void follow(struct tunnel *t, int err_fd, int sig_fd)
 
 		if (n < 0 && errno != EINTR)
 			return;
-		if (n == 0 && *t->fingerprint && !waiting)
+		/* Whatever sshd logs meanwhile, last_seen moves every interval while connected. */
+		if (*t->fingerprint &&
+		    monotonic_ms() - t->seen_mono >= TUNNEL_ALIVE_SECONDS * 1000LL) {
 			agent_mark_seen(t->db, t->fingerprint, now_ms() / 1000, (int)getpid());
+			t->seen_mono = monotonic_ms();
+		}
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			if (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si)

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int count_rows(const char *path, int port, const char *want_state)
 {
@@ -34,4 +35,17 @@ int tunnel_port_listening(const char *path, int port)
 	int n = count_rows(path, port, "0A");
 
 	return n < 0 ? -1 : n > 0;
+}
+
+int tunnel_dropped(const char *path, int port, int wait_ms)
+{
+	struct timespec step = { 0, 50 * 1000000L };
+
+	for (int waited = 0;; waited += 50) {
+		if (tunnel_port_listening(path, port) == 0)
+			return 1;
+		if (waited >= wait_ms)
+			return 0;
+		nanosleep(&step, NULL);
+	}
 }

@@ -18,4 +18,9 @@ int tunnel_streams_count(const char *path, int port);
  * -1 when it cannot be read. */
 int tunnel_port_listening(const char *path, int port);
 
+/* After a stream through the tunnel ended: 1 when the agent's listener on port is gone
+ * within wait_ms (the tunnel dropped: sshd closes the listener and the streams as it
+ * exits), 0 when it still listens (the stream alone ended). */
+int tunnel_dropped(const char *path, int port, int wait_ms);
+
 #endif

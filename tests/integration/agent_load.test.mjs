@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { EDGE_CLUSTER, startEdge } from '../lib/edge.mjs';
+import { EDGE_CLUSTER, startEdge, tunnelStatus } from '../lib/edge.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';
-import { startStack } from '../lib/stack.mjs';
+import { startStack, waitFor } from '../lib/stack.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { transfer } from '../lib/transfer.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
@@ -59,6 +59,14 @@ describe(`one agent under load through ${chooseServer()}`, () => {
 			const close = await auditRow(admin, `verb=cluster_shell_close&session_id=${hello.sessionId}`);
 			assert.equal(close.cluster, 'edge');
 		}
+	});
+
+	it('keeps lastSeen moving while the agent is connected (every 15 s)', async () => {
+		const { admin } = env;
+		const first = await tunnelStatus(admin);
+		await waitFor('lastSeen to move past its first value', async () => (await tunnelStatus(admin)).lastSeen > first.lastSeen, { timeoutMs: 40000, intervalMs: 1000 });
+		const later = await tunnelStatus(admin);
+		assert.equal(later.connectedSince, first.connectedSince, 'the same connection');
 	});
 
 	it('delivers a 4 MB output through the tunnel intact', async () => {

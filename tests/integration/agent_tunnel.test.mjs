@@ -202,10 +202,11 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		const closed = await t.until('the shell to end after the agent was killed', () =>
 			t.frames.find((f) => f.type === 'error' || f.type === 'closed'), 60000);
 		const close = await auditRow(admin, `verb=cluster_shell_close&session_id=${hello.sessionId}`);
-		// sshd ends the forwarded connections with the agent's: the exec stream is closed.
-		assert.equal(close.reason, 'upstream_closed', `the close row's reason; the terminal got ${JSON.stringify(closed)}`);
+		// sshd ends the forwarded streams with the agent's connection, and its listener: the
+		// bridge tells that from a stream that merely closed.
+		assert.equal(close.reason, 'agent_disconnected', `the close row's reason; the terminal got ${JSON.stringify(closed)}`);
 		assert.equal(closed.type, 'closed');
-		assert.equal(closed.reason, 'upstream_closed');
+		assert.equal(closed.reason, 'agent_disconnected');
 
 		assert.ok(Date.now() - killedAt < 60000);
 

@@ -88,6 +88,7 @@ const REASONS = {
 	max_duration: 'The session reached its maximum duration',
 	terminated: 'The session was ended on the server (shut down, or ended by an administrator)',
 	upstream_closed: 'The cluster or node ended the stream',
+	agent_disconnected: 'The cluster\'s agent disconnected, taking the session with it; it reconnects by itself, so try again in a moment',
 	signed_out: 'You signed out (here, or everywhere from another browser), so the session was closed',
 	session_expired: 'Your sign-in expired, so the session was closed; sign in again to open a new one',
 	forbidden: 'Your groups no longer give you a tier that may open this shell, so the session was closed',
