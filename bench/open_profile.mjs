@@ -69,6 +69,13 @@ const stack = await startStack({
 	config: { clusterShell: { maxSessionsPerUser: held + 10, maxSessionsTotal: held + 10 } },
 });
 let holder;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+	process.on(sig, async () => {
+		holder?.kill('SIGKILL');
+		await stack.stop();
+		process.exit(130);
+	});
+}
 try {
 	const admin = await signIn(stack, 'admin');
 	const cookie = `periscope_session=${admin.cookie()}`;

@@ -79,17 +79,29 @@ const PRODUCT = ['periscope-wsbri', 'periscope.fcgi', 'websocketd', 'lighttpd', 
 const sum = (cpu, names) => Object.entries(cpu).filter(([k]) => names.includes(k)).reduce((a, [, v]) => a + v, 0);
 const LOAD_CLIENT = 'scale-load';
 
+// Interrupted (Ctrl-C, SIGTERM): the stack of the run in progress and its load client go too.
+let running = null;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+	process.on(sig, async () => {
+		running?.child?.kill('SIGKILL');
+		await running?.stack?.stop();
+		process.exit(130);
+	});
+}
+
 // One run on a fresh stack: the client's three JSON lines, the memory at rest, CPU by program.
 async function runOnce() {
 	const stack = await startStack({
 		config: { clusterShell: { maxSessionsPerUser: sessions, maxSessionsTotal: sessions } },
 	});
+	running = { stack };
 	try {
 		const admin = await signIn(stack, 'admin');
 		const child = spawn(path.join(BUILD_DIR, 'bench/scale-load'), [
 			'--url', `${stack.wsUrl}/api/clusters/local/shell`, '--origin', stack.url,
 			'--sessions', String(sessions), '--openers', String(openers), '--keys', String(keys),
 		], { env: { ...process.env, PERISCOPE_BENCH_COOKIE: `periscope_session=${admin.cookie()}` }, stdio: ['ignore', 'pipe', 'inherit'] });
+		running.child = child;
 		const r = { maxforks: stack.maxforks };
 		let machineAtOpen;
 		const programsAtStart = cpuByProgram();
@@ -120,6 +132,7 @@ async function runOnce() {
 		r.exit = await new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 		return r;
 	} finally {
+		running = null;
 		await stack.stop();
 	}
 }
