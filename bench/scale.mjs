@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
-import { BUILD_DIR, startStack, wsbridgeProcesses } from '../tests/lib/stack.mjs';
+import { BUILD_DIR, freePort, listensOn, startStack, waitFor, wsbridgeProcesses } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
 
 const sessions = Number(process.argv[2] || 500);
@@ -84,6 +84,7 @@ let running = null;
 for (const sig of ['SIGINT', 'SIGTERM']) {
 	process.on(sig, async () => {
 		running?.child?.kill('SIGKILL');
+		running?.anchor?.kill('SIGKILL');
 		await running?.stack?.stop();
 		process.exit(130);
 	});
@@ -137,6 +138,49 @@ async function runOnce() {
 	}
 }
 
+// The anchor, in the same run: the same client and as many sessions against websocketd
+// alone, each connection's program an echo in sh (a prompt, then one output frame per input
+// frame; it ends at a close frame). Its keystroke round trip is what this machine (and
+// whatever else runs on it), websocketd and the client cost at that many sessions.
+async function anchorOnce() {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-bench-echo-'));
+	const script = path.join(dir, 'echo.sh');
+	fs.writeFileSync(script, [
+		'#!/bin/sh',
+		`printf '%s\\n' '{"type":"stdout","data":"JCA="}'`,
+		'while read -r line; do',
+		'\tcase $line in',
+		`\t*'"close"'*) exit 0 ;;`,
+		`\t*'"stdin"'*) printf '%s\\n' '{"type":"stdout","data":"YQ=="}' ;;`,
+		'\tesac',
+		'done', '',
+	].join('\n'), { mode: 0o700 });
+	const port = await freePort();
+	const ws = spawn('websocketd', ['--address=127.0.0.1', `--port=${port}`, `--maxforks=${sessions + 16}`, '--loglevel=error', script], { stdio: 'ignore' });
+	running = { anchor: ws };
+	try {
+		await waitFor('the anchor websocketd to listen', () => listensOn(ws.pid, port), { timeoutMs: 15000 });
+		const child = spawn(path.join(BUILD_DIR, 'bench/scale-load'), [
+			'--url', `ws://127.0.0.1:${port}/`, '--origin', 'http://127.0.0.1',
+			'--sessions', String(sessions), '--openers', String(openers), '--keys', String(keys),
+		], { env: { ...process.env, PERISCOPE_BENCH_COOKIE: 'unused=1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+		running.child = child;
+		const r = {};
+		for await (const line of readline.createInterface({ input: child.stdout })) {
+			const ev = JSON.parse(line);
+			r[ev.event] = ev;
+			console.log(`# anchor ${line}`);
+		}
+		return r;
+	} finally {
+		running = null;
+		const gone = new Promise((resolve) => ws.on('exit', resolve));
+		ws.kill('SIGTERM');
+		await gone;
+		fs.rmSync(dir, { recursive: true, force: true });
+	}
+}
+
 // min / median / max of a list of numbers.
 function spread(xs, digits = 1) {
 	const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -144,20 +188,24 @@ function spread(xs, digits = 1) {
 	return [v[0], v[Math.floor((v.length - 1) / 2)], v[v.length - 1]].map((x) => x.toFixed(digits)).join(' / ');
 }
 
-const runs = [];
-for (let i = 0; i < rounds; i++) runs.push(await runOnce());
+const runs = [], anchors = [];
+for (let i = 0; i < rounds; i++) {
+	anchors.push(await anchorOnce());
+	runs.push(await runOnce());
+}
+const anchorRtt = (q) => anchors.map((a) => a.typed?.keystrokeRoundTripMs?.[q]);
 const ok = runs.filter((r) => r.opened && r.typed && r.memory);
 const col = (f) => ok.map(f);
 console.log(`\n${sessions} cluster shells through ${ok[0]?.maxforks ? `websocketd --maxforks=${ok[0].maxforks}` : 'the stack'}, ${openers} opening at once, ${keys} keystrokes each (min / median / max of ${ok.length} runs)`);
-console.log('| what | ours | goal |\n|---|---|---|');
-console.log(`| terminals ready (of ${sessions}) | ${spread(col((r) => r.opened.ready), 0)}; live after typing ${spread(col((r) => r.typed.sessions), 0)} | 500 on 2 cores |`);
-console.log(`| keystroke round trip p50, all typing 1 key/s | ${spread(col((r) => r.typed.keystrokeRoundTripMs?.p50), 2)} ms | - |`);
-console.log(`| keystroke round trip p99 | ${spread(col((r) => r.typed.keystrokeRoundTripMs?.p99), 2)} ms (keys lost: ${spread(col((r) => r.typed.lost), 0)}; machine CPU busy ${spread(col((r) => 100 * r.machineBusy), 0)} %) | < 10 ms |`);
-console.log(`| opens per second | ${spread(col((r) => r.opened.opensPerSecond))} | >= 50 |`);
-console.log(`| open -> first prompt p50 under that load | ${spread(col((r) => r.opened.openToPromptMs?.p50), 0)} ms | - |`);
-console.log(`| product CPU per open (bridge, fcgi, websocketd, web server) | ${spread(col((r) => 1000 * sum(r.openCpu, PRODUCT) / r.opened.ready))} ms | <= 40 ms (50 opens/s on 2 cores) |`);
-console.log(`| fakes' CPU per open (apiserver in node, pod shells) | ${spread(col((r) => 1000 * (Object.values(r.openCpu).reduce((a, b) => a + b, 0) - sum(r.openCpu, PRODUCT) - (r.openCpu[LOAD_CLIENT] || 0)) / r.opened.ready))} ms | - |`);
-console.log(`| product CPU per keystroke, all sessions live | ${spread(col((r) => 1000 * sum(r.typingCpu, PRODUCT) / Math.max(1, r.typed.keystrokes)), 2)} ms | - |`);
-console.log(`| bridges' private memory at rest | ${spread(col((r) => r.memory.bridgePrivateMiB), 0)} MiB in all, ${spread(col((r) => r.memory.bridgePrivateMedianKiB), 0)} KiB each; websocketd RSS ${spread(col((r) => r.memory.websocketdRssMiB), 0)} MiB | - |`);
+console.log('| what | ours | anchor: websocketd + an echo in sh, same client, same run | goal |\n|---|---|---|---|');
+console.log(`| terminals ready (of ${sessions}) | ${spread(col((r) => r.opened.ready), 0)}; live after typing ${spread(col((r) => r.typed.sessions), 0)} | ${spread(anchors.map((a) => a.opened?.ready), 0)} | 500 on 2 cores |`);
+console.log(`| keystroke round trip p50, all typing 1 key/s | ${spread(col((r) => r.typed.keystrokeRoundTripMs?.p50), 2)} ms | ${spread(anchorRtt('p50'), 2)} ms | - |`);
+console.log(`| keystroke round trip p99 | ${spread(col((r) => r.typed.keystrokeRoundTripMs?.p99), 2)} ms (keys lost: ${spread(col((r) => r.typed.lost), 0)}; machine CPU busy ${spread(col((r) => 100 * r.machineBusy), 0)} %) | ${spread(anchorRtt('p99'), 2)} ms | < 10 ms |`);
+console.log(`| opens per second | ${spread(col((r) => r.opened.opensPerSecond))} | - | >= 50 |`);
+console.log(`| open -> first prompt p50 under that load | ${spread(col((r) => r.opened.openToPromptMs?.p50), 0)} ms | - | - |`);
+console.log(`| product CPU per open (bridge, fcgi, websocketd, web server) | ${spread(col((r) => 1000 * sum(r.openCpu, PRODUCT) / r.opened.ready))} ms | - | <= 40 ms (50 opens/s on 2 cores) |`);
+console.log(`| fakes' CPU per open (apiserver in node, pod shells) | ${spread(col((r) => 1000 * (Object.values(r.openCpu).reduce((a, b) => a + b, 0) - sum(r.openCpu, PRODUCT) - (r.openCpu[LOAD_CLIENT] || 0)) / r.opened.ready))} ms | - | - |`);
+console.log(`| product CPU per keystroke, all sessions live | ${spread(col((r) => 1000 * sum(r.typingCpu, PRODUCT) / Math.max(1, r.typed.keystrokes)), 2)} ms | - | - |`);
+console.log(`| bridges' private memory at rest | ${spread(col((r) => r.memory.bridgePrivateMiB), 0)} MiB in all, ${spread(col((r) => r.memory.bridgePrivateMedianKiB), 0)} KiB each; websocketd RSS ${spread(col((r) => r.memory.websocketdRssMiB), 0)} MiB | - | - |`);
 for (const [i, r] of ok.entries()) console.log(`# run ${i + 1} CPU, opens: ${show(r.openCpu)}; typing: ${show(r.typingCpu)}`);
 process.exit(ok.length === rounds && runs.every((r) => r.exit === 0) ? 0 : 1);
