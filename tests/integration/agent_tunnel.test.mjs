@@ -180,6 +180,9 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		const nodes = await admin.get('/api/clusters/edge/nodes');
 		assert.equal(nodes.status, 503);
 		assert.equal(nodes.json.code, 'E_CLUSTER_UNREACHABLE');
+		const preflight = await admin.get(`/api/clusters/edge/nodes/${ONLINE}/shell/preflight`);
+		assert.equal(preflight.status, 503);
+		assert.equal(preflight.json.code, 'E_CLUSTER_UNREACHABLE');
 		const down = await auditRow(admin, 'verb=agent_disconnect&cluster=edge');
 		assert.equal(down.actor.sub, 'agent:edge');
 
