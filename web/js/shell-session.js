@@ -129,7 +129,7 @@ export class ShellSession {
 			break;
 		case 'closed':
 			attempt.ended = true;
-			this.finish('closed', { reason: f.reason, exitCode: f.exitCode });
+			this.finish('closed', { reason: f.reason, exitCode: f.exitCode, terminatedBy: typeof f.terminatedBy === 'string' ? f.terminatedBy : undefined });
 			break;
 		case 'error':
 			if (f.fatal === false) {

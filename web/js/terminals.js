@@ -291,7 +291,9 @@ export class TerminalDock {
 				h('p', { class: 'alert-title' }, d.title, ' ', h('code', {}, d.code)),
 				h('p', {}, d.action),
 				d.detail && d.detail !== d.title ? h('p', { class: 'muted' }, 'Server said: ', d.detail) : null,
-				signIn ? h('p', {}, h('a', { class: 'button', href: `/api/auth/login?returnTo=${encodeURIComponent(location.pathname + location.hash)}` }, 'Sign in again')) : null);
+				signIn ? h('p', {}, h('a', { class: 'button', href: `/api/auth/login?returnTo=${encodeURIComponent(location.pathname + location.hash)}` }, 'Sign in again')) : null,
+				// The cap's refusal is no dead end: the sessions it counted, each with End.
+				d.code === 'E_CAP_USER' ? h('p', {}, h('a', { class: 'button', href: '#/sessions?cap=1' }, 'See your open sessions')) : null);
 			tab.reconnectButton.hidden = false;
 			break;
 		}
