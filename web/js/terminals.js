@@ -6,7 +6,7 @@
 import { FitAddon } from '../dist/addon-fit.mjs';
 import { Terminal } from '../dist/xterm.mjs';
 
-import { diagnoseShell, shellPath } from './api.js';
+import { api, diagnoseShell, shellPath } from './api.js';
 import { clear, formatDuration, h } from './dom.js';
 import { describeClosed, describeError } from './errors.js';
 import { ShellSession } from './shell-session.js';
@@ -15,6 +15,8 @@ export const MAX_OPEN_SESSIONS = 5;
 // The countdown to the maximum-duration cut shows this long before it (or from the start
 // of a shorter session), like the idle warning.
 export const MAX_DURATION_WARN_SECONDS = 300;
+// How often the dock asks GET /api/sessions whether someone watches its live terminals.
+const WATCHERS_POLL_TICKS = 5;
 
 // The dock's share of the window under the header, remembered across visits.
 const DOCK_SIZE_KEY = 'periscope.dockFraction';
@@ -117,7 +119,7 @@ export class TerminalDock {
 			type: 'button', role: 'tab', id: `term-tab-${id}`, 'aria-controls': `term-panel-${id}`,
 			'aria-selected': 'false', tabindex: '-1', class: 'tab', title,
 			onclick: () => this.activate(tab),
-		}, h('span', { class: 'tab-title' }, title), tab.pill);
+		}, h('span', { class: 'tab-title' }, h('span', { class: 'tab-kind' }, kind === 'node' ? 'Node shell · ' : 'Cluster shell · '), target.node || target.cluster), tab.pill);
 		tab.closeButton = h('button', {
 			type: 'button', class: 'tab-close', 'aria-label': `Close ${title}`, title: 'Close this session',
 			onclick: () => this.close(tab),
@@ -127,6 +129,7 @@ export class TerminalDock {
 		tab.status = h('span', { class: 'term-status' });
 		tab.idleInfo = h('span', { class: 'term-idle' });
 		tab.maxInfo = h('span', { class: 'term-max' });
+		tab.watchInfo = h('span', { class: 'term-watched', role: 'status', hidden: true });
 		tab.reconnectButton = h('button', { type: 'button', hidden: true, onclick: () => this.restart(tab) }, 'Open a new session');
 		tab.banner = h('div', { class: 'term-banner', role: 'status', 'aria-live': 'polite' });
 		tab.alert = h('div', { class: 'term-alert', role: 'alert' });
@@ -138,7 +141,7 @@ export class TerminalDock {
 		},
 		h('div', { class: 'term-toolbar' },
 			h('div', { class: 'term-heading' }, h('strong', {}, title), h('span', { class: 'muted' }, subtitle)),
-			h('div', { class: 'term-meta' }, tab.status, tab.idleInfo, tab.maxInfo),
+			h('div', { class: 'term-meta' }, tab.status, tab.idleInfo, tab.maxInfo, tab.watchInfo),
 			h('div', { class: 'term-actions' },
 				h('button', { type: 'button', class: 'ghost', title: 'Copy the selected text (Ctrl+Shift+C)', onclick: () => this.copy(tab) }, 'Copy'),
 				h('button', { type: 'button', class: 'ghost', title: 'Paste from the clipboard (Ctrl+Shift+V)', onclick: () => this.paste(tab) }, 'Paste'),
@@ -369,6 +372,33 @@ export class TerminalDock {
 
 	tick() {
 		for (const tab of this.tabs) this.updateStatus(tab);
+		this.ticks = (this.ticks || 0) + 1;
+		if (this.ticks % WATCHERS_POLL_TICKS === 0 && this.liveCount() > 0) this.pollWatchers();
+	}
+
+	// The operator sees when an administrator watches a terminal (the Sessions page's Watch):
+	// the live list counts the watchers of each of the user's own sessions.
+	async pollWatchers() {
+		if (this.watchPolling) return;
+		this.watchPolling = true;
+		let watchers = null;
+		try {
+			const r = await api.sessions();
+			watchers = new Map((r.items || []).map((s) => [s.id, Number(s.watchers) || 0]));
+		} catch {
+			watchers = null; // not known this time; the strip keeps what it said
+		} finally {
+			this.watchPolling = false;
+		}
+		if (!watchers) return;
+		for (const tab of this.tabs) {
+			const id = tab.session.state === 'connected' ? tab.session.hello?.sessionId : null;
+			const n = id ? watchers.get(id) || 0 : 0;
+			const text = n ? `Watched by ${n === 1 ? 'an administrator' : `${n} administrators`} (read-only)` : '';
+			if (tab.watchInfo.textContent !== text) tab.watchInfo.textContent = text;
+			tab.watchInfo.hidden = !n;
+			tab.tabEl.classList.toggle('watched', n > 0);
+		}
 	}
 
 	// focusTerminal: false when the keyboard is moving along the tab strip, which must keep
