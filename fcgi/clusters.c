@@ -1,4 +1,5 @@
 #include "auth/authz.h"
+#include "store/agent_registry.h"
 #include "config/config.h"
 #include "handlers.h"
 
@@ -10,7 +11,29 @@ static bool cluster_shell_enabled(const struct config *cfg, const struct cluster
 	       c->backend != BACKEND_EKS;
 }
 
-static json_t *cluster_json(const struct config *cfg, const struct cluster_config *c,
+/* An agent cluster's tunnel (docs/agent.md): registered or not, connected since when (Unix
+ * seconds), last seen (the tunnel process notes it every 15 s while the agent is up). */
+static json_t *tunnel_json(sqlite3 *db, const char *cluster)
+{
+	struct agent_record rec;
+	int found = agent_lookup(db, cluster, &rec);
+	json_t *t;
+
+	if (found < 0)
+		return json_pack("{s:s}", "status", "unknown");
+	if (found == 0)
+		return json_pack("{s:s, s:b}", "status", "unregistered", "connected", 0);
+	t = json_pack("{s:s, s:b, s:I}", "status", rec.connected_since ? "connected" : "disconnected",
+		      "connected", rec.connected_since != 0, "registeredAt",
+		      (json_int_t)rec.registered_at);
+	if (t && rec.connected_since)
+		json_object_set_new(t, "connectedSince", json_integer(rec.connected_since));
+	if (t && rec.last_seen)
+		json_object_set_new(t, "lastSeen", json_integer(rec.last_seen));
+	return t;
+}
+
+static json_t *cluster_json(const struct config *cfg, sqlite3 *db, const struct cluster_config *c,
 			    const struct identity *id)
 {
 	bool cs = cluster_shell_enabled(cfg, c), ns = cfg->node_shell.enabled;
@@ -29,6 +52,8 @@ static json_t *cluster_json(const struct config *cfg, const struct cluster_confi
 		json_object_set_new(o, "environment", json_string(c->environment));
 	if (cs)
 		json_object_set_new(o, "clusterShellMode", json_string(cfg->cluster_shell.mode));
+	if (c->backend == BACKEND_AGENT)
+		json_object_set_new(o, "tunnel", tunnel_json(db, c->name));
 	return o;
 }
 
@@ -38,7 +63,7 @@ void handle_clusters_list(struct request *rq)
 	json_t *list = json_array();
 
 	for (size_t i = 0; list && i < cfg->clusters_count; i++) {
-		json_t *c = cluster_json(cfg, &cfg->clusters[i], &rq->identity);
+		json_t *c = cluster_json(cfg, rq->w->db, &cfg->clusters[i], &rq->identity);
 		if (!c || json_array_append_new(list, c) != 0) {
 			json_decref(list);
 			list = NULL;

@@ -52,11 +52,13 @@ static int check_access(struct request *rq)
 
 void handle_metrics(struct request *rq)
 {
-	struct metrics_extra extra = { .ready = health_ready(rq->w, NULL) ? 1 : 0 };
+	struct metrics_extra extra;
 	struct buf out;
 
 	if (check_access(rq) != 0)
 		return;
+	/* After the access check: a refused caller costs no readiness write. */
+	extra.ready = health_ready(rq->w, NULL) ? 1 : 0;
 	buf_init(&out, METRICS_MAX_BYTES);
 	if (metrics_render(rq->w->db, rq->w->cfg, &extra, &out) != 0) {
 		log_msg(LOG_ERROR, "metrics", "cannot read the metrics: %s", sqlite3_errmsg(rq->w->db));

@@ -6,6 +6,7 @@
 
 #include "auth/authz.h"
 #include "handlers.h"
+#include "store/agent_registry.h"
 #include "core/log.h"
 #include "shell/node_shell_prep.h"
 #include "aws/ssm_api.h"
@@ -23,6 +24,11 @@ void handle_nodes_list(struct request *rq)
 
 	if (!c) {
 		respond_error(rq, 404, "E_NOT_FOUND", "no such cluster", NULL);
+		return;
+	}
+	if (c->backend == BACKEND_AGENT && agent_connected(rq->w->db, c->name) != 1) {
+		respond_error(rq, 503, "E_CLUSTER_UNREACHABLE", "the cluster's agent is not connected",
+			      json_pack("{s:b}", "retryable", 1));
 		return;
 	}
 	if (node_list(c, rq->w->creds, NULL, NULL, &rq->w->tally, &nodes, &n, err, sizeof err) != 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
+#include "agent/tunnel_streams.h"
 #include "backends.h"
 #include "k8s/cluster_access.h"
 #include "k8s/cluster_shell_spec.h"
@@ -22,6 +23,7 @@
 #include "k8s/kubeconfig.h"
 #include "shell/transcript.h"
 #include "core/log.h"
+#include "store/agent_registry.h"
 #include "store/shell_registry.h"
 #include "core/timeutil.h"
 #include "net/wsclient.h"
@@ -423,6 +425,7 @@ static struct ws_client *open_exec(struct cluster_shell *cs, const char *const *
 		struct ws_client_opts o = {
 			.url = url, .ca_file = cs->target.ca_file, .headers = headers,
 			.cert_file = cs->target.cert_file, .key_file = cs->target.key_file,
+			.connect_to = cs->target.connect_to,
 			.subprotocols = k8s_subprotocol_offer, .connect_timeout_ms = EXEC_CONNECT_TIMEOUT_MS,
 			.on_message = on_message, .userdata = ud,
 			/* client-go's exec stream (tools/remotecommand/websocket.go): a ping every
@@ -531,6 +534,17 @@ static int cs_add_fds(struct session *s, struct pollfd *fds, int max, bool read_
 	return 1;
 }
 
+/* An agent cluster's exec stream that ended without an exit status: was it the tunnel? The
+ * reason then says so (agent_disconnected) instead of a stream that merely closed. */
+static bool agent_tunnel_dropped(struct session *s)
+{
+	struct agent_record rec;
+
+	return s->cluster && s->cluster->backend == BACKEND_AGENT &&
+	       agent_lookup(s->db, s->cluster->name, &rec) == 1 &&
+	       tunnel_dropped(PROC_NET_TCP, rec.tunnel_port, 1000) == 1;
+}
+
 static int cs_on_events(struct session *s, struct pollfd *fds, int n)
 {
 	struct cluster_shell *cs = s->backend;
@@ -541,6 +555,10 @@ static int cs_on_events(struct session *s, struct pollfd *fds, int n)
 	if ((fds[0].revents || ws_client_has_buffered_input(cs->exec)) &&
 	    ws_client_on_ready(cs->exec, fds[0].revents) < 0 && !ws_client_closed(cs->exec)) {
 		ws_client_close_info(cs->exec, &info);
+		if (agent_tunnel_dropped(s)) {
+			session_set_exit(s, "agent_disconnected", -1);
+			return 1;
+		}
 		session_fail(s, "E_UPSTREAM", true, "the exec stream failed: %s",
 			     info.error ? info.error : "connection lost");
 		return -1;
@@ -564,7 +582,7 @@ static int cs_on_events(struct session *s, struct pollfd *fds, int n)
 		session_fail(s, cs->status.code == 403 ? "E_FORBIDDEN" : "E_UPSTREAM", false, "%s", text);
 		return -1;
 	}
-	session_set_exit(s, "upstream_closed", -1);
+	session_set_exit(s, agent_tunnel_dropped(s) ? "agent_disconnected" : "upstream_closed", -1);
 	return 1;
 }
 

@@ -120,9 +120,11 @@ static void detach_and_guard(int rfd, const struct ssm_client *c, const char *se
 	if (pid != 0)
 		_exit(pid < 0 ? 1 : 0);
 	/* websocketd sees the end of the terminal when the bridge's stdout closes: the
-	 * guardian holds none of the bridge's descriptors but the pipe and stderr. */
+	 * guardian holds none of the bridge's descriptors but the pipe, and stderr only where
+	 * the log lines go there (else websocketd would keep reading it after the bridge). */
 	null_fd = open("/dev/null", O_RDWR);
 	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 ||
+	    (!log_sink_is_stderr() && dup2(null_fd, STDERR_FILENO) < 0) ||
 	    dup2(rfd, GUARDIAN_FD) != GUARDIAN_FD)
 		_exit(1);
 	if (close_range(GUARDIAN_FD + 1, ~0U, 0) != 0)

@@ -67,6 +67,11 @@ void log_sink_reopen(void)
 	}
 }
 
+bool log_sink_is_stderr(void)
+{
+	return sink.kind == SINK_STDERR;
+}
+
 static void write_line(int fd, const char *line, size_t len)
 {
 	if (write(fd, line, len) < 0) {

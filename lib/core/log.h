@@ -7,6 +7,7 @@
 #define PERISCOPE_LOG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
@@ -25,6 +26,8 @@ int log_sink_open(const char *spec, const char *ident, char *err, size_t errlen)
 /* After the process closed every descriptor but a few (a forked guardian): opens the sink
  * again. */
 void log_sink_reopen(void);
+/* Whether the lines go to stderr (the default) rather than syslog or a file. */
+bool log_sink_is_stderr(void);
 
 /* RFC 3339 UTC timestamp with milliseconds into out (at least 32 bytes). */
 void format_rfc3339_ms(long long unix_ms, char *out, size_t outlen);

@@ -1,4 +1,5 @@
 #include "k8s/cluster_access.h"
+#include "k8s/agent_access.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,8 @@ int cluster_kube_target(const struct cluster_config *c, struct cred_cache *creds
 			return -2;
 		}
 		return eks_kube_target(creds, c, out, err, errlen);
+	case BACKEND_AGENT:
+		return agent_kube_target(creds, c, out, err, errlen);
 	default:
 		snprintf(err, errlen, "unknown backend");
 		return -2;

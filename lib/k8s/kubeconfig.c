@@ -27,6 +27,7 @@ void kube_target_clear(struct kube_target *t)
 	free(t->key_file);
 	free(t->ca_file);
 	free(t->server);
+	free(t->connect_to);
 	free(t->ca_pem);
 	if (t->token) {
 		explicit_bzero(t->token, strlen(t->token));

@@ -23,6 +23,8 @@ struct kube_token_source {
 
 struct kube_target {
 	char *server;      /* https://host:port */
+	char *connect_to;  /* agent clusters: "host:port:127.0.0.1:tunnelport" (the apiserver's
+			    * name, still verified by TLS, dialled through the tunnel), or NULL */
 	char *ca_pem;      /* the cluster CA, PEM; NULL = system trust */
 	char *ca_file;     /* the same CA as a file name, for libcurl (GnuTLS builds take no CA
 			    * blob): the kubeconfig's own file, or an in-memory file (ca_mem) */

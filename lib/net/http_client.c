@@ -112,7 +112,7 @@ static CURLcode perform_waiting(CURL *c, const struct http_wait *wait, struct ht
 
 int http_do(const struct http_request *rq, struct http_response *rs, char *err, size_t errlen)
 {
-	struct curl_slist *headers = NULL;
+	struct curl_slist *headers = NULL, *connect_to = NULL;
 	CURL *c = curl_easy_init();
 	char curl_err[CURL_ERROR_SIZE] = "";
 	struct body_sink sink = { rq, rs, c };
@@ -157,6 +157,16 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 	}
 	if (rq->share)
 		curl_easy_setopt(c, CURLOPT_SHARE, (CURLSH *)rq->share);
+	if (rq->connect_to) {
+		connect_to = curl_slist_append(NULL, rq->connect_to);
+		if (!connect_to)
+			goto done;
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
+	}
+	if (rq->unverified_tls) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 
 	if (rq->basic_user) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -188,6 +198,7 @@ int http_do(const struct http_request *rq, struct http_response *rs, char *err, 
 	rc = 0;
 done:
 	curl_slist_free_all(headers);
+	curl_slist_free_all(connect_to);
 	curl_easy_cleanup(c);
 	if (rc != 0)
 		buf_free(&rs->body);

@@ -3,6 +3,7 @@
 #ifndef PERISCOPE_HTTP_CLIENT_H
 #define PERISCOPE_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -33,6 +34,12 @@ struct http_request {
 	const char *ca_file;             /* the one trusted CA, or NULL for the system bundle */
 	const char *cert_file;           /* client certificate (PEM), or NULL */
 	const char *key_file;            /* its private key (PEM), with cert_file */
+	/* "host:port:addr:port": dial addr:port for the URL's host:port, which TLS still
+	 * verifies (an agent cluster's apiserver through its tunnel port), or NULL */
+	const char *connect_to;
+	/* kubeadm-style discovery only: the answer is not trusted until the caller checks it
+	 * against a pin (k8s/agent_access.c); every other caller leaves it false */
+	bool unverified_tls;
 	long timeout_ms;                 /* whole request; 0 = 10 s */
 	size_t max_body;                 /* 0 = HTTP_DEFAULT_MAX_BODY */
 	const struct http_wait *wait;    /* serve other descriptors meanwhile, or NULL */

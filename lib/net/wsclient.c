@@ -28,7 +28,8 @@
 
 struct ws_client {
 	/* Options, owned copies. */
-	char *url, *ca_file, *cert_file, *key_file, *user_agent;
+	char *url, *ca_file, *cert_file, *key_file, *user_agent, *connect_to;
+	struct curl_slist *connect_to_list;
 	char *headers[MAX_HEADERS + 1];
 	char *subprotocols[MAX_SUBPROTOCOLS + 1];
 	int connect_timeout_ms;
@@ -99,9 +100,10 @@ struct ws_client *ws_client_new(const struct ws_client_opts *o, char *err, size_
 	c->ca_file = dup_or_null(o->ca_file);
 	c->cert_file = dup_or_null(o->cert_file);
 	c->key_file = dup_or_null(o->key_file);
+	c->connect_to = dup_or_null(o->connect_to);
 	c->user_agent = strdup(o->user_agent ? o->user_agent : "periscope");
 	if (!c->url || (o->ca_file && !c->ca_file) || (o->cert_file && !c->cert_file) ||
-	    (o->key_file && !c->key_file) || !c->user_agent) {
+	    (o->key_file && !c->key_file) || !c->user_agent || (o->connect_to && !c->connect_to)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -145,6 +147,8 @@ void ws_client_free(struct ws_client *c)
 		curl_url_cleanup(c->curlu);
 	free(c->url);
 	free(c->ca_file);
+	free(c->connect_to);
+	curl_slist_free_all(c->connect_to_list);
 	free(c->cert_file);
 	free(c->key_file);
 	free(c->user_agent);
@@ -410,6 +414,9 @@ static int open_transport(struct ws_client *c, struct buf *host, struct buf *tar
 	    /* Through a proxy the bytes must still reach the server untouched: tunnel. */
 	    curl_easy_setopt(c->curl, CURLOPT_HTTPPROXYTUNNEL, 1L) != CURLE_OK ||
 	    trust_configure(c->curl, c->ca_file) != CURLE_OK ||
+	    (c->connect_to &&
+	     (!(c->connect_to_list = curl_slist_append(NULL, c->connect_to)) ||
+	      curl_easy_setopt(c->curl, CURLOPT_CONNECT_TO, c->connect_to_list) != CURLE_OK)) ||
 	    (c->cert_file && c->key_file &&
 	     (curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert_file) != CURLE_OK ||
 	      curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key_file) != CURLE_OK))) {

@@ -42,6 +42,7 @@ struct ws_client_opts {
 	const char *ca_file;              /* PEM bundle to trust; NULL = the system store */
 	const char *cert_file;            /* client certificate (PEM) and its key, or NULL */
 	const char *key_file;
+	const char *connect_to;           /* "host:port:addr:port" (CURLOPT_CONNECT_TO), or NULL */
 	const char *const *headers;       /* NULL-terminated "Name: value" lines (Authorization,
 	                                     Impersonate-*); they never appear in errors */
 	const char *const *subprotocols;  /* NULL-terminated offer, sent on ONE header line; the

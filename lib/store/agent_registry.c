@@ -253,15 +253,15 @@ int agent_cache_ca(sqlite3 *db, const char *cluster, const char *ca_pem)
 		   cluster);
 }
 
-int agent_mark_connected(sqlite3 *db, const char *fingerprint, long long now, char *cluster_out,
-			 size_t cluster_len)
+int agent_mark_connected(sqlite3 *db, const char *fingerprint, long long now, int pid,
+			 char *cluster_out, size_t cluster_len)
 {
 	sqlite3_stmt *st = NULL;
 	int found;
 
 	cluster_out[0] = '\0';
-	if (run(db, "UPDATE agents SET connected_since = ?, last_seen = ? WHERE fingerprint = ?",
-		NULL, "iit", now, now, fingerprint) != 0)
+	if (run(db, "UPDATE agents SET connected_since = ?, last_seen = ?, tunnel_pid = ?"
+		" WHERE fingerprint = ?", NULL, "iiit", now, now, (long long)pid, fingerprint) != 0)
 		return -1;
 	found = run(db, "SELECT cluster FROM agents WHERE fingerprint = ?", &st, "t", fingerprint);
 	if (found == 1)
@@ -270,16 +270,17 @@ int agent_mark_connected(sqlite3 *db, const char *fingerprint, long long now, ch
 	return found < 0 ? -1 : 0;
 }
 
-int agent_mark_seen(sqlite3 *db, const char *fingerprint, long long now)
+int agent_mark_seen(sqlite3 *db, const char *fingerprint, long long now, int pid)
 {
-	return run(db, "UPDATE agents SET last_seen = ? WHERE fingerprint = ?", NULL, "it", now,
-		   fingerprint);
+	return run(db, "UPDATE agents SET last_seen = ? WHERE fingerprint = ? AND tunnel_pid = ?",
+		   NULL, "iti", now, fingerprint, (long long)pid);
 }
 
-int agent_mark_disconnected(sqlite3 *db, const char *fingerprint, long long now)
+int agent_mark_disconnected(sqlite3 *db, const char *fingerprint, long long now, int pid)
 {
-	return run(db, "UPDATE agents SET connected_since = NULL, last_seen = ?"
-		   " WHERE fingerprint = ?", NULL, "it", now, fingerprint);
+	return run(db, "UPDATE agents SET connected_since = NULL, tunnel_pid = NULL, last_seen = ?"
+		   " WHERE fingerprint = ? AND tunnel_pid = ?", NULL, "iti", now, fingerprint,
+		   (long long)pid);
 }
 
 int agent_each(sqlite3 *db, int (*fn)(void *ud, const char *cluster, const char *public_key,
@@ -298,4 +299,23 @@ int agent_each(sqlite3 *db, int (*fn)(void *ud, const char *cluster, const char 
 		rc = -1;
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int agent_connected(sqlite3 *db, const char *cluster)
+{
+	struct agent_record rec;
+	int found = agent_lookup(db, cluster, &rec);
+
+	return found < 0 ? -1 : found == 1 && rec.connected_since != 0;
+}
+
+int agent_port_of(sqlite3 *db, const char *fingerprint, int *port)
+{
+	sqlite3_stmt *st = NULL;
+	int found = run(db, "SELECT tunnel_port FROM agents WHERE fingerprint = ?", &st, "t",
+			fingerprint);
+
+	*port = found == 1 ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return found;
 }

@@ -46,6 +46,12 @@ struct agent_record {
 	long long registered_at, connected_since, last_seen;   /* 0 = never / not connected */
 };
 
+/* The tunnel port of the agent whose key has this fingerprint: 1 found, 0 none, -1. */
+int agent_port_of(sqlite3 *db, const char *fingerprint, int *port);
+
+/* 1 when cluster's agent holds its tunnel now, 0 when not (or none is registered), -1. */
+int agent_connected(sqlite3 *db, const char *cluster);
+
 /* The agent of cluster: 1 found, 0 none, -1 error. */
 int agent_lookup(sqlite3 *db, const char *cluster, struct agent_record *out);
 /* The apiserver credential and CA of cluster's agent (malloc'd; ca_pem NULL until cached).
@@ -54,11 +60,13 @@ int agent_credentials(sqlite3 *db, const char *cluster, char **api_token, char *
 		      char **ca_pem);
 int agent_cache_ca(sqlite3 *db, const char *cluster, const char *ca_pem);
 
-/* Tunnel bookkeeping (the tunnel endpoint, agent/tunnel_*). connected: since = now. */
-int agent_mark_connected(sqlite3 *db, const char *fingerprint, long long now, char *cluster_out,
-			 size_t cluster_len);
-int agent_mark_seen(sqlite3 *db, const char *fingerprint, long long now);
-int agent_mark_disconnected(sqlite3 *db, const char *fingerprint, long long now);
+/* Tunnel bookkeeping (agent/tunnel_main.c): the tunnel process pid holds the agent whose
+ * key has this fingerprint from its authentication on; seen and disconnected act only while
+ * pid still holds it (a newer connection may have taken over). 0 or -1. */
+int agent_mark_connected(sqlite3 *db, const char *fingerprint, long long now, int pid,
+			 char *cluster_out, size_t cluster_len);
+int agent_mark_seen(sqlite3 *db, const char *fingerprint, long long now, int pid);
+int agent_mark_disconnected(sqlite3 *db, const char *fingerprint, long long now, int pid);
 
 /* Calls fn for each registered agent (cluster, public key line, port). 0 or -1. */
 int agent_each(sqlite3 *db, int (*fn)(void *ud, const char *cluster, const char *public_key,

@@ -34,7 +34,7 @@ describe(`agent registration through ${chooseServer()}`, () => {
 	before(async () => {
 		stack = await startStack({
 			config: {
-				agents: { tokenTTLSeconds: TTL, tunnelPortBase: 47100 },
+				agents: { tokenTTLSeconds: TTL },
 				clusters: [
 					{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@' },
 					{ name: 'edge', backend: 'agent' },
@@ -82,7 +82,7 @@ describe(`agent registration through ${chooseServer()}`, () => {
 		const r = await register({ token: t.token, cluster: 'edge', publicKey: key });
 		assert.equal(r.status, 200, r.text);
 		assert.equal(r.json.cluster, 'edge');
-		assert.equal(r.json.tunnelPort, 47100);
+		assert.equal(r.json.tunnelPort, stack.config.agents.tunnelPortBase, 'the first agent gets the first port');
 		assert.equal(r.json.tunnelPath, '/agent/tunnel');
 		assert.equal(r.json.hostKey, fs.readFileSync(path.join(stack.runDir, 'agent-ssh', 'host_ed25519_key.pub'), 'utf8').trim());
 		assert.equal(r.json.sshUser, os.userInfo().username);

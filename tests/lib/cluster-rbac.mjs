@@ -73,3 +73,4 @@ export function tierBindings(roles = { admin: 'cluster-admin', read: 'view' }) {
     subjects: [{ kind: 'Group', apiGroup: RBAC, name: `periscope-tier:${tier}` }],
   }));
 }
+

@@ -12,6 +12,8 @@ import { parseArgs } from 'node:util';
 
 import { parse as parseYaml } from 'yaml';
 
+import { EDGE_CLUSTER, EDGE_NAME, startEdge } from './edge.mjs';
+import { signIn } from './session.mjs';
 import { EKS_CLUSTER, EKS_NAME, NODES, baseConfig, deepMerge, startStack } from './stack.mjs';
 
 function overridesFrom(text, where) {
@@ -47,8 +49,12 @@ const port = Number(process.env.PERISCOPE_PORT || 8080);
 const { clusters } = baseConfig({ url: '', issuer: '', runDir: '' });
 const stack = await startStack({
 	port, idpPort: Number(process.env.PERISCOPE_IDP_PORT || 0),
-	config: deepMerge({ clusters: [...clusters.map((c) => (c.name === 'local' ? { ...c, kubeconfigPath: '@KUBECONFIG@' } : c)), EKS_CLUSTER] }, overrides),
+	config: deepMerge({ clusters: [...clusters.map((c) => (c.name === 'local' ? { ...c, kubeconfigPath: '@KUBECONFIG@' } : c)), EKS_CLUSTER, EDGE_CLUSTER] }, overrides),
 });
+// The agent cluster: a second stand-in apiserver, reached only through a real
+// periscope-agent's tunnel (docs/agent.md), registered with a token the admin mints.
+const edge = stack.config.clusters.some((c) => c.name === EDGE_NAME && c.backend === 'agent')
+	? await startEdge(stack, await signIn(stack, 'admin')) : null;
 console.log(`
 periscope is up:   ${stack.url}   (behind ${stack.server}${stack.tls ? `, certificate from the CA in ${stack.caFile}` : ''})
 identity provider: ${stack.idp.issuer}   (users admin/admin, viewer/viewer, ops/ops)
@@ -61,7 +67,10 @@ Stand-ins: a Kubernetes apiserver (cluster "local", whose shell pods run locally
 cluster "${EKS_NAME}" through the EKS API and EKS tokens) at ${stack.api.url}, and AWS
 STS/SSM/EKS at ${stack.aws.stsUrl} / ${stack.aws.ssmUrl} / ${stack.aws.eksUrl}, the EKS Pod
 Identity agent at ${stack.aws.podIdentityUrl}
-(node ${NODES[0].name} is an EC2 host with its SSM agent online).
+(node ${NODES[0].name} is an EC2 host with its SSM agent online).${edge ? `
+Cluster "${EDGE_NAME}" is another stand-in apiserver that periscope reaches only through
+periscope-agent (pid ${edge.agent.pid}, log ${stack.runDir}/periscope-agent-${EDGE_NAME}.log),
+whose tunnel runs over ${stack.url}/agent/tunnel.` : ''}
 
 Cluster shell: ${stack.wsUrl}/api/clusters/local/shell
 Node shell:    ${stack.wsUrl}/api/clusters/local/nodes/${NODES[0].name}/shell
@@ -73,6 +82,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 		if (stopping) return;
 		stopping = true;
 		console.log('\nstopping…');
+		if (edge) await edge.stop();
 		await stack.stop();
 		process.exit(0);
 	});

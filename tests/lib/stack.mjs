@@ -174,6 +174,9 @@ function launch(name, cmd, args, { env, runDir, group = false }) {
 // The agent tunnel's sshd host key (docs/agent.md), made in the run dir as an operator
 // would with ssh-keygen; its public half is what registration hands to agents to pin.
 function makeTunnelHostKey(runDir) {
+	// sshd started by root (a CI container) insists on its privilege separation directory,
+	// which the package's service would make at boot; as any other user it needs none.
+	if (process.getuid?.() === 0 && !fs.existsSync('/run/sshd')) fs.mkdirSync('/run/sshd', { mode: 0o755 });
 	const dir = path.join(runDir, 'agent-ssh');
 	fs.mkdirSync(dir, { mode: 0o700 });
 	const key = path.join(dir, 'host_ed25519_key');
@@ -181,7 +184,7 @@ function makeTunnelHostKey(runDir) {
 	return key;
 }
 
-export function baseConfig({ url, issuer, runDir, aws }) {
+export function baseConfig({ url, issuer, runDir, aws, tunnelPortBase = 47100 }) {
 	return {
 		// The bridges' own lines in a file of the run (the default, syslog, would reach the
 		// machine's journal).
@@ -212,7 +215,8 @@ export function baseConfig({ url, issuer, runDir, aws }) {
 			credentialSources: ['podIdentity', 'irsa', 'instanceProfile'],
 			endpoints: aws ? { sts: aws.stsUrl, eks: aws.eksUrl, imds: aws.metadataUrl, caFile: aws.caFile } : {},
 		},
-		agents: { hostKeyFile: path.join(runDir, 'agent-ssh', 'host_ed25519_key.pub') },
+		// Agents' tunnel ports from a free one up (several stacks share the machine).
+		agents: { hostKeyFile: path.join(runDir, 'agent-ssh', 'host_ed25519_key.pub'), tunnelPortBase },
 		clusters: [
 			{ name: 'local', backend: 'kubeconfig', kubeconfigPath: path.join(runDir, 'local.kubeconfig'), region: 'eu-west-1', environment: 'dev' },
 			{ name: 'prod-eu', backend: 'eks', arn: 'arn:aws:eks:eu-west-1:111122223333:cluster/prod-eu', region: 'eu-west-1' },
@@ -282,12 +286,14 @@ export async function startStack(opts = {}) {
 	// between our pick and that bind, the programs are started again on new ports.
 	let port;
 	let wsPort;
+	let tunnelPort;
 	let fcgiPort;
 	let metricsPort;
 	let url;
 	const pickPorts = async () => {
 		port = opts.port ?? (await freePort());
 		wsPort = await freePort();
+		tunnelPort = await freePort();
 		fcgiPort = await freePort();
 		metricsPort = await freePort();
 		url = `${scheme}://127.0.0.1:${port}`;
@@ -354,7 +360,7 @@ export async function startStack(opts = {}) {
 			const started = procs.length;
 			try {
 				if (attempt > 1 && !opts.idp?.clients) await idp.addClient(client());
-				config = deepMerge(baseConfig({ url, issuer: idp.issuer, runDir, aws }), structuredClone(opts.config ?? {}));
+				config = deepMerge(baseConfig({ url, issuer: idp.issuer, runDir, aws, tunnelPortBase: await freePort() }), structuredClone(opts.config ?? {}));
 				// Tests name the fake cluster's kubeconfig before they know the run directory.
 				for (const c of config.clusters) if (c.kubeconfigPath === '@KUBECONFIG@') c.kubeconfigPath = path.join(runDir, 'local.kubeconfig');
 				configPath = path.join(runDir, 'periscope.yaml');
@@ -375,6 +381,7 @@ export async function startStack(opts = {}) {
 					PERISCOPE_WEB_ROOT: path.join(ROOT, 'web'),
 					PERISCOPE_PORT: String(port),
 					PERISCOPE_WS_PORT: String(wsPort),
+					PERISCOPE_TUNNEL_PORT: String(tunnelPort),
 					PERISCOPE_METRICS_PORT: String(metricsPort),
 					...awsServerEnv,
 					...(opts.env || {}),
@@ -400,8 +407,17 @@ export async function startStack(opts = {}) {
 				], { env, runDir });
 				procs.push(ws);
 				await listening(ws, wsPort, runDir, marks);
+				// The agent tunnel (docs/agent.md): binary mode, one periscope-agent-tunnel
+				// (and its sshd) per agent connection; no origin, agents are not browsers.
+				const tunnel = launch('websocketd-tunnel', 'websocketd', [
+					'--address=127.0.0.1', `--port=${tunnelPort}`, '--binary=true', '--maxforks=16', '--closems=5000',
+					'--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS',
+					'--loglevel=access', path.join(BUILD_DIR, 'agent/periscope-agent-tunnel'),
+				], { env, runDir });
+				procs.push(tunnel);
+				await listening(tunnel, tunnelPort, runDir, marks);
 				const web = webServerCommand(server, {
-					root: ROOT, runDir, port, wsPort, metricsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
+					root: ROOT, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
 				});
 				const front = launch(web.name, web.cmd, web.args, { env: web.env, runDir, group: true });
 				procs.push(front);
@@ -422,7 +438,7 @@ export async function startStack(opts = {}) {
 		throw e;
 	}
 	return {
-		url, port, wsPort, runDir, idp, api, aws, stop, server,
+		url, port, wsPort, tunnelPort, runDir, idp, api, aws, stop, server,
 		// GET /metrics: the web server's loopback-only listener for it (never the public site).
 		maxforks: Number(maxforks),
 		metricsPort, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,

@@ -25,7 +25,7 @@ const APACHE_MODULES = [
 ];
 
 // A whole httpd.conf for Apache in the run dir: no apache2ctl, no envvars, no /etc/apache2.
-function apacheConfig({ root, runDir, port, wsPort, metricsPort, fcgiAddr, webRoot, tls }) {
+function apacheConfig({ root, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot, tls }) {
 	const modules = [...APACHE_MODULES, ...(tls ? ['socache_shmcb', 'ssl'] : [])];
 	const q = (s) => `"${s}"`;
 	return [
@@ -59,6 +59,7 @@ function apacheConfig({ root, runDir, port, wsPort, metricsPort, fcgiAddr, webRo
 		`Define PERISCOPE_WEB_ROOT ${q(webRoot)}`,
 		`Define PERISCOPE_FCGI ${fcgiAddr}`,
 		`Define PERISCOPE_WS_PORT ${wsPort}`,
+		`Define PERISCOPE_TUNNEL_PORT ${tunnelPort}`,
 		`Include ${q(path.join(root, 'conf/apache/periscope-server.conf'))}`,
 		`<VirtualHost 127.0.0.1:${port}>`,
 		...(tls ? [
@@ -76,10 +77,10 @@ function apacheConfig({ root, runDir, port, wsPort, metricsPort, fcgiAddr, webRo
 }
 
 // The command that runs the chosen server in the foreground: { name, cmd, args, env }.
-export function webServerCommand(server, { root, runDir, port, wsPort, metricsPort, fcgiAddr, webRoot, tls, env }) {
+export function webServerCommand(server, { root, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot, tls, env }) {
 	if (server === 'apache') {
 		const conf = path.join(runDir, 'apache.conf');
-		fs.writeFileSync(conf, apacheConfig({ root, runDir, port, wsPort, metricsPort, fcgiAddr, webRoot, tls }));
+		fs.writeFileSync(conf, apacheConfig({ root, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot, tls }));
 		// As root, Apache insists on handing its workers to an unprivileged user.
 		const asRoot = process.getuid?.() === 0 ? ['-C', 'User nobody', '-C', 'Group nogroup'] : [];
 		return { name: 'apache', cmd: '/usr/sbin/apache2', args: [...asRoot, '-f', conf, '-DFOREGROUND'], env };

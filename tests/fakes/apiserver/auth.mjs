@@ -67,8 +67,12 @@ function impersonationRequests(imp) {
 export class Authenticator {
   // users: static bearer tokens [{ token, username, groups, uid }] (the apiserver's
   // --token-auth-file). lookup(resource, ns, name) reads the store; clock is the fake's.
-  constructor({ adminToken, adminUser = 'periscope-admin', users = [], clock, lookup }) {
+  // anonymous: kube-apiserver's --anonymous-auth (its default is true; kubeadm clusters keep
+  // it for kube-public/cluster-info discovery). Off here unless asked, so that the other
+  // suites' "no credentials is 401" stays what they test.
+  constructor({ adminToken, adminUser = 'periscope-admin', users = [], clock, lookup, anonymous = false }) {
     this.clock = clock;
+    this.anonymous = anonymous;
     this.lookup = lookup;
     this.tokens = new Map();
     this.tokens.set(adminToken, { username: adminUser, groups: ['system:masters', 'system:authenticated'] });
@@ -152,6 +156,14 @@ export class Authenticator {
   // authenticator: the first that succeeds); 401 for anything else.
   authenticate(req) {
     const byCert = this.certificateIdentity(req);
+    // staging/src/k8s.io/apiserver/pkg/authentication/request/anonymous/anonymous.go
+    // NewAuthenticator, which pkg/kubeapiserver/authenticator/config.go puts last in the
+    // union: a request with no credentials at all (no Authorization header, no client
+    // certificate) is system:anonymous in group system:unauthenticated; a token that does
+    // not authenticate is still 401.
+    if (this.anonymous && !byCert && req.headers.authorization === undefined) {
+      return { username: 'system:anonymous', groups: ['system:unauthenticated'] };
+    }
     if (byCert && !/^Bearer\s/i.test(req.headers.authorization ?? '')) return byCert;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     let t = m && this.tokens.get(m[1]);

@@ -147,7 +147,7 @@ export async function startApiserver(opts = {}) {
   const {
     host = '127.0.0.1', port = 0,
     adminToken = `fake-admin-token.${randomBytes(24).toString('base64url')}`, adminUser = 'periscope-admin',
-    users = [], maxTokenExpirationSeconds = 0,
+    users = [], maxTokenExpirationSeconds = 0, anonymousAuth = false,
     readyDelayMs = 300, podTerminationMs = 0, volumeSyncMs = 500,
     execProtocols = [V5, V4], shellNamespace = 'periscope-system', nodes = [],
     buildDir = process.env.PERISCOPE_BUILD_DIR || join(REPO, 'build'),
@@ -163,8 +163,9 @@ export async function startApiserver(opts = {}) {
   const clock = new Clock();
   const store = new Store(clock);
   const lookup = (resource, ns, name) => (store.has(resource, ns, name) ? store.get(resource, ns, name) : null);
-  const rbac = new Rbac({ lookup, list: (resource, ns) => store.list(resource, ns).items });
-  const auth = new Authenticator({ adminToken, adminUser, users, clock, lookup });
+  // The authorizer only reads: it gets the stored objects, not copies (store.peek/values).
+  const rbac = new Rbac({ lookup: (resource, ns, name) => store.peek(resource, ns, name), list: (resource, ns) => store.values(resource, ns) });
+  const auth = new Authenticator({ adminToken, adminUser, users, clock, lookup, anonymous: anonymousAuth });
   const state = { requests: [], execs: [], store, warnings: [], eksRefusals: [] };
   let url = null;
   let actualPort = null;
