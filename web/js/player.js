@@ -22,8 +22,8 @@ const TICK_MS = 250;
 export function recordingPlayer(ctx, url, { label = 'Session recording' } = {}) {
 	const host = h('div', { class: 'player-host', role: 'region', 'aria-label': `${label} (playback)` });
 	const playButton = h('button', { type: 'button', class: 'primary player-play', disabled: true }, 'Play');
-	const position = h('input', { type: 'range', class: 'player-position', min: '0', max: '0', step: '0.1', value: '0', 'aria-label': 'Position in the recording', disabled: true });
-	const time = h('span', { class: 'player-time', 'aria-live': 'off' }, '0:00 / 0:00');
+	const position = h('input', { type: 'range', class: 'player-position', min: '0', max: '0', step: 'any', value: '0', 'aria-label': 'Position in the recording', disabled: true });
+	const time = h('span', { class: 'player-time', 'aria-live': 'off' }, '');
 	const speedSelect = h('select', { class: 'player-speed', 'aria-label': 'Speed' },
 		SPEEDS.map((s) => h('option', { value: String(s), selected: s === 1 }, `${s}×`)));
 	const idleSelect = h('select', { class: 'player-idle', 'aria-label': 'Idle-time limit', title: 'Pauses longer than this are shortened to it' },
@@ -43,6 +43,8 @@ export function recordingPlayer(ctx, url, { label = 'Session recording' } = {}) 
 	let disposed = false;
 
 	const duration = () => Number(player?.getDuration?.()) || 0;
+	// Short recordings (idle pauses cut) in tenths of seconds, longer ones in m:ss.
+	const clock = (t, total) => (total < 60 ? `${t.toFixed(1)} s` : formatDuration(t));
 	const setPlaying = (on) => {
 		playing = on;
 		playButton.textContent = on ? 'Pause' : 'Play';
@@ -53,14 +55,15 @@ export function recordingPlayer(ctx, url, { label = 'Session recording' } = {}) 
 		const total = duration();
 		const now = Math.min(total, Number(player.getCurrentTime()) || 0);
 		if (total > 0) {
-			position.max = total.toFixed(1);
+			// Exactly the duration: a rounded-down end would leave the last events unplayed.
+			position.max = String(total);
 			position.disabled = false;
 			playButton.disabled = false;
 			if (status.textContent === 'Loading the recording…') status.textContent = '';
 		}
-		if (!dragging) position.value = now.toFixed(1);
-		time.textContent = `${formatDuration(now)} / ${formatDuration(total)}`;
-		position.setAttribute('aria-valuetext', `${formatDuration(now)} of ${formatDuration(total)}`);
+		if (!dragging) position.value = String(now);
+		time.textContent = `${clock(now, total)} / ${clock(total, total)}`;
+		position.setAttribute('aria-valuetext', `${clock(now, total)} of ${clock(total, total)}`);
 	};
 
 	// The speed and the idle limit are options of the player: a change makes a new one at
@@ -76,6 +79,8 @@ export function recordingPlayer(ctx, url, { label = 'Session recording' } = {}) 
 			terminalFontFamily: TERMINAL_FONT, terminalFontSize: '13px', theme: 'asciinema',
 		});
 		setPlaying(autoPlay);
+		// startAt alone only applies when playing starts: show that moment now.
+		if (startAt > 0 && !autoPlay) player.seek(startAt).then(refresh, () => {});
 		player.addEventListener('play', () => setPlaying(true));
 		player.addEventListener('playing', () => setPlaying(true));
 		player.addEventListener('pause', () => setPlaying(false));
@@ -97,7 +102,7 @@ export function recordingPlayer(ctx, url, { label = 'Session recording' } = {}) 
 	});
 	position.addEventListener('input', () => {
 		dragging = true;
-		time.textContent = `${formatDuration(Number(position.value))} / ${formatDuration(duration())}`;
+		time.textContent = `${clock(Number(position.value), duration())} / ${clock(duration(), duration())}`;
 	});
 	position.addEventListener('change', async () => {
 		dragging = false;

@@ -296,7 +296,7 @@ export class TerminalDock {
 				d.detail && d.detail !== d.title ? h('p', { class: 'muted' }, 'Server said: ', d.detail) : null,
 				signIn ? h('p', {}, h('a', { class: 'button', href: `/api/auth/login?returnTo=${encodeURIComponent(location.pathname + location.hash)}` }, 'Sign in again')) : null,
 				// The cap's refusal is no dead end: the sessions it counted, each with End.
-				d.code === 'E_CAP_USER' ? h('p', {}, h('a', { class: 'button', href: '#/sessions?cap=1' }, 'See your open sessions')) : null);
+				d.code === 'E_CAP_USER' ? h('p', {}, h('a', { class: 'button', href: '#/sessions?cap=1', onclick: () => this.setCollapsed(true) }, 'See your open sessions')) : null);
 			tab.reconnectButton.hidden = false;
 			break;
 		}
