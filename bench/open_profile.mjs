@@ -3,7 +3,9 @@
 // pod-readiness delay set to 0, so what is left is the product's own time plus the fake's
 // processing. Prints open -> hello and open -> first prompt byte (median of N plain runs),
 // then runs one open under callgrind and prints its instruction count and the top
-// functions (inclusive). Usage: node bench/open_profile.mjs [runs=5] [cluster|node]
+// functions (inclusive). With held=N, N other cluster shells stay open meanwhile (opened by
+// bench/scale_load.c), to see what an open costs beside many live terminals.
+// Usage: node bench/open_profile.mjs [runs=5] [cluster|node] [held=0]
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -14,6 +16,7 @@ import { signIn } from '../tests/lib/session.mjs';
 
 const runs = Number(process.argv[2] || 5);
 const kind = process.argv[3] || 'cluster';
+const held = Number(process.argv[4] || 0);
 const SHELL = kind === 'node' ? `/api/clusters/local/nodes/${NODES[0].name}/shell` : '/api/clusters/local/shell';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -61,17 +64,31 @@ function openOnce(stack, cookie, prefix = []) {
 	});
 }
 
-const stack = await startStack({ apiserver: { readyDelayMs: 0 } });
+const stack = await startStack({
+	apiserver: { readyDelayMs: 0 },
+	config: { clusterShell: { maxSessionsPerUser: held + 10, maxSessionsTotal: held + 10 } },
+});
+let holder;
 try {
 	const admin = await signIn(stack, 'admin');
 	const cookie = `periscope_session=${admin.cookie()}`;
+	if (held > 0) {
+		holder = spawn(path.join(BUILD_DIR, 'bench/scale-load'), ['--url', `${stack.wsUrl}/api/clusters/local/shell`, '--origin', stack.url,
+			'--sessions', String(held), '--openers', '8', '--keys', '0', '--hold-s', '3600'],
+		{ env: { ...process.env, PERISCOPE_BENCH_COOKIE: cookie }, stdio: ['ignore', 'pipe', 'inherit'] });
+		await new Promise((resolve, reject) => {
+			holder.stdout.on('data', (d) => { if (String(d).includes('"opened"')) resolve(); });
+			holder.on('exit', () => reject(new Error('scale-load ended before its sessions were open')));
+		});
+		console.log(`${held} other cluster shells open`);
+	}
 	const hello = [], prompt = [];
 	for (let i = 0; i < runs; i++) {
 		const t = await openOnce(stack, cookie);
 		hello.push(t.hello);
 		prompt.push(t.prompt);
 	}
-	console.log(`${kind} shell, fake readiness delay 0: open -> hello ${median(hello).toFixed(1)} ms, open -> first prompt byte ${median(prompt).toFixed(1)} ms (median of ${runs}; all: ${prompt.map((p) => p.toFixed(0)).join(' ')})`);
+	console.log(`${kind} shell, fake readiness delay 0, ${held} others open: open -> hello ${median(hello).toFixed(1)} ms, open -> first prompt byte ${median(prompt).toFixed(1)} ms (median of ${runs}; all: ${prompt.map((p) => p.toFixed(0)).join(' ')})`);
 	const out = path.join(stack.runDir, 'callgrind.out');
 	await openOnce(stack, cookie, ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, '--trace-children=no']);
 	const annotate = execFileSync('callgrind_annotate', ['--inclusive=yes', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -80,5 +97,6 @@ try {
 	console.log(annotate.split('\n').filter((l) => /^\s*[\d,]+ \(/.test(l)).slice(0, 40).join('\n'));
 	if (process.env.KEEP_PROFILE) fs.copyFileSync(out, process.env.KEEP_PROFILE);
 } finally {
+	holder?.kill('SIGKILL');
 	await stack.stop();
 }

@@ -5,7 +5,7 @@
  *
  *   scale-load --url ws://127.0.0.1:PORT/api/clusters/local/shell --origin ORIGIN
  *              [--sessions 500] [--openers 16] [--keys 20] [--interval-ms 1000]
- *              [--deadline-s 600]
+ *              [--deadline-s 600] [--hold-s 0]
  *   The login cookie comes from PERISCOPE_BENCH_COOKIE ("periscope_session=...").
  *
  * Phases, each reported as one JSON line on stdout:
@@ -15,6 +15,7 @@
  *   typed   every live session types --keys keystrokes, one per --interval-ms, spread
  *           evenly over the interval; each keystroke's round trip is the time from its
  *           stdin frame to the next stdout frame (the pty's echo): p50/p99/max;
+ *   (held)  with --hold-s, the sessions then stay open and idle that long (pinging);
  *   closed  a close frame to each; how many ended within the deadline.
  * While a session waits it sends a ping every 15 s (the bridge cuts a browser silent for
  * three heartbeats). Loopback only: the URL must name 127.0.0.1. */
@@ -56,7 +57,7 @@ struct session {
 
 struct load {
 	const char *url, *origin, *cookie;
-	int sessions, openers, keys, interval_ms, deadline_s;
+	int sessions, openers, keys, interval_ms, deadline_s, hold_s;
 	struct session *s;
 	atomic_int next_to_open;
 	int handoff[2];  /* opener threads write the index of each connected session here */
@@ -366,6 +367,10 @@ static int run(struct load *l)
 	print_spread("keystrokeRoundTripMs", l->rtt, l->rtt_count);
 	printf("}\n");
 	fflush(stdout);
+	/* Hold (--hold-s): the sessions stay open and idle, for measuring something else
+	 * against that many live terminals (bench/open_profile.mjs). */
+	for (t = now_us(); now_us() - t < (long long)l->hold_s * 1000000;)
+		turn(l, pfd, idx, 200);
 	/* Close: a close frame each, then wait for the ends. */
 	l->typing = false;
 	for (int i = 0; i < l->sessions; i++)
@@ -396,6 +401,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: scale-load --url ws://127.0.0.1:PORT/PATH --origin ORIGIN [--sessions N]\n"
 	      "                  [--openers N] [--keys N] [--interval-ms N] [--deadline-s N]\n"
+	      "                  [--hold-s N]\n"
 	      "  (the cookie comes from PERISCOPE_BENCH_COOKIE)\n", out);
 }
 
@@ -405,7 +411,8 @@ int main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' }, { "origin", required_argument, NULL, 'o' },
 		{ "sessions", required_argument, NULL, 's' }, { "openers", required_argument, NULL, 'p' },
 		{ "keys", required_argument, NULL, 'k' }, { "interval-ms", required_argument, NULL, 'i' },
-		{ "deadline-s", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
+		{ "deadline-s", required_argument, NULL, 'd' }, { "hold-s", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct load l = { .sessions = 500, .openers = 16, .keys = 20, .interval_ms = 1000, .deadline_s = 600 };
@@ -420,13 +427,15 @@ int main(int argc, char **argv)
 		case 'k': l.keys = atoi(optarg); break;
 		case 'i': l.interval_ms = atoi(optarg); break;
 		case 'd': l.deadline_s = atoi(optarg); break;
+		case 'H': l.hold_s = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	l.cookie = getenv("PERISCOPE_BENCH_COOKIE");
 	if (!l.url || !l.origin || !l.cookie || l.sessions < 1 || l.sessions > MAX_SESSIONS ||
-	    l.openers < 1 || l.keys < 0 || l.interval_ms < 1 || l.deadline_s < 1) {
+	    l.openers < 1 || l.keys < 0 || l.interval_ms < 1 || l.deadline_s < 1 || l.hold_s < 0 ||
+	    l.hold_s > 3600) {
 		usage(stderr);
 		return 2;
 	}

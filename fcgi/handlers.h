@@ -25,6 +25,7 @@ void handle_shell_authorize(struct request *rq);
 void handle_sessions_list(struct request *rq);
 void handle_session_delete(struct request *rq);
 void handle_session_recording(struct request *rq);
+void handle_session_watch(struct request *rq);
 void handle_nodes_list(struct request *rq);
 void handle_node_preflight(struct request *rq);
 void handle_agent_token_create(struct request *rq);

@@ -23,6 +23,7 @@ const struct route routes[] = {
 	/* CSRF-checked in the handler (fcgi/sessions.c), as sign-out is. */
 	{ "DELETE", "/api/sessions/{id}", handle_session_delete, 0 },
 	{ "GET", "/api/sessions/{id}/recording", handle_session_recording, 0 },
+	{ "GET", "/api/sessions/{id}/watch", handle_session_watch, 0 },
 	{ "GET", "/api/clusters/{c}/nodes", handle_nodes_list, 0 },
 	{ "GET", "/api/clusters/{c}/nodes/{n}/shell/preflight", handle_node_preflight, 0 },
 	{ "POST", "/api/agents/tokens", handle_agent_token_create, 0 },

@@ -2,6 +2,7 @@
  *   GET    /api/sessions                  live terminals: everyone's for audit admins, else one's own
  *   DELETE /api/sessions/{id}             ends one: audit admins any, users their own
  *   GET    /api/sessions/{id}/recording   the asciicast v2 file: audit admins, or its own actor
+ *   GET    /api/sessions/{id}/watch       watch live: the recording from an offset (audit admins)
  * A session that is not the caller's to see is answered exactly like one that does not
  * exist (404), so its existence is not revealed. */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "router.h"
 #include "shell/recording.h"
 #include "store/audit.h"
+#include "store/db.h"
 #include "store/shell_control.h"
 
 /* Whose sessions the caller may act on: NULL (anyone's) for audit admins. */
@@ -177,6 +179,128 @@ void handle_session_recording(struct request *rq)
 	if (respond_fd(rq, 200, "application/x-asciicast", fd, (size_t)sb.st_size) != 0)
 		log_json(LOG_WARN, "sessions", "a recording was not sent whole",
 			 json_pack("{s:s}", "session_id", id));
+done:
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A watch poll answers at most this much of the recording (whole lines). */
+#define WATCH_CHUNK_MAX (1u << 20)
+
+/* The offset query parameter: 0 when absent; -1 when it is not a non-negative integer. */
+static long long watch_offset(const struct request *rq)
+{
+	for (size_t i = 0; i < rq->query.count; i++) {
+		const char *v = rq->query.values[i];
+		char *end;
+		long long n;
+
+		if (strcmp(rq->query.keys[i], "offset") != 0)
+			continue;
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		return errno || end == v || *end || n < 0 ? -1 : n;
+	}
+	return 0;
+}
+
+/* Registers this poll of the watcher, auditing the start of a watch. 1 live, 0 not, -1. */
+static int note_watcher(struct request *rq, const char *id)
+{
+	sqlite3 *db = rq->w->db;
+	bool joined = false;
+	int live;
+
+	if (db_begin_immediate(db) != 0)
+		return -1;
+	live = shell_control_watch(db, id, rq->identity.subject, rq->identity.email, now_ms(), &joined);
+	if (live > 0 && joined) {
+		struct audit_event ev = { .verb = "session_watch", .outcome = "success" };
+		json_t *extra = json_pack("{s:s}", "session_id", id);
+		ev.extra = extra;
+		audit_request_event(rq, &ev);
+		json_decref(extra);
+	}
+	if (live < 0 || db_commit(db) != 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return live;
+}
+
+/* Up to WATCH_CHUNK_MAX bytes of the file from offset, cut after its last newline, as a
+ * JSON string. NULL on a read error. */
+static json_t *read_lines(int fd, long long offset, long long size, long long *next)
+{
+	size_t want = size - offset > WATCH_CHUNK_MAX ? WATCH_CHUNK_MAX : (size_t)(size - offset);
+	char *chunk = malloc(want ? want : 1);
+	size_t got = 0, keep;
+	json_t *text = NULL;
+
+	if (!chunk)
+		return NULL;
+	while (got < want) {
+		ssize_t n = pread(fd, chunk + got, want - got, (off_t)(offset + (long long)got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	for (keep = got; keep > 0 && chunk[keep - 1] != '\n'; keep--)
+		;
+	*next = offset + (long long)keep;
+	/* The bridge writes whole UTF-8 JSON lines; anything else is refused, not mangled. */
+	text = json_stringn(chunk, keep);
+	free(chunk);
+	return text;
+}
+
+void handle_session_watch(struct request *rq)
+{
+	const char *id = rq->params[0];
+	long long offset = watch_offset(rq), next = 0;
+	char actor[512], path[4096];
+	struct stat sb;
+	json_t *data;
+	int fd = -1, found, live;
+
+	if (!rq->identity.audit_admin) {
+		respond_error(rq, 403, "E_FORBIDDEN", "only audit admins may watch a session live", NULL);
+		return;
+	}
+	if (offset < 0) {
+		respond_error(rq, 400, "E_INVALID_REQUEST", "offset must be a non-negative integer", NULL);
+		return;
+	}
+	found = recording_id_valid(id) ? session_actor(rq->w->db, id, actor, sizeof actor) : 0;
+	live = found > 0 ? note_watcher(rq, id) : found;
+	if (live < 0) {
+		respond_error(rq, 500, "E_INTERNAL", "the session could not be looked up", NULL);
+		return;
+	}
+	/* A watch starts on a live session; a watcher already in keeps reading to the end. */
+	if (found == 0 || (live == 0 && offset == 0)) {
+		respond_error(rq, 404, "E_NOT_FOUND", "no such live session", NULL);
+		return;
+	}
+	if (recording_path(rq->w->cfg, id, path, sizeof path) != 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 || fstat(fd, &sb) != 0) {
+		respond_error(rq, 404, "E_NO_RECORDING", "this session has no recording", NULL);
+		goto done;
+	}
+	if (offset > sb.st_size) {
+		respond_error(rq, 400, "E_INVALID_REQUEST", "offset is past the end of the recording", NULL);
+		goto done;
+	}
+	data = read_lines(fd, offset, sb.st_size, &next);
+	if (!data) {
+		respond_error(rq, 500, "E_INTERNAL", "the recording could not be read", NULL);
+		goto done;
+	}
+	respond_json(rq, 200, json_pack("{s:s, s:I, s:I, s:I, s:o, s:b}", "id", id, "offset",
+					(json_int_t)offset, "next", (json_int_t)next, "size",
+					(json_int_t)sb.st_size, "data", data, "live", live > 0));
 done:
 	if (fd >= 0)
 		close(fd);

@@ -508,8 +508,9 @@ static int cs_start(struct session *s)
 	if (check_root_ca(cs) != 0 || create_identity(cs) != 0 || create_pod(cs) != 0 ||
 	    create_secret(cs) != 0)
 		return -1;
-	/* While the kubelet starts the pod: what dead sessions left behind goes. */
-	cluster_shell_sweep(s->db, &cs->k8s, cs->ns, s->session_id);
+	/* While the kubelet starts the pod: what sessions that died since the last reap left
+	 * behind goes (the full sweep is periscope.fcgi's, every 15 s). */
+	cluster_shell_sweep_reaped(s->db, &cs->k8s, s->target.cluster, cs->ns);
 	{
 		json_t *d = json_pack("{s:s, s:s}", "namespace", cs->ns, "pod", cs->obj.name);
 		char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;

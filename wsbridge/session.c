@@ -464,6 +464,12 @@ static int check_control(struct session *s)
 			s->session_id, sqlite3_errmsg(s->db));
 		return 0;
 	}
+	/* The operator is told whenever someone starts or stops watching (docs/frames.md). */
+	if (s->control.watchers != s->watchers_told) {
+		s->watchers_told = s->control.watchers;
+		frame_object(&s->out, json_pack("{s:s, s:i}", "type", "watched", "watchers",
+						 s->control.watchers));
+	}
 	if (!s->control.terminate)
 		return 0;
 	log_json(LOG_INFO, "wsbridge", "terminal ended from the API",

@@ -85,6 +85,7 @@ struct session {
 	struct login_watch watch;               /* the login session, re-checked while we run */
 	long long next_control;                 /* the next read of the registry row's requests */
 	struct shell_control_state control;     /* what it said last (store/shell_control.h) */
+	int watchers_told;                      /* the watchers the browser last heard of */
 
 	/* Accounting and outcome. */
 	long long bytes_in, bytes_out;

@@ -153,3 +153,78 @@ int shell_control_terminate(sqlite3 *db, const char *id, const char *owner, cons
 	sqlite3_finalize(st);
 	return rc;
 }
+
+/* One step of a statement with the session id as ?1: the row's first column as an integer,
+ * -1 when there is no row, -2 on error. */
+static long long step_id(sqlite3_stmt *st, const char *id)
+{
+	long long v = -1;
+	int step;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else if (step != SQLITE_DONE)
+		v = -2;
+	return v;
+}
+
+int shell_control_watch(sqlite3 *db, const char *id, const char *sub, const char *email,
+			long long now_ms, bool *joined)
+{
+	static const char live_sql[] = "SELECT 1 FROM shell_sessions WHERE id = ?1";
+	static const char last_sql[] =
+		"SELECT last_at_ms FROM shell_watchers WHERE session_id = ?1 AND watcher_sub = ?2";
+	static const char put_sql[] =
+		"INSERT INTO shell_watchers (session_id, watcher_sub, watcher_email, first_at_ms,"
+		" last_at_ms) VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (session_id, watcher_sub) DO"
+		" UPDATE SET last_at_ms = ?4, watcher_email = ?3, first_at_ms = CASE WHEN ?5 THEN ?4"
+		" ELSE first_at_ms END";
+	sqlite3_stmt *st = NULL;
+	long long v;
+	int rc = -1;
+
+	*joined = false;
+	if (sqlite3_prepare_v2(db, live_sql, -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	v = step_id(st, id);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (v == -2)
+		goto done;
+	if (v == -1) {
+		rc = 0;
+		goto done;
+	}
+	if (sqlite3_prepare_v2(db, last_sql, -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_text(st, 2, sub, -1, SQLITE_STATIC);
+	v = step_id(st, id);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (v == -2)
+		goto done;
+	*joined = v < now_ms - SHELL_WATCHER_FRESH_MS; /* none (-1), or one that had left */
+	if (sqlite3_prepare_v2(db, put_sql, -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sub, -1, SQLITE_STATIC);
+	if (email)
+		sqlite3_bind_text(st, 3, email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now_ms);
+	sqlite3_bind_int(st, 5, *joined);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 1;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int shell_control_purge_watchers(sqlite3 *db)
+{
+	if (sqlite3_exec(db, "DELETE FROM shell_watchers WHERE session_id NOT IN"
+			 " (SELECT id FROM shell_sessions)", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	return sqlite3_changes(db);
+}

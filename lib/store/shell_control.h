@@ -39,4 +39,12 @@ json_t *shell_control_get(sqlite3 *db, const char *id, const char *actor, long l
 int shell_control_terminate(sqlite3 *db, const char *id, const char *owner, const char *by_sub,
 			    const char *by_email, long long now_ms);
 
+/* One poll of an audit admin watching session id live: refreshes the watcher's row. 1 the
+ * session is live (*joined: this poll starts a watch, none of this watcher being fresh, so
+ * the caller audits it), 0 it is not live, -1 error. Call inside a write transaction. */
+int shell_control_watch(sqlite3 *db, const char *id, const char *sub, const char *email,
+			long long now_ms, bool *joined);
+/* Forgets the watchers of sessions that are gone. The number forgotten, or -1. */
+int shell_control_purge_watchers(sqlite3 *db);
+
 #endif

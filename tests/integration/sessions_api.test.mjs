@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { NODES, startStack } from '../lib/stack.mjs';
+import { NODES, startStack, waitFor } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
@@ -139,5 +139,53 @@ describe(`live sessions and recordings through ${chooseServer()}`, () => {
 		// Apache decodes it first, and the router refuses the path.
 		const traversal = await admin.get('/api/sessions/..%2F..%2Fetc%2Fpasswd/recording');
 		assert.ok([[404, 'E_NOT_FOUND'], [400, 'E_INVALID_REQUEST']].some(([st, c]) => traversal.status === st && traversal.json?.code === c), `${traversal.status} ${traversal.text}`);
+	});
+
+	it('lets an audit admin watch a live session: output typed after the watcher joined, the operator told, audited', async () => {
+		const s = await open(stack, viewer, CLUSTER);
+		const refused = await viewer.get(`/api/sessions/${s.id}/watch`);
+		assert.deepEqual([refused.status, refused.json.code], [403, 'E_FORBIDDEN'], 'only audit admins watch');
+
+		let offset = 0;
+		let seen = '';
+		let last;
+		const poll = async () => {
+			const r = await admin.get(`/api/sessions/${s.id}/watch?offset=${offset}`);
+			assert.equal(r.status, 200, r.text);
+			assert.equal(r.json.offset, offset);
+			// Written at least every second: the first poll may find nothing yet.
+			if (offset === 0 && r.json.data) assert.equal(JSON.parse(r.json.data.split('\n')[0]).version, 2, 'the header first');
+			for (const line of r.json.data.split('\n').filter(Boolean)) {
+				const e = JSON.parse(line);
+				if (Array.isArray(e) && e[1] === 'o') seen += e[2];
+			}
+			offset = r.json.next;
+			last = r.json;
+			return r.json;
+		};
+		const first = await poll();
+		assert.equal(first.live, true);
+		// The operator's browser hears that someone watches.
+		const told = await s.t.waitFrame('watched', 5000);
+		assert.equal(told.watchers, 1);
+		assert.equal((await admin.get('/api/sessions')).json.items.find((x) => x.id === s.id).watchers, 1);
+		const joined = await auditRow(admin, `verb=session_watch&session_id=${s.id}`);
+		assert.deepEqual([joined.actor.sub, joined.outcome], ['user-admin', 'success']);
+
+		s.t.type('echo AFTER-""JOIN\n');
+		await s.t.waitOutput(/^AFTER-JOIN\r?$/m, 10000);
+		await waitFor('the watcher to see the output typed after it joined', async () => /^AFTER-JOIN\r?$/m.test(seen) || (await poll(), /^AFTER-JOIN\r?$/m.test(seen)), { timeoutMs: 10000, intervalMs: 300 });
+		assert.ok(Buffer.concat(s.t.raw).toString('utf8').endsWith(seen.slice(-200)), 'what the watcher saw is what the operator got');
+		const watchRows = (await admin.get(`/api/audit?verb=session_watch&session_id=${s.id}&limit=10`)).json.items;
+		assert.equal(watchRows.length, 1, 'one audit row per watch, not per poll');
+
+		s.t.send({ type: 'close' });
+		await s.t.end(20000);
+		// After the end, the watcher reads the rest and learns the session is over.
+		await waitFor('the watch to report the end', async () => (await poll(), !last.live && last.next === last.size), { timeoutMs: 10000, intervalMs: 300 });
+		const gone = await admin.get(`/api/sessions/${s.id}/watch`);
+		assert.deepEqual([gone.status, gone.json.code], [404, 'E_NOT_FOUND'], 'no new watch of a closed session');
+		const bad = await admin.get(`/api/sessions/${s.id}/watch?offset=-1`);
+		assert.deepEqual([bad.status, bad.json.code], [400, 'E_INVALID_REQUEST']);
 	});
 });

@@ -101,3 +101,9 @@ export function describeClosed(frame) {
 	const why = REASONS[frame.reason] || `Session ended (${frame.reason || 'unknown reason'})`;
 	return frame.reason === 'exit' && frame.exitCode >= 0 ? `${why} with status ${frame.exitCode}.` : `${why}.`;
 }
+
+// The watched frame: audit admins watching this session live (docs/frames.md).
+export function describeWatchers(n) {
+	if (!(n > 0)) return 'Nobody is watching this session live any more.';
+	return n === 1 ? 'An audit admin is watching this session live.' : `${n} audit admins are watching this session live.`;
+}

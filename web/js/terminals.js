@@ -6,17 +6,15 @@
 import { FitAddon } from '../dist/addon-fit.mjs';
 import { Terminal } from '../dist/xterm.mjs';
 
-import { api, diagnoseShell, shellPath } from './api.js';
+import { diagnoseShell, shellPath } from './api.js';
 import { clear, formatDuration, h } from './dom.js';
-import { describeClosed, describeError } from './errors.js';
+import { describeClosed, describeError, describeWatchers } from './errors.js';
 import { ShellSession } from './shell-session.js';
 
 export const MAX_OPEN_SESSIONS = 5;
 // The countdown to the maximum-duration cut shows this long before it (or from the start
 // of a shorter session), like the idle warning.
 export const MAX_DURATION_WARN_SECONDS = 300;
-// How often the dock asks GET /api/sessions whether someone watches its live terminals.
-const WATCHERS_POLL_TICKS = 5;
 
 // The dock's share of the window under the header, remembered across visits.
 const DOCK_SIZE_KEY = 'periscope.dockFraction';
@@ -253,6 +251,7 @@ export class TerminalDock {
 		const { term } = tab;
 		switch (ev.type) {
 		case 'state':
+			if (ev.state !== 'connected') this.showWatchers(tab, 0);
 			this.updateStatus(tab);
 			break;
 		case 'hello':
@@ -273,6 +272,11 @@ export class TerminalDock {
 		case 'idle_warn':
 		case 'idle_clear':
 			this.updateStatus(tab);
+			break;
+		case 'watched':
+			// Said once in the banner, and kept in the status strip while it lasts.
+			this.note(tab, describeWatchers(ev.watchers));
+			this.showWatchers(tab, ev.watchers);
 			break;
 		case 'reconnecting':
 			if (ev.lostSession) term.write(`\r\n${DIM}── connection lost ──${RESET}\r\n`);
@@ -372,33 +376,16 @@ export class TerminalDock {
 
 	tick() {
 		for (const tab of this.tabs) this.updateStatus(tab);
-		this.ticks = (this.ticks || 0) + 1;
-		if (this.ticks % WATCHERS_POLL_TICKS === 0 && this.liveCount() > 0) this.pollWatchers();
 	}
 
-	// The operator sees when an administrator watches a terminal (the Sessions page's Watch):
-	// the live list counts the watchers of each of the user's own sessions.
-	async pollWatchers() {
-		if (this.watchPolling) return;
-		this.watchPolling = true;
-		let watchers = null;
-		try {
-			const r = await api.sessions();
-			watchers = new Map((r.items || []).map((s) => [s.id, Number(s.watchers) || 0]));
-		} catch {
-			watchers = null; // not known this time; the strip keeps what it said
-		} finally {
-			this.watchPolling = false;
-		}
-		if (!watchers) return;
-		for (const tab of this.tabs) {
-			const id = tab.session.state === 'connected' ? tab.session.hello?.sessionId : null;
-			const n = id ? watchers.get(id) || 0 : 0;
-			const text = n ? `Watched by ${n === 1 ? 'an administrator' : `${n} administrators`} (read-only)` : '';
-			if (tab.watchInfo.textContent !== text) tab.watchInfo.textContent = text;
-			tab.watchInfo.hidden = !n;
-			tab.tabEl.classList.toggle('watched', n > 0);
-		}
+	// The operator sees, for as long as it lasts, that an audit admin watches the terminal
+	// (the bridge's watched frame, docs/frames.md): in the status strip and on the tab.
+	showWatchers(tab, n) {
+		const on = n > 0;
+		tab.watchInfo.textContent = on ? `Watched live by ${n === 1 ? 'an audit admin' : `${n} audit admins`}` : '';
+		tab.watchInfo.title = on ? 'Read-only: they see the output, they cannot type' : '';
+		tab.watchInfo.hidden = !on;
+		tab.tabEl.classList.toggle('watched', on);
 	}
 
 	// focusTerminal: false when the keyboard is moving along the tab strip, which must keep
