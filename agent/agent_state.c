@@ -170,9 +170,12 @@ static int write_text(const char *path, const char *text)
 		close(fd);
 		return -1;
 	}
-	if (fputs(text, f) >= 0 && fclose(f) == 0)
+	rc = fputs(text, f) >= 0 ? 0 : -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc == 0)
 		rc = rename(tmp, path);
-	else
+	if (rc != 0)
 		unlink(tmp);
 	return rc;
 }

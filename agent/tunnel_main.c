@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent/tunnel_keys.h"
+#include "agent/tunnel_streams.h"
 #include "agent/tunnel_sshd.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -42,6 +43,7 @@ struct tunnel {
 	char fingerprint[64];        /* set once the forward listens: connected */
 	char cluster[64];
 	long long connected_at;
+	long long seen_mono;          /* when last_seen was last written */
 	char last_line[256];
 };
 
@@ -83,35 +85,14 @@ static void on_sshd_line(struct tunnel *t, char *line)
 		t->port = 0;
 }
 
-/* True when something listens on 127.0.0.1:port (/proc/net/tcp, state 0A): sshd's end of
- * the agent's remote forward. Looked up rather than connected to, which would open a
- * stream to the apiserver. */
-static bool port_listening(int port)
-{
-	char want[32], line[512];
-	FILE *f = fopen("/proc/net/tcp", "re");
-	bool found = false;
-
-	if (!f)
-		return false;
-	snprintf(want, sizeof want, "0100007F:%04X", (unsigned int)port);
-	while (!found && fgets(line, sizeof line, f)) {
-		char local[64], remote[64], state[8];
-		if (sscanf(line, " %*s %63s %63s %7s", local, remote, state) == 3 &&
-		    strcmp(local, want) == 0 && strcmp(state, "0A") == 0)
-			found = true;
-	}
-	fclose(f);
-	return found;
-}
-
 /* Once the accepted agent's forward listens, it is connected. */
 static void check_forward(struct tunnel *t)
 {
-	if (!*t->accepted || *t->fingerprint || !t->port || !port_listening(t->port))
+	if (!*t->accepted || *t->fingerprint || !t->port || tunnel_port_listening(PROC_NET_TCP, t->port) != 1)
 		return;
 	snprintf(t->fingerprint, sizeof t->fingerprint, "%s", t->accepted);
 	t->connected_at = now_ms() / 1000;
+	t->seen_mono = monotonic_ms();
 	if (agent_mark_connected(t->db, t->fingerprint, t->connected_at, (int)getpid(),
 				 t->cluster, sizeof t->cluster) != 0)
 		log_msg(LOG_ERROR, "agent-tunnel", "cannot record the connection: %s",
@@ -164,8 +145,12 @@ static void follow(struct tunnel *t, int err_fd, int sig_fd)
 
 		if (n < 0 && errno != EINTR)
 			return;
-		if (n == 0 && *t->fingerprint && !waiting)
+		/* Whatever sshd logs meanwhile, last_seen moves every interval while connected. */
+		if (*t->fingerprint &&
+		    monotonic_ms() - t->seen_mono >= TUNNEL_ALIVE_SECONDS * 1000LL) {
 			agent_mark_seen(t->db, t->fingerprint, now_ms() / 1000, (int)getpid());
+			t->seen_mono = monotonic_ms();
+		}
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			if (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si)

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "store/session_store.h"
 #include "store/shell_registry.h"
+#include "store/shell_control.h"
 #include "core/timeutil.h"
 
 /* A killed terminal's close row (reason "lost") and its cluster objects are due within a
@@ -55,6 +56,9 @@ void maintenance_sweep(const struct config *cfg, struct cred_cache *creds)
 	}
 	/* The close rows first: they do not wait on any cluster. */
 	reap_lost(db);
+	if (shell_control_purge_watchers(db) < 0)
+		log_msg(LOG_ERROR, "maintenance", "forgetting the watchers of closed sessions failed: %s",
+			sqlite3_errmsg(db));
 	cluster_shell_sweep_all(cfg, db, creds);
 	db_close(db);
 }

@@ -1,9 +1,11 @@
 #include "request.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uuid/uuid.h>
 
 #include "net/http_client.h"
@@ -15,6 +17,7 @@ static const char *status_text(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 201: return "Created";
+	case 202: return "Accepted";
 	case 204: return "No Content";
 	case 302: return "Found";
 	case 303: return "See Other";
@@ -161,15 +164,12 @@ void set_cookie(struct request *rq, const char *name, const char *value, const c
 		   domain && *domain ? domain : "");
 }
 
-void respond_raw(struct request *rq, int status, const char *content_type, const char *body,
-		 size_t len)
+/* The status line and headers of an answer of len bytes. */
+static void put_head(struct request *rq, int status, const char *content_type, size_t len)
 {
 	FCGX_Stream *out = rq->fcgx->out;
 	struct buf head;
 
-	if (rq->answered)
-		return;
-	rq->answered = true;
 	/* Formatted here, not with FCGX_FPrintF: libfcgi's printf knows no %zu. */
 	buf_init(&head, 32768);
 	buf_printf(&head, "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n",
@@ -186,9 +186,39 @@ void respond_raw(struct request *rq, int status, const char *content_type, const
 		buf_append(&head, rq->headers.data, rq->headers.len);
 	buf_append_str(&head, "\r\n");
 	FCGX_PutStr(head.data, (int)head.len, out);
-	if (len)
-		FCGX_PutStr(body, (int)len, out);
 	buf_free(&head);
+}
+
+void respond_raw(struct request *rq, int status, const char *content_type, const char *body,
+		 size_t len)
+{
+	if (rq->answered)
+		return;
+	rq->answered = true;
+	put_head(rq, status, content_type, len);
+	if (len)
+		FCGX_PutStr(body, (int)len, rq->fcgx->out);
+}
+
+int respond_fd(struct request *rq, int status, const char *content_type, int fd, size_t len)
+{
+	char chunk[65536];
+	size_t sent = 0;
+
+	if (rq->answered)
+		return -1;
+	rq->answered = true;
+	put_head(rq, status, content_type, len);
+	while (sent < len) {
+		size_t want = len - sent < sizeof chunk ? len - sent : sizeof chunk;
+		ssize_t n = read(fd, chunk, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || FCGX_PutStr(chunk, (int)n, rq->fcgx->out) != (int)n)
+			return -1; /* the length was promised: the web server sees a short answer */
+		sent += (size_t)n;
+	}
+	return 0;
 }
 
 void respond_json(struct request *rq, int status, json_t *body)

@@ -51,6 +51,9 @@ void set_cookie(struct request *rq, const char *name, const char *value, const c
 
 void respond_raw(struct request *rq, int status, const char *content_type, const char *body,
 		 size_t len);
+/* len bytes read from fd as the body, streamed in chunks (a file of any size). 0, or -1
+ * when the file gave fewer bytes or the client went away. */
+int respond_fd(struct request *rq, int status, const char *content_type, int fd, size_t len);
 /* Consumes body. */
 void respond_json(struct request *rq, int status, json_t *body);
 /* {"code":code,"message":message, ...extras}; consumes extras (may be NULL). */

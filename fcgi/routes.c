@@ -19,6 +19,11 @@ const struct route routes[] = {
 	/* Before {id}, which would take "verify" for an id. */
 	{ "GET", "/api/audit/verify", handle_audit_verify, 0 },
 	{ "GET", "/api/audit/{id}", handle_audit_get, 0 },
+	{ "GET", "/api/sessions", handle_sessions_list, 0 },
+	/* CSRF-checked in the handler (fcgi/sessions.c), as sign-out is. */
+	{ "DELETE", "/api/sessions/{id}", handle_session_delete, 0 },
+	{ "GET", "/api/sessions/{id}/recording", handle_session_recording, 0 },
+	{ "GET", "/api/sessions/{id}/watch", handle_session_watch, 0 },
 	{ "GET", "/api/clusters/{c}/nodes", handle_nodes_list, 0 },
 	{ "GET", "/api/clusters/{c}/nodes/{n}/shell/preflight", handle_node_preflight, 0 },
 	{ "POST", "/api/agents/tokens", handle_agent_token_create, 0 },

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
+#include "agent/tunnel_streams.h"
 #include "backends.h"
 #include "k8s/cluster_access.h"
 #include "k8s/cluster_shell_spec.h"
@@ -22,6 +23,7 @@
 #include "k8s/kubeconfig.h"
 #include "shell/transcript.h"
 #include "core/log.h"
+#include "store/agent_registry.h"
 #include "store/shell_registry.h"
 #include "core/timeutil.h"
 #include "net/wsclient.h"
@@ -506,8 +508,9 @@ static int cs_start(struct session *s)
 	if (check_root_ca(cs) != 0 || create_identity(cs) != 0 || create_pod(cs) != 0 ||
 	    create_secret(cs) != 0)
 		return -1;
-	/* While the kubelet starts the pod: what dead sessions left behind goes. */
-	cluster_shell_sweep(s->db, &cs->k8s, cs->ns, s->session_id);
+	/* While the kubelet starts the pod: what sessions that died since the last reap left
+	 * behind goes (the full sweep is periscope.fcgi's, every 15 s). */
+	cluster_shell_sweep_reaped(s->db, &cs->k8s, s->target.cluster, cs->ns);
 	{
 		json_t *d = json_pack("{s:s, s:s}", "namespace", cs->ns, "pod", cs->obj.name);
 		char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
@@ -532,6 +535,17 @@ static int cs_add_fds(struct session *s, struct pollfd *fds, int max, bool read_
 	return 1;
 }
 
+/* An agent cluster's exec stream that ended without an exit status: was it the tunnel? The
+ * reason then says so (agent_disconnected) instead of a stream that merely closed. */
+static bool agent_tunnel_dropped(struct session *s)
+{
+	struct agent_record rec;
+
+	return s->cluster && s->cluster->backend == BACKEND_AGENT &&
+	       agent_lookup(s->db, s->cluster->name, &rec) == 1 &&
+	       tunnel_dropped(PROC_NET_TCP, rec.tunnel_port, 1000) == 1;
+}
+
 static int cs_on_events(struct session *s, struct pollfd *fds, int n)
 {
 	struct cluster_shell *cs = s->backend;
@@ -542,6 +556,10 @@ static int cs_on_events(struct session *s, struct pollfd *fds, int n)
 	if ((fds[0].revents || ws_client_has_buffered_input(cs->exec)) &&
 	    ws_client_on_ready(cs->exec, fds[0].revents) < 0 && !ws_client_closed(cs->exec)) {
 		ws_client_close_info(cs->exec, &info);
+		if (agent_tunnel_dropped(s)) {
+			session_set_exit(s, "agent_disconnected", -1);
+			return 1;
+		}
 		session_fail(s, "E_UPSTREAM", true, "the exec stream failed: %s",
 			     info.error ? info.error : "connection lost");
 		return -1;
@@ -565,7 +583,7 @@ static int cs_on_events(struct session *s, struct pollfd *fds, int n)
 		session_fail(s, cs->status.code == 403 ? "E_FORBIDDEN" : "E_UPSTREAM", false, "%s", text);
 		return -1;
 	}
-	session_set_exit(s, "upstream_closed", -1);
+	session_set_exit(s, agent_tunnel_dropped(s) ? "agent_disconnected" : "upstream_closed", -1);
 	return 1;
 }
 

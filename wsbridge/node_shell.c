@@ -216,8 +216,10 @@ static int start_ssm(struct node_shell *ns)
 					  .creds = &ns->access.role.creds,
 					  .ca_file = ns->access.ca_file,
 					  .clock = &ns->clock, .tally = &s->tally };
-	if (ssm_start_session(&ns->client, ns->access.instance_id, NULL, reason, &ns->started, &aerr,
-			      err, sizeof err) != 0) {
+	/* The guardian makes the call: from its start the session outlives a killed bridge only
+	 * until the guardian ends it. */
+	if (ssm_guardian_start_session(&ns->guardian, &ns->client, ns->access.instance_id, reason,
+				       &ns->started, &aerr, err, sizeof err) != 0) {
 		struct product_error pe = aws_error_classify(AWS_OP_SSM_START_SESSION, &aerr);
 		char text[512];
 
@@ -229,12 +231,6 @@ static int start_ssm(struct node_shell *ns)
 	}
 	ns->session_started = true;
 	record_detail(ns);
-	/* From here on the SSM session outlives a killed bridge unless someone ends it. A
-	 * bridge killed during the StartSession call itself leaves a session no one knows of:
-	 * the guardian can start only once its id is known. */
-	if (ssm_guardian_start(&ns->guardian, &ns->client, ns->started.session_id, err, sizeof err) != 0)
-		log_json(LOG_WARN, "node_shell", "no guardian for the SSM session",
-			 json_pack("{s:s, s:s}", "ssm_session_id", ns->started.session_id, "error", err));
 	return 0;
 }
 

@@ -16,7 +16,9 @@
 #include "shell/client_lines.h"
 #include "shell/frames.h"
 #include "core/log.h"
+#include "store/db.h"
 #include "store/shell_registry.h"
+#include "store/shell_control.h"
 #include "core/timeutil.h"
 
 #define HEARTBEAT_MISSES 3
@@ -297,6 +299,10 @@ static void write_close_row(struct session *s, json_t *extra)
 	json_object_set_new(extra, "close_reason", json_string(s->close_reason));
 	if (s->target.kind == SHELL_CLUSTER)
 		json_object_set_new(extra, "mode", json_string(s->target.mode ? s->target.mode : "bash"));
+	if (s->control.terminate)
+		json_object_set_new(extra, "terminated_by",
+				    json_pack("{s:s, s:s?}", "sub", s->control.by_sub, "email",
+					      s->control.by_email[0] ? s->control.by_email : NULL));
 	if (s->fail_code) {
 		json_object_set_new(extra, "err_code", json_string(s->fail_code));
 		json_object_set_new(extra, "err", json_string(s->fail_message));
@@ -319,14 +325,45 @@ static void write_close_row(struct session *s, json_t *extra)
 
 /* The registry row's heartbeat (store/shell_registry.h): what a lost close row reports if
  * this process dies without writing its own. */
+/* periscope_shell_bytes_total{kind,direction}: the bytes relayed since the last count. */
+static int count_bytes(struct session *s)
+{
+	const char *kind = shell_kind_name(s->target.kind);
+	char *in = metrics_labels("kind", kind, "direction", "in", NULL);
+	char *out = metrics_labels("kind", kind, "direction", "out", NULL);
+	int rc = in && out &&
+			 metrics_counter_add(s->db, "periscope_shell_bytes_total", in, s->bytes_in - s->counted_in) == 0 &&
+			 metrics_counter_add(s->db, "periscope_shell_bytes_total", out, s->bytes_out - s->counted_out) == 0
+		 ? 0 : -1;
+
+	free(in);
+	free(out);
+	return rc;
+}
+
+/* The registry row's bytes and the byte counters move in one transaction: a bridge that
+ * dies has counted exactly what its "lost" close row will report (store/shell_lost.h). */
+static void record_heartbeat(struct session *s, long long now)
+{
+	if (db_begin_immediate(s->db) != 0 ||
+	    shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0 ||
+	    shell_control_activity(s->db, s->session_id, now_ms() - (now - s->last_activity)) != 0 ||
+	    count_bytes(s) != 0 || db_commit(s->db) != 0) {
+		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
+			sqlite3_errmsg(s->db));
+		db_rollback(s->db);
+		return;
+	}
+	s->counted_in = s->bytes_in;
+	s->counted_out = s->bytes_out;
+}
+
 static void heartbeat(struct session *s, long long now)
 {
 	if (now < s->next_heartbeat)
 		return;
 	s->next_heartbeat = now + SHELL_HEARTBEAT_MS;
-	if (shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0)
-		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
-			sqlite3_errmsg(s->db));
+	record_heartbeat(s, now);
 	flush_tally(s);
 }
 
@@ -413,6 +450,34 @@ static int check_login(struct session *s)
 	return 1;
 }
 
+/* DELETE /api/sessions/{id} sets a request on the registry row (store/shell_control.h),
+ * read here every SHELL_CONTROL_POLL_MS. 1 when the terminal must end. */
+static int check_control(struct session *s)
+{
+	long long now = monotonic_ms();
+
+	if (now < s->next_control)
+		return 0;
+	s->next_control = now + SHELL_CONTROL_POLL_MS;
+	if (shell_control_poll(s->db, s->session_id, now_ms(), &s->control) != 0) {
+		log_msg(LOG_WARN, "wsbridge", "session %s: cannot read its registry row: %s",
+			s->session_id, sqlite3_errmsg(s->db));
+		return 0;
+	}
+	/* The operator is told whenever someone starts or stops watching (docs/frames.md). */
+	if (s->control.watchers != s->watchers_told) {
+		s->watchers_told = s->control.watchers;
+		frame_object(&s->out, json_pack("{s:s, s:i}", "type", "watched", "watchers",
+						 s->control.watchers));
+	}
+	if (!s->control.terminate)
+		return 0;
+	log_json(LOG_INFO, "wsbridge", "terminal ended from the API",
+		 json_pack("{s:s, s:s}", "session_id", s->session_id, "by", s->control.by_sub));
+	session_set_exit(s, "terminated", -1);
+	return 1;
+}
+
 /* Milliseconds until the next timer, at most 1 s (so the timers stay accurate). */
 static int next_timeout(struct session *s, long long now)
 {
@@ -458,7 +523,8 @@ static void main_loop(struct session *s)
 			session_set_exit(s, "client_closed", -1);
 			return;
 		}
-		if (queue_check(s) != 0 || check_timers(s, monotonic_ms()) || check_login(s))
+		if (queue_check(s) != 0 || check_timers(s, monotonic_ms()) || check_login(s) ||
+		    check_control(s))
 			return;
 	}
 }
@@ -522,11 +588,19 @@ int session_run(struct session *s)
 	s->ops->teardown(s, close_extra);
 	recording_close(&s->rec, monotonic_ms(), close_extra);
 	recording_free(&s->rec);
+	/* The last bytes are counted before the close row, with a last heartbeat. */
+	if (s->admitted)
+		record_heartbeat(s, monotonic_ms());
 	write_close_row(s, close_extra);
 	flush_tally(s);
 	json_decref(close_extra);
 	if (s->fail_code)
 		frame_error(&s->out, s->fail_code, s->fail_message, s->fail_retryable, true);
+	else if (s->control.terminate)
+		frame_object(&s->out, json_pack("{s:s, s:s, s:i, s:s}", "type", "closed", "reason",
+						 "terminated", "exitCode", -1, "terminatedBy",
+						 s->control.by_email[0] ? s->control.by_email
+									: s->control.by_sub));
 	else
 		frame_closed(&s->out, s->close_reason, s->exit_code);
 	session_flush(s, 2000);

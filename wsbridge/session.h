@@ -16,6 +16,7 @@
 #include "metrics/upstream_tally.h"
 #include "shell/login_watch.h"
 #include "shell/recording.h"
+#include "store/shell_control.h"
 #include "shell/shell_gates.h"
 
 /* Output waiting for websocketd: above this, stop reading upstream (backpressure); at the
@@ -82,9 +83,13 @@ struct session {
 	bool idle_warned;
 	long long next_heartbeat;               /* of the registry row (store/shell_registry.h) */
 	struct login_watch watch;               /* the login session, re-checked while we run */
+	long long next_control;                 /* the next read of the registry row's requests */
+	struct shell_control_state control;     /* what it said last (store/shell_control.h) */
+	int watchers_told;                      /* the watchers the browser last heard of */
 
 	/* Accounting and outcome. */
 	long long bytes_in, bytes_out;
+	long long counted_in, counted_out;      /* of those, already in periscope_shell_bytes_total */
 	struct recording rec;                   /* asciicast v2 of the session (recording.h) */
 	struct upstream_tally tally;            /* added to the metrics at heartbeats and close */
 	bool admitted;

@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "metrics/upstream_tally.h"
 
 /* The pipe carries lines: "creds AKID SECRET TOKEN" (renewed credentials, none of which
  * holds a blank) and "released". End-of-file without "released" means the bridge died. */
 #define GUARDIAN_RELEASE "released\n"
 #define GUARDIAN_CREDS "creds "
 #define GUARDIAN_FD 3
+#define GUARDIAN_RESULT_FD 4
 #define GUARDIAN_LINE_MAX 8192
 #define TERMINATE_ATTEMPTS 4
 
@@ -78,21 +80,14 @@ done:
 	return rc;
 }
 
-static void guardian_main(const struct ssm_client *bridge_client, const char *session_id)
+static void terminate(const struct ssm_client *c, const char *session_id)
 {
-	struct ssm_client c = *bridge_client;
-	struct aws_credentials creds = { 0 };
 	struct aws_error aerr;
 	char err[256];
 
-	if (aws_credentials_copy(&creds, bridge_client->creds) != 0)
-		_exit(1);
-	c.creds = &creds;
-	if (released(GUARDIAN_FD, &creds))
-		_exit(0);
 	for (int attempt = 0; attempt < TERMINATE_ATTEMPTS; attempt++) {
 		memset(&aerr, 0, sizeof aerr);
-		if (ssm_terminate_session(&c, session_id, &aerr, err, sizeof err) == 0) {
+		if (ssm_terminate_session(c, session_id, &aerr, err, sizeof err) == 0) {
 			log_json(LOG_INFO, "node_shell", "the bridge died: its SSM session was terminated",
 				 json_pack("{s:s}", "ssm_session_id", session_id));
 			_exit(0);
@@ -107,9 +102,76 @@ static void guardian_main(const struct ssm_client *bridge_client, const char *se
 	_exit(1);
 }
 
+/* The StartSession answer for the bridge, as one JSON object: the session (its token is a
+ * secret, for the bridge alone), or the error; and the calls it took, for the bridge's
+ * counters and clock. */
+static void report(int fd, int rc, const struct ssm_started_session *st, const struct aws_error *aerr,
+		   const char *err, const struct upstream_tally *tally, const struct aws_clock *clock)
+{
+	json_t *calls = json_array(), *o;
+	char *text;
+
+	for (int cls = 0; cls < UPSTREAM_CLASSES; cls++)
+		json_array_append_new(calls, json_integer(tally->n[UPSTREAM_SSM][cls]));
+	o = rc == 0 ? json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "session_id", st->session_id,
+				"token", st->token_value, "stream_url", st->stream_url)
+		    : json_pack("{s:b, s:s, s:s, s:I, s:s}", "ok", 0, "code", aerr->code, "message",
+				aerr->message, "status", (json_int_t)aerr->http_status, "err", err);
+	if (o) {
+		json_object_set_new(o, "calls", calls);
+		json_object_set_new(o, "clock_offset", json_integer(clock->offset_s));
+		json_object_set_new(o, "clock_corrected", json_boolean(clock->corrected));
+	} else {
+		json_decref(calls);
+	}
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (text && write(fd, text, strlen(text)) < 0) {
+		/* The bridge is gone: what follows (end-of-file) terminates the session. */
+	}
+	if (text) {
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
+	json_decref(o);
+	close(fd);
+}
+
+static void guardian_main(const struct ssm_client *bridge_client, const char *target,
+			  const char *reason)
+{
+	struct ssm_client c = *bridge_client;
+	struct ssm_started_session started = { 0 };
+	struct aws_credentials creds = { 0 };
+	struct upstream_tally tally = { 0 };
+	struct aws_clock clock = { 0 };
+	struct aws_error aerr = { 0 };
+	char err[512] = "";
+	int rc;
+
+	if (aws_credentials_copy(&creds, bridge_client->creds) != 0)
+		_exit(1);
+	if (bridge_client->clock)
+		clock = *bridge_client->clock;
+	c.creds = &creds;
+	c.clock = &clock;
+	c.tally = &tally;
+	/* The call is made here, not in the bridge: a bridge killed while it is under way
+	 * leaves the session to this process, which learns its id all the same. */
+	rc = ssm_start_session(&c, target, NULL, reason, &started, &aerr, err, sizeof err);
+	report(GUARDIAN_RESULT_FD, rc, &started, &aerr, err, &tally, &clock);
+	if (rc != 0)
+		_exit(0);
+	if (started.token_value)
+		explicit_bzero(started.token_value, strlen(started.token_value));
+	if (released(GUARDIAN_FD, &creds))
+		_exit(0);
+	terminate(&c, started.session_id);
+}
+
 /* In the first child: a session of its own, then the guardian as its child, so that it is
  * reparented at once (no zombie under the bridge, no process group shared with it). */
-static void detach_and_guard(int rfd, const struct ssm_client *c, const char *session_id)
+static void detach_and_guard(int control_fd, int result_fd, const struct ssm_client *c,
+			     const char *target, const char *reason)
 {
 	int null_fd;
 	pid_t pid;
@@ -120,43 +182,126 @@ static void detach_and_guard(int rfd, const struct ssm_client *c, const char *se
 	if (pid != 0)
 		_exit(pid < 0 ? 1 : 0);
 	/* websocketd sees the end of the terminal when the bridge's stdout closes: the
-	 * guardian holds none of the bridge's descriptors but the pipe, and stderr only where
+	 * guardian holds none of the bridge's descriptors but its pipes, and stderr only where
 	 * the log lines go there (else websocketd would keep reading it after the bridge). */
 	null_fd = open("/dev/null", O_RDWR);
 	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 ||
-	    (!log_sink_is_stderr() && dup2(null_fd, STDERR_FILENO) < 0) ||
-	    dup2(rfd, GUARDIAN_FD) != GUARDIAN_FD)
+	    (!log_sink_is_stderr() && dup2(null_fd, STDERR_FILENO) < 0))
 		_exit(1);
-	if (close_range(GUARDIAN_FD + 1, ~0U, 0) != 0)
+	/* Onto 3 and 4, in an order that cannot overwrite the other one first. */
+	if (result_fd == GUARDIAN_FD) {
+		result_fd = dup(result_fd);
+		if (result_fd < 0)
+			_exit(1);
+	}
+	if (dup2(control_fd, GUARDIAN_FD) != GUARDIAN_FD ||
+	    dup2(result_fd, GUARDIAN_RESULT_FD) != GUARDIAN_RESULT_FD)
+		_exit(1);
+	if (close_range(GUARDIAN_RESULT_FD + 1, ~0U, 0) != 0)
 		_exit(1);
 	log_sink_reopen();
-	guardian_main(c, session_id);
+	guardian_main(c, target, reason);
 }
 
-int ssm_guardian_start(struct ssm_guardian *g, const struct ssm_client *c, const char *session_id,
-		       char *err, size_t errlen)
+/* The guardian's answer: the session, or the error, as ssm_start_session gives them. */
+static int read_report(int fd, const struct ssm_client *c, struct ssm_started_session *out,
+		       struct aws_error *aerr, char *err, size_t errlen)
 {
-	int p[2], status;
+	char buf[65536];
+	size_t got = 0;
+	json_t *o, *calls, *v;
+	size_t i;
+	int rc = -1;
+
+	for (;;) {
+		ssize_t n = read(fd, buf + got, sizeof buf - 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (got += (size_t)n) == sizeof buf - 1)
+			break;
+	}
+	o = json_loadb(buf, got, 0, NULL);
+	explicit_bzero(buf, sizeof buf);
+	if (!o) {
+		snprintf(err, errlen, "the session's guardian gave no StartSession answer");
+		return -1;
+	}
+	calls = json_object_get(o, "calls");
+	json_array_foreach(calls, i, v)
+		if (c->tally && i < UPSTREAM_CLASSES)
+			c->tally->n[UPSTREAM_SSM][i] += json_integer_value(v);
+	if (c->clock && json_is_true(json_object_get(o, "clock_corrected"))) {
+		c->clock->offset_s = (long)json_integer_value(json_object_get(o, "clock_offset"));
+		c->clock->corrected = true;
+	}
+	if (json_is_true(json_object_get(o, "ok"))) {
+		const char *id = json_string_value(json_object_get(o, "session_id"));
+		const char *token = json_string_value(json_object_get(o, "token"));
+		const char *url = json_string_value(json_object_get(o, "stream_url"));
+
+		if (id && token && url && (out->session_id = strdup(id)) &&
+		    (out->token_value = strdup(token)) && (out->stream_url = strdup(url)))
+			rc = 0;
+		else
+			snprintf(err, errlen, "the session's guardian gave an incomplete answer");
+		if (token)
+			explicit_bzero((char *)token, strlen(token));
+	} else {
+		aws_error_set(aerr, json_string_value(json_object_get(o, "code")),
+			      json_string_value(json_object_get(o, "message")),
+			      (long)json_integer_value(json_object_get(o, "status")));
+		snprintf(err, errlen, "%s", json_string_value(json_object_get(o, "err")) ?
+						    json_string_value(json_object_get(o, "err")) : "");
+	}
+	if (rc != 0)
+		ssm_started_session_free(out);
+	json_decref(o);
+	return rc;
+}
+
+int ssm_guardian_start_session(struct ssm_guardian *g, const struct ssm_client *c,
+			       const char *target, const char *reason,
+			       struct ssm_started_session *out, struct aws_error *aerr, char *err,
+			       size_t errlen)
+{
+	int control[2] = { -1, -1 }, result[2] = { -1, -1 }, status, rc;
 	pid_t pid;
 
 	g->fd = -1;
-	if (pipe2(p, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
-	}
+	memset(out, 0, sizeof *out);
+	if (pipe2(control, O_CLOEXEC) != 0 || pipe2(result, O_CLOEXEC) != 0)
+		goto unguarded;
 	pid = fork();
-	if (pid == 0)
-		detach_and_guard(p[0], c, session_id);
-	close(p[0]);
+	if (pid == 0) {
+		close(control[1]);
+		close(result[0]);
+		detach_and_guard(control[0], result[1], c, target, reason);
+	}
+	close(control[0]);
+	close(result[1]);
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "cannot start the session's guardian: %s",
-			 pid < 0 ? strerror(errno) : "its first child failed");
-		close(p[1]);
-		return -1;
+		close(control[1]);
+		close(result[0]);
+		goto unguarded_logged;
 	}
-	g->fd = p[1];
-	return 0;
+	rc = read_report(result[0], c, out, aerr, err, errlen);
+	close(result[0]);
+	if (rc == 0)
+		g->fd = control[1];
+	else
+		close(control[1]); /* no session: the guardian has exited already */
+	return rc;
+unguarded:
+	if (control[0] >= 0) {
+		close(control[0]);
+		close(control[1]);
+	}
+unguarded_logged:
+	/* The session is still opened, without a guardian. */
+	log_msg(LOG_WARN, "node_shell", "no guardian for the SSM session: %s", strerror(errno));
+	return ssm_start_session(c, target, NULL, reason, out, aerr, err, errlen);
 }
 
 static void send_line(struct ssm_guardian *g, const char *line, size_t len)

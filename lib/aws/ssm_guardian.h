@@ -1,6 +1,8 @@
-/* A guardian for one SSM session: a small process forked by the bridge right after
- * StartSession, which holds the operator's credentials (a copy of the bridge's memory, so
- * they are in no file, no environment and no database) and waits on a pipe from the bridge.
+/* A guardian for one SSM session: a small process forked by the bridge, which makes the
+ * StartSession call itself and hands the session to the bridge, then holds the operator's
+ * credentials (a copy of the bridge's memory, so they are in no file, no environment and no
+ * database) and waits on a pipe from the bridge. Making the call in the guardian leaves no
+ * moment at which a session exists that no surviving process knows of.
  * It runs in a session and process group of its own, reparented away from the bridge, so
  * whatever kills the bridge (SIGKILL, the OOM killer, a signal to the bridge's group) does
  * not take it. When the bridge ends the SSM session itself it says so on the pipe and the
@@ -22,9 +24,15 @@ struct ssm_guardian {
 	int fd;                       /* the pipe's write end; -1 when there is no guardian */
 };
 
-/* Forks the guardian of session_id. 0, or -1 with err (no guardian: g->fd is -1). */
-int ssm_guardian_start(struct ssm_guardian *g, const struct ssm_client *c, const char *session_id,
-		       char *err, size_t errlen);
+/* Forks the guardian, which makes the StartSession call itself (target, reason: as
+ * ssm_start_session), so that a bridge killed while the call is under way still leaves the
+ * session to someone who learns its id. Answers as ssm_start_session does; on success the
+ * guardian guards the session (g->fd >= 0). When no guardian can be forked, the call is made
+ * here, unguarded (a warning is logged). */
+int ssm_guardian_start_session(struct ssm_guardian *g, const struct ssm_client *c,
+			       const char *target, const char *reason,
+			       struct ssm_started_session *out, struct aws_error *aerr, char *err,
+			       size_t errlen);
 /* The bridge renewed the operator's credentials (they expire; the session may not): the
  * guardian keeps these instead, for a TerminateSession after the first ones expired. */
 void ssm_guardian_update(struct ssm_guardian *g, const struct aws_credentials *c);

@@ -115,6 +115,35 @@ int cluster_shell_sweep(sqlite3 *db, const struct k8s_client *k, const char *ns,
 	return complete ? deleted : -1;
 }
 
+int cluster_shell_sweep_reaped(sqlite3 *db, const struct k8s_client *k, const char *cluster,
+			       const char *ns)
+{
+	json_t *reaped = NULL, *row;
+	size_t i;
+	int deleted = 0;
+
+	if (shell_registry_reap(db, &reaped) < 0)
+		return -1;
+	json_array_foreach(reaped, i, row) {
+		const char *kind = json_string_value(json_object_get(row, "kind"));
+		const char *on = json_string_value(json_object_get(row, "cluster"));
+		const char *id = json_string_value(json_object_get(row, "id"));
+		/* The namespace its pod was made in (none yet when it died before its pod). */
+		const char *in = json_string_value(json_object_get(json_object_get(row, "detail"), "namespace"));
+
+		if (!kind || strcmp(kind, "cluster_shell") != 0 || !on || strcmp(on, cluster) != 0 || !id ||
+		    (in && strcmp(in, ns) != 0))
+			continue;
+		if (cluster_shell_delete_session(k, ns, id, SHELL_OBJ_ALL) == 0) {
+			deleted++;
+			log_json(LOG_INFO, "sweep", "deleted the objects of a dead session",
+				 json_pack("{s:s}", "session_id", id));
+		}
+	}
+	json_decref(reaped);
+	return deleted;
+}
+
 void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db, struct cred_cache *creds)
 {
 	if (!cfg->cluster_shell.enabled)

@@ -1,4 +1,5 @@
 #include "shell/shell_gates.h"
+#include "agent/tunnel_streams.h"
 #include "store/agent_registry.h"
 
 #include <stdarg.h>
@@ -197,12 +198,23 @@ int shell_gate_tunnel(const struct config *cfg, sqlite3 *db, const struct shell_
 		      struct gate_answer *ans)
 {
 	const struct cluster_config *c = config_find_cluster(cfg, t->cluster);
+	struct agent_record rec;
+	int streams;
 
 	memset(ans, 0, sizeof *ans);
-	if (!c || c->backend != BACKEND_AGENT || agent_connected(db, c->name) == 1)
+	if (!c || c->backend != BACKEND_AGENT)
 		return 0;
-	return gate_refuse(ans, 503, "E_CLUSTER_UNREACHABLE",
-			   json_pack("{s:b, s:s}", "retryable", 1, "cluster", c->name),
-			   "cluster %s is reached through its agent, which is not connected now",
-			   c->name);
+	if (agent_lookup(db, c->name, &rec) != 1 || !rec.connected_since)
+		return gate_refuse(ans, 503, "E_CLUSTER_UNREACHABLE",
+				   json_pack("{s:b, s:s}", "retryable", 1, "cluster", c->name),
+				   "cluster %s is reached through its agent, which is not connected now",
+				   c->name);
+	streams = tunnel_streams_count(PROC_NET_TCP, rec.tunnel_port);
+	if (streams >= cfg->agents.max_streams)
+		return gate_refuse(ans, 503, "E_AGENT_BUSY",
+				   json_pack("{s:b, s:s, s:i}", "retryable", 1, "cluster", c->name,
+					     "limit", cfg->agents.max_streams),
+				   "the agent of cluster %s carries as many streams as it may (%d)",
+				   c->name, cfg->agents.max_streams);
+	return 0;
 }

@@ -306,15 +306,33 @@ static enum admit_result check_caps(sqlite3 *db, const char *kind, const char *a
 	return ADMIT_OK;
 }
 
-enum admit_result shell_registry_check(sqlite3 *db, const char *kind, const char *actor,
-				       const char *cluster, const struct shell_caps *caps,
-				       json_t **active, char *err, size_t errlen)
+/* The counts, reaping only when they refuse: a reap reads /proc for every row, so reaping
+ * on every open made each open cost O(sessions) under the registry's write lock (at 500
+ * sessions, most of an open's CPU, and every heartbeat waiting behind it). A dead row can
+ * only make a count too high, never admit too many: under the caps it does no harm, and
+ * periscope.fcgi's maintenance pass reaps it (and writes its "lost" close row) within 15 s.
+ * At a cap, the dead rows are reaped and the caps counted again, so a killed session
+ * never keeps its owner out. */
+static enum admit_result check_caps_reaping(sqlite3 *db, const char *kind, const char *actor,
+					    const char *cluster, const struct shell_caps *caps,
+					    json_t **active, char *err, size_t errlen)
 {
+	enum admit_result r = check_caps(db, kind, actor, cluster, caps, NULL, err, errlen);
+
+	if (r != ADMIT_CAP_USER && r != ADMIT_CAP_CLUSTER)
+		return r;
 	if (shell_registry_reap(db, NULL) < 0) {
 		snprintf(err, errlen, "cannot reap sessions: %s", sqlite3_errmsg(db));
 		return ADMIT_ERROR;
 	}
 	return check_caps(db, kind, actor, cluster, caps, active, err, errlen);
+}
+
+enum admit_result shell_registry_check(sqlite3 *db, const char *kind, const char *actor,
+				       const char *cluster, const struct shell_caps *caps,
+				       json_t **active, char *err, size_t errlen)
+{
+	return check_caps_reaping(db, kind, actor, cluster, caps, active, err, errlen);
 }
 
 enum admit_result shell_registry_admit(sqlite3 *db, const struct shell_slot *slot,
@@ -342,11 +360,7 @@ enum admit_result shell_registry_admit(sqlite3 *db, const struct shell_slot *slo
 		snprintf(err, errlen, "cannot lock the session registry: %s", sqlite3_errmsg(db));
 		return ADMIT_ERROR;
 	}
-	if (shell_registry_reap(db, NULL) < 0) {
-		snprintf(err, errlen, "cannot reap sessions: %s", sqlite3_errmsg(db));
-		goto done;
-	}
-	result = check_caps(db, slot->kind, slot->actor, slot->cluster, caps, active, err, errlen);
+	result = check_caps_reaping(db, slot->kind, slot->actor, slot->cluster, caps, active, err, errlen);
 	if (result != ADMIT_OK)
 		goto done;
 	result = ADMIT_ERROR;

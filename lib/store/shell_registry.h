@@ -1,7 +1,9 @@
 /* Live terminal sessions and their caps, in SQLite (shell_sessions), shared by every
- * periscope-wsbridge process. Admission is one write transaction: reap the rows whose
- * process is gone, count, insert; so N concurrent opens never exceed a cap, and a process
- * that died (even by SIGKILL) leaves no slot taken. A process is identified by its pid and
+ * periscope-wsbridge process. Admission is one write transaction: count; at a cap, reap
+ * the rows whose process is gone and count again; insert. So N concurrent opens never
+ * exceed a cap, and a process that died (even by SIGKILL) leaves no slot taken; under the
+ * caps a dead row waits for periscope.fcgi's maintenance pass (every 15 s), so an open
+ * costs the same at 5 sessions as at 500. A process is identified by its pid and
  * its start time, so a recycled pid does not keep a dead session alive, and by the host's
  * boot id, so a row left by a reboot is dead once its heartbeat is stale.
  *

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { BUILD_DIR, ROOT } from '../lib/stack.mjs';
 import { makeCertificates } from '../lib/tls.mjs';
 
-const UNITS = ['periscope-fcgi.socket', 'periscope-fcgi.service', 'periscope-websocketd.service'];
+const UNITS = ['periscope-fcgi.socket', 'periscope-fcgi.service', 'periscope-websocketd.service', 'periscope-agent-tunnel.service'];
 
 function run(cmd, args, opts = {}) {
 	const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });

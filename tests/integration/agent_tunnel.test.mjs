@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -62,8 +63,8 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		assert.equal(r.status, 200, r.text);
 		assert.deepEqual(r.json.nodes.map((n) => n.name).sort(), NODES.map((n) => n.name).sort());
 		// Answered by edge's apiserver, which periscope reached only through the tunnel.
-		assert.ok(edge.api.state.requests.some((q) => q.path?.startsWith('/api/v1/nodes') && q.user?.username === 'periscope-agent'),
-			'edge\'s fake served the node list to the agent\'s identity');
+		assert.ok(edge.api.state.requests.some((q) => q.path?.startsWith('/api/v1/nodes') && q.user?.username === 'system:serviceaccount:periscope-system:periscope-agent'),
+			'edge\'s fake served the node list to the agent\'s ServiceAccount');
 		assert.ok(edge.api.state.requests.some((q) => q.path === '/api/v1/namespaces/kube-public/configmaps/cluster-info' && q.user?.username === 'system:anonymous'),
 			'the CA came from cluster-info, read anonymously through the tunnel');
 	});
@@ -136,12 +137,78 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		const state = edge.agent.env.PERISCOPE_AGENT_STATE;
 		const r = await run('ssh', ['-F', '/dev/null', '-N', '-T', '-i', path.join(state, 'id_ed25519'), '-o', 'IdentitiesOnly=yes',
 			'-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${path.join(state, 'known_hosts')}`, '-o', 'HostKeyAlias=periscope-tunnel',
-			'-o', `ProxyCommand=${path.join(BUILD_DIR, 'agent/periscope-agent-tunnel')}`, 'root@periscope-tunnel'],
+			'-o', `ProxyCommand=${path.join(BUILD_DIR, 'agent/periscope-agent-tunnel')}`, `${os.userInfo().username}@periscope-tunnel`],
 		{ env: { PATH: process.env.PATH, PERISCOPE_CONFIG: cfgPath } });
 		assert.notEqual(r.code, 0);
 		assert.match(r.stderr, /Permission denied \(publickey\)/);
 		const row = await auditRow(admin, 'verb=agent_connect&outcome=denied');
 		assert.match(row.reason, /no key of a registered agent of a configured agent cluster/);
+	});
+
+	it('rotates the key when the agent gets a new token: same port, the old key refused', async () => {
+		const state = edge.agent.env.PERISCOPE_AGENT_STATE;
+		const before = JSON.parse(fs.readFileSync(path.join(state, 'registration.json'), 'utf8'));
+		const oldKey = path.join(stack.runDir, 'old_id_ed25519');
+		fs.copyFileSync(path.join(state, 'id_ed25519'), oldKey);
+		fs.chmodSync(oldKey, 0o600);
+		const oldFp = execFileSync('ssh-keygen', ['-lf', path.join(state, 'id_ed25519.pub')]).toString().split(' ')[1];
+		await edge.agent.stop();
+		fs.writeFileSync(edge.agent.files.token, await mintToken(admin));
+		edge.agent.start();
+		await waitFor('edge to register again', async () => (await auditRow(admin, 'verb=agent_register&outcome=success&cluster=edge')).extra.fingerprint !== oldFp, { timeoutMs: 30000 });
+		await waitFor('edge\'s agent to reconnect with its new key', async () => (await tunnelStatus(admin))?.connected === true, { timeoutMs: 30000 });
+		const after = JSON.parse(fs.readFileSync(path.join(state, 'registration.json'), 'utf8'));
+		assert.equal(after.tunnelPort, before.tunnelPort, 'the cluster keeps its port');
+		const nodes = await admin.get('/api/clusters/edge/nodes');
+		assert.equal(nodes.status, 200, 'served with the new key (and the CA read again from cluster-info)');
+		const old = await run('ssh', ['-F', '/dev/null', '-N', '-T', '-i', oldKey, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+			'-o', `UserKnownHostsFile=${path.join(state, 'known_hosts')}`, '-o', 'HostKeyAlias=periscope-tunnel',
+			'-o', `ProxyCommand=${path.join(BUILD_DIR, 'agent/periscope-agent')} connect ${stack.wsUrl}/agent/tunnel${stack.caFile ? ` ${stack.caFile}` : ''}`,
+			`${after.sshUser}@periscope-tunnel`]);
+		assert.notEqual(old.code, 0);
+		assert.match(old.stderr, /Permission denied \(publickey\)/);
+	});
+
+	it('trusts only the pinned cluster CA: an agent forwarding elsewhere, or pinning another CA, is not believed', async () => {
+		const state = edge.agent.env.PERISCOPE_AGENT_STATE;
+		const fingerprint = () => execFileSync('ssh-keygen', ['-lf', path.join(state, 'id_ed25519.pub')]).toString().split(' ')[1];
+		const restart = async (change, what) => {
+			await edge.agent.stop();
+			const fp = fingerprint();
+			const reregister = change();
+			edge.agent.start();
+			if (reregister) await waitFor(`${what}: a new registration`, async () => (await auditRow(admin, 'verb=agent_register&outcome=success&cluster=edge')).extra.fingerprint !== fp, { timeoutMs: 30000 });
+			await waitFor(`${what}: the tunnel`, async () => (await tunnelStatus(admin))?.connected === true, { timeoutMs: 30000 });
+		};
+		const env = edge.agent.env;
+		const honest = { apiserver: env.PERISCOPE_APISERVER, ca: fs.readFileSync(edge.agent.files.apiCa, 'utf8') };
+		// 1. The same registration, forwarding to another apiserver (another CA): TLS fails.
+		await restart(() => {
+			env.PERISCOPE_APISERVER = new URL(edge.api.url).host;
+			return false;
+		}, 'an impostor apiserver');
+		const impostor = await admin.get('/api/clusters/edge/nodes');
+		assert.equal(impostor.status, 502, impostor.text);
+		assert.match(impostor.json.err, /certificate|SSL|verif/i);
+		// 2. Registering with the pin of another CA: cluster-info's CA does not match it.
+		const token = await mintToken(admin);
+		await restart(() => {
+			env.PERISCOPE_APISERVER = honest.apiserver;
+			fs.writeFileSync(edge.agent.files.apiCa, edge.api.caPem);
+			fs.writeFileSync(edge.agent.files.token, token);
+			return true;
+		}, 'a registration pinning another CA');
+		const pinned = await admin.get('/api/clusters/edge/nodes');
+		assert.equal(pinned.status, 502, pinned.text);
+		assert.match(pinned.json.err, /does not match the one the agent registered/);
+		// 3. Honest again.
+		const again = await mintToken(admin);
+		await restart(() => {
+			fs.writeFileSync(edge.agent.files.apiCa, honest.ca);
+			fs.writeFileSync(edge.agent.files.token, again);
+			return true;
+		}, 'an honest registration');
+		assert.equal((await admin.get('/api/clusters/edge/nodes')).status, 200);
 	});
 
 	it('answers 503 E_CLUSTER_UNREACHABLE while the agent is down, and serves again once it is back', async () => {
@@ -155,6 +222,9 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		const nodes = await admin.get('/api/clusters/edge/nodes');
 		assert.equal(nodes.status, 503);
 		assert.equal(nodes.json.code, 'E_CLUSTER_UNREACHABLE');
+		const preflight = await admin.get(`/api/clusters/edge/nodes/${ONLINE}/shell/preflight`);
+		assert.equal(preflight.status, 503);
+		assert.equal(preflight.json.code, 'E_CLUSTER_UNREACHABLE');
 		const down = await auditRow(admin, 'verb=agent_disconnect&cluster=edge');
 		assert.equal(down.actor.sub, 'agent:edge');
 
@@ -177,7 +247,11 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		const closed = await t.until('the shell to end after the agent was killed', () =>
 			t.frames.find((f) => f.type === 'error' || f.type === 'closed'), 60000);
 		const close = await auditRow(admin, `verb=cluster_shell_close&session_id=${hello.sessionId}`);
-		assert.ok(close.reason, `the close row says why (${close.reason}); the terminal got ${JSON.stringify(closed)}`);
+		// sshd ends the forwarded streams with the agent's connection, and its listener: the
+		// bridge tells that from a stream that merely closed.
+		assert.equal(close.reason, 'agent_disconnected', `the close row's reason; the terminal got ${JSON.stringify(closed)}`);
+		assert.equal(closed.type, 'closed');
+		assert.equal(closed.reason, 'agent_disconnected');
 
 		assert.ok(Date.now() - killedAt < 60000);
 

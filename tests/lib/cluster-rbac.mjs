@@ -74,22 +74,3 @@ export function tierBindings(roles = { admin: 'cluster-admin', read: 'view' }) {
   }));
 }
 
-// What kubeadm creates at init for cluster discovery (cmd/kubeadm/app/phases/bootstraptoken/
-// clusterinfo/clusterinfo.go CreateClusterInfoRBACRules): system:anonymous may get the
-// kube-public/cluster-info ConfigMap, and nothing else. periscope reads an agent cluster's
-// CA from it, through the tunnel (docs/agent.md).
-export function clusterInfoRbac() {
-  return [
-    {
-      apiVersion: V1, kind: 'Role',
-      metadata: { name: 'kubeadm:bootstrap-signer-clusterinfo', namespace: 'kube-public' },
-      rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['cluster-info'], verbs: ['get'] }],
-    },
-    {
-      apiVersion: V1, kind: 'RoleBinding',
-      metadata: { name: 'kubeadm:bootstrap-signer-clusterinfo', namespace: 'kube-public' },
-      roleRef: { apiGroup: RBAC, kind: 'Role', name: 'kubeadm:bootstrap-signer-clusterinfo' },
-      subjects: [{ kind: 'User', apiGroup: RBAC, name: 'system:anonymous' }],
-    },
-  ];
-}

@@ -1,26 +1,57 @@
 // The local stack's agent cluster `edge` (docs/agent.md, issue 12): a second apiserver fake
 // that periscope is never told how to dial (its in-cluster listener, on a port only the
 // agent is given), and a real periscope-agent registered with a token an admin mints
-// through the API, holding its tunnel through the stack's web server.
+// through the API, holding its tunnel through the stack's web server. The fake gets the
+// RBAC of the shipped manifests (deploy/agent/agent.yaml and cluster-shell.yaml) and no
+// more, so every edge test shows they are enough; periscope calls it as the agent's
+// ServiceAccount, with a token the fake minted (TokenRequest standing in for the
+// manifest's service-account-token Secret, which the fake's controllers do not fill).
 //
 //   const stack = await startStack({ config: { clusters: [..., EDGE_CLUSTER] } });
 //   const edge = await startEdge(stack, admin);   // admin: a signed-in Browser
 //   ... edge.api (the fake), edge.agent.stop() / edge.agent.start(), await edge.stop();
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as path from 'node:path';
 
+import { parseAllDocuments } from 'yaml';
+
 import { startApiserver } from '../fakes/apiserver/server.mjs';
-import { clusterInfoRbac, nodeReaderRbac, provisionerRbac, tierBindings } from './cluster-rbac.mjs';
 import { within } from './deadline.mjs';
-import { BUILD_DIR, NODES, waitFor } from './stack.mjs';
+import { BUILD_DIR, NODES, ROOT, waitFor } from './stack.mjs';
 
 export const EDGE_NAME = 'edge';
 export const EDGE_CLUSTER = { name: EDGE_NAME, backend: 'agent', region: 'eu-west-1', environment: 'edge' };
-// The identity the agent registers for periscope's calls: in a real cluster the agent's
-// ServiceAccount token; here a static token of the fake (its --token-auth-file).
-const AGENT_USER = 'periscope-agent';
+const AGENT_NAMESPACE = 'periscope-system';
+const AGENT_SA = 'periscope-agent';
+const RBAC_KINDS = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
+
+// The ServiceAccount and RBAC objects of the shipped manifests (the rest: the Namespace the
+// fake has already, the Secret, the volume claim and the Deployment this process plays).
+export function manifestRbac() {
+	return ['agent.yaml', 'cluster-shell.yaml'].flatMap((f) =>
+		parseAllDocuments(fs.readFileSync(path.join(ROOT, 'deploy/agent', f), 'utf8')).map((d) => d.toJS()))
+		.filter((o) => o && RBAC_KINDS.has(o.kind));
+}
+
+// A token of the agent's ServiceAccount (TokenRequest, as the admin).
+function serviceAccountToken(api) {
+	const body = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86400 } });
+	return new Promise((resolve, reject) => {
+		const req = https.request(`${api.url}/api/v1/namespaces/${AGENT_NAMESPACE}/serviceaccounts/${AGENT_SA}/token`, {
+			method: 'POST', ca: api.caPem,
+			headers: { authorization: `Bearer ${api.adminToken}`, 'content-type': 'application/json' },
+		}, (res) => {
+			let text = '';
+			res.on('data', (c) => { text += c; });
+			res.on('end', () => (res.statusCode === 201 ? resolve(JSON.parse(text).status.token)
+				: reject(new Error(`TokenRequest for ${AGENT_SA}: HTTP ${res.statusCode} ${text}`))));
+		});
+		req.on('error', reject);
+		req.end(body);
+	});
+}
 
 // The tunnel status /api/clusters shows for edge.
 export async function tunnelStatus(browser, cluster = EDGE_NAME) {
@@ -37,16 +68,9 @@ export async function mintToken(browser, cluster = EDGE_NAME) {
 export async function startEdge(stack, admin, { cluster = EDGE_NAME, apiserver = {} } = {}) {
 	const dir = path.join(stack.runDir, `agent-${cluster}`);
 	fs.mkdirSync(path.join(dir, 'state'), { recursive: true, mode: 0o700 });
-	const apiToken = `agent-sa.${randomBytes(24).toString('base64url')}`;
-	const api = await startApiserver({
-		readyDelayMs: 200, nodes: NODES, anonymousAuth: true,
-		users: [{ username: AGENT_USER, token: apiToken }],
-		...apiserver,
-	});
-	const identity = { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: AGENT_USER };
-	api.createObjects([
-		...provisionerRbac({ identity }), ...nodeReaderRbac({ identity }), ...tierBindings(), ...clusterInfoRbac(),
-	]);
+	const api = await startApiserver({ readyDelayMs: 200, nodes: NODES, anonymousAuth: true, ...apiserver });
+	api.createObjects(manifestRbac());
+	const apiToken = await serviceAccountToken(api);
 	const files = {
 		token: path.join(dir, 'registration-token'),
 		apiToken: path.join(dir, 'sa-token'),

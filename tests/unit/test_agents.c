@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent/ssh_pubkey.h"
+#include "agent/tunnel_streams.h"
 #include "store/agent_registry.h"
 #include "store/db.h"
 #include "unit.h"
@@ -145,6 +146,22 @@ START_TEST(ports_are_distinct_and_keys_belong_to_one_cluster)
 }
 END_TEST
 
+/* 0xB86C = 47212: two streams accepted on it (the client ends, the TIME_WAIT and another
+ * address's row do not count), one listener; 47213 listens with no stream. */
+START_TEST(streams_are_the_established_connections_to_the_port)
+{
+	char path[4096];
+
+	snprintf(path, sizeof path, "%s/tests/unit/data/proc_net_tcp", unit_srcdir());
+	ck_assert_int_eq(tunnel_streams_count(path, 47212), 2);
+	ck_assert_int_eq(tunnel_streams_count(path, 47213), 0);
+	ck_assert_int_eq(tunnel_port_listening(path, 47212), 1);
+	ck_assert_int_eq(tunnel_port_listening(path, 47213), 1);
+	ck_assert_int_eq(tunnel_port_listening(path, 47214), 0);
+	ck_assert_int_eq(tunnel_streams_count("/nonexistent/tcp", 47212), -1);
+}
+END_TEST
+
 static Suite *agents_suite(void)
 {
 	Suite *s = suite_create("agents");
@@ -154,6 +171,7 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc, forged_and_smuggling_keys_are_refused);
 	tcase_add_test(tc, tokens_are_one_time_bound_and_expiring);
 	tcase_add_test(tc, ports_are_distinct_and_keys_belong_to_one_cluster);
+	tcase_add_test(tc, streams_are_the_established_connections_to_the_port);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -205,7 +205,7 @@ START_TEST(counters_survive_process_exits_and_retention)
 }
 END_TEST
 
-START_TEST(the_audit_trigger_counts_opens_closes_bytes_and_lost_bridges)
+START_TEST(the_audit_trigger_counts_opens_closes_and_lost_bridges)
 {
 	char path[TEST_DB_PATH_MAX];
 	sqlite3 *db;
@@ -235,10 +235,12 @@ START_TEST(the_audit_trigger_counts_opens_closes_bytes_and_lost_bridges)
 				 "{\"kind\":\"cluster_shell\",\"cluster\":\"dev\"}"), 1);
 	ck_assert_int_eq(counter(db, "periscope_bridges_lost_total",
 				 "{\"kind\":\"node_shell\",\"cluster\":\"prod\"}"), 0);
+	/* Bytes are the bridges' to count, at each heartbeat (wsbridge/session.c): a close
+	 * row's own bytes would count them twice. */
 	ck_assert_int_eq(counter(db, "periscope_shell_bytes_total",
-				 "{\"kind\":\"node_shell\",\"direction\":\"out\"}"), 2000);
+				 "{\"kind\":\"node_shell\",\"direction\":\"out\"}"), 0);
 	ck_assert_int_eq(counter(db, "periscope_shell_bytes_total",
-				 "{\"kind\":\"cluster_shell\",\"direction\":\"in\"}"), 5);
+				 "{\"kind\":\"cluster_shell\",\"direction\":\"in\"}"), 0);
 	/* Only counters of the catalogue, and never backwards. */
 	ck_assert_int_eq(metrics_counter_add(db, "periscope_no_such_total", "{}", 1), -1);
 	ck_assert_int_eq(metrics_counter_add(db, "periscope_audit_rows", "{}", 1), -1);
@@ -351,7 +353,7 @@ static Suite *metrics_suite(void)
 	tcase_add_test(tc, histogram_buckets_are_cumulative_and_end_in_inf);
 	tcase_add_test(tc, every_catalogue_name_is_valid_and_counters_end_in_total);
 	tcase_add_test(tc, counters_survive_process_exits_and_retention);
-	tcase_add_test(tc, the_audit_trigger_counts_opens_closes_bytes_and_lost_bridges);
+	tcase_add_test(tc, the_audit_trigger_counts_opens_closes_and_lost_bridges);
 	tcase_add_test(tc, a_scrape_renders_every_family_with_its_values);
 	tcase_add_test(tc, networks_match_v4_v6_and_mapped_addresses);
 	suite_add_tcase(s, tc);

@@ -109,6 +109,57 @@ START_TEST(a_dead_process_frees_its_slot)
 }
 END_TEST
 
+static int close_rows(sqlite3 *db, const char *session_id, char *reason, size_t len, json_t **extra);
+
+/* How many registry rows match a WHERE clause. */
+static int count_rows_where(sqlite3 *db, const char *where)
+{
+	char sql[256];
+	sqlite3_stmt *st;
+	int n = -1;
+
+	snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM shell_sessions WHERE %s", where);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Under the caps an open reads no other row's process (that made each open cost
+ * O(sessions)): a dead row stays for the maintenance pass. At a cap it is reaped first,
+ * with its close row, and the open admitted; the authorizer's check does the same. */
+START_TEST(dead_rows_are_reaped_only_at_a_cap)
+{
+	sqlite3 *db;
+	pid_t a = sleeper(), b = sleeper();
+	json_t *active = NULL;
+	struct shell_caps caps = { .per_user = 2, .per_cluster = 3 };
+	char err[256];
+
+	fresh_db();
+	db = open_db();
+	ck_assert_int_eq(admit(db, "s1", "alice", "prod", a, NULL), ADMIT_OK);
+	end(a);
+	ck_assert_int_eq(admit(db, "s2", "alice", "prod", b, NULL), ADMIT_OK);
+	ck_assert_int_eq(count_rows_where(db, "id = 's1'"), 1);
+	/* alice holds 2 rows, one dead: the check and the open reap it and let her in. */
+	ck_assert_int_eq(shell_registry_check(db, "cluster_shell", "alice", "prod", &caps, &active,
+					      err, sizeof err), ADMIT_OK);
+	ck_assert_ptr_null(active);
+	ck_assert_int_eq(count_rows_where(db, "id = 's1'"), 0);
+	ck_assert_int_eq(close_rows(db, "s1", NULL, 0, NULL), 1);
+	ck_assert_int_eq(admit(db, "s3", "alice", "prod", b, NULL), ADMIT_OK);
+	/* Now both live: the third is refused, listing them. */
+	ck_assert_int_eq(admit(db, "s4", "alice", "prod", b, &active), ADMIT_CAP_USER);
+	ck_assert_int_eq(json_array_size(active), 2);
+	json_decref(active);
+	db_close(db);
+	end(b);
+	remove_db();
+}
+END_TEST
+
 START_TEST(a_recycled_pid_does_not_keep_a_session_alive)
 {
 	sqlite3 *db;
@@ -339,6 +390,7 @@ static Suite *registry_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, caps_per_user_and_per_cluster);
 	tcase_add_test(tc, a_dead_process_frees_its_slot);
+	tcase_add_test(tc, dead_rows_are_reaped_only_at_a_cap);
 	tcase_add_test(tc, a_recycled_pid_does_not_keep_a_session_alive);
 	tcase_add_test(tc, concurrent_admissions_never_exceed_the_cap);
 	tcase_add_test(tc, start_ticks_name_a_live_process);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 
 import { ShellSession, base64ToBytes } from '../../web/js/shell-session.js';
+import { describeClosed, describeWatchers } from '../../web/js/errors.js';
 
 // The seeds' reconnect backoff (reference/periscope-node-shell.md: [0, 1000, 3000, 8000] ms,
 // at most 4 attempts), written out: a changed constant in the product must fail here.
@@ -245,6 +246,24 @@ describe('terminal session client', () => {
 		assert.equal(events.at(-1).code, 'E_FORBIDDEN');
 		clock.advance(60000);
 		assert.equal(FakeSocket.all.length, 1, 'no reconnect');
+	});
+
+	it('tells when audit admins start and stop watching, and who ended a session', async () => {
+		const { s, events, ws } = t;
+		s.connect();
+		ws().open();
+		ws().frame(HELLO);
+		ws().frame({ type: 'watched', watchers: 1 });
+		assert.deepEqual([events.at(-1).type, events.at(-1).watchers, s.watchers], ['watched', 1, 1]);
+		ws().frame({ type: 'watched', watchers: 0 });
+		assert.equal(events.at(-1).watchers, 0);
+		ws().frame({ type: 'closed', reason: 'terminated', exitCode: -1, terminatedBy: 'admin@periscope.local' });
+		assert.equal(events.at(-1).type, 'closed');
+		assert.equal(events.at(-1).terminatedBy, 'admin@periscope.local');
+		assert.equal(describeClosed(events.at(-1)), 'The session was ended by admin@periscope.local.');
+		assert.equal(describeWatchers(1), 'An audit admin is watching this session live.');
+		assert.equal(describeWatchers(2), '2 audit admins are watching this session live.');
+		assert.equal(describeWatchers(0), 'Nobody is watching this session live any more.');
 	});
 
 	it('ends on closed or a fatal error frame without reconnecting; a non-fatal error is a warning', async () => {

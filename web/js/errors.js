@@ -9,6 +9,7 @@ const CODES = {
 	E_IDP_UNAVAILABLE: ['The identity provider cannot be reached.', 'Try again in a moment.'],
 	E_FORBIDDEN: ['Your tier is not allowed to do this.', 'Ask an administrator to give your group a tier that is allowed.'],
 	E_NOT_FOUND: ['That cluster or node does not exist (any more).', 'Reload the list and pick another one.'],
+	E_NO_RECORDING: ['This session has no recording (recording was off, or it could not be written).', 'The session\'s audit rows still say what happened.'],
 	E_METHOD_NOT_ALLOWED: ['The server does not accept this kind of request here.', 'Reload the page; if it persists, report it.'],
 	E_INVALID_REQUEST: ['The server could not understand the request.', 'Reload the page and try again; check any filters you typed.'],
 	E_NOT_IMPLEMENTED: ['This shell mode is not available on this server.', 'Open the shell in its default mode.'],
@@ -26,6 +27,7 @@ const CODES = {
 	E_UPSTREAM: ['The cluster or AWS could not be reached, or refused the stream.', 'Try again in a moment.'],
 	E_CLUSTER_UNREACHABLE: ['This cluster is reached through its agent, which is not connected right now.', 'Try again in a moment; if it lasts, ask an administrator to check the periscope-agent in that cluster.'],
 	E_AGENT_UNAUTHORIZED: ['periscope refused this agent registration.', 'Mint a new registration token for the cluster (its tokens are single-use) and register again; the audit log says why.'],
+	E_AGENT_BUSY: ['This cluster\'s agent carries as many streams as it may right now.', 'Try again shortly, when other sessions on this cluster have closed.'],
 	E_OUTPUT_OVERFLOW: ['The browser did not keep up with the terminal\'s output, so the session was cut.', 'Open a new session and avoid printing huge outputs (pipe them through head or less).'],
 	E_BAD_FRAME: ['The server did not understand a message from this page.', 'Reload the page if the terminal misbehaves.'],
 	E_FRAME_TOO_LARGE: ['A paste was too large to send in one go.', 'Paste smaller pieces.'],
@@ -86,6 +88,7 @@ const REASONS = {
 	max_duration: 'The session reached its maximum duration',
 	terminated: 'The session was ended on the server (shut down, or ended by an administrator)',
 	upstream_closed: 'The cluster or node ended the stream',
+	agent_disconnected: 'The cluster\'s agent disconnected, taking the session with it; it reconnects by itself, so try again in a moment',
 	signed_out: 'You signed out (here, or everywhere from another browser), so the session was closed',
 	session_expired: 'Your sign-in expired, so the session was closed; sign in again to open a new one',
 	forbidden: 'Your groups no longer give you a tier that may open this shell, so the session was closed',
@@ -93,6 +96,14 @@ const REASONS = {
 };
 
 export function describeClosed(frame) {
+	// Ended from the Sessions page (DELETE /api/sessions/{id}): by whom.
+	if (frame.reason === 'terminated' && frame.terminatedBy) return `The session was ended by ${frame.terminatedBy}.`;
 	const why = REASONS[frame.reason] || `Session ended (${frame.reason || 'unknown reason'})`;
 	return frame.reason === 'exit' && frame.exitCode >= 0 ? `${why} with status ${frame.exitCode}.` : `${why}.`;
+}
+
+// The watched frame: audit admins watching this session live (docs/frames.md).
+export function describeWatchers(n) {
+	if (!(n > 0)) return 'Nobody is watching this session live any more.';
+	return n === 1 ? 'An audit admin is watching this session live.' : `${n} audit admins are watching this session live.`;
 }

@@ -127,9 +127,14 @@ export class ShellSession {
 			this.idleWarnUntil = this.now() + Math.max(0, Number(f.secondsRemaining) || 0) * 1000;
 			this.emit('idle_warn', { secondsRemaining: f.secondsRemaining });
 			break;
+		case 'watched':
+			// An audit admin started or stopped watching this session live.
+			this.watchers = Math.max(0, Number(f.watchers) || 0);
+			this.emit('watched', { watchers: this.watchers });
+			break;
 		case 'closed':
 			attempt.ended = true;
-			this.finish('closed', { reason: f.reason, exitCode: f.exitCode });
+			this.finish('closed', { reason: f.reason, exitCode: f.exitCode, terminatedBy: f.terminatedBy });
 			break;
 		case 'error':
 			if (f.fatal === false) {

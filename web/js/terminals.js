@@ -8,7 +8,7 @@ import { Terminal } from '../dist/xterm.mjs';
 
 import { diagnoseShell, shellPath } from './api.js';
 import { clear, formatDuration, h } from './dom.js';
-import { describeClosed, describeError } from './errors.js';
+import { describeClosed, describeError, describeWatchers } from './errors.js';
 import { ShellSession } from './shell-session.js';
 
 export const MAX_OPEN_SESSIONS = 5;
@@ -270,6 +270,9 @@ export class TerminalDock {
 		case 'idle_warn':
 		case 'idle_clear':
 			this.updateStatus(tab);
+			break;
+		case 'watched':
+			this.note(tab, describeWatchers(ev.watchers));
 			break;
 		case 'reconnecting':
 			if (ev.lostSession) term.write(`\r\n${DIM}── connection lost ──${RESET}\r\n`);

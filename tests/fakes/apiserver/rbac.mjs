@@ -142,7 +142,8 @@ export function forbiddenError(group, resource, name, reason) {
 }
 
 export class Rbac {
-  // lookup(resource, ns, name): a stored object or null; list(resource, ns): stored objects.
+  // lookup(resource, ns, name): a stored object or null; list(resource, ns): the stored
+  // objects (an iterable). Both are the store's own objects: nothing here may change them.
   constructor({ lookup, list }) {
     this.lookup = lookup;
     this.list = list;

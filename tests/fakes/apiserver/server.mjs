@@ -163,7 +163,8 @@ export async function startApiserver(opts = {}) {
   const clock = new Clock();
   const store = new Store(clock);
   const lookup = (resource, ns, name) => (store.has(resource, ns, name) ? store.get(resource, ns, name) : null);
-  const rbac = new Rbac({ lookup, list: (resource, ns) => store.list(resource, ns).items });
+  // The authorizer only reads: it gets the stored objects, not copies (store.peek/values).
+  const rbac = new Rbac({ lookup: (resource, ns, name) => store.peek(resource, ns, name), list: (resource, ns) => store.values(resource, ns) });
   const auth = new Authenticator({ adminToken, adminUser, users, clock, lookup, anonymous: anonymousAuth });
   const state = { requests: [], execs: [], store, warnings: [], eksRefusals: [] };
   let url = null;
