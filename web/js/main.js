@@ -8,6 +8,7 @@ import { errorNotice, loading } from './ui.js';
 import { renderAudit, renderAuditEvent } from './views/audit.js';
 import { renderClusters } from './views/clusters.js';
 import { renderNodes } from './views/nodes.js';
+import { renderSessions } from './views/sessions.js';
 import { renderSignIn } from './views/signin.js';
 
 const main = document.getElementById('main');
@@ -23,6 +24,7 @@ function route() {
 	if (parts[0] === 'clusters' && parts[2] === 'nodes') return { page: 'nodes', cluster: parts[1], params };
 	if (parts[0] === 'audit' && parts.length === 1) return { page: 'audit', params };
 	if (parts[0] === 'audit' && parts.length === 2) return { page: 'audit-event', id: parts[1], params };
+	if (parts[0] === 'sessions' && parts.length === 1) return { page: 'sessions', params };
 	return { page: 'not-found', params };
 }
 
@@ -58,6 +60,7 @@ function drawHeader(current) {
 		h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '◎'), 'periscope'),
 		h('nav', { class: 'nav', 'aria-label': 'Main' },
 			navLink('#/', 'Clusters', 'clusters', current),
+			navLink('#/sessions', 'Sessions', 'sessions', current),
 			navLink('#/audit', 'Audit', 'audit', current)),
 		menu);
 	header.hidden = false;
@@ -91,6 +94,7 @@ async function render() {
 		else if (r.page === 'nodes') await renderNodes(ctx, r.cluster, stillCurrent);
 		else if (r.page === 'audit') await renderAudit(ctx, r.params, stillCurrent);
 		else if (r.page === 'audit-event') await renderAuditEvent(ctx, r.id, stillCurrent);
+		else if (r.page === 'sessions') await renderSessions(ctx, r.params, stillCurrent);
 		else clear(main, h('h1', {}, 'Page not found'), h('p', {}, `periscope has no page at ${location.hash}. `, h('a', { href: '#/' }, 'Go to the clusters')));
 	} catch (e) {
 		if (stillCurrent()) clear(main, h('h1', {}, 'This page could not be loaded'), errorNotice(e));
