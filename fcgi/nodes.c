@@ -59,13 +59,15 @@ void handle_node_preflight(struct request *rq)
 	const struct config *cfg = rq->w->cfg;
 	struct shell_target t = { .kind = SHELL_NODE, .cluster = rq->params[0], .node = rq->params[1] };
 	struct gate_answer ans = { 0 };
-	struct node_access access;
+	struct node_access access = { 0 };
 	struct ssm_instance_info info = { 0 };
 	struct aws_error aerr = { 0 };
 	char *cookie = cookie_value(rq->cookie_header, cfg->session.cookie_name);
 	char err[512];
 
-	if (node_shell_prepare(cfg, rq->w->creds, &rq->w->auth, cookie, &t, &rq->identity, NULL, &access, &ans) != 0) {
+	/* An agent cluster whose agent is away: the same answer as the shell's gate. */
+	if (shell_gate_tunnel(cfg, rq->w->db, &t, &ans) != 0 ||
+	    node_shell_prepare(cfg, rq->w->creds, &rq->w->auth, cookie, &t, &rq->identity, NULL, &access, &ans) != 0) {
 		respond_error(rq, ans.status, ans.code, ans.message, json_incref(ans.extras));
 		goto done;
 	}

@@ -34,6 +34,19 @@ static void not_found(struct request *rq)
 	respond_error(rq, 404, "E_NOT_FOUND", "no such session", NULL);
 }
 
+/* A refused act on a session is audited too. The id asked for goes in requested_id, not
+ * session_id: the row must not keep a recording alive (store/recording_sweep.h), and it
+ * says the same whether the session is missing or someone else's. */
+static void audit_refused(struct request *rq, const char *verb, const char *id, const char *code)
+{
+	struct audit_event ev = { .verb = verb, .outcome = "denied", .reason = code };
+	json_t *extra = json_pack("{s:s, s:s}", "requested_id", id, "code", code);
+
+	ev.extra = extra;
+	audit_request_event(rq, &ev);
+	json_decref(extra);
+}
+
 void handle_sessions_list(struct request *rq)
 {
 	json_t *list = shell_control_list(rq->w->db, owner_filter(rq), now_ms());
@@ -74,6 +87,7 @@ void handle_session_delete(struct request *rq)
 	/* A state change: only from our own pages, as sign-out (auth/origin.h). */
 	if (!request_from_our_pages(rq->w->cfg, request_env(rq, "HTTP_ORIGIN"),
 				    request_env(rq, "HTTP_SEC_FETCH_SITE"))) {
+		audit_refused(rq, "session_terminate", id, "E_ORIGIN");
 		respond_error(rq, 403, "E_ORIGIN", "ending a session must come from periscope's own pages",
 			      NULL);
 		return;
@@ -84,6 +98,7 @@ void handle_session_delete(struct request *rq)
 	}
 	session = shell_control_get(rq->w->db, id, owner_filter(rq), now_ms(), &err);
 	if (!session && !err) {
+		audit_refused(rq, "session_terminate", id, "E_NOT_FOUND");
 		not_found(rq);
 		return;
 	}
@@ -266,6 +281,7 @@ void handle_session_watch(struct request *rq)
 	int fd = -1, found, live;
 
 	if (!rq->identity.audit_admin) {
+		audit_refused(rq, "session_watch", id, "E_FORBIDDEN");
 		respond_error(rq, 403, "E_FORBIDDEN", "only audit admins may watch a session live", NULL);
 		return;
 	}

@@ -100,9 +100,21 @@ long long recording_escape(struct buf *out, const unsigned char *p, size_t len, 
 	size_t i = 0;
 
 	while (i < len) {
-		int n = utf8_step(p + i, len - i);
+		int n;
 		unsigned char c = p[i];
 		int rc = 0;
+		size_t run = i;
+
+		/* Most terminal output is plain ASCII that needs no escape: appended as one run. */
+		while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > i) {
+			if (buf_append(out, p + i, run - i) != 0)
+				return -1;
+			i = run;
+			continue;
+		}
+		n = utf8_step(p + i, len - i);
 
 		if (n == 0 && !final)
 			break;

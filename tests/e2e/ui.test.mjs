@@ -217,6 +217,30 @@ describe('web UI in Chromium', { skip: chromiumMissing }, () => {
 		assert.match(await page.locator('.facts.detail').innerText(), new RegExp(NODE.replace(/\./g, '\\.')));
 		await screenshot(page, 'audit-node-transcript');
 
+		// The recording, played in the page: Play runs it to the output typed in the session;
+		// the position slider seeks back to the start (nothing on screen yet) and to the end.
+		const player = page.locator('.recording');
+		const screen = player.locator('.player-host .ap-term');
+		const play = player.getByRole('button', { name: 'Play' });
+		await play.waitFor();
+		await waitFor('the recording loaded', () => play.isEnabled(), { timeoutMs: 10000 });
+		const total = Number(await player.locator('.player-position').getAttribute('max'));
+		assert.ok(total > 0, `a recording of ${total} s`);
+		await play.click();
+		await waitFor('the played recording showing the output', async () => /(^|\n)hi\s*(\n|$)/.test(await screen.innerText()), { timeoutMs: 20000 });
+		await player.getByRole('button', { name: 'Play' }).waitFor({ timeout: (total + 5) * 1000 }); // ended: Pause is Play again
+		assert.match(await player.locator('.player-time').innerText(), /^(\d+(?:\.\d s|:\d\d)) \/ \1$/, 'at the end');
+		await player.locator('.player-position').fill('0');
+		await waitFor('seeked to the start', async () => !/hi/.test(await screen.innerText()), { timeoutMs: 5000 });
+		assert.match(await player.locator('.player-time').innerText(), /^0(\.0 s|:00) \//);
+		await player.locator('.player-position').fill(String(total));
+		await waitFor('seeked to the end', async () => /(^|\n)hi\s*(\n|$)/.test(await screen.innerText()), { timeoutMs: 5000 });
+		// A new speed keeps the position.
+		await player.getByLabel('Speed').selectOption('2');
+		await waitFor('the end still shown at 2×', async () => /(^|\n)hi\s*(\n|$)/.test(await screen.innerText()), { timeoutMs: 5000 });
+		assert.equal(await player.getByRole('link', { name: 'Download' }).getAttribute('href'), `/api/sessions/${await page.locator('.facts.detail a code').innerText()}/recording`);
+		await screenshot(page, 'audit-recording');
+
 		await page.goto(`${stack.url}/#/audit?verb=cluster_shell_close`);
 		await page.locator('tr[data-verb="cluster_shell_close"]').first().waitFor();
 		await page.locator('tr[data-verb="cluster_shell_close"] a', { hasText: 'Details' }).first().click();
@@ -252,6 +276,98 @@ describe('web UI in Chromium', { skip: chromiumMissing }, () => {
 		await screenshot(page, 'cluster-shell');
 		await page.getByRole('button', { name: 'Close Cluster shell · local' }).click();
 		await page.setViewportSize(WIDE);
+	});
+
+	it('lists the live sessions, and the cap refusal leads there to end one', async () => {
+		const { page } = admin;
+		await page.setViewportSize(WIDE);
+		await page.goto(`${stack.url}/#/`);
+		const open = page.getByRole('button', { name: 'Open a cluster shell on local' });
+		for (let i = 1; i <= 2; i += 1) {
+			await open.click();
+			await waitFor(`session ${i} connected`, async () => (await page.locator('.tab .pill-connected').count()) === i, { timeoutMs: 30000 });
+		}
+		const ids = await page.locator('.term-status').evaluateAll((els) => els.map((e) => e.textContent.replace('Session ', '')));
+		// The third meets the per-user cap (clusterShell.maxSessionsPerUser, 2 by default).
+		await open.click();
+		const alert = page.locator('.term-panel:not([hidden]) .term-alert');
+		await alert.getByText('E_CAP_USER').waitFor({ timeout: 30000 });
+		assert.match(await alert.innerText(), /End one of these on the Sessions page.*press Open a new session/s);
+		await alert.getByRole('link', { name: 'See your open sessions' }).click();
+		await page.getByRole('heading', { name: 'Live sessions' }).waitFor();
+		assert.equal(await page.locator('.dock-panels').isVisible(), false, 'the dock folds to show the list');
+		const rows = page.locator('tr[data-session]');
+		await waitFor('both sessions listed', async () => (await rows.count()) === 2, { timeoutMs: 10000 });
+		assert.deepEqual((await rows.evaluateAll((r) => r.map((x) => x.dataset.session))).sort(), [...ids].sort());
+		const first = page.locator(`tr[data-session="${ids[0]}"]`);
+		assert.match(await first.innerText(), /Cluster shell\s+in this window/);
+		assert.match(await first.innerText(), /admin@periscope\.local/);
+		await screenshot(page, 'sessions');
+		await page.setViewportSize(NARROW);
+		await screenshot(page, 'sessions');
+		await page.setViewportSize(WIDE);
+
+		// End the first, after the confirmation: it leaves the list and its terminal says so.
+		await first.getByRole('button', { name: 'End' }).click();
+		const dialog = page.locator('dialog[open]');
+		await dialog.getByText(/Its shell and anything running in it stop/).waitFor();
+		await dialog.getByRole('button', { name: 'End session' }).click();
+		await waitFor('the ended session gone from the list', async () => (await rows.count()) === 1, { timeoutMs: 10000 });
+		assert.equal(await page.locator(`tr[data-session="${ids[1]}"]`).count(), 1);
+		const ended = page.locator('.tab', { has: page.locator('.pill-closed') });
+		await ended.first().waitFor({ timeout: 10000 });
+		await ended.first().click();
+		assert.match(await page.locator('.term-panel:not([hidden]) .term-banner').innerText(), /ended by admin@periscope\.local/i);
+
+		// Now the refused tab opens.
+		await page.getByRole('tab', { name: /Cluster shell · local\s*Failed/ }).click();
+		await page.locator('.term-panel:not([hidden])').getByRole('button', { name: 'Open a new session' }).click();
+		await waitFor('the third tab connected', async () => (await page.locator('.tab .pill-connected').count()) === 2, { timeoutMs: 30000 });
+		const closeButtons = page.getByRole('button', { name: 'Close Cluster shell · local' });
+		while ((await closeButtons.count()) > 0) await closeButtons.first().click();
+		assert.equal(await page.locator('#dock').isHidden(), true);
+		// The refused upgrade is the browser's own console error, and the one expected here.
+		const refused = (p) => /api\/clusters\/local\/shell/.test(p) && /429/.test(p);
+		assert.equal(admin.problems.filter(refused).length > 0, true, 'the cap refused the upgrade');
+		admin.problems.splice(0, admin.problems.length, ...admin.problems.filter((p) => !refused(p)));
+	});
+
+	it('lets an audit admin watch a live terminal read-only, and tells the operator', async () => {
+		const { page } = admin;
+		const other = await openPage(await browser.newContext({ viewport: WIDE }), stack.url);
+		const op = other.page;
+		await signInThroughIdp(op, stack.url, 'admin');
+		await op.getByRole('button', { name: 'Open a cluster shell on local' }).click();
+		await op.locator('.tab .pill-connected').waitFor({ timeout: 30000 });
+		await waitForRow(op, /[$#]\s*$/);
+		await typeInTerminal(op, 'echo before-$((1+1))');
+		await waitForRow(op, /^before-2$/);
+		const sid = (await op.locator('.term-panel:not([hidden]) .term-status').innerText()).replace('Session ', '');
+
+		await page.goto(`${stack.url}/#/sessions`);
+		await page.getByRole('link', { name: `Watch session ${sid}` }).click();
+		await page.getByRole('heading', { name: 'Watching live' }).waitFor();
+		await waitForRow(page, /^before-2$/, { scope: '.watch-host' });
+		// The operator is told, and it stays in the status strip while it lasts.
+		await op.locator('.term-panel:not([hidden]) .term-watched').getByText('Watched live by an audit admin').waitFor({ timeout: 10000 });
+		// What is typed after the watcher joined reaches the watcher.
+		await typeInTerminal(op, 'echo after-$((2+3))');
+		await waitForRow(op, /^after-5$/);
+		await waitForRow(page, /^after-5$/, { scope: '.watch-host', timeoutMs: 10000 });
+		// Read-only: keys pressed on the watched terminal go nowhere.
+		await page.locator('.watch-host .xterm-helper-textarea').focus();
+		await page.keyboard.type('echo zzz-$((3+4))');
+		await page.keyboard.press('Enter');
+		await typeInTerminal(op, 'echo mark-$((4+5))');
+		await waitForRow(page, /^mark-9$/, { scope: '.watch-host', timeoutMs: 10000 });
+		assert.equal((await terminalRows(op)).some((r) => /zzz|^7$/.test(r)), false, 'nothing the watcher typed reached the shell');
+		await screenshot(page, 'watch');
+		await screenshot(op, 'watched-operator');
+
+		await op.getByRole('button', { name: 'Close Cluster shell · local' }).click();
+		await page.locator('.watch-status').getByText(/The session ended\./).waitFor({ timeout: 15000 });
+		allProblems.push(...other.problems);
+		await op.context().close();
 	});
 
 	it('signs out everywhere, which closes the terminal another browser has open', async () => {

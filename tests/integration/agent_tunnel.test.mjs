@@ -169,6 +169,48 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		assert.match(old.stderr, /Permission denied \(publickey\)/);
 	});
 
+	it('trusts only the pinned cluster CA: an agent forwarding elsewhere, or pinning another CA, is not believed', async () => {
+		const state = edge.agent.env.PERISCOPE_AGENT_STATE;
+		const fingerprint = () => execFileSync('ssh-keygen', ['-lf', path.join(state, 'id_ed25519.pub')]).toString().split(' ')[1];
+		const restart = async (change, what) => {
+			await edge.agent.stop();
+			const fp = fingerprint();
+			const reregister = change();
+			edge.agent.start();
+			if (reregister) await waitFor(`${what}: a new registration`, async () => (await auditRow(admin, 'verb=agent_register&outcome=success&cluster=edge')).extra.fingerprint !== fp, { timeoutMs: 30000 });
+			await waitFor(`${what}: the tunnel`, async () => (await tunnelStatus(admin))?.connected === true, { timeoutMs: 30000 });
+		};
+		const env = edge.agent.env;
+		const honest = { apiserver: env.PERISCOPE_APISERVER, ca: fs.readFileSync(edge.agent.files.apiCa, 'utf8') };
+		// 1. The same registration, forwarding to another apiserver (another CA): TLS fails.
+		await restart(() => {
+			env.PERISCOPE_APISERVER = new URL(edge.api.url).host;
+			return false;
+		}, 'an impostor apiserver');
+		const impostor = await admin.get('/api/clusters/edge/nodes');
+		assert.equal(impostor.status, 502, impostor.text);
+		assert.match(impostor.json.err, /certificate|SSL|verif/i);
+		// 2. Registering with the pin of another CA: cluster-info's CA does not match it.
+		const token = await mintToken(admin);
+		await restart(() => {
+			env.PERISCOPE_APISERVER = honest.apiserver;
+			fs.writeFileSync(edge.agent.files.apiCa, edge.api.caPem);
+			fs.writeFileSync(edge.agent.files.token, token);
+			return true;
+		}, 'a registration pinning another CA');
+		const pinned = await admin.get('/api/clusters/edge/nodes');
+		assert.equal(pinned.status, 502, pinned.text);
+		assert.match(pinned.json.err, /does not match the one the agent registered/);
+		// 3. Honest again.
+		const again = await mintToken(admin);
+		await restart(() => {
+			fs.writeFileSync(edge.agent.files.apiCa, honest.ca);
+			fs.writeFileSync(edge.agent.files.token, again);
+			return true;
+		}, 'an honest registration');
+		assert.equal((await admin.get('/api/clusters/edge/nodes')).status, 200);
+	});
+
 	it('answers 503 E_CLUSTER_UNREACHABLE while the agent is down, and serves again once it is back', async () => {
 		await edge.agent.stop();
 		await waitFor('edge\'s tunnel to be marked down', async () => (await tunnelStatus(admin))?.connected === false, { timeoutMs: 30000 });
@@ -180,6 +222,9 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		const nodes = await admin.get('/api/clusters/edge/nodes');
 		assert.equal(nodes.status, 503);
 		assert.equal(nodes.json.code, 'E_CLUSTER_UNREACHABLE');
+		const preflight = await admin.get(`/api/clusters/edge/nodes/${ONLINE}/shell/preflight`);
+		assert.equal(preflight.status, 503);
+		assert.equal(preflight.json.code, 'E_CLUSTER_UNREACHABLE');
 		const down = await auditRow(admin, 'verb=agent_disconnect&cluster=edge');
 		assert.equal(down.actor.sub, 'agent:edge');
 

@@ -164,3 +164,44 @@ describe(`a recording past recording.maxBytes through ${chooseServer()}`, () => 
 		assert.match(asciinemaCat(file), /LAST-MARKER/);
 	});
 });
+
+describe(`recordings go with their audit rows through ${chooseServer()}`, () => {
+	let stack;
+	let admin;
+	before(async () => {
+		// The audit upkeep at every maintenance pass (every 15 s), keeping a day of rows.
+		stack = await startStack({ config: { audit: { retentionDays: 1, vacuumInterval: '1s' } } });
+		admin = await signIn(stack, 'admin');
+	});
+	after(async () => stack && (await stack.stop()));
+
+	async function session(text) {
+		const t = await Terminal.open(stack, NODE, { cookie: `periscope_session=${admin.cookie()}` });
+		t.resize(100, 30);
+		const hello = await t.waitFrame('hello', 30000);
+		await t.waitOutput(/[$#] $/m, 20000);
+		t.type(`echo ${text}\n`);
+		await t.waitOutput(new RegExp(`^${text.replace('""', '')}\\r?$`, 'm'), 10000);
+		t.send({ type: 'close' });
+		await t.end(20000);
+		const close = await auditRow(admin, `verb=ssm_session_close&session_id=${hello.sessionId}`);
+		return { id: hello.sessionId, closeId: close.id, file: castPath(stack, hello.sessionId) };
+	}
+
+	it('deletes a recording when retention deletes its session\'s close row, and keeps the others', async () => {
+		const old = await session('OLD-""ONE');
+		const young = await session('YOUNG-""ONE');
+		// Two days pass for the first session's rows and everything before them (retention
+		// deletes the oldest run of rows), and for both files (younger ones are left alone).
+		const twoDaysAgoNs = BigInt(Date.now() - 2 * 86400000) * 1000000n;
+		registry(stack, `UPDATE audit_events SET ts_unix_nano = ${twoDaysAgoNs} WHERE id <= ${old.closeId}`);
+		const twoDaysAgo = new Date(Date.now() - 2 * 86400000);
+		for (const f of [old.file, young.file]) fs.utimesSync(f, twoDaysAgo, twoDaysAgo);
+		await waitFor('the retention pass to delete the old session\'s recording', () => !fs.existsSync(old.file), { timeoutMs: 45000, intervalMs: 500 });
+		assert.equal(registry(stack, `SELECT count(*) FROM audit_events WHERE session_id = '${old.id}'`), '0', 'its rows went first');
+		assert.ok(fs.existsSync(young.file), 'a recording whose rows are kept stays');
+		const r = await admin.get(`/api/sessions/${old.id}/recording`);
+		assert.deepEqual([r.status, r.json.code], [404, 'E_NOT_FOUND']);
+		assert.equal((await admin.get(`/api/sessions/${young.id}/recording`)).status, 200);
+	});
+});

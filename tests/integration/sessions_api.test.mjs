@@ -64,6 +64,8 @@ describe(`live sessions and recordings through ${chooseServer()}`, () => {
 		// Not the viewer's: answered as if it did not exist.
 		const refused = await del(viewer, stack, a.id);
 		assert.deepEqual([refused.status, refused.json.code], [404, 'E_NOT_FOUND']);
+		const denied = await auditRow(viewer, 'verb=session_terminate&outcome=denied');
+		assert.deepEqual([denied.actor.sub, denied.reason, denied.extra.requested_id], ['user-viewer', 'E_NOT_FOUND', a.id], 'the refusal is audited');
 		const rec = await viewer.get(`/api/sessions/${a.id}/recording`);
 		assert.deepEqual([rec.status, rec.json.code], [404, 'E_NOT_FOUND']);
 		a.t.type('echo STILL-""HERE\n');
@@ -145,6 +147,8 @@ describe(`live sessions and recordings through ${chooseServer()}`, () => {
 		const s = await open(stack, viewer, CLUSTER);
 		const refused = await viewer.get(`/api/sessions/${s.id}/watch`);
 		assert.deepEqual([refused.status, refused.json.code], [403, 'E_FORBIDDEN'], 'only audit admins watch');
+		const denied = await auditRow(viewer, 'verb=session_watch&outcome=denied');
+		assert.deepEqual([denied.actor.sub, denied.extra.requested_id], ['user-viewer', s.id]);
 
 		let offset = 0;
 		let seen = '';

@@ -37,6 +37,11 @@ export class Terminal {
 			...(localAddress ? { localAddress } : {}),
 			...(stack.ca ? { ca: stack.ca } : {}),
 		});
+		// Listening before the upgrade completes: a frame that arrives with the 101 (a
+		// refusal wsbridge sends at once) is emitted in the same tick as 'open', before an
+		// await on 'open' returns; a listener added after it missed the frame (3 in 10
+		// refusals under Apache, the test saw a bare close).
+		const terminal = new Terminal(ws);
 		await within(`the upgrade of ${path}`, new Promise((resolve, reject) => {
 			ws.once('open', resolve);
 			ws.once('unexpected-response', (req, res) => {
@@ -54,7 +59,7 @@ export class Terminal {
 			ws.terminate();
 			throw e;
 		});
-		return new Terminal(ws);
+		return terminal;
 	}
 
 	wake() {

@@ -39,7 +39,7 @@ describe('error codes in plain words', () => {
 		const d = describeError({ code: 'E_CAP_USER', message: 'you have reached your limit of 2 open cluster shell sessions' });
 		assert.equal(d.code, 'E_CAP_USER');
 		assert.match(d.title, /as many sessions/);
-		assert.match(d.action, /Close one/);
+		assert.match(d.action, /End one of these on the Sessions page/);
 		assert.match(d.detail, /limit of 2/);
 		const unknown = describeError({ code: 'E_SOMETHING_NEW', message: 'a new failure' });
 		assert.equal(unknown.title, 'a new failure');

@@ -60,7 +60,29 @@ export const api = {
 		return { ...r.body, scope: r.headers.get('x-audit-scope') || 'self' };
 	},
 	auditEvent: (id) => getJson(`/api/audit/${encodeURIComponent(id)}`).then((r) => r.body),
+	// Live terminals: { items, scope } (everyone's for audit admins, else one's own).
+	sessions: () => getJson('/api/sessions').then((r) => r.body),
+	endSession: (id) => sendJson('DELETE', `/api/sessions/${encodeURIComponent(id)}`),
 };
+
+// A state change (DELETE, POST) from this page: the browser adds its Origin, which the
+// server checks. Resolves to the JSON answer; throws ApiError like getJson.
+export async function sendJson(method, path) {
+	let res;
+	try {
+		res = await fetch(path, { method, headers: { accept: 'application/json' }, credentials: 'same-origin' });
+	} catch (e) {
+		throw new ApiError(0, { code: 'E_NETWORK', message: String(e.message || e) });
+	}
+	const body = await res.json().catch(() => undefined);
+	if (!res.ok) throw new ApiError(res.status, body);
+	return body;
+}
+
+// The asciicast v2 file of a session (docs/sessions-api.md), for the player and Download.
+export function recordingUrl(sessionId) {
+	return `/api/sessions/${encodeURIComponent(sessionId)}/recording`;
+}
 
 export function shellPath(cluster, node) {
 	const c = encodeURIComponent(cluster);

@@ -15,7 +15,7 @@ const CODES = {
 	E_NOT_IMPLEMENTED: ['This shell mode is not available on this server.', 'Open the shell in its default mode.'],
 	E_UPGRADE_REQUIRED: ['This address only opens as a terminal.', 'Use the Cluster shell button of the Clusters page, or a Node shell button of a cluster\'s Nodes page.'],
 	E_ORIGIN: ['The request came from a page the server does not trust (another site, or another address of this one).', 'Open periscope from its own address and try again.'],
-	E_CAP_USER: ['You already have as many sessions of this kind open as you may.', 'Close one of your open sessions, then try again.'],
+	E_CAP_USER: ['You already have as many sessions of this kind open as you may.', 'End one of these on the Sessions page (or close one of your tabs), then press Open a new session.'],
 	E_CAP_CLUSTER: ['This cluster has as many open sessions as it allows.', 'Try again shortly, when someone has closed theirs.'],
 	E_CLUSTER_SHELL_DISABLED: ['The cluster shell is turned off for this cluster.', 'Ask an administrator to enable clusterShell for it.'],
 	E_NODE_SHELL_DISABLED: ['The node shell is turned off for this cluster.', 'Ask an administrator to enable nodeShell for it.'],

@@ -134,7 +134,7 @@ export class ShellSession {
 			break;
 		case 'closed':
 			attempt.ended = true;
-			this.finish('closed', { reason: f.reason, exitCode: f.exitCode, terminatedBy: f.terminatedBy });
+			this.finish('closed', { reason: f.reason, exitCode: f.exitCode, terminatedBy: typeof f.terminatedBy === 'string' ? f.terminatedBy : undefined });
 			break;
 		case 'error':
 			if (f.fatal === false) {

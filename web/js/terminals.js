@@ -117,7 +117,7 @@ export class TerminalDock {
 			type: 'button', role: 'tab', id: `term-tab-${id}`, 'aria-controls': `term-panel-${id}`,
 			'aria-selected': 'false', tabindex: '-1', class: 'tab', title,
 			onclick: () => this.activate(tab),
-		}, h('span', { class: 'tab-title' }, title), tab.pill);
+		}, h('span', { class: 'tab-title' }, h('span', { class: 'tab-kind' }, kind === 'node' ? 'Node shell · ' : 'Cluster shell · '), target.node || target.cluster), tab.pill);
 		tab.closeButton = h('button', {
 			type: 'button', class: 'tab-close', 'aria-label': `Close ${title}`, title: 'Close this session',
 			onclick: () => this.close(tab),
@@ -127,6 +127,7 @@ export class TerminalDock {
 		tab.status = h('span', { class: 'term-status' });
 		tab.idleInfo = h('span', { class: 'term-idle' });
 		tab.maxInfo = h('span', { class: 'term-max' });
+		tab.watchInfo = h('span', { class: 'term-watched', role: 'status', hidden: true });
 		tab.reconnectButton = h('button', { type: 'button', hidden: true, onclick: () => this.restart(tab) }, 'Open a new session');
 		tab.banner = h('div', { class: 'term-banner', role: 'status', 'aria-live': 'polite' });
 		tab.alert = h('div', { class: 'term-alert', role: 'alert' });
@@ -138,7 +139,7 @@ export class TerminalDock {
 		},
 		h('div', { class: 'term-toolbar' },
 			h('div', { class: 'term-heading' }, h('strong', {}, title), h('span', { class: 'muted' }, subtitle)),
-			h('div', { class: 'term-meta' }, tab.status, tab.idleInfo, tab.maxInfo),
+			h('div', { class: 'term-meta' }, tab.status, tab.idleInfo, tab.maxInfo, tab.watchInfo),
 			h('div', { class: 'term-actions' },
 				h('button', { type: 'button', class: 'ghost', title: 'Copy the selected text (Ctrl+Shift+C)', onclick: () => this.copy(tab) }, 'Copy'),
 				h('button', { type: 'button', class: 'ghost', title: 'Paste from the clipboard (Ctrl+Shift+V)', onclick: () => this.paste(tab) }, 'Paste'),
@@ -250,6 +251,7 @@ export class TerminalDock {
 		const { term } = tab;
 		switch (ev.type) {
 		case 'state':
+			if (ev.state !== 'connected') this.showWatchers(tab, 0);
 			this.updateStatus(tab);
 			break;
 		case 'hello':
@@ -272,7 +274,9 @@ export class TerminalDock {
 			this.updateStatus(tab);
 			break;
 		case 'watched':
+			// Said once in the banner, and kept in the status strip while it lasts.
 			this.note(tab, describeWatchers(ev.watchers));
+			this.showWatchers(tab, ev.watchers);
 			break;
 		case 'reconnecting':
 			if (ev.lostSession) term.write(`\r\n${DIM}── connection lost ──${RESET}\r\n`);
@@ -294,7 +298,9 @@ export class TerminalDock {
 				h('p', { class: 'alert-title' }, d.title, ' ', h('code', {}, d.code)),
 				h('p', {}, d.action),
 				d.detail && d.detail !== d.title ? h('p', { class: 'muted' }, 'Server said: ', d.detail) : null,
-				signIn ? h('p', {}, h('a', { class: 'button', href: `/api/auth/login?returnTo=${encodeURIComponent(location.pathname + location.hash)}` }, 'Sign in again')) : null);
+				signIn ? h('p', {}, h('a', { class: 'button', href: `/api/auth/login?returnTo=${encodeURIComponent(location.pathname + location.hash)}` }, 'Sign in again')) : null,
+				// The cap's refusal is no dead end: the sessions it counted, each with End.
+				d.code === 'E_CAP_USER' ? h('p', {}, h('a', { class: 'button', href: '#/sessions?cap=1', onclick: () => this.setCollapsed(true) }, 'See your open sessions')) : null);
 			tab.reconnectButton.hidden = false;
 			break;
 		}
@@ -370,6 +376,16 @@ export class TerminalDock {
 
 	tick() {
 		for (const tab of this.tabs) this.updateStatus(tab);
+	}
+
+	// The operator sees, for as long as it lasts, that an audit admin watches the terminal
+	// (the bridge's watched frame, docs/frames.md): in the status strip and on the tab.
+	showWatchers(tab, n) {
+		const on = n > 0;
+		tab.watchInfo.textContent = on ? `Watched live by ${n === 1 ? 'an audit admin' : `${n} audit admins`}` : '';
+		tab.watchInfo.title = on ? 'Read-only: they see the output, they cannot type' : '';
+		tab.watchInfo.hidden = !on;
+		tab.tabEl.classList.toggle('watched', on);
 	}
 
 	// focusTerminal: false when the keyboard is moving along the tab strip, which must keep

@@ -4,8 +4,9 @@
 import { FitAddon } from '../../dist/addon-fit.mjs';
 import { Terminal } from '../../dist/xterm.mjs';
 
-import { api } from '../api.js';
+import { api, recordingUrl } from '../api.js';
 import { clear, formatDuration, formatTime, h, td } from '../dom.js';
+import { recordingPlayer } from '../player.js';
 import { TERMINAL_FONT, TERMINAL_THEME } from '../terminals.js';
 import { errorNotice, loading } from '../ui.js';
 
@@ -188,6 +189,29 @@ function transcriptView(ctx, extra) {
 	return section;
 }
 
+function formatBytes(n) {
+	if (!(n >= 0)) return '';
+	if (n < 1024) return `${n} bytes`;
+	if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+	return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+// The session's recording (docs/recordings.md): played in the page, from the close row's
+// session id. A close row written by the sweep (a killed bridge) has no recording object,
+// yet the file up to the kill is there, so every close row gets the player.
+function recordingSection(ctx, x) {
+	const r = x.recording || null;
+	const facts = [];
+	if (r && typeof r.bytes === 'number') facts.push(formatBytes(r.bytes));
+	if (r?.sha256) facts.push(h('span', { title: 'SHA-256 of the file as closed' }, 'SHA-256 ', h('code', {}, `${r.sha256.slice(0, 16)}…`)));
+	if (r?.truncated) facts.push(h('strong', {}, `cut at the size limit${typeof r.left_out === 'number' ? ` (${formatBytes(r.left_out)} left out; a marker shows where)` : ''}`));
+	if (!r) facts.push('no size recorded at close (the session was lost); it plays up to where it stopped');
+	return h('section', { class: 'recording' },
+		h('h2', {}, 'Recording'),
+		h('p', { class: 'muted small' }, 'What the terminal showed, with its timing. ', facts.map((f, i) => [i ? ' · ' : '', f])),
+		recordingPlayer(ctx, recordingUrl(x.session_id)));
+}
+
 export async function renderAuditEvent(ctx, id, stillCurrent) {
 	let ev;
 	try {
@@ -203,7 +227,7 @@ export async function renderAuditEvent(ctx, id, stillCurrent) {
 	if (!stillCurrent()) return;
 	const x = ev.extra || {};
 	const fact = (label, value) => (value === undefined || value === null || value === '' ? null : [h('dt', {}, label), h('dd', {}, value)]);
-	const shown = new Set(['transcript', 'commands', 'session_id', 'node', 'instance_id', 'duration_ms', 'exit_code', 'close_reason', 'err_code', 'err']);
+	const shown = new Set(['transcript', 'commands', 'recording', 'session_id', 'node', 'instance_id', 'duration_ms', 'exit_code', 'close_reason', 'err_code', 'err']);
 	const rest = Object.fromEntries(Object.entries(x).filter(([k]) => !shown.has(k)));
 	clear(ctx.main,
 		h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/audit' }, 'Audit log'), ' / ', `Event ${ev.id}`),
@@ -222,6 +246,7 @@ export async function renderAuditEvent(ctx, id, stillCurrent) {
 			fact('Exit status', typeof x.exit_code === 'number' && x.exit_code >= 0 ? String(x.exit_code) : null),
 			fact('Session', x.session_id && h('a', { href: `#/audit?session_id=${encodeURIComponent(x.session_id)}` }, h('code', {}, x.session_id))),
 			fact('Request id', ev.requestId && h('code', {}, ev.requestId))),
+		(ev.verb === 'ssm_session_close' || ev.verb === 'cluster_shell_close') && x.session_id ? recordingSection(ctx, x) : null,
 		ev.verb === 'ssm_session_close' ? transcriptView(ctx, x) : null,
 		ev.verb === 'cluster_shell_close'
 			? h('section', { class: 'commands-section' }, h('h2', {}, 'Commands'), h('p', { class: 'muted small' }, 'kubectl and helm commands run in the session, in order.'), commandsTable(x.commands || []))

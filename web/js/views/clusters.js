@@ -1,6 +1,7 @@
 // The clusters page: one card per cluster with its shells.
 import { api } from '../api.js';
 import { clear, h } from '../dom.js';
+import { describeTunnel } from '../tunnel.js';
 import { errorNotice } from '../ui.js';
 
 function shellButton(ctx, cluster) {
@@ -23,6 +24,12 @@ export function showInline(anchor, text) {
 	card.append(h('p', { class: 'inline-note notice notice-error compact', role: 'alert' }, text));
 }
 
+// An agent cluster (backend agent): whether its agent holds the tunnel now.
+function agentFact(tunnel) {
+	const d = describeTunnel(tunnel);
+	return d ? [h('dt', {}, 'Agent'), h('dd', { class: d.ok ? '' : 'warn' }, d.text)] : null;
+}
+
 export async function renderClusters(ctx, stillCurrent) {
 	let clusters;
 	try {
@@ -39,6 +46,7 @@ export async function renderClusters(ctx, stillCurrent) {
 		h('dl', { class: 'facts inline' },
 			c.region ? [h('dt', {}, 'Region'), h('dd', {}, c.region)] : null,
 			c.environment ? [h('dt', {}, 'Environment'), h('dd', {}, c.environment)] : null,
+			agentFact(c.tunnel),
 			h('dt', {}, 'Cluster shell'), h('dd', {}, c.clusterShellEnabled ? (c.clusterShellMode || 'bash') : 'off'),
 			h('dt', {}, 'Node shell'), h('dd', {}, c.nodeShellEnabled ? 'SSM' : 'off')),
 		h('div', { class: 'card-actions' },
