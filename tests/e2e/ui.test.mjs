@@ -332,6 +332,44 @@ describe('web UI in Chromium', { skip: chromiumMissing }, () => {
 		admin.problems.splice(0, admin.problems.length, ...admin.problems.filter((p) => !refused(p)));
 	});
 
+	it('lets an audit admin watch a live terminal read-only, and tells the operator', async () => {
+		const { page } = admin;
+		const other = await openPage(await browser.newContext({ viewport: WIDE }), stack.url);
+		const op = other.page;
+		await signInThroughIdp(op, stack.url, 'admin');
+		await op.getByRole('button', { name: 'Open a cluster shell on local' }).click();
+		await op.locator('.tab .pill-connected').waitFor({ timeout: 30000 });
+		await waitForRow(op, /[$#]\s*$/);
+		await typeInTerminal(op, 'echo before-$((1+1))');
+		await waitForRow(op, /^before-2$/);
+		const sid = (await op.locator('.term-panel:not([hidden]) .term-status').innerText()).replace('Session ', '');
+
+		await page.goto(`${stack.url}/#/sessions`);
+		await page.getByRole('link', { name: `Watch session ${sid}` }).click();
+		await page.getByRole('heading', { name: 'Watching live' }).waitFor();
+		await waitForRow(page, /^before-2$/, { scope: '.watch-host' });
+		// The operator is told, and it stays in the status strip while it lasts.
+		await op.locator('.term-panel:not([hidden]) .term-watched').getByText('Watched live by an audit admin').waitFor({ timeout: 10000 });
+		// What is typed after the watcher joined reaches the watcher.
+		await typeInTerminal(op, 'echo after-$((2+3))');
+		await waitForRow(op, /^after-5$/);
+		await waitForRow(page, /^after-5$/, { scope: '.watch-host', timeoutMs: 10000 });
+		// Read-only: keys pressed on the watched terminal go nowhere.
+		await page.locator('.watch-host .xterm-helper-textarea').focus();
+		await page.keyboard.type('echo zzz-$((3+4))');
+		await page.keyboard.press('Enter');
+		await typeInTerminal(op, 'echo mark-$((4+5))');
+		await waitForRow(page, /^mark-9$/, { scope: '.watch-host', timeoutMs: 10000 });
+		assert.equal((await terminalRows(op)).some((r) => /zzz|^7$/.test(r)), false, 'nothing the watcher typed reached the shell');
+		await screenshot(page, 'watch');
+		await screenshot(op, 'watched-operator');
+
+		await op.getByRole('button', { name: 'Close Cluster shell · local' }).click();
+		await page.locator('.watch-status').getByText(/The session ended\./).waitFor({ timeout: 15000 });
+		allProblems.push(...other.problems);
+		await op.context().close();
+	});
+
 	it('signs out everywhere, which closes the terminal another browser has open', async () => {
 		const { page } = admin;
 		const other = await openPage(await browser.newContext({ viewport: WIDE }), stack.url);

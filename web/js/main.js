@@ -9,6 +9,7 @@ import { renderAudit, renderAuditEvent } from './views/audit.js';
 import { renderClusters } from './views/clusters.js';
 import { renderNodes } from './views/nodes.js';
 import { renderSessions } from './views/sessions.js';
+import { renderWatch } from './views/watch.js';
 import { renderSignIn } from './views/signin.js';
 
 const main = document.getElementById('main');
@@ -25,6 +26,7 @@ function route() {
 	if (parts[0] === 'audit' && parts.length === 1) return { page: 'audit', params };
 	if (parts[0] === 'audit' && parts.length === 2) return { page: 'audit-event', id: parts[1], params };
 	if (parts[0] === 'sessions' && parts.length === 1) return { page: 'sessions', params };
+	if (parts[0] === 'sessions' && parts.length === 3 && parts[2] === 'watch') return { page: 'watch', id: parts[1], params };
 	return { page: 'not-found', params };
 }
 
@@ -83,7 +85,7 @@ let renderSeq = 0;
 async function render() {
 	const seq = ++renderSeq;
 	const r = route();
-	const current = r.page === 'audit-event' ? 'audit' : r.page === 'nodes' ? 'clusters' : r.page;
+	const current = { 'audit-event': 'audit', nodes: 'clusters', watch: 'sessions' }[r.page] || r.page;
 	drawHeader(current);
 	for (const dispose of ctx.disposers.splice(0)) dispose();
 	ctx.dock?.pageChanged();
@@ -95,6 +97,7 @@ async function render() {
 		else if (r.page === 'audit') await renderAudit(ctx, r.params, stillCurrent);
 		else if (r.page === 'audit-event') await renderAuditEvent(ctx, r.id, stillCurrent);
 		else if (r.page === 'sessions') await renderSessions(ctx, r.params, stillCurrent);
+		else if (r.page === 'watch') await renderWatch(ctx, r.id, stillCurrent);
 		else clear(main, h('h1', {}, 'Page not found'), h('p', {}, `periscope has no page at ${location.hash}. `, h('a', { href: '#/' }, 'Go to the clusters')));
 	} catch (e) {
 		if (stillCurrent()) clear(main, h('h1', {}, 'This page could not be loaded'), errorNotice(e));

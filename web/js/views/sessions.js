@@ -109,7 +109,8 @@ export async function renderSessions(ctx, params, stillCurrent) {
 						load();
 					},
 				}, 'End'));
-				if (ctx.canWatch && !mine) {
+				// Audit admins watch any terminal but this window's own.
+				if (me.auditScope === 'all' && !here.has(s.id)) {
 					actions.push(h('a', { class: 'button small', href: `#/sessions/${encodeURIComponent(s.id)}/watch`, 'aria-label': `Watch session ${s.id}` }, 'Watch'));
 				}
 			}
