@@ -1,7 +1,8 @@
 /* scale-load: many terminals at once from one lean process, for dev/bench's scale run
  * (bench/scale.mjs starts the stack and signs in; this drives the WebSockets). The client
- * must not be what limits the measurement: one poll() loop over every socket, no
- * per-frame regex over the whole output, timing in microseconds.
+ * must not be what limits the measurement: one epoll loop over every socket (work per
+ * event, not per session), no per-frame regex over the whole output, timing in
+ * microseconds.
  *
  *   scale-load --url ws://127.0.0.1:PORT/api/clusters/local/shell --origin ORIGIN
  *              [--sessions 500] [--openers 16] [--keys 20] [--interval-ms 1000]
@@ -22,6 +23,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <stdint.h>
+#include <sys/epoll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +41,8 @@
 
 #define PING_EVERY_US (15LL * 1000 * 1000)
 #define MAX_SESSIONS 4096
+#define EPOLL_BATCH 256
+#define HANDOFF_TAG UINT32_MAX
 #define KEY_LOST_US (5LL * 1000 * 1000)
 #define OPEN_DEADLINE_US (120LL * 1000 * 1000)
 
@@ -51,6 +56,8 @@ struct session {
 	long long next_key, next_ping;
 	int keys_left;
 	bool handed;                          /* the main loop owns it (set by the main loop) */
+	bool want_out;                        /* EPOLLOUT asked for (output queued) */
+	int fd;                               /* as registered with epoll, -1 once removed */
 	char failure[160];
 	struct load *load;
 };
@@ -61,6 +68,7 @@ struct load {
 	struct session *s;
 	atomic_int next_to_open;
 	int handoff[2];  /* opener threads write the index of each connected session here */
+	int epfd;        /* the main loop's sockets, and the handoff pipe */
 	long long *rtt;  /* keystroke round trips, microseconds */
 	size_t rtt_count, rtt_cap;
 	int keys_lost;   /* no echo within KEY_LOST_US */
@@ -215,21 +223,60 @@ static bool live(const struct session *s)
 	return s->handed && (s->state == S_WAITING || s->state == S_READY) && s->ws && !ws_client_closed(s->ws);
 }
 
-/* Sends what is due (pings, keystrokes), then polls every live socket once, for at most
- * timeout_ms or until the next keystroke is due. */
-static void turn(struct load *l, struct pollfd *pfd, int *idx, int timeout_ms)
+/* Writes what was just queued, and asks epoll for POLLOUT only while output waits. */
+static void flush(struct load *l, struct session *s, int i)
+{
+	bool want;
+
+	(void)ws_client_on_ready(s->ws, POLLOUT);
+	want = (ws_client_poll_events(s->ws) & POLLOUT) != 0;
+	if (want != s->want_out && ws_client_fd(s->ws) >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.u32 = (uint32_t)i };
+
+		if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, ws_client_fd(s->ws), &ev) == 0)
+			s->want_out = want;
+	}
+}
+
+/* A session the opener handed over: from now on in the main loop's epoll set. */
+static void take_over(struct load *l, int i)
+{
+	struct session *s = &l->s[i];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+
+	s->handed = true;
+	s->next_ping = now_us() + PING_EVERY_US;
+	s->fd = s->ws ? ws_client_fd(s->ws) : -1;
+	if (s->fd >= 0 && epoll_ctl(l->epfd, EPOLL_CTL_ADD, s->fd, &ev) != 0)
+		s->fd = -1;
+}
+
+/* A session that ended leaves the epoll set (level-triggered: a socket left in it at its
+ * end would wake the loop forever). */
+static void let_go(struct load *l, struct session *s)
+{
+	if (s->fd >= 0)
+		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	s->fd = -1;
+}
+
+/* Sends what is due (pings, keystrokes), then waits in epoll for at most timeout_ms or
+ * until the next keystroke is due, and serves the sockets that are ready: the client's own
+ * cost per event does not grow with the number of sessions (a poll() over every socket at
+ * each wake-up did, and at 500 sessions took more CPU than the bridges). */
+static void turn(struct load *l, struct epoll_event *evs, int timeout_ms)
 {
 	long long t = now_us(), next_due = t + (long long)timeout_ms * 1000;
-	int n = 0;
+	int n;
 
-	pfd[n++] = (struct pollfd){ .fd = l->handoff[0], .events = POLLIN };
 	for (int i = 0; i < l->sessions; i++) {
 		struct session *s = &l->s[i];
+		bool sent = false;
 
 		if (!live(s))
 			continue;
 		if (t >= s->next_ping) {
-			(void)send_text(s, "{\"type\":\"ping\"}");
+			sent = send_text(s, "{\"type\":\"ping\"}") == 0;
 			s->next_ping = t + PING_EVERY_US;
 		}
 		if (s->key_sent && t - s->key_sent > KEY_LOST_US) {
@@ -242,35 +289,45 @@ static void turn(struct load *l, struct pollfd *pfd, int *idx, int timeout_ms)
 						     : "{\"type\":\"stdin\",\"data\":\"fw==\"}") == 0) {
 				s->key_sent = now_us();
 				s->keys_left--;
+				sent = true;
 			}
 			s->next_key += (long long)l->interval_ms * 1000;
 		}
+		if (sent)
+			flush(l, s, i);
 		if (l->typing && s->state == S_READY && s->keys_left > 0 && !s->key_sent && s->next_key < next_due)
 			next_due = s->next_key;
-		if (ws_client_has_buffered_input(s->ws))
-			next_due = t;
-		pfd[n] = (struct pollfd){ .fd = ws_client_fd(s->ws), .events = ws_client_poll_events(s->ws) };
-		idx[n++] = i;
-	}
-	timeout_ms = next_due <= t ? 0 : (int)((next_due - t + 999) / 1000);
-	if (poll(pfd, (nfds_t)n, timeout_ms) < 0 && errno != EINTR)
-		return;
-	if (pfd[0].revents & POLLIN) {
-		int i;
-
-		if (read(l->handoff[0], &i, sizeof i) == sizeof i && i >= 0 && i < l->sessions) {
-			l->s[i].handed = true;
-			l->s[i].next_ping = now_us() + PING_EVERY_US;
-		}
-	}
-	for (int k = 1; k < n; k++) {
-		struct session *s = &l->s[idx[k]];
-
-		if ((pfd[k].revents || ws_client_has_buffered_input(s->ws)) &&
-		    ws_client_on_ready(s->ws, pfd[k].revents) != 0 && s->state == S_WAITING) {
+		if (ws_client_has_buffered_input(s->ws) && ws_client_on_ready(s->ws, POLLIN) != 0 &&
+		    s->state == S_WAITING) {
 			snprintf(s->failure, sizeof s->failure, "connection lost before the prompt");
 			s->state = S_FAILED;
 		}
+	}
+	t = now_us();
+	timeout_ms = next_due <= t ? 0 : (int)((next_due - t + 999) / 1000);
+	n = epoll_wait(l->epfd, evs, EPOLL_BATCH, timeout_ms);
+	for (int k = 0; k < n; k++) {
+		uint32_t i = evs[k].data.u32;
+		struct session *s;
+		short revents = (short)((evs[k].events & EPOLLIN ? POLLIN : 0) | (evs[k].events & EPOLLOUT ? POLLOUT : 0) |
+					(evs[k].events & EPOLLERR ? POLLERR : 0) | (evs[k].events & EPOLLHUP ? POLLHUP : 0));
+
+		if (i == HANDOFF_TAG) {
+			int j;
+
+			if (read(l->handoff[0], &j, sizeof j) == sizeof j && j >= 0 && j < l->sessions)
+				take_over(l, j);
+			continue;
+		}
+		s = &l->s[i];
+		if (live(s) && ws_client_on_ready(s->ws, revents) != 0 && s->state == S_WAITING) {
+			snprintf(s->failure, sizeof s->failure, "connection lost before the prompt");
+			s->state = S_FAILED;
+		}
+		if (live(s))
+			flush(l, s, (int)i);
+		else
+			let_go(l, s);
 	}
 }
 
@@ -330,13 +387,13 @@ out:
 
 static int run(struct load *l)
 {
-	struct pollfd *pfd = calloc((size_t)l->sessions + 1, sizeof *pfd);
-	int *idx = calloc((size_t)l->sessions + 1, sizeof *idx);
+	struct epoll_event *evs = calloc(EPOLL_BATCH, sizeof *evs);
+	struct epoll_event handoff = { .events = EPOLLIN, .data.u32 = HANDOFF_TAG };
 	pthread_t *threads = calloc((size_t)l->openers, sizeof *threads);
 	long long t0 = now_us(), deadline = t0 + (long long)l->deadline_s * 1000000, t;
 	int started = 0, rc = 1;
 
-	if (!pfd || !idx || !threads)
+	if (!evs || !threads || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->handoff[0], &handoff) != 0)
 		goto done;
 	for (; started < l->openers; started++)
 		if (pthread_create(&threads[started], NULL, opener, l) != 0)
@@ -344,7 +401,7 @@ static int run(struct load *l)
 	/* Open: until every session is ready or failed. */
 	while ((t = now_us()) < deadline &&
 	       count(l, S_READY) + count(l, S_FAILED) + count(l, S_ENDED) < l->sessions)
-		turn(l, pfd, idx, 20);
+		turn(l, evs, 20);
 	report_opened(l, t0);
 	/* Type: every ready session, its keystrokes spread over the interval. */
 	t = now_us();
@@ -360,7 +417,7 @@ static int run(struct load *l)
 			busy = live(&l->s[i]) && l->s[i].state == S_READY && (l->s[i].keys_left > 0 || l->s[i].key_sent);
 		if (!busy || now_us() >= deadline)
 			break;
-		turn(l, pfd, idx, 20);
+		turn(l, evs, 20);
 	}
 	printf("{\"event\":\"typed\",\"sessions\":%d,\"keystrokes\":%zu,\"lost\":%d,",
 	       count(l, S_READY), l->rtt_count, l->keys_lost);
@@ -370,12 +427,12 @@ static int run(struct load *l)
 	/* Hold (--hold-s): the sessions stay open and idle, for measuring something else
 	 * against that many live terminals (bench/open_profile.mjs). */
 	for (t = now_us(); now_us() - t < (long long)l->hold_s * 1000000;)
-		turn(l, pfd, idx, 200);
+		turn(l, evs, 200);
 	/* Close: a close frame each, then wait for the ends. */
 	l->typing = false;
 	for (int i = 0; i < l->sessions; i++)
-		if (live(&l->s[i]))
-			(void)send_text(&l->s[i], "{\"type\":\"close\"}");
+		if (live(&l->s[i]) && send_text(&l->s[i], "{\"type\":\"close\"}") == 0)
+			flush(l, &l->s[i], i);
 	t = now_us();
 	for (;;) {
 		int open = 0;
@@ -384,7 +441,7 @@ static int run(struct load *l)
 			open += live(&l->s[i]);
 		if (open == 0 || now_us() - t > 60LL * 1000000)
 			break;
-		turn(l, pfd, idx, 20);
+		turn(l, evs, 20);
 	}
 	printf("{\"event\":\"closed\",\"ended\":%d,\"seconds\":%.2f}\n", count(l, S_ENDED), (now_us() - t) / 1e6);
 	rc = 0;
@@ -392,8 +449,7 @@ done:
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	free(threads);
-	free(pfd);
-	free(idx);
+	free(evs);
 	return rc;
 }
 
@@ -446,7 +502,8 @@ int main(int argc, char **argv)
 	l.rtt_cap = (size_t)l.sessions * (size_t)l.keys + 1;
 	l.s = calloc((size_t)l.sessions, sizeof *l.s);
 	l.rtt = calloc(l.rtt_cap, sizeof *l.rtt);
-	if (!l.s || !l.rtt || pipe(l.handoff) != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+	l.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!l.s || !l.rtt || l.epfd < 0 || pipe(l.handoff) != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		goto done;
 	rc = run(&l);
 	for (int i = 0; i < l.sessions; i++)
