@@ -27,6 +27,7 @@
 #include "store/agent_registry.h"
 #include "store/audit.h"
 #include "store/db.h"
+#include "store/db_check.h"
 
 #define LINE_MAX_LEN 2048
 
@@ -212,7 +213,8 @@ int main(void)
 	t.cfg = cfg;
 	if (log_sink_open(cfg->server.wsbridge_log, "periscope-agent-tunnel", err, sizeof err) != 0)
 		log_msg(LOG_ERROR, "agent-tunnel", "%s; logging to stderr", err);
-	if (db_open(cfg->audit.db_path, &t.db, err, sizeof err) != 0) {
+	if (db_engine_servable(cfg, err, sizeof err) != 0 ||
+	    db_open(cfg->audit.db_path, &t.db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "agent-tunnel", "%s", err);
 		goto done;
 	}

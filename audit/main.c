@@ -20,6 +20,7 @@
 #include "store/audit_chain.h"
 #include "store/audit_retention.h"
 #include "store/db.h"
+#include "store/db_check.h"
 
 enum { EXIT_DONE = 0, EXIT_ATTENTION = 1, EXIT_USAGE = 2, EXIT_DB = 3 };
 
@@ -113,7 +114,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "periscope-audit: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+	if (db_engine_servable(cfg, err, sizeof err) != 0 ||
+	    db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
 		fprintf(stderr, "periscope-audit: %s\n", err);
 		status = EXIT_DB;
 		goto done;

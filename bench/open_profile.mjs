@@ -5,6 +5,7 @@
 // then runs one open under callgrind and prints its instruction count and the top
 // functions (inclusive). With held=N, N other cluster shells stay open meanwhile (opened by
 // bench/scale_load.c), to see what an open costs beside many live terminals.
+// IDLE_MS=N keeps the profiled bridge open and idle N ms after its prompt (what idling costs).
 // Usage: node bench/open_profile.mjs [runs=5] [cluster|node] [held=0]
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -56,7 +57,8 @@ function openOnce(stack, cookie, prefix = []) {
 				if (f.type === 'error') reject(new Error(line));
 				if (f.type === 'stdout' && !times.prompt) {
 					times.prompt = performance.now() - t0;
-					child.stdin.write('{"type":"close"}\n');
+					// IDLE_MS: stay open and idle that long first (what an idle terminal costs).
+					setTimeout(() => child.stdin.write('{"type":"close"}\n'), prefix.length ? Number(process.env.IDLE_MS || 0) : 0);
 				}
 			}
 		});
@@ -69,6 +71,13 @@ const stack = await startStack({
 	config: { clusterShell: { maxSessionsPerUser: held + 10, maxSessionsTotal: held + 10 } },
 });
 let holder;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+	process.on(sig, async () => {
+		holder?.kill('SIGKILL');
+		await stack.stop();
+		process.exit(130);
+	});
+}
 try {
 	const admin = await signIn(stack, 'admin');
 	const cookie = `periscope_session=${admin.cookie()}`;

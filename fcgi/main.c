@@ -24,6 +24,7 @@
 #include "k8s/cluster_check.h"
 #include "k8s/cred_cache.h"
 #include "store/db.h"
+#include "store/db_check.h"
 #include "core/log.h"
 #include "maintenance.h"
 #include "metrics/metrics_store.h"
@@ -118,10 +119,15 @@ static int listen_socket(const char *spec)
  * there (a kubeconfig that loads, the service account, the server's AWS identity and
  * eks:DescribeCluster). The exit status is the file's: a cluster that is not reachable
  * yet (its access entry still being created, say) must not keep the service from
- * starting, so it is reported, not fatal. */
+ * starting, so it is reported, not fatal. The database is: without it nothing is served. */
 static int check_config(const struct config *cfg, struct cred_cache *creds)
 {
+	char db_line[2048];
+	int db_ok;
+
 	printf("configuration OK (%s)\n", *cfg->source_path ? cfg->source_path : "defaults");
+	db_ok = db_check(cfg, db_line, sizeof db_line) == 0;
+	printf("database %s\n", db_line);
 	for (size_t i = 0; i < cfg->clusters_count; i++) {
 		const struct cluster_config *c = &cfg->clusters[i];
 		char line[1536];
@@ -129,7 +135,7 @@ static int check_config(const struct config *cfg, struct cred_cache *creds)
 
 		printf("cluster %s: %s: %s\n", c->name, ok ? "ready" : "NOT READY", line);
 	}
-	return EXIT_SUCCESS;
+	return db_ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 static void usage(FILE *out)
@@ -214,6 +220,10 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	/* Fail fast on an unusable database (and migrate it once, before the workers). */
+	if (db_engine_servable(cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "periscope.fcgi: %s\n", err);
+		goto done;
+	}
 	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
 		fprintf(stderr, "periscope.fcgi: %s\n", err);
 		goto done;

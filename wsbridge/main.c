@@ -16,6 +16,7 @@
 
 #include "backends.h"
 #include "store/db.h"
+#include "store/db_check.h"
 #include "shell/frames.h"
 #include "core/log.h"
 #include "net/client_addr.h"
@@ -196,7 +197,8 @@ int main(void)
 		status = refuse("E_INTERNAL", "out of memory", NULL);
 		goto done;
 	}
-	if (db_open(cfg->audit.db_path, &s.db, err, sizeof err) != 0) {
+	if (db_engine_servable(cfg, err, sizeof err) != 0 ||
+	    db_open(cfg->audit.db_path, &s.db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "wsbridge", "%s", err);
 		status = refuse("E_INTERNAL", "the session database is unavailable", NULL);
 		goto done;

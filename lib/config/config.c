@@ -183,6 +183,8 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->authz.groups_claim, "groups" },
 		{ &c->authz.group_prefix, "periscope:" },
 		{ &c->audit.db_path, "/var/lib/periscope/periscope.db" },
+		{ &c->database.url, "" },
+		{ &c->database.password, "" },
 		{ &c->recording.dir, "" },
 		{ &c->server.wsbridge_log, "syslog" },
 		{ &c->cluster_shell.mode, "bash" },
@@ -431,6 +433,11 @@ void config_free(struct config *cfg)
 	free(cfg->authz.group_prefix);
 
 	free(cfg->audit.db_path);
+	free(cfg->database.url);
+	if (cfg->database.password) {
+		explicit_bzero(cfg->database.password, strlen(cfg->database.password));
+		free(cfg->database.password);
+	}
 	free(cfg->recording.dir);
 
 	free(cfg->cluster_shell.mode);

@@ -66,6 +66,19 @@ struct audit_config {
 	int vacuum_interval_s;      /* 86400 */
 };
 
+/* Where the shared state lives (lib/store/dbx.h): database.url, parsed at load. */
+enum database_engine { DATABASE_SQLITE, DATABASE_POSTGRES };
+
+struct database_config {
+	char *url;                  /* database.url; "" = "sqlite:" + audit.dbPath */
+	char *password;             /* database.password (postgres), resolved from a literal,
+	                             * "${ENV_VAR}" or "file:/path"; "" = none (or libpq's
+	                             * PGPASSWORD / ~/.pgpass) */
+	enum database_engine engine;
+	/* SQLITE: audit.db_path is the file. POSTGRES: url is the libpq connection string or
+	 * postgres:// URI, which holds no password. */
+};
+
 /* Session recordings (shell/recording.h). The smallest recording.maxBytes: room for a
  * header, a marker and a useful head and tail. */
 #define RECORDING_MIN_BYTES 4096
@@ -197,6 +210,7 @@ struct config {
 	struct session_config session;
 	struct authz_config authz;
 	struct audit_config audit;
+	struct database_config database;
 	struct recording_config recording;
 	struct cluster_shell_config cluster_shell;
 	struct node_shell_config node_shell;

@@ -33,6 +33,9 @@ const struct cfg_env_var cfg_env_vars[] = {
 	E("PERISCOPE_AUDIT_MAX_SIZE_MB", "audit.maxSizeMB", CFG_NONNEG_INT, audit.max_size_mb),
 	E("PERISCOPE_AUDIT_VACUUM_INTERVAL", "audit.vacuumInterval", CFG_POS_DURATION, audit.vacuum_interval_s),
 
+	E("PERISCOPE_DATABASE_URL", "database.url", CFG_STRING, database.url),
+	E("PERISCOPE_DATABASE_PASSWORD", "database.password", CFG_STRING, database.password),
+
 	E("PERISCOPE_RECORDING_ENABLED", "recording.enabled", CFG_BOOL, recording.enabled),
 	E("PERISCOPE_RECORDING_DIR", "recording.dir", CFG_STRING, recording.dir),
 	E("PERISCOPE_RECORDING_MAX_BYTES", "recording.maxBytes", CFG_POS_INT64, recording.max_bytes),

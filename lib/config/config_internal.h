@@ -99,6 +99,12 @@ void cfg_fail_at(struct cfg_loader *ld, const char *file, int line, const char *
 void cfg_fail_key(struct cfg_loader *ld, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Replaces a secret reference ("${ENV_VAR}", "file:/path") in *field by its value; a
+ * literal stays. 0 or -1 with the message (naming what, never the secret) in ld->err. */
+int cfg_resolve_secret(struct cfg_loader *ld, const char *path, const char *what, char **field);
+/* database.url and database.password (config_database.c). */
+int cfg_validate_database(struct cfg_loader *ld);
+
 /* Steps of a load, in order. Each returns 0 or -1 with the message in ld->err. */
 int cfg_set_defaults(struct cfg_loader *ld);
 void cfg_cluster_defaults(struct cluster_config *c);

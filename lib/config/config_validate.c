@@ -52,9 +52,10 @@ static void trim_newlines(char *s, size_t *len)
 		s[--*len] = '\0';
 }
 
-/* A secret (clientSecret, metrics.bearerToken) is a literal, "${ENV_VAR}" or "file:/path"
- * (also "file:///path"). The messages name the variable or the file, never the secret. */
-static int resolve_secret(struct cfg_loader *ld, const char *path, char **field)
+/* A secret (clientSecret, metrics.bearerToken, database.password) is a literal,
+ * "${ENV_VAR}" or "file:/path" (also "file:///path"). The messages name the variable or the
+ * file, never the secret; what names the secret's kind. */
+int cfg_resolve_secret(struct cfg_loader *ld, const char *path, const char *what, char **field)
 {
 	char *ref = *field, *resolved = NULL;
 	size_t len = strlen(ref);
@@ -68,7 +69,7 @@ static int resolve_secret(struct cfg_loader *ld, const char *path, char **field)
 		value = getenv(name);
 		if (!value) {
 			cfg_fail_key(ld, path, "expected the environment variable %s to hold the "
-				     "client secret, but it is not set", name);
+				     "%s, but it is not set", name, what);
 			return -1;
 		}
 		resolved = strdup(value);
@@ -377,9 +378,12 @@ int cfg_validate(struct cfg_loader *ld)
 	    require_set(ld, c->oidc.redirect_url, "auth.oidc.redirectURL",
 			"the OIDC redirect URL") != 0)
 		return -1;
-	if (resolve_secret(ld, "auth.oidc.clientSecret", &c->oidc.client_secret) != 0 ||
-	    resolve_secret(ld, "metrics.bearerToken", &c->metrics.bearer_token) != 0 ||
+	if (cfg_resolve_secret(ld, "auth.oidc.clientSecret", "client secret",
+			       &c->oidc.client_secret) != 0 ||
+	    cfg_resolve_secret(ld, "metrics.bearerToken", "bearer token",
+			       &c->metrics.bearer_token) != 0 ||
 	    validate_metrics(ld) != 0 || validate_wsbridge_log(ld) != 0 || derive_defaults(ld) != 0 ||
+	    cfg_validate_database(ld) != 0 ||
 	    validate_recording(ld) != 0 ||
 	    validate_eks(ld) != 0)
 		return -1;

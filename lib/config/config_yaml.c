@@ -89,6 +89,10 @@ SCHEMA(audit_schema,
        F("maxSizeMB", CFG_NONNEG_INT, audit.max_size_mb),
        F("vacuumInterval", CFG_POS_DURATION, audit.vacuum_interval_s));
 
+SCHEMA(database_schema,
+       F("url", CFG_STRING, database.url),
+       F("password", CFG_STRING, database.password));
+
 SCHEMA(recording_schema,
        F("enabled", CFG_BOOL, recording.enabled),
        F("dir", CFG_STRING, recording.dir),
@@ -163,6 +167,7 @@ SCHEMA(top_schema,
        M("metrics", metrics_schema),
        M("auth", auth_schema),
        M("audit", audit_schema),
+       M("database", database_schema),
        M("recording", recording_schema),
        M("clusterShell", cluster_shell_schema),
        M("nodeShell", node_shell_schema),

@@ -825,6 +825,97 @@ START_TEST(client_secret_references_resolve)
 }
 END_TEST
 
+/* database.url: the default is the SQLite file of audit.dbPath; sqlite:PATH names it (and
+ * must agree with an explicit audit.dbPath); postgres URIs and libpq strings are parsed by
+ * libpq; a password goes in database.password, resolved like other secrets. */
+START_TEST(database_url_picks_the_engine)
+{
+	char err[ERRLEN];
+	struct config *cfg;
+	FILE *f;
+	char secret_file[] = "/tmp/periscope-test-pgpass-XXXXXX";
+	char yaml[512];
+	int fd;
+
+	set_required_oidc_env();
+	cfg = load_inline("audit:\n  dbPath: /srv/p.db\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->database.engine, DATABASE_SQLITE);
+	ck_assert_str_eq(cfg->database.url, "");
+	ck_assert_str_eq(cfg->audit.db_path, "/srv/p.db");
+	config_free(cfg);
+
+	cfg = load_inline("database:\n  url: sqlite:/srv/other.db\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->database.engine, DATABASE_SQLITE);
+	ck_assert_str_eq(cfg->audit.db_path, "/srv/other.db");
+	config_free(cfg);
+
+	cfg = load_inline("database:\n  url: postgres://periscope@db.example:5433/periscope?sslmode=verify-full\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->database.engine, DATABASE_POSTGRES);
+	ck_assert_str_eq(cfg->database.url, "postgres://periscope@db.example:5433/periscope?sslmode=verify-full");
+	ck_assert_str_eq(cfg->database.password, "");
+	config_free(cfg);
+
+	setenv("PERISCOPE_TEST_PG_PASSWORD", "pg-secret-1", 1);
+	setenv("PERISCOPE_DATABASE_URL", "host=/run/postgresql dbname=periscope sslmode=disable", 1);
+	cfg = load_inline("database:\n  password: \"${PERISCOPE_TEST_PG_PASSWORD}\"\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->database.engine, DATABASE_POSTGRES);
+	ck_assert_str_eq(cfg->database.url, "host=/run/postgresql dbname=periscope sslmode=disable");
+	ck_assert_str_eq(cfg->database.password, "pg-secret-1");
+	config_free(cfg);
+	unsetenv("PERISCOPE_DATABASE_URL");
+
+	fd = mkstemp(secret_file);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("pg-secret-2\n", f);
+	fclose(f);
+	snprintf(yaml, sizeof yaml, "database:\n  url: postgres:///periscope\n  password: file:%s\n",
+		 secret_file);
+	cfg = load_inline(yaml, err);
+	unlink(secret_file);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_str_eq(cfg->database.password, "pg-secret-2");
+	config_free(cfg);
+	unsetenv("PERISCOPE_TEST_PG_PASSWORD");
+}
+END_TEST
+
+START_TEST(database_url_errors_never_show_a_password)
+{
+	char err[ERRLEN];
+
+	expect_inline_error("database:\n  url: mysql://db.example/periscope\n", err);
+	ck_assert_str_eq(err, "inline.yaml:2: database.url: expected sqlite:/path, postgres://... "
+			 "or a libpq connection string (host=... dbname=...)");
+	expect_inline_error("database:\n  url: sqlite:relative.db\n", err);
+	ck_assert_str_eq(err, "inline.yaml:2: database.url: expected sqlite:/absolute/path, got "
+			 "\"sqlite:relative.db\"");
+	expect_inline_error("audit:\n  dbPath: /srv/a.db\ndatabase:\n  url: sqlite:/srv/b.db\n", err);
+	ck_assert_str_eq(err, "inline.yaml:4: database.url: names the SQLite file /srv/b.db but "
+			 "audit.dbPath names /srv/a.db: give one of them");
+	expect_inline_error("database:\n  url: postgres://periscope:hunter2@db.example/p\n", err);
+	ck_assert_str_eq(err, "inline.yaml:2: database.url: expected no password in the URL: give "
+			 "it in database.password (\"${ENV_VAR}\" or \"file:/path\")");
+	expect_inline_error("database:\n  url: host=db.example password=hunter2 dbname=p\n", err);
+	ck_assert_ptr_null(strstr(err, "hunter2"));
+	assert_contains(err, "expected no password in the URL");
+	expect_inline_error("database:\n  url: host=db.example sslmod=require\n", err);
+	ck_assert_str_eq(err, "inline.yaml:2: database.url: expected a PostgreSQL connection "
+			 "string: invalid connection option \"sslmod\"");
+	expect_inline_error("database:\n  url: sqlite:/srv/p.db\n  password: hunter2\n", err);
+	ck_assert_str_eq(err, "inline.yaml:3: database.password: expected no password for a "
+			 "SQLite database");
+	expect_inline_error("database:\n  url: postgres:///p\n  password: \"${NO_SUCH_PG_VAR}\"\n", err);
+	ck_assert_str_eq(err, "inline.yaml:3: database.password: expected the environment variable "
+			 "NO_SUCH_PG_VAR to hold the database password, but it is not set");
+}
+END_TEST
+
 START_TEST(client_secret_errors_never_show_the_secret)
 {
 	char err[ERRLEN];
@@ -1160,6 +1251,7 @@ static Suite *config_suite(void)
 	tcase_add_test(load, clusters_file_replaces_the_list);
 	tcase_add_test(load, null_values_keep_defaults_and_empty_file_is_fine);
 	tcase_add_test(load, helpers);
+	tcase_add_test(load, database_url_picks_the_engine);
 
 	tcase_add_test(env, env_table_matches_example_comments);
 	tcase_add_test(env, every_env_var_overrides_the_file);
@@ -1182,6 +1274,7 @@ static Suite *config_suite(void)
 	tcase_add_test(errors, missing_config_file);
 	tcase_add_test(errors, eks_keys_are_checked);
 	tcase_add_test(errors, messages_quote_and_shorten_odd_values);
+	tcase_add_test(errors, database_url_errors_never_show_a_password);
 
 	suite_add_tcase(s, load);
 	suite_add_tcase(s, errors);

@@ -1,0 +1,114 @@
+/* database.url and database.password: which engine holds the shared state, and where
+ * (docs/configuration.md "database"). Runs after the env overrides, so both keys may come
+ * from the file or from PERISCOPE_DATABASE_*. */
+#include "config/config_internal.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQLITE_PREFIX "sqlite:"
+
+static bool is_postgres_uri(const char *url)
+{
+	return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+/* "sqlite:PATH": the same file as audit.dbPath, which the rest of the configuration (the
+ * recordings' default directory) is relative to. Given both, they must agree. */
+static int use_sqlite_path(struct cfg_loader *ld, const char *path)
+{
+	struct config *c = ld->cfg;
+
+	if (path[0] != '/') {
+		cfg_fail_key(ld, "database.url", "expected sqlite:/absolute/path, got \"%s%s\"",
+			     SQLITE_PREFIX, path);
+		return -1;
+	}
+	if (strcmp(path, c->audit.db_path) == 0)
+		return 0;
+	if (cfg_find_origin(ld, "audit.dbPath")) {
+		cfg_fail_key(ld, "database.url", "names the SQLite file %s but audit.dbPath names %s: "
+			     "give one of them", path, c->audit.db_path);
+		return -1;
+	}
+	if (cfg_replace_string(&c->audit.db_path, path) != 0) {
+		cfg_fail_at(ld, NULL, 0, NULL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether the text spells a password: "user:secret@" in a URI's authority, or a password
+ * keyword anywhere. Checked before libpq parses it, because libpq's parse errors may quote
+ * the text. */
+static bool mentions_password(const char *url)
+{
+	const char *auth = strstr(url, "://");
+
+	if (strstr(url, "password"))
+		return true;
+	if (auth) {
+		size_t len = strcspn(auth + 3, "/?");
+		const char *at = memchr(auth + 3, '@', len);
+
+		return at && memchr(auth + 3, ':', (size_t)(at - (auth + 3)));
+	}
+	return false;
+}
+
+/* A postgres:// URI or a "key=value ..." connection string, checked by libpq's own parser.
+ * The password goes in database.password (an env variable or a file), never in the URL,
+ * which --check-config and error messages show. */
+static int check_conninfo(struct cfg_loader *ld, const char *url)
+{
+	PQconninfoOption *opts = NULL;
+	char *why = NULL;
+	int rc = -1;
+
+	if (mentions_password(url)) {
+		cfg_fail_key(ld, "database.url", "expected no password in the URL: give it in "
+			     "database.password (\"${ENV_VAR}\" or \"file:/path\")");
+		goto done;
+	}
+	opts = PQconninfoParse(url, &why);
+	if (!opts) {
+		/* libpq's message names the option at fault, not the values of the others. */
+		size_t n = why ? strcspn(why, "\n") : 0;
+		cfg_fail_key(ld, "database.url", "expected a PostgreSQL connection string: %.*s",
+			     (int)n, why ? why : "out of memory");
+		goto done;
+	}
+	rc = 0;
+done:
+	PQconninfoFree(opts);
+	PQfreemem(why);
+	return rc;
+}
+
+int cfg_validate_database(struct cfg_loader *ld)
+{
+	struct database_config *d = &ld->cfg->database;
+
+	if (!d->url[0]) {
+		d->engine = DATABASE_SQLITE;
+	} else if (strncmp(d->url, SQLITE_PREFIX, strlen(SQLITE_PREFIX)) == 0) {
+		d->engine = DATABASE_SQLITE;
+		if (use_sqlite_path(ld, d->url + strlen(SQLITE_PREFIX)) != 0)
+			return -1;
+	} else if (is_postgres_uri(d->url) || strchr(d->url, '=')) {
+		d->engine = DATABASE_POSTGRES;
+		if (check_conninfo(ld, d->url) != 0)
+			return -1;
+	} else {
+		cfg_fail_key(ld, "database.url", "expected sqlite:/path, postgres://... or a libpq "
+			     "connection string (host=... dbname=...)");
+		return -1;
+	}
+	if (d->engine == DATABASE_SQLITE && d->password[0]) {
+		cfg_fail_key(ld, "database.password", "expected no password for a SQLite database");
+		return -1;
+	}
+	return cfg_resolve_secret(ld, "database.password", "database password", &d->password);
+}
