@@ -3,6 +3,7 @@
  * (_i == 0) and on a real PostgreSQL 15 (_i == 1, tests/unit/unit_pg.h). test_db.c keeps
  * testing the sqlite3 * API of the same module, unchanged. */
 #include <limits.h>
+#include <pthread.h>
 
 #include "store/db.h"
 #include "store/dbx.h"
@@ -357,6 +358,63 @@ START_TEST(sessions_purge_and_end_record_why)
 }
 END_TEST
 
+/* Replicas (here threads, each with its own connection) that find the same session's tokens
+ * due at the same moment: exactly one of them may refresh. */
+#define CLAIMERS 8
+
+struct claimer {
+	const char *url;
+	const char *id_hash;
+	pthread_barrier_t *start;
+	int result;
+};
+
+static void *claim_once(void *arg)
+{
+	struct claimer *c = arg;
+	struct dbx *db = NULL;
+	char err[512];
+
+	c->result = -2;
+	if (dbx_open(c->url, NULL, &db, err, sizeof err) != 0) {
+		fprintf(stderr, "# claimer: %s\n", err);
+		pthread_barrier_wait(c->start);
+		return NULL;
+	}
+	pthread_barrier_wait(c->start);
+	c->result = session_store_claim_refresh_dbx(db, c->id_hash, 5000, 15);
+	dbx_close(db);
+	return NULL;
+}
+
+START_TEST(sessions_refresh_is_claimed_once_across_connections)
+{
+	struct fresh f;
+	struct claimer c[CLAIMERS];
+	pthread_t threads[CLAIMERS];
+	pthread_barrier_t start;
+	char id_hash[SESSION_ID_HASH_LEN + 1];
+	int granted = 0;
+
+	fresh_open(&f, _i);
+	insert_session(f.db, "cookie", 1000);
+	ck_assert_int_eq(session_id_hash("cookie", id_hash), 0);
+	ck_assert_int_eq(pthread_barrier_init(&start, NULL, CLAIMERS), 0);
+	for (int i = 0; i < CLAIMERS; i++) {
+		c[i] = (struct claimer){ .url = f.url, .id_hash = id_hash, .start = &start };
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, claim_once, &c[i]), 0);
+	}
+	for (int i = 0; i < CLAIMERS; i++) {
+		ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+		ck_assert_msg(c[i].result == 0 || c[i].result == 1, "claimer %d: %d", i, c[i].result);
+		granted += c[i].result;
+	}
+	pthread_barrier_destroy(&start);
+	ck_assert_int_eq(granted, 1);
+	fresh_close(&f);
+}
+END_TEST
+
 static Suite *dbx_suite(int engines)
 {
 	Suite *s = suite_create("dbx");
@@ -372,6 +430,7 @@ static Suite *dbx_suite(int engines)
 	tcase_add_loop_test(engine, sessions_load_unseal_and_refuse_other_cookies, 0, engines);
 	tcase_add_loop_test(engine, sessions_refresh_claim_is_granted_once_until_released, 0, engines);
 	tcase_add_loop_test(engine, sessions_purge_and_end_record_why, 0, engines);
+	tcase_add_loop_test(engine, sessions_refresh_is_claimed_once_across_connections, 0, engines);
 	suite_add_tcase(s, layer);
 	suite_add_tcase(s, engine);
 	return s;
