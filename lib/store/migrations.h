@@ -10,7 +10,11 @@ struct migration {
 	const char *sql;
 };
 
+/* sql/NNN_*.sql, for SQLite (PRAGMA user_version). */
 extern const struct migration migrations[];
 extern const size_t migrations_count;
+/* sql/pg/NNN_*.sql, for PostgreSQL (the schema_version table): the same version numbers. */
+extern const struct migration pg_migrations[];
+extern const size_t pg_migrations_count;
 
 #endif

@@ -12,6 +12,12 @@ static void copy_reason(char *err, size_t errlen, const char *what, const char *
 	snprintf(err, errlen, "%s: %.*s", what, (int)n, n ? why : "unknown error");
 }
 
+/* The server's notices (CREATE TABLE IF NOT EXISTS ... skipping) are not errors; libpq's
+ * default prints them on stderr, which websocketd logs as ERROR lines. */
+static void ignore_notice(void *arg, const char *message)
+{
+}
+
 int pg_connect(const char *conninfo, const char *password, PGconn **out, char *err,
 	       size_t errlen)
 {
@@ -33,6 +39,7 @@ int pg_connect(const char *conninfo, const char *password, PGconn **out, char *e
 		PQfinish(pg);
 		return -1;
 	}
+	PQsetNoticeProcessor(pg, ignore_notice, NULL);
 	*out = pg;
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* Login sessions in SQLite. The cookie value never reaches the database: rows are keyed by
+/* Login sessions, on either engine (store/dbx.h). The cookie value never reaches the database: rows are keyed by
  * its SHA-256, and the tokens are sealed with a key derived from it (token_box.h). */
 #ifndef PERISCOPE_SESSION_STORE_H
 #define PERISCOPE_SESSION_STORE_H
@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "auth/token_box.h"
+#include "store/dbx.h"
 
 struct login_tokens {
 	char *access_token;
@@ -89,5 +90,29 @@ int session_store_release_claim(sqlite3 *db, const char *id_hash);
 /* Ends sessions past their absolute expiry or idle longer than idle_timeout_s (recorded as
  * SESSION_END_EXPIRED), and forgets end records older than SESSION_END_KEEP_S. */
 int session_store_purge(sqlite3 *db, long long now, int idle_timeout_s);
+
+/* The same, on a dbx connection (SQLite or PostgreSQL). Each behaves exactly as the
+ * sqlite3 * function of the same name above, which wraps it around a borrowed handle. */
+int session_store_insert_dbx(struct dbx *db, const char *cookie, const struct login_session *s,
+			     char *err, size_t errlen);
+enum session_lookup session_store_load_dbx(struct dbx *db, const char *cookie,
+					   struct login_session *out, char *err, size_t errlen);
+enum session_lookup session_store_load_row_dbx(struct dbx *db, const char *cookie,
+					       struct login_session *out, char *err,
+					       size_t errlen);
+int session_store_unseal_dbx(struct dbx *db, const char *cookie, struct login_session *s,
+			     char *err, size_t errlen);
+int session_store_touch_dbx(struct dbx *db, const char *id_hash, long long now);
+int session_store_end_dbx(struct dbx *db, const char *id_hash, const char *reason, long long now);
+int session_store_end_subject_dbx(struct dbx *db, const char *subject, const char *reason,
+				  long long now);
+enum session_lookup session_store_status_dbx(struct dbx *db, const char *id_hash,
+					     struct login_status *out);
+int session_store_claim_refresh_dbx(struct dbx *db, const char *id_hash, long long now,
+				    int lease_s);
+int session_store_save_refreshed_dbx(struct dbx *db, const char *cookie,
+				     const struct login_session *s);
+int session_store_release_claim_dbx(struct dbx *db, const char *id_hash);
+int session_store_purge_dbx(struct dbx *db, long long now, int idle_timeout_s);
 
 #endif

@@ -240,6 +240,13 @@ describe('web UI in Chromium', { skip: chromiumMissing }, () => {
 		await waitFor('the end still shown at 2×', async () => /(^|\n)hi\s*(\n|$)/.test(await screen.innerText()), { timeoutMs: 5000 });
 		assert.equal(await player.getByRole('link', { name: 'Download' }).getAttribute('href'), `/api/sessions/${await page.locator('.facts.detail a code').innerText()}/recording`);
 		await screenshot(page, 'audit-recording');
+		await page.setViewportSize(NARROW);
+		await waitFor('the player fitted to 420 px', async () => (await page.evaluate(() => {
+			const m = document.getElementById('main');
+			return m.scrollWidth - m.clientWidth;
+		})) <= 0, { timeoutMs: 5000 });
+		await screenshot(page, 'audit-recording');
+		await page.setViewportSize(WIDE);
 
 		await page.goto(`${stack.url}/#/audit?verb=cluster_shell_close`);
 		await page.locator('tr[data-verb="cluster_shell_close"]').first().waitFor();
@@ -362,6 +369,9 @@ describe('web UI in Chromium', { skip: chromiumMissing }, () => {
 		await waitForRow(page, /^mark-9$/, { scope: '.watch-host', timeoutMs: 10000 });
 		assert.equal((await terminalRows(op)).some((r) => /zzz|^7$/.test(r)), false, 'nothing the watcher typed reached the shell');
 		await screenshot(page, 'watch');
+		await page.setViewportSize(NARROW);
+		await screenshot(page, 'watch');
+		await page.setViewportSize(WIDE);
 		await screenshot(op, 'watched-operator');
 
 		await op.getByRole('button', { name: 'Close Cluster shell · local' }).click();

@@ -1194,6 +1194,39 @@ START_TEST(messages_quote_and_shorten_odd_values)
 }
 END_TEST
 
+/* The seeds' multi-account example (node-shell-ssm.txt §5): an agent cluster with its own
+ * node-shell role; and the agents block. */
+START_TEST(agent_clusters_and_the_agents_block_load)
+{
+	static const char yaml[] =
+		"agents:\n"
+		"  tunnelPortBase: 48000\n"
+		"  maxStreams: 8\n"
+		"clusters:\n"
+		"  - name: prod-eu\n"
+		"    backend: agent\n"
+		"    nodeShell:\n"
+		"      awsRoleArn: \"arn:aws:iam::222233334444:role/periscope-node-shell\"\n"
+		"      oidcAudience: \"periscope\"\n"
+		"      region: \"eu-west-1\"\n";
+	char err[ERRLEN];
+	struct config *cfg;
+
+	set_required_oidc_env();
+	cfg = load_inline(yaml, err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->clusters[0].backend, BACKEND_AGENT);
+	ck_assert_str_eq(cluster_backend_name(cfg->clusters[0].backend), "agent");
+	ck_assert_str_eq(cfg->clusters[0].node_shell.aws_role_arn,
+			 "arn:aws:iam::222233334444:role/periscope-node-shell");
+	ck_assert_int_eq(cfg->agents.tunnel_port_base, 48000);
+	ck_assert_int_eq(cfg->agents.max_streams, 8);
+	ck_assert_int_eq(cfg->agents.token_ttl_s, 900);
+	ck_assert_str_eq(cfg->agents.tunnel_path, "/agent/tunnel");
+	config_free(cfg);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1208,6 +1241,7 @@ static Suite *config_suite(void)
 	tcase_add_test(load, full_file_reads_back_every_key);
 	tcase_add_test(load, path_null_reads_PERISCOPE_CONFIG);
 	tcase_add_test(load, example_file_loads);
+	tcase_add_test(load, agent_clusters_and_the_agents_block_load);
 	tcase_add_test(load, durations_accept_seconds_and_units);
 	tcase_add_test(load, client_secret_references_resolve);
 	tcase_add_test(load, provider_name_is_guessed_from_the_issuer);

@@ -75,7 +75,9 @@ export function recordingPlayer(ctx, url, { label = 'Session recording' } = {}) 
 		player = create({ data: cast }, host, {
 			speed: Number(speedSelect.value),
 			idleTimeLimit: idle > 0 ? idle : undefined,
-			startAt, autoPlay, preload: true, controls: false, fit: 'width',
+			// At the terminal's own size in the terminal's font, scrolled sideways when the
+			// window is narrower: scaled to the width, a 160-column session is unreadable at 420 px.
+			startAt, autoPlay, preload: true, controls: false, fit: false,
 			terminalFontFamily: TERMINAL_FONT, terminalFontSize: '13px', theme: 'asciinema',
 		});
 		setPlaying(autoPlay);

@@ -1,0 +1,89 @@
+/* One storage interface, two engines: the store modules (lib/store/) speak to SQLite (one
+ * machine) or PostgreSQL (several replicas) through this layer, with SQL written once in
+ * SQLite's dialect (`?` and `?N` placeholders) and a PostgreSQL text only where the
+ * dialects differ (dbx_sql). docs/HACKING.md "Storage engines" tells how to port a module.
+ *
+ * On SQLite every call is the sqlite3 call the modules made before, on the same handle, so
+ * a ported module behaves byte for byte as it did. On PostgreSQL, placeholders become $N,
+ * integers are bound as int8, blobs as bytea (binary), text as text; results are read in
+ * text form (bytea unescaped). */
+#ifndef PERISCOPE_DBX_H
+#define PERISCOPE_DBX_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pg_conn; /* libpq's PGconn */
+
+enum dbx_engine { DBX_SQLITE, DBX_POSTGRES };
+
+/* A connection. One per thread, like a sqlite3 handle. */
+struct dbx {
+	enum dbx_engine engine;
+	sqlite3 *lite;
+	struct pg_conn *pg;
+	bool owned;          /* dbx_close closes the handle (not when borrowed) */
+	char err[512];       /* PostgreSQL: the last error, one line */
+};
+
+/* The most parameters a statement may have. */
+#define DBX_MAX_PARAMS 32
+
+enum dbx_step { DBX_ROW, DBX_DONE, DBX_ERROR };
+
+struct dbx_stmt;
+
+/* Opens url: "sqlite:PATH" (db_open: created 0600, WAL, migrated) or a postgres:// URI /
+ * libpq connection string (connected, then migrated from sql/pg/). password: PostgreSQL's,
+ * NULL or "" for none. A schema newer than this build's is refused on both. 0, or -1 with
+ * err. Free with dbx_close. */
+int dbx_open(const char *url, const char *password, struct dbx **out, char *err,
+	     size_t errlen);
+void dbx_close(struct dbx *db);
+/* Wraps a handle the caller keeps (the sqlite3 * of the modules not ported yet). */
+void dbx_borrow_sqlite(struct dbx *db, sqlite3 *lite);
+
+/* The engine's text of one statement: pg when the engine is PostgreSQL and pg is given. */
+const char *dbx_sql(const struct dbx *db, const char *sqlite_sql, const char *pg_sql);
+/* The last error of the connection, for messages. */
+const char *dbx_errmsg(struct dbx *db);
+
+/* A write transaction: SQLite's BEGIN IMMEDIATE (the write lock up front), PostgreSQL's
+ * BEGIN (read committed; a module that reads then writes takes row or advisory locks). */
+int dbx_begin_write(struct dbx *db);
+int dbx_commit(struct dbx *db);
+void dbx_rollback(struct dbx *db);
+
+/* Prepares sql. _kept: on SQLite the statement stays cached on the connection
+ * (db_prepare_kept) for the next call with the same SQL. 0, or -1 (dbx_errmsg says why). */
+int dbx_prepare(struct dbx *db, const char *sql, struct dbx_stmt **out);
+int dbx_prepare_kept(struct dbx *db, const char *sql, struct dbx_stmt **out);
+/* How many parameters the statement has (the largest index). */
+int dbx_param_count(const struct dbx_stmt *st);
+
+/* Bindings, 1-based like SQLite. The values are not copied: they must live until the
+ * statement is stepped the last time. text NULL binds NULL; _or_null binds NULL for "". */
+int dbx_bind_text(struct dbx_stmt *st, int idx, const char *s);
+int dbx_bind_text_or_null(struct dbx_stmt *st, int idx, const char *s);
+int dbx_bind_int64(struct dbx_stmt *st, int idx, long long v);
+int dbx_bind_blob(struct dbx_stmt *st, int idx, const void *p, size_t len);
+int dbx_bind_null(struct dbx_stmt *st, int idx);
+
+/* Runs the statement (the first call) and moves to the next row. */
+enum dbx_step dbx_step(struct dbx_stmt *st);
+/* Rows changed by the statement just stepped to DBX_DONE. */
+long long dbx_changes(struct dbx_stmt *st);
+
+/* The current row's columns, 0-based. Pointers live until the next step or finalize. */
+bool dbx_column_is_null(struct dbx_stmt *st, int col);
+const char *dbx_column_text(struct dbx_stmt *st, int col);
+long long dbx_column_int64(struct dbx_stmt *st, int col);
+const void *dbx_column_blob(struct dbx_stmt *st, int col, size_t *len);
+/* A fresh copy of the column's text, NULL for NULL (or no memory). */
+char *dbx_column_strdup(struct dbx_stmt *st, int col);
+
+/* Frees the statement (a kept one goes back to the connection's cache). NULL is fine. */
+void dbx_finalize(struct dbx_stmt *st);
+
+#endif
