@@ -13,10 +13,11 @@ export const SCREENSHOT_DIR = path.join(ROOT, 'test-artifacts', 'screenshots');
 
 export const chromiumMissing = !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (Debian package chromium)`;
 
-// The vendored xterm.js comes from the build (web/build.sh); run it when a suite is started
+// The vendored xterm.js and asciinema-player come from the build (web/build.sh); run it when a suite is started
 // by hand before dev/test or dev/up ever did.
 export function ensureWebBuilt() {
-	if (!fs.existsSync(path.join(ROOT, 'web', 'dist', 'xterm.mjs'))) execFileSync(path.join(ROOT, 'web', 'build.sh'), { stdio: 'inherit' });
+	const built = ['xterm.mjs', 'asciinema-player/index.js'].every((f) => fs.existsSync(path.join(ROOT, 'web', 'dist', f)));
+	if (!built) execFileSync(path.join(ROOT, 'web', 'build.sh'), { stdio: 'inherit' });
 }
 
 export async function launchChromium() {

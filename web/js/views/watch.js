@@ -5,6 +5,7 @@
 import { Terminal } from '../../dist/xterm.mjs';
 
 import { ApiError, api, getJson } from '../api.js';
+import { applyCastLines } from '../cast.js';
 import { clear, formatTime, h } from '../dom.js';
 import { TERMINAL_FONT, TERMINAL_THEME } from '../terminals.js';
 import { errorNotice, loading } from '../ui.js';
@@ -12,29 +13,6 @@ import { errorNotice, loading } from '../ui.js';
 const POLL_MS = 500;
 const DIM = '\x1b[2m';
 const RESET = '\x1b[0m';
-
-// Applies whole .cast lines to the terminal: the header sets the size, "o" writes, "r"
-// resizes, "m" (the size cap's marker) is shown dimmed. Input events ("i") are not shown.
-export function applyCastLines(term, text) {
-	for (const line of text.split('\n')) {
-		if (!line.trim()) continue;
-		let v;
-		try {
-			v = JSON.parse(line);
-		} catch {
-			continue; // not ours to judge; the next line may be fine
-		}
-		if (v && !Array.isArray(v) && typeof v === 'object') {
-			if (v.width > 0 && v.height > 0) term.resize(Math.min(500, v.width), Math.min(300, v.height));
-		} else if (Array.isArray(v) && typeof v[2] === 'string') {
-			if (v[1] === 'o') term.write(v[2]);
-			else if (v[1] === 'r') {
-				const m = /^(\d+)x(\d+)$/.exec(v[2]);
-				if (m) term.resize(Math.min(500, Number(m[1])), Math.min(300, Number(m[2])));
-			} else if (v[1] === 'm') term.write(`\r\n${DIM}── ${v[2]} ──${RESET}\r\n`);
-		}
-	}
-}
 
 export async function renderWatch(ctx, id, stillCurrent) {
 	const crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/sessions' }, 'Live sessions'), ' / ', 'Watch');
