@@ -22,6 +22,8 @@
 #include "core/timeutil.h"
 
 #define HEARTBEAT_MISSES 3
+/* A heartbeat that found the database's write lock taken is tried again this much later. */
+#define HEARTBEAT_RETRY_MS 50
 
 static int check_timers(struct session *s, long long now);
 
@@ -345,7 +347,15 @@ static int count_bytes(struct session *s)
  * dies has counted exactly what its "lost" close row will report (store/shell_lost.h). */
 static void record_heartbeat(struct session *s, long long now)
 {
-	if (db_begin_immediate(s->db) != 0 ||
+	int begun = db_try_begin_immediate(s->db);
+
+	/* Another writer holds the lock: try again shortly rather than sleep in SQLite's busy
+	 * handler with keystrokes waiting (500 bridges write 50 heartbeats a second). */
+	if (begun == 1) {
+		s->next_heartbeat = now + HEARTBEAT_RETRY_MS;
+		return;
+	}
+	if (begun != 0 ||
 	    shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0 ||
 	    shell_control_activity(s->db, s->session_id, now_ms() - (now - s->last_activity)) != 0 ||
 	    count_bytes(s) != 0 || db_commit(s->db) != 0) {
@@ -485,6 +495,8 @@ static int next_timeout(struct session *s, long long now)
 
 	if (b >= 0 && b < next)
 		next = b;
+	if (s->next_heartbeat > 0 && s->next_heartbeat < next)
+		next = s->next_heartbeat; /* (a heartbeat retried after a busy database) */
 	return next <= now ? 0 : (int)(next - now);
 }
 

@@ -36,6 +36,16 @@ int db_begin_immediate(sqlite3 *db)
 	return sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
+int db_try_begin_immediate(sqlite3 *db)
+{
+	int rc;
+
+	sqlite3_busy_timeout(db, 0);
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+	return rc == SQLITE_OK ? 0 : rc == SQLITE_BUSY ? 1 : -1;
+}
+
 int db_commit(sqlite3 *db)
 {
 	return sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;

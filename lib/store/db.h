@@ -21,6 +21,11 @@ int db_latest_version(void);
 /* Transactions. BEGIN IMMEDIATE takes the write lock up front, so a read-then-write
  * (cap admission, refresh claim) cannot be interleaved by another process. */
 int db_begin_immediate(sqlite3 *db);
+/* BEGIN IMMEDIATE without waiting: 0 begun, 1 another connection holds the write lock
+ * right now (nothing begun: try again later), -1 error. For a single-threaded program
+ * whose write can wait but whose loop cannot: the busy handler sleeps (1 to 100 ms at a
+ * time), and a bridge asleep in it answers no keystroke. */
+int db_try_begin_immediate(sqlite3 *db);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);
 

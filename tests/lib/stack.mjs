@@ -418,6 +418,7 @@ export async function startStack(opts = {}) {
 				await listening(tunnel, tunnelPort, runDir, marks);
 				const web = webServerCommand(server, {
 					root: ROOT, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
+					tunnels: opts.webServerTunnels,
 				});
 				const front = launch(web.name, web.cmd, web.args, { env: web.env, runDir, group: true });
 				procs.push(front);

@@ -25,7 +25,10 @@ const APACHE_MODULES = [
 ];
 
 // A whole httpd.conf for Apache in the run dir: no apache2ctl, no envvars, no /etc/apache2.
-function apacheConfig({ root, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot, tls }) {
+// tunnels: the WebSockets Apache must hold at once (each proxied one keeps a worker thread
+// of the event MPM); 128 unless a benchmark asks for more (bench/scale.mjs).
+function apacheConfig({ root, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot, tls, tunnels = 128 }) {
+	const threads = Math.max(64, Math.ceil(tunnels / 2));
 	const modules = [...APACHE_MODULES, ...(tls ? ['socache_shmcb', 'ssl'] : [])];
 	const q = (s) => `"${s}"`;
 	return [
@@ -46,8 +49,9 @@ function apacheConfig({ root, runDir, port, wsPort, tunnelPort, metricsPort, fcg
 		// Enough threads for every terminal the suites hold open at once (a tunnel keeps one).
 		'StartServers 1',
 		'ServerLimit 2',
-		'ThreadsPerChild 64',
-		'MaxRequestWorkers 128',
+		`ThreadLimit ${threads}`,
+		`ThreadsPerChild ${threads}`,
+		`MaxRequestWorkers ${2 * threads}`,
 		'Timeout 60',
 		'KeepAliveTimeout 5',
 		'<Directory />',
@@ -77,10 +81,10 @@ function apacheConfig({ root, runDir, port, wsPort, tunnelPort, metricsPort, fcg
 }
 
 // The command that runs the chosen server in the foreground: { name, cmd, args, env }.
-export function webServerCommand(server, { root, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot, tls, env }) {
+export function webServerCommand(server, { root, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot, tls, env, tunnels }) {
 	if (server === 'apache') {
 		const conf = path.join(runDir, 'apache.conf');
-		fs.writeFileSync(conf, apacheConfig({ root, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot, tls }));
+		fs.writeFileSync(conf, apacheConfig({ root, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot, tls, tunnels }));
 		// As root, Apache insists on handing its workers to an unprivileged user.
 		const asRoot = process.getuid?.() === 0 ? ['-C', 'User nobody', '-C', 'Group nogroup'] : [];
 		return { name: 'apache', cmd: '/usr/sbin/apache2', args: [...asRoot, '-f', conf, '-DFOREGROUND'], env };

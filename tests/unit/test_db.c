@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/timeutil.h"
 #include "store/db.h"
 #include "store/login_attempts.h"
 #include "store/session_store.h"
@@ -37,6 +38,33 @@ START_TEST(fresh_database_reaches_latest_version_in_wal_mode)
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
+	remove_db(db);
+}
+END_TEST
+
+/* The bridge's heartbeat must not sleep in SQLite's busy handler: a write lock held
+ * elsewhere answers at once, and the usual wait comes back afterwards. */
+START_TEST(try_begin_answers_busy_at_once)
+{
+	sqlite3 *db = open_fresh(), *other = test_db_open(db_path);
+	sqlite3_stmt *st;
+	long long t0;
+
+	ck_assert_int_eq(db_begin_immediate(other), 0);
+	t0 = monotonic_ms();
+	ck_assert_int_eq(db_try_begin_immediate(db), 1);
+	ck_assert_int_lt(monotonic_ms() - t0, 500);
+	ck_assert(sqlite3_get_autocommit(db));
+	ck_assert_int_eq(db_commit(other), 0);
+	ck_assert_int_eq(db_try_begin_immediate(db), 0);
+	ck_assert(!sqlite3_get_autocommit(db));
+	ck_assert_int_eq(db_commit(db), 0);
+	/* Every other statement of the connection waits as before. */
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), DB_BUSY_TIMEOUT_MS);
+	sqlite3_finalize(st);
+	db_close(other);
 	remove_db(db);
 }
 END_TEST
@@ -366,6 +394,7 @@ static Suite *db_suite(void)
 
 	tcase_add_test(tc, fresh_database_reaches_latest_version_in_wal_mode);
 	tcase_add_test(tc, reopening_is_idempotent);
+	tcase_add_test(tc, try_begin_answers_busy_at_once);
 	tcase_add_test(tc, session_row_loads_without_its_tokens_until_they_are_needed);
 	tcase_add_test(tc, kept_statements_are_reused_only_when_free);
 	tcase_add_test(tc, database_from_a_newer_periscope_is_refused);
