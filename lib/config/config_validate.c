@@ -365,6 +365,32 @@ static int validate_eks(struct cfg_loader *ld)
 	return 0;
 }
 
+/* Agents' ports are loopback TCP ports from tunnelPortBase up; the host key names its
+ * private half by dropping .pub (agent/tunnel_main.c). */
+static int validate_agents(struct cfg_loader *ld)
+{
+	const struct agents_config *a = &ld->cfg->agents;
+	size_t len = strlen(a->host_key_file);
+
+	if (a->tunnel_port_base < 1024 || a->tunnel_port_base > 65535) {
+		cfg_fail_key(ld, "agents.tunnelPortBase", "expected a port number from 1024 to 65535, "
+			     "got %d", a->tunnel_port_base);
+		return -1;
+	}
+	if (len < 5 || a->host_key_file[0] != '/' || strcmp(a->host_key_file + len - 4, ".pub") != 0) {
+		cfg_fail_key(ld, "agents.hostKeyFile", "expected the absolute path of a public key "
+			     "file ending in .pub (its private key beside it), got \"%s\"",
+			     a->host_key_file);
+		return -1;
+	}
+	if (a->tunnel_path[0] != '/') {
+		cfg_fail_key(ld, "agents.tunnelPath", "expected a path starting with /, got \"%s\"",
+			     a->tunnel_path);
+		return -1;
+	}
+	return 0;
+}
+
 int cfg_validate(struct cfg_loader *ld)
 {
 	struct config *c = ld->cfg;
@@ -385,7 +411,7 @@ int cfg_validate(struct cfg_loader *ld)
 	    validate_metrics(ld) != 0 || validate_wsbridge_log(ld) != 0 || derive_defaults(ld) != 0 ||
 	    cfg_validate_database(ld) != 0 ||
 	    validate_recording(ld) != 0 ||
-	    validate_eks(ld) != 0)
+	    validate_eks(ld) != 0 || validate_agents(ld) != 0)
 		return -1;
 	for (size_t i = 0; i < c->clusters_count; i++) {
 		if (validate_cluster(ld, i) != 0)

@@ -42,14 +42,15 @@ describe(`the ${SERVER} site's FastCGI contract`, () => {
 		const fcgiPort = await freePort();
 		const wsPort = await freePort();
 		const metricsPort = await freePort();
+		const tunnelPort = await freePort();
 		const fcgiAddr = fcgiAddress(SERVER, { runDir, fcgiPort });
 		app = await startFcgiEcho({
 			listen: SERVER === 'apache' ? { host: '127.0.0.1', port: fcgiPort } : fcgiAddr,
 			decide: () => ({ status: 403, headers: { 'Content-Type': 'application/json', 'X-Gate': 'refused' }, body: '{"code":"E_TEST","message":"no"}' }),
 		});
 		const webRoot = path.join(ROOT, 'web');
-		const env = { PATH: process.env.PATH, PERISCOPE_RUN_DIR: runDir, PERISCOPE_WEB_ROOT: webRoot, PERISCOPE_PORT: String(port), PERISCOPE_WS_PORT: String(wsPort), PERISCOPE_METRICS_PORT: String(metricsPort) };
-		const cmd = webServerCommand(SERVER, { root: ROOT, runDir, port, wsPort, metricsPort, fcgiAddr, webRoot, env });
+		const env = { PATH: process.env.PATH, PERISCOPE_RUN_DIR: runDir, PERISCOPE_WEB_ROOT: webRoot, PERISCOPE_PORT: String(port), PERISCOPE_WS_PORT: String(wsPort), PERISCOPE_METRICS_PORT: String(metricsPort), PERISCOPE_TUNNEL_PORT: String(tunnelPort) };
+		const cmd = webServerCommand(SERVER, { root: ROOT, runDir, port, wsPort, metricsPort, tunnelPort, fcgiAddr, webRoot, env });
 		const log = fs.openSync(path.join(runDir, `${cmd.name}.log`), 'a');
 		web = spawn(cmd.cmd, cmd.args, { env: cmd.env, stdio: ['ignore', log, log], detached: true });
 		fs.closeSync(log);

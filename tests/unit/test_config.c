@@ -1224,6 +1224,11 @@ START_TEST(agent_clusters_and_the_agents_block_load)
 	ck_assert_int_eq(cfg->agents.token_ttl_s, 900);
 	ck_assert_str_eq(cfg->agents.tunnel_path, "/agent/tunnel");
 	config_free(cfg);
+	expect_inline_error("agents:\n  tunnelPortBase: 70000\n", err);
+	ck_assert_str_eq(err, "inline.yaml:2: agents.tunnelPortBase: expected a port number from "
+			 "1024 to 65535, got 70000");
+	expect_inline_error("agents:\n  hostKeyFile: /var/lib/periscope/agent-ssh/host_key\n", err);
+	assert_contains(err, "agents.hostKeyFile: expected the absolute path of a public key file");
 }
 END_TEST
 

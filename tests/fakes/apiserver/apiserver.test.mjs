@@ -1,7 +1,7 @@
 // The fake apiserver checked against real clients: kubectl 1.32 (REST, auth whoami, exec
 // with and without a tty, run under a real pty) and the ws WebSocket client (protocol
 // negotiation, v4, the v5 close signal), plus the REST semantics periscope relies on.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -358,5 +358,43 @@ describe('exec subprotocols', () => {
     assert.equal((await call(api, 'DELETE', `/api/v1/namespaces/${NS}/pods/killme`)).status, 200);
     await e.closed;
     assert.notEqual(api.state.execs[0].exitCode, 0);
+  });
+});
+
+// --anonymous-auth (auth.mjs Authenticator.authenticate, after anonymous.go), asked as
+// kubeadm's discovery and periscope's agent backend ask it: a request without any
+// credential (curl here; kubectl would prompt for a password instead), then kubectl with a
+// token that is not one.
+describe('anonymous requests (anonymousAuth)', { skip: NO_KUBECTL }, () => {
+  const curl = (api, dir, path) => new Promise((ok) => {
+    const ca = join(dir, 'ca.crt');
+    writeFileSync(ca, api.caPem);
+    execFile('curl', ['-sS', '--cacert', ca, '-w', '\n%{http_code}', `${api.url}${path}`], { encoding: 'utf8', timeout: 20000 },
+      (err, stdout) => {
+        const lines = stdout.trimEnd().split('\n');
+        ok({ status: Number(lines.pop()), body: lines.join('\n') });
+      });
+  });
+  test('no credentials is system:anonymous, held to RBAC; a bad token is still 401', async (t) => {
+    const api = await startApiserver({ readyDelayMs: 20, anonymousAuth: true });
+    t.after(() => api.close());
+    const RBAC = 'rbac.authorization.k8s.io';
+    api.createObjects([
+      { apiVersion: `${RBAC}/v1`, kind: 'Role', metadata: { name: 'kubeadm:bootstrap-signer-clusterinfo', namespace: 'kube-public' },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['cluster-info'], verbs: ['get'] }] },
+      { apiVersion: `${RBAC}/v1`, kind: 'RoleBinding', metadata: { name: 'kubeadm:bootstrap-signer-clusterinfo', namespace: 'kube-public' },
+        roleRef: { apiGroup: RBAC, kind: 'Role', name: 'kubeadm:bootstrap-signer-clusterinfo' },
+        subjects: [{ kind: 'User', apiGroup: RBAC, name: 'system:anonymous' }] },
+    ]);
+    const dir = scratch(t);
+    const got = await curl(api, dir, '/api/v1/namespaces/kube-public/configmaps/cluster-info');
+    assert.equal(got.status, 200, got.body);
+    assert.match(JSON.parse(got.body).data.kubeconfig, /certificate-authority-data/);
+    const pods = await curl(api, dir, '/api/v1/namespaces/kube-public/pods');
+    assert.equal(pods.status, 403);
+    assert.match(JSON.parse(pods.body).message, /User "system:anonymous" cannot list resource "pods"/);
+    const bad = await kubectl(dir, kubeconfig(api, { token: 'not-minted-here' }), ['get', 'configmap', 'cluster-info', '-n', 'kube-public']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /You must be logged in to the server/, 'kubectl\'s words for a 401');
   });
 });
