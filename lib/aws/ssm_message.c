@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <uuid/uuid.h>
+#include <errno.h>
+#include <sys/random.h>
+#include <sys/types.h>
 
 #include "core/encoding.h"
 
@@ -62,6 +65,45 @@ void ssm_uuid_swap_halves(const uint8_t in[SSM_UUID_LEN], uint8_t out[SSM_UUID_L
 void ssm_uuid_generate(uint8_t out[SSM_UUID_LEN])
 {
 	uuid_generate_random(out);
+}
+
+/* Fills the whole pool or fails: a read of more than 256 bytes may come back short when a
+ * signal interrupts it (getrandom(2)), so the rest is read again. */
+static int pool_refill(struct ssm_uuid_pool *pool)
+{
+	size_t got = 0;
+
+	while (got < sizeof pool->bytes) {
+		ssize_t n = getrandom(pool->bytes + got, sizeof pool->bytes - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		got += (size_t)n;
+	}
+	pool->used = 0;
+	pool->filled = 1;
+	return 0;
+fail:
+	pool->filled = 0;
+	return -1;
+}
+
+void ssm_uuid_generate_pooled(struct ssm_uuid_pool *pool, uint8_t out[SSM_UUID_LEN])
+{
+	if ((!pool->filled || pool->used + SSM_UUID_LEN > sizeof pool->bytes) &&
+	    pool_refill(pool) != 0) {
+		ssm_uuid_generate(out);
+		return;
+	}
+	memcpy(out, pool->bytes + pool->used, SSM_UUID_LEN);
+	/* Each byte is used once. */
+	explicit_bzero(pool->bytes + pool->used, SSM_UUID_LEN);
+	pool->used += SSM_UUID_LEN;
+	/* RFC 4122 4.4: version 4 in the high nibble of byte 6, variant 10 in byte 8. */
+	out[6] = (uint8_t)((out[6] & 0x0f) | 0x40);
+	out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
 }
 
 void ssm_uuid_format(const uint8_t uuid[SSM_UUID_LEN], char out[SSM_UUID_STR_LEN + 1])

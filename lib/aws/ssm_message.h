@@ -89,6 +89,19 @@ int ssm_message_decode(const uint8_t *data, size_t len, struct ssm_message *m,
 void ssm_uuid_swap_halves(const uint8_t in[SSM_UUID_LEN], uint8_t out[SSM_UUID_LEN]);
 /* A fresh random (version 4) UUID from libuuid. */
 void ssm_uuid_generate(uint8_t out[SSM_UUID_LEN]);
+
+/* Random bytes for MessageIds, refilled from getrandom(2) SSM_UUID_POOL_BYTES at a time:
+ * libuuid's uuid_generate_random opens and reads its random source on every call, and a
+ * session makes one id per message it sends (every ack). Zero-initialise before use. */
+#define SSM_UUID_POOL_BYTES 512
+struct ssm_uuid_pool {
+	uint8_t bytes[SSM_UUID_POOL_BYTES];
+	size_t used;        /* bytes already handed out; a zeroed pool counts as empty */
+	int filled;
+};
+/* A fresh RFC 4122 version 4 UUID (version and variant bits set) from the pool; falls
+ * back to ssm_uuid_generate when getrandom fails. */
+void ssm_uuid_generate_pooled(struct ssm_uuid_pool *pool, uint8_t out[SSM_UUID_LEN]);
 /* Canonical lower-case string; out holds SSM_UUID_STR_LEN + 1 bytes. */
 void ssm_uuid_format(const uint8_t uuid[SSM_UUID_LEN], char out[SSM_UUID_STR_LEN + 1]);
 /* Parses a canonical UUID string. Returns 0 or -1. */

@@ -78,6 +78,7 @@ struct ssm_session {
 	unsigned ev_head, ev_count;
 
 	struct ssm_session_stats stats;
+	struct ssm_uuid_pool uuids;   /* MessageIds: one per message sent */
 	uint8_t *arena;     /* every fixed buffer above, one allocation */
 
 	/* KMS encryption (§D.8): the handshake request waits for the caller's data key. */
@@ -190,7 +191,7 @@ static int encode(struct ssm_session *s, const char *type, int64_t seq, uint64_t
 	m.created_date_ms = created_date(s);
 	m.sequence_number = seq;
 	m.flags = flags;
-	ssm_uuid_generate(m.message_id);
+	ssm_uuid_generate_pooled(&s->uuids, m.message_id);
 	m.payload_type = payload_type;
 	m.payload_length = (uint32_t)len;
 	m.payload = payload;

@@ -24,8 +24,8 @@
  *   handshake; then the terminal size is sent, then queued input.
  * - channel_closed ends the session with an event carrying MGS's reason.
  * All buffers are allocated once in ssm_session_new; on the stream path nothing allocates
- * except Jansson's JSON trees for the acknowledgements built and parsed (one per message,
- * never per byte). */
+ * except Jansson's JSON tree of each acknowledgement parsed (acks sent are written by hand,
+ * MessageIds come from a per-session pool of getrandom bytes). */
 #ifndef PERISCOPE_SSM_SESSION_H
 #define PERISCOPE_SSM_SESSION_H
 

@@ -1,5 +1,7 @@
 /* The SSM ClientMessage codec and its JSON payloads against the byte-level vectors of
  * ssm-protocol.md §E.1 and the payload shapes of §D.5, §D.8, §D.9, §D.11. */
+#include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -414,6 +416,88 @@ START_TEST(uuid_half_swap_round_trips)
 }
 END_TEST
 
+/* The pooled ids: RFC 4122 version 4 and variant bits on every one, across several pool
+ * refills (512 bytes = 32 ids each), and no id repeated. */
+START_TEST(pooled_uuids_are_v4_and_distinct_across_refills)
+{
+	enum { N = 200 };
+	static uint8_t seen[N][16];
+	struct ssm_uuid_pool pool;
+	char s[SSM_UUID_STR_LEN + 1];
+
+	memset(&pool, 0, sizeof pool);
+	for (int i = 0; i < N; i++) {
+		ssm_uuid_generate_pooled(&pool, seen[i]);
+		ck_assert_uint_eq(seen[i][6] >> 4, 4);
+		ck_assert_uint_eq(seen[i][8] & 0xc0, 0x80);
+		ssm_uuid_format(seen[i], s);
+		ck_assert_int_eq(s[14], '4');
+		ck_assert(strchr("89ab", s[19]) != NULL);
+		for (int j = 0; j < i; j++)
+			ck_assert(memcmp(seen[i], seen[j], 16) != 0);
+	}
+}
+END_TEST
+
+/* What the ack was built with before it was written by hand: the reference bytes. */
+static size_t ack_by_jansson(const struct ssm_message *m, char *out, size_t cap)
+{
+	char id[SSM_UUID_STR_LEN + 1];
+	json_t *root;
+	size_t n;
+
+	ssm_uuid_format(m->message_id, id);
+	root = json_pack("{s:s,s:s,s:I,s:b}", "AcknowledgedMessageType", m->message_type,
+			 "AcknowledgedMessageId", id, "AcknowledgedMessageSequenceNumber",
+			 (json_int_t)m->sequence_number, "IsSequentialMessage", 1);
+	ck_assert_ptr_nonnull(root);
+	n = json_dumpb(root, out, cap, JSON_COMPACT);
+	json_decref(root);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_le(n, cap);
+	return n;
+}
+
+START_TEST(ack_build_matches_jansson_byte_for_byte)
+{
+	static const char *const types[] = {
+		"output_stream_data", "input_stream_data", "acknowledge", "channel_closed", "a",
+		"with \"quote\"", "back\\slash", "tab\there", "caf\xc3\xa9", "del\x7f",
+		"slash/ and ~ and { }",
+	};
+	static const int64_t fixed[] = { 0, 1, -1, 9, 10, 99, 100, INT32_MAX, (int64_t)INT32_MAX + 1,
+					 INT64_MAX, INT64_MIN, -1234567890123LL };
+	struct ssm_uuid_pool pool;
+	struct ssm_message m;
+	char mine[512], ref[512], err[160];
+	size_t n, rn;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	memset(&pool, 0, sizeof pool);
+	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+		for (int i = 0; i < 400; i++) {
+			memset(&m, 0, sizeof m);
+			snprintf(m.message_type, sizeof m.message_type, "%s", types[t]);
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			m.sequence_number = i < (int)(sizeof fixed / sizeof fixed[0]) ? fixed[i]
+				: (int64_t)(x >> (i % 64));
+			ssm_uuid_generate_pooled(&pool, m.message_id);
+			ck_assert_int_eq(ssm_ack_build(&m, mine, sizeof mine, &n, err, sizeof err), 0);
+			rn = ack_by_jansson(&m, ref, sizeof ref);
+			ck_assert_uint_eq(n, rn);
+			ck_assert_mem_eq(mine, ref, n);
+		}
+	}
+	/* Too small a buffer is an error, not a cut ack. */
+	memset(&m, 0, sizeof m);
+	snprintf(m.message_type, sizeof m.message_type, "%s", "output_stream_data");
+	rn = ack_by_jansson(&m, ref, sizeof ref);
+	ck_assert_int_eq(ssm_ack_build(&m, mine, rn, &n, err, sizeof err), -1);
+	ck_assert_int_eq(ssm_ack_build(&m, mine, rn + 1, &n, err, sizeof err), 0);
+	ck_assert_uint_eq(n, rn);
+}
+END_TEST
+
 /* ---- payloads ---- */
 
 START_TEST(ack_parse_uses_members_in_any_order)
@@ -601,9 +685,11 @@ static Suite *ssm_message_suite(void)
 	tcase_add_test(codec, decode_strips_nul_padding_of_the_type);
 	tcase_add_test(codec, encode_refuses_empty_payload_long_type_and_small_buffer);
 	tcase_add_test(codec, uuid_half_swap_round_trips);
+	tcase_add_test(codec, pooled_uuids_are_v4_and_distinct_across_refills);
 	suite_add_tcase(s, codec);
 
 	tcase_add_test(payloads, ack_parse_uses_members_in_any_order);
+	tcase_add_test(payloads, ack_build_matches_jansson_byte_for_byte);
 	tcase_add_test(payloads, ack_parse_requires_an_integer_sequence);
 	tcase_add_test(payloads, kms_request_is_declined_as_unsupported);
 	tcase_add_test(payloads, port_session_and_unknown_actions_are_unsupported);
