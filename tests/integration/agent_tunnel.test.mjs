@@ -174,6 +174,10 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		const fingerprint = () => execFileSync('ssh-keygen', ['-lf', path.join(state, 'id_ed25519.pub')]).toString().split(' ')[1];
 		const restart = async (change, what) => {
 			await edge.agent.stop();
+			// The old tunnel must be seen gone first: its sshd can still hold the forward for a
+			// moment, and "connected" would then describe it, not the restarted agent's (the
+			// impostor check met the old tunnel and got 503 from the gap after it).
+			await waitFor(`${what}: the old tunnel gone`, async () => (await tunnelStatus(admin))?.connected === false, { timeoutMs: 30000 });
 			const fp = fingerprint();
 			const reregister = change();
 			edge.agent.start();
