@@ -76,7 +76,11 @@ static int exec_plain(struct dbx *db, const char *sql)
 
 int dbx_begin_write(struct dbx *db)
 {
-	return db->engine == DBX_SQLITE ? db_begin_immediate(db->lite) : exec_plain(db, "BEGIN");
+	if (db->engine == DBX_SQLITE)
+		return db_begin_immediate(db->lite);
+	/* Starting anew gives up a transaction lost with its connection. */
+	db->tx_lost = false;
+	return exec_plain(db, "BEGIN");
 }
 
 int dbx_commit(struct dbx *db)
@@ -88,15 +92,16 @@ void dbx_rollback(struct dbx *db)
 {
 	if (db->engine == DBX_SQLITE)
 		db_rollback(db->lite);
-	else if (dbx_pg_in_transaction(db))
-		dbx_pg_exec(db, "ROLLBACK");
+	else
+		dbx_pg_rollback(db);
 }
 
 bool dbx_in_transaction(struct dbx *db)
 {
 	if (db->engine == DBX_SQLITE)
 		return sqlite3_get_autocommit(db->lite) == 0;
-	return dbx_pg_in_transaction(db);
+	/* A transaction lost with its connection is still the caller's until it rolls back. */
+	return db->tx_lost || dbx_pg_in_transaction(db);
 }
 
 int dbx_exec(struct dbx *db, const char *sql)

@@ -25,6 +25,15 @@ struct dbx {
 	struct pg_conn *pg;
 	bool owned;          /* dbx_close closes the handle (not when borrowed) */
 	char err[512];       /* PostgreSQL: the last error, one line */
+	/* PostgreSQL: the connection broke inside a transaction. Every statement fails until
+	 * dbx_rollback (or the next dbx_begin_write) gives the transaction up; only then is
+	 * the connection made again, so a half-done transaction is never silently continued
+	 * on a new one. */
+	bool tx_lost;
+	/* PostgreSQL: how many times the connection was made again (PQreset) after it broke
+	 * (a server restart, a failover). Session state (LISTEN, session-level settings) does
+	 * not survive it: a module that keeps some compares this count and sets it again. */
+	unsigned long reconnects;
 };
 
 /* The most parameters a statement may have. */
@@ -50,7 +59,15 @@ const char *dbx_sql(const struct dbx *db, const char *sqlite_sql, const char *pg
 const char *dbx_errmsg(struct dbx *db);
 
 /* A write transaction: SQLite's BEGIN IMMEDIATE (the write lock up front), PostgreSQL's
- * BEGIN (read committed; a module that reads then writes takes row or advisory locks). */
+ * BEGIN (read committed; a module that reads then writes takes row or advisory locks).
+ *
+ * A broken PostgreSQL connection (server restarted, failover) is made again before the
+ * next statement. A statement run outside a transaction that finds the connection broken
+ * is sent once more on the new connection (so a read or an autocommit write after a
+ * restart succeeds; a write the old server committed just before it died is then applied
+ * twice, so a write that must not repeat belongs in a transaction). Inside a
+ * transaction nothing is retried: the statement fails, and so does every later one until
+ * dbx_rollback; the caller runs the whole transaction again if it wants to. */
 int dbx_begin_write(struct dbx *db);
 int dbx_commit(struct dbx *db);
 void dbx_rollback(struct dbx *db);
