@@ -121,6 +121,19 @@ void dbx_rollback(struct dbx *db)
 		dbx_pg_rollback(db);
 }
 
+bool dbx_in_transaction(struct dbx *db)
+{
+	if (db->engine == DBX_SQLITE)
+		return sqlite3_get_autocommit(db->lite) == 0;
+	/* A transaction lost with its connection is still the caller's until it rolls back. */
+	return db->tx_lost || dbx_pg_in_transaction(db);
+}
+
+int dbx_exec(struct dbx *db, const char *sql)
+{
+	return exec_plain(db, sql);
+}
+
 static int prepare(struct dbx *db, const char *sql, bool kept, struct dbx_stmt **out)
 {
 	struct dbx_stmt *st = calloc(1, sizeof *st);

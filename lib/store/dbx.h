@@ -77,6 +77,11 @@ int dbx_schema_version(struct dbx *db);
 int dbx_begin_write(struct dbx *db);
 int dbx_commit(struct dbx *db);
 void dbx_rollback(struct dbx *db);
+/* Whether a transaction is open on the connection (a module that may be called inside its
+ * caller's transaction nests a SAVEPOINT then, as audit_write does). */
+bool dbx_in_transaction(struct dbx *db);
+/* Runs one statement without parameters and ignores its rows (SAVEPOINT, a lock). 0 or -1. */
+int dbx_exec(struct dbx *db, const char *sql);
 
 /* Prepares sql. _kept: on SQLite the statement stays cached on the connection
  * (db_prepare_kept) for the next call with the same SQL. 0, or -1 (dbx_errmsg says why). */
