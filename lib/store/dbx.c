@@ -8,6 +8,7 @@
 
 #include "store/db.h"
 #include "store/dbx_internal.h"
+#include "store/pg_conn.h"
 
 #define SQLITE_PREFIX "sqlite:"
 
@@ -65,6 +66,30 @@ const char *dbx_sql(const struct dbx *db, const char *sqlite_sql, const char *pg
 const char *dbx_errmsg(struct dbx *db)
 {
 	return db->engine == DBX_SQLITE ? sqlite3_errmsg(db->lite) : db->err;
+}
+
+int dbx_ping(struct dbx *db)
+{
+	struct dbx_stmt *st = NULL;
+	int rc = -1;
+
+	if (dbx_prepare(db, "SELECT 1", &st) == 0 && dbx_step(st) == DBX_ROW)
+		rc = 0;
+	dbx_finalize(st);
+	return rc;
+}
+
+int dbx_schema_version(struct dbx *db)
+{
+	char err[256];
+
+	if (db->engine == DBX_SQLITE)
+		return db_schema_version(db->lite);
+	/* A broken connection is made again by the ping first (pg_schema_version is plain
+	 * libpq). */
+	if (dbx_ping(db) != 0)
+		return -1;
+	return pg_schema_version((PGconn *)db->pg, err, sizeof err);
 }
 
 static int exec_plain(struct dbx *db, const char *sql)

@@ -58,6 +58,12 @@ const char *dbx_sql(const struct dbx *db, const char *sqlite_sql, const char *pg
 /* The last error of the connection, for messages. */
 const char *dbx_errmsg(struct dbx *db);
 
+/* Whether the database answers (SELECT 1; on PostgreSQL a broken connection is made again
+ * first). 0, or -1 (dbx_errmsg says why). */
+int dbx_ping(struct dbx *db);
+/* The schema version applied (SQLite's user_version, PostgreSQL's schema_version), or -1. */
+int dbx_schema_version(struct dbx *db);
+
 /* A write transaction: SQLite's BEGIN IMMEDIATE (the write lock up front), PostgreSQL's
  * BEGIN (read committed; a module that reads then writes takes row or advisory locks).
  *

@@ -98,7 +98,11 @@ int dbx_pg_exec(struct dbx *db, const char *sql)
 
 bool dbx_pg_in_transaction(struct dbx *db)
 {
-	return PQtransactionStatus((PGconn *)db->pg) != PQTRANS_IDLE;
+	PGTransactionStatusType t = PQtransactionStatus((PGconn *)db->pg);
+
+	/* A broken connection (PQTRANS_UNKNOWN) holds no transaction unless one was lost with
+	 * it (db->tx_lost, which the callers ask first): the next statement reconnects. */
+	return t == PQTRANS_ACTIVE || t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
 }
 
 void dbx_pg_rollback(struct dbx *db)

@@ -97,7 +97,9 @@ START_TEST(transaction_cut_by_a_restart_fails_whole)
 	refused(db, "INSERT INTO t (id) VALUES (3)", "broke inside this transaction");
 	ck_assert_int_eq(dbx_commit(db), -1);
 	ck_assert_uint_eq(db->reconnects, 0);
+	ck_assert(dbx_in_transaction(db));
 	dbx_rollback(db);
+	ck_assert(!dbx_in_transaction(db));
 	ck_assert_int_eq(one_int(db, "SELECT count(*) FROM t"), 0);
 	ck_assert_uint_eq(db->reconnects, 1);
 	ck_assert_int_eq(dbx_begin_write(db), 0);
@@ -139,6 +141,9 @@ START_TEST(outage_fails_statements_until_the_server_is_back)
 	ck_assert_int_eq(dbx_begin_write(db), -1);
 	dbx_rollback(db);
 	refused(db, "SELECT 2", "");
+	/* A connection that broke between transactions holds none (a module asking before a
+	 * SAVEPOINT must begin one instead). */
+	ck_assert(!dbx_in_transaction(db));
 	unit_pg_server("up");
 	ck_assert_int_eq(one_int(db, "SELECT 3"), 3);
 	ck_assert_int_eq(dbx_begin_write(db), 0);
