@@ -53,6 +53,9 @@ struct backend_ops {
 
 struct session {
 	const struct config *cfg;
+	/* The bridge's one connection (database.url), for the ported modules' _dbx
+	 * functions; db is its SQLite handle for the others (NULL on PostgreSQL). */
+	struct dbx *dbx;
 	sqlite3 *db;
 	struct auth_ctx *auth;
 	struct cred_cache *creds;                  /* the server's own AWS identity (eks clusters) */
