@@ -53,8 +53,8 @@ static void serve_one(struct worker *w, FCGX_Request *fcgx)
 	/* Upstream calls this request made, into the shared counters (kept for the next
 	 * request if the database is busy now). */
 	cred_cache_take_tally(w->creds, &w->tally);
-	if (metrics_upstream_flush(w->db, &w->tally) != 0)
-		log_msg(LOG_WARN, "fcgi", "upstream counts not recorded yet: %s", sqlite3_errmsg(w->db));
+	if (metrics_upstream_flush_dbx(w->dbx, &w->tally) != 0)
+		log_msg(LOG_WARN, "fcgi", "upstream counts not recorded yet: %s", dbx_errmsg(w->dbx));
 }
 
 static void *worker_main(void *arg)

@@ -34,8 +34,8 @@ static void observe_open(struct session *s, const char *stage)
 {
 	char *labels = metrics_labels("kind", shell_kind_name(s->target.kind), "stage", stage, NULL);
 
-	if (!labels || metrics_observe_ms(s->db, METRIC_OPEN_SECONDS, labels,
-					  monotonic_ms() - s->upgraded_mono) != 0)
+	if (!labels || metrics_observe_ms_dbx(s->dbx, METRIC_OPEN_SECONDS, labels,
+					      monotonic_ms() - s->upgraded_mono) != 0)
 		log_msg(LOG_WARN, "wsbridge", "session %s: open latency not recorded", s->session_id);
 	free(labels);
 }
@@ -44,9 +44,9 @@ static void observe_open(struct session *s, const char *stage)
 static void flush_tally(struct session *s)
 {
 	cred_cache_take_tally(s->creds, &s->tally);
-	if (metrics_upstream_flush(s->db, &s->tally) != 0)
+	if (metrics_upstream_flush_dbx(s->dbx, &s->tally) != 0)
 		log_msg(LOG_WARN, "wsbridge", "session %s: upstream counts not recorded yet: %s",
-			s->session_id, sqlite3_errmsg(s->db));
+			s->session_id, dbx_errmsg(s->dbx));
 }
 
 void session_fail(struct session *s, const char *code, bool retryable, const char *fmt, ...)
