@@ -119,7 +119,7 @@ static int open_session(struct request *rq, struct oidc_tokens *tokens, json_t *
 	s.created_at = now;
 	s.last_seen_at = now;
 	s.absolute_expires_at = now + cfg->session.absolute_timeout_s;
-	if (session_store_insert(rq->w->db, cookie, &s, err, sizeof err) != 0) {
+	if (session_store_insert_dbx(rq->w->dbx, cookie, &s, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "auth", "%s", err);
 		goto done;
 	}
