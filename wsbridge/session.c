@@ -277,7 +277,7 @@ static void write_open_row(struct session *s)
 	ev.route = s->target.kind == SHELL_CLUSTER ? "/api/clusters/{c}/shell"
 						    : "/api/clusters/{c}/nodes/{n}/shell";
 	ev.extra = extra;
-	audit_write(s->db, &ev, NULL);
+	audit_write_dbx(s->dbx, &ev, NULL);
 	json_decref(extra);
 	free(groups);
 }
