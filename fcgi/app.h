@@ -5,6 +5,8 @@
 
 #include <sqlite3.h>
 
+#include "store/dbx.h"
+
 #include "auth/auth.h"
 #include "config/config.h"
 #include "auth/oidc_client.h"
@@ -13,6 +15,8 @@
 struct worker {
 	const struct config *cfg;
 	sqlite3 *db;
+	struct dbx *dbx;                     /* the same database through store/dbx.h, for the
+	                                      * ported stores (either engine) */
 	struct oidc_provider *provider;   /* discovered on first use */
 	struct auth_ctx auth;
 	struct cred_cache *creds;            /* the process's, shared by the workers */

@@ -17,6 +17,7 @@
 #include "backends.h"
 #include "store/db.h"
 #include "store/db_check.h"
+#include "store/dbx.h"
 #include "shell/frames.h"
 #include "core/log.h"
 #include "net/client_addr.h"
@@ -138,7 +139,8 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	slot.tier = tier_name(s->id.tier);
 	slot.mode = s->target.kind == SHELL_CLUSTER ? (s->target.mode ? s->target.mode : "bash") : NULL;
 	slot.pid = getpid();
-	if (shell_gates_caps(s->cfg, s->db, &s->target, &s->id, &slot, &ans) != 0)
+	slot.replica = s->cfg->database.replica_id;
+	if (shell_gates_caps(s->cfg, s->dbx, &s->target, &s->id, &slot, &ans) != 0)
 		goto refused;
 	s->admitted = true;
 	rc = 0;
@@ -158,6 +160,7 @@ done:
 int main(void)
 {
 	struct session s;
+	struct dbx lite_dbx;
 	struct auth_ctx auth = { 0 };
 	struct oidc_provider *provider = NULL;
 	struct config *cfg = NULL;
@@ -203,6 +206,10 @@ int main(void)
 		status = refuse("E_INTERNAL", "the session database is unavailable", NULL);
 		goto done;
 	}
+	/* The ported stores (the registry, its control) speak through dbx.h: here the same
+	 * SQLite connection, borrowed. */
+	dbx_borrow_sqlite(&lite_dbx, s.db);
+	s.dbx = &lite_dbx;
 	cookie = cookie_value(getenv("HTTP_COOKIE"), cfg->session.cookie_name);
 	s.cookie = cookie;
 	status = admit(&s, &provider, &auth);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "metrics/metrics_store.h"
+#include "store/dbx.h"
 #include "store/audit.h"
 #include "shell/client_lines.h"
 #include "shell/frames.h"
@@ -319,7 +320,7 @@ static void write_close_row(struct session *s, json_t *extra)
 	ev.extra = extra;
 	/* One transaction with the release of the registry row: if the sweep found this process
 	 * gone meanwhile, it wrote the close row (reason "lost") and this one is not written. */
-	if (shell_registry_close(s->db, s->session_id, &ev) == 0)
+	if (shell_registry_close_dbx(s->dbx, s->session_id, &ev) == 0)
 		log_json(LOG_WARN, "wsbridge", "the session was reaped as lost before it closed",
 			 json_pack("{s:s}", "session_id", s->session_id));
 	free(groups);
@@ -356,8 +357,8 @@ static void record_heartbeat(struct session *s, long long now)
 		return;
 	}
 	if (begun != 0 ||
-	    shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0 ||
-	    shell_control_activity(s->db, s->session_id, now_ms() - (now - s->last_activity)) != 0 ||
+	    shell_registry_heartbeat_dbx(s->dbx, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0 ||
+	    shell_control_activity_dbx(s->dbx, s->session_id, now_ms() - (now - s->last_activity)) != 0 ||
 	    count_bytes(s) != 0 || db_commit(s->db) != 0) {
 		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
 			sqlite3_errmsg(s->db));
@@ -469,9 +470,9 @@ static int check_control(struct session *s)
 	if (now < s->next_control)
 		return 0;
 	s->next_control = now + SHELL_CONTROL_POLL_MS;
-	if (shell_control_poll(s->db, s->session_id, now_ms(), &s->control) != 0) {
+	if (shell_control_poll_dbx(s->dbx, s->session_id, now_ms(), &s->control) != 0) {
 		log_msg(LOG_WARN, "wsbridge", "session %s: cannot read its registry row: %s",
-			s->session_id, sqlite3_errmsg(s->db));
+			s->session_id, dbx_errmsg(s->dbx));
 		return 0;
 	}
 	/* The operator is told whenever someone starts or stops watching (docs/frames.md). */

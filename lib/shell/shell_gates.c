@@ -148,7 +148,7 @@ int shell_gates_static(const struct config *cfg, const struct shell_target *t,
 	return 0;
 }
 
-int shell_gates_caps(const struct config *cfg, sqlite3 *db, const struct shell_target *t,
+int shell_gates_caps(const struct config *cfg, struct dbx *db, const struct shell_target *t,
 		     const struct identity *id, const struct shell_slot *take_slot,
 		     struct gate_answer *ans)
 {
@@ -159,9 +159,10 @@ int shell_gates_caps(const struct config *cfg, sqlite3 *db, const struct shell_t
 
 	memset(ans, 0, sizeof *ans);
 	shell_caps_for(cfg, t->kind, &caps);
-	r = take_slot ? shell_registry_admit(db, take_slot, &caps, &active, err, sizeof err)
-		      : shell_registry_check(db, shell_kind_name(t->kind), id->subject, t->cluster,
-					     &caps, &active, err, sizeof err);
+	r = take_slot ? shell_registry_admit_dbx(db, take_slot, &caps, &active, err, sizeof err)
+		      : shell_registry_check_dbx(db, shell_kind_name(t->kind), id->subject, t->cluster,
+						 &caps, cfg->database.replica_id, &active, err,
+						 sizeof err);
 	switch (r) {
 	case ADMIT_OK:
 		return 0;

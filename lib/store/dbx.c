@@ -92,6 +92,13 @@ void dbx_rollback(struct dbx *db)
 		dbx_pg_exec(db, "ROLLBACK");
 }
 
+bool dbx_in_transaction(struct dbx *db)
+{
+	if (db->engine == DBX_SQLITE)
+		return sqlite3_get_autocommit(db->lite) == 0;
+	return dbx_pg_in_transaction(db);
+}
+
 static int prepare(struct dbx *db, const char *sql, bool kept, struct dbx_stmt **out)
 {
 	struct dbx_stmt *st = calloc(1, sizeof *st);

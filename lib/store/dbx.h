@@ -54,6 +54,9 @@ const char *dbx_errmsg(struct dbx *db);
 int dbx_begin_write(struct dbx *db);
 int dbx_commit(struct dbx *db);
 void dbx_rollback(struct dbx *db);
+/* Whether a transaction is open on the connection (a module that may be called inside its
+ * caller's transaction uses a savepoint then, its own transaction otherwise). */
+bool dbx_in_transaction(struct dbx *db);
 
 /* Prepares sql. _kept: on SQLite the statement stays cached on the connection
  * (db_prepare_kept) for the next call with the same SQL. 0, or -1 (dbx_errmsg says why). */
