@@ -12,6 +12,7 @@
 #include "k8s/cluster_shell_sweep.h"
 #include "store/db.h"
 #include "store/dbx.h"
+#include "store/dbx_config.h"
 #include "core/log.h"
 #include "store/session_store.h"
 #include "store/shell_registry.h"
@@ -30,13 +31,9 @@
 static struct dbx *open_shared(const struct config *cfg)
 {
 	struct dbx *db = NULL;
-	char url[4200], err[512];
+	char err[512];
 
-	if (cfg->database.engine == DATABASE_SQLITE)
-		snprintf(url, sizeof url, "sqlite:%s", cfg->audit.db_path);
-	else
-		snprintf(url, sizeof url, "%s", cfg->database.url);
-	if (dbx_open(url, cfg->database.password, &db, err, sizeof err) != 0) {
+	if (dbx_open_configured(cfg, &db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "maintenance", "%s", err);
 		return NULL;
 	}

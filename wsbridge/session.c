@@ -34,8 +34,8 @@ static void observe_open(struct session *s, const char *stage)
 {
 	char *labels = metrics_labels("kind", shell_kind_name(s->target.kind), "stage", stage, NULL);
 
-	if (!labels || metrics_observe_ms(s->db, METRIC_OPEN_SECONDS, labels,
-					  monotonic_ms() - s->upgraded_mono) != 0)
+	if (!labels || metrics_observe_ms_dbx(s->dbx, METRIC_OPEN_SECONDS, labels,
+					      monotonic_ms() - s->upgraded_mono) != 0)
 		log_msg(LOG_WARN, "wsbridge", "session %s: open latency not recorded", s->session_id);
 	free(labels);
 }
@@ -44,9 +44,9 @@ static void observe_open(struct session *s, const char *stage)
 static void flush_tally(struct session *s)
 {
 	cred_cache_take_tally(s->creds, &s->tally);
-	if (metrics_upstream_flush(s->db, &s->tally) != 0)
+	if (metrics_upstream_flush_dbx(s->dbx, &s->tally) != 0)
 		log_msg(LOG_WARN, "wsbridge", "session %s: upstream counts not recorded yet: %s",
-			s->session_id, sqlite3_errmsg(s->db));
+			s->session_id, dbx_errmsg(s->dbx));
 }
 
 void session_fail(struct session *s, const char *code, bool retryable, const char *fmt, ...)
@@ -277,7 +277,7 @@ static void write_open_row(struct session *s)
 	ev.route = s->target.kind == SHELL_CLUSTER ? "/api/clusters/{c}/shell"
 						    : "/api/clusters/{c}/nodes/{n}/shell";
 	ev.extra = extra;
-	audit_write(s->db, &ev, NULL);
+	audit_write_dbx(s->dbx, &ev, NULL);
 	json_decref(extra);
 	free(groups);
 }
@@ -335,8 +335,8 @@ static int count_bytes(struct session *s)
 	char *in = metrics_labels("kind", kind, "direction", "in", NULL);
 	char *out = metrics_labels("kind", kind, "direction", "out", NULL);
 	int rc = in && out &&
-			 metrics_counter_add(s->db, "periscope_shell_bytes_total", in, s->bytes_in - s->counted_in) == 0 &&
-			 metrics_counter_add(s->db, "periscope_shell_bytes_total", out, s->bytes_out - s->counted_out) == 0
+			 metrics_counter_add_dbx(s->dbx, "periscope_shell_bytes_total", in, s->bytes_in - s->counted_in) == 0 &&
+			 metrics_counter_add_dbx(s->dbx, "periscope_shell_bytes_total", out, s->bytes_out - s->counted_out) == 0
 		 ? 0 : -1;
 
 	free(in);
@@ -344,11 +344,23 @@ static int count_bytes(struct session *s)
 	return rc;
 }
 
+/* The heartbeat's transaction. SQLite: the write lock only when it is free (1 when it is
+ * not, 0 begun, -1 error). PostgreSQL: rows are locked one by one, nothing to wait for up
+ * front. */
+static int heartbeat_begin(struct session *s)
+{
+	if (s->dbx->engine == DBX_SQLITE)
+		return db_try_begin_immediate(s->dbx->lite);
+	return dbx_begin_write(s->dbx) == 0 ? 0 : -1;
+}
+
 /* The registry row's bytes and the byte counters move in one transaction: a bridge that
- * dies has counted exactly what its "lost" close row will report (store/shell_lost.h). */
+ * dies has counted exactly what its "lost" close row will report (store/shell_lost.h). The
+ * heartbeat is also the row's lease (store/shell_registry.h): another replica reaps the
+ * row once it is SHELL_LEASE_MS old. */
 static void record_heartbeat(struct session *s, long long now)
 {
-	int begun = db_try_begin_immediate(s->db);
+	int begun = heartbeat_begin(s);
 
 	/* Another writer holds the lock: try again shortly rather than sleep in SQLite's busy
 	 * handler with keystrokes waiting (500 bridges write 50 heartbeats a second). */
@@ -359,10 +371,10 @@ static void record_heartbeat(struct session *s, long long now)
 	if (begun != 0 ||
 	    shell_registry_heartbeat_dbx(s->dbx, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0 ||
 	    shell_control_activity_dbx(s->dbx, s->session_id, now_ms() - (now - s->last_activity)) != 0 ||
-	    count_bytes(s) != 0 || db_commit(s->db) != 0) {
+	    count_bytes(s) != 0 || dbx_commit(s->dbx) != 0) {
 		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
-			sqlite3_errmsg(s->db));
-		db_rollback(s->db);
+			dbx_errmsg(s->dbx));
+		dbx_rollback(s->dbx);
 		return;
 	}
 	s->counted_in = s->bytes_in;

@@ -53,9 +53,10 @@ struct backend_ops {
 
 struct session {
 	const struct config *cfg;
+	/* The bridge's one connection (database.url), for the ported modules' _dbx
+	 * functions; db is its SQLite handle for the others (NULL on PostgreSQL). */
+	struct dbx *dbx;
 	sqlite3 *db;
-	struct dbx *dbx;                        /* the shared database through store/dbx.h: the
-	                                         * registry row, its control, the close row */
 	struct auth_ctx *auth;
 	struct cred_cache *creds;                  /* the server's own AWS identity (eks clusters) */
 	const char *cookie;                     /* the browser's session cookie (a secret) */

@@ -57,15 +57,11 @@ static json_t *lost_extra(const json_t *row, bool cluster_kind)
 	return extra;
 }
 
-/* The audit log is ported onto dbx.h on its own (lib/store/audit.c); until its PostgreSQL
- * writer is there, a close row on PostgreSQL is refused, and the registry row stays for
- * the next reap: nothing is lost, nothing written twice. */
+/* The audit log's writer on either engine: inside the caller's transaction (a savepoint),
+ * so that the claim on the registry row and its close row commit together. */
 int shell_close_row_write(struct dbx *db, const struct audit_event *ev)
 {
-	if (db->engine == DBX_SQLITE)
-		return audit_write(db->lite, ev, NULL);
-	snprintf(db->err, sizeof db->err, "the audit log is not on PostgreSQL yet");
-	return -1;
+	return audit_write_dbx(db, ev, NULL);
 }
 
 int shell_lost_write_dbx(struct dbx *db, const json_t *row)

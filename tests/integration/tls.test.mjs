@@ -25,7 +25,7 @@ describe(`TLS through ${chooseServer()}`, () => {
 		assert.match(stack.url, /^https:\/\/127\.0\.0\.1:\d+$/);
 		const h = await fetch(`${stack.url}/healthz`);
 		assert.equal(h.status, 200);
-		assert.deepEqual(await h.json(), { status: 'ok' });
+		assert.deepEqual(await h.json(), { status: 'ok', database: 'reachable' });
 		const page = await fetch(`${stack.url}/`);
 		assert.match(await page.text(), /<title>periscope<\/title>/);
 		const plain = await fetch(stack.url.replace('https:', 'http:') + '/healthz').then((r) => r.status, () => 'refused');

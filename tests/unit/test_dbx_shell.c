@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/timeutil.h"
+#include "store/audit.h"
 #include "store/dbx.h"
 #include "store/recording_sweep.h"
 #include "store/shell_control.h"
@@ -137,6 +138,147 @@ START_TEST(another_replicas_row_lives_as_long_as_its_lease)
 	unit_dbx_exec(f.db, "UPDATE shell_sessions SET pid_start_ticks = pid_start_ticks + 1 WHERE id = 's1'");
 	ck_assert_int_eq(shell_registry_is_live_dbx(f.db, "s1", "a"), 0);
 	ck_assert_int_eq(shell_registry_is_live_dbx(b, "no-such-session", "b"), 0);
+	dbx_close(b);
+	unit_dbx_close(&f);
+}
+END_TEST
+
+static void expire_lease(struct dbx *db, const char *id)
+{
+	char sql[200];
+
+	snprintf(sql, sizeof sql, "UPDATE shell_sessions SET heartbeat_at_ms = %lld WHERE id = '%s'",
+		 now_ms() - SHELL_LEASE_MS - 1000, id);
+	unit_dbx_exec(db, sql);
+}
+
+/* Replicas racing to reap, each with its own connection. */
+#define REAPERS 6
+
+struct reaper {
+	const struct unit_dbx *f;
+	pthread_barrier_t *start;
+	int reaped;
+};
+
+static void *reap_once(void *arg)
+{
+	struct reaper *r = arg;
+	struct dbx *db = NULL;
+	char err[512];
+
+	r->reaped = -2;
+	if (dbx_open(r->f->url, NULL, &db, err, sizeof err) != 0) {
+		fprintf(stderr, "# reaper: %s\n", err);
+		pthread_barrier_wait(r->start);
+		return NULL;
+	}
+	pthread_barrier_wait(r->start);
+	r->reaped = shell_registry_reap_dbx(db, "b", NULL);
+	if (r->reaped < 0)
+		fprintf(stderr, "# reaper: %s\n", dbx_errmsg(db));
+	dbx_close(db);
+	return NULL;
+}
+
+/* Replica a dies with three sessions (its heartbeats stop): replica b leaves them while
+ * their leases last, then its reapers (six at once) close each exactly once with a "lost"
+ * close row that says what the row knew; a's bridge closing late writes nothing more. */
+START_TEST(a_dead_replicas_sessions_are_reaped_once_by_another)
+{
+	static const char *const ids[] = { "s1", "s2", "s3" };
+	struct unit_dbx f;
+	struct reaper r[REAPERS];
+	pthread_t threads[REAPERS];
+	pthread_barrier_t start;
+	struct audit_event ev = { .verb = "cluster_shell_close", .outcome = "success",
+				  .actor_sub = "alice", .reason = "exit" };
+	json_t *reaped = NULL;
+	struct dbx *b;
+	int total = 0;
+
+	unit_dbx_open(&f, _i);
+	b = unit_dbx_connect(&f);
+	for (size_t i = 0; i < 3; i++)
+		admit_ok(f.db, ids[i], "alice", "a");
+	ck_assert_int_eq(shell_registry_heartbeat_dbx(f.db, "s1", now_ms(), 1234, 5678), 0);
+	ck_assert_int_eq(shell_registry_reap_dbx(b, "b", &reaped), 0);
+	ck_assert_int_eq(json_array_size(reaped), 0);
+	json_decref(reaped);
+
+	for (size_t i = 0; i < 3; i++)
+		expire_lease(f.db, ids[i]);
+	ck_assert_int_eq(pthread_barrier_init(&start, NULL, REAPERS), 0);
+	for (int i = 0; i < REAPERS; i++) {
+		r[i] = (struct reaper){ .f = &f, .start = &start };
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, reap_once, &r[i]), 0);
+	}
+	for (int i = 0; i < REAPERS; i++) {
+		ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+		ck_assert_int_ge(r[i].reaped, 0);
+		total += r[i].reaped;
+	}
+	pthread_barrier_destroy(&start);
+	ck_assert_int_eq(total, 3);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM shell_sessions"), 0);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM audit_events WHERE verb ="
+				      " 'cluster_shell_close' AND reason = 'lost' AND outcome = 'failure'"), 3);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(DISTINCT session_id) FROM audit_events"), 3);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM audit_events WHERE session_id = 's1'"
+				      " AND extra LIKE '%\"bytes_in\":1234%' AND extra LIKE '%\"bytes_out\":5678%'"
+				      " AND extra LIKE '%E_SESSION_LOST%'"), 1);
+	/* The bridge of a that comes back and closes: its row is gone, no second close row. */
+	ck_assert_int_eq(shell_registry_close_dbx(f.db, "s1", &ev), 0);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM audit_events"), 3);
+	dbx_close(b);
+	unit_dbx_close(&f);
+}
+END_TEST
+
+/* The normal close on either engine: the row and the close row together, once. */
+START_TEST(a_normal_close_writes_its_row_once)
+{
+	struct unit_dbx f;
+	struct audit_event ev = { .verb = "cluster_shell_close", .outcome = "success",
+				  .actor_sub = "alice", .reason = "exit" };
+	json_t *extra = json_pack("{s:s}", "session_id", "s1");
+
+	ev.extra = extra;
+	unit_dbx_open(&f, _i);
+	admit_ok(f.db, "s1", "alice", "a");
+	ck_assert_int_eq(shell_registry_close_dbx(f.db, "s1", &ev), 1);
+	ck_assert_int_eq(shell_registry_close_dbx(f.db, "s1", &ev), 0);
+	ck_assert_int_eq(unit_dbx_int(f.db, "SELECT count(*) FROM shell_sessions"), 0);
+	ck_assert_int_eq(unit_dbx_int(f.db, "SELECT count(*) FROM audit_events WHERE session_id = 's1'"
+				      " AND reason = 'exit'"), 1);
+	json_decref(extra);
+	unit_dbx_close(&f);
+}
+END_TEST
+
+/* At a cap, an admission on replica b reaps replica a's expired rows first (in its own
+ * transaction, under the caps' locks), so a dead replica never keeps its users out. */
+START_TEST(a_cap_held_by_a_dead_replica_is_freed_at_the_next_open)
+{
+	struct unit_dbx f;
+	struct shell_slot slot = slot_of("b1", "alice", "prod", "b");
+	struct dbx *b;
+	char err[256] = "";
+
+	unit_dbx_open(&f, _i);
+	b = unit_dbx_connect(&f);
+	for (int i = 0; i < 5; i++) {
+		char id[8];
+
+		snprintf(id, sizeof id, "a%d", i);
+		admit_ok(f.db, id, "alice", "a");
+	}
+	ck_assert_int_eq(shell_registry_admit_dbx(b, &slot, &CAPS, NULL, err, sizeof err), ADMIT_CAP_USER);
+	expire_lease(f.db, "a0");
+	ck_assert_msg(shell_registry_admit_dbx(b, &slot, &CAPS, NULL, err, sizeof err) == ADMIT_OK, "%s", err);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM audit_events WHERE session_id = 'a0'"
+				      " AND reason = 'lost'"), 1);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM shell_sessions WHERE replica_id = 'b'"), 1);
 	dbx_close(b);
 	unit_dbx_close(&f);
 }
@@ -273,6 +415,9 @@ static Suite *shell_suite(int engines)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, caps_hold_when_twenty_opens_race_on_two_replicas, 0, engines);
 	tcase_add_loop_test(tc, another_replicas_row_lives_as_long_as_its_lease, 0, engines);
+	tcase_add_loop_test(tc, a_dead_replicas_sessions_are_reaped_once_by_another, 0, engines);
+	tcase_add_loop_test(tc, a_normal_close_writes_its_row_once, 0, engines);
+	tcase_add_loop_test(tc, a_cap_held_by_a_dead_replica_is_freed_at_the_next_open, 0, engines);
 	tcase_add_loop_test(tc, an_end_and_a_watch_asked_on_another_replica_reach_the_bridge, 0, engines);
 	tcase_add_loop_test(tc, the_recording_sweep_keeps_what_a_row_still_names, 0, engines);
 	suite_add_tcase(s, tc);
