@@ -120,7 +120,7 @@ bool health_ready(struct worker *w, json_t **report)
 	check(checks, "migrations", ok,
 	      json_pack("{s:i, s:i}", "version", version, "expected", db_latest_version()));
 	FAIL_IF(!ok, "migrations");
-	ok = audit_usage_get(w->db, &bytes, &rows) == 0 && !(budget > 0 && bytes >= budget);
+	ok = audit_usage_get_dbx(w->dbx, &bytes, &rows) == 0 && !(budget > 0 && bytes >= budget);
 	check(checks, "audit_budget", ok,
 	      json_pack("{s:I, s:I}", "bytes", (json_int_t)bytes, "budgetBytes", (json_int_t)budget));
 	FAIL_IF(!ok, "audit_budget");
@@ -156,7 +156,7 @@ void handle_api_health(struct request *rq)
 	long long bytes, rows, budget = (long long)cfg->audit.max_size_mb * 1024 * 1024;
 	bool reached;
 
-	if (audit_usage_get(rq->w->db, &bytes, &rows) != 0) {
+	if (audit_usage_get_dbx(rq->w->dbx, &bytes, &rows) != 0) {
 		respond_error(rq, 503, "E_UNAVAILABLE", "the database does not answer", NULL);
 		return;
 	}

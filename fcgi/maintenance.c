@@ -135,16 +135,16 @@ void maintenance_run_once(const struct config *cfg)
 static void audit_minute(const struct config *cfg, long long *last_alarm_ms)
 {
 	long long bytes, rows, budget = (long long)cfg->audit.max_size_mb * 1024 * 1024;
-	sqlite3 *db = NULL;
+	struct dbx *db = NULL;
 	char err[256];
 
-	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+	if (dbx_open_configured(cfg, &db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "maintenance", "%s", err);
 		return;
 	}
-	if (audit_refusal_flush(db, now_ms() / 1000) != 0)
-		log_msg(LOG_ERROR, "maintenance", "refusal counts not written: %s", sqlite3_errmsg(db));
-	if (budget <= 0 || audit_usage_get(db, &bytes, &rows) != 0 || bytes < budget) {
+	if (audit_refusal_flush_dbx(db, now_ms() / 1000) != 0)
+		log_msg(LOG_ERROR, "maintenance", "refusal counts not written: %s", dbx_errmsg(db));
+	if (budget <= 0 || audit_usage_get_dbx(db, &bytes, &rows) != 0 || bytes < budget) {
 		*last_alarm_ms = 0;
 		goto done;
 	}
@@ -157,7 +157,7 @@ static void audit_minute(const struct config *cfg, long long *last_alarm_ms)
 			   (json_int_t)rows, "budget_bytes", (json_int_t)budget, "retention_days",
 			   cfg->audit.retention_days));
 done:
-	db_close(db);
+	dbx_close(db);
 }
 
 static void *maintenance_main(void *arg)

@@ -37,7 +37,7 @@ static void audit_refused(struct request *rq, const struct shell_target *t,
 	};
 
 	client_address(request_env(rq, "REMOTE_ADDR"), NULL, client, sizeof client);
-	if (audit_refusal_record(rq->w->db, &r, now_ms() / 1000) < 0)
+	if (audit_refusal_record_dbx(rq->w->dbx, &r, now_ms() / 1000) < 0)
 		log_json(LOG_ERROR, "authorizer", "refusal not audited",
 			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "code", ans->code));
 	free(groups);

@@ -449,7 +449,7 @@ static void start_login_watch(struct session *s)
 	struct login_watch *w = &s->watch;
 
 	w->cfg = s->cfg;
-	w->db = s->db;
+	w->db = s->dbx;
 	w->auth = s->auth;
 	w->cookie = s->cookie;
 	w->target = &s->target;
