@@ -632,7 +632,10 @@ static void ns_teardown(struct session *s, json_t *extra)
 			"dropped_window", (json_int_t)st.dropped_window, "retransmits", (json_int_t)st.retransmits,
 			"acks_sent", (json_int_t)st.acks_sent, "resumes", ns->resumes));
 	}
-	transcript_to_json(&ns->transcript, extra);
+	/* The text goes into the row as JSON already escaped (audit.h extra_raw). */
+	if (transcript_to_json(&ns->transcript, extra, &s->close_raw) != 0)
+		log_json(LOG_ERROR, "node_shell", "the transcript could not be written to the close row", NULL);
+	s->close_raw_keys = transcript_member_keys();
 	ssm_session_free(ns->channel);
 	ssm_started_session_free(&ns->started);
 	node_access_clear(&ns->access);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,10 @@ static void write_close_row(struct session *s, json_t *extra)
 	ev.actor_groups_json = groups;
 	ev.cluster = s->target.cluster;
 	ev.extra = extra;
+	if (s->close_raw.len) {
+		ev.extra_raw = s->close_raw.data;
+		ev.extra_raw_keys = s->close_raw_keys;
+	}
 	/* One transaction with the release of the registry row: if the sweep found this process
 	 * gone meanwhile, it wrote the close row (reason "lost") and this one is not written. */
 	if (shell_registry_close(s->db, s->session_id, &ev) == 0)
@@ -572,6 +577,9 @@ static void start_recording(struct session *s)
 int session_run(struct session *s)
 {
 	json_t *close_extra = json_object();
+
+	/* A transcript's text, escaped (up to 6 bytes per byte of nodeShell.transcriptMaxBytes). */
+	buf_init(&s->close_raw, SIZE_MAX);
 	int started;
 
 	s->started_mono = s->last_activity = s->last_client_frame = monotonic_ms();
@@ -606,6 +614,7 @@ int session_run(struct session *s)
 	write_close_row(s, close_extra);
 	flush_tally(s);
 	json_decref(close_extra);
+	buf_free(&s->close_raw);
 	if (s->fail_code)
 		frame_error(&s->out, s->fail_code, s->fail_message, s->fail_retryable, true);
 	else if (s->control.terminate)

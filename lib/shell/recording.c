@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/encoding.h"
+#include "core/json_escape.h"
 
 #define MARKER_RESERVE 256
 #define LINE_MAX_BYTES (8u << 20)
@@ -105,9 +106,9 @@ long long recording_escape(struct buf *out, const unsigned char *p, size_t len, 
 		int rc = 0;
 		size_t run = i;
 
-		/* Most terminal output is plain ASCII that needs no escape: appended as one run. */
-		while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
-			run++;
+		/* Most terminal output is plain ASCII that needs no escape: found eight bytes at a
+		 * time and appended as one run. */
+		run += json_plain_prefix(p + i, len - i);
 		if (run > i) {
 			if (buf_append(out, p + i, run - i) != 0)
 				return -1;

@@ -82,6 +82,9 @@ static void audit_log_line(const struct audit_event *ev, long long ts_ns, long l
 				json_object_set(f, key, value);
 		}
 	}
+	for (const char *const *k = ev->extra_raw_keys; ev->extra_raw && k && *k; k++)
+		if (!json_object_get(f, *k))
+			json_object_set_new(f, *k, json_sprintf("(in audit row %lld)", id));
 	log_json(LOG_INFO, "audit", "audit", f);
 }
 
@@ -146,10 +149,9 @@ int audit_write_dbx(struct dbx *db, const struct audit_event *ev, long long *id_
 	struct dbx_stmt *st = NULL;
 	int rc = -1;
 
-	if (ev->extra && json_object_size(ev->extra) > 0) {
-		extra_text = json_dumps(ev->extra, JSON_COMPACT);
+	extra_text = audit_extra_text(ev);
+	if (ev->extra)
 		session_id = json_string_value(json_object_get(ev->extra, "session_id"));
-	}
 	if (db && dbx_prepare(db, dbx_sql(db, AUDIT_INSERT, AUDIT_INSERT " RETURNING id"), &st) != 0)
 		snprintf(why, sizeof why, "%s", dbx_errmsg(db));
 #undef AUDIT_INSERT

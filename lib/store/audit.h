@@ -26,7 +26,17 @@ struct audit_event {
 	const char *res_group, *res_version, *res_type, *res_namespace, *res_name;
 	const char *reason;
 	json_t *extra;               /* borrowed; its "session_id" also fills the column */
+	/* More members of extra, already JSON (`"key":value,...`), written after extra's own:
+	 * a transcript of up to a megabyte, which jansson would escape at ~100 instructions a
+	 * byte (shell/transcript.h). Terminal content only: each of extra_raw_keys
+	 * (NULL-terminated) reads "(in audit row N)" on the log line. */
+	const char *extra_raw;
+	const char *const *extra_raw_keys;
 };
+
+/* The extra column's text: extra dumped (compact), extra_raw spliced in before its closing
+ * brace. Malloc'd; NULL when there is nothing to write or out of memory. */
+char *audit_extra_text(const struct audit_event *ev);
 
 /* Writes the row, chained, and the log line. The log line is written even when the row
  * cannot be (the failure is logged too). Inside the caller's write transaction when there
