@@ -401,6 +401,64 @@ START_TEST(concurrent_refusals_write_one_row_and_count_all)
 }
 END_TEST
 
+/* The minute's summary is written once when the sweeps of several replicas flush at once. */
+struct flusher {
+	const char *url;
+	pthread_barrier_t *start;
+	int result;
+};
+
+static void *flush_once(void *arg)
+{
+	struct flusher *c = arg;
+	struct dbx *db = NULL;
+	char err[512];
+
+	c->result = -2;
+	if (dbx_open(c->url, NULL, &db, err, sizeof err) != 0)
+		fprintf(stderr, "# flusher: %s\n", err);
+	pthread_barrier_wait(c->start);
+	if (db)
+		c->result = audit_refusal_flush_dbx(db, 24060);
+	dbx_close(db);
+	return NULL;
+}
+
+START_TEST(concurrent_flushes_write_each_summary_once)
+{
+	struct fresh f;
+	struct flusher c[REFUSERS];
+	pthread_t threads[REFUSERS];
+	pthread_barrier_t start;
+	char actor[16];
+
+	fresh_open(&f, _i);
+	for (int a = 0; a < 5; a++) {
+		struct audit_refusal r;
+
+		snprintf(actor, sizeof actor, "actor-%d", a);
+		r = refusal(actor);
+		for (int k = 0; k < 3; k++)
+			ck_assert_int_ge(audit_refusal_record_dbx(f.db, &r, 24000 + k), 0);
+	}
+	ck_assert_int_eq(pthread_barrier_init(&start, NULL, REFUSERS), 0);
+	for (int i = 0; i < REFUSERS; i++) {
+		c[i] = (struct flusher){ .url = f.url, .start = &start };
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, flush_once, &c[i]), 0);
+	}
+	for (int i = 0; i < REFUSERS; i++) {
+		ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+		ck_assert_int_eq(c[i].result, 0);
+	}
+	pthread_barrier_destroy(&start);
+	/* 5 first rows and 5 summaries, not one summary per replica. */
+	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events", 0), 10);
+	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_refusal_windows", 0), 0);
+	assert_intact(f.db, 10);
+	fresh_close(&f);
+}
+END_TEST
+
 #define DAY_NS (86400LL * 1000000000LL)
 
 /* By age, the oldest run of rows goes and the chain still verifies from the rows kept; a
@@ -567,6 +625,186 @@ START_TEST(metrics_trigger_labels_are_sqlites_json)
 }
 END_TEST
 
+/* Retention on one replica while writers on others append: it deletes the old rows only,
+ * every young row survives, and the chain verifies. */
+struct appender {
+	const char *url;
+	pthread_barrier_t *start;
+	long long ts_ns;
+	int written;
+};
+
+static void *append_young(void *arg)
+{
+	struct appender *a = arg;
+	struct dbx *db = NULL;
+	char err[512];
+
+	if (dbx_open(a->url, NULL, &db, err, sizeof err) != 0) {
+		fprintf(stderr, "# appender: %s\n", err);
+		pthread_barrier_wait(a->start);
+		return NULL;
+	}
+	pthread_barrier_wait(a->start);
+	for (int i = 0; i < ROWS_EACH; i++) {
+		struct audit_event ev = { .ts_ns = a->ts_ns, .actor_sub = "young", .verb = "login",
+					  .outcome = "success" };
+
+		if (audit_write_dbx(db, &ev, NULL) == 0)
+			a->written++;
+	}
+	dbx_close(db);
+	return NULL;
+}
+
+START_TEST(retention_beside_concurrent_writers_keeps_every_young_row)
+{
+	struct fresh f;
+	struct appender a[4];
+	pthread_t threads[4];
+	struct retention_result r;
+	pthread_barrier_t start;
+	long long now = 100 * DAY_NS, deleted = 0;
+
+	fresh_open(&f, _i);
+	/* The writers and this thread (the retention) start together. */
+	ck_assert_int_eq(pthread_barrier_init(&start, NULL, 5), 0);
+	for (int i = 0; i < 60; i++)
+		write_event(f.db, now - 30 * DAY_NS + i, "old", "login", "success", NULL);
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct appender){ .url = f.url, .start = &start,
+					  .ts_ns = now - 60LL * 1000000000LL };
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, append_young, &a[i]), 0);
+	}
+	pthread_barrier_wait(&start);
+	/* Passes while they append; each deletes at most the old rows that are left. */
+	for (int pass = 0; pass < 5; pass++) {
+		ck_assert_int_eq(audit_retention_run_dbx(f.db, f.path, 7, 0, now, &r), 0);
+		deleted += r.deleted_by_age;
+	}
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+		ck_assert_int_eq(a[i].written, ROWS_EACH);
+	}
+	pthread_barrier_destroy(&start);
+	ck_assert_int_eq(audit_retention_run_dbx(f.db, f.path, 7, 0, now, &r), 0);
+	deleted += r.deleted_by_age;
+	ck_assert_int_eq(deleted, 60);
+	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events WHERE actor_sub = 'young'", 0),
+			 4 * ROWS_EACH);
+	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events", 0), 4 * ROWS_EACH);
+	assert_intact(f.db, 4 * ROWS_EACH);
+	fresh_close(&f);
+}
+END_TEST
+
+/* Sign-ins started on several replicas at once from one client: the bound still holds. */
+#define STARTERS 8
+
+struct starter {
+	const char *url;
+	pthread_barrier_t *start;
+	int n;
+	int failed;
+	long long most_seen;     /* the most attempts seen stored right after a put */
+};
+
+static long long count_attempts(struct dbx *db)
+{
+	struct dbx_stmt *st = NULL;
+	long long n = -1;
+
+	if (dbx_prepare(db, "SELECT count(*) FROM oidc_logins", &st) == 0 && dbx_step(st) == DBX_ROW)
+		n = dbx_column_int64(st, 0);
+	dbx_finalize(st);
+	return n;
+}
+
+static void *start_sign_ins(void *arg)
+{
+	struct starter *s = arg;
+	struct dbx *db = NULL;
+	char err[512], state[32];
+
+	if (dbx_open(s->url, NULL, &db, err, sizeof err) != 0)
+		fprintf(stderr, "# starter: %s\n", err);
+	pthread_barrier_wait(s->start);
+	for (int i = 0; db && i < 5; i++) {
+		long long n;
+
+		snprintf(state, sizeof state, "s-%d-%d", s->n, i);
+		if (login_attempt_put_dbx(db, "10.9.9.9", state, "n", "v", "/", 2000) != 0)
+			s->failed++;
+		n = count_attempts(db);
+		if (n > s->most_seen)
+			s->most_seen = n;
+	}
+	if (!db)
+		s->failed = 5;
+	dbx_close(db);
+	return NULL;
+}
+
+START_TEST(login_attempt_bound_holds_across_connections)
+{
+	struct fresh f;
+	struct starter s[STARTERS];
+	pthread_t threads[STARTERS];
+	pthread_barrier_t start;
+
+	fresh_open(&f, _i);
+	ck_assert_int_eq(pthread_barrier_init(&start, NULL, STARTERS), 0);
+	for (int i = 0; i < STARTERS; i++) {
+		s[i] = (struct starter){ .url = f.url, .start = &start, .n = i };
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, start_sign_ins, &s[i]), 0);
+	}
+	for (int i = 0; i < STARTERS; i++) {
+		ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+		ck_assert_int_eq(s[i].failed, 0);
+		/* Never more than the bound, at any moment a replica looked. */
+		ck_assert_int_le(s[i].most_seen, LOGIN_ATTEMPT_MAX_PER_CLIENT);
+	}
+	pthread_barrier_destroy(&start);
+	/* 40 attempts from one client: the newest 16 are kept, never more. */
+	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM oidc_logins", 0),
+			 LOGIN_ATTEMPT_MAX_PER_CLIENT);
+	fresh_close(&f);
+}
+END_TEST
+
+/* The same events give the same chain on both engines (the canonical form is read back in
+ * the same text), so a chain copied from SQLite to PostgreSQL still verifies. */
+START_TEST(both_engines_hash_the_same_rows_alike)
+{
+	struct fresh lite, pg;
+	struct audit_verify a, b;
+	json_t *extra = json_pack("{s:s, s:i, s:s}", "session_id", "s-\xc3\xa9", "bytes_in", 12,
+				  "note", "tab\there \"quoted\"");
+
+	fresh_open(&lite, ENGINE_SQLITE);
+	fresh_open(&pg, ENGINE_POSTGRES);
+	for (int e = 0; e < 2; e++) {
+		struct dbx *db = e == 0 ? lite.db : pg.db;
+		struct audit_event ev = { .ts_ns = 1765012345123456789LL, .request_id = "r-1",
+					  .route = "/api/x", .actor_sub = "j\xc3\xb6rg",
+					  .actor_groups_json = "[\"a\",\"b\"]", .verb = "cluster_shell_close",
+					  .outcome = "success", .cluster = "prod", .res_name = "pod",
+					  .reason = "ended", .extra = extra };
+
+		ck_assert_int_eq(audit_write_dbx(db, &ev, NULL), 0);
+		write_event(db, 42, "anonymous", "login", "failure", NULL);
+	}
+	ck_assert_int_eq(audit_chain_verify_dbx(lite.db, &a), 0);
+	ck_assert_int_eq(audit_chain_verify_dbx(pg.db, &b), 0);
+	ck_assert(a.intact && b.intact);
+	ck_assert_int_eq(a.head_id, b.head_id);
+	ck_assert_str_eq(a.head_hash, b.head_hash);
+	json_decref(extra);
+	fresh_close(&pg);
+	fresh_close(&lite);
+}
+END_TEST
+
 static Suite *audit_pg_suite(int engines)
 {
 	Suite *s = suite_create("audit_pg");
@@ -579,9 +817,14 @@ static Suite *audit_pg_suite(int engines)
 	tcase_add_loop_test(tc, query_filters_totals_and_cursor, 0, engines);
 	tcase_add_loop_test(tc, refusals_are_aggregated_per_minute, 0, engines);
 	tcase_add_loop_test(tc, concurrent_refusals_write_one_row_and_count_all, 0, engines);
+	tcase_add_loop_test(tc, concurrent_flushes_write_each_summary_once, 0, engines);
 	tcase_add_loop_test(tc, retention_deletes_only_what_it_may_and_keeps_the_chain, 0, engines);
 	tcase_add_loop_test(tc, login_attempts_are_bounded_and_taken_once, 0, engines);
 	tcase_add_loop_test(tc, metrics_trigger_labels_are_sqlites_json, 0, engines);
+	tcase_add_loop_test(tc, retention_beside_concurrent_writers_keeps_every_young_row, 0, engines);
+	tcase_add_loop_test(tc, login_attempt_bound_holds_across_connections, 0, engines);
+	if (engines == 2)
+		tcase_add_test(tc, both_engines_hash_the_same_rows_alike);
 	suite_add_tcase(s, tc);
 	return s;
 }
