@@ -543,7 +543,7 @@ static bool agent_tunnel_dropped(struct session *s)
 	struct agent_record rec;
 
 	return s->cluster && s->cluster->backend == BACKEND_AGENT &&
-	       agent_lookup(s->db, s->cluster->name, &rec) == 1 &&
+	       agent_lookup_dbx(s->dbx, s->cluster->name, &rec) == 1 &&
 	       tunnel_dropped(PROC_NET_TCP, rec.tunnel_port, 1000) == 1;
 }
 

@@ -118,7 +118,7 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	}
 	if (shell_gates_static(s->cfg, &s->target, st == AUTH_OK ? &s->id : NULL, &ans) != 0 ||
 	    shell_gate_origin(s->cfg, getenv("HTTP_ORIGIN"), &ans) != 0 ||
-	    shell_gate_tunnel(s->cfg, s->db, &s->target, &ans) != 0)
+	    shell_gate_tunnel(s->cfg, s->dbx, &s->target, &ans) != 0)
 		goto refused;
 	s->cluster = config_find_cluster(s->cfg, s->target.cluster);
 	s->ops = backend_for(s->target.kind);

@@ -195,7 +195,7 @@ int shell_gate_origin(const struct config *cfg, const char *origin, struct gate_
 			   origin);
 }
 
-int shell_gate_tunnel(const struct config *cfg, sqlite3 *db, const struct shell_target *t,
+int shell_gate_tunnel(const struct config *cfg, struct dbx *db, const struct shell_target *t,
 		      struct gate_answer *ans)
 {
 	const struct cluster_config *c = config_find_cluster(cfg, t->cluster);
@@ -205,7 +205,7 @@ int shell_gate_tunnel(const struct config *cfg, sqlite3 *db, const struct shell_
 	memset(ans, 0, sizeof *ans);
 	if (!c || c->backend != BACKEND_AGENT)
 		return 0;
-	if (agent_lookup(db, c->name, &rec) != 1 || !rec.connected_since)
+	if (agent_lookup_dbx(db, c->name, &rec) != 1 || !rec.connected_since)
 		return gate_refuse(ans, 503, "E_CLUSTER_UNREACHABLE",
 				   json_pack("{s:b, s:s}", "retryable", 1, "cluster", c->name),
 				   "cluster %s is reached through its agent, which is not connected now",

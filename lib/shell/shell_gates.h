@@ -53,7 +53,7 @@ int shell_gates_caps(const struct config *cfg, struct dbx *db, const struct shel
 		     struct gate_answer *ans);
 /* An agent cluster (docs/agent.md) answers only while its agent holds the tunnel: 503
  * E_CLUSTER_UNREACHABLE (retryable) before any upgrade when it does not. 0 = pass. */
-int shell_gate_tunnel(const struct config *cfg, sqlite3 *db, const struct shell_target *t,
+int shell_gate_tunnel(const struct config *cfg, struct dbx *db, const struct shell_target *t,
 		      struct gate_answer *ans);
 /* The browser page's origin must be this server's (or an allowed one). 0 = pass. */
 int shell_gate_origin(const struct config *cfg, const char *origin, struct gate_answer *ans);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/timeutil.h"
+#include "store/agent_registry.h"
 #include "store/audit.h"
 #include "store/dbx.h"
 #include "store/recording_sweep.h"
@@ -406,6 +407,77 @@ START_TEST(the_recording_sweep_keeps_what_a_row_still_names)
 }
 END_TEST
 
+/* Agent registrations (store/agent_registry.h) on both engines, and the tunnel bookkeeping
+ * of two replicas: a tunnel process acts on the agent's row only while it holds it, by pid
+ * and replica, so a process of replica b with the same pid cannot mark replica a's
+ * connection down. */
+static enum agent_reg_result register_agent(struct dbx *db, const char *cluster, const char *key,
+					    const char *fp, int *port)
+{
+	char *token = NULL, bound[64], why[160];
+	struct agent_registration r = { .cluster = cluster, .public_key = key, .fingerprint = fp,
+					.api_token = "sa-token", .ca_sha256 = "00" };
+	enum agent_reg_result res;
+	int again;
+
+	ck_assert_int_eq(agent_token_create_dbx(db, cluster, "admin", 1000, 900, &token), 0);
+	r.token = token;
+	res = agent_register_dbx(db, &r, 1001, 20000, port, bound, why, sizeof why);
+	ck_assert_str_eq(bound, cluster);
+	/* A token is good once, whatever the outcome. */
+	ck_assert_int_eq(agent_register_dbx(db, &r, 1002, 20000, &again, bound, why, sizeof why),
+			 AGENT_REG_REFUSED);
+	ck_assert_str_eq(why, "the registration token was already used");
+	free(token);
+	return res;
+}
+
+START_TEST(agents_register_and_only_the_holding_replica_marks_its_tunnel)
+{
+	struct unit_dbx f;
+	struct agent_record rec;
+	struct dbx *b;
+	char cluster[64];
+	int port = 0;
+
+	unit_dbx_open(&f, _i);
+	b = unit_dbx_connect(&f);
+	ck_assert_int_eq(register_agent(f.db, "edge", "ssh-ed25519 AAAA1", "SHA256:one", &port), AGENT_REG_OK);
+	ck_assert_int_eq(port, 20000);
+	ck_assert_int_eq(register_agent(b, "lab", "ssh-ed25519 AAAA2", "SHA256:two", &port), AGENT_REG_OK);
+	ck_assert_int_eq(port, 20001);
+	/* Another cluster's key is refused; a re-registration keeps the port. */
+	ck_assert_int_eq(register_agent(b, "lab", "ssh-ed25519 AAAA1", "SHA256:one", &port), AGENT_REG_REFUSED);
+	ck_assert_int_eq(register_agent(b, "edge", "ssh-ed25519 AAAA3", "SHA256:three", &port), AGENT_REG_OK);
+	ck_assert_int_eq(port, 20000);
+	ck_assert_int_eq(agent_port_of_dbx(b, "SHA256:three", &port), 1);
+	ck_assert_int_eq(port, 20000);
+
+	ck_assert_int_eq(agent_mark_connected_dbx(f.db, "SHA256:three", 2000, 4242, "a", cluster,
+						  sizeof cluster), 0);
+	ck_assert_str_eq(cluster, "edge");
+	ck_assert_int_eq(agent_connected_dbx(b, "edge"), 1);
+	ck_assert_int_eq(agent_lookup_dbx(b, "edge", &rec), 1);
+	ck_assert_str_eq(rec.tunnel_replica, "a");
+	/* Replica b's process 4242 is another process: it changes nothing. */
+	ck_assert_int_eq(agent_mark_seen_dbx(b, "SHA256:three", 2100, 4242, "b"), 0);
+	ck_assert_int_eq(agent_mark_disconnected_dbx(b, "SHA256:three", 2100, 4242, "b"), 0);
+	ck_assert_int_eq(agent_lookup_dbx(b, "edge", &rec), 1);
+	ck_assert_int_eq(rec.connected_since, 2000);
+	ck_assert_int_eq(rec.last_seen, 2000);
+	ck_assert_int_eq(agent_mark_seen_dbx(f.db, "SHA256:three", 2200, 4242, "a"), 0);
+	ck_assert_int_eq(agent_mark_disconnected_dbx(f.db, "SHA256:three", 2300, 4242, "a"), 0);
+	ck_assert_int_eq(agent_lookup_dbx(b, "edge", &rec), 1);
+	ck_assert_int_eq(rec.connected_since, 0);
+	ck_assert_int_eq(rec.last_seen, 2300);
+	ck_assert_str_eq(rec.tunnel_replica, "");
+	ck_assert_int_eq(agent_connected_dbx(b, "edge"), 0);
+	ck_assert_int_eq(agent_connected_dbx(b, "nowhere"), 0);
+	dbx_close(b);
+	unit_dbx_close(&f);
+}
+END_TEST
+
 static Suite *shell_suite(int engines)
 {
 	Suite *s = suite_create("dbx_shell");
@@ -420,6 +492,7 @@ static Suite *shell_suite(int engines)
 	tcase_add_loop_test(tc, a_cap_held_by_a_dead_replica_is_freed_at_the_next_open, 0, engines);
 	tcase_add_loop_test(tc, an_end_and_a_watch_asked_on_another_replica_reach_the_bridge, 0, engines);
 	tcase_add_loop_test(tc, the_recording_sweep_keeps_what_a_row_still_names, 0, engines);
+	tcase_add_loop_test(tc, agents_register_and_only_the_holding_replica_marks_its_tunnel, 0, engines);
 	suite_add_tcase(s, tc);
 	return s;
 }
