@@ -34,7 +34,7 @@ import { startPostgres } from './postgres.mjs';
 import { nodeReaderRbac, provisionerRbac, tierBindings } from './cluster-rbac.mjs';
 import { within } from './deadline.mjs';
 import { makeCertificates } from './tls.mjs';
-import { chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
+import { apacheGateReplica, chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
 import { toYaml } from './yaml.mjs';
 
 export { within };
@@ -487,6 +487,9 @@ export async function startStack(opts = {}) {
 		// The database: 'sqlite' or 'postgres'; pg is the PostgreSQL test cluster ({ dir, url,
 		// stop }) when there is one. replicas: [{ name, fcgiAddr, wsPort, fcgi, websocketd }].
 		db: dbEngine, pg, replicas,
+		// The replicas whose periscope.fcgi the web server asks as the terminal gate: all of
+		// them under lighttpd, one under Apache (docs/deployment.md "N replicas").
+		gateReplicas: server === 'apache' && replicas.length > 1 ? [apacheGateReplica(replicaNames)] : replicaNames,
 		// GET /metrics: the web server's loopback-only listener for it (never the public site).
 		maxforks: Number(maxforks),
 		metricsPort, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,

@@ -24,6 +24,11 @@ const APACHE_MODULES = [
 	'proxy', 'proxy_http', 'proxy_fcgi', 'authnz_fcgi',
 ];
 
+// Under Apache with several replicas, the replica whose periscope.fcgi is the terminal gate.
+export function apacheGateReplica(names) {
+	return names[names.length - 1];
+}
+
 // The balancers of several replicas (conf/apache/periscope-routes.conf, PERISCOPE_BALANCED):
 // every replica's periscope.fcgi and websocketd, requests spread by count.
 function apacheBalancers(replicas) {
@@ -89,7 +94,9 @@ function apacheConfig({ root, runDir, port, wsPort, tunnelPort, metricsPort, fcg
 		'</Directory>',
 		...(tls ? [`SSLSessionCache ${q(`shmcb:${path.join(runDir, 'ssl_scache')}(512000)`)}`] : []),
 		`Define PERISCOPE_WEB_ROOT ${q(webRoot)}`,
-		`Define PERISCOPE_FCGI ${fcgiAddr}`,
+		// Balanced, PERISCOPE_FCGI is only the terminal gate's address (mod_authnz_fcgi asks
+		// one): the last replica's (apacheGateReplica), so that replica a may die in a test.
+		`Define PERISCOPE_FCGI ${balanced ? replicas[replicas.length - 1].fcgiAddr : fcgiAddr}`,
 		`Define PERISCOPE_WS_PORT ${wsPort}`,
 		`Define PERISCOPE_TUNNEL_PORT ${tunnelPort}`,
 		...(balanced ? apacheBalancers(replicas) : []),
