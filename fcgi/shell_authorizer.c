@@ -117,9 +117,9 @@ void handle_shell_authorize(struct request *rq)
 	}
 	rq->authenticated = st == AUTH_OK;
 	if (gates(rq, &target, cookie, &ans) != 0 ||
-	    shell_gate_tunnel(rq->w->cfg, rq->w->db, &target, &ans) != 0 ||
+	    shell_gate_tunnel(rq->w->cfg, rq->w->dbx, &target, &ans) != 0 ||
 	    (is_upgrade(rq) && shell_gate_origin(rq->w->cfg, request_env(rq, "HTTP_ORIGIN"), &ans) != 0) ||
-	    shell_gates_caps(rq->w->cfg, rq->w->db, &target, &rq->identity, NULL, &ans) != 0) {
+	    shell_gates_caps(rq->w->cfg, rq->w->dbx, &target, &rq->identity, NULL, &ans) != 0) {
 		audit_refused(rq, &target, &ans);
 		answer_gate(rq, &ans);
 		goto done;

@@ -87,7 +87,7 @@ static void audit_refused(struct session *s, bool signed_in, const struct gate_a
 	};
 
 	client_address(getenv("REMOTE_ADDR"), getenv("HTTP_X_FORWARDED_FOR"), client, sizeof client);
-	if (audit_refusal_record(s->db, &r, now_ms() / 1000) < 0)
+	if (audit_refusal_record_dbx(s->dbx, &r, now_ms() / 1000) < 0)
 		log_msg(LOG_ERROR, "wsbridge", "refusal %s not audited", ans->code);
 	free(groups);
 }
@@ -118,7 +118,7 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	}
 	if (shell_gates_static(s->cfg, &s->target, st == AUTH_OK ? &s->id : NULL, &ans) != 0 ||
 	    shell_gate_origin(s->cfg, getenv("HTTP_ORIGIN"), &ans) != 0 ||
-	    shell_gate_tunnel(s->cfg, s->db, &s->target, &ans) != 0)
+	    shell_gate_tunnel(s->cfg, s->dbx, &s->target, &ans) != 0)
 		goto refused;
 	s->cluster = config_find_cluster(s->cfg, s->target.cluster);
 	s->ops = backend_for(s->target.kind);
@@ -139,7 +139,8 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	slot.tier = tier_name(s->id.tier);
 	slot.mode = s->target.kind == SHELL_CLUSTER ? (s->target.mode ? s->target.mode : "bash") : NULL;
 	slot.pid = getpid();
-	if (shell_gates_caps(s->cfg, s->db, &s->target, &s->id, &slot, &ans) != 0)
+	slot.replica = s->cfg->database.replica_id;
+	if (shell_gates_caps(s->cfg, s->dbx, &s->target, &s->id, &slot, &ans) != 0)
 		goto refused;
 	s->admitted = true;
 	rc = 0;

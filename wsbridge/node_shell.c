@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "shell/node_shell_prep.h"
 #include "shell/transcript.h"
+#include "store/dbx.h"
 #include "store/shell_registry.h"
 #include "aws/kms.h"
 #include "aws/ssm_api.h"
@@ -195,7 +196,7 @@ static void record_detail(struct node_shell *ns)
 			      "auth", "sts");
 	char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
 
-	if (!text || shell_registry_set_detail(ns->s->db, ns->s->session_id, text) != 0)
+	if (!text || shell_registry_set_detail_dbx(ns->s->dbx, ns->s->session_id, text) != 0)
 		log_msg(LOG_WARN, "node_shell", "session %s: the registry detail was not recorded",
 			ns->s->session_id);
 	free(text);
