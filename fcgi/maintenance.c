@@ -77,38 +77,35 @@ void maintenance_sweep(const struct config *cfg, struct cred_cache *creds)
 }
 
 /* After retention: the recordings of sessions whose rows are gone go too. */
-static void sweep_recordings(const struct config *cfg, sqlite3 *lite)
+static void sweep_recordings(const struct config *cfg, struct dbx *db)
 {
-	struct dbx db;
 	char dir[4096];
 	int n;
 
 	if (recording_dir(cfg, dir, sizeof dir) != 0)
 		return;
-	dbx_borrow_sqlite(&db, lite);
-	n = recording_sweep_dbx(&db, dir, now_ms() / 1000);
+	n = recording_sweep_dbx(db, dir, now_ms() / 1000);
 	if (n < 0)
-		log_msg(LOG_ERROR, "maintenance", "recording retention failed: %s", dbx_errmsg(&db));
+		log_msg(LOG_ERROR, "maintenance", "recording retention failed: %s", dbx_errmsg(db));
 	else if (n > 0)
 		log_json(LOG_INFO, "maintenance", "deleted the recordings of sessions past retention",
 			 json_pack("{s:i}", "recordings", n));
 }
 
+/* The upkeep on the configured engine: on PostgreSQL, any replica's pass does it for all
+ * (each statement is idempotent; two replicas at once delete each row once). */
 void maintenance_run_once(const struct config *cfg)
 {
 	struct retention_result r;
-	sqlite3 *db = NULL;
-	char err[256];
+	struct dbx *db = open_shared(cfg);
 
-	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
-		log_msg(LOG_ERROR, "maintenance", "%s", err);
+	if (!db)
 		return;
-	}
-	if (session_store_purge(db, now_ms() / 1000, cfg->session.idle_timeout_s) != 0)
-		log_msg(LOG_ERROR, "maintenance", "session purge failed: %s", sqlite3_errmsg(db));
-	if (audit_retention_run(db, cfg->audit.db_path, cfg->audit.retention_days,
-				cfg->audit.max_size_mb, now_ns(), &r) != 0)
-		log_msg(LOG_ERROR, "maintenance", "audit retention failed: %s", sqlite3_errmsg(db));
+	if (session_store_purge_dbx(db, now_ms() / 1000, cfg->session.idle_timeout_s) != 0)
+		log_msg(LOG_ERROR, "maintenance", "session purge failed: %s", dbx_errmsg(db));
+	if (audit_retention_run_dbx(db, cfg->audit.db_path, cfg->audit.retention_days,
+				    cfg->audit.max_size_mb, now_ns(), &r) != 0)
+		log_msg(LOG_ERROR, "maintenance", "audit retention failed: %s", dbx_errmsg(db));
 	else if (r.deleted_by_age + r.deleted_by_size > 0)
 		log_json(r.deleted_by_size > 0 ? LOG_WARN : LOG_INFO, "maintenance", "audit retention",
 			 json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "deleted_by_age",
@@ -120,10 +117,12 @@ void maintenance_run_once(const struct config *cfg)
 	sweep_recordings(cfg, db);
 	/* Keeps the planner's statistics current as the audit table grows (SQLite runs
 	 * ANALYZE only where they are missing or stale): with them, a query filtered on
-	 * verb and actor walks the operator's index, not the verb's eight times larger one. */
-	if (sqlite3_exec(db, "PRAGMA optimize", NULL, NULL, NULL) != SQLITE_OK)
-		log_msg(LOG_WARN, "maintenance", "PRAGMA optimize failed: %s", sqlite3_errmsg(db));
-	db_close(db);
+	 * verb and actor walks the operator's index, not the verb's eight times larger one.
+	 * PostgreSQL's autovacuum analyzes on its own. */
+	if (db->engine == DBX_SQLITE &&
+	    sqlite3_exec(db->lite, "PRAGMA optimize", NULL, NULL, NULL) != SQLITE_OK)
+		log_msg(LOG_WARN, "maintenance", "PRAGMA optimize failed: %s", dbx_errmsg(db));
+	dbx_close(db);
 }
 
 /* At every sweep: the summary rows of the refusal windows that are over
