@@ -77,33 +77,30 @@ void maintenance_sweep(const struct config *cfg, struct cred_cache *creds)
 }
 
 /* After retention: the recordings of sessions whose rows are gone go too. */
-static void sweep_recordings(const struct config *cfg, sqlite3 *lite)
+static void sweep_recordings(const struct config *cfg, struct dbx *db)
 {
-	struct dbx db;
 	char dir[4096];
 	int n;
 
 	if (recording_dir(cfg, dir, sizeof dir) != 0)
 		return;
-	dbx_borrow_sqlite(&db, lite);
-	n = recording_sweep_dbx(&db, dir, now_ms() / 1000);
+	n = recording_sweep_dbx(db, dir, now_ms() / 1000);
 	if (n < 0)
-		log_msg(LOG_ERROR, "maintenance", "recording retention failed: %s", dbx_errmsg(&db));
+		log_msg(LOG_ERROR, "maintenance", "recording retention failed: %s", dbx_errmsg(db));
 	else if (n > 0)
 		log_json(LOG_INFO, "maintenance", "deleted the recordings of sessions past retention",
 			 json_pack("{s:i}", "recordings", n));
 }
 
+/* The upkeep on the configured engine: on PostgreSQL, any replica's pass does it for all
+ * (each statement is idempotent; two replicas at once delete each row once). */
 void maintenance_run_once(const struct config *cfg)
 {
 	struct retention_result r;
-	struct dbx *db = NULL;
-	char err[256];
+	struct dbx *db = open_shared(cfg);
 
-	if (dbx_open_configured(cfg, &db, err, sizeof err) != 0) {
-		log_msg(LOG_ERROR, "maintenance", "%s", err);
+	if (!db)
 		return;
-	}
 	if (session_store_purge_dbx(db, now_ms() / 1000, cfg->session.idle_timeout_s) != 0)
 		log_msg(LOG_ERROR, "maintenance", "session purge failed: %s", dbx_errmsg(db));
 	if (audit_retention_run_dbx(db, cfg->audit.db_path, cfg->audit.retention_days,
@@ -117,17 +114,14 @@ void maintenance_run_once(const struct config *cfg)
 				   (json_int_t)r.audit_bytes_after, "budget_bytes",
 				   (json_int_t)r.budget_bytes, "size_before", (json_int_t)r.size_before,
 				   "size_after", (json_int_t)r.size_after));
-	/* The recording sweep is not on dbx yet (store/recording_sweep.h): SQLite only. On
-	 * PostgreSQL, autovacuum keeps the planner's statistics. */
-	if (db->engine == DBX_SQLITE) {
-		sweep_recordings(cfg, db->lite);
-		/* Keeps the planner's statistics current as the audit table grows (SQLite runs
-		 * ANALYZE only where they are missing or stale): with them, a query filtered on
-		 * verb and actor walks the operator's index, not the verb's eight times larger
-		 * one. */
-		if (sqlite3_exec(db->lite, "PRAGMA optimize", NULL, NULL, NULL) != SQLITE_OK)
-			log_msg(LOG_WARN, "maintenance", "PRAGMA optimize failed: %s", dbx_errmsg(db));
-	}
+	sweep_recordings(cfg, db);
+	/* Keeps the planner's statistics current as the audit table grows (SQLite runs
+	 * ANALYZE only where they are missing or stale): with them, a query filtered on
+	 * verb and actor walks the operator's index, not the verb's eight times larger one.
+	 * PostgreSQL's autovacuum analyzes on its own. */
+	if (db->engine == DBX_SQLITE &&
+	    sqlite3_exec(db->lite, "PRAGMA optimize", NULL, NULL, NULL) != SQLITE_OK)
+		log_msg(LOG_WARN, "maintenance", "PRAGMA optimize failed: %s", dbx_errmsg(db));
 	dbx_close(db);
 }
 

@@ -3,6 +3,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "core/utf8.h"
 
 #define ONES 0x0101010101010101ULL
@@ -32,6 +36,20 @@ size_t json_plain_prefix(const unsigned char *p, size_t len)
 	size_t i = 0;
 	uint64_t w, m;
 
+#ifdef __SSE2__
+	/* Sixteen bytes a step (SSE2 is in every x86-64 CPU): as signed bytes, everything from
+	 * 0x80 on is negative, so one "less than 0x20" finds both controls and non-ASCII. */
+	for (; i + 16 <= len; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+					   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+							_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+		int mask = _mm_movemask_epi8(bad);
+
+		if (mask)
+			return i + (size_t)__builtin_ctz((unsigned)mask);
+	}
+#endif
 	for (; i + 8 <= len; i += 8) {
 		memcpy(&w, p + i, 8);
 		m = marks(w);
