@@ -507,7 +507,8 @@ int shell_registry_heartbeat_dbx(struct dbx *db, const char *id, long long now, 
 	struct dbx_stmt *st = NULL;
 	int rc = -1;
 
-	if (dbx_prepare(db, sql, &st) != 0)
+	/* Kept: every bridge runs it every SHELL_HEARTBEAT_MS (a prepare is most of its cost). */
+	if (dbx_prepare_kept(db, sql, &st) != 0)
 		return -1;
 	dbx_bind_text(st, 1, id);
 	dbx_bind_int64(st, 2, now);
