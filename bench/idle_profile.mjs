@@ -3,9 +3,12 @@
 // idle `short` then `long` seconds after the prompt, then `short` seconds with `keys`
 // keystrokes (one every 100 ms, each waiting for its echo). The differences are the cost of
 // an idle second (heartbeats, control polls, timers) and of a keystroke's round trip.
+// With IDLE_PROFILE_TOOL=strace, the same three runs under strace -c count system calls
+// instead (by name), e.g. the wake-ups (poll) an idle bridge makes.
 // Usage: node bench/idle_profile.mjs [short=2] [long=12] [keys=50]
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { BUILD_DIR, startStack } from '../tests/lib/stack.mjs';
@@ -15,6 +18,8 @@ const short = Number(process.argv[2] || 2);
 const long = Number(process.argv[3] || 12);
 const keys = Number(process.argv[4] || 50);
 const SHELL = '/api/clusters/local/shell';
+// IDLE_PROFILE_TOOL=strace: system calls (strace -c) instead of instructions.
+const strace = process.env.IDLE_PROFILE_TOOL === 'strace';
 
 // The environment websocketd gives periscope-wsbridge (libwebsocketd/env.go createEnv).
 function bridgeEnv(stack, cookie) {
@@ -34,8 +39,11 @@ function bridgeEnv(stack, cookie) {
 
 // One profiled session: idle `seconds` after the prompt, typing `n` keys meanwhile.
 function profiled(stack, cookie, seconds, n, out) {
-	const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, '--trace-children=no',
-		path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge')], { env: bridgeEnv(stack, cookie), stdio: ['pipe', 'pipe', 'ignore'] });
+	const bridge = path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge');
+	const child = strace
+		? spawn('strace', ['-c', '-o', out, bridge], { env: bridgeEnv(stack, cookie), stdio: ['pipe', 'pipe', 'ignore'] })
+		: spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, '--trace-children=no', bridge],
+			{ env: bridgeEnv(stack, cookie), stdio: ['pipe', 'pipe', 'ignore'] });
 	const send = (o) => child.stdin.write(`${JSON.stringify(o)}\n`);
 	let raw = '', screen = '', prompted = false, typed = 0, echoes = 0;
 	return new Promise((resolve, reject) => {
@@ -65,6 +73,15 @@ function profiled(stack, cookie, seconds, n, out) {
 			}
 		});
 		child.on('exit', () => {
+			if (strace) {
+				// strace -c's table: "% time seconds usecs/call calls errors syscall".
+				const calls = {};
+				for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
+					const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$/.exec(line);
+					if (m && m[2] !== 'total') calls[m[2]] = Number(m[1]);
+				}
+				return resolve({ total: Object.values(calls).reduce((a, b) => a + b, 0), calls, echoes });
+			}
 			const annotate = execFileSync('callgrind_annotate', [out], { encoding: 'utf8', maxBuffer: 64 << 20 });
 			resolve({ total: Number(/([\d,]+)(?: \(100\.0%\))?\s+PROGRAM TOTALS/.exec(annotate)[1].replaceAll(',', '')), echoes });
 		});
@@ -78,8 +95,15 @@ try {
 	const a = await profiled(stack, cookie, short, 0, path.join(stack.runDir, 'callgrind.a'));
 	const b = await profiled(stack, cookie, long, 0, path.join(stack.runDir, 'callgrind.b'));
 	const c = await profiled(stack, cookie, short, keys, path.join(stack.runDir, 'callgrind.c'));
-	console.log(`instructions per idle second: ${((b.total - a.total) / (long - short)).toFixed(0)}`);
-	console.log(`instructions per keystroke round trip: ${((c.total - a.total) / c.echoes).toFixed(0)} (${c.echoes} echoed)`);
+	const what = strace ? 'system calls' : 'instructions';
+	console.log(`${what} per idle second: ${((b.total - a.total) / (long - short)).toFixed(strace ? 1 : 0)}`);
+	console.log(`${what} per keystroke round trip: ${((c.total - a.total) / c.echoes).toFixed(strace ? 1 : 0)} (${c.echoes} echoed)`);
+	if (strace) {
+		const per = (x, y, n) => Object.keys({ ...x.calls, ...y.calls }).map((k) => [k, ((y.calls[k] || 0) - (x.calls[k] || 0)) / n])
+			.filter(([, v]) => v >= 0.05).sort((p, q) => q[1] - p[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+		console.log(`per idle second: ${per(a, b, long - short)}`);
+		console.log(`per keystroke: ${per(a, c, c.echoes)}`);
+	}
 	if (process.env.IDLE_PROFILE_KEEP) {
 		for (const f of ['a', 'b', 'c'])
 			execFileSync('cp', [path.join(stack.runDir, `callgrind.${f}`), process.env.IDLE_PROFILE_KEEP]);
