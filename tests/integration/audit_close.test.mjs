@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { NODES, startStack, waitFor, wsbridgeProcesses } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';

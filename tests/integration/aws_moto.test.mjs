@@ -2,7 +2,7 @@
 // implementation: moto's STS issues the credentials, and with moto's authentication on,
 // every SSM call is checked by botocore's SigV4 code inside moto. moto 5.2 lacks the three
 // Session Manager calls; tests/integration/moto_aws.py adds them to moto's SSM responder.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

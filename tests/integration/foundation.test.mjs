@@ -1,7 +1,7 @@
 // The foundation end to end: the real web server (lighttpd or Apache, PERISCOPE_SERVER)
 // a browser-like client signing in through the provider's form.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { CookieJar } from '../lib/cookie-jar.mjs';
 import { loginThroughForm } from '../lib/oidc-browser.mjs';

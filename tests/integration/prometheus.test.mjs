@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { fetchWithin } from '../lib/deadline.mjs';
 import { anonymous, signIn } from '../lib/session.mjs';

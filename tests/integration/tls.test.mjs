@@ -2,7 +2,7 @@
 // session cookie's Secure flag, and a cluster shell over wss:// (websocketd then admits
 // the https:// origin only). The client trusts the stack's throwaway CA, nothing else.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 import { Agent, setGlobalDispatcher } from 'undici';
 
 import { startStack, waitFor } from '../lib/stack.mjs';

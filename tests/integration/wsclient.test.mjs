@@ -4,7 +4,7 @@
 //  - a Node `ws` server speaking the Kubernetes exec framing (v5/v4 negotiation, channel
 //    bytes, Status on channel 3, refusals with a Status body, pings, oversized messages,
 //    a reader that stops reading to check the client's backpressure).
-import { test, before, after } from 'node:test';
+import { test, before, after } from '../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
