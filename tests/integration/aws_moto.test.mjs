@@ -10,6 +10,8 @@ import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { fetchWithin } from '../lib/deadline.mjs';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const buildDir = path.resolve(root, process.env.PERISCOPE_BUILD_DIR ?? 'build');
 const probe = path.join(buildDir, 'tests/tools/aws-probe');
@@ -54,7 +56,7 @@ const ssm = (creds, command, ...args) =>
   runProbe([command, '--endpoint', world.url, '--region', world.region, ...args], JSON.stringify(creds));
 
 async function enableMotoAuthentication() {
-  const res = await fetch(`${world.url}/moto-api/reset-auth`, {
+  const { res } = await fetchWithin(`${world.url}/moto-api/reset-auth`, {
     method: 'POST', headers: { 'content-type': 'text/plain' }, body: '0',
   });
   assert.equal(res.status, 200);
