@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/dbx.h"
 #include "store/agent_registry.h"
 
 struct writer {
@@ -28,7 +29,7 @@ static int write_key(void *ud, const char *cluster, const char *public_key, int 
 	return 0;
 }
 
-int tunnel_keys_write(sqlite3 *db, const struct config *cfg, const char *path, size_t *count,
+int tunnel_keys_write(struct dbx *db, const struct config *cfg, const char *path, size_t *count,
 		      char *err, size_t errlen)
 {
 	struct writer w = { .cfg = cfg };
@@ -46,8 +47,8 @@ int tunnel_keys_write(sqlite3 *db, const struct config *cfg, const char *path, s
 		goto fail;
 	}
 	fd = -1;
-	if (agent_each(db, write_key, &w) != 0) {
-		snprintf(err, errlen, "cannot read the agent registry: %s", sqlite3_errmsg(db));
+	if (agent_each_dbx(db, write_key, &w) != 0) {
+		snprintf(err, errlen, "cannot read the agent registry: %s", dbx_errmsg(db));
 		goto fail;
 	}
 	if (fclose(w.f) != 0) {

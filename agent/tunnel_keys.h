@@ -10,14 +10,14 @@
 #ifndef PERISCOPE_TUNNEL_KEYS_H
 #define PERISCOPE_TUNNEL_KEYS_H
 
-#include <sqlite3.h>
+struct dbx;
 #include <stddef.h>
 
 #include "config/config.h"
 
 /* Writes the file at path (mode 0600, replaced atomically). The number of keys written
  * goes to *count. 0, or -1 with err. */
-int tunnel_keys_write(sqlite3 *db, const struct config *cfg, const char *path, size_t *count,
+int tunnel_keys_write(struct dbx *db, const struct config *cfg, const char *path, size_t *count,
 		      char *err, size_t errlen);
 
 #endif

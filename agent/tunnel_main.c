@@ -28,6 +28,8 @@
 #include "store/audit.h"
 #include "store/db.h"
 #include "store/db_check.h"
+#include "store/dbx.h"
+#include "store/dbx_config.h"
 
 #define LINE_MAX_LEN 2048
 
@@ -36,7 +38,7 @@
 
 struct tunnel {
 	const struct config *cfg;
-	sqlite3 *db;
+	struct dbx *db;              /* database.url: the agent registry, the audit log */
 	pid_t sshd;
 	char accepted[64];           /* the fingerprint sshd accepted, "" before */
 	int port;                    /* its tunnel port */
@@ -60,7 +62,7 @@ static void audit_tunnel(struct tunnel *t, const char *verb, const char *outcome
 		ev.actor_sub = actor;
 		ev.cluster = t->cluster;
 	}
-	audit_write(t->db, &ev, NULL);
+	audit_write_dbx(t->db, &ev, NULL);
 	json_decref(extra);
 }
 
@@ -82,7 +84,7 @@ static void on_sshd_line(struct tunnel *t, char *line)
 		return;
 	snprintf(t->accepted, sizeof t->accepted, "%s", fp + 1);
 	t->accepted_mono = monotonic_ms();
-	if (agent_port_of(t->db, t->accepted, &t->port) != 1)
+	if (agent_port_of_dbx(t->db, t->accepted, &t->port) != 1)
 		t->port = 0;
 }
 
@@ -94,10 +96,10 @@ static void check_forward(struct tunnel *t)
 	snprintf(t->fingerprint, sizeof t->fingerprint, "%s", t->accepted);
 	t->connected_at = now_ms() / 1000;
 	t->seen_mono = monotonic_ms();
-	if (agent_mark_connected(t->db, t->fingerprint, t->connected_at, (int)getpid(),
-				 t->cluster, sizeof t->cluster) != 0)
+	if (agent_mark_connected_dbx(t->db, t->fingerprint, t->connected_at, (int)getpid(),
+				     t->cfg->database.replica_id, t->cluster, sizeof t->cluster) != 0)
 		log_msg(LOG_ERROR, "agent-tunnel", "cannot record the connection: %s",
-			sqlite3_errmsg(t->db));
+			dbx_errmsg(t->db));
 	audit_tunnel(t, "agent_connect", "success", NULL,
 		     json_pack("{s:s, s:i}", "fingerprint", t->fingerprint, "tunnel_port", t->port));
 }
@@ -149,7 +151,8 @@ static void follow(struct tunnel *t, int err_fd, int sig_fd)
 		/* Whatever sshd logs meanwhile, last_seen moves every interval while connected. */
 		if (*t->fingerprint &&
 		    monotonic_ms() - t->seen_mono >= TUNNEL_ALIVE_SECONDS * 1000LL) {
-			agent_mark_seen(t->db, t->fingerprint, now_ms() / 1000, (int)getpid());
+			agent_mark_seen_dbx(t->db, t->fingerprint, now_ms() / 1000, (int)getpid(),
+					    t->cfg->database.replica_id);
 			t->seen_mono = monotonic_ms();
 		}
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
@@ -214,7 +217,7 @@ int main(void)
 	if (log_sink_open(cfg->server.wsbridge_log, "periscope-agent-tunnel", err, sizeof err) != 0)
 		log_msg(LOG_ERROR, "agent-tunnel", "%s; logging to stderr", err);
 	if (db_engine_servable(cfg, err, sizeof err) != 0 ||
-	    db_open(cfg->audit.db_path, &t.db, err, sizeof err) != 0) {
+	    dbx_open_configured(cfg, &t.db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "agent-tunnel", "%s", err);
 		goto done;
 	}
@@ -252,7 +255,8 @@ int main(void)
 	while (waitpid(t.sshd, &status, 0) < 0 && errno == EINTR)
 		;
 	if (*t.fingerprint) {
-		agent_mark_disconnected(t.db, t.fingerprint, now_ms() / 1000, (int)getpid());
+		agent_mark_disconnected_dbx(t.db, t.fingerprint, now_ms() / 1000, (int)getpid(),
+					    cfg->database.replica_id);
 		audit_tunnel(&t, "agent_disconnect", "success", NULL,
 			     json_pack("{s:s, s:I, s:s}", "fingerprint", t.fingerprint, "duration_s",
 				       (json_int_t)(now_ms() / 1000 - t.connected_at), "last_log",
@@ -276,7 +280,7 @@ done:
 		close(err_fd);
 	if (sig_fd >= 0)
 		close(sig_fd);
-	db_close(t.db);
+	dbx_close(t.db);
 	config_free(cfg);
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include "store/audit_retention.h"
 #include "store/db.h"
 #include "store/db_check.h"
+#include "store/dbx_config.h"
 
 enum { EXIT_DONE = 0, EXIT_ATTENTION = 1, EXIT_USAGE = 2, EXIT_DB = 3 };
 
@@ -40,12 +41,12 @@ static void print_json(json_t *o)
 	json_decref(o);
 }
 
-static int cmd_verify(sqlite3 *db)
+static int cmd_verify(struct dbx *db)
 {
 	struct audit_verify v;
 
-	if (audit_chain_verify(db, &v) != 0) {
-		fprintf(stderr, "periscope-audit: cannot read the audit log: %s\n", sqlite3_errmsg(db));
+	if (audit_chain_verify_dbx(db, &v) != 0) {
+		fprintf(stderr, "periscope-audit: cannot read the audit log: %s\n", dbx_errmsg(db));
 		return EXIT_DB;
 	}
 	print_json(audit_verify_json(&v));
@@ -56,12 +57,12 @@ static int cmd_verify(sqlite3 *db)
 	return EXIT_ATTENTION;
 }
 
-static int cmd_retention(const struct config *cfg, sqlite3 *db)
+static int cmd_retention(const struct config *cfg, struct dbx *db)
 {
 	struct retention_result r;
-	if (audit_retention_run(db, cfg->audit.db_path, cfg->audit.retention_days,
-				cfg->audit.max_size_mb, now_ns(), &r) != 0) {
-		fprintf(stderr, "periscope-audit: retention failed: %s\n", sqlite3_errmsg(db));
+	if (audit_retention_run_dbx(db, cfg->audit.db_path, cfg->audit.retention_days,
+				    cfg->audit.max_size_mb, now_ns(), &r) != 0) {
+		fprintf(stderr, "periscope-audit: retention failed: %s\n", dbx_errmsg(db));
 		return EXIT_DB;
 	}
 	print_json(json_pack("{s:I, s:I, s:I, s:I, s:b}", "deletedByAge",
@@ -88,7 +89,7 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *command;
 	struct config *cfg = NULL;
-	sqlite3 *db = NULL;
+	struct dbx *db = NULL;
 	char err[1024];
 	int opt, status = EXIT_USAGE;
 
@@ -115,14 +116,14 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (db_engine_servable(cfg, err, sizeof err) != 0 ||
-	    db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+	    dbx_open_configured(cfg, &db, err, sizeof err) != 0) {
 		fprintf(stderr, "periscope-audit: %s\n", err);
 		status = EXIT_DB;
 		goto done;
 	}
 	status = strcmp(command, "verify") == 0 ? cmd_verify(db) : cmd_retention(cfg, db);
 done:
-	db_close(db);
+	dbx_close(db);
 	config_free(cfg);
 	return status;
 }

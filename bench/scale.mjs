@@ -31,6 +31,23 @@ function memoryKiB(pid) {
 	}
 }
 
+// Time spent runnable but waiting for a CPU, and times scheduled in, of a set of processes
+// (/proc/PID/schedstat: on-CPU ns, run-queue wait ns, timeslices): how much of a keystroke's
+// round trip is the machine being busy rather than work of the product.
+function runQueue(pids) {
+	let wait = 0, slices = 0;
+	for (const pid of pids) {
+		try {
+			const [, w, n] = fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+			wait += w;
+			slices += n;
+		} catch {
+			// gone meanwhile
+		}
+	}
+	return { wait, slices };
+}
+
 // The machine's CPU time so far (jiffies): busy and total, for the share busy while typing.
 function machineCpu() {
 	const [, ...v] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/);
@@ -123,6 +140,8 @@ async function runOnce() {
 					websocketdRssMiB: memoryKiB(stack.process('websocketd').child.pid).rss / 1024,
 				};
 				machineAtOpen = machineCpu();
+				r.bridgePids = wsbridgeProcesses(stack);
+				r.queueAtOpen = runQueue(r.bridgePids);
 				// The fakes run in this process's one thread: how late it is to answer is part
 				// of every keystroke's round trip.
 				r.loopDelay = monitorEventLoopDelay({ resolution: 1 });
@@ -134,6 +153,9 @@ async function runOnce() {
 				const c = machineCpu();
 				r.machineBusy = (c.busy - machineAtOpen.busy) / (c.total - machineAtOpen.total);
 				r.typingCpu = cpuDelta(programsAtOpen, cpuByProgram());
+				const q = runQueue(r.bridgePids);
+				r.bridgeQueueWaitMs = (q.wait - r.queueAtOpen.wait) / 1e6 / Math.max(1, q.slices - r.queueAtOpen.slices);
+				r.loadAvg = Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 				r.loopDelay.disable();
 				r.fakeDelayP99 = r.loopDelay.percentile(99) / 1e6;
 				r.fakeDelayMax = r.loopDelay.max / 1e6;
@@ -211,6 +233,7 @@ console.log('| what | ours | anchor: websocketd + an echo in sh, same client, sa
 console.log(`| terminals ready (of ${sessions}) | ${spread(col((r) => r.opened.ready), 0)}; live after typing ${spread(col((r) => r.typed.sessions), 0)} | ${spread(anchors.map((a) => a.opened?.ready), 0)} | 500 on 2 cores |`);
 console.log(`| keystroke round trip p50, all typing 1 key/s | ${spread(col((r) => r.typed.keystrokeRoundTripMs?.p50), 2)} ms | ${spread(anchorRtt('p50'), 2)} ms | - |`);
 console.log(`| keystroke round trip p99 | ${spread(col((r) => r.typed.keystrokeRoundTripMs?.p99), 2)} ms (keys lost: ${spread(col((r) => r.typed.lost), 0)}; machine CPU busy ${spread(col((r) => 100 * r.machineBusy), 0)} %) | ${spread(anchorRtt('p99'), 2)} ms | < 10 ms |`);
+console.log(`| a bridge's wait for a CPU each time it wakes, while typing (schedstat run delay / timeslices) | ${spread(col((r) => r.bridgeQueueWaitMs), 2)} ms (load average ${spread(col((r) => r.loadAvg), 1)} on ${os.cpus().length} CPUs) | - | - |`);
 console.log(`| the fakes' event loop (one node thread for the apiserver fake and its 500 exec streams) late by, while typing: p99 | ${spread(col((r) => r.fakeDelayP99), 1)} ms (max ${spread(col((r) => r.fakeDelayMax), 0)} ms) | - | - |`);
 console.log(`| opens per second | ${spread(col((r) => r.opened.opensPerSecond))} | - | >= 50 |`);
 console.log(`| open -> first prompt p50 under that load | ${spread(col((r) => r.opened.openToPromptMs?.p50), 0)} ms | - | - |`);

@@ -16,6 +16,7 @@
 #include "core/timeutil.h"
 #include "handlers.h"
 #include "router.h"
+#include "store/dbx.h"
 #include "store/agent_registry.h"
 #include "store/audit.h"
 
@@ -71,11 +72,11 @@ void handle_agent_token_create(struct request *rq)
 			      " backend agent in the configuration", NULL);
 		goto done;
 	}
-	if (agent_token_create(rq->w->db, c->name, rq->identity.subject, now,
+	if (agent_token_create_dbx(rq->w->dbx, c->name, rq->identity.subject, now,
 			       cfg->agents.token_ttl_s, &token) != 0) {
 		log_json(LOG_ERROR, "agents", "could not store a registration token",
 			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "error",
-				   sqlite3_errmsg(rq->w->db)));
+				   dbx_errmsg(rq->w->dbx)));
 		respond_error(rq, 500, "E_INTERNAL", "the token could not be stored", NULL);
 		goto done;
 	}
@@ -193,14 +194,14 @@ void handle_agent_register(struct request *rq)
 	else
 		why[0] = '\0';
 	if (*why) {
-		if (agent_token_burn(rq->w->db, r.token, now, bound) != 0)
+		if (agent_token_burn_dbx(rq->w->dbx, r.token, now, bound) != 0)
 			goto store_failed;
 		refuse(rq, *bound ? bound : r.cluster, why);
 		goto done;
 	}
 	r.public_key = key.line;
 	r.fingerprint = key.fingerprint;
-	switch (agent_register(rq->w->db, &r, now, cfg->agents.tunnel_port_base, &port, bound, why,
+	switch (agent_register_dbx(rq->w->dbx, &r, now, cfg->agents.tunnel_port_base, &port, bound, why,
 			       sizeof why)) {
 	case AGENT_REG_OK:
 		break;
@@ -220,7 +221,7 @@ void handle_agent_register(struct request *rq)
 store_failed:
 	log_json(LOG_ERROR, "agents", "agent registration could not be stored",
 		 json_pack("{s:s, s:s}", "request_id", rq->request_id, "error",
-			   sqlite3_errmsg(rq->w->db)));
+			   dbx_errmsg(rq->w->dbx)));
 	respond_error(rq, 500, "E_INTERNAL", "the registration could not be stored", NULL);
 done:
 	free(host_key);

@@ -1,4 +1,4 @@
-/* The FastCGI application's per-thread context. Each worker thread owns its SQLite
+/* The FastCGI application's per-thread context. Each worker thread owns its database
  * connection and its OIDC provider cache; the config is shared read-only. */
 #ifndef PERISCOPE_FCGI_APP_H
 #define PERISCOPE_FCGI_APP_H
@@ -9,9 +9,14 @@
 #include "config/config.h"
 #include "auth/oidc_client.h"
 #include "k8s/eks_access.h"
+#include "store/dbx.h"
 
 struct worker {
 	const struct config *cfg;
+	/* The worker's connection (database.url), for the ported modules' _dbx functions. */
+	struct dbx *dbx;
+	/* The same connection's SQLite handle, for the modules not ported yet; NULL on
+	 * PostgreSQL. */
 	sqlite3 *db;
 	struct oidc_provider *provider;   /* discovered on first use */
 	struct auth_ctx auth;

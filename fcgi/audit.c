@@ -40,7 +40,7 @@ void handle_audit_list(struct request *rq)
 	}
 	if (!rq->identity.audit_admin)
 		q.actor = rq->identity.subject;
-	if (audit_query_run(rq->w->db, &q, &result, err, sizeof err) != 0) {
+	if (audit_query_run_dbx(rq->w->dbx, &q, &result, err, sizeof err) != 0) {
 		log_json(LOG_ERROR, "audit", "query failed",
 			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "error", err));
 		respond_error(rq, 500, "E_INTERNAL", "the audit query failed", NULL);
@@ -64,7 +64,7 @@ void handle_audit_get(struct request *rq)
 			      NULL);
 		return;
 	}
-	found = audit_get(rq->w->db, id, rq->identity.audit_admin ? NULL : rq->identity.subject, &row);
+	found = audit_get_dbx(rq->w->dbx, id, rq->identity.audit_admin ? NULL : rq->identity.subject, &row);
 	if (found < 0) {
 		respond_error(rq, 500, "E_INTERNAL", "the audit lookup failed", NULL);
 		return;
@@ -87,10 +87,10 @@ void handle_audit_verify(struct request *rq)
 		respond_error(rq, 403, "E_FORBIDDEN", "only audit admins may verify the audit log", NULL);
 		return;
 	}
-	if (audit_chain_verify(rq->w->db, &v) != 0) {
+	if (audit_chain_verify_dbx(rq->w->dbx, &v) != 0) {
 		log_json(LOG_ERROR, "audit", "chain verification failed",
 			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "error",
-				   sqlite3_errmsg(rq->w->db)));
+				   dbx_errmsg(rq->w->dbx)));
 		respond_error(rq, 500, "E_INTERNAL", "the audit log could not be read", NULL);
 		return;
 	}

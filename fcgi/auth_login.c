@@ -43,7 +43,7 @@ static void audit_login_failure(struct request *rq, const char *reason, const ch
 
 	snprintf(code, sizeof code, "%.*s", (int)strcspn(reason, ":"), reason);
 	client_address(request_env(rq, "REMOTE_ADDR"), NULL, client, sizeof client);
-	if (audit_refusal_record(rq->w->db, &r, now_ms() / 1000) < 0)
+	if (audit_refusal_record_dbx(rq->w->dbx, &r, now_ms() / 1000) < 0)
 		log_json(LOG_ERROR, "auth", "sign-in failure not audited",
 			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "reason", reason));
 }
@@ -67,7 +67,7 @@ void handle_auth_login(struct request *rq)
 		goto done;
 	}
 	/* Bounded per client (the address the web server saw) and in total. */
-	if (login_attempt_put(rq->w->db, request_env(rq, "REMOTE_ADDR"), state, nonce, verifier,
+	if (login_attempt_put_dbx(rq->w->dbx, request_env(rq, "REMOTE_ADDR"), state, nonce, verifier,
 			      safe_return_to(query_get(&rq->query, "returnTo")), now_ms() / 1000) != 0 ||
 	    !(url = oidc_authorize_url(p, state, nonce, verifier))) {
 		respond_error(rq, 500, "E_INTERNAL", "could not start the sign-in", NULL);
@@ -119,7 +119,7 @@ static int open_session(struct request *rq, struct oidc_tokens *tokens, json_t *
 	s.created_at = now;
 	s.last_seen_at = now;
 	s.absolute_expires_at = now + cfg->session.absolute_timeout_s;
-	if (session_store_insert(rq->w->db, cookie, &s, err, sizeof err) != 0) {
+	if (session_store_insert_dbx(rq->w->dbx, cookie, &s, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "auth", "%s", err);
 		goto done;
 	}
@@ -179,7 +179,7 @@ void handle_auth_callback(struct request *rq)
 	/* The login cookie is one-shot whatever happens next. */
 	set_cookie(rq, LOGIN_COOKIE, "", LOGIN_COOKIE_PATH, -1);
 	if (!state || !cookie_state || strcmp(state, cookie_state) != 0 ||
-	    login_attempt_take(rq->w->db, state, now_ms() / 1000, &attempt) != 1) {
+	    login_attempt_take_dbx(rq->w->dbx, state, now_ms() / 1000, &attempt) != 1) {
 		audit_login_failure(rq, "state_mismatch", NULL);
 		refuse_callback(rq, 400, "E_LOGIN_EXPIRED",
 			      "this sign-in attempt is invalid or expired; start again", NULL);

@@ -34,19 +34,19 @@ static void sign_out(struct request *rq, bool everywhere)
 		return;
 	}
 	cookie = cookie_value(rq->cookie_header, cfg->session.cookie_name);
-	if (cookie && session_store_load(rq->w->db, cookie, &s, err, sizeof err) == SESSION_FOUND) {
+	if (cookie && session_store_load_dbx(rq->w->dbx, cookie, &s, err, sizeof err) == SESSION_FOUND) {
 		had_session = true;
 		if (identity_fill(cfg, s.subject, s.email, s.groups_json, &rq->identity) == 0)
 			rq->authenticated = true;
 		if (everywhere) {
 			struct oidc_provider *p;
-			session_store_end_subject(rq->w->db, s.subject, SESSION_END_SIGNED_OUT, now);
+			session_store_end_subject_dbx(rq->w->dbx, s.subject, SESSION_END_SIGNED_OUT, now);
 			if (s.tokens.id_token &&
 			    auth_provider(&rq->w->auth, &p, err, sizeof err) == 0)
 				end_session = oidc_end_session_url(p, s.tokens.id_token,
 								   cfg->oidc.post_logout_redirect);
 		} else {
-			session_store_end(rq->w->db, s.id_hash, SESSION_END_SIGNED_OUT, now);
+			session_store_end_dbx(rq->w->dbx, s.id_hash, SESSION_END_SIGNED_OUT, now);
 		}
 		login_session_clear(&s);
 	}

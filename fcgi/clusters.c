@@ -1,4 +1,5 @@
 #include "auth/authz.h"
+#include "store/dbx.h"
 #include "store/agent_registry.h"
 #include "config/config.h"
 #include "handlers.h"
@@ -13,10 +14,10 @@ static bool cluster_shell_enabled(const struct config *cfg, const struct cluster
 
 /* An agent cluster's tunnel (docs/agent.md): registered or not, connected since when (Unix
  * seconds), last seen (the tunnel process notes it every 15 s while the agent is up). */
-static json_t *tunnel_json(sqlite3 *db, const char *cluster)
+static json_t *tunnel_json(struct dbx *db, const char *cluster)
 {
 	struct agent_record rec;
-	int found = agent_lookup(db, cluster, &rec);
+	int found = agent_lookup_dbx(db, cluster, &rec);
 	json_t *t;
 
 	if (found < 0)
@@ -33,7 +34,7 @@ static json_t *tunnel_json(sqlite3 *db, const char *cluster)
 	return t;
 }
 
-static json_t *cluster_json(const struct config *cfg, sqlite3 *db, const struct cluster_config *c,
+static json_t *cluster_json(const struct config *cfg, struct dbx *db, const struct cluster_config *c,
 			    const struct identity *id)
 {
 	bool cs = cluster_shell_enabled(cfg, c), ns = cfg->node_shell.enabled;
@@ -63,7 +64,7 @@ void handle_clusters_list(struct request *rq)
 	json_t *list = json_array();
 
 	for (size_t i = 0; list && i < cfg->clusters_count; i++) {
-		json_t *c = cluster_json(cfg, rq->w->db, &cfg->clusters[i], &rq->identity);
+		json_t *c = cluster_json(cfg, rq->w->dbx, &cfg->clusters[i], &rq->identity);
 		if (!c || json_array_append_new(list, c) != 0) {
 			json_decref(list);
 			list = NULL;

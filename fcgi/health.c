@@ -6,13 +6,25 @@
 #include "handlers.h"
 #include "store/audit_retention.h"
 #include "store/db.h"
+#include "store/dbx.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 
 void handle_healthz(struct request *rq)
 {
-	/* Liveness: the process answers. Whether it can serve is /readyz's question, so that a
-	 * full disk makes a load balancer stop sending, not a supervisor restart in a loop. */
-	respond_json(rq, 200, json_pack("{s:s}", "status", "ok"));
+	bool reachable = dbx_ping(rq->w->dbx) == 0;
+
+	/* Liveness: the process answers (200 either way: restarting it would not bring the
+	 * database back). Whether it can serve is /readyz's question, so that a full disk or a
+	 * lost database makes a load balancer stop sending, not a supervisor restart in a
+	 * loop. The database's reachability is said for the load balancer and the operator
+	 * (docs/deployment.md "N replicas"); the reason only in the log, since /healthz is
+	 * public. */
+	if (!reachable)
+		log_msg(LOG_WARN, "health", "the database does not answer: %s",
+			dbx_errmsg(rq->w->dbx));
+	respond_json(rq, 200, json_pack("{s:s, s:s}", "status", "ok", "database",
+					reachable ? "reachable" : "unreachable"));
 }
 
 static void check(json_t *checks, const char *name, bool ok, json_t *detail)
@@ -61,6 +73,24 @@ done:
 	return ok;
 }
 
+/* PostgreSQL: a committed write (a read-only standby after a failover, a full disk). */
+static bool probe_write_pg(struct dbx *db, char *err, size_t errlen)
+{
+	struct dbx_stmt *st = NULL;
+	bool ok = false;
+
+	if (dbx_prepare(db, "INSERT INTO readiness_probe (id, at_ms) VALUES (1, ?)"
+			    " ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms", &st) != 0 ||
+	    dbx_bind_int64(st, 1, now_ms()) != 0 || dbx_step(st) != DBX_DONE) {
+		snprintf(err, errlen, "cannot write the database: %s", dbx_errmsg(db));
+		goto done;
+	}
+	ok = true;
+done:
+	dbx_finalize(st);
+	return ok;
+}
+
 bool health_ready(struct worker *w, json_t **report)
 {
 	const struct config *cfg = w->cfg;
@@ -77,18 +107,20 @@ bool health_ready(struct worker *w, json_t **report)
 	/* The config was loaded and validated at start, or the process would not run. (Where
 	 * from is not said: /readyz is public, for load balancers.) */
 	check(checks, "config", true, NULL);
-	ok = sqlite3_exec(w->db, "SELECT 1 FROM audit_usage", NULL, NULL, NULL) == SQLITE_OK;
-	check(checks, "database", ok, ok ? NULL : json_pack("{s:s}", "error", sqlite3_errmsg(w->db)));
+	ok = w->db ? sqlite3_exec(w->db, "SELECT 1 FROM audit_usage", NULL, NULL, NULL) == SQLITE_OK
+		   : dbx_ping(w->dbx) == 0;
+	check(checks, "database", ok, ok ? NULL : json_pack("{s:s}", "error", dbx_errmsg(w->dbx)));
 	FAIL_IF(!ok, "database");
-	ok = probe_write(w->db, cfg->audit.db_path, err, sizeof err);
+	ok = w->db ? probe_write(w->db, cfg->audit.db_path, err, sizeof err)
+		   : probe_write_pg(w->dbx, err, sizeof err);
 	check(checks, "database_writable", ok, ok ? NULL : json_pack("{s:s}", "error", err));
 	FAIL_IF(!ok, "database_writable");
-	version = db_schema_version(w->db);
+	version = dbx_schema_version(w->dbx);
 	ok = version == db_latest_version();
 	check(checks, "migrations", ok,
 	      json_pack("{s:i, s:i}", "version", version, "expected", db_latest_version()));
 	FAIL_IF(!ok, "migrations");
-	ok = audit_usage_get(w->db, &bytes, &rows) == 0 && !(budget > 0 && bytes >= budget);
+	ok = audit_usage_get_dbx(w->dbx, &bytes, &rows) == 0 && !(budget > 0 && bytes >= budget);
 	check(checks, "audit_budget", ok,
 	      json_pack("{s:I, s:I}", "bytes", (json_int_t)bytes, "budgetBytes", (json_int_t)budget));
 	FAIL_IF(!ok, "audit_budget");
@@ -124,7 +156,7 @@ void handle_api_health(struct request *rq)
 	long long bytes, rows, budget = (long long)cfg->audit.max_size_mb * 1024 * 1024;
 	bool reached;
 
-	if (audit_usage_get(rq->w->db, &bytes, &rows) != 0) {
+	if (audit_usage_get_dbx(rq->w->dbx, &bytes, &rows) != 0) {
 		respond_error(rq, 503, "E_UNAVAILABLE", "the database does not answer", NULL);
 		return;
 	}

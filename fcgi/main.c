@@ -3,7 +3,7 @@
  * before the web server hands them to websocketd.
  *
  * The listening socket is --socket PATH|HOST:PORT, else systemd's (LISTEN_FDS), else fd 0
- * (spawn-fcgi, lighttpd bin-path, mod_fcgid). Worker threads each own a SQLite connection.
+ * (spawn-fcgi, lighttpd bin-path, mod_fcgid). Worker threads each own a database connection.
  * SIGTERM/SIGINT end it cleanly: libfcgi's own handler only sets a flag, so the main thread
  * waits for the signal and shuts the listening socket to wake every accept(). */
 #include <curl/curl.h>
@@ -25,6 +25,7 @@
 #include "k8s/cred_cache.h"
 #include "store/db.h"
 #include "store/db_check.h"
+#include "store/dbx_config.h"
 #include "core/log.h"
 #include "maintenance.h"
 #include "metrics/metrics_store.h"
@@ -53,8 +54,8 @@ static void serve_one(struct worker *w, FCGX_Request *fcgx)
 	/* Upstream calls this request made, into the shared counters (kept for the next
 	 * request if the database is busy now). */
 	cred_cache_take_tally(w->creds, &w->tally);
-	if (metrics_upstream_flush(w->db, &w->tally) != 0)
-		log_msg(LOG_WARN, "fcgi", "upstream counts not recorded yet: %s", sqlite3_errmsg(w->db));
+	if (metrics_upstream_flush_dbx(w->dbx, &w->tally) != 0)
+		log_msg(LOG_WARN, "fcgi", "upstream counts not recorded yet: %s", dbx_errmsg(w->dbx));
 }
 
 static void *worker_main(void *arg)
@@ -166,7 +167,7 @@ int main(int argc, char **argv)
 	bool check_only = false, check_ready = false, print_maxforks = false;
 	struct config *cfg = NULL;
 	struct cred_cache *creds = NULL;
-	sqlite3 *db = NULL;
+	struct dbx *db = NULL;
 	sigset_t signals;
 	int opt, sig, listen_fd, n_workers, started = 0, status = EXIT_FAILURE;
 	char err[1024];
@@ -224,11 +225,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "periscope.fcgi: %s\n", err);
 		goto done;
 	}
-	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+	if (dbx_open_configured(cfg, &db, err, sizeof err) != 0) {
 		fprintf(stderr, "periscope.fcgi: %s\n", err);
 		goto done;
 	}
-	db_close(db);
+	dbx_close(db);
 	listen_fd = listen_socket(socket_spec);
 	if (listen_fd < 0) {
 		fprintf(stderr, "periscope.fcgi: cannot listen on %s\n", socket_spec);

@@ -1,6 +1,7 @@
 #include "maintenance.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,6 +11,8 @@
 #include "shell/recording.h"
 #include "k8s/cluster_shell_sweep.h"
 #include "store/db.h"
+#include "store/dbx.h"
+#include "store/dbx_config.h"
 #include "core/log.h"
 #include "store/session_store.h"
 #include "store/shell_registry.h"
@@ -21,12 +24,28 @@
  * apiserver. The audit upkeep runs on its own interval. */
 #define SWEEP_INTERVAL_S 15
 
-static void reap_lost(sqlite3 *db)
+/* The shared database as configured (database.url; SQLite's file is audit.dbPath), for the
+ * passes over the live-session side, which is ported onto store/dbx.h: on PostgreSQL any
+ * replica's pass closes the sessions of a replica that died (their lease expired). NULL
+ * when it does not open (logged). */
+static struct dbx *open_shared(const struct config *cfg)
 {
-	int n = shell_registry_reap(db, NULL);
+	struct dbx *db = NULL;
+	char err[512];
+
+	if (dbx_open_configured(cfg, &db, err, sizeof err) != 0) {
+		log_msg(LOG_ERROR, "maintenance", "%s", err);
+		return NULL;
+	}
+	return db;
+}
+
+static void reap_lost(const struct config *cfg, struct dbx *db)
+{
+	int n = shell_registry_reap_dbx(db, cfg->database.replica_id, NULL);
 
 	if (n < 0)
-		log_msg(LOG_ERROR, "maintenance", "reaping lost terminals failed: %s", sqlite3_errmsg(db));
+		log_msg(LOG_ERROR, "maintenance", "reaping lost terminals failed: %s", dbx_errmsg(db));
 	else if (n > 0)
 		log_json(LOG_INFO, "maintenance", "closed the sessions of terminals that died",
 			 json_pack("{s:i, s:s}", "sessions", n, "reason", "lost"));
@@ -34,66 +53,59 @@ static void reap_lost(sqlite3 *db)
 
 void maintenance_reap(const struct config *cfg)
 {
-	sqlite3 *db = NULL;
-	char err[256];
+	struct dbx *db = open_shared(cfg);
 
-	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
-		log_msg(LOG_ERROR, "maintenance", "%s", err);
+	if (!db)
 		return;
-	}
-	reap_lost(db);
-	db_close(db);
+	reap_lost(cfg, db);
+	dbx_close(db);
 }
 
 void maintenance_sweep(const struct config *cfg, struct cred_cache *creds)
 {
-	sqlite3 *db = NULL;
-	char err[256];
+	struct dbx *db = open_shared(cfg);
 
-	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
-		log_msg(LOG_ERROR, "maintenance", "%s", err);
+	if (!db)
 		return;
-	}
 	/* The close rows first: they do not wait on any cluster. */
-	reap_lost(db);
-	if (shell_control_purge_watchers(db) < 0)
+	reap_lost(cfg, db);
+	if (shell_control_purge_watchers_dbx(db) < 0)
 		log_msg(LOG_ERROR, "maintenance", "forgetting the watchers of closed sessions failed: %s",
-			sqlite3_errmsg(db));
+			dbx_errmsg(db));
 	cluster_shell_sweep_all(cfg, db, creds);
-	db_close(db);
+	dbx_close(db);
 }
 
 /* After retention: the recordings of sessions whose rows are gone go too. */
-static void sweep_recordings(const struct config *cfg, sqlite3 *db)
+static void sweep_recordings(const struct config *cfg, struct dbx *db)
 {
 	char dir[4096];
 	int n;
 
 	if (recording_dir(cfg, dir, sizeof dir) != 0)
 		return;
-	n = recording_sweep(db, dir, now_ms() / 1000);
+	n = recording_sweep_dbx(db, dir, now_ms() / 1000);
 	if (n < 0)
-		log_msg(LOG_ERROR, "maintenance", "recording retention failed: %s", sqlite3_errmsg(db));
+		log_msg(LOG_ERROR, "maintenance", "recording retention failed: %s", dbx_errmsg(db));
 	else if (n > 0)
 		log_json(LOG_INFO, "maintenance", "deleted the recordings of sessions past retention",
 			 json_pack("{s:i}", "recordings", n));
 }
 
+/* The upkeep on the configured engine: on PostgreSQL, any replica's pass does it for all
+ * (each statement is idempotent; two replicas at once delete each row once). */
 void maintenance_run_once(const struct config *cfg)
 {
 	struct retention_result r;
-	sqlite3 *db = NULL;
-	char err[256];
+	struct dbx *db = open_shared(cfg);
 
-	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
-		log_msg(LOG_ERROR, "maintenance", "%s", err);
+	if (!db)
 		return;
-	}
-	if (session_store_purge(db, now_ms() / 1000, cfg->session.idle_timeout_s) != 0)
-		log_msg(LOG_ERROR, "maintenance", "session purge failed: %s", sqlite3_errmsg(db));
-	if (audit_retention_run(db, cfg->audit.db_path, cfg->audit.retention_days,
-				cfg->audit.max_size_mb, now_ns(), &r) != 0)
-		log_msg(LOG_ERROR, "maintenance", "audit retention failed: %s", sqlite3_errmsg(db));
+	if (session_store_purge_dbx(db, now_ms() / 1000, cfg->session.idle_timeout_s) != 0)
+		log_msg(LOG_ERROR, "maintenance", "session purge failed: %s", dbx_errmsg(db));
+	if (audit_retention_run_dbx(db, cfg->audit.db_path, cfg->audit.retention_days,
+				    cfg->audit.max_size_mb, now_ns(), &r) != 0)
+		log_msg(LOG_ERROR, "maintenance", "audit retention failed: %s", dbx_errmsg(db));
 	else if (r.deleted_by_age + r.deleted_by_size > 0)
 		log_json(r.deleted_by_size > 0 ? LOG_WARN : LOG_INFO, "maintenance", "audit retention",
 			 json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "deleted_by_age",
@@ -105,10 +117,12 @@ void maintenance_run_once(const struct config *cfg)
 	sweep_recordings(cfg, db);
 	/* Keeps the planner's statistics current as the audit table grows (SQLite runs
 	 * ANALYZE only where they are missing or stale): with them, a query filtered on
-	 * verb and actor walks the operator's index, not the verb's eight times larger one. */
-	if (sqlite3_exec(db, "PRAGMA optimize", NULL, NULL, NULL) != SQLITE_OK)
-		log_msg(LOG_WARN, "maintenance", "PRAGMA optimize failed: %s", sqlite3_errmsg(db));
-	db_close(db);
+	 * verb and actor walks the operator's index, not the verb's eight times larger one.
+	 * PostgreSQL's autovacuum analyzes on its own. */
+	if (db->engine == DBX_SQLITE &&
+	    sqlite3_exec(db->lite, "PRAGMA optimize", NULL, NULL, NULL) != SQLITE_OK)
+		log_msg(LOG_WARN, "maintenance", "PRAGMA optimize failed: %s", dbx_errmsg(db));
+	dbx_close(db);
 }
 
 /* At every sweep: the summary rows of the refusal windows that are over
@@ -120,16 +134,16 @@ void maintenance_run_once(const struct config *cfg)
 static void audit_minute(const struct config *cfg, long long *last_alarm_ms)
 {
 	long long bytes, rows, budget = (long long)cfg->audit.max_size_mb * 1024 * 1024;
-	sqlite3 *db = NULL;
+	struct dbx *db = NULL;
 	char err[256];
 
-	if (db_open(cfg->audit.db_path, &db, err, sizeof err) != 0) {
+	if (dbx_open_configured(cfg, &db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "maintenance", "%s", err);
 		return;
 	}
-	if (audit_refusal_flush(db, now_ms() / 1000) != 0)
-		log_msg(LOG_ERROR, "maintenance", "refusal counts not written: %s", sqlite3_errmsg(db));
-	if (budget <= 0 || audit_usage_get(db, &bytes, &rows) != 0 || bytes < budget) {
+	if (audit_refusal_flush_dbx(db, now_ms() / 1000) != 0)
+		log_msg(LOG_ERROR, "maintenance", "refusal counts not written: %s", dbx_errmsg(db));
+	if (budget <= 0 || audit_usage_get_dbx(db, &bytes, &rows) != 0 || bytes < budget) {
 		*last_alarm_ms = 0;
 		goto done;
 	}
@@ -142,7 +156,7 @@ static void audit_minute(const struct config *cfg, long long *last_alarm_ms)
 			   (json_int_t)rows, "budget_bytes", (json_int_t)budget, "retention_days",
 			   cfg->audit.retention_days));
 done:
-	db_close(db);
+	dbx_close(db);
 }
 
 static void *maintenance_main(void *arg)

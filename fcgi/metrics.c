@@ -60,8 +60,8 @@ void handle_metrics(struct request *rq)
 	/* After the access check: a refused caller costs no readiness write. */
 	extra.ready = health_ready(rq->w, NULL) ? 1 : 0;
 	buf_init(&out, METRICS_MAX_BYTES);
-	if (metrics_render(rq->w->db, rq->w->cfg, &extra, &out) != 0) {
-		log_msg(LOG_ERROR, "metrics", "cannot read the metrics: %s", sqlite3_errmsg(rq->w->db));
+	if (metrics_render_dbx(rq->w->dbx, rq->w->cfg, &extra, &out) != 0) {
+		log_msg(LOG_ERROR, "metrics", "cannot read the metrics: %s", dbx_errmsg(rq->w->dbx));
 		respond_error(rq, 503, "E_UNAVAILABLE", "the metrics cannot be read now", NULL);
 		goto done;
 	}

@@ -6,6 +6,7 @@
 
 #include "auth/authz.h"
 #include "handlers.h"
+#include "store/dbx.h"
 #include "store/agent_registry.h"
 #include "core/log.h"
 #include "shell/node_shell_prep.h"
@@ -26,7 +27,7 @@ void handle_nodes_list(struct request *rq)
 		respond_error(rq, 404, "E_NOT_FOUND", "no such cluster", NULL);
 		return;
 	}
-	if (c->backend == BACKEND_AGENT && agent_connected(rq->w->db, c->name) != 1) {
+	if (c->backend == BACKEND_AGENT && agent_connected_dbx(rq->w->dbx, c->name) != 1) {
 		respond_error(rq, 503, "E_CLUSTER_UNREACHABLE", "the cluster's agent is not connected",
 			      json_pack("{s:b}", "retryable", 1));
 		return;
@@ -66,7 +67,7 @@ void handle_node_preflight(struct request *rq)
 	char err[512];
 
 	/* An agent cluster whose agent is away: the same answer as the shell's gate. */
-	if (shell_gate_tunnel(cfg, rq->w->db, &t, &ans) != 0 ||
+	if (shell_gate_tunnel(cfg, rq->w->dbx, &t, &ans) != 0 ||
 	    node_shell_prepare(cfg, rq->w->creds, &rq->w->auth, cookie, &t, &rq->identity, NULL, &access, &ans) != 0) {
 		respond_error(rq, ans.status, ans.code, ans.message, json_incref(ans.extras));
 		goto done;

@@ -22,7 +22,7 @@ void audit_request_event(struct request *rq, struct audit_event *ev)
 		groups = json_dumps(rq->identity.groups, JSON_COMPACT);
 		ev->actor_groups_json = groups;
 	}
-	audit_write(rq->w->db, ev, NULL);
+	audit_write_dbx(rq->w->dbx, ev, NULL);
 	free(groups);
 }
 

@@ -21,6 +21,7 @@
 #include "shell/recording.h"
 #include "store/audit.h"
 #include "store/db.h"
+#include "store/dbx.h"
 #include "store/shell_control.h"
 
 /* Whose sessions the caller may act on: NULL (anyone's) for audit admins. */
@@ -49,12 +50,12 @@ static void audit_refused(struct request *rq, const char *verb, const char *id, 
 
 void handle_sessions_list(struct request *rq)
 {
-	json_t *list = shell_control_list(rq->w->db, owner_filter(rq), now_ms());
+	json_t *list = shell_control_list_dbx(rq->w->dbx, owner_filter(rq), now_ms());
 
 	if (!list) {
 		log_json(LOG_ERROR, "sessions", "listing live sessions failed",
 			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "error",
-				   sqlite3_errmsg(rq->w->db)));
+				   dbx_errmsg(rq->w->dbx)));
 		respond_error(rq, 500, "E_INTERNAL", "the live sessions could not be read", NULL);
 		return;
 	}
@@ -96,14 +97,14 @@ void handle_session_delete(struct request *rq)
 		not_found(rq);
 		return;
 	}
-	session = shell_control_get(rq->w->db, id, owner_filter(rq), now_ms(), &err);
+	session = shell_control_get_dbx(rq->w->dbx, id, owner_filter(rq), now_ms(), &err);
 	if (!session && !err) {
 		audit_refused(rq, "session_terminate", id, "E_NOT_FOUND");
 		not_found(rq);
 		return;
 	}
-	rc = err ? -1 : shell_control_terminate(rq->w->db, id, owner_filter(rq), rq->identity.subject,
-						 rq->identity.email, now_ms());
+	rc = err ? -1 : shell_control_terminate_dbx(rq->w->dbx, id, owner_filter(rq),
+						     rq->identity.subject, rq->identity.email, now_ms());
 	if (rc < 0) {
 		respond_error(rq, 500, "E_INTERNAL", "the session could not be ended", NULL);
 		goto done;
@@ -121,27 +122,28 @@ done:
 
 /* The session's actor, from its live row or its open or close audit row: 1 found, 0 not,
  * -1 error. */
-static int session_actor(sqlite3 *db, const char *id, char *actor, size_t actorlen)
+static int session_actor(struct dbx *db, const char *id, char *actor, size_t actorlen)
 {
 	static const char sql[] =
 		"SELECT actor_sub FROM shell_sessions WHERE id = ?1 UNION ALL"
 		" SELECT actor_sub FROM audit_events WHERE session_id = ?1 AND verb IN"
 		" ('cluster_shell_open', 'ssm_session_open', 'cluster_shell_close', 'ssm_session_close')"
 		" LIMIT 1";
-	sqlite3_stmt *st = NULL;
-	int rc = -1, step;
+	struct dbx_stmt *st = NULL;
+	enum dbx_step step;
+	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, sql, &st) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		snprintf(actor, actorlen, "%s", (const char *)sqlite3_column_text(st, 0));
+	dbx_bind_text(st, 1, id);
+	step = dbx_step(st);
+	if (step == DBX_ROW) {
+		snprintf(actor, actorlen, "%s", dbx_column_text(st, 0));
 		rc = 1;
-	} else if (step == SQLITE_DONE) {
+	} else if (step == DBX_DONE) {
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	return rc;
 }
 
@@ -153,7 +155,7 @@ static int may_see(struct request *rq, const char *id)
 
 	if (!recording_id_valid(id))
 		return 0;
-	found = session_actor(rq->w->db, id, actor, sizeof actor);
+	found = session_actor(rq->w->dbx, id, actor, sizeof actor);
 	if (found <= 0)
 		return found;
 	return rq->identity.audit_admin || strcmp(actor, rq->identity.subject) == 0;
@@ -222,13 +224,13 @@ static long long watch_offset(const struct request *rq)
 /* Registers this poll of the watcher, auditing the start of a watch. 1 live, 0 not, -1. */
 static int note_watcher(struct request *rq, const char *id)
 {
-	sqlite3 *db = rq->w->db;
+	struct dbx *db = rq->w->dbx;
 	bool joined = false;
 	int live;
 
-	if (db_begin_immediate(db) != 0)
+	if (dbx_begin_write(db) != 0)
 		return -1;
-	live = shell_control_watch(db, id, rq->identity.subject, rq->identity.email, now_ms(), &joined);
+	live = shell_control_watch_dbx(db, id, rq->identity.subject, rq->identity.email, now_ms(), &joined);
 	if (live > 0 && joined) {
 		struct audit_event ev = { .verb = "session_watch", .outcome = "success" };
 		json_t *extra = json_pack("{s:s}", "session_id", id);
@@ -236,8 +238,8 @@ static int note_watcher(struct request *rq, const char *id)
 		audit_request_event(rq, &ev);
 		json_decref(extra);
 	}
-	if (live < 0 || db_commit(db) != 0) {
-		db_rollback(db);
+	if (live < 0 || dbx_commit(db) != 0) {
+		dbx_rollback(db);
 		return -1;
 	}
 	return live;
@@ -289,7 +291,7 @@ void handle_session_watch(struct request *rq)
 		respond_error(rq, 400, "E_INVALID_REQUEST", "offset must be a non-negative integer", NULL);
 		return;
 	}
-	found = recording_id_valid(id) ? session_actor(rq->w->db, id, actor, sizeof actor) : 0;
+	found = recording_id_valid(id) ? session_actor(rq->w->dbx, id, actor, sizeof actor) : 0;
 	live = found > 0 ? note_watcher(rq, id) : found;
 	if (live < 0) {
 		respond_error(rq, 500, "E_INTERNAL", "the session could not be looked up", NULL);

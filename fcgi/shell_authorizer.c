@@ -37,7 +37,7 @@ static void audit_refused(struct request *rq, const struct shell_target *t,
 	};
 
 	client_address(request_env(rq, "REMOTE_ADDR"), NULL, client, sizeof client);
-	if (audit_refusal_record(rq->w->db, &r, now_ms() / 1000) < 0)
+	if (audit_refusal_record_dbx(rq->w->dbx, &r, now_ms() / 1000) < 0)
 		log_json(LOG_ERROR, "authorizer", "refusal not audited",
 			 json_pack("{s:s, s:s}", "request_id", rq->request_id, "code", ans->code));
 	free(groups);
@@ -117,9 +117,9 @@ void handle_shell_authorize(struct request *rq)
 	}
 	rq->authenticated = st == AUTH_OK;
 	if (gates(rq, &target, cookie, &ans) != 0 ||
-	    shell_gate_tunnel(rq->w->cfg, rq->w->db, &target, &ans) != 0 ||
+	    shell_gate_tunnel(rq->w->cfg, rq->w->dbx, &target, &ans) != 0 ||
 	    (is_upgrade(rq) && shell_gate_origin(rq->w->cfg, request_env(rq, "HTTP_ORIGIN"), &ans) != 0) ||
-	    shell_gates_caps(rq->w->cfg, rq->w->db, &target, &rq->identity, NULL, &ans) != 0) {
+	    shell_gates_caps(rq->w->cfg, rq->w->dbx, &target, &rq->identity, NULL, &ans) != 0) {
 		audit_refused(rq, &target, &ans);
 		answer_gate(rq, &ans);
 		goto done;

@@ -2,16 +2,17 @@
 #include <string.h>
 
 #include "app.h"
-#include "store/db.h"
+#include "store/dbx_config.h"
 
 int worker_init(struct worker *w, const struct config *cfg, char *err, size_t errlen)
 {
 	memset(w, 0, sizeof *w);
 	w->cfg = cfg;
-	if (db_open(cfg->audit.db_path, &w->db, err, errlen) != 0)
+	if (dbx_open_configured(cfg, &w->dbx, err, errlen) != 0)
 		return -1;
+	w->db = w->dbx->lite;
 	w->auth.cfg = cfg;
-	w->auth.db = w->db;
+	w->auth.db = w->dbx;
 	w->auth.provider = &w->provider;
 	w->auth.tally = &w->tally;
 	return 0;
@@ -20,6 +21,6 @@ int worker_init(struct worker *w, const struct config *cfg, char *err, size_t er
 void worker_cleanup(struct worker *w)
 {
 	oidc_provider_free(w->provider);
-	db_close(w->db);
+	dbx_close(w->dbx);
 	memset(w, 0, sizeof *w);
 }

@@ -23,6 +23,7 @@
 #include "k8s/kubeconfig.h"
 #include "shell/transcript.h"
 #include "core/log.h"
+#include "store/dbx.h"
 #include "store/agent_registry.h"
 #include "store/shell_registry.h"
 #include "core/timeutil.h"
@@ -510,11 +511,11 @@ static int cs_start(struct session *s)
 		return -1;
 	/* While the kubelet starts the pod: what sessions that died since the last reap left
 	 * behind goes (the full sweep is periscope.fcgi's, every 15 s). */
-	cluster_shell_sweep_reaped(s->db, &cs->k8s, s->target.cluster, cs->ns);
+	cluster_shell_sweep_reaped(s->dbx, s->cfg->database.replica_id, &cs->k8s, s->target.cluster, cs->ns);
 	{
 		json_t *d = json_pack("{s:s, s:s}", "namespace", cs->ns, "pod", cs->obj.name);
 		char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
-		shell_registry_set_detail(s->db, s->session_id, text);
+		shell_registry_set_detail_dbx(s->dbx, s->session_id, text);
 		free(text);
 		json_decref(d);
 	}
@@ -542,7 +543,7 @@ static bool agent_tunnel_dropped(struct session *s)
 	struct agent_record rec;
 
 	return s->cluster && s->cluster->backend == BACKEND_AGENT &&
-	       agent_lookup(s->db, s->cluster->name, &rec) == 1 &&
+	       agent_lookup_dbx(s->dbx, s->cluster->name, &rec) == 1 &&
 	       tunnel_dropped(PROC_NET_TCP, rec.tunnel_port, 1000) == 1;
 }
 

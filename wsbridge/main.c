@@ -17,6 +17,7 @@
 #include "backends.h"
 #include "store/db.h"
 #include "store/db_check.h"
+#include "store/dbx_config.h"
 #include "shell/frames.h"
 #include "core/log.h"
 #include "net/client_addr.h"
@@ -86,7 +87,7 @@ static void audit_refused(struct session *s, bool signed_in, const struct gate_a
 	};
 
 	client_address(getenv("REMOTE_ADDR"), getenv("HTTP_X_FORWARDED_FOR"), client, sizeof client);
-	if (audit_refusal_record(s->db, &r, now_ms() / 1000) < 0)
+	if (audit_refusal_record_dbx(s->dbx, &r, now_ms() / 1000) < 0)
 		log_msg(LOG_ERROR, "wsbridge", "refusal %s not audited", ans->code);
 	free(groups);
 }
@@ -106,7 +107,7 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	if (!uri || shell_target_parse(uri, &s->target) != 1)
 		return refuse("E_NOT_FOUND", "not a terminal path", NULL);
 	auth->cfg = s->cfg;
-	auth->db = s->db;
+	auth->db = s->dbx;
 	auth->provider = provider;
 	auth->tally = &s->tally;
 	s->auth = auth;
@@ -117,7 +118,7 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	}
 	if (shell_gates_static(s->cfg, &s->target, st == AUTH_OK ? &s->id : NULL, &ans) != 0 ||
 	    shell_gate_origin(s->cfg, getenv("HTTP_ORIGIN"), &ans) != 0 ||
-	    shell_gate_tunnel(s->cfg, s->db, &s->target, &ans) != 0)
+	    shell_gate_tunnel(s->cfg, s->dbx, &s->target, &ans) != 0)
 		goto refused;
 	s->cluster = config_find_cluster(s->cfg, s->target.cluster);
 	s->ops = backend_for(s->target.kind);
@@ -138,7 +139,8 @@ static int admit(struct session *s, struct oidc_provider **provider, struct auth
 	slot.tier = tier_name(s->id.tier);
 	slot.mode = s->target.kind == SHELL_CLUSTER ? (s->target.mode ? s->target.mode : "bash") : NULL;
 	slot.pid = getpid();
-	if (shell_gates_caps(s->cfg, s->db, &s->target, &s->id, &slot, &ans) != 0)
+	slot.replica = s->cfg->database.replica_id;
+	if (shell_gates_caps(s->cfg, s->dbx, &s->target, &s->id, &slot, &ans) != 0)
 		goto refused;
 	s->admitted = true;
 	rc = 0;
@@ -198,11 +200,12 @@ int main(void)
 		goto done;
 	}
 	if (db_engine_servable(cfg, err, sizeof err) != 0 ||
-	    db_open(cfg->audit.db_path, &s.db, err, sizeof err) != 0) {
+	    dbx_open_configured(cfg, &s.dbx, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "wsbridge", "%s", err);
 		status = refuse("E_INTERNAL", "the session database is unavailable", NULL);
 		goto done;
 	}
+	s.db = s.dbx->lite;
 	cookie = cookie_value(getenv("HTTP_COOKIE"), cfg->session.cookie_name);
 	s.cookie = cookie;
 	status = admit(&s, &provider, &auth);
@@ -222,7 +225,7 @@ done:
 	buf_free(&s.in);
 	buf_free(&s.out);
 	oidc_provider_free(provider);
-	db_close(s.db);
+	dbx_close(s.dbx);
 	cred_cache_free(s.creds);
 	config_free(cfg);
 	xmlCleanupParser();

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "shell/node_shell_prep.h"
 #include "shell/transcript.h"
+#include "store/dbx.h"
 #include "store/shell_registry.h"
 #include "aws/kms.h"
 #include "aws/ssm_api.h"
@@ -195,7 +196,7 @@ static void record_detail(struct node_shell *ns)
 			      "auth", "sts");
 	char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
 
-	if (!text || shell_registry_set_detail(ns->s->db, ns->s->session_id, text) != 0)
+	if (!text || shell_registry_set_detail_dbx(ns->s->dbx, ns->s->session_id, text) != 0)
 		log_msg(LOG_WARN, "node_shell", "session %s: the registry detail was not recorded",
 			ns->s->session_id);
 	free(text);
@@ -632,7 +633,10 @@ static void ns_teardown(struct session *s, json_t *extra)
 			"dropped_window", (json_int_t)st.dropped_window, "retransmits", (json_int_t)st.retransmits,
 			"acks_sent", (json_int_t)st.acks_sent, "resumes", ns->resumes));
 	}
-	transcript_to_json(&ns->transcript, extra);
+	/* The text goes into the row as JSON already escaped (audit.h extra_raw). */
+	if (transcript_to_json(&ns->transcript, extra, &s->close_raw) != 0)
+		log_json(LOG_ERROR, "node_shell", "the transcript could not be written to the close row", NULL);
+	s->close_raw_keys = transcript_member_keys();
 	ssm_session_free(ns->channel);
 	ssm_started_session_free(&ns->started);
 	node_access_clear(&ns->access);

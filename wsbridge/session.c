@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "metrics/metrics_store.h"
+#include "store/dbx.h"
 #include "store/audit.h"
 #include "shell/client_lines.h"
 #include "shell/frames.h"
@@ -33,8 +35,8 @@ static void observe_open(struct session *s, const char *stage)
 {
 	char *labels = metrics_labels("kind", shell_kind_name(s->target.kind), "stage", stage, NULL);
 
-	if (!labels || metrics_observe_ms(s->db, METRIC_OPEN_SECONDS, labels,
-					  monotonic_ms() - s->upgraded_mono) != 0)
+	if (!labels || metrics_observe_ms_dbx(s->dbx, METRIC_OPEN_SECONDS, labels,
+					      monotonic_ms() - s->upgraded_mono) != 0)
 		log_msg(LOG_WARN, "wsbridge", "session %s: open latency not recorded", s->session_id);
 	free(labels);
 }
@@ -43,9 +45,9 @@ static void observe_open(struct session *s, const char *stage)
 static void flush_tally(struct session *s)
 {
 	cred_cache_take_tally(s->creds, &s->tally);
-	if (metrics_upstream_flush(s->db, &s->tally) != 0)
+	if (metrics_upstream_flush_dbx(s->dbx, &s->tally) != 0)
 		log_msg(LOG_WARN, "wsbridge", "session %s: upstream counts not recorded yet: %s",
-			s->session_id, sqlite3_errmsg(s->db));
+			s->session_id, dbx_errmsg(s->dbx));
 }
 
 void session_fail(struct session *s, const char *code, bool retryable, const char *fmt, ...)
@@ -276,7 +278,7 @@ static void write_open_row(struct session *s)
 	ev.route = s->target.kind == SHELL_CLUSTER ? "/api/clusters/{c}/shell"
 						    : "/api/clusters/{c}/nodes/{n}/shell";
 	ev.extra = extra;
-	audit_write(s->db, &ev, NULL);
+	audit_write_dbx(s->dbx, &ev, NULL);
 	json_decref(extra);
 	free(groups);
 }
@@ -317,9 +319,13 @@ static void write_close_row(struct session *s, json_t *extra)
 	ev.actor_groups_json = groups;
 	ev.cluster = s->target.cluster;
 	ev.extra = extra;
+	if (s->close_raw.len) {
+		ev.extra_raw = s->close_raw.data;
+		ev.extra_raw_keys = s->close_raw_keys;
+	}
 	/* One transaction with the release of the registry row: if the sweep found this process
 	 * gone meanwhile, it wrote the close row (reason "lost") and this one is not written. */
-	if (shell_registry_close(s->db, s->session_id, &ev) == 0)
+	if (shell_registry_close_dbx(s->dbx, s->session_id, &ev) == 0)
 		log_json(LOG_WARN, "wsbridge", "the session was reaped as lost before it closed",
 			 json_pack("{s:s}", "session_id", s->session_id));
 	free(groups);
@@ -334,8 +340,8 @@ static int count_bytes(struct session *s)
 	char *in = metrics_labels("kind", kind, "direction", "in", NULL);
 	char *out = metrics_labels("kind", kind, "direction", "out", NULL);
 	int rc = in && out &&
-			 metrics_counter_add(s->db, "periscope_shell_bytes_total", in, s->bytes_in - s->counted_in) == 0 &&
-			 metrics_counter_add(s->db, "periscope_shell_bytes_total", out, s->bytes_out - s->counted_out) == 0
+			 metrics_counter_add_dbx(s->dbx, "periscope_shell_bytes_total", in, s->bytes_in - s->counted_in) == 0 &&
+			 metrics_counter_add_dbx(s->dbx, "periscope_shell_bytes_total", out, s->bytes_out - s->counted_out) == 0
 		 ? 0 : -1;
 
 	free(in);
@@ -343,11 +349,23 @@ static int count_bytes(struct session *s)
 	return rc;
 }
 
+/* The heartbeat's transaction. SQLite: the write lock only when it is free (1 when it is
+ * not, 0 begun, -1 error). PostgreSQL: rows are locked one by one, nothing to wait for up
+ * front. */
+static int heartbeat_begin(struct session *s)
+{
+	if (s->dbx->engine == DBX_SQLITE)
+		return db_try_begin_immediate(s->dbx->lite);
+	return dbx_begin_write(s->dbx) == 0 ? 0 : -1;
+}
+
 /* The registry row's bytes and the byte counters move in one transaction: a bridge that
- * dies has counted exactly what its "lost" close row will report (store/shell_lost.h). */
+ * dies has counted exactly what its "lost" close row will report (store/shell_lost.h). The
+ * heartbeat is also the row's lease (store/shell_registry.h): another replica reaps the
+ * row once it is SHELL_LEASE_MS old. */
 static void record_heartbeat(struct session *s, long long now)
 {
-	int begun = db_try_begin_immediate(s->db);
+	int begun = heartbeat_begin(s);
 
 	/* Another writer holds the lock: try again shortly rather than sleep in SQLite's busy
 	 * handler with keystrokes waiting (500 bridges write 50 heartbeats a second). */
@@ -356,12 +374,12 @@ static void record_heartbeat(struct session *s, long long now)
 		return;
 	}
 	if (begun != 0 ||
-	    shell_registry_heartbeat(s->db, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0 ||
-	    shell_control_activity(s->db, s->session_id, now_ms() - (now - s->last_activity)) != 0 ||
-	    count_bytes(s) != 0 || db_commit(s->db) != 0) {
+	    shell_registry_heartbeat_dbx(s->dbx, s->session_id, now_ms(), s->bytes_in, s->bytes_out) != 0 ||
+	    shell_control_activity_dbx(s->dbx, s->session_id, now_ms() - (now - s->last_activity)) != 0 ||
+	    count_bytes(s) != 0 || dbx_commit(s->dbx) != 0) {
 		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
-			sqlite3_errmsg(s->db));
-		db_rollback(s->db);
+			dbx_errmsg(s->dbx));
+		dbx_rollback(s->dbx);
 		return;
 	}
 	s->counted_in = s->bytes_in;
@@ -436,7 +454,7 @@ static void start_login_watch(struct session *s)
 	struct login_watch *w = &s->watch;
 
 	w->cfg = s->cfg;
-	w->db = s->db;
+	w->db = s->dbx;
 	w->auth = s->auth;
 	w->cookie = s->cookie;
 	w->target = &s->target;
@@ -469,9 +487,9 @@ static int check_control(struct session *s)
 	if (now < s->next_control)
 		return 0;
 	s->next_control = now + SHELL_CONTROL_POLL_MS;
-	if (shell_control_poll(s->db, s->session_id, now_ms(), &s->control) != 0) {
+	if (shell_control_poll_dbx(s->dbx, s->session_id, now_ms(), &s->control) != 0) {
 		log_msg(LOG_WARN, "wsbridge", "session %s: cannot read its registry row: %s",
-			s->session_id, sqlite3_errmsg(s->db));
+			s->session_id, dbx_errmsg(s->dbx));
 		return 0;
 	}
 	/* The operator is told whenever someone starts or stops watching (docs/frames.md). */
@@ -572,6 +590,9 @@ static void start_recording(struct session *s)
 int session_run(struct session *s)
 {
 	json_t *close_extra = json_object();
+
+	/* A transcript's text, escaped (up to 6 bytes per byte of nodeShell.transcriptMaxBytes). */
+	buf_init(&s->close_raw, SIZE_MAX);
 	int started;
 
 	s->started_mono = s->last_activity = s->last_client_frame = monotonic_ms();
@@ -606,6 +627,7 @@ int session_run(struct session *s)
 	write_close_row(s, close_extra);
 	flush_tally(s);
 	json_decref(close_extra);
+	buf_free(&s->close_raw);
 	if (s->fail_code)
 		frame_error(&s->out, s->fail_code, s->fail_message, s->fail_retryable, true);
 	else if (s->control.terminate)

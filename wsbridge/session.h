@@ -53,6 +53,9 @@ struct backend_ops {
 
 struct session {
 	const struct config *cfg;
+	/* The bridge's one connection (database.url), for the ported modules' _dbx
+	 * functions; db is its SQLite handle for the others (NULL on PostgreSQL). */
+	struct dbx *dbx;
 	sqlite3 *db;
 	struct auth_ctx *auth;
 	struct cred_cache *creds;                  /* the server's own AWS identity (eks clusters) */
@@ -91,6 +94,8 @@ struct session {
 	long long bytes_in, bytes_out;
 	long long counted_in, counted_out;      /* of those, already in periscope_shell_bytes_total */
 	struct recording rec;                   /* asciicast v2 of the session (recording.h) */
+	struct buf close_raw;                   /* close row members already JSON (audit.h extra_raw) */
+	const char *const *close_raw_keys;
 	struct upstream_tally tally;            /* added to the metrics at heartbeats and close */
 	bool admitted;
 	bool ended;

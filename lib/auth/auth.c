@@ -160,8 +160,8 @@ static int do_refresh(struct auth_ctx *ctx, const char *cookie, struct login_ses
 		goto done;
 	s->access_expires_at = fresh.expires_in > 0 ? now + fresh.expires_in : 0;
 	s->id_token_expires_at = token_exp(s->tokens.id_token);
-	if (session_store_save_refreshed(ctx->db, cookie, s) != 0) {
-		snprintf(err, errlen, "cannot store refreshed tokens: %s", sqlite3_errmsg(ctx->db));
+	if (session_store_save_refreshed_dbx(ctx->db, cookie, s) != 0) {
+		snprintf(err, errlen, "cannot store refreshed tokens: %s", dbx_errmsg(ctx->db));
 		goto done;
 	}
 	log_json(LOG_INFO, "auth", "tokens refreshed", json_pack("{s:s}", "sub", s->subject));
@@ -188,7 +188,7 @@ static int wait_for_refresh(struct auth_ctx *ctx, const char *cookie, struct log
 	for (int waited = 0; waited < REFRESH_WAIT_MS; waited += 100) {
 		struct login_session again;
 		sleep_ms(100);
-		if (session_store_load(ctx->db, cookie, &again, err, errlen) != SESSION_FOUND)
+		if (session_store_load_dbx(ctx->db, cookie, &again, err, errlen) != SESSION_FOUND)
 			return -1;
 		if (again.access_expires_at != before || again.refresh_claimed_until == 0) {
 			login_session_clear(s);
@@ -211,13 +211,13 @@ static int ensure_fresh(struct auth_ctx *ctx, const char *cookie, struct login_s
 
 	if (exp == 0 || exp - now > min_validity_s)
 		return 0;
-	if (session_store_unseal(ctx->db, cookie, s, err, errlen) != 0)
+	if (session_store_unseal_dbx(ctx->db, cookie, s, err, errlen) != 0)
 		return -1;
 	if (!s->tokens.refresh_token)
 		return exp > now && !want_id_token ? 0 : 1;
-	claimed = session_store_claim_refresh(ctx->db, s->id_hash, now, REFRESH_LEASE_S);
+	claimed = session_store_claim_refresh_dbx(ctx->db, s->id_hash, now, REFRESH_LEASE_S);
 	if (claimed < 0) {
-		snprintf(err, errlen, "cannot claim the refresh: %s", sqlite3_errmsg(ctx->db));
+		snprintf(err, errlen, "cannot claim the refresh: %s", dbx_errmsg(ctx->db));
 		return -1;
 	}
 	if (claimed == 0) {
@@ -227,7 +227,7 @@ static int ensure_fresh(struct auth_ctx *ctx, const char *cookie, struct login_s
 		if (wait_for_refresh(ctx, cookie, s, err, errlen) < 0)
 			return -1;
 	} else if (do_refresh(ctx, cookie, s, now, err, errlen) != 0) {
-		session_store_release_claim(ctx->db, s->id_hash);
+		session_store_release_claim_dbx(ctx->db, s->id_hash);
 		log_json(LOG_WARN, "auth", "token refresh failed",
 			 json_pack("{s:s, s:s}", "sub", s->subject, "error", err));
 		if (!want_id_token && exp > now)
@@ -255,12 +255,12 @@ static enum session_lookup load_live_session(struct auth_ctx *ctx, const char *c
 
 	if (!cookie || !*cookie || strlen(cookie) > 128)
 		return SESSION_MISSING;
-	found = session_store_load_row(ctx->db, cookie, s, err, errlen);
+	found = session_store_load_row_dbx(ctx->db, cookie, s, err, errlen);
 	if (found != SESSION_FOUND)
 		return found;
 	if (s->absolute_expires_at <= now ||
 	    s->last_seen_at + ctx->cfg->session.idle_timeout_s <= now) {
-		session_store_end(ctx->db, s->id_hash, SESSION_END_EXPIRED, now);
+		session_store_end_dbx(ctx->db, s->id_hash, SESSION_END_EXPIRED, now);
 		login_session_clear(s);
 		return SESSION_MISSING;
 	}
@@ -286,7 +286,7 @@ static enum auth_status check_session(struct auth_ctx *ctx, const char *cookie, 
 			     errlen);
 	if (fresh == 1) {
 		/* The IdP no longer vouches for this session: it ends here. */
-		session_store_end(ctx->db, s->id_hash, SESSION_END_EXPIRED, now);
+		session_store_end_dbx(ctx->db, s->id_hash, SESSION_END_EXPIRED, now);
 		login_session_clear(s);
 		return AUTH_NO_SESSION;
 	}
@@ -306,7 +306,7 @@ void auth_note_activity(struct auth_ctx *ctx, const char *id_hash, long long las
 	 * workers on SQLite's write lock), but often enough for the idle timeout to be exact to
 	 * a quarter of itself. */
 	if (now - last_seen_at >= touch_granularity(ctx->cfg->session.idle_timeout_s))
-		session_store_touch(ctx->db, id_hash, now);
+		session_store_touch_dbx(ctx->db, id_hash, now);
 }
 
 enum auth_status auth_from_cookie(struct auth_ctx *ctx, const char *cookie, long long now,
@@ -359,7 +359,7 @@ int auth_fresh_id_token(struct auth_ctx *ctx, const char *cookie, long long now,
 		break;
 	}
 	rc = ensure_fresh(ctx, cookie, &s, now, true, min_validity_s, err, errlen);
-	if (rc == 0 && session_store_unseal(ctx->db, cookie, &s, err, errlen) != 0)
+	if (rc == 0 && session_store_unseal_dbx(ctx->db, cookie, &s, err, errlen) != 0)
 		rc = -1;
 	if (rc == 0 && !s.tokens.id_token)
 		rc = 1;

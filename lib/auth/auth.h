@@ -32,7 +32,7 @@ void identity_clear(struct identity *id);
  * caller's context (one per thread or process). */
 struct auth_ctx {
 	const struct config *cfg;
-	sqlite3 *db;
+	struct dbx *db;                 /* login sessions (store/session_store.h, either engine) */
 	struct oidc_provider **provider;
 	struct upstream_tally *tally;   /* upstream requests counted for the metrics, or NULL */
 };

@@ -185,6 +185,7 @@ int cfg_set_defaults(struct cfg_loader *ld)
 		{ &c->audit.db_path, "/var/lib/periscope/periscope.db" },
 		{ &c->database.url, "" },
 		{ &c->database.password, "" },
+		{ &c->database.replica_id, "" },
 		{ &c->recording.dir, "" },
 		{ &c->server.wsbridge_log, "syslog" },
 		{ &c->cluster_shell.mode, "bash" },
@@ -434,6 +435,7 @@ void config_free(struct config *cfg)
 
 	free(cfg->audit.db_path);
 	free(cfg->database.url);
+	free(cfg->database.replica_id);
 	if (cfg->database.password) {
 		explicit_bzero(cfg->database.password, strlen(cfg->database.password));
 		free(cfg->database.password);

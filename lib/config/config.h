@@ -74,6 +74,9 @@ struct database_config {
 	char *password;             /* database.password (postgres), resolved from a literal,
 	                             * "${ENV_VAR}" or "file:/path"; "" = none (or libpq's
 	                             * PGPASSWORD / ~/.pgpass) */
+	char *replica_id;           /* database.replicaId: this replica's name in the leases of
+	                             * its live terminals (store/replica.h); "" at load = the
+	                             * host name and the start of /etc/machine-id */
 	enum database_engine engine;
 	/* SQLITE: audit.db_path is the file. POSTGRES: url is the libpq connection string or
 	 * postgres:// URI, which holds no password. */

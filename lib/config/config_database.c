@@ -3,10 +3,12 @@
  * from the file or from PERISCOPE_DATABASE_*. */
 #include "config/config_internal.h"
 
+#include <ctype.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SQLITE_PREFIX "sqlite:"
 
@@ -87,6 +89,67 @@ done:
 	return rc;
 }
 
+/* The longest replica id: it is stored in every live terminal's row and logged. */
+#define REPLICA_ID_MAX 64
+
+static bool replica_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > REPLICA_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("._:-", id[i]))
+			return false;
+	return true;
+}
+
+/* The default replica id: the host name, which tells replicas apart in logs and on a
+ * Kubernetes node (a pod's host name is its own), and the first 8 characters of
+ * /etc/machine-id when there is one, which stays the same across restarts and tells apart
+ * two hosts that happen to share a name. */
+static int default_replica_id(struct cfg_loader *ld)
+{
+	char host[REPLICA_ID_MAX + 1] = "", machine[64] = "", id[REPLICA_ID_MAX * 2];
+	FILE *f = fopen("/etc/machine-id", "r");
+	size_t n;
+
+	if (f) {
+		if (!fgets(machine, sizeof machine, f))
+			machine[0] = '\0';
+		fclose(f);
+	}
+	machine[strcspn(machine, "\n")] = '\0';
+	if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+		snprintf(host, sizeof host, "periscope");
+	/* Only the characters an id may hold: a host name is already made of them. */
+	for (n = 0; host[n]; n++)
+		if (!isalnum((unsigned char)host[n]) && !strchr("._-", host[n]))
+			host[n] = '-';
+	snprintf(id, sizeof id, "%.48s%s%.8s", host, strlen(machine) >= 8 ? "-" : "",
+		 strlen(machine) >= 8 ? machine : "");
+	if (cfg_replace_string(&ld->cfg->database.replica_id, id) != 0) {
+		cfg_fail_at(ld, NULL, 0, NULL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* database.replicaId (docs/configuration.md "database"): given, it must be a short name;
+ * absent, one is made from the host. */
+static int check_replica_id(struct cfg_loader *ld)
+{
+	const char *id = ld->cfg->database.replica_id;
+
+	if (!id[0])
+		return default_replica_id(ld);
+	if (replica_id_valid(id))
+		return 0;
+	cfg_fail_key(ld, "database.replicaId", "expected 1 to %d letters, digits, '.', '_', ':' or "
+		     "'-', got \"%.80s\"", REPLICA_ID_MAX, id);
+	return -1;
+}
+
 int cfg_validate_database(struct cfg_loader *ld)
 {
 	struct database_config *d = &ld->cfg->database;
@@ -110,5 +173,7 @@ int cfg_validate_database(struct cfg_loader *ld)
 		cfg_fail_key(ld, "database.password", "expected no password for a SQLite database");
 		return -1;
 	}
+	if (check_replica_id(ld) != 0)
+		return -1;
 	return cfg_resolve_secret(ld, "database.password", "database password", &d->password);
 }

@@ -35,6 +35,7 @@ const struct cfg_env_var cfg_env_vars[] = {
 
 	E("PERISCOPE_DATABASE_URL", "database.url", CFG_STRING, database.url),
 	E("PERISCOPE_DATABASE_PASSWORD", "database.password", CFG_STRING, database.password),
+	E("PERISCOPE_REPLICA_ID", "database.replicaId", CFG_STRING, database.replica_id),
 
 	E("PERISCOPE_RECORDING_ENABLED", "recording.enabled", CFG_BOOL, recording.enabled),
 	E("PERISCOPE_RECORDING_DIR", "recording.dir", CFG_STRING, recording.dir),

@@ -91,7 +91,8 @@ SCHEMA(audit_schema,
 
 SCHEMA(database_schema,
        F("url", CFG_STRING, database.url),
-       F("password", CFG_STRING, database.password));
+       F("password", CFG_STRING, database.password),
+       F("replicaId", CFG_STRING, database.replica_id));
 
 SCHEMA(recording_schema,
        F("enabled", CFG_BOOL, recording.enabled),

@@ -3,9 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, at most
- * U+10FFFF), or 0 when it is not one. */
-static size_t valid_sequence(const unsigned char *p, size_t left)
+size_t utf8_sequence_length(const unsigned char *p, size_t left)
 {
 	unsigned c = p[0];
 	size_t n;
@@ -49,7 +47,7 @@ char *utf8_sanitize(const unsigned char *data, size_t len, size_t *out_len)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < len;) {
-		size_t n = valid_sequence(data + i, len - i);
+		size_t n = utf8_sequence_length(data + i, len - i);
 		if (n) {
 			memcpy(out + o, data + i, n);
 			o += n;
@@ -69,7 +67,7 @@ char *utf8_sanitize(const unsigned char *data, size_t len, size_t *out_len)
 bool utf8_valid(const unsigned char *data, size_t len)
 {
 	for (size_t i = 0; i < len;) {
-		size_t n = valid_sequence(data + i, len - i);
+		size_t n = utf8_sequence_length(data + i, len - i);
 		if (!n)
 			return false;
 		i += n;
@@ -82,7 +80,7 @@ void utf8_scrub(char *s)
 	size_t len = strlen(s);
 
 	for (size_t i = 0; i < len;) {
-		size_t n = valid_sequence((const unsigned char *)s + i, len - i);
+		size_t n = utf8_sequence_length((const unsigned char *)s + i, len - i);
 		if (n) {
 			i += n;
 		} else {

@@ -9,7 +9,8 @@
 #include "k8s/cred_cache_internal.h"
 #include "net/http_client.h"
 #include "store/agent_registry.h"
-#include "store/db.h"
+#include "store/dbx.h"
+#include "store/dbx_config.h"
 
 #define CLUSTER_INFO_PATH "/api/v1/namespaces/kube-public/configmaps/cluster-info"
 
@@ -97,7 +98,7 @@ int agent_kube_target(struct cred_cache *cache, const struct cluster_config *c,
 		      struct kube_target *out, char *err, size_t errlen)
 {
 	struct agent_record rec;
-	sqlite3 *db = NULL;
+	struct dbx *db = NULL;
 	char *token = NULL, *pin = NULL, *ca = NULL;
 	char connect_to[128];
 	int found, rc = -1;
@@ -106,9 +107,9 @@ int agent_kube_target(struct cred_cache *cache, const struct cluster_config *c,
 		snprintf(err, errlen, "no credential cache for agent cluster %s", c->name);
 		return -1;
 	}
-	if (db_open(cache->cfg->audit.db_path, &db, err, errlen) != 0)
+	if (dbx_open_configured(cache->cfg, &db, err, errlen) != 0)
 		goto done;
-	found = agent_lookup(db, c->name, &rec);
+	found = agent_lookup_dbx(db, c->name, &rec);
 	if (found <= 0) {
 		snprintf(err, errlen, found < 0 ? "cannot read the agent registry" :
 			 "no agent is registered for cluster %s", c->name);
@@ -122,13 +123,13 @@ int agent_kube_target(struct cred_cache *cache, const struct cluster_config *c,
 	}
 	snprintf(connect_to, sizeof connect_to, AGENT_APISERVER_NAME ":443:127.0.0.1:%d",
 		 rec.tunnel_port);
-	if (agent_credentials(db, c->name, &token, &pin, &ca) != 1) {
+	if (agent_credentials_dbx(db, c->name, &token, &pin, &ca) != 1) {
 		snprintf(err, errlen, "cannot read the agent's credentials");
 		goto done;
 	}
 	if (!ca) {
 		ca = discover_ca(connect_to, pin, err, errlen);
-		if (!ca || agent_cache_ca(db, c->name, ca) != 0)
+		if (!ca || agent_cache_ca_dbx(db, c->name, ca) != 0)
 			goto done;
 	}
 	out->server = strdup("https://" AGENT_APISERVER_NAME ":443");
@@ -151,6 +152,6 @@ done:
 	}
 	free(pin);
 	free(ca);
-	db_close(db);
+	dbx_close(db);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include "k8s/cluster_access.h"
 #include "k8s/cluster_shell_spec.h"
 #include "core/log.h"
+#include "store/dbx.h"
 #include "store/shell_registry.h"
 
 /* DELETE of one object; one already gone counts as deleted. 0, or -1 with err. */
@@ -54,8 +55,8 @@ int cluster_shell_delete_session(const struct k8s_client *k, const char *ns,
 }
 
 /* Deletes the objects of one kind whose session is dead. -1 when they cannot be listed. */
-static int sweep_kind(sqlite3 *db, const struct k8s_client *k, enum shell_object_kind kind,
-		      const char *ns, const char *keep_session)
+static int sweep_kind(struct dbx *db, const char *replica, const struct k8s_client *k,
+		      enum shell_object_kind kind, const char *ns, const char *keep_session)
 {
 	struct k8s_response r;
 	char path[512], err[256];
@@ -82,7 +83,7 @@ static int sweep_kind(sqlite3 *db, const struct k8s_client *k, enum shell_object
 		const char *name = json_string_value(json_object_get(meta, "name"));
 
 		if (!id || !name || (keep_session && strcmp(id, keep_session) == 0) ||
-		    shell_registry_is_live(db, id) != 0)
+		    shell_registry_is_live_dbx(db, id, replica) != 0)
 			continue;
 		if (delete_object(k, kind, ns, name, err, sizeof err) == 0) {
 			deleted++;
@@ -95,17 +96,17 @@ static int sweep_kind(sqlite3 *db, const struct k8s_client *k, enum shell_object
 	return deleted;
 }
 
-int cluster_shell_sweep(sqlite3 *db, const struct k8s_client *k, const char *ns,
-			const char *keep_session)
+int cluster_shell_sweep(struct dbx *db, const char *replica, const struct k8s_client *k,
+			const char *ns, const char *keep_session)
 {
 	int deleted = 0;
 	bool complete = true;
 
-	if (shell_registry_reap(db, NULL) < 0)
+	if (shell_registry_reap_dbx(db, replica, NULL) < 0)
 		return -1;
 	/* A kind that cannot be listed does not keep the others from being swept. */
 	for (int kind = 0; kind < SHELL_OBJ_KINDS; kind++) {
-		int n = sweep_kind(db, k, (enum shell_object_kind)kind, ns, keep_session);
+		int n = sweep_kind(db, replica, k, (enum shell_object_kind)kind, ns, keep_session);
 
 		if (n < 0)
 			complete = false;
@@ -115,14 +116,14 @@ int cluster_shell_sweep(sqlite3 *db, const struct k8s_client *k, const char *ns,
 	return complete ? deleted : -1;
 }
 
-int cluster_shell_sweep_reaped(sqlite3 *db, const struct k8s_client *k, const char *cluster,
-			       const char *ns)
+int cluster_shell_sweep_reaped(struct dbx *db, const char *replica, const struct k8s_client *k,
+			       const char *cluster, const char *ns)
 {
 	json_t *reaped = NULL, *row;
 	size_t i;
 	int deleted = 0;
 
-	if (shell_registry_reap(db, &reaped) < 0)
+	if (shell_registry_reap_dbx(db, replica, &reaped) < 0)
 		return -1;
 	json_array_foreach(reaped, i, row) {
 		const char *kind = json_string_value(json_object_get(row, "kind"));
@@ -144,7 +145,7 @@ int cluster_shell_sweep_reaped(sqlite3 *db, const struct k8s_client *k, const ch
 	return deleted;
 }
 
-void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db, struct cred_cache *creds)
+void cluster_shell_sweep_all(const struct config *cfg, struct dbx *db, struct cred_cache *creds)
 {
 	if (!cfg->cluster_shell.enabled)
 		return;
@@ -159,7 +160,7 @@ void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db, struct cred_
 
 		if (c->cluster_shell.enabled == 0 || cluster_kube_target(c, creds, &target, err, sizeof err) != 0)
 			continue;
-		if (cluster_shell_sweep(db, &k, ns, NULL) < 0)
+		if (cluster_shell_sweep(db, cfg->database.replica_id, &k, ns, NULL) < 0)
 			log_msg(LOG_WARN, "sweep", "cluster %s: the sweep did not complete", c->name);
 		kube_target_clear(&target);
 	}

@@ -4,11 +4,13 @@
  * and its labelled objects: the sweep reaps the rows, then deletes every object labelled
  * managed-by=periscope (cluster-scoped ones: and with this shell namespace) whose session
  * has no live row. Runs every 15 s from periscope.fcgi's maintenance thread; a cluster
- * shell that starts does the cheap part (cluster_shell_sweep_reaped). */
+ * shell that starts does the cheap part (cluster_shell_sweep_reaped). With several replicas
+ * (issue 15) any replica's pass does it for all: a row is live by its lease (replica is this
+ * process's database.replicaId, store/shell_registry.h). */
 #ifndef PERISCOPE_CLUSTER_SHELL_SWEEP_H
 #define PERISCOPE_CLUSTER_SHELL_SWEEP_H
 
-#include <sqlite3.h>
+struct dbx;
 
 #include "config/config.h"
 #include "k8s/eks_access.h"
@@ -23,8 +25,8 @@ int cluster_shell_delete_session(const struct k8s_client *k, const char *ns,
 
 /* Returns how many objects were deleted, or -1. keep_session: a session id never swept
  * (the caller's own, which may not be registered yet), or NULL. */
-int cluster_shell_sweep(sqlite3 *db, const struct k8s_client *k, const char *ns,
-			const char *keep_session);
+int cluster_shell_sweep(struct dbx *db, const char *replica, const struct k8s_client *k,
+			const char *ns, const char *keep_session);
 /* At a cluster shell's start: reaps the registry rows whose process is gone (with their
  * close rows) and deletes, by name, the objects of those that were cluster shells on this
  * cluster and namespace. No listing: the full sweep lists every session's objects and looks
@@ -32,9 +34,9 @@ int cluster_shell_sweep(sqlite3 *db, const struct k8s_client *k, const char *ns,
  * an open's instructions); it stays with the maintenance pass, which also finds what a
  * session whose row was reaped elsewhere left. Returns how many sessions were cleared, -1
  * when the registry could not be read. */
-int cluster_shell_sweep_reaped(sqlite3 *db, const struct k8s_client *k, const char *cluster,
-			       const char *ns);
+int cluster_shell_sweep_reaped(struct dbx *db, const char *replica, const struct k8s_client *k,
+			       const char *cluster, const char *ns);
 /* The sweep for every cluster whose shell is enabled and reachable. */
-void cluster_shell_sweep_all(const struct config *cfg, sqlite3 *db, struct cred_cache *creds);
+void cluster_shell_sweep_all(const struct config *cfg, struct dbx *db, struct cred_cache *creds);
 
 #endif

@@ -7,6 +7,7 @@
 #include "metrics/metrics_store.h"
 #include "metrics/prom_text.h"
 #include "store/audit_retention.h"
+#include "store/dbx.h"
 
 static const char *const shell_kinds[] = { "cluster_shell", "node_shell" };
 
@@ -34,23 +35,26 @@ static int prefill_zero(const struct config *cfg, json_t *series)
 }
 
 /* Writes the stored series of one counter, ordered by labels. */
-static int render_counter(sqlite3 *db, const struct config *cfg, const char *name, struct buf *out)
+static int render_counter(struct dbx *db, const struct config *cfg, const char *name, struct buf *out)
 {
 	json_t *series = json_object(), *value;
-	sqlite3_stmt *st = NULL;
+	struct dbx_stmt *st = NULL;
 	const char *key;
-	int rc = -1, step;
+	int rc = -1;
+	enum dbx_step step;
 
 	if (!series || (by_kind_and_cluster(name) && prefill_zero(cfg, series) != 0))
 		goto done;
-	if (sqlite3_prepare_v2(db, "SELECT labels, value FROM metrics_counters WHERE name = ?"
-				   " ORDER BY labels", -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, dbx_sql(db, "SELECT labels, value FROM metrics_counters WHERE name = ?"
+					" ORDER BY labels",
+				    "SELECT labels, value FROM metrics_counters WHERE name = ?"
+				    " ORDER BY labels COLLATE \"C\""), &st) != 0)
 		goto done;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_object_set_new(series, (const char *)sqlite3_column_text(st, 0),
-				    json_integer(sqlite3_column_int64(st, 1)));
-	if (step != SQLITE_DONE)
+	dbx_bind_text(st, 1, name);
+	while ((step = dbx_step(st)) == DBX_ROW)
+		json_object_set_new(series, dbx_column_text(st, 0),
+				    json_integer(dbx_column_int64(st, 1)));
+	if (step != DBX_DONE)
 		goto done;
 	json_object_foreach(series, key, value) {
 		json_t *labels = json_loads(key, 0, NULL);
@@ -61,90 +65,96 @@ static int render_counter(sqlite3 *db, const struct config *cfg, const char *nam
 	}
 	rc = 0;
 done:
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	json_decref(series);
 	return rc;
 }
 
-static int read_buckets(sqlite3 *db, const struct metric_def *def, const char *labels,
+static int read_buckets(struct dbx *db, const struct metric_def *def, const char *labels,
 			long long *buckets)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, step;
+	struct dbx_stmt *st = NULL;
+	int rc = -1;
+	enum dbx_step step;
 
 	memset(buckets, 0, (def->nbounds + 1) * sizeof *buckets);
-	if (sqlite3_prepare_v2(db, "SELECT bucket, count FROM metrics_buckets"
-				   " WHERE name = ?1 AND labels = ?2", -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, "SELECT bucket, count FROM metrics_buckets"
+				   " WHERE name = ?1 AND labels = ?2", &st) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, def->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		long long b = sqlite3_column_int64(st, 0);
+	dbx_bind_text(st, 1, def->name);
+	dbx_bind_text(st, 2, labels);
+	while ((step = dbx_step(st)) == DBX_ROW) {
+		long long b = dbx_column_int64(st, 0);
 		if (b >= 0 && b <= (long long)def->nbounds)
-			buckets[b] += sqlite3_column_int64(st, 1);
+			buckets[b] += dbx_column_int64(st, 1);
 	}
-	if (step == SQLITE_DONE)
+	if (step == DBX_DONE)
 		rc = 0;
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	return rc;
 }
 
-static int render_histogram(sqlite3 *db, const struct metric_def *def, struct buf *out)
+static int render_histogram(struct dbx *db, const struct metric_def *def, struct buf *out)
 {
 	long long buckets[32];
-	sqlite3_stmt *st = NULL;
-	int rc = -1, step;
+	struct dbx_stmt *st = NULL;
+	int rc = -1;
+	enum dbx_step step;
 
 	if (def->nbounds + 1 > sizeof buckets / sizeof buckets[0])
 		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT labels, sum_ms FROM metrics_histograms WHERE name = ?"
-				   " ORDER BY labels", -1, &st, NULL) != SQLITE_OK)
+	/* PostgreSQL orders by bytes, as SQLite does, whatever the database's collation. */
+	if (dbx_prepare(db, dbx_sql(db, "SELECT labels, sum_ms FROM metrics_histograms WHERE name = ?"
+					" ORDER BY labels",
+				    "SELECT labels, sum_ms FROM metrics_histograms WHERE name = ?"
+				    " ORDER BY labels COLLATE \"C\""), &st) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, def->name, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *text = (const char *)sqlite3_column_text(st, 0);
+	dbx_bind_text(st, 1, def->name);
+	while ((step = dbx_step(st)) == DBX_ROW) {
+		const char *text = dbx_column_text(st, 0);
 		json_t *labels = json_loads(text, 0, NULL);
 		if (labels && read_buckets(db, def, text, buckets) == 0)
 			prom_histogram(out, def->name, labels, def->bounds, def->nbounds, buckets,
-				       (double)sqlite3_column_int64(st, 1) / 1000.0);
+				       (double)dbx_column_int64(st, 1) / 1000.0);
 		json_decref(labels);
 	}
-	if (step == SQLITE_DONE)
+	if (step == DBX_DONE)
 		rc = 0;
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	return rc;
 }
 
 /* Every configured cluster and kind appears, at 0 when nothing is open there, so that a
  * dashboard's series do not vanish; a row naming a cluster the config no longer has counts
  * under cluster="". */
-static int render_sessions_open(sqlite3 *db, const struct config *cfg, struct buf *out)
+static int render_sessions_open(struct dbx *db, const struct config *cfg, struct buf *out)
 {
 	static const char name[] = "periscope_sessions_open";
 	json_t *series = json_object(), *labels;
-	sqlite3_stmt *st = NULL;
+	struct dbx_stmt *st = NULL;
 	const char *key;
 	json_t *count;
 	char *text;
-	int rc = -1, step;
+	int rc = -1;
+	enum dbx_step step;
 
 	if (!series || prefill_zero(cfg, series) != 0)
 		goto done;
-	if (sqlite3_prepare_v2(db, "SELECT kind, cluster, count(*) FROM shell_sessions"
-				   " GROUP BY kind, cluster", -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, "SELECT kind, cluster, count(*) FROM shell_sessions"
+				   " GROUP BY kind, cluster", &st) != 0)
 		goto done;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(st, 0);
-		const char *cluster = metrics_cluster_label(cfg, (const char *)sqlite3_column_text(st, 1));
+	while ((step = dbx_step(st)) == DBX_ROW) {
+		const char *kind = dbx_column_text(st, 0);
+		const char *cluster = metrics_cluster_label(cfg, dbx_column_text(st, 1));
 		text = metrics_labels("kind", kind, "cluster", cluster, NULL);
 		if (!text)
 			goto done;
 		json_object_set_new(series, text,
 				    json_integer(json_integer_value(json_object_get(series, text)) +
-						 sqlite3_column_int64(st, 2)));
+						 dbx_column_int64(st, 2)));
 		free(text);
 	}
-	if (step != SQLITE_DONE)
+	if (step != DBX_DONE)
 		goto done;
 	json_object_foreach(series, key, count) {
 		labels = json_loads(key, 0, NULL);
@@ -153,16 +163,16 @@ static int render_sessions_open(sqlite3 *db, const struct config *cfg, struct bu
 	}
 	rc = 0;
 done:
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	json_decref(series);
 	return rc;
 }
 
-static int render_audit(sqlite3 *db, const struct config *cfg, const char *name, struct buf *out)
+static int render_audit(struct dbx *db, const struct config *cfg, const char *name, struct buf *out)
 {
 	long long bytes, rows;
 
-	if (audit_usage_get(db, &bytes, &rows) != 0)
+	if (audit_usage_get_dbx(db, &bytes, &rows) != 0)
 		return -1;
 	if (strcmp(name, "periscope_audit_rows") == 0)
 		return prom_sample(out, name, NULL, (double)rows);
@@ -171,7 +181,7 @@ static int render_audit(sqlite3 *db, const struct config *cfg, const char *name,
 	return prom_sample(out, name, NULL, (double)cfg->audit.max_size_mb * 1024.0 * 1024.0);
 }
 
-static int render_one(sqlite3 *db, const struct config *cfg, const struct metric_def *def,
+static int render_one(struct dbx *db, const struct config *cfg, const struct metric_def *def,
 		      struct buf *out)
 {
 	if (strcmp(def->name, "periscope_build_info") == 0) {
@@ -191,13 +201,13 @@ static int render_one(sqlite3 *db, const struct config *cfg, const struct metric
 	return 0;
 }
 
-int metrics_render(sqlite3 *db, const struct config *cfg, const struct metrics_extra *extra,
+int metrics_render_dbx(struct dbx *db, const struct config *cfg, const struct metrics_extra *extra,
 		   struct buf *out)
 {
 	int rc = -1;
 
 	/* One read transaction: every number of a scrape from the same moment. */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	if (dbx_exec(db, dbx_sql(db, "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) != 0)
 		return -1;
 	for (size_t i = 0; i < metric_defs_count; i++) {
 		const struct metric_def *def = &metric_defs[i];
@@ -213,6 +223,15 @@ int metrics_render(sqlite3 *db, const struct config *cfg, const struct metrics_e
 		goto done;
 	rc = 0;
 done:
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	dbx_commit(db);
 	return rc;
+}
+
+int metrics_render(sqlite3 *db, const struct config *cfg, const struct metrics_extra *extra,
+		   struct buf *out)
+{
+	struct dbx x;
+
+	dbx_borrow_sqlite(&x, db);
+	return metrics_render_dbx(&x, cfg, extra, out);
 }

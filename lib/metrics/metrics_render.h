@@ -17,5 +17,9 @@ struct metrics_extra {
 /* Appends the whole exposition to out. 0, or -1 when the database cannot be read. */
 int metrics_render(sqlite3 *db, const struct config *cfg, const struct metrics_extra *extra,
 		   struct buf *out);
+/* The same on either engine (store/dbx.h), from one snapshot. */
+struct dbx;
+int metrics_render_dbx(struct dbx *db, const struct config *cfg,
+		       const struct metrics_extra *extra, struct buf *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/dbx.h"
 
 /* Terminal opens: from the upgrade to hello is seconds (a pod to schedule, an SSM session
  * to start), so the buckets reach a minute. */
@@ -94,31 +95,37 @@ const char *metrics_cluster_label(const struct config *cfg, const char *name)
 	return c ? c->name : "";
 }
 
-static int exec_bound(sqlite3 *db, const char *sql, const char *name, const char *labels,
+static int exec_bound(struct dbx *db, const char *sql, const char *name, const char *labels,
 		      long long a)
 {
-	sqlite3_stmt *st = NULL;
+	struct dbx_stmt *st = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, sql, &st) != 0)
 		return -1;
-	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, labels ? labels : "{}", -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, a) != SQLITE_OK)
+	if (dbx_bind_text(st, 1, name) != 0 || dbx_bind_text(st, 2, labels ? labels : "{}") != 0 ||
+	    dbx_bind_int64(st, 3, a) != 0)
 		goto done;
-	if (sqlite3_step(st) == SQLITE_DONE)
+	if (dbx_step(st) == DBX_DONE)
 		rc = 0;
 done:
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	return rc;
 }
 
-int metrics_counter_add(sqlite3 *db, const char *name, const char *labels, long long delta)
+/* PostgreSQL names the stored row by its table in an upsert's SET (a bare column is
+ * ambiguous with excluded's); SQLite's text is kept as it was. */
+int metrics_counter_add_dbx(struct dbx *db, const char *name, const char *labels,
+			    long long delta)
 {
 	static const char sql[] =
 		"INSERT INTO metrics_counters (name, labels, value) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value"
 		"";
+	static const char pg_sql[] =
+		"INSERT INTO metrics_counters (name, labels, value) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT (name, labels) DO UPDATE SET value = metrics_counters.value"
+		" + excluded.value";
 	const struct metric_def *def = metric_def_find(name);
 
 	/* Counters only go up: a negative delta would make Prometheus see a reset. */
@@ -126,7 +133,15 @@ int metrics_counter_add(sqlite3 *db, const char *name, const char *labels, long 
 		return -1;
 	if (delta == 0)
 		return 0;
-	return exec_bound(db, sql, name, labels, delta);
+	return exec_bound(db, dbx_sql(db, sql, pg_sql), name, labels, delta);
+}
+
+int metrics_counter_add(sqlite3 *db, const char *name, const char *labels, long long delta)
+{
+	struct dbx x;
+
+	dbx_borrow_sqlite(&x, db);
+	return metrics_counter_add_dbx(&x, name, labels, delta);
 }
 
 /* The bucket an observation falls in: the first bound it does not exceed, or n (+Inf). */
@@ -139,37 +154,53 @@ static long long bucket_of(const struct metric_def *def, long long ms)
 	return (long long)i;
 }
 
-int metrics_observe_ms(sqlite3 *db, const char *name, const char *labels, long long ms)
+int metrics_observe_ms_dbx(struct dbx *db, const char *name, const char *labels, long long ms)
 {
 	static const char hist_sql[] =
 		"INSERT INTO metrics_histograms (name, labels, count, sum_ms) VALUES (?1, ?2, 1, ?3)"
 		" ON CONFLICT (name, labels) DO UPDATE SET count = count + 1,"
 		" sum_ms = sum_ms + excluded.sum_ms";
+	static const char hist_pg_sql[] =
+		"INSERT INTO metrics_histograms (name, labels, count, sum_ms) VALUES (?1, ?2, 1, ?3)"
+		" ON CONFLICT (name, labels) DO UPDATE SET count = metrics_histograms.count + 1,"
+		" sum_ms = metrics_histograms.sum_ms + excluded.sum_ms";
 	static const char bucket_sql[] =
 		"INSERT INTO metrics_buckets (name, labels, bucket, count) VALUES (?1, ?2, ?3, 1)"
 		" ON CONFLICT (name, labels, bucket) DO UPDATE SET count = count + 1";
+	static const char bucket_pg_sql[] =
+		"INSERT INTO metrics_buckets (name, labels, bucket, count) VALUES (?1, ?2, ?3, 1)"
+		" ON CONFLICT (name, labels, bucket) DO UPDATE SET count = metrics_buckets.count + 1";
 	const struct metric_def *def = metric_def_find(name);
-	bool own = sqlite3_get_autocommit(db);
+	bool own = !dbx_in_transaction(db);
 
 	if (!def || def->type != METRIC_HISTOGRAM)
 		return -1;
 	if (ms < 0)
 		ms = 0;
-	if (own && db_begin_immediate(db) != 0)
+	if (own && dbx_begin_write(db) != 0)
 		return -1;
-	if (exec_bound(db, hist_sql, name, labels, ms) != 0 ||
-	    exec_bound(db, bucket_sql, name, labels, bucket_of(def, ms)) != 0)
+	if (exec_bound(db, dbx_sql(db, hist_sql, hist_pg_sql), name, labels, ms) != 0 ||
+	    exec_bound(db, dbx_sql(db, bucket_sql, bucket_pg_sql), name, labels,
+		       bucket_of(def, ms)) != 0)
 		goto fail;
-	if (own && db_commit(db) != 0)
+	if (own && dbx_commit(db) != 0)
 		goto fail;
 	return 0;
 fail:
 	if (own)
-		db_rollback(db);
+		dbx_rollback(db);
 	return -1;
 }
 
-int metrics_upstream_flush(sqlite3 *db, struct upstream_tally *t)
+int metrics_observe_ms(sqlite3 *db, const char *name, const char *labels, long long ms)
+{
+	struct dbx x;
+
+	dbx_borrow_sqlite(&x, db);
+	return metrics_observe_ms_dbx(&x, name, labels, ms);
+}
+
+int metrics_upstream_flush_dbx(struct dbx *db, struct upstream_tally *t)
 {
 	bool any = false;
 
@@ -178,7 +209,7 @@ int metrics_upstream_flush(sqlite3 *db, struct upstream_tally *t)
 			any = any || t->n[s][c] > 0;
 	if (!any)
 		return 0;
-	if (db_begin_immediate(db) != 0)
+	if (dbx_begin_write(db) != 0)
 		return -1;
 	for (int s = 1; s < UPSTREAM_SERVICES; s++) {
 		for (int c = 0; c < UPSTREAM_CLASSES; c++) {
@@ -188,17 +219,26 @@ int metrics_upstream_flush(sqlite3 *db, struct upstream_tally *t)
 				continue;
 			labels = metrics_labels("service", upstream_service_name((enum upstream_service)s),
 						"class", upstream_class_name(c), NULL);
-			rc = labels ? metrics_counter_add(db, METRIC_UPSTREAM, labels, t->n[s][c]) : -1;
+			rc = labels ? metrics_counter_add_dbx(db, METRIC_UPSTREAM, labels, t->n[s][c])
+				    : -1;
 			free(labels);
 			if (rc != 0)
 				goto fail;
 		}
 	}
-	if (db_commit(db) != 0)
+	if (dbx_commit(db) != 0)
 		goto fail;
 	memset(t->n, 0, sizeof t->n);
 	return 0;
 fail:
-	db_rollback(db);
+	dbx_rollback(db);
 	return -1;
+}
+
+int metrics_upstream_flush(sqlite3 *db, struct upstream_tally *t)
+{
+	struct dbx x;
+
+	dbx_borrow_sqlite(&x, db);
+	return metrics_upstream_flush_dbx(&x, t);
 }

@@ -54,4 +54,11 @@ int metrics_observe_ms(sqlite3 *db, const char *name, const char *labels, long l
  * on failure the tally is kept for the next flush. 0 or -1. */
 int metrics_upstream_flush(sqlite3 *db, struct upstream_tally *t);
 
+/* The same three on either engine (store/dbx.h). */
+struct dbx;
+int metrics_counter_add_dbx(struct dbx *db, const char *name, const char *labels,
+			    long long delta);
+int metrics_observe_ms_dbx(struct dbx *db, const char *name, const char *labels, long long ms);
+int metrics_upstream_flush_dbx(struct dbx *db, struct upstream_tally *t);
+
 #endif

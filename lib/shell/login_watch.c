@@ -43,7 +43,7 @@ static int judge_now(struct login_watch *w, long long now_s, const char **verdic
 		     bool *refresh_due, char *reason, size_t reasonlen)
 {
 	struct login_status st;
-	enum session_lookup found = session_store_status(w->db, w->id_hash, &st);
+	enum session_lookup found = session_store_status_dbx(w->db, w->id_hash, &st);
 
 	if (found == SESSION_ERROR)
 		return -1;
@@ -82,6 +82,6 @@ int login_watch_check(struct login_watch *w, long long now_ms, long long now_s, 
 	return verdict ? 1 : 0;
 db_failed:
 	log_json(LOG_WARN, "wsbridge", "cannot re-check the login session",
-		 json_pack("{s:s}", "error", sqlite3_errmsg(w->db)));
+		 json_pack("{s:s}", "error", dbx_errmsg(w->db)));
 	return 0;
 }

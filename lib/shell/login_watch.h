@@ -31,7 +31,7 @@
 
 struct login_watch {
 	const struct config *cfg;
-	sqlite3 *db;
+	struct dbx *db;                   /* the bridge's connection (either engine) */
 	struct auth_ctx *auth;
 	const char *cookie;               /* the session cookie (a secret; borrowed) */
 	const struct shell_target *target;

@@ -148,7 +148,7 @@ int shell_gates_static(const struct config *cfg, const struct shell_target *t,
 	return 0;
 }
 
-int shell_gates_caps(const struct config *cfg, sqlite3 *db, const struct shell_target *t,
+int shell_gates_caps(const struct config *cfg, struct dbx *db, const struct shell_target *t,
 		     const struct identity *id, const struct shell_slot *take_slot,
 		     struct gate_answer *ans)
 {
@@ -159,9 +159,10 @@ int shell_gates_caps(const struct config *cfg, sqlite3 *db, const struct shell_t
 
 	memset(ans, 0, sizeof *ans);
 	shell_caps_for(cfg, t->kind, &caps);
-	r = take_slot ? shell_registry_admit(db, take_slot, &caps, &active, err, sizeof err)
-		      : shell_registry_check(db, shell_kind_name(t->kind), id->subject, t->cluster,
-					     &caps, &active, err, sizeof err);
+	r = take_slot ? shell_registry_admit_dbx(db, take_slot, &caps, &active, err, sizeof err)
+		      : shell_registry_check_dbx(db, shell_kind_name(t->kind), id->subject, t->cluster,
+						 &caps, cfg->database.replica_id, &active, err,
+						 sizeof err);
 	switch (r) {
 	case ADMIT_OK:
 		return 0;
@@ -194,7 +195,7 @@ int shell_gate_origin(const struct config *cfg, const char *origin, struct gate_
 			   origin);
 }
 
-int shell_gate_tunnel(const struct config *cfg, sqlite3 *db, const struct shell_target *t,
+int shell_gate_tunnel(const struct config *cfg, struct dbx *db, const struct shell_target *t,
 		      struct gate_answer *ans)
 {
 	const struct cluster_config *c = config_find_cluster(cfg, t->cluster);
@@ -204,7 +205,7 @@ int shell_gate_tunnel(const struct config *cfg, sqlite3 *db, const struct shell_
 	memset(ans, 0, sizeof *ans);
 	if (!c || c->backend != BACKEND_AGENT)
 		return 0;
-	if (agent_lookup(db, c->name, &rec) != 1 || !rec.connected_since)
+	if (agent_lookup_dbx(db, c->name, &rec) != 1 || !rec.connected_since)
 		return gate_refuse(ans, 503, "E_CLUSTER_UNREACHABLE",
 				   json_pack("{s:b, s:s}", "retryable", 1, "cluster", c->name),
 				   "cluster %s is reached through its agent, which is not connected now",

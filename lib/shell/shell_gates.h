@@ -44,13 +44,16 @@ int gate_refuse(struct gate_answer *ans, int status, const char *code, json_t *e
  * (400). id is NULL when the request has no valid session. 0 = pass. */
 int shell_gates_static(const struct config *cfg, const struct shell_target *t,
 		       const struct identity *id, struct gate_answer *ans);
-/* The caps, as a check (take_slot NULL) or as the atomic admission of slot. 0 = pass. */
-int shell_gates_caps(const struct config *cfg, sqlite3 *db, const struct shell_target *t,
+/* The caps, as a check (take_slot NULL) or as the atomic admission of slot, on either engine
+ * (the rows of other replicas judged by their lease, this one being database.replicaId).
+ * 0 = pass. */
+struct dbx;
+int shell_gates_caps(const struct config *cfg, struct dbx *db, const struct shell_target *t,
 		     const struct identity *id, const struct shell_slot *take_slot,
 		     struct gate_answer *ans);
 /* An agent cluster (docs/agent.md) answers only while its agent holds the tunnel: 503
  * E_CLUSTER_UNREACHABLE (retryable) before any upgrade when it does not. 0 = pass. */
-int shell_gate_tunnel(const struct config *cfg, sqlite3 *db, const struct shell_target *t,
+int shell_gate_tunnel(const struct config *cfg, struct dbx *db, const struct shell_target *t,
 		      struct gate_answer *ans);
 /* The browser page's origin must be this server's (or an allowed one). 0 = pass. */
 int shell_gate_origin(const struct config *cfg, const char *origin, struct gate_answer *ans);

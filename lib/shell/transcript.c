@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/utf8.h"
+#include "core/json_escape.h"
 
 int transcript_init(struct transcript *t, size_t cap)
 {
@@ -66,41 +66,56 @@ static void tail_copy(const struct transcript *t, unsigned char *out)
 	memcpy(out + first, t->tail, t->tail_len - first);
 }
 
-static void set_text(json_t *extra, const char *key, const unsigned char *data, size_t len)
+/* One member `"key":"text"`, after a comma unless it is the first. */
+static int add_member(struct buf *members, const char *key, const unsigned char *data,
+		      size_t len)
 {
-	size_t n;
-	char *text = utf8_sanitize(data, len, &n);
-
-	if (text)
-		json_object_set_new(extra, key, json_stringn(text, n));
-	free(text);
+	if ((members->len && buf_append(members, ",", 1) != 0) ||
+	    buf_printf(members, "\"%s\":", key) != 0)
+		return -1;
+	return json_escape_sanitized(members, data, len);
 }
 
-void transcript_to_json(const struct transcript *t, json_t *extra)
+int transcript_to_json(const struct transcript *t, json_t *extra, struct buf *members)
 {
 	size_t len = t->head_len + t->tail_len, skip = 0;
 	unsigned char *all = malloc(len ? len : 1);
 	bool cut = transcript_truncated(t);
+	int rc = -1;
 
 	json_object_set_new(extra, "transcript_bytes", json_integer(t->total));
 	json_object_set_new(extra, "truncated", json_boolean(cut));
-	if (!all || !len)
+	if (!all)
 		goto done;
+	if (!len) {
+		rc = 0;
+		goto done;
+	}
 	memcpy(all, t->head, t->head_len);
 	tail_copy(t, all + t->head_len);
 	if (!cut) {
-		set_text(extra, "transcript", all, len);
+		rc = add_member(members, "transcript", all, len);
 		goto done;
 	}
 	/* The tail starts wherever the ring was: at the next character, not inside one. */
 	while (skip < 3 && skip < t->tail_len && (all[t->head_len + skip] & 0xC0) == 0x80)
 		skip++;
-	set_text(extra, "transcript", all, t->head_len);
-	set_text(extra, "transcript_tail", all + t->head_len + skip, t->tail_len - skip);
 	json_object_set_new(extra, "truncated_at", json_integer((json_int_t)t->head_len));
 	json_object_set_new(extra, "tail_from", json_integer(t->total - (long long)(t->tail_len - skip)));
+	if (add_member(members, "transcript", all, t->head_len) != 0 ||
+	    add_member(members, "transcript_tail", all + t->head_len + skip, t->tail_len - skip) != 0)
+		goto done;
+	rc = 0;
 done:
 	free(all);
+	return rc;
+}
+
+const char *const *transcript_member_keys(void)
+{
+	static const char *const keys[] = { "transcript", "transcript_tail", NULL };
+
+	return keys;
 }
 
 char *transcript_join(const struct transcript *t, const char *sep, size_t *len)

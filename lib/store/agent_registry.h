@@ -1,4 +1,5 @@
-/* The registry of agent-backed clusters (sql/010_agents.sql, docs/agent.md): one-time
+/* The registry of agent-backed clusters (sql/010_agents.sql, docs/agent.md), in the shared
+ * database: one-time
  * registration tokens an audit admin mints, and each cluster's registered agent (its SSH
  * key, pinned to its own tunnel port; the apiserver credential and CA pin it brought). */
 #ifndef PERISCOPE_AGENT_REGISTRY_H
@@ -44,6 +45,7 @@ struct agent_record {
 	char fingerprint[64];
 	int tunnel_port;
 	long long registered_at, connected_since, last_seen;   /* 0 = never / not connected */
+	char tunnel_replica[72];     /* the replica whose tunnel process holds it ("" none) */
 };
 
 /* The tunnel port of the agent whose key has this fingerprint: 1 found, 0 none, -1. */
@@ -71,5 +73,29 @@ int agent_mark_disconnected(sqlite3 *db, const char *fingerprint, long long now,
 /* Calls fn for each registered agent (cluster, public key line, port). 0 or -1. */
 int agent_each(sqlite3 *db, int (*fn)(void *ud, const char *cluster, const char *public_key,
 				      int port), void *ud);
+
+/* The same on a dbx connection (either engine). The tunnel bookkeeping names the replica
+ * (database.replicaId) of the tunnel process beside its pid. */
+struct dbx;
+int agent_token_create_dbx(struct dbx *db, const char *cluster, const char *created_by,
+			   long long now, int ttl_s, char **token_out);
+int agent_token_burn_dbx(struct dbx *db, const char *token, long long now, char *bound_cluster);
+enum agent_reg_result agent_register_dbx(struct dbx *db, const struct agent_registration *r,
+					 long long now, int port_base, int *port_out,
+					 char *bound_cluster, char *why, size_t whylen);
+int agent_port_of_dbx(struct dbx *db, const char *fingerprint, int *port);
+int agent_connected_dbx(struct dbx *db, const char *cluster);
+int agent_lookup_dbx(struct dbx *db, const char *cluster, struct agent_record *out);
+int agent_credentials_dbx(struct dbx *db, const char *cluster, char **api_token, char **ca_sha256,
+			  char **ca_pem);
+int agent_cache_ca_dbx(struct dbx *db, const char *cluster, const char *ca_pem);
+int agent_mark_connected_dbx(struct dbx *db, const char *fingerprint, long long now, int pid,
+			     const char *replica, char *cluster_out, size_t cluster_len);
+int agent_mark_seen_dbx(struct dbx *db, const char *fingerprint, long long now, int pid,
+			const char *replica);
+int agent_mark_disconnected_dbx(struct dbx *db, const char *fingerprint, long long now, int pid,
+				const char *replica);
+int agent_each_dbx(struct dbx *db, int (*fn)(void *ud, const char *cluster,
+					     const char *public_key, int port), void *ud);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "store/audit_chain.h"
 #include "store/db.h"
+#include "store/dbx.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -81,86 +82,101 @@ static void audit_log_line(const struct audit_event *ev, long long ts_ns, long l
 				json_object_set(f, key, value);
 		}
 	}
+	for (const char *const *k = ev->extra_raw_keys; ev->extra_raw && k && *k; k++)
+		if (!json_object_get(f, *k))
+			json_object_set_new(f, *k, json_sprintf("(in audit row %lld)", id));
 	log_json(LOG_INFO, "audit", "audit", f);
 }
 
 /* The row and the chain's new head, in one write transaction: the caller's when it is in
- * one (a savepoint inside it), else BEGIN IMMEDIATE, so that two writers never read the
- * same head (store/audit_chain.h). */
-static int insert_chained(sqlite3 *db, sqlite3_stmt *st, long long *id, char *why,
+ * one (a savepoint inside it), else its own, so that two writers never read the same head
+ * (store/audit_chain.h). SQLite's BEGIN IMMEDIATE locks the whole database up front; on
+ * PostgreSQL audit_chain_head_dbx reads the head FOR UPDATE, which holds every other
+ * replica's writer until this transaction ends, and the identity gives ids in that order. */
+static int insert_chained(struct dbx *db, struct dbx_stmt *st, long long *id, char *why,
 			  size_t whylen)
 {
-	bool own = sqlite3_get_autocommit(db) != 0;
+	bool own = !dbx_in_transaction(db);
 	char prev[AUDIT_HASH_HEX];
+	enum dbx_step step;
 
-	if (sqlite3_exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT audit_append", NULL, NULL,
-			 NULL) != SQLITE_OK) {
-		snprintf(why, whylen, "%s", sqlite3_errmsg(db));
+	if ((own ? dbx_begin_write(db) : dbx_exec(db, "SAVEPOINT audit_append")) != 0) {
+		snprintf(why, whylen, "%s", dbx_errmsg(db));
 		return -1;
 	}
-	if (audit_chain_head(db, prev) != 0 ||
-	    sqlite3_bind_text(st, 18, prev, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE)
+	if (audit_chain_head_dbx(db, prev) != 0 || dbx_bind_text(st, 18, prev) != 0)
 		goto fail;
-	*id = sqlite3_last_insert_rowid(db);
-	if (audit_chain_append(db, *id) != 0 ||
-	    sqlite3_exec(db, own ? "COMMIT" : "RELEASE audit_append", NULL, NULL, NULL) != SQLITE_OK)
+	step = dbx_step(st);
+	if (db->engine == DBX_SQLITE) {
+		if (step != DBX_DONE)
+			goto fail;
+		*id = sqlite3_last_insert_rowid(db->lite);
+	} else {
+		/* INSERT ... RETURNING id. */
+		if (step != DBX_ROW)
+			goto fail;
+		*id = dbx_column_int64(st, 0);
+		if (dbx_step(st) != DBX_DONE)
+			goto fail;
+	}
+	if (audit_chain_append_dbx(db, *id) != 0 ||
+	    (own ? dbx_commit(db) : dbx_exec(db, "RELEASE audit_append")) != 0)
 		goto fail;
 	return 0;
 fail:
 	*id = 0;
 	/* Said before the rollback, which would reset it. */
-	snprintf(why, whylen, "%s", sqlite3_errmsg(db));
+	snprintf(why, whylen, "%s", dbx_errmsg(db));
 	if (own) {
-		db_rollback(db);
+		dbx_rollback(db);
 	} else {
-		sqlite3_exec(db, "ROLLBACK TO audit_append", NULL, NULL, NULL);
-		sqlite3_exec(db, "RELEASE audit_append", NULL, NULL, NULL);
+		dbx_exec(db, "ROLLBACK TO audit_append");
+		dbx_exec(db, "RELEASE audit_append");
 	}
 	return -1;
 }
 
-int audit_write(sqlite3 *db, const struct audit_event *ev, long long *id_out)
+int audit_write_dbx(struct dbx *db, const struct audit_event *ev, long long *id_out)
 {
-	static const char sql[] =
-		"INSERT INTO audit_events (ts_unix_nano, request_id, route, actor_sub, actor_email,"
-		" actor_groups, verb, outcome, cluster, res_group, res_version, res_type,"
-		" res_namespace, res_name, reason, session_id, extra, prev_hash)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+#define AUDIT_INSERT                                                                        \
+	"INSERT INTO audit_events (ts_unix_nano, request_id, route, actor_sub, actor_email,"  \
+	" actor_groups, verb, outcome, cluster, res_group, res_version, res_type,"            \
+	" res_namespace, res_name, reason, session_id, extra, prev_hash)"                     \
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 	long long ts = ev->ts_ns ? ev->ts_ns : now_ns(), id = 0;
 	const char *session_id = NULL;
 	char *extra_text = NULL, why[256] = "no database";
-	sqlite3_stmt *st = NULL;
+	struct dbx_stmt *st = NULL;
 	int rc = -1;
 
-	if (ev->extra && json_object_size(ev->extra) > 0) {
-		extra_text = json_dumps(ev->extra, JSON_COMPACT);
+	extra_text = audit_extra_text(ev);
+	if (ev->extra)
 		session_id = json_string_value(json_object_get(ev->extra, "session_id"));
-	}
-	if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		snprintf(why, sizeof why, "%s", sqlite3_errmsg(db));
+	if (db && dbx_prepare(db, dbx_sql(db, AUDIT_INSERT, AUDIT_INSERT " RETURNING id"), &st) != 0)
+		snprintf(why, sizeof why, "%s", dbx_errmsg(db));
+#undef AUDIT_INSERT
 	if (!st)
 		goto done;
-	sqlite3_bind_int64(st, 1, ts);
-	db_bind_text_or_null(st, 2, ev->request_id);
-	db_bind_text_or_null(st, 3, ev->route);
-	sqlite3_bind_text(st, 4, or_anonymous(ev->actor_sub), -1, SQLITE_STATIC);
-	db_bind_text_or_null(st, 5, ev->actor_email);
-	db_bind_text_or_null(st, 6,
-			     ev->actor_groups_json && strcmp(ev->actor_groups_json, "[]") != 0
-				     ? ev->actor_groups_json
-				     : NULL);
-	sqlite3_bind_text(st, 7, ev->verb, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, ev->outcome, -1, SQLITE_STATIC);
-	db_bind_text_or_null(st, 9, ev->cluster);
-	db_bind_text_or_null(st, 10, ev->res_group);
-	db_bind_text_or_null(st, 11, ev->res_version);
-	db_bind_text_or_null(st, 12, ev->res_type);
-	db_bind_text_or_null(st, 13, ev->res_namespace);
-	db_bind_text_or_null(st, 14, ev->res_name);
-	db_bind_text_or_null(st, 15, ev->reason);
-	db_bind_text_or_null(st, 16, session_id);
-	db_bind_text_or_null(st, 17, extra_text);
+	dbx_bind_int64(st, 1, ts);
+	dbx_bind_text_or_null(st, 2, ev->request_id);
+	dbx_bind_text_or_null(st, 3, ev->route);
+	dbx_bind_text(st, 4, or_anonymous(ev->actor_sub));
+	dbx_bind_text_or_null(st, 5, ev->actor_email);
+	dbx_bind_text_or_null(st, 6,
+			      ev->actor_groups_json && strcmp(ev->actor_groups_json, "[]") != 0
+				      ? ev->actor_groups_json
+				      : NULL);
+	dbx_bind_text(st, 7, ev->verb);
+	dbx_bind_text(st, 8, ev->outcome);
+	dbx_bind_text_or_null(st, 9, ev->cluster);
+	dbx_bind_text_or_null(st, 10, ev->res_group);
+	dbx_bind_text_or_null(st, 11, ev->res_version);
+	dbx_bind_text_or_null(st, 12, ev->res_type);
+	dbx_bind_text_or_null(st, 13, ev->res_namespace);
+	dbx_bind_text_or_null(st, 14, ev->res_name);
+	dbx_bind_text_or_null(st, 15, ev->reason);
+	dbx_bind_text_or_null(st, 16, session_id);
+	dbx_bind_text_or_null(st, 17, extra_text);
 	if (insert_chained(db, st, &id, why, sizeof why) == 0)
 		rc = 0;
 done:
@@ -169,33 +185,43 @@ done:
 			 json_pack("{s:s, s:s, s:s}", "verb", ev->verb, "actor.sub",
 				   or_anonymous(ev->actor_sub), "error", why));
 	audit_log_line(ev, ts, id);
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	free(extra_text);
 	if (id_out)
 		*id_out = id;
 	return rc;
 }
 
-static void set_text_column(json_t *o, const char *key, sqlite3_stmt *st, int col)
+int audit_write(sqlite3 *db, const struct audit_event *ev, long long *id_out)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	struct dbx x;
+
+	if (!db)
+		return audit_write_dbx(NULL, ev, id_out);
+	dbx_borrow_sqlite(&x, db);
+	return audit_write_dbx(&x, ev, id_out);
+}
+
+static void set_text_column(json_t *o, const char *key, struct dbx_stmt *st, int col)
+{
+	const char *t = dbx_column_text(st, col);
 
 	if (t && *t)
-		json_object_set_new(o, key, json_string((const char *)t));
+		json_object_set_new(o, key, json_string(t));
 }
 
-static json_t *json_column(sqlite3_stmt *st, int col)
+static json_t *json_column(struct dbx_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = dbx_column_text(st, col);
 
-	return t ? json_loads((const char *)t, 0, NULL) : NULL;
+	return t ? json_loads(t, 0, NULL) : NULL;
 }
 
-json_t *audit_row_json(sqlite3_stmt *st)
+json_t *audit_row_json(struct dbx_stmt *st)
 {
 	json_t *row = json_object(), *actor = json_object(), *resource = json_object(), *j;
 	char ts[40];
-	long long ns = sqlite3_column_int64(st, 1);
+	long long ns = dbx_column_int64(st, 1);
 
 	if (!row || !actor || !resource) {
 		json_decref(row);
@@ -206,7 +232,7 @@ json_t *audit_row_json(sqlite3_stmt *st)
 	/* RFC 3339 with nanoseconds, UTC. */
 	format_rfc3339_ms(ns / 1000000LL, ts, sizeof ts);
 	snprintf(ts + 19, sizeof ts - 19, ".%09lldZ", ns % 1000000000LL);
-	json_object_set_new(row, "id", json_integer(sqlite3_column_int64(st, 0)));
+	json_object_set_new(row, "id", json_integer(dbx_column_int64(st, 0)));
 	json_object_set_new(row, "timestamp", json_string(ts));
 	set_text_column(row, "requestId", st, 2);
 	set_text_column(actor, "sub", st, 3);
@@ -229,23 +255,35 @@ json_t *audit_row_json(sqlite3_stmt *st)
 	return row;
 }
 
-int audit_get(sqlite3 *db, long long id, const char *only_actor, json_t **row)
+int audit_get_dbx(struct dbx *db, long long id, const char *only_actor, json_t **row)
 {
+	/* ?2 is compared as text on PostgreSQL, where a bare NULL parameter has no type. */
 	static const char sql[] = "SELECT " AUDIT_ROW_COLUMNS " FROM audit_events WHERE id = ?1"
 				  " AND (?2 IS NULL OR actor_sub = ?2)";
-	sqlite3_stmt *st = NULL;
-	int rc = -1, step;
+	static const char pg_sql[] = "SELECT " AUDIT_ROW_COLUMNS " FROM audit_events WHERE id = ?1"
+				     " AND (CAST(?2 AS TEXT) IS NULL OR actor_sub = ?2)";
+	struct dbx_stmt *st = NULL;
+	enum dbx_step step;
+	int rc = -1;
 
 	*row = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, dbx_sql(db, sql, pg_sql), &st) != 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	db_bind_text_or_null(st, 2, only_actor);
-	step = sqlite3_step(st);
-	if (step == SQLITE_DONE)
+	dbx_bind_int64(st, 1, id);
+	dbx_bind_text_or_null(st, 2, only_actor);
+	step = dbx_step(st);
+	if (step == DBX_DONE)
 		rc = 0;
-	else if (step == SQLITE_ROW && (*row = audit_row_json(st)))
+	else if (step == DBX_ROW && (*row = audit_row_json(st)))
 		rc = 1;
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	return rc;
+}
+
+int audit_get(sqlite3 *db, long long id, const char *only_actor, json_t **row)
+{
+	struct dbx x;
+
+	dbx_borrow_sqlite(&x, db);
+	return audit_get_dbx(&x, id, only_actor, row);
 }

@@ -10,6 +10,9 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+struct dbx;
+struct dbx_stmt;
+
 struct audit_event {
 	long long ts_ns;             /* 0 = now */
 	const char *request_id;
@@ -23,15 +26,27 @@ struct audit_event {
 	const char *res_group, *res_version, *res_type, *res_namespace, *res_name;
 	const char *reason;
 	json_t *extra;               /* borrowed; its "session_id" also fills the column */
+	/* More members of extra, already JSON (`"key":value,...`), written after extra's own:
+	 * a transcript of up to a megabyte, which jansson would escape at ~100 instructions a
+	 * byte (shell/transcript.h). Terminal content only: each of extra_raw_keys
+	 * (NULL-terminated) reads "(in audit row N)" on the log line. */
+	const char *extra_raw;
+	const char *const *extra_raw_keys;
 };
+
+/* The extra column's text: extra dumped (compact), extra_raw spliced in before its closing
+ * brace. Malloc'd; NULL when there is nothing to write or out of memory. */
+char *audit_extra_text(const struct audit_event *ev);
 
 /* Writes the row, chained, and the log line. The log line is written even when the row
  * cannot be (the failure is logged too). Inside the caller's write transaction when there
  * is one, else in its own (BEGIN IMMEDIATE). Returns 0 and the row id, or -1. */
 int audit_write(sqlite3 *db, const struct audit_event *ev, long long *id_out);
+/* The same on either engine (store/dbx.h); db NULL logs the row as not written. */
+int audit_write_dbx(struct dbx *db, const struct audit_event *ev, long long *id_out);
 
-/* One stored row as the API returns it. */
-json_t *audit_row_json(sqlite3_stmt *st);
+/* One stored row as the API returns it, its columns AUDIT_ROW_COLUMNS. */
+json_t *audit_row_json(struct dbx_stmt *st);
 #define AUDIT_ROW_COLUMNS                                                                   \
 	"id, ts_unix_nano, request_id, actor_sub, actor_email, actor_groups, verb, outcome,"  \
 	" cluster, res_group, res_version, res_type, res_namespace, res_name, reason, extra"
@@ -39,5 +54,6 @@ json_t *audit_row_json(sqlite3_stmt *st);
 /* GET /api/audit/{id}: 1 found (*row set), 0 not found (or not the caller's when
  * only_actor is given), -1 error. */
 int audit_get(sqlite3 *db, long long id, const char *only_actor, json_t **row);
+int audit_get_dbx(struct dbx *db, long long id, const char *only_actor, json_t **row);
 
 #endif

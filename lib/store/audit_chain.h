@@ -33,6 +33,12 @@ int audit_chain_append(sqlite3 *db, long long id);
 /* Before deleting every row with id <= last (inside the same transaction): the anchor
  * moves to row last, keeping its hash. 0 or -1. */
 int audit_chain_advance_anchor(sqlite3 *db, long long last);
+/* The same on either engine (store/dbx.h). On PostgreSQL the head and the anchor are read
+ * FOR UPDATE: the row lock that keeps writers on every replica on one chain. */
+struct dbx;
+int audit_chain_head_dbx(struct dbx *db, char prev_hash[AUDIT_HASH_HEX]);
+int audit_chain_append_dbx(struct dbx *db, long long id);
+int audit_chain_advance_anchor_dbx(struct dbx *db, long long last);
 
 struct audit_verify {
 	bool intact;
@@ -48,6 +54,7 @@ struct audit_verify {
 /* Walks the chain from the anchor to the head. 0 (out says whether it is intact) or -1
  * when the database cannot be read. */
 int audit_chain_verify(sqlite3 *db, struct audit_verify *out);
+int audit_chain_verify_dbx(struct dbx *db, struct audit_verify *out);
 /* The result as GET /api/audit/verify and periscope-audit verify print it. */
 json_t *audit_verify_json(const struct audit_verify *v);
 

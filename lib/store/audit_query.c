@@ -8,6 +8,7 @@
 
 #include "store/audit.h"
 #include "store/db.h"
+#include "store/dbx.h"
 #include "core/encoding.h"
 #include "core/timeutil.h"
 
@@ -112,24 +113,24 @@ int audit_query_where(const struct audit_query *q, bool for_count, struct buf *s
 	return rc ? -1 : 0;
 }
 
-int audit_query_bind(const struct audit_query *q, bool for_count, sqlite3_stmt *st)
+int audit_query_bind(const struct audit_query *q, bool for_count, struct dbx_stmt *st)
 {
-	int idx = 1, rc = SQLITE_OK;
+	int idx = 1, rc = 0;
 
 	for (size_t i = 0; i < N_TEXT_FILTERS; i++) {
 		const char *v = filter_value(q, &text_filters[i]);
 		if (v && *v)
-			rc |= sqlite3_bind_text(st, idx++, v, -1, SQLITE_STATIC);
+			rc |= dbx_bind_text(st, idx++, v);
 	}
 	if (q->from_ns)
-		rc |= sqlite3_bind_int64(st, idx++, q->from_ns);
+		rc |= dbx_bind_int64(st, idx++, q->from_ns);
 	if (q->to_ns)
-		rc |= sqlite3_bind_int64(st, idx++, q->to_ns);
+		rc |= dbx_bind_int64(st, idx++, q->to_ns);
 	if (q->has_cursor && !for_count) {
-		rc |= sqlite3_bind_int64(st, idx++, q->cursor_ts_ns);
-		rc |= sqlite3_bind_int64(st, idx++, q->cursor_id);
+		rc |= dbx_bind_int64(st, idx++, q->cursor_ts_ns);
+		rc |= dbx_bind_int64(st, idx++, q->cursor_id);
 	}
-	return rc == SQLITE_OK ? 0 : -1;
+	return rc == 0 ? 0 : -1;
 }
 
 char *audit_cursor_encode(long long ts_ns, long long id)
@@ -169,10 +170,11 @@ static bool has_filter(const struct audit_query *q)
 /* How many rows match, without counting a million of them on every page: the whole table's
  * count is kept by a trigger (audit_usage); a filtered count stops at AUDIT_TOTAL_CAP, past
  * which *exact is false and the total says "at least this many". */
-static int count_rows(sqlite3 *db, const struct audit_query *q, long long *total, bool *exact)
+static int count_rows(struct dbx *db, const struct audit_query *q, long long *total,
+		      bool *exact)
 {
 	struct buf sql;
-	sqlite3_stmt *st = NULL;
+	struct dbx_stmt *st = NULL;
 	int rc = -1;
 
 	buf_init(&sql, 4096);
@@ -181,34 +183,35 @@ static int count_rows(sqlite3 *db, const struct audit_query *q, long long *total
 			goto done;
 	} else if (buf_append_str(&sql, "SELECT count(*) FROM (SELECT 1 FROM audit_events") != 0 ||
 		   audit_query_where(q, true, &sql) != 0 ||
-		   buf_printf(&sql, " LIMIT %d)", AUDIT_TOTAL_CAP + 1) != 0) {
+		   buf_printf(&sql, " LIMIT %d) AS capped", AUDIT_TOTAL_CAP + 1) != 0) {
 		goto done;
 	}
-	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK ||
-	    (has_filter(q) && audit_query_bind(q, true, st) != 0) || sqlite3_step(st) != SQLITE_ROW)
+	if (dbx_prepare(db, sql.data, &st) != 0 ||
+	    (has_filter(q) && audit_query_bind(q, true, st) != 0) || dbx_step(st) != DBX_ROW)
 		goto done;
-	*total = sqlite3_column_int64(st, 0);
+	*total = dbx_column_int64(st, 0);
 	*exact = !has_filter(q) || *total <= AUDIT_TOTAL_CAP;
 	if (!*exact)
 		*total = AUDIT_TOTAL_CAP;
 	rc = 0;
 done:
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	buf_free(&sql);
 	return rc;
 }
 
-int audit_query_run(sqlite3 *db, const struct audit_query *q, json_t **result, char *err,
-		    size_t errlen)
+int audit_query_run_dbx(struct dbx *db, const struct audit_query *q, json_t **result, char *err,
+			size_t errlen)
 {
 	int limit = q->limit <= 0 ? AUDIT_DEFAULT_LIMIT
 				  : (q->limit > AUDIT_MAX_LIMIT ? AUDIT_MAX_LIMIT : q->limit);
 	long long total = 0, last_ts = 0, last_id = 0;
 	bool exact = true;
 	json_t *items = json_array(), *out = NULL;
-	sqlite3_stmt *st = NULL;
+	struct dbx_stmt *st = NULL;
 	struct buf sql;
-	int step, n = 0;
+	enum dbx_step step;
+	int n = 0;
 
 	*result = NULL;
 	buf_init(&sql, 4096);
@@ -218,20 +221,19 @@ int audit_query_run(sqlite3 *db, const struct audit_query *q, json_t **result, c
 	    audit_query_where(q, false, &sql) != 0 ||
 	    buf_append_str(&sql, " ORDER BY ts_unix_nano DESC, id DESC LIMIT ? OFFSET ?") != 0)
 		goto db_error;
-	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK ||
-	    audit_query_bind(q, false, st) != 0)
+	if (dbx_prepare(db, sql.data, &st) != 0 || audit_query_bind(q, false, st) != 0 ||
+	    dbx_bind_int64(st, dbx_param_count(st) - 1, limit) != 0 ||
+	    dbx_bind_int64(st, dbx_param_count(st), q->offset) != 0)
 		goto db_error;
-	sqlite3_bind_int(st, sqlite3_bind_parameter_count(st) - 1, limit);
-	sqlite3_bind_int(st, sqlite3_bind_parameter_count(st), q->offset);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = dbx_step(st)) == DBX_ROW) {
 		json_t *row = audit_row_json(st);
 		if (!row || json_array_append_new(items, row) != 0)
 			goto db_error;
-		last_id = sqlite3_column_int64(st, 0);
-		last_ts = sqlite3_column_int64(st, 1);
+		last_id = dbx_column_int64(st, 0);
+		last_ts = dbx_column_int64(st, 1);
 		n++;
 	}
-	if (step != SQLITE_DONE)
+	if (step != DBX_DONE)
 		goto db_error;
 	out = json_pack("{s:o, s:I, s:b, s:i, s:i}", "items", items, "total", (json_int_t)total,
 			"totalExact", exact, "limit", limit, "offset", q->offset);
@@ -246,13 +248,22 @@ int audit_query_run(sqlite3 *db, const struct audit_query *q, json_t **result, c
 		free(cursor);
 	}
 	*result = out;
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	buf_free(&sql);
 	return 0;
 db_error:
-	snprintf(err, errlen, "audit query failed: %s", sqlite3_errmsg(db));
+	snprintf(err, errlen, "audit query failed: %s", dbx_errmsg(db));
 	json_decref(items);
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	buf_free(&sql);
 	return -1;
+}
+
+int audit_query_run(sqlite3 *db, const struct audit_query *q, json_t **result, char *err,
+		    size_t errlen)
+{
+	struct dbx x;
+
+	dbx_borrow_sqlite(&x, db);
+	return audit_query_run_dbx(&x, q, result, err, errlen);
 }

@@ -41,12 +41,17 @@ int audit_query_set_param(struct audit_query *q, const char *key, const char *va
 /* Builds the WHERE clause (without the cursor when for_count is true) into sql. */
 int audit_query_where(const struct audit_query *q, bool for_count, struct buf *sql);
 /* Binds the values in the order audit_query_where placed their markers. */
-int audit_query_bind(const struct audit_query *q, bool for_count, sqlite3_stmt *st);
+struct dbx;
+struct dbx_stmt;
+int audit_query_bind(const struct audit_query *q, bool for_count, struct dbx_stmt *st);
 
 /* Runs the query: {"items":[...],"total":N,"totalExact":B,"limit":L,"offset":O,
  * "nextCursor"?:"..."}. */
 int audit_query_run(sqlite3 *db, const struct audit_query *q, json_t **result, char *err,
 		    size_t errlen);
+/* The same on either engine (store/dbx.h). */
+int audit_query_run_dbx(struct dbx *db, const struct audit_query *q, json_t **result, char *err,
+			size_t errlen);
 
 char *audit_cursor_encode(long long ts_ns, long long id);
 int audit_cursor_decode(const char *text, long long *ts_ns, long long *id);

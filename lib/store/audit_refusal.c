@@ -7,101 +7,118 @@
 #include "metrics/metrics_store.h"
 #include "store/audit.h"
 #include "store/db.h"
+#include "store/dbx.h"
 
 static long long window_of(long long now_s)
 {
 	return now_s - now_s % AUDIT_REFUSAL_WINDOW_S;
 }
 
+/* On PostgreSQL, refusals on every replica take turns: each reads a window, then counts in
+ * it or opens it, and the minute's summary must be written once. SQLite's BEGIN IMMEDIATE
+ * already does this for the processes of one machine. */
+#define PG_REFUSAL_LOCK "SELECT pg_advisory_xact_lock(hashtext('periscope.audit_refusal'))"
+
+static int begin_locked(struct dbx *db)
+{
+	if (dbx_begin_write(db) != 0)
+		return -1;
+	if (db->engine == DBX_POSTGRES && dbx_exec(db, PG_REFUSAL_LOCK) != 0) {
+		dbx_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
 /* The summary rows of the windows that started before `before`, then the windows go. Inside
  * the caller's write transaction. */
-static int flush_locked(sqlite3 *db, long long before)
+static int flush_locked(struct dbx *db, long long before)
 {
 	static const char select_sql[] =
 		"SELECT actor_sub, verb, code, outcome, window_start, first_id, cluster, count"
 		" FROM audit_refusal_windows WHERE window_start < ? AND count > 1";
-	sqlite3_stmt *st = NULL, *del = NULL;
-	int step, rc = -1;
+	struct dbx_stmt *st = NULL, *del = NULL;
+	enum dbx_step step;
+	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, select_sql, -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, select_sql, &st) != 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, before);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		long long start = sqlite3_column_int64(st, 4);
+	dbx_bind_int64(st, 1, before);
+	while ((step = dbx_step(st)) == DBX_ROW) {
+		long long start = dbx_column_int64(st, 4);
 		json_t *extra = json_pack("{s:s, s:I, s:I, s:I, s:I, s:b}", "code",
-					  (const char *)sqlite3_column_text(st, 2), "count",
-					  (json_int_t)sqlite3_column_int64(st, 7), "first_id",
-					  (json_int_t)sqlite3_column_int64(st, 5), "window_start",
+					  dbx_column_text(st, 2), "count",
+					  (json_int_t)dbx_column_int64(st, 7), "first_id",
+					  (json_int_t)dbx_column_int64(st, 5), "window_start",
 					  (json_int_t)start, "window_end",
 					  (json_int_t)(start + AUDIT_REFUSAL_WINDOW_S), "aggregated", 1);
 		struct audit_event ev = {
-			.actor_sub = (const char *)sqlite3_column_text(st, 0),
-			.verb = (const char *)sqlite3_column_text(st, 1),
-			.reason = (const char *)sqlite3_column_text(st, 2),
-			.outcome = (const char *)sqlite3_column_text(st, 3),
-			.cluster = (const char *)sqlite3_column_text(st, 6),
+			.actor_sub = dbx_column_text(st, 0),
+			.verb = dbx_column_text(st, 1),
+			.reason = dbx_column_text(st, 2),
+			.outcome = dbx_column_text(st, 3),
+			.cluster = dbx_column_text(st, 6),
 			.extra = extra,
 		};
-		int written = extra ? audit_write(db, &ev, NULL) : -1;
+		int written = extra ? audit_write_dbx(db, &ev, NULL) : -1;
 
 		json_decref(extra);
 		if (written != 0)
 			goto done;
 	}
-	if (step != SQLITE_DONE ||
-	    sqlite3_prepare_v2(db, "DELETE FROM audit_refusal_windows WHERE window_start < ?", -1,
-			       &del, NULL) != SQLITE_OK)
+	if (step != DBX_DONE ||
+	    dbx_prepare(db, "DELETE FROM audit_refusal_windows WHERE window_start < ?", &del) != 0)
 		goto done;
-	sqlite3_bind_int64(del, 1, before);
-	if (sqlite3_step(del) == SQLITE_DONE)
+	dbx_bind_int64(del, 1, before);
+	if (dbx_step(del) == DBX_DONE)
 		rc = 0;
 done:
-	sqlite3_finalize(del);
-	sqlite3_finalize(st);
+	dbx_finalize(del);
+	dbx_finalize(st);
 	return rc;
 }
 
 /* 1 the refusal's window existed and counts one more, 0 no window yet, -1 error. */
-static int count_repeat(sqlite3 *db, const struct audit_refusal *r, const char *actor,
+static int count_repeat(struct dbx *db, const struct audit_refusal *r, const char *actor,
 			long long window)
 {
 	static const char sql[] = "UPDATE audit_refusal_windows SET count = count + 1"
 				  " WHERE actor_sub = ? AND verb = ? AND code = ? AND window_start = ?";
-	sqlite3_stmt *st = NULL;
+	struct dbx_stmt *st = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, sql, &st) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->verb, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->code, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, window);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		rc = sqlite3_changes(db) == 1 ? 1 : 0;
-	sqlite3_finalize(st);
+	dbx_bind_text(st, 1, actor);
+	dbx_bind_text(st, 2, r->verb);
+	dbx_bind_text(st, 3, r->code);
+	dbx_bind_int64(st, 4, window);
+	if (dbx_step(st) == DBX_DONE)
+		rc = dbx_changes(st) == 1 ? 1 : 0;
+	dbx_finalize(st);
 	return rc;
 }
 
-static int open_window(sqlite3 *db, const struct audit_refusal *r, const char *actor,
+static int open_window(struct dbx *db, const struct audit_refusal *r, const char *actor,
 		       const char *outcome, long long window, long long first_id)
 {
 	static const char sql[] = "INSERT INTO audit_refusal_windows (actor_sub, verb, code, outcome,"
 				  " window_start, first_id, cluster, count) VALUES (?,?,?,?,?,?,?,1)";
-	sqlite3_stmt *st = NULL;
+	struct dbx_stmt *st = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, sql, &st) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->verb, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, outcome, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, window);
-	sqlite3_bind_int64(st, 6, first_id);
-	db_bind_text_or_null(st, 7, r->cluster);
-	if (sqlite3_step(st) == SQLITE_DONE)
+	dbx_bind_text(st, 1, actor);
+	dbx_bind_text(st, 2, r->verb);
+	dbx_bind_text(st, 3, r->code);
+	dbx_bind_text(st, 4, outcome);
+	dbx_bind_int64(st, 5, window);
+	dbx_bind_int64(st, 6, first_id);
+	dbx_bind_text_or_null(st, 7, r->cluster);
+	if (dbx_step(st) == DBX_DONE)
 		rc = 0;
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	return rc;
 }
 
@@ -125,7 +142,7 @@ static json_t *first_extra(const struct audit_refusal *r)
 }
 
 /* Each refusal once, whether it got a row or was counted in its minute's window. */
-static int count_metric(sqlite3 *db, const struct audit_refusal *r, const char *outcome)
+static int count_metric(struct dbx *db, const struct audit_refusal *r, const char *outcome)
 {
 	char *labels = NULL;
 	int rc;
@@ -139,14 +156,14 @@ static int count_metric(sqlite3 *db, const struct audit_refusal *r, const char *
 					r->code, NULL);
 	if (!labels)
 		return -1;
-	rc = metrics_counter_add(db, strcmp(r->verb, "login") == 0 ? "periscope_signins_total"
-								    : METRIC_SHELL_REFUSALS,
-				 labels, 1);
+	rc = metrics_counter_add_dbx(db, strcmp(r->verb, "login") == 0 ? "periscope_signins_total"
+									: METRIC_SHELL_REFUSALS,
+				     labels, 1);
 	free(labels);
 	return rc;
 }
 
-int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long now_s)
+int audit_refusal_record_dbx(struct dbx *db, const struct audit_refusal *r, long long now_s)
 {
 	const char *actor = r->actor_sub && *r->actor_sub ? r->actor_sub : "anonymous";
 	const char *outcome = r->outcome ? r->outcome : "denied";
@@ -154,7 +171,7 @@ int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long n
 	json_t *extra = NULL;
 	int counted, rc = -1;
 
-	if (!db || db_begin_immediate(db) != 0)
+	if (!db || begin_locked(db) != 0)
 		return -1;
 	if (flush_locked(db, window) != 0 || count_metric(db, r, outcome) != 0 ||
 	    (counted = count_repeat(db, r, actor, window)) < 0)
@@ -171,42 +188,61 @@ int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long n
 			.verb = r->verb, .outcome = outcome, .cluster = r->cluster,
 			.reason = r->reason ? r->reason : r->code, .extra = extra,
 		};
-		if (!extra || audit_write(db, &ev, &id) != 0 ||
+		if (!extra || audit_write_dbx(db, &ev, &id) != 0 ||
 		    open_window(db, r, actor, outcome, window, id) != 0)
 			goto done;
 	}
 	rc = 1;
 done:
 	json_decref(extra);
-	if (rc < 0 || db_commit(db) != 0) {
-		db_rollback(db);
+	if (rc < 0 || dbx_commit(db) != 0) {
+		dbx_rollback(db);
 		rc = -1;
 	}
 	return rc;
 }
 
-int audit_refusal_flush(sqlite3 *db, long long now_s)
+int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long now_s)
+{
+	struct dbx x;
+
+	if (!db)
+		return -1;
+	dbx_borrow_sqlite(&x, db);
+	return audit_refusal_record_dbx(&x, r, now_s);
+}
+
+int audit_refusal_flush_dbx(struct dbx *db, long long now_s)
 {
 	long long window = window_of(now_s);
-	sqlite3_stmt *st = NULL;
-	int pending = 0;
+	struct dbx_stmt *st = NULL;
+	long long pending = 0;
 
 	/* Nothing to sum up is the usual case: no write lock for it. */
-	if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM audit_refusal_windows"
-				   " WHERE window_start < ?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, "SELECT EXISTS (SELECT 1 FROM audit_refusal_windows"
+			    " WHERE window_start < ?)", &st) != 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, window);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		pending = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	dbx_bind_int64(st, 1, window);
+	if (dbx_step(st) == DBX_ROW)
+		/* SQLite answers 0 or 1, PostgreSQL a boolean ("t" or "f"). */
+		pending = db->engine == DBX_SQLITE ? dbx_column_int64(st, 0)
+						   : strcmp(dbx_column_text(st, 0), "t") == 0;
+	dbx_finalize(st);
 	if (!pending)
 		return 0;
-	if (db_begin_immediate(db) != 0)
+	if (begin_locked(db) != 0)
 		return -1;
-	if (flush_locked(db, window) != 0 || db_commit(db) != 0) {
-		db_rollback(db);
+	if (flush_locked(db, window) != 0 || dbx_commit(db) != 0) {
+		dbx_rollback(db);
 		return -1;
 	}
 	return 0;
+}
+
+int audit_refusal_flush(sqlite3 *db, long long now_s)
+{
+	struct dbx x;
+
+	dbx_borrow_sqlite(&x, db);
+	return audit_refusal_flush_dbx(&x, now_s);
 }

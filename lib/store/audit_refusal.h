@@ -46,4 +46,11 @@ int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long n
 /* Writes the summary rows of the minutes over by now_s and forgets them. 0 or -1. */
 int audit_refusal_flush(sqlite3 *db, long long now_s);
 
+/* The same on either engine (store/dbx.h). On PostgreSQL each runs under a transaction-level
+ * advisory lock, so that refusals on several replicas count in one window and its summary
+ * row is written once. */
+struct dbx;
+int audit_refusal_record_dbx(struct dbx *db, const struct audit_refusal *r, long long now_s);
+int audit_refusal_flush_dbx(struct dbx *db, long long now_s);
+
 #endif

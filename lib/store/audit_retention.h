@@ -33,4 +33,11 @@ int audit_retention_run(sqlite3 *db, const char *db_path, int retention_days, in
 /* The audit rows' own bytes and count. 0 or -1. */
 int audit_usage_get(sqlite3 *db, long long *bytes, long long *rows);
 
+/* The same on either engine (store/dbx.h). On PostgreSQL db_path is not used: the sizes
+ * are the database's (pg_database_size). */
+struct dbx;
+int audit_retention_run_dbx(struct dbx *db, const char *db_path, int retention_days,
+			    int max_size_mb, long long now_ns, struct retention_result *out);
+int audit_usage_get_dbx(struct dbx *db, long long *bytes, long long *rows);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "store/db.h"
 #include "store/dbx_internal.h"
+#include "store/pg_conn.h"
 
 #define SQLITE_PREFIX "sqlite:"
 
@@ -67,6 +68,30 @@ const char *dbx_errmsg(struct dbx *db)
 	return db->engine == DBX_SQLITE ? sqlite3_errmsg(db->lite) : db->err;
 }
 
+int dbx_ping(struct dbx *db)
+{
+	struct dbx_stmt *st = NULL;
+	int rc = -1;
+
+	if (dbx_prepare(db, "SELECT 1", &st) == 0 && dbx_step(st) == DBX_ROW)
+		rc = 0;
+	dbx_finalize(st);
+	return rc;
+}
+
+int dbx_schema_version(struct dbx *db)
+{
+	char err[256];
+
+	if (db->engine == DBX_SQLITE)
+		return db_schema_version(db->lite);
+	/* A broken connection is made again by the ping first (pg_schema_version is plain
+	 * libpq). */
+	if (dbx_ping(db) != 0)
+		return -1;
+	return pg_schema_version((PGconn *)db->pg, err, sizeof err);
+}
+
 static int exec_plain(struct dbx *db, const char *sql)
 {
 	if (db->engine == DBX_SQLITE)
@@ -76,7 +101,11 @@ static int exec_plain(struct dbx *db, const char *sql)
 
 int dbx_begin_write(struct dbx *db)
 {
-	return db->engine == DBX_SQLITE ? db_begin_immediate(db->lite) : exec_plain(db, "BEGIN");
+	if (db->engine == DBX_SQLITE)
+		return db_begin_immediate(db->lite);
+	/* Starting anew gives up a transaction lost with its connection. */
+	db->tx_lost = false;
+	return exec_plain(db, "BEGIN");
 }
 
 int dbx_commit(struct dbx *db)
@@ -88,8 +117,21 @@ void dbx_rollback(struct dbx *db)
 {
 	if (db->engine == DBX_SQLITE)
 		db_rollback(db->lite);
-	else if (dbx_pg_in_transaction(db))
-		dbx_pg_exec(db, "ROLLBACK");
+	else
+		dbx_pg_rollback(db);
+}
+
+bool dbx_in_transaction(struct dbx *db)
+{
+	if (db->engine == DBX_SQLITE)
+		return sqlite3_get_autocommit(db->lite) == 0;
+	/* A transaction lost with its connection is still the caller's until it rolls back. */
+	return db->tx_lost || dbx_pg_in_transaction(db);
+}
+
+int dbx_exec(struct dbx *db, const char *sql)
+{
+	return exec_plain(db, sql);
 }
 
 static int prepare(struct dbx *db, const char *sql, bool kept, struct dbx_stmt **out)

@@ -25,6 +25,15 @@ struct dbx {
 	struct pg_conn *pg;
 	bool owned;          /* dbx_close closes the handle (not when borrowed) */
 	char err[512];       /* PostgreSQL: the last error, one line */
+	/* PostgreSQL: the connection broke inside a transaction. Every statement fails until
+	 * dbx_rollback (or the next dbx_begin_write) gives the transaction up; only then is
+	 * the connection made again, so a half-done transaction is never silently continued
+	 * on a new one. */
+	bool tx_lost;
+	/* PostgreSQL: how many times the connection was made again (PQreset) after it broke
+	 * (a server restart, a failover). Session state (LISTEN, session-level settings) does
+	 * not survive it: a module that keeps some compares this count and sets it again. */
+	unsigned long reconnects;
 };
 
 /* The most parameters a statement may have. */
@@ -49,11 +58,30 @@ const char *dbx_sql(const struct dbx *db, const char *sqlite_sql, const char *pg
 /* The last error of the connection, for messages. */
 const char *dbx_errmsg(struct dbx *db);
 
+/* Whether the database answers (SELECT 1; on PostgreSQL a broken connection is made again
+ * first). 0, or -1 (dbx_errmsg says why). */
+int dbx_ping(struct dbx *db);
+/* The schema version applied (SQLite's user_version, PostgreSQL's schema_version), or -1. */
+int dbx_schema_version(struct dbx *db);
+
 /* A write transaction: SQLite's BEGIN IMMEDIATE (the write lock up front), PostgreSQL's
- * BEGIN (read committed; a module that reads then writes takes row or advisory locks). */
+ * BEGIN (read committed; a module that reads then writes takes row or advisory locks).
+ *
+ * A broken PostgreSQL connection (server restarted, failover) is made again before the
+ * next statement. A statement run outside a transaction that finds the connection broken
+ * is sent once more on the new connection (so a read or an autocommit write after a
+ * restart succeeds; a write the old server committed just before it died is then applied
+ * twice, so a write that must not repeat belongs in a transaction). Inside a
+ * transaction nothing is retried: the statement fails, and so does every later one until
+ * dbx_rollback; the caller runs the whole transaction again if it wants to. */
 int dbx_begin_write(struct dbx *db);
 int dbx_commit(struct dbx *db);
 void dbx_rollback(struct dbx *db);
+/* Whether a transaction is open on the connection (a module that may be called inside its
+ * caller's transaction nests a SAVEPOINT then, as audit_write does). */
+bool dbx_in_transaction(struct dbx *db);
+/* Runs one statement without parameters and ignores its rows (SAVEPOINT, a lock). 0 or -1. */
+int dbx_exec(struct dbx *db, const char *sql);
 
 /* Prepares sql. _kept: on SQLite the statement stays cached on the connection
  * (db_prepare_kept) for the next call with the same SQL. 0, or -1 (dbx_errmsg says why). */

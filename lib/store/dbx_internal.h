@@ -38,6 +38,8 @@ long long dbx_pg_changes(struct dbx_stmt *st);
 const void *dbx_pg_column_blob(struct dbx_stmt *st, int col, size_t *len);
 void dbx_pg_finalize(struct dbx_stmt *st);
 bool dbx_pg_in_transaction(struct dbx *db);
+/* Gives up the transaction: ROLLBACK, or forgets one lost with its connection. */
+void dbx_pg_rollback(struct dbx *db);
 
 /* pg_migrate.c: applies sql/pg/ (embedded as pg_migrations) under an advisory lock. */
 int pg_migrate(struct dbx *db, char *err, size_t errlen);

@@ -26,13 +26,71 @@ int dbx_pg_open(const char *conninfo, const char *password, struct dbx *db, char
 	return 0;
 }
 
+/* Connects again after the connection broke. PQreset keeps the PGconn (and its notice
+ * processor) and makes a new connection with the same parameters. */
+static int reconnect(struct dbx *db)
+{
+	PGconn *pg = (PGconn *)db->pg;
+
+	PQreset(pg);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		set_error(db, PQerrorMessage(pg));
+		return -1;
+	}
+	db->reconnects++;
+	return 0;
+}
+
+/* Before a statement: a connection lost inside a transaction stays failed until the
+ * transaction is given up; one lost outside is made again. */
+static int usable(struct dbx *db)
+{
+	if (db->tx_lost) {
+		set_error(db, "the connection to PostgreSQL broke inside this transaction "
+			  "(roll it back and run it again)");
+		return -1;
+	}
+	if (PQstatus((PGconn *)db->pg) == CONNECTION_BAD)
+		return reconnect(db);
+	return 0;
+}
+
+/* Sends one statement: with parameters through PQexecParams (one statement), without
+ * through PQexec (a migration's several). A connection found broken outside a transaction
+ * is made again and the statement sent once more; inside one the transaction is lost
+ * (dbx.h says why there is no retry there). NULL when nothing could be sent. */
+static PGresult *send_statement(struct dbx *db, const char *sql, const struct dbx_pg_stmt *p,
+				int nparams)
+{
+	PGconn *pg = (PGconn *)db->pg;
+	PGTransactionStatusType before;
+	PGresult *res = NULL;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PQclear(res);
+		if (usable(db) != 0)
+			return NULL;
+		before = PQtransactionStatus(pg);
+		res = p ? PQexecParams(pg, sql, nparams, p->types, p->values, p->lengths,
+				       p->formats, 0)
+			: PQexec(pg, sql);
+		if (PQstatus(pg) != CONNECTION_BAD)
+			break;
+		if (before != PQTRANS_IDLE) {
+			db->tx_lost = true;
+			break;
+		}
+	}
+	return res;
+}
+
 int dbx_pg_exec(struct dbx *db, const char *sql)
 {
-	PGresult *res = PQexec((PGconn *)db->pg, sql);
+	PGresult *res = send_statement(db, sql, NULL, 0);
 	ExecStatusType status = PQresultStatus(res);
 	int rc = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? 0 : -1;
 
-	if (rc != 0)
+	if (rc != 0 && res)
 		set_error(db, PQerrorMessage((PGconn *)db->pg));
 	PQclear(res);
 	return rc;
@@ -40,7 +98,22 @@ int dbx_pg_exec(struct dbx *db, const char *sql)
 
 bool dbx_pg_in_transaction(struct dbx *db)
 {
-	return PQtransactionStatus((PGconn *)db->pg) != PQTRANS_IDLE;
+	PGTransactionStatusType t = PQtransactionStatus((PGconn *)db->pg);
+
+	/* A broken connection (PQTRANS_UNKNOWN) holds no transaction unless one was lost with
+	 * it (db->tx_lost, which the callers ask first): the next statement reconnects. */
+	return t == PQTRANS_ACTIVE || t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+}
+
+void dbx_pg_rollback(struct dbx *db)
+{
+	/* A lost transaction was rolled back by the server when its connection went. */
+	if (db->tx_lost) {
+		db->tx_lost = false;
+		return;
+	}
+	if (PQstatus((PGconn *)db->pg) == CONNECTION_OK && dbx_pg_in_transaction(db))
+		dbx_pg_exec(db, "ROLLBACK");
 }
 
 int dbx_pg_prepare(struct dbx_stmt *st, const char *sql)
@@ -79,8 +152,9 @@ enum dbx_step dbx_pg_step(struct dbx_stmt *st)
 
 	drop_blob(p);
 	if (!p->res) {
-		p->res = PQexecParams((PGconn *)st->db->pg, p->sql, st->nparams, p->types,
-				      p->values, p->lengths, p->formats, 0);
+		p->res = send_statement(st->db, p->sql, p, st->nparams);
+		if (!p->res)
+			return DBX_ERROR;
 		status = PQresultStatus(p->res);
 		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
 			set_error(st->db, PQerrorMessage((PGconn *)st->db->pg));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/dbx.h"
 
 void login_attempt_clear(struct login_attempt *a)
 {
@@ -16,24 +17,33 @@ void login_attempt_clear(struct login_attempt *a)
 	memset(a, 0, sizeof *a);
 }
 
-static int exec_bound(sqlite3 *db, const char *sql, const char *text, long long n)
+static int exec_bound(struct dbx *db, const char *sql, const char *text, long long n)
 {
-	sqlite3_stmt *st = NULL;
+	struct dbx_stmt *st = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (dbx_prepare(db, sql, &st) != 0)
 		return -1;
+	/* n is the last parameter: ?2 in SQLite's texts (?1 unused when there is no text),
+	 * ?1 or ?2 in PostgreSQL's, which must use every parameter it has. */
 	if (text)
-		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, n);
-	if (sqlite3_step(st) == SQLITE_DONE)
+		dbx_bind_text(st, 1, text);
+	dbx_bind_int64(st, dbx_param_count(st), n);
+	if (dbx_step(st) == DBX_DONE)
 		rc = 0;
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 	return rc;
 }
 
-int login_attempt_put(sqlite3 *db, const char *client, const char *state, const char *nonce,
-		      const char *verifier, const char *return_to, long long now)
+/* PostgreSQL has no rowid: sql/pg/004 gives oidc_logins an identity column, seq, in its
+ * place; and "no limit" is LIMIT ALL. Its put runs under an advisory lock, so that the
+ * bounds hold when sign-ins start on several replicas at once (SQLite's BEGIN IMMEDIATE
+ * does that for one machine). */
+#define PG_ATTEMPTS_LOCK "SELECT pg_advisory_xact_lock(hashtext('periscope.login_attempts'))"
+
+int login_attempt_put_dbx(struct dbx *db, const char *client, const char *state,
+			  const char *nonce, const char *verifier, const char *return_to,
+			  long long now)
 {
 	static const char insert_sql[] = "INSERT INTO oidc_logins (state, nonce, code_verifier,"
 					 " return_to, created_at, client) VALUES (?,?,?,?,?,?)";
@@ -41,71 +51,100 @@ int login_attempt_put(sqlite3 *db, const char *client, const char *state, const 
 	static const char evict_client_sql[] =
 		"DELETE FROM oidc_logins WHERE rowid IN (SELECT rowid FROM oidc_logins"
 		" WHERE client = ?1 ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?2)";
+	static const char evict_client_pg[] =
+		"DELETE FROM oidc_logins WHERE seq IN (SELECT seq FROM oidc_logins"
+		" WHERE client = ?1 ORDER BY created_at DESC, seq DESC LIMIT ALL OFFSET ?2)";
 	static const char evict_total_sql[] =
 		"DELETE FROM oidc_logins WHERE rowid IN (SELECT rowid FROM oidc_logins"
 		" ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?2)";
+	static const char evict_total_pg[] =
+		"DELETE FROM oidc_logins WHERE seq IN (SELECT seq FROM oidc_logins"
+		" ORDER BY created_at DESC, seq DESC LIMIT ALL OFFSET ?1)";
 	char who[LOGIN_ATTEMPT_CLIENT_MAX + 1];
-	sqlite3_stmt *st = NULL;
+	struct dbx_stmt *st = NULL;
 
 	if (!return_to || strlen(return_to) > LOGIN_ATTEMPT_RETURN_TO_MAX)
 		return_to = "/";
 	snprintf(who, sizeof who, "%s", client ? client : "");
-	if (db_begin_immediate(db) != 0)
+	if (dbx_begin_write(db) != 0)
 		return -1;
-	if (exec_bound(db, "DELETE FROM oidc_logins WHERE created_at < ?2", NULL,
-		       now - LOGIN_ATTEMPT_MAX_AGE_S) != 0 ||
-	    exec_bound(db, evict_client_sql, who, LOGIN_ATTEMPT_MAX_PER_CLIENT - 1) != 0 ||
-	    exec_bound(db, evict_total_sql, NULL, LOGIN_ATTEMPT_MAX_TOTAL - 1) != 0 ||
-	    sqlite3_prepare_v2(db, insert_sql, -1, &st, NULL) != SQLITE_OK)
+	if ((db->engine == DBX_POSTGRES && dbx_exec(db, PG_ATTEMPTS_LOCK) != 0) ||
+	    exec_bound(db, dbx_sql(db, "DELETE FROM oidc_logins WHERE created_at < ?2",
+				   "DELETE FROM oidc_logins WHERE created_at < ?1"),
+		       NULL, now - LOGIN_ATTEMPT_MAX_AGE_S) != 0 ||
+	    exec_bound(db, dbx_sql(db, evict_client_sql, evict_client_pg), who,
+		       LOGIN_ATTEMPT_MAX_PER_CLIENT - 1) != 0 ||
+	    exec_bound(db, dbx_sql(db, evict_total_sql, evict_total_pg), NULL,
+		       LOGIN_ATTEMPT_MAX_TOTAL - 1) != 0 ||
+	    dbx_prepare(db, insert_sql, &st) != 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, nonce, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, verifier, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, return_to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_text(st, 6, who, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	dbx_bind_text(st, 1, state);
+	dbx_bind_text(st, 2, nonce);
+	dbx_bind_text(st, 3, verifier);
+	dbx_bind_text(st, 4, return_to);
+	dbx_bind_int64(st, 5, now);
+	dbx_bind_text(st, 6, who);
+	if (dbx_step(st) != DBX_DONE)
 		goto fail;
-	sqlite3_finalize(st);
-	if (db_commit(db) != 0)
+	dbx_finalize(st);
+	if (dbx_commit(db) != 0)
 		goto fail_rollback;
 	return 0;
 fail:
-	sqlite3_finalize(st);
+	dbx_finalize(st);
 fail_rollback:
-	db_rollback(db);
+	dbx_rollback(db);
 	return -1;
+}
+
+int login_attempt_put(sqlite3 *db, const char *client, const char *state, const char *nonce,
+		      const char *verifier, const char *return_to, long long now)
+{
+	struct dbx x;
+
+	dbx_borrow_sqlite(&x, db);
+	return login_attempt_put_dbx(&x, client, state, nonce, verifier, return_to, now);
+}
+
+int login_attempt_take_dbx(struct dbx *db, const char *state, long long now,
+			   struct login_attempt *out)
+{
+	static const char sql[] = "DELETE FROM oidc_logins WHERE state = ?"
+				  " RETURNING nonce, code_verifier, return_to, created_at";
+	struct dbx_stmt *st = NULL;
+	enum dbx_step step;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (dbx_prepare(db, sql, &st) != 0)
+		return -1;
+	dbx_bind_text(st, 1, state);
+	step = dbx_step(st);
+	if (step == DBX_DONE) {
+		rc = 0;
+	} else if (step == DBX_ROW) {
+		if (dbx_column_int64(st, 3) < now - LOGIN_ATTEMPT_MAX_AGE_S) {
+			rc = 0;
+		} else {
+			out->nonce = dbx_column_strdup(st, 0);
+			out->code_verifier = dbx_column_strdup(st, 1);
+			out->return_to = dbx_column_strdup(st, 2);
+			rc = (out->nonce && out->code_verifier && out->return_to) ? 1 : -1;
+		}
+		/* Finish the statement so the DELETE is applied. */
+		while (dbx_step(st) == DBX_ROW)
+			;
+	}
+	dbx_finalize(st);
+	if (rc != 1)
+		login_attempt_clear(out);
+	return rc;
 }
 
 int login_attempt_take(sqlite3 *db, const char *state, long long now, struct login_attempt *out)
 {
-	static const char sql[] = "DELETE FROM oidc_logins WHERE state = ?"
-				  " RETURNING nonce, code_verifier, return_to, created_at";
-	sqlite3_stmt *st = NULL;
-	int rc = -1, step;
+	struct dbx x;
 
-	memset(out, 0, sizeof *out);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
-		rc = 0;
-	} else if (step == SQLITE_ROW) {
-		if (sqlite3_column_int64(st, 3) < now - LOGIN_ATTEMPT_MAX_AGE_S) {
-			rc = 0;
-		} else {
-			out->nonce = db_column_strdup(st, 0);
-			out->code_verifier = db_column_strdup(st, 1);
-			out->return_to = db_column_strdup(st, 2);
-			rc = (out->nonce && out->code_verifier && out->return_to) ? 1 : -1;
-		}
-		/* Finish the statement so the DELETE is applied. */
-		while (sqlite3_step(st) == SQLITE_ROW)
-			;
-	}
-	sqlite3_finalize(st);
-	if (rc != 1)
-		login_attempt_clear(out);
-	return rc;
+	dbx_borrow_sqlite(&x, db);
+	return login_attempt_take_dbx(&x, state, now, out);
 }

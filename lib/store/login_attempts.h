@@ -37,4 +37,14 @@ int login_attempt_put(sqlite3 *db, const char *client, const char *state, const 
 /* Removes the attempt and hands it over. 1 found (and fresh), 0 unknown or stale, -1 error. */
 int login_attempt_take(sqlite3 *db, const char *state, long long now, struct login_attempt *out);
 
+/* The same on either engine (store/dbx.h). On PostgreSQL the put runs under an advisory
+ * lock, so the bounds hold across replicas; the take's DELETE ... RETURNING hands an
+ * attempt to one replica only. */
+struct dbx;
+int login_attempt_put_dbx(struct dbx *db, const char *client, const char *state,
+			  const char *nonce, const char *verifier, const char *return_to,
+			  long long now);
+int login_attempt_take_dbx(struct dbx *db, const char *state, long long now,
+			   struct login_attempt *out);
+
 #endif

@@ -12,5 +12,7 @@
 /* Deletes the orphaned <session id>.cast files of dir. The number deleted, or -1 (the
  * database did not answer; nothing more is deleted). A missing dir is no recording. */
 int recording_sweep(sqlite3 *db, const char *dir, long long now_s);
+struct dbx;
+int recording_sweep_dbx(struct dbx *db, const char *dir, long long now_s);
 
 #endif

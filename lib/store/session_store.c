@@ -334,7 +334,8 @@ enum session_lookup session_store_status_dbx(struct dbx *db, const char *id_hash
 	enum dbx_step step;
 
 	memset(out, 0, sizeof *out);
-	if (dbx_prepare(db, live_sql, &st) != 0)
+	/* Kept: every bridge's login watch asks this every LOGIN_WATCH_PERIOD_MS. */
+	if (dbx_prepare_kept(db, live_sql, &st) != 0)
 		return SESSION_ERROR;
 	dbx_bind_text(st, 1, id_hash);
 	step = dbx_step(st);

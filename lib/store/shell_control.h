@@ -1,5 +1,6 @@
 /* Live terminals seen, ended and watched from the API (docs/sessions-api.md), through their
- * rows in shell_sessions (store/shell_registry.h) and shell_watchers. periscope.fcgi lists
+ * rows in shell_sessions (store/shell_registry.h) and shell_watchers, in the shared
+ * database: an end or a watch asked on any replica reaches the bridge on any other. periscope.fcgi lists
  * the rows and sets a terminate request on one; the bridge owning the row reads it every
  * SHELL_CONTROL_POLL_MS and ends its terminal when asked, so the end takes at most two
  * polls (the bridge's loop also wakes at least every second). */
@@ -46,5 +47,19 @@ int shell_control_watch(sqlite3 *db, const char *id, const char *sub, const char
 			long long now_ms, bool *joined);
 /* Forgets the watchers of sessions that are gone. The number forgotten, or -1. */
 int shell_control_purge_watchers(sqlite3 *db);
+
+/* The same on a dbx connection (either engine). */
+struct dbx;
+int shell_control_poll_dbx(struct dbx *db, const char *id, long long now_ms,
+			   struct shell_control_state *out);
+int shell_control_activity_dbx(struct dbx *db, const char *id, long long last_activity_ms);
+json_t *shell_control_list_dbx(struct dbx *db, const char *actor, long long now_ms);
+json_t *shell_control_get_dbx(struct dbx *db, const char *id, const char *actor, long long now_ms,
+			      bool *err);
+int shell_control_terminate_dbx(struct dbx *db, const char *id, const char *owner,
+				const char *by_sub, const char *by_email, long long now_ms);
+int shell_control_watch_dbx(struct dbx *db, const char *id, const char *sub, const char *email,
+			    long long now_ms, bool *joined);
+int shell_control_purge_watchers_dbx(struct dbx *db);
 
 #endif

@@ -1,10 +1,12 @@
 #include "store/shell_lost.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/audit.h"
+#include "store/dbx.h"
 #include "core/log.h"
 
 static long long int_of(const json_t *row, const char *key)
@@ -55,7 +57,14 @@ static json_t *lost_extra(const json_t *row, bool cluster_kind)
 	return extra;
 }
 
-int shell_lost_write(sqlite3 *db, const json_t *row)
+/* The audit log's writer on either engine: inside the caller's transaction (a savepoint),
+ * so that the claim on the registry row and its close row commit together. */
+int shell_close_row_write(struct dbx *db, const struct audit_event *ev)
+{
+	return audit_write_dbx(db, ev, NULL);
+}
+
+int shell_lost_write_dbx(struct dbx *db, const json_t *row)
 {
 	bool cluster_kind = strcmp(str_of(row, "kind") ? str_of(row, "kind") : "", "cluster_shell") == 0;
 	json_t *extra = lost_extra(row, cluster_kind);
@@ -73,9 +82,17 @@ int shell_lost_write(sqlite3 *db, const json_t *row)
 	ev.actor_groups_json = groups;
 	ev.cluster = str_of(row, "cluster");
 	ev.extra = extra;
-	rc = audit_write(db, &ev, NULL);
+	rc = shell_close_row_write(db, &ev);
 done:
 	json_decref(extra);
 	free(groups);
 	return rc;
+}
+
+int shell_lost_write(sqlite3 *db, const json_t *row)
+{
+	struct dbx d;
+
+	dbx_borrow_sqlite(&d, db);
+	return shell_lost_write_dbx(&d, row);
 }

@@ -13,5 +13,12 @@
 /* row: {id, kind, cluster, detail, actor_sub, actor_email?, actor_groups, target?, tier?,
  * mode?, started_at_ms, heartbeat_at_ms, bytes_in, bytes_out}. 0, or -1. */
 int shell_lost_write(sqlite3 *db, const json_t *row);
+struct dbx;
+int shell_lost_write_dbx(struct dbx *db, const json_t *row);
+
+struct audit_event;
+/* Writes a terminal's close row (the bridge's or the reaper's) on either engine: the audit
+ * log's writer for the engine. 0, or -1. */
+int shell_close_row_write(struct dbx *db, const struct audit_event *ev);
 
 #endif

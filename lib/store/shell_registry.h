@@ -1,11 +1,18 @@
-/* Live terminal sessions and their caps, in SQLite (shell_sessions), shared by every
- * periscope-wsbridge process. Admission is one write transaction: count; at a cap, reap
+/* Live terminal sessions and their caps, in the shared database (shell_sessions), shared by
+ * every periscope-wsbridge process of every replica. Admission is one write transaction: count; at a cap, reap
  * the rows whose process is gone and count again; insert. So N concurrent opens never
  * exceed a cap, and a process that died (even by SIGKILL) leaves no slot taken; under the
  * caps a dead row waits for periscope.fcgi's maintenance pass (every 15 s), so an open
  * costs the same at 5 sessions as at 500. A process is identified by its pid and
  * its start time, so a recycled pid does not keep a dead session alive, and by the host's
  * boot id, so a row left by a reboot is dead once its heartbeat is stale.
+ *
+ * Across replicas (PostgreSQL, issue 15): the admission locks the actor's and the cluster's
+ * caps (pg_advisory_xact_lock) before counting, so opens racing on different machines never
+ * exceed a cap either; and a row's life is a lease. Each row names its replica
+ * (database.replicaId); a replica judges its own rows by pid as above, anyone else's by
+ * the heartbeat: alive while younger than SHELL_LEASE_MS. So the reaper of any replica
+ * closes the sessions of a replica that died (docs/deployment.md "N replicas").
  *
  * The row is also the claim on the session's one close row: whoever deletes it writes the
  * close row, in the same transaction. The bridge does at its normal close
@@ -19,6 +26,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct dbx;
+
 struct shell_slot {
 	const char *id;          /* session id (UUID) */
 	const char *kind;        /* "cluster_shell" | "node_shell" */
@@ -30,6 +39,7 @@ struct shell_slot {
 	const char *actor_email;
 	const char *actor_groups_json; /* JSON array, or NULL */
 	pid_t pid;               /* the owning process */
+	const char *replica;     /* the replica it runs on (database.replicaId); NULL = none */
 	const char *detail_json; /* optional JSON object (pod, secret, instance, ...) */
 };
 
@@ -53,8 +63,12 @@ int shell_registry_release(sqlite3 *db, const char *id);
 /* The bridge's heartbeat: its row's last sign of life and the bytes so far, which a lost
  * close row reports. Every SHELL_HEARTBEAT_MS. */
 #define SHELL_HEARTBEAT_MS 10000
-/* A row from another boot of the host (a reboot) is dead once its heartbeat is this old. */
+/* A row from another boot of the host (a reboot), or from another replica, is dead once its
+ * heartbeat is this old: the lease. Three heartbeats, so that one late write (a busy
+ * database, a failover of a few seconds) does not lose a live terminal; with the reaper's
+ * 15 s pass, a dead replica's sessions are closed within 45 s. */
 #define SHELL_HEARTBEAT_STALE_MS 30000
+#define SHELL_LEASE_MS SHELL_HEARTBEAT_STALE_MS
 int shell_registry_heartbeat(sqlite3 *db, const char *id, long long now_ms, long long bytes_in,
 			     long long bytes_out);
 struct audit_event;
@@ -69,6 +83,23 @@ int shell_registry_set_detail(sqlite3 *db, const char *id, const char *detail_js
 int shell_registry_reap(sqlite3 *db, json_t **reaped);
 /* 1 when the session id has a live row, 0 when not, -1 on error. */
 int shell_registry_is_live(sqlite3 *db, const char *id);
+
+/* The same on a dbx connection (either engine). replica: this process's replica id (NULL:
+ * none, then only rows without one, or from another boot, are judged by pid). */
+enum admit_result shell_registry_admit_dbx(struct dbx *db, const struct shell_slot *slot,
+					   const struct shell_caps *caps, json_t **active,
+					   char *err, size_t errlen);
+enum admit_result shell_registry_check_dbx(struct dbx *db, const char *kind, const char *actor,
+					   const char *cluster, const struct shell_caps *caps,
+					   const char *replica, json_t **active, char *err,
+					   size_t errlen);
+int shell_registry_release_dbx(struct dbx *db, const char *id);
+int shell_registry_heartbeat_dbx(struct dbx *db, const char *id, long long now_ms,
+				 long long bytes_in, long long bytes_out);
+int shell_registry_close_dbx(struct dbx *db, const char *id, const struct audit_event *ev);
+int shell_registry_set_detail_dbx(struct dbx *db, const char *id, const char *detail_json);
+int shell_registry_reap_dbx(struct dbx *db, const char *replica, json_t **reaped);
+int shell_registry_is_live_dbx(struct dbx *db, const char *id, const char *replica);
 
 /* The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22):
  * with the pid, it names one process for good. 0 or -1 when the process does not exist. */

@@ -62,13 +62,14 @@ describe('make install', () => {
 		}
 	});
 
-	it('installs the three programs, and not the in-pod ones', () => {
-		for (const p of ['periscope.fcgi', 'periscope-wsbridge', 'periscope-audit']) {
+	it('installs the four programs, and not the in-pod ones', () => {
+		for (const p of ['periscope.fcgi', 'periscope-wsbridge', 'periscope-audit', 'periscope-db']) {
 			const f = staged(path.join(dirs.bindir, p));
 			assert.ok(fs.statSync(f).mode & 0o111, `${f} is executable`);
 		}
 		assert.equal(run(staged(path.join(dirs.bindir, 'periscope.fcgi')), ['--help']).status, 0);
 		assert.equal(run(staged(path.join(dirs.bindir, 'periscope-audit')), ['--help']).status, 0);
+		assert.equal(run(staged(path.join(dirs.bindir, 'periscope-db')), ['--help']).status, 0);
 		for (const p of ['periscope-shell', 'periscope-audit-exec'])
 			assert.equal(fs.existsSync(staged(path.join(dirs.bindir, p))), false, `${p} belongs in the shell image only`);
 	});
@@ -93,7 +94,7 @@ describe('make install', () => {
 	});
 
 	it('installs man pages that man can format', () => {
-		for (const [sec, page] of [['8', 'periscope.fcgi'], ['8', 'periscope-wsbridge'], ['8', 'periscope-audit'], ['5', 'periscope.yaml']]) {
+		for (const [sec, page] of [['8', 'periscope.fcgi'], ['8', 'periscope-wsbridge'], ['8', 'periscope-audit'], ['8', 'periscope-db'], ['5', 'periscope.yaml']]) {
 			const f = staged(path.join(dirs.mandir, `man${sec}`, `${page}.${sec}`));
 			const r = run('man', ['-l', '--warnings', f], { env: { ...process.env, MANWIDTH: '80', MAN_KEEP_FORMATTING: '' } });
 			assert.equal(r.status, 0, r.out);

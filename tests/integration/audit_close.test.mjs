@@ -3,22 +3,21 @@
 // SIGKILL is found by the maintenance sweep of periscope.fcgi, which writes the close row
 // itself (reason "lost") with the bytes of the last heartbeat, within 60 s of the death.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { NODES, startStack, waitFor, wsbridgeProcesses } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
+import { stackSql } from '../lib/stack_sql.mjs';
 
 const LOST_WITHIN_MS = 60000;
 const CLUSTER = '/api/clusters/local/shell';
 const NODE = `/api/clusters/local/nodes/${NODES[0].name}/shell`;
 
-// The live-session registry, read as an operator would (sqlite3 on the database file).
+// The live-session registry, read as an operator would (sqlite3 or psql: tests/lib/stack_sql.mjs).
 function registry(stack, sql) {
-	return execFileSync('sqlite3', ['-separator', ' ', path.join(stack.runDir, 'periscope.db'), sql], { encoding: 'utf8' }).trim();
+	return stackSql(stack, sql);
 }
 
 function bridgePid(stack, sessionId) {

@@ -7,7 +7,6 @@
 // session left at the apiserver fake (the maintenance sweep, though nobody opens another
 // session); and no file left in the temporary directories.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +16,7 @@ import { NODES, startStack, waitFor, wsbridgeProcesses } from '../lib/stack.mjs'
 import { signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
+import { stackSql } from '../lib/stack_sql.mjs';
 
 const PER_KIND = 25;
 const AT_ONCE = 5;
@@ -25,7 +25,7 @@ const SESSION_OBJECTS = ['pods', 'secrets', 'serviceaccounts', 'clusterroles', '
 const SESSION_LABEL = 'periscope.io/session-id';
 
 function registeredPids(stack) {
-	const out = execFileSync('sqlite3', [path.join(stack.runDir, 'periscope.db'), 'SELECT pid FROM shell_sessions'], { encoding: 'utf8' }).trim();
+	const out = stackSql(stack, 'SELECT pid FROM shell_sessions');
 	return out ? out.split('\n').map(Number) : [];
 }
 

@@ -2,15 +2,14 @@
 // websocketd -> periscope-wsbridge -> the fake apiserver, which runs the "pod" as a real
 // bash in a pty with kubectl wired back to it through the session's kubeconfig.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as https from 'node:https';
-import * as path from 'node:path';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startStack, waitFor, within } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';
 import { describeHeartbeatAndMaxDuration } from '../lib/shell-timers.mjs';
 import { Terminal } from '../lib/terminal.mjs';
+import { stackSql } from '../lib/stack_sql.mjs';
 
 const SHELL = '/api/clusters/local/shell';
 const PROMPT = /[$#] $/m;
@@ -177,8 +176,7 @@ describe('cluster shell', () => {
 		const t = await openShell(stack, admin);
 		const hello = await t.waitFrame('hello', 30000);
 		const pod = `periscope-shell-${hello.sessionId}`;
-		const pid = Number(execFileSync('sqlite3', [path.join(stack.runDir, 'periscope.db'),
-			`SELECT pid FROM shell_sessions WHERE id = '${hello.sessionId}'`], { encoding: 'utf8' }).trim());
+		const pid = Number(stackSql(stack, `SELECT pid FROM shell_sessions WHERE id = '${hello.sessionId}'`));
 		assert.ok(pid > 0, 'the session is registered with its process');
 		process.kill(pid, 'SIGKILL');
 		await within('the WebSocket to close after its wsbridge was killed', t.closed, 20000);

@@ -6,7 +6,7 @@
 // tier and session, nothing else; it dies with the session on every path; a token the
 // apiserver shortened is refreshed before it expires.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +16,7 @@ import { findKubectl } from '../fakes/apiserver/kubectl.mjs';
 import { startStack, waitFor, within } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
+import { stackSql } from '../lib/stack_sql.mjs';
 
 const SHELL = '/api/clusters/local/shell';
 const NS = 'periscope-system';
@@ -97,8 +98,7 @@ async function assertTokenDead(stack, token) {
 }
 
 function wsbridgePid(stack, sessionId) {
-	return Number(execFileSync('sqlite3', [path.join(stack.runDir, 'periscope.db'),
-		`SELECT pid FROM shell_sessions WHERE id = '${sessionId}'`], { encoding: 'utf8' }).trim());
+	return Number(stackSql(stack, `SELECT pid FROM shell_sessions WHERE id = '${sessionId}'`));
 }
 
 describe('the cluster shell credential', () => {

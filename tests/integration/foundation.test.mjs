@@ -27,7 +27,7 @@ describe(`foundation through ${chooseServer()}`, () => {
 	it('serves health, auth config and static files', async () => {
 		const h = await anonymous(stack, '/healthz');
 		assert.equal(h.status, 200);
-		assert.deepEqual(h.json, { status: 'ok' });
+		assert.deepEqual(h.json, { status: 'ok', database: 'reachable' });
 		const c = await anonymous(stack, '/api/auth/config');
 		assert.equal(c.json.authMode, 'oidc');
 		assert.equal(c.json.providerName, 'Local IdP');

@@ -9,7 +9,7 @@
 // - the whole stack with websocketd's own --origin filter off, so that what refuses a
 //   foreign page is periscope's own Origin check.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,6 +20,7 @@ import { BUILD_DIR, NODES, deepMerge, startStack } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { toYaml } from '../lib/yaml.mjs';
+import { stackSql } from '../lib/stack_sql.mjs';
 
 const CLUSTER_SHELL = '/api/clusters/local/shell';
 const NODE_SHELL = `/api/clusters/local/nodes/${NODES[0].name}/shell`;
@@ -141,7 +142,7 @@ async function refusedByBridge(stack, opts) {
 }
 
 function shellRows(stack) {
-	return Number(execFileSync('sqlite3', [path.join(stack.runDir, 'periscope.db'), 'SELECT count(*) FROM shell_sessions'], { encoding: 'utf8' }).trim());
+	return Number(stackSql(stack, 'SELECT count(*) FROM shell_sessions'));
 }
 
 // The stack's periscope.yaml with a change, as a file of its own for a bridge to load.

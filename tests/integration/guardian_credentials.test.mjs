@@ -3,14 +3,13 @@
 // the bridge passes each renewal down to it. The AWS fake's credential clock
 // (faults.credentialLifetimeMs) makes credentials expire within seconds.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { NODES, startStack, waitFor, wsbridgeProcesses } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
+import { stackSql } from '../lib/stack_sql.mjs';
 
 const LIFETIME_MS = 6000;
 
@@ -38,8 +37,7 @@ describe(`a node shell's guardian through ${chooseServer()}`, () => {
 		await waitFor('the first credentials to expire and newer ones to be issued',
 			() => Date.now() > expiry(first) + 1000 && issued().some((r) => r.issuedAccessKeyId !== first && expiry(r.issuedAccessKeyId) > Date.now() + 1000),
 			{ timeoutMs: 30000 });
-		const pid = Number(execFileSync('sqlite3', [path.join(stack.runDir, 'periscope.db'),
-			`SELECT pid FROM shell_sessions WHERE id = '${hello.sessionId}'`], { encoding: 'utf8' }).trim());
+		const pid = Number(stackSql(stack, `SELECT pid FROM shell_sessions WHERE id = '${hello.sessionId}'`));
 		assert.ok(pid > 0);
 		process.kill(pid, 'SIGKILL');
 		await waitFor(`TerminateSession of ${ssmId} at the fake`, () => stack.aws.snapshot().terminated.some((x) => x.sessionId === ssmId), { timeoutMs: 20000 });

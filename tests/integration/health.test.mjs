@@ -46,7 +46,7 @@ describe(`health and the metrics listener through ${chooseServer()}`, () => {
 	it('/healthz says the process answers; /readyz lists every check, all passing', async () => {
 		const h = await get(`${stack.url}/healthz`);
 		assert.equal(h.status, 200);
-		assert.deepEqual(h.json, { status: 'ok' });
+		assert.deepEqual(h.json, { status: 'ok', database: 'reachable' });
 		const r = await get(`${stack.url}/readyz`);
 		assert.equal(r.status, 200, r.text);
 		assert.equal(r.json.status, 'ready');

@@ -13,6 +13,7 @@ import { NODES, startStack, waitFor } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
+import { stackSql } from '../lib/stack_sql.mjs';
 
 const CLUSTER = '/api/clusters/local/shell';
 const NODE = `/api/clusters/local/nodes/${NODES[0].name}/shell`;
@@ -47,7 +48,7 @@ function asciinemaCat(file) {
 }
 
 function registry(stack, sql) {
-	return execFileSync('sqlite3', ['-separator', ' ', path.join(stack.runDir, 'periscope.db'), sql], { encoding: 'utf8' }).trim();
+	return stackSql(stack, sql);
 }
 
 describe(`session recordings through ${chooseServer()}`, () => {

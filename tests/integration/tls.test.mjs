@@ -26,7 +26,7 @@ describe(`TLS through ${chooseServer()}`, () => {
 		assert.match(stack.url, /^https:\/\/127\.0\.0\.1:\d+$/);
 		const h = await fetchWithin(`${stack.url}/healthz`);
 		assert.equal(h.res.status, 200);
-		assert.deepEqual(JSON.parse(h.text), { status: 'ok' });
+		assert.deepEqual(JSON.parse(h.text), { status: 'ok', database: 'reachable' });
 		const page = await fetchWithin(`${stack.url}/`);
 		assert.match(page.text, /<title>periscope<\/title>/);
 		const plain = await fetchWithin(stack.url.replace('https:', 'http:') + '/healthz').then((r) => r.res.status, () => 'refused');

@@ -6,6 +6,10 @@
 #
 #   pg-cluster.sh start        prints the directory, then the libpq connection string
 #   pg-cluster.sh stop DIR     stops that cluster and removes DIR
+#   pg-cluster.sh down DIR     stops its server (fast shutdown: connections are cut), keeps DIR
+#   pg-cluster.sh up DIR       starts that server again, on the same socket
+#   pg-cluster.sh restart DIR  down, then up (what a failover or a restart looks like to
+#                              a client: its connection broken, the server back at once)
 #
 # PostgreSQL refuses to run as root, so as root the server runs as the system user
 # periscope-test (created here on first use, no home, no shell); as anyone else it runs as
@@ -38,6 +42,11 @@ as_server() {
 	fi
 }
 
+# listen_addresses='' : unix socket only. fsync off: a test cluster is thrown away.
+server_options() {
+	echo "-c listen_addresses= -k $1 -c fsync=off -c full_page_writes=off -c max_connections=200"
+}
+
 start() {
 	bin=$(bindir)
 	if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
@@ -62,10 +71,8 @@ start() {
 		rm -rf "$dir"
 		exit 1
 	fi
-	# listen_addresses='' : unix socket only. fsync off: a test cluster is thrown away.
 	if ! as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		-o "-c listen_addresses= -k $dir -c fsync=off -c full_page_writes=off -c max_connections=200" \
-		start >/dev/null 2>&1; then
+		-o "$(server_options "$dir")" start >/dev/null 2>&1; then
 		cat "$dir/server.log" >&2
 		rm -rf "$dir"
 		exit 1
@@ -87,8 +94,30 @@ stop() {
 	rm -rf "$dir"
 }
 
+check_dir() {
+	case "$1" in
+	*/periscope-pg-*) [ -d "$1/data" ] && return 0 ;;
+	esac
+	echo "pg-cluster: not a test cluster: $1" >&2
+	exit 2
+}
+
+down() {
+	check_dir "$1"
+	(cd "$1" && as_server "$(bindir)/pg_ctl" -D "$1/data" -m fast -w -t 60 stop >/dev/null)
+}
+
+up() {
+	check_dir "$1"
+	(cd "$1" && as_server "$(bindir)/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 60 \
+		-o "$(server_options "$1")" start >/dev/null)
+}
+
 case "${1:-}" in
 start) start ;;
 stop) stop "${2:?usage: pg-cluster.sh stop DIR}" ;;
-*) echo "usage: pg-cluster.sh start | stop DIR" >&2; exit 2 ;;
+down) down "${2:?usage: pg-cluster.sh down DIR}" ;;
+up) up "${2:?usage: pg-cluster.sh up DIR}" ;;
+restart) down "${2:?usage: pg-cluster.sh restart DIR}" && up "$2" ;;
+*) echo "usage: pg-cluster.sh start | stop DIR | down DIR | up DIR | restart DIR" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL 15 for a test file (tests/lib/pg-cluster.sh does the work, shared
 // with the C unit tests): initdb into a fresh temporary directory, a unix socket there only,
 // run as an unprivileged user (postgres refuses root). `start` resolves to
-// { dir, url, stop }; url is a libpq connection string, for `database.url`. Without the
+// { dir, url, restart, stop }; url is a libpq connection string, for `database.url`. Without the
 // server binaries it resolves to null (the caller skips), except under CI=true, where it
 // throws: CI must never skip the PostgreSQL tests.
 import { execFile } from 'node:child_process';
@@ -29,6 +29,11 @@ export async function startPostgres() {
 	return {
 		dir,
 		url,
+		// Stops the server (fast shutdown: every connection is cut) and starts it again on the
+		// same socket, as a restart or a failover looks to its clients.
+		async restart() {
+			await within(`the PostgreSQL test cluster in ${dir} to restart`, run(SCRIPT, ['restart', dir]), START_DEADLINE_MS);
+		},
 		async stop() {
 			if (stopped) return;
 			stopped = true;

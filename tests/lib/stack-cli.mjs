@@ -1,7 +1,9 @@
 // dev/up's foreground process: starts the local stack on PERISCOPE_PORT (default 8080) and
 // keeps it until Ctrl-C, then stops everything it started. PERISCOPE_SERVER=apache puts
 // Apache in front instead of lighttpd; PERISCOPE_TLS=1 serves https:// (trust the CA file
-// it prints in the browser, or accept the warning).
+// it prints in the browser, or accept the warning). PERISCOPE_DB=postgres keeps the shared
+// state in a throwaway PostgreSQL; PERISCOPE_REPLICAS=2 runs two periscope.fcgi + websocketd
+// sets behind the web server (docs/deployment.md "N replicas").
 //
 // Your own settings, merged over the configuration the stack generates (objects key by key,
 // lists and values replaced): `dev/up --config my.yaml` (a file, YAML or JSON) and/or
@@ -59,7 +61,9 @@ const edge = stack.config.clusters.some((c) => c.name === EDGE_NAME && c.backend
 console.log(`
 periscope is up:   ${stack.url}   (behind ${stack.server}${stack.tls ? `, certificate from the CA in ${stack.caFile}` : ''})
 identity provider: ${stack.idp.issuer}   (users admin/admin, viewer/viewer, ops/ops)
-run directory:     ${stack.runDir}   (config, database, logs)${Object.keys(overrides).length ? `\nyour settings:     ${Object.keys(overrides).join(', ')} (merged into ${stack.configPath})` : ''}
+run directory:     ${stack.runDir}   (config, database, logs)
+database:          ${stack.pg ? `PostgreSQL ${stack.pg.url}` : `SQLite ${stack.config.audit.dbPath}`}   (PERISCOPE_DB=sqlite|postgres)
+replicas:          ${stack.replicas.map((r) => `${r.name} (periscope.fcgi ${r.fcgiAddr}, websocketd :${r.wsPort})`).join(', ')}   (PERISCOPE_REPLICAS=N)${Object.keys(overrides).length ? `\nyour settings:     ${Object.keys(overrides).join(', ')} (merged into ${stack.configPath})` : ''}
 metrics:           ${stack.metricsUrl}   (Prometheus; not on the site itself, docs/monitoring.md)
 readiness:         ${stack.url}/readyz
 terminals:         websocketd --maxforks=${stack.maxforks} (periscope.fcgi --print-maxforks: the caps plus headroom)

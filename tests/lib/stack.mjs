@@ -9,6 +9,13 @@
 // The web server is lighttpd or Apache: opts.server, else PERISCOPE_SERVER (default
 // lighttpd). opts.tls (else PERISCOPE_TLS=1) serves https:// with a certificate from a
 // throwaway CA (stack.ca is its PEM, for clients to trust).
+//
+// opts.db (else PERISCOPE_DB): 'sqlite' (default, the file in the run directory) or
+// 'postgres' (a throwaway PostgreSQL started for the stack, tests/lib/postgres.mjs, as
+// database.url; stack.pg restarts or stops it). opts.replicas (else PERISCOPE_REPLICAS,
+// default 1): how many periscope.fcgi + websocketd sets (replicas "a", "b", ...) share the
+// database behind the one web server, which spreads the API and the terminals over them
+// (docs/deployment.md "N replicas"). Replica "a" also serves the agent tunnel.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -23,10 +30,11 @@ import { randomBytes } from 'node:crypto';
 import { startApiserver } from '../fakes/apiserver/server.mjs';
 import { startAws } from '../fakes/aws/server.mjs';
 import { startIdp } from '../fakes/idp/server.mjs';
+import { startPostgres } from './postgres.mjs';
 import { nodeReaderRbac, provisionerRbac, tierBindings } from './cluster-rbac.mjs';
 import { within } from './deadline.mjs';
 import { makeCertificates } from './tls.mjs';
-import { chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
+import { apacheGateReplica, chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
 import { toYaml } from './yaml.mjs';
 
 export { within };
@@ -303,7 +311,21 @@ const PORT_ATTEMPTS = 8;
 // What the server's own AWS identity is read from (eks clusters); websocketd passes them on.
 const SERVER_IDENTITY_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI,AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,AWS_ROLE_ARN,AWS_WEB_IDENTITY_TOKEN_FILE,AWS_ROLE_SESSION_NAME,AWS_EC2_METADATA_DISABLED';
 
+// Process names of a replica's programs: replica "a" keeps the single-replica names.
+export function replicaProcessName(program, replica) {
+	return replica === 'a' ? program : `${program}-${replica}`;
+}
+
+function stackShape(opts) {
+	const db = opts.db ?? (process.env.PERISCOPE_DB || 'sqlite');
+	if (!['sqlite', 'postgres'].includes(db)) throw new Error(`PERISCOPE_DB must be sqlite or postgres, not ${JSON.stringify(db)}`);
+	const replicas = Number(opts.replicas ?? (process.env.PERISCOPE_REPLICAS || 1));
+	if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) throw new Error(`PERISCOPE_REPLICAS must be 1 to 8, not ${JSON.stringify(replicas)}`);
+	return { db, names: 'abcdefgh'.slice(0, replicas).split('') };
+}
+
 export async function startStack(opts = {}) {
+	const { db: dbEngine, names: replicaNames } = stackShape(opts);
 	const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-stack-'));
 	fs.mkdirSync(path.join(runDir, 'spool'));
 	const server = chooseServer(opts.server);
@@ -317,12 +339,16 @@ export async function startStack(opts = {}) {
 	let fcgiPort;
 	let metricsPort;
 	let url;
+	// The replicas after "a": { name, wsPort, fcgiPort } each.
+	let others = [];
 	const pickPorts = async () => {
 		port = opts.port ?? (await freePort());
 		wsPort = await freePort();
 		tunnelPort = await freePort();
 		fcgiPort = await freePort();
 		metricsPort = await freePort();
+		others = [];
+		for (const name of replicaNames.slice(1)) others.push({ name, wsPort: await freePort(), fcgiPort: await freePort() });
 		url = `${scheme}://127.0.0.1:${port}`;
 	};
 	await pickPorts();
@@ -343,14 +369,21 @@ export async function startStack(opts = {}) {
 	let maxforks;
 	let fcgiAddr;
 	let awsServerEnv = {};
+	let pg = null;
+	let replicas = [];
 	const stop = async () => {
-		for (const p of procs.reverse()) await p.stop();
+		for (const p of [...procs].reverse()) await p.stop();
+		if (pg) await pg.stop();
 		if (aws) await within('the AWS fake to close (its host shells to exit)', aws.close(), 20000);
 		if (api) await within('the apiserver fake to close (its pod shells to exit)', api.close(), 20000);
 		if (idp) await within('the IdP to close', idp.close(), 20000);
 		if (!opts.keepRunDir && !process.env.PERISCOPE_KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
 	};
 	try {
+		if (dbEngine === 'postgres') {
+			pg = await startPostgres();
+			if (!pg) throw new Error('PERISCOPE_DB=postgres: PostgreSQL is not installed (apt-get install postgresql)');
+		}
 		if (tlsWanted) tls = makeCertificates(runDir);
 		makeTunnelHostKey(runDir);
 		idp = await startIdp({ port: opts.idpPort ?? 0, clients: [client()], ...(opts.idp || {}) });
@@ -388,6 +421,7 @@ export async function startStack(opts = {}) {
 			try {
 				if (attempt > 1 && !opts.idp?.clients) await idp.addClient(client());
 				config = deepMerge(baseConfig({ url, issuer: idp.issuer, runDir, aws, tunnelPortBase: await freePort() }), structuredClone(opts.config ?? {}));
+				if (pg) config.database = { ...(config.database || {}), url: pg.url };
 				// Tests name the fake cluster's kubeconfig before they know the run directory.
 				for (const c of config.clusters) if (c.kubeconfigPath === '@KUBECONFIG@') c.kubeconfigPath = path.join(runDir, 'local.kubeconfig');
 				configPath = path.join(runDir, 'periscope.yaml');
@@ -414,26 +448,36 @@ export async function startStack(opts = {}) {
 					...(opts.env || {}),
 				};
 				const marks = logSizes(runDir);
-				fcgiAddr = fcgiAddress(server, { runDir, fcgiPort });
-				if (server !== 'apache') fs.rmSync(fcgiAddr, { force: true });
-				const fcgi = launch('periscope-fcgi', path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--socket', fcgiAddr], { env, runDir });
-				procs.push(fcgi);
-				if (server === 'apache') await listening(fcgi, fcgiPort, runDir, marks);
-				else await waitFor('periscope.fcgi socket', () => fs.existsSync(fcgiAddr));
 				// opts.websocketdOrigin false leaves the page origin to periscope's own checks
 				// (the authorizer and wsbridge), which the gate tests must reach.
 				// websocketd's fork limit from the caps, as dev/up and the systemd unit set it
 				// (shell/fork_limit.h): above them, so periscope's JSON 429 answers first.
 				maxforks = execFileSync(path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--print-maxforks'],
 					{ env, encoding: 'utf8' }).trim();
-				const ws = launch('websocketd', 'websocketd', [
-					'--address=127.0.0.1', `--port=${wsPort}`, `--maxforks=${maxforks}`, '--closems=5000',
-					...(opts.websocketdOrigin === false ? [] : [`--origin=${url}`]),
-					`--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS,${SERVER_IDENTITY_ENV}${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
-					'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
-				], { env, runDir });
-				procs.push(ws);
-				await listening(ws, wsPort, runDir, marks);
+				// Each replica: its periscope.fcgi and its websocketd (one bridge per terminal),
+				// told apart by PERISCOPE_REPLICA_ID (database.replicaId).
+				replicas = [];
+				for (const r of [{ name: 'a', wsPort, fcgiPort }, ...others]) {
+					const renv = replicaNames.length > 1 ? { ...env, PERISCOPE_REPLICA_ID: r.name } : env;
+					const addr = replicaNames.length > 1 && server !== 'apache'
+						? path.join(runDir, r.name === 'a' ? 'periscope.sock' : `periscope-${r.name}.sock`)
+						: fcgiAddress(server, { runDir, fcgiPort: r.fcgiPort });
+					if (server !== 'apache') fs.rmSync(addr, { force: true });
+					const fcgi = launch(replicaProcessName('periscope-fcgi', r.name), path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--socket', addr], { env: renv, runDir });
+					procs.push(fcgi);
+					if (server === 'apache') await listening(fcgi, r.fcgiPort, runDir, marks);
+					else await waitFor(`periscope.fcgi socket of replica ${r.name}`, () => fs.existsSync(addr));
+					const ws = launch(replicaProcessName('websocketd', r.name), 'websocketd', [
+						'--address=127.0.0.1', `--port=${r.wsPort}`, `--maxforks=${maxforks}`, '--closems=5000',
+						...(opts.websocketdOrigin === false ? [] : [`--origin=${url}`]),
+						`--passenv=PATH,PERISCOPE_CONFIG,PERISCOPE_REPLICA_ID,ASAN_OPTIONS,UBSAN_OPTIONS,${SERVER_IDENTITY_ENV}${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
+						'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
+					], { env: renv, runDir });
+					procs.push(ws);
+					await listening(ws, r.wsPort, runDir, marks);
+					replicas.push({ name: r.name, fcgiAddr: addr, wsPort: r.wsPort, fcgi, websocketd: ws });
+				}
+				fcgiAddr = replicas[0].fcgiAddr;
 				// The agent tunnel (docs/agent.md): binary mode, one periscope-agent-tunnel
 				// (and its sshd) per agent connection; no origin, agents are not browsers.
 				const tunnel = launch('websocketd-tunnel', 'websocketd', [
@@ -445,7 +489,7 @@ export async function startStack(opts = {}) {
 				await listening(tunnel, tunnelPort, runDir, marks);
 				const web = webServerCommand(server, {
 					root: ROOT, runDir, port, wsPort, tunnelPort, metricsPort, fcgiAddr, webRoot: env.PERISCOPE_WEB_ROOT, tls, env,
-					tunnels: opts.webServerTunnels,
+					tunnels: opts.webServerTunnels, replicas: replicas.map((r) => ({ fcgiAddr: r.fcgiAddr, wsPort: r.wsPort })),
 				});
 				const front = launch(web.name, web.cmd, web.args, { env: web.env, runDir, group: true });
 				procs.push(front);
@@ -467,6 +511,12 @@ export async function startStack(opts = {}) {
 	}
 	return {
 		url, port, wsPort, tunnelPort, runDir, idp, api, aws, stop, server,
+		// The database: 'sqlite' or 'postgres'; pg is the PostgreSQL test cluster ({ dir, url,
+		// stop }) when there is one. replicas: [{ name, fcgiAddr, wsPort, fcgi, websocketd }].
+		db: dbEngine, pg, replicas,
+		// The replicas whose periscope.fcgi the web server asks as the terminal gate: all of
+		// them under lighttpd, one under Apache (docs/deployment.md "N replicas").
+		gateReplicas: server === 'apache' && replicas.length > 1 ? [apacheGateReplica(replicaNames)] : replicaNames,
 		// GET /metrics: the web server's loopback-only listener for it (never the public site).
 		maxforks: Number(maxforks),
 		metricsPort, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
@@ -485,15 +535,19 @@ export async function startStack(opts = {}) {
 }
 
 // The periscope-wsbridge processes of this stack (bridges and their SSM session guardians,
-// wherever they were reparented), found by the configuration in their environment.
-export function wsbridgeProcesses(stack) {
+// wherever they were reparented), found by the configuration in their environment; with
+// replica, only that replica's (PERISCOPE_REPLICA_ID, set when the stack has several).
+export function wsbridgeProcesses(stack, replica) {
 	const pids = [];
 	for (const name of fs.readdirSync('/proc')) {
 		if (!/^\d+$/.test(name)) continue;
 		try {
 			if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')[0].endsWith('/periscope-wsbridge')) continue;
 			if (fs.readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].startsWith('Z')) continue;
-			if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(`PERISCOPE_CONFIG=${stack.configPath}`)) pids.push(Number(name));
+			const environ = fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
+			if (!environ.includes(`PERISCOPE_CONFIG=${stack.configPath}`)) continue;
+			if (replica && !environ.includes(`PERISCOPE_REPLICA_ID=${replica}`)) continue;
+			pids.push(Number(name));
 		} catch {
 			// gone meanwhile, or another user's
 		}

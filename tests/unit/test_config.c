@@ -828,6 +828,42 @@ END_TEST
 /* database.url: the default is the SQLite file of audit.dbPath; sqlite:PATH names it (and
  * must agree with an explicit audit.dbPath); postgres URIs and libpq strings are parsed by
  * libpq; a password goes in database.password, resolved like other secrets. */
+/* database.replicaId names this replica in the leases of its live terminals: given, a short
+ * name; absent, the host's name (the same at every start). */
+START_TEST(replica_id_is_checked_or_made_from_the_host)
+{
+	char err[ERRLEN], host[256] = "";
+	struct config *cfg;
+
+	set_required_oidc_env();
+	ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
+	cfg = load_inline("audit:\n  dbPath: /srv/p.db\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	/* The host name first (this test host's is made of allowed characters). */
+	ck_assert_msg(strncmp(cfg->database.replica_id, host, strlen(host) > 48 ? 48 : strlen(host)) == 0,
+		      "%s does not start with %s", cfg->database.replica_id, host);
+	ck_assert_int_le(strlen(cfg->database.replica_id), 64);
+	config_free(cfg);
+
+	cfg = load_inline("database:\n  replicaId: replica-a.eu:1\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_str_eq(cfg->database.replica_id, "replica-a.eu:1");
+	config_free(cfg);
+	setenv("PERISCOPE_REPLICA_ID", "b", 1);
+	cfg = load_inline("database:\n  replicaId: replica-a\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_str_eq(cfg->database.replica_id, "b");
+	config_free(cfg);
+	unsetenv("PERISCOPE_REPLICA_ID");
+
+	assert_contains(expect_inline_error("database:\n  replicaId: two words\n", err),
+			"database.replicaId: expected 1 to 64 letters, digits, '.', '_', ':' or '-', got \"two words\"");
+	assert_contains(expect_inline_error("database:\n  replicaId: "
+					    "r12345678901234567890123456789012345678901234567890123456789012345\n", err),
+			"database.replicaId: expected 1 to 64");
+}
+END_TEST
+
 START_TEST(database_url_picks_the_engine)
 {
 	char err[ERRLEN];
@@ -1257,6 +1293,7 @@ static Suite *config_suite(void)
 	tcase_add_test(load, null_values_keep_defaults_and_empty_file_is_fine);
 	tcase_add_test(load, helpers);
 	tcase_add_test(load, database_url_picks_the_engine);
+	tcase_add_test(load, replica_id_is_checked_or_made_from_the_host);
 
 	tcase_add_test(env, env_table_matches_example_comments);
 	tcase_add_test(env, every_env_var_overrides_the_file);

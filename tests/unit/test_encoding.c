@@ -1,5 +1,7 @@
+#include <nettle/base64.h>
 #include <string.h>
 
+#include "core/b64_fast.h"
 #include "core/buf.h"
 #include "core/encoding.h"
 #include "core/timeutil.h"
@@ -29,6 +31,32 @@ START_TEST(base64url_refuses_standard_alphabet_and_bad_length)
 	ck_assert_int_eq(b64url_decode("ab+/", 4, &out, &n), -1);
 	ck_assert_int_eq(b64url_decode("abcde", 5, &out, &n), -1);
 	ck_assert_ptr_null(out);
+}
+END_TEST
+
+/* RFC 4648 §10's vectors, then every length to 300 against nettle's encoder. */
+START_TEST(fast_base64_matches_rfc4648_and_nettle)
+{
+	static const char *const vectors[][2] = { { "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" },
+		{ "foo", "Zm9v" }, { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" }, { "foobarbazqu", "Zm9vYmFyYmF6cXU=" } };
+	unsigned char data[300];
+	char got[B64_ENCODED_LENGTH(300) + 1], want[BASE64_ENCODE_RAW_LENGTH(300) + 1];
+
+	for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+		size_t len = strlen(vectors[i][0]);
+		b64_encode_into(got, vectors[i][0], len);
+		got[B64_ENCODED_LENGTH(len)] = '\0';
+		ck_assert_str_eq(got, vectors[i][1]);
+	}
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (unsigned char)(i * 167 + 13);
+	for (size_t len = 0; len <= sizeof data; len++) {
+		ck_assert_uint_eq(B64_ENCODED_LENGTH(len), BASE64_ENCODE_RAW_LENGTH(len));
+		b64_encode_into(got, data + (sizeof data - len), len);
+		base64_encode_raw(want, len, data + (sizeof data - len));
+		ck_assert_mem_eq(got, want, B64_ENCODED_LENGTH(len));
+	}
 }
 END_TEST
 
@@ -92,6 +120,7 @@ static Suite *encoding_suite(void)
 	tcase_add_test(tc, base64url_round_trip_without_padding);
 	tcase_add_test(tc, base64url_refuses_standard_alphabet_and_bad_length);
 	tcase_add_test(tc, sha256_matches_known_vector);
+	tcase_add_test(tc, fast_base64_matches_rfc4648_and_nettle);
 	tcase_add_test(tc, random_tokens_differ_and_have_expected_length);
 	tcase_add_test(tc, buf_enforces_its_maximum);
 	tcase_add_test(tc, rfc3339_parses_offsets_and_fractions);

@@ -132,6 +132,41 @@ static double ev_time(json_t *lines, size_t i)
 	return json_real_value(json_array_get(json_array_get(lines, i), 0));
 }
 
+/* Event times are written as asciinema writes them ("%.6f" of the seconds), byte for byte. */
+START_TEST(event_times_are_written_with_six_decimals)
+{
+	static const struct { long long at; const char *want; } events[] = {
+		{ 1000, "[0.000000, \"o\", \"a\"]\n" }, { 1007, "[0.007000, \"o\", \"a\"]\n" },
+		{ 2234, "[1.234000, \"o\", \"a\"]\n" }, { 1001000, "[1000.000000, \"o\", \"a\"]\n" },
+		{ 360000999, "[359999.999000, \"o\", \"a\"]\n" },
+	};
+	struct rec_file f;
+	struct recording r;
+	char err[256], *line = NULL;
+	size_t cap = 0, i = 0;
+	json_t *extra = json_object();
+	FILE *in;
+
+	rec_file_init(&f);
+	ck_assert_int_eq(recording_open(&r, f.path, 1 << 20, false, "t", 1700000000123LL, 1000, err,
+					sizeof err), 0);
+	for (size_t k = 0; k < sizeof events / sizeof events[0]; k++)
+		recording_output(&r, "a", 1, events[k].at);
+	recording_close(&r, 360001000, extra);
+	recording_free(&r);
+	in = fopen(f.path, "rb");
+	ck_assert_ptr_nonnull(in);
+	ck_assert(getline(&line, &cap, in) > 0); /* the header */
+	for (; i < sizeof events / sizeof events[0] && getline(&line, &cap, in) > 0; i++)
+		ck_assert_str_eq(line, events[i].want);
+	ck_assert_uint_eq(i, sizeof events / sizeof events[0]);
+	free(line);
+	fclose(in);
+	json_decref(extra);
+	rec_file_done(&f);
+}
+END_TEST
+
 START_TEST(header_events_and_close_fields)
 {
 	struct rec_file f;
@@ -389,6 +424,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, cap_keeps_head_and_tail_with_a_marker);
 	tcase_add_test(tc, paths_only_for_session_ids);
 	tcase_add_test(tc, sweep_deletes_recordings_without_rows);
+	tcase_add_test(tc, event_times_are_written_with_six_decimals);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,8 +3,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_escape.h"
+#include "core/utf8.h"
 #include "shell/transcript.h"
 #include "unit.h"
+
+/* transcript_to_json as the close row gets it: the numbers in o, the text members parsed
+ * back into o. */
+static void to_json(const struct transcript *t, json_t *o)
+{
+	struct buf members, text;
+	json_t *parsed;
+
+	buf_init(&members, 1 << 20);
+	buf_init(&text, 1 << 20);
+	ck_assert_int_eq(transcript_to_json(t, o, &members), 0);
+	ck_assert_int_eq(buf_printf(&text, "{%s}", members.len ? members.data : ""), 0);
+	parsed = json_loads(text.data, 0, NULL);
+	ck_assert_ptr_nonnull(parsed);
+	ck_assert_int_eq(json_object_update(o, parsed), 0);
+	json_decref(parsed);
+	buf_free(&members);
+	buf_free(&text);
+}
 
 static const char *str(json_t *o, const char *key)
 {
@@ -24,7 +45,7 @@ START_TEST(everything_while_it_fits)
 	ck_assert_int_eq(transcript_init(&t, 10), 0);
 	transcript_add(&t, "hello ", 6);
 	transcript_add(&t, "you!", 4);
-	transcript_to_json(&t, o);
+	to_json(&t, o);
 	ck_assert_str_eq(str(o, "transcript"), "hello you!");
 	ck_assert_int_eq(num(o, "transcript_bytes"), 10);
 	ck_assert(json_is_false(json_object_get(o, "truncated")));
@@ -46,7 +67,7 @@ START_TEST(head_and_tail_past_the_cap)
 		transcript_add(&t, "0123456789", 10);
 	snprintf(line, sizeof line, "LAST!");
 	transcript_add(&t, line, 5);
-	transcript_to_json(&t, o);
+	to_json(&t, o);
 	ck_assert_str_eq(str(o, "transcript"), "01234");
 	ck_assert_str_eq(str(o, "transcript_tail"), "LAST!");
 	ck_assert_int_eq(num(o, "transcript_bytes"), 35);
@@ -70,14 +91,14 @@ START_TEST(the_ring_keeps_the_latest_bytes_in_order_across_writes)
 	transcript_add(&t, "gh", 2);
 	transcript_add(&t, "i", 1);
 	transcript_add(&t, "jk", 2);
-	transcript_to_json(&t, o);
+	to_json(&t, o);
 	ck_assert_str_eq(str(o, "transcript"), "abcd");
 	ck_assert_str_eq(str(o, "transcript_tail"), "ijk");
 	ck_assert_int_eq(num(o, "tail_from"), 8);
 	/* One write far longer than the cap keeps its own end. */
 	transcript_add(&t, "0123456789xyz", 13);
 	json_object_clear(o);
-	transcript_to_json(&t, o);
+	to_json(&t, o);
 	ck_assert_str_eq(str(o, "transcript_tail"), "xyz");
 	ck_assert_int_eq(num(o, "transcript_bytes"), 24);
 	transcript_free(&t);
@@ -94,7 +115,7 @@ START_TEST(the_tail_starts_at_a_character)
 	ck_assert_int_eq(transcript_init(&t, 6), 0);
 	transcript_add(&t, "abc", 3);
 	transcript_add(&t, "zzzz\xc3\xa9xy", 8);
-	transcript_to_json(&t, o);
+	to_json(&t, o);
 	ck_assert_str_eq(str(o, "transcript_tail"), "xy");
 	ck_assert_int_eq(num(o, "tail_from"), 9);
 	transcript_free(&t);
@@ -122,6 +143,83 @@ START_TEST(join_marks_the_gap)
 }
 END_TEST
 
+/* What jansson writes for the same bytes made valid UTF-8 (utf8_sanitize + json_dumps),
+ * the reference the fast escape must match byte for byte. */
+static char *jansson_text(const unsigned char *data, size_t len)
+{
+	size_t n;
+	char *clean = utf8_sanitize(data, len, &n), *text;
+	json_t *s = json_stringn(clean, n);
+
+	text = json_dumps(s, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(s);
+	free(clean);
+	return text;
+}
+
+static void escapes_as_jansson(const unsigned char *data, size_t len)
+{
+	struct buf b;
+	char *want = jansson_text(data, len);
+
+	buf_init(&b, 1 << 20);
+	ck_assert_int_eq(json_escape_sanitized(&b, data, len), 0);
+	ck_assert_ptr_nonnull(want);
+	ck_assert_uint_eq(b.len, strlen(want));
+	ck_assert_mem_eq(b.data, want, b.len);
+	free(want);
+	buf_free(&b);
+}
+
+START_TEST(text_is_escaped_byte_for_byte_as_jansson_escapes_it)
+{
+	static const char *const cases[] = {
+		"", "plain ascii, long enough for whole words: 0123456789abcdef",
+		"quote \" backslash \\ slash / del \x7f", "\b\f\n\r\t\x01\x1b[0m\x1f",
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 end",
+		"bad \xff \xc3 \xe2\x82 \xed\xa0\x80 \xf4\x90\x80\x80 \xc0\xaf",
+		"ends inside a sequence \xe2\x82",
+	};
+	unsigned char bytes[9000];
+	unsigned state = 12345;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		escapes_as_jansson((const unsigned char *)cases[i], strlen(cases[i]));
+	/* NUL, which jansson never sees (utf8_sanitize replaces it). */
+	escapes_as_jansson((const unsigned char *)"a\0b", 3);
+	/* Every byte value, at every offset of a word, across the 4096-byte blocks. */
+	for (int round = 0; round < 200; round++) {
+		size_t len = (size_t)(round * 45) % sizeof bytes;
+		for (size_t i = 0; i < len; i++) {
+			state = state * 1103515245u + 12345u;
+			/* Mostly text, some controls, quotes and high bytes. */
+			bytes[i] = (state >> 16) % 4 ? (unsigned char)(0x20 + (state >> 8) % 95)
+						     : (unsigned char)(state >> 20);
+		}
+		escapes_as_jansson(bytes, len);
+	}
+}
+END_TEST
+
+START_TEST(plain_prefix_stops_at_the_first_byte_to_escape)
+{
+	unsigned char text[40];
+
+	memset(text, 'a', sizeof text);
+	ck_assert_uint_eq(json_plain_prefix(text, sizeof text), sizeof text);
+	for (size_t at = 0; at < sizeof text; at++) {
+		static const unsigned char stops[] = { '"', '\\', 0x00, 0x1f, 0x80, 0xff };
+		for (size_t k = 0; k < sizeof stops; k++) {
+			text[at] = stops[k];
+			ck_assert_uint_eq(json_plain_prefix(text, sizeof text), at);
+		}
+		text[at] = 0x7f; /* DEL needs no escape in JSON */
+		ck_assert_uint_eq(json_plain_prefix(text, sizeof text), sizeof text);
+		text[at] = 'a';
+	}
+}
+END_TEST
+
 static Suite *transcript_suite(void)
 {
 	Suite *s = suite_create("transcript");
@@ -132,6 +230,8 @@ static Suite *transcript_suite(void)
 	tcase_add_test(tc, the_ring_keeps_the_latest_bytes_in_order_across_writes);
 	tcase_add_test(tc, the_tail_starts_at_a_character);
 	tcase_add_test(tc, join_marks_the_gap);
+	tcase_add_test(tc, text_is_escaped_byte_for_byte_as_jansson_escapes_it);
+	tcase_add_test(tc, plain_prefix_stops_at_the_first_byte_to_escape);
 	suite_add_tcase(s, tc);
 	return s;
 }

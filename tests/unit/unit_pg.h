@@ -51,6 +51,7 @@ static inline int unit_pg_start(struct unit_pg *pg)
 		return -1;
 	/* The forked tests find it here. */
 	setenv("PERISCOPE_TEST_PG_URL", pg->url, 1);
+	setenv("PERISCOPE_TEST_PG_DIR", pg->dir, 1);
 	return 0;
 }
 
@@ -64,6 +65,27 @@ static inline void unit_pg_stop(struct unit_pg *pg)
 	if (system(cmd) != 0)
 		fprintf(stderr, "# could not stop the PostgreSQL test cluster in %s\n", pg->dir);
 	unsetenv("PERISCOPE_TEST_PG_URL");
+	unsetenv("PERISCOPE_TEST_PG_DIR");
+}
+
+/* Whether this program started the server itself (and so may stop and start it). */
+static inline bool unit_pg_owned(void)
+{
+	const char *dir = getenv("PERISCOPE_TEST_PG_DIR");
+
+	return dir && *dir;
+}
+
+/* Stops ("down"), starts ("up") or restarts the server this program started
+ * (tests/lib/pg-cluster.sh), as an operator's restart or a failover would. */
+static inline void unit_pg_server(const char *action)
+{
+	char cmd[1200];
+
+	ck_assert_msg(unit_pg_owned(), "the PostgreSQL server was given, not started here");
+	snprintf(cmd, sizeof cmd, "'%s/tests/lib/pg-cluster.sh' %s '%s'", unit_srcdir(), action,
+		 getenv("PERISCOPE_TEST_PG_DIR"));
+	ck_assert_msg(system(cmd) == 0, "pg-cluster.sh %s failed", action);
 }
 
 /* Runs one statement on the server's default database (CREATE/DROP DATABASE). */
