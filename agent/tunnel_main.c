@@ -27,7 +27,6 @@
 #include "store/agent_registry.h"
 #include "store/audit.h"
 #include "store/db.h"
-#include "store/db_check.h"
 #include "store/dbx.h"
 #include "store/dbx_config.h"
 
@@ -216,8 +215,7 @@ int main(void)
 	t.cfg = cfg;
 	if (log_sink_open(cfg->server.wsbridge_log, "periscope-agent-tunnel", err, sizeof err) != 0)
 		log_msg(LOG_ERROR, "agent-tunnel", "%s; logging to stderr", err);
-	if (db_engine_servable(cfg, err, sizeof err) != 0 ||
-	    dbx_open_configured(cfg, &t.db, err, sizeof err) != 0) {
+	if (dbx_open_configured(cfg, &t.db, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "agent-tunnel", "%s", err);
 		goto done;
 	}

@@ -20,7 +20,6 @@
 #include "store/audit_chain.h"
 #include "store/audit_retention.h"
 #include "store/db.h"
-#include "store/db_check.h"
 #include "store/dbx_config.h"
 
 enum { EXIT_DONE = 0, EXIT_ATTENTION = 1, EXIT_USAGE = 2, EXIT_DB = 3 };
@@ -115,8 +114,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "periscope-audit: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (db_engine_servable(cfg, err, sizeof err) != 0 ||
-	    dbx_open_configured(cfg, &db, err, sizeof err) != 0) {
+	if (dbx_open_configured(cfg, &db, err, sizeof err) != 0) {
 		fprintf(stderr, "periscope-audit: %s\n", err);
 		status = EXIT_DB;
 		goto done;

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "auth/oidc_client.h"
 #include "k8s/eks_access.h"
+#include "aws/ssm_message.h"
 #include "store/dbx.h"
 
 struct worker {
@@ -22,6 +23,9 @@ struct worker {
 	struct auth_ctx auth;
 	struct cred_cache *creds;            /* the process's, shared by the workers */
 	struct upstream_tally tally;         /* this request's upstream calls, flushed after it */
+	/* Random bytes for request ids, refilled 512 at a time (libuuid's uuid_generate_random
+	 * read its random source on every request: 9k instructions and a system call). */
+	struct ssm_uuid_pool request_ids;
 };
 
 int worker_init(struct worker *w, const struct config *cfg, char *err, size_t errlen);

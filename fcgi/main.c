@@ -221,10 +221,6 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	/* Fail fast on an unusable database (and migrate it once, before the workers). */
-	if (db_engine_servable(cfg, err, sizeof err) != 0) {
-		fprintf(stderr, "periscope.fcgi: %s\n", err);
-		goto done;
-	}
 	if (dbx_open_configured(cfg, &db, err, sizeof err) != 0) {
 		fprintf(stderr, "periscope.fcgi: %s\n", err);
 		goto done;

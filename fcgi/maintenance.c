@@ -40,39 +40,66 @@ static struct dbx *open_shared(const struct config *cfg)
 	return db;
 }
 
-static void reap_lost(const struct config *cfg, struct dbx *db)
+/* Other replicas' leases are trusted only once the database has answered every pass for a
+ * whole lease: after an outage (or at this process's start), their bridges' heartbeats are
+ * as late as the outage was long, through no fault of theirs, and they renew within a
+ * second of the database's return (wsbridge/session.c). Until then only this replica's
+ * own rows are judged, by pid. */
+static bool leases_trusted(const struct maintenance *m)
 {
-	int n = shell_registry_reap_dbx(db, cfg->database.replica_id, NULL);
+	return m->db_ok_since && monotonic_ms() - m->db_ok_since >= SHELL_LEASE_MS;
+}
 
-	if (n < 0)
+static struct dbx *open_pass(struct maintenance *m)
+{
+	struct dbx *db = open_shared(m->cfg);
+
+	if (!db)
+		m->db_ok_since = 0;
+	else if (!m->db_ok_since)
+		m->db_ok_since = monotonic_ms();
+	return db;
+}
+
+static void reap_lost(struct maintenance *m, struct dbx *db)
+{
+	const char *replica = m->cfg->database.replica_id;
+	int n = leases_trusted(m) ? shell_registry_reap_dbx(db, replica, NULL)
+				  : shell_registry_reap_pids_dbx(db, replica, NULL);
+
+	if (n < 0) {
+		m->db_ok_since = 0;
 		log_msg(LOG_ERROR, "maintenance", "reaping lost terminals failed: %s", dbx_errmsg(db));
+	}
 	else if (n > 0)
 		log_json(LOG_INFO, "maintenance", "closed the sessions of terminals that died",
 			 json_pack("{s:i, s:s}", "sessions", n, "reason", "lost"));
 }
 
-void maintenance_reap(const struct config *cfg)
+void maintenance_reap(struct maintenance *m)
 {
-	struct dbx *db = open_shared(cfg);
+	struct dbx *db = open_pass(m);
 
 	if (!db)
 		return;
-	reap_lost(cfg, db);
+	reap_lost(m, db);
 	dbx_close(db);
 }
 
-void maintenance_sweep(const struct config *cfg, struct cred_cache *creds)
+void maintenance_sweep(struct maintenance *m)
 {
-	struct dbx *db = open_shared(cfg);
+	struct dbx *db = open_pass(m);
 
 	if (!db)
 		return;
 	/* The close rows first: they do not wait on any cluster. */
-	reap_lost(cfg, db);
+	reap_lost(m, db);
 	if (shell_control_purge_watchers_dbx(db) < 0)
 		log_msg(LOG_ERROR, "maintenance", "forgetting the watchers of closed sessions failed: %s",
 			dbx_errmsg(db));
-	cluster_shell_sweep_all(cfg, db, creds);
+	/* The objects of sessions whose rows are gone; a live row (a lease not trusted yet
+	 * included) keeps its objects. */
+	cluster_shell_sweep_all(m->cfg, db, leases_trusted(m), m->creds);
 	dbx_close(db);
 }
 
@@ -176,12 +203,12 @@ static void *maintenance_main(void *arg)
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += SWEEP_INTERVAL_S;
 		pthread_mutex_unlock(&m->lock);
-		maintenance_reap(m->cfg);
+		maintenance_reap(m);
 		if (now >= next_upkeep) {
 			maintenance_run_once(m->cfg);
 			next_upkeep = now + (long long)m->cfg->audit.vacuum_interval_s * 1000;
 		}
-		maintenance_sweep(m->cfg, m->creds);
+		maintenance_sweep(m);
 		audit_minute(m->cfg, &last_budget_alarm);
 		pthread_mutex_lock(&m->lock);
 		while (!m->stop && pthread_cond_timedwait(&m->wake, &m->lock, &until) != ETIMEDOUT)

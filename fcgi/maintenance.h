@@ -20,16 +20,19 @@ struct maintenance {
 	pthread_cond_t wake;
 	bool stop;
 	bool started;
+	/* Since when (monotonic ms) every pass has reached the database; 0 after one that did
+	 * not. Other replicas' leases are judged only once this is SHELL_LEASE_MS old. */
+	long long db_ok_since;
 };
 
 int maintenance_start(struct maintenance *m, const struct config *cfg, struct cred_cache *creds);
 void maintenance_stop(struct maintenance *m);
 /* One pass of the audit upkeep (retention) and expired sessions. */
 void maintenance_run_once(const struct config *cfg);
-/* Writes the close rows (reason "lost") of terminals whose process is gone. */
-void maintenance_reap(const struct config *cfg);
-/* Writes the close rows of terminals whose process is gone and deletes what cluster-shell
- * sessions left on their clusters. */
-void maintenance_sweep(const struct config *cfg, struct cred_cache *creds);
+/* Writes the close rows (reason "lost") of terminals whose process is gone, or whose
+ * replica's lease expired. */
+void maintenance_reap(struct maintenance *m);
+/* The same, and deletes what cluster-shell sessions left on their clusters. */
+void maintenance_sweep(struct maintenance *m);
 
 #endif

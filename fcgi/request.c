@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
 
 #include "net/http_client.h"
 #include "core/log.h"
@@ -94,7 +93,7 @@ fail:
 static void choose_request_id(struct request *rq)
 {
 	const char *given = request_env(rq, "HTTP_X_REQUEST_ID");
-	uuid_t u;
+	uint8_t u[SSM_UUID_LEN];
 
 	if (given && *given && strlen(given) < sizeof rq->request_id &&
 	    strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
@@ -102,8 +101,8 @@ static void choose_request_id(struct request *rq)
 		strcpy(rq->request_id, given);
 		return;
 	}
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, rq->request_id);
+	ssm_uuid_generate_pooled(&rq->w->request_ids, u);
+	ssm_uuid_format(u, rq->request_id);
 }
 
 int request_init(struct request *rq, FCGX_Request *fcgx, struct worker *w)

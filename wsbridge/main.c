@@ -16,7 +16,6 @@
 
 #include "backends.h"
 #include "store/db.h"
-#include "store/db_check.h"
 #include "store/dbx_config.h"
 #include "shell/frames.h"
 #include "core/log.h"
@@ -199,8 +198,7 @@ int main(void)
 		status = refuse("E_INTERNAL", "out of memory", NULL);
 		goto done;
 	}
-	if (db_engine_servable(cfg, err, sizeof err) != 0 ||
-	    dbx_open_configured(cfg, &s.dbx, err, sizeof err) != 0) {
+	if (dbx_open_configured(cfg, &s.dbx, err, sizeof err) != 0) {
 		log_msg(LOG_ERROR, "wsbridge", "%s", err);
 		status = refuse("E_INTERNAL", "the session database is unavailable", NULL);
 		goto done;

@@ -26,6 +26,10 @@
 #define HEARTBEAT_MISSES 3
 /* A heartbeat that found the database's write lock taken is tried again this much later. */
 #define HEARTBEAT_RETRY_MS 50
+/* A heartbeat that failed (the database away, a failover) is tried again this soon: the
+ * row's lease must be renewed within a second of the database's return, before another
+ * replica's reaper trusts the leases again (fcgi/maintenance.c). */
+#define HEARTBEAT_FAILED_RETRY_MS 1000
 
 static int check_timers(struct session *s, long long now);
 
@@ -380,6 +384,7 @@ static void record_heartbeat(struct session *s, long long now)
 		log_msg(LOG_WARN, "wsbridge", "session %s: heartbeat not recorded: %s", s->session_id,
 			dbx_errmsg(s->dbx));
 		dbx_rollback(s->dbx);
+		s->next_heartbeat = now + HEARTBEAT_FAILED_RETRY_MS;
 		return;
 	}
 	s->counted_in = s->bytes_in;

@@ -186,7 +186,8 @@ static int encode(struct ssm_session *s, const char *type, int64_t seq, uint64_t
 	struct ssm_message m;
 
 	memset(&m, 0, sizeof m);
-	snprintf(m.message_type, sizeof m.message_type, "%s", type);
+	/* A bounded copy (snprintf's "%s" was ~600 instructions a message). */
+	memcpy(m.message_type, type, strnlen(type, sizeof m.message_type - 1));
 	m.schema_version = SSM_SCHEMA_VERSION;
 	m.created_date_ms = created_date(s);
 	m.sequence_number = seq;

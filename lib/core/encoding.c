@@ -116,6 +116,24 @@ void hex_encode(const void *data, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+size_t format_decimal(long long v, char *out)
+{
+	/* The magnitude as unsigned, so that LLONG_MIN has one too. */
+	unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	char digits[20];
+	size_t n = 0, len = 0;
+
+	do {
+		digits[n++] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	if (v < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = digits[--n];
+	return len;
+}
+
 int sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 {
 	return gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) == 0 ? 0 : -1;

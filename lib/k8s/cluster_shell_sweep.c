@@ -55,8 +55,9 @@ int cluster_shell_delete_session(const struct k8s_client *k, const char *ns,
 }
 
 /* Deletes the objects of one kind whose session is dead. -1 when they cannot be listed. */
-static int sweep_kind(struct dbx *db, const char *replica, const struct k8s_client *k,
-		      enum shell_object_kind kind, const char *ns, const char *keep_session)
+static int sweep_kind(struct dbx *db, const char *replica, bool leases,
+		      const struct k8s_client *k, enum shell_object_kind kind, const char *ns,
+		      const char *keep_session)
 {
 	struct k8s_response r;
 	char path[512], err[256];
@@ -83,7 +84,8 @@ static int sweep_kind(struct dbx *db, const char *replica, const struct k8s_clie
 		const char *name = json_string_value(json_object_get(meta, "name"));
 
 		if (!id || !name || (keep_session && strcmp(id, keep_session) == 0) ||
-		    shell_registry_is_live_dbx(db, id, replica) != 0)
+		    (leases ? shell_registry_is_live_dbx(db, id, replica)
+			    : shell_registry_is_live_pids_dbx(db, id, replica)) != 0)
 			continue;
 		if (delete_object(k, kind, ns, name, err, sizeof err) == 0) {
 			deleted++;
@@ -96,17 +98,18 @@ static int sweep_kind(struct dbx *db, const char *replica, const struct k8s_clie
 	return deleted;
 }
 
-int cluster_shell_sweep(struct dbx *db, const char *replica, const struct k8s_client *k,
-			const char *ns, const char *keep_session)
+int cluster_shell_sweep(struct dbx *db, const char *replica, bool leases,
+			const struct k8s_client *k, const char *ns, const char *keep_session)
 {
 	int deleted = 0;
 	bool complete = true;
 
-	if (shell_registry_reap_dbx(db, replica, NULL) < 0)
+	if ((leases ? shell_registry_reap_dbx(db, replica, NULL)
+		    : shell_registry_reap_pids_dbx(db, replica, NULL)) < 0)
 		return -1;
 	/* A kind that cannot be listed does not keep the others from being swept. */
 	for (int kind = 0; kind < SHELL_OBJ_KINDS; kind++) {
-		int n = sweep_kind(db, replica, k, (enum shell_object_kind)kind, ns, keep_session);
+		int n = sweep_kind(db, replica, leases, k, (enum shell_object_kind)kind, ns, keep_session);
 
 		if (n < 0)
 			complete = false;
@@ -145,7 +148,8 @@ int cluster_shell_sweep_reaped(struct dbx *db, const char *replica, const struct
 	return deleted;
 }
 
-void cluster_shell_sweep_all(const struct config *cfg, struct dbx *db, struct cred_cache *creds)
+void cluster_shell_sweep_all(const struct config *cfg, struct dbx *db, bool leases,
+			     struct cred_cache *creds)
 {
 	if (!cfg->cluster_shell.enabled)
 		return;
@@ -160,7 +164,7 @@ void cluster_shell_sweep_all(const struct config *cfg, struct dbx *db, struct cr
 
 		if (c->cluster_shell.enabled == 0 || cluster_kube_target(c, creds, &target, err, sizeof err) != 0)
 			continue;
-		if (cluster_shell_sweep(db, cfg->database.replica_id, &k, ns, NULL) < 0)
+		if (cluster_shell_sweep(db, cfg->database.replica_id, leases, &k, ns, NULL) < 0)
 			log_msg(LOG_WARN, "sweep", "cluster %s: the sweep did not complete", c->name);
 		kube_target_clear(&target);
 	}

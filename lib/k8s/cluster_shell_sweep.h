@@ -10,6 +10,8 @@
 #ifndef PERISCOPE_CLUSTER_SHELL_SWEEP_H
 #define PERISCOPE_CLUSTER_SHELL_SWEEP_H
 
+#include <stdbool.h>
+
 struct dbx;
 
 #include "config/config.h"
@@ -25,8 +27,8 @@ int cluster_shell_delete_session(const struct k8s_client *k, const char *ns,
 
 /* Returns how many objects were deleted, or -1. keep_session: a session id never swept
  * (the caller's own, which may not be registered yet), or NULL. */
-int cluster_shell_sweep(struct dbx *db, const char *replica, const struct k8s_client *k,
-			const char *ns, const char *keep_session);
+int cluster_shell_sweep(struct dbx *db, const char *replica, bool leases,
+			const struct k8s_client *k, const char *ns, const char *keep_session);
 /* At a cluster shell's start: reaps the registry rows whose process is gone (with their
  * close rows) and deletes, by name, the objects of those that were cluster shells on this
  * cluster and namespace. No listing: the full sweep lists every session's objects and looks
@@ -36,7 +38,10 @@ int cluster_shell_sweep(struct dbx *db, const char *replica, const struct k8s_cl
  * when the registry could not be read. */
 int cluster_shell_sweep_reaped(struct dbx *db, const char *replica, const struct k8s_client *k,
 			       const char *cluster, const char *ns);
-/* The sweep for every cluster whose shell is enabled and reachable. */
-void cluster_shell_sweep_all(const struct config *cfg, struct dbx *db, struct cred_cache *creds);
+/* The sweep for every cluster whose shell is enabled and reachable. leases: other replicas'
+ * rows are judged by their lease; false just after the database came back, when they count
+ * as live (fcgi/maintenance.c). */
+void cluster_shell_sweep_all(const struct config *cfg, struct dbx *db, bool leases,
+			     struct cred_cache *creds);
 
 #endif

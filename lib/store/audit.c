@@ -90,37 +90,40 @@ static void audit_log_line(const struct audit_event *ev, long long ts_ns, long l
 
 /* The row and the chain's new head, in one write transaction: the caller's when it is in
  * one (a savepoint inside it), else its own, so that two writers never read the same head
- * (store/audit_chain.h). SQLite's BEGIN IMMEDIATE locks the whole database up front; on
- * PostgreSQL audit_chain_head_dbx reads the head FOR UPDATE, which holds every other
- * replica's writer until this transaction ends, and the identity gives ids in that order. */
+ * (store/audit_chain.h).
+ *
+ * SQLite: BEGIN IMMEDIATE locks the whole database up front; the head is read, bound as
+ * prev_hash (?18), the row inserted and hashed as stored.
+ * PostgreSQL: one statement (PG_AUDIT_INSERT) reads the head FOR UPDATE, which holds every
+ * other replica's writer until this transaction ends (the identity then gives ids in that
+ * order), inserts the row with it and returns the row as stored, which is hashed without
+ * reading it again: three round trips hold the lock (the insert, the head's update, the
+ * commit) instead of five. */
 static int insert_chained(struct dbx *db, struct dbx_stmt *st, long long *id, char *why,
 			  size_t whylen)
 {
 	bool own = !dbx_in_transaction(db);
 	char prev[AUDIT_HASH_HEX];
-	enum dbx_step step;
 
 	if ((own ? dbx_begin_write(db) : dbx_exec(db, "SAVEPOINT audit_append")) != 0) {
 		snprintf(why, whylen, "%s", dbx_errmsg(db));
 		return -1;
 	}
-	if (audit_chain_head_dbx(db, prev) != 0 || dbx_bind_text(st, 18, prev) != 0)
-		goto fail;
-	step = dbx_step(st);
 	if (db->engine == DBX_SQLITE) {
-		if (step != DBX_DONE)
+		if (audit_chain_head_dbx(db, prev) != 0 || dbx_bind_text(st, 18, prev) != 0 ||
+		    dbx_step(st) != DBX_DONE)
 			goto fail;
 		*id = sqlite3_last_insert_rowid(db->lite);
+		if (audit_chain_append_dbx(db, *id) != 0)
+			goto fail;
 	} else {
-		/* INSERT ... RETURNING id. */
-		if (step != DBX_ROW)
+		if (dbx_step(st) != DBX_ROW)
 			goto fail;
 		*id = dbx_column_int64(st, 0);
-		if (dbx_step(st) != DBX_DONE)
+		if (audit_chain_append_row_dbx(db, st) != 0 || dbx_step(st) != DBX_DONE)
 			goto fail;
 	}
-	if (audit_chain_append_dbx(db, *id) != 0 ||
-	    (own ? dbx_commit(db) : dbx_exec(db, "RELEASE audit_append")) != 0)
+	if ((own ? dbx_commit(db) : dbx_exec(db, "RELEASE audit_append")) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -138,11 +141,17 @@ fail:
 
 int audit_write_dbx(struct dbx *db, const struct audit_event *ev, long long *id_out)
 {
-#define AUDIT_INSERT                                                                        \
+#define AUDIT_INSERT_COLUMNS                                                                \
 	"INSERT INTO audit_events (ts_unix_nano, request_id, route, actor_sub, actor_email,"  \
 	" actor_groups, verb, outcome, cluster, res_group, res_version, res_type,"            \
-	" res_namespace, res_name, reason, session_id, extra, prev_hash)"                     \
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+	" res_namespace, res_name, reason, session_id, extra, prev_hash)"
+	static const char sql[] = AUDIT_INSERT_COLUMNS " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	/* The head, locked, is the 18th value; the row comes back as the chain hashes it. */
+	static const char pg_sql[] =
+		"WITH head AS (SELECT head_hash FROM audit_chain WHERE id = 1 FOR UPDATE) "
+		AUDIT_INSERT_COLUMNS " SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, head.head_hash FROM head"
+		" RETURNING " AUDIT_CHAIN_COLUMNS;
+#undef AUDIT_INSERT_COLUMNS
 	long long ts = ev->ts_ns ? ev->ts_ns : now_ns(), id = 0;
 	const char *session_id = NULL;
 	char *extra_text = NULL, why[256] = "no database";
@@ -152,9 +161,8 @@ int audit_write_dbx(struct dbx *db, const struct audit_event *ev, long long *id_
 	extra_text = audit_extra_text(ev);
 	if (ev->extra)
 		session_id = json_string_value(json_object_get(ev->extra, "session_id"));
-	if (db && dbx_prepare(db, dbx_sql(db, AUDIT_INSERT, AUDIT_INSERT " RETURNING id"), &st) != 0)
+	if (db && dbx_prepare(db, dbx_sql(db, sql, pg_sql), &st) != 0)
 		snprintf(why, sizeof why, "%s", dbx_errmsg(db));
-#undef AUDIT_INSERT
 	if (!st)
 		goto done;
 	dbx_bind_int64(st, 1, ts);

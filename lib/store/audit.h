@@ -40,7 +40,9 @@ char *audit_extra_text(const struct audit_event *ev);
 
 /* Writes the row, chained, and the log line. The log line is written even when the row
  * cannot be (the failure is logged too). Inside the caller's write transaction when there
- * is one, else in its own (BEGIN IMMEDIATE). Returns 0 and the row id, or -1. */
+ * is one (a savepoint), else in its own (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN, the
+ * chain's head row locked FOR UPDATE by the insert itself, so that writers on every replica
+ * take turns). Returns 0 and the row id, or -1. */
 int audit_write(sqlite3 *db, const struct audit_event *ev, long long *id_out);
 /* The same on either engine (store/dbx.h); db NULL logs the row as not written. */
 int audit_write_dbx(struct dbx *db, const struct audit_event *ev, long long *id_out);

@@ -116,6 +116,16 @@ int audit_chain_append_dbx(struct dbx *db, long long id)
 			hash);
 }
 
+int audit_chain_append_row_dbx(struct dbx *db, struct dbx_stmt *row)
+{
+	char hash[AUDIT_HASH_HEX];
+
+	if (row_hash(row, hash) != 0)
+		return -1;
+	return set_pair(db, "UPDATE audit_chain SET head_id = ?1, head_hash = ?2 WHERE id = 1",
+			dbx_column_int64(row, 0), hash);
+}
+
 /* Locks the chain's row on PostgreSQL like audit_chain_head_dbx, so that retention and
  * writers on other replicas take turns. */
 int audit_chain_advance_anchor_dbx(struct dbx *db, long long last)

@@ -38,6 +38,10 @@ int audit_chain_advance_anchor(sqlite3 *db, long long last);
 struct dbx;
 int audit_chain_head_dbx(struct dbx *db, char prev_hash[AUDIT_HASH_HEX]);
 int audit_chain_append_dbx(struct dbx *db, long long id);
+/* The same, from the row as the insert returned it (its columns AUDIT_CHAIN_COLUMNS, the
+ * statement on that row), without reading it again. */
+struct dbx_stmt;
+int audit_chain_append_row_dbx(struct dbx *db, struct dbx_stmt *row);
 int audit_chain_advance_anchor_dbx(struct dbx *db, long long last);
 
 struct audit_verify {

@@ -9,7 +9,10 @@
  *   never deleted for size: the budget is then reached, and that is reported (budget_reached,
  *   the caller logs it and /api/health says degraded) for the operator to decide. With
  *   retentionDays 0 (no age promise) the oldest rows go until the rest fit.
- * If anything went, VACUUM gives the space back to the file system. */
+ * If anything went, VACUUM gives the space back to the file system (PostgreSQL: VACUUM
+ * audit_events makes it reusable; the sizes are pg_database_size). On PostgreSQL each
+ * deletion decides its range after locking the chain's row, which writers on other
+ * replicas hold while they append, so a row being written is never in it. */
 #ifndef PERISCOPE_AUDIT_RETENTION_H
 #define PERISCOPE_AUDIT_RETENTION_H
 

@@ -85,12 +85,3 @@ int db_check(const struct config *cfg, char *line, size_t len)
 		return check_postgres(&cfg->database, line, len);
 	return check_sqlite(cfg->audit.db_path, line, len);
 }
-
-int db_engine_servable(const struct config *cfg, char *err, size_t errlen)
-{
-	if (cfg->database.engine == DATABASE_SQLITE)
-		return 0;
-	snprintf(err, errlen, "database.url: serving from PostgreSQL is not built yet (only "
-		 "--check-config connects to it); use sqlite:PATH");
-	return -1;
-}

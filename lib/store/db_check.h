@@ -12,9 +12,4 @@
  * counts), -1 when it cannot (unreachable, unreadable, or written by a newer periscope). */
 int db_check(const struct config *cfg, char *line, size_t len);
 
-/* Until the stores speak PostgreSQL (issue 15, docs/HACKING.md "Storage engines"), the
- * serving processes refuse a postgres database.url instead of silently using SQLite.
- * 0, or -1 with the reason in err. */
-int db_engine_servable(const struct config *cfg, char *err, size_t errlen);
-
 #endif

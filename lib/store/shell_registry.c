@@ -92,7 +92,7 @@ static bool row_is_live(struct dbx_stmt *st, int pid_col, int ticks_col, int boo
 /* The dead rows, as JSON objects, collected before any is claimed (no write while the
  * list is read). In id order, so that reapers on several replicas meet the rows in the
  * same order. */
-static json_t *dead_rows(struct dbx *db, const char *replica)
+static json_t *dead_rows(struct dbx *db, const char *replica, bool leases)
 {
 	static const char sql[] = "SELECT " REGISTRY_ROW_COLUMNS " FROM shell_sessions ORDER BY id";
 	char boot[64];
@@ -109,7 +109,9 @@ static json_t *dead_rows(struct dbx *db, const char *replica)
 		const char *groups = dbx_column_text(st, 10);
 		json_t *d, *g, *row;
 
-		if (row_is_live(st, 4, 5, 6, 7, 17, replica, boot_id, now))
+		if (row_is_live(st, 4, 5, 6, 7, 17, replica, boot_id, now) ||
+		    (!leases && !judged_by_pid(dbx_column_text(st, 17), dbx_column_text(st, 6),
+					       replica, boot_id)))
 			continue;
 		d = detail ? json_loads(detail, 0, NULL) : NULL;
 		g = groups ? json_loads(groups, 0, NULL) : NULL;
@@ -244,9 +246,9 @@ int shell_registry_close_dbx(struct dbx *db, const char *id, const struct audit_
 	return claim_and_write(db, id, ev, NULL);
 }
 
-int shell_registry_reap_dbx(struct dbx *db, const char *replica, json_t **reaped)
+static int reap(struct dbx *db, const char *replica, bool leases, json_t **reaped)
 {
-	json_t *rows = dead_rows(db, replica), *row, *out = reaped ? json_array() : NULL;
+	json_t *rows = dead_rows(db, replica, leases), *row, *out = reaped ? json_array() : NULL;
 	size_t i;
 	int count = 0;
 
@@ -276,6 +278,16 @@ fail:
 	json_decref(rows);
 	json_decref(out);
 	return -1;
+}
+
+int shell_registry_reap_dbx(struct dbx *db, const char *replica, json_t **reaped)
+{
+	return reap(db, replica, true, reaped);
+}
+
+int shell_registry_reap_pids_dbx(struct dbx *db, const char *replica, json_t **reaped)
+{
+	return reap(db, replica, false, reaped);
 }
 
 static int count_rows(struct dbx *db, const char *sql, const char *kind, const char *value, int *n)
@@ -525,7 +537,7 @@ int shell_registry_set_detail_dbx(struct dbx *db, const char *id, const char *de
 	return exec_id(db, "UPDATE shell_sessions SET detail = ?2 WHERE id = ?1", id, detail_json);
 }
 
-int shell_registry_is_live_dbx(struct dbx *db, const char *id, const char *replica)
+static int is_live(struct dbx *db, const char *id, const char *replica, bool leases)
 {
 	struct dbx_stmt *st = NULL;
 	char boot[64];
@@ -541,9 +553,23 @@ int shell_registry_is_live_dbx(struct dbx *db, const char *id, const char *repli
 	if (step == DBX_DONE)
 		rc = 0;
 	else if (step == DBX_ROW)
-		rc = row_is_live(st, 0, 1, 2, 3, 4, replica, boot_id, now_ms()) ? 1 : 0;
+		rc = row_is_live(st, 0, 1, 2, 3, 4, replica, boot_id, now_ms()) ||
+				     (!leases && !judged_by_pid(dbx_column_text(st, 4),
+								dbx_column_text(st, 2), replica,
+								boot_id))
+			     ? 1 : 0;
 	dbx_finalize(st);
 	return rc;
+}
+
+int shell_registry_is_live_dbx(struct dbx *db, const char *id, const char *replica)
+{
+	return is_live(db, id, replica, true);
+}
+
+int shell_registry_is_live_pids_dbx(struct dbx *db, const char *id, const char *replica)
+{
+	return is_live(db, id, replica, false);
 }
 
 /* The sqlite3 * API: the same code on a borrowed handle, without a replica id. */

@@ -99,7 +99,12 @@ int shell_registry_heartbeat_dbx(struct dbx *db, const char *id, long long now_m
 int shell_registry_close_dbx(struct dbx *db, const char *id, const struct audit_event *ev);
 int shell_registry_set_detail_dbx(struct dbx *db, const char *id, const char *detail_json);
 int shell_registry_reap_dbx(struct dbx *db, const char *replica, json_t **reaped);
+/* Only the rows judged by pid (this replica's, this boot's): what a reaper may close while
+ * it cannot trust the leases, just after the database came back (store/maintenance). */
+int shell_registry_reap_pids_dbx(struct dbx *db, const char *replica, json_t **reaped);
 int shell_registry_is_live_dbx(struct dbx *db, const char *id, const char *replica);
+/* The same, with a row judged by lease counting as live. */
+int shell_registry_is_live_pids_dbx(struct dbx *db, const char *id, const char *replica);
 
 /* The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22):
  * with the pid, it names one process for good. 0 or -1 when the process does not exist. */

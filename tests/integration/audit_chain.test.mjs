@@ -1,16 +1,17 @@
 // Tamper evidence through the real stack (lighttpd or Apache, PERISCOPE_SERVER): the audit
 // rows form a hash chain as docs/audit-api.md defines it (recomputed here from that
 // definition, not from the product), it survives a retention pass, and an edit of one
-// row in SQLite makes periscope-audit verify and GET /api/audit/verify name that row.
+// row in the database makes periscope-audit verify and GET /api/audit/verify name that
+// row. On either engine (PERISCOPE_DB): the canonical form is the same on both.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { anonymous, signIn } from '../lib/session.mjs';
 import { BUILD_DIR, startStack } from '../lib/stack.mjs';
+import { stackExec, stackRows } from '../lib/stack_sql.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
 const ZERO = '0'.repeat(64);
@@ -31,19 +32,10 @@ function canonicalHash(row) {
 	return createHash('sha256').update(Buffer.concat(parts)).digest('hex');
 }
 
-function dbFile(stack) {
-	return path.join(stack.runDir, 'periscope.db');
-}
-
-// Rows as text, so that 19-digit timestamps keep every digit.
-function rows(stack, query) {
-	const out = execFileSync('sqlite3', ['-json', dbFile(stack), query], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
-	return out ? JSON.parse(out) : [];
-}
-
-function exec(stack, sqlText) {
-	execFileSync('sqlite3', [dbFile(stack)], { input: sqlText, encoding: 'utf8', maxBuffer: 64 << 20 });
-}
+// The stack's rows and statements, on either engine. 19-digit timestamps are selected as
+// text (CHAIN_COLUMNS), so that they keep every digit.
+const rows = stackRows;
+const exec = stackExec;
 
 const CHAIN_COLUMNS = FIELDS.map((f) => (f === 'ts_unix_nano' ? 'CAST(ts_unix_nano AS TEXT) AS ts_unix_nano' : f)).join(', ');
 
@@ -63,7 +55,7 @@ function sqlText(v) {
 function appendOldRows(stack, n) {
 	let [{ head_hash: prev, head_id: headId }] = rows(stack, 'SELECT head_id, head_hash FROM audit_chain');
 	const start = BigInt(Date.now()) * 1000000n - 40n * DAY_NS;
-	const lines = ['BEGIN IMMEDIATE;'];
+	const lines = [stack.db === 'postgres' ? 'BEGIN;' : 'BEGIN IMMEDIATE;'];
 	for (let i = 1; i <= n; i++) {
 		const row = {
 			id: headId + i, ts_unix_nano: String(start + BigInt(i)), request_id: `req-${i}`, route: null,
@@ -75,11 +67,12 @@ function appendOldRows(stack, n) {
 		prev = canonicalHash(row);
 	}
 	headId += n;
-	lines.push(`UPDATE audit_chain SET head_id = ${headId}, head_hash = '${prev}';`, 'COMMIT;');
-	const file = path.join(stack.runDir, 'old-rows.sql');
-	fs.writeFileSync(file, lines.join('\n'));
-	execFileSync('sqlite3', [dbFile(stack), `.read ${file}`]);
-	fs.rmSync(file);
+	lines.push(`UPDATE audit_chain SET head_id = ${headId}, head_hash = '${prev}';`);
+	// PostgreSQL's identity does not see ids written explicitly: it goes on after them, as
+	// SQLite's AUTOINCREMENT does by itself.
+	if (stack.db === 'postgres') lines.push(`SELECT setval(pg_get_serial_sequence('audit_events', 'id'), ${headId});`);
+	lines.push('COMMIT;');
+	exec(stack, lines.join('\n'));
 }
 
 // The chain recomputed from the docs' definition: every row carries its predecessor's hash.
@@ -130,7 +123,7 @@ describe(`the audit hash chain through ${chooseServer()}`, () => {
 		assert.deepEqual([api.json.intact, api.json.rows, api.json.firstId, api.json.lastId], [true, 3, 10001, 10003]);
 	});
 
-	it('an edit of one row in SQLite makes the command and the API name that row', async () => {
+	it('an edit of one row in the database makes the command and the API name that row', async () => {
 		await signIn(stack, 'viewer');
 		const ids = rows(stack, 'SELECT id FROM audit_events ORDER BY id').map((r) => r.id);
 		const victim = ids[1];

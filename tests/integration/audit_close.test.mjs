@@ -15,7 +15,7 @@ const LOST_WITHIN_MS = 60000;
 const CLUSTER = '/api/clusters/local/shell';
 const NODE = `/api/clusters/local/nodes/${NODES[0].name}/shell`;
 
-// The live-session registry, read as an operator would (sqlite3 or psql: tests/lib/stack_sql.mjs).
+// The live-session registry, read as an operator would, on either engine (tests/lib/stack_sql.mjs).
 function registry(stack, sql) {
 	return stackSql(stack, sql);
 }

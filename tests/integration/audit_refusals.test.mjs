@@ -5,13 +5,12 @@
 // refused it; and 10,000 identical refusals, asked of the authorizer directly over
 // FastCGI, leave a bounded number of rows that still account for every one of them.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { fcgiRequest } from '../lib/fcgi-client.mjs';
 import { signIn } from '../lib/session.mjs';
 import { NODES, startStack, waitFor } from '../lib/stack.mjs';
+import { jsonValue, stackRows } from '../lib/stack_sql.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
@@ -22,10 +21,8 @@ const CLIENT = '127.0.0.3';
 const FLOOD = 10000;
 const CONCURRENCY = 32;
 
-function rows(stack, query) {
-	const out = execFileSync('sqlite3', ['-json', path.join(stack.runDir, 'periscope.db'), query], { encoding: 'utf8' }).trim();
-	return out ? JSON.parse(out) : [];
-}
+// The stack's own rows, on either engine (PERISCOPE_DB).
+const rows = stackRows;
 
 // Opens a terminal that must be refused: the HTTP status of a refused upgrade, or the
 // error frame of a refusal after it.
@@ -141,8 +138,8 @@ describe(`refusals in the audit log, through ${chooseServer()}`, () => {
 		assert.deepEqual(statuses, { 401: FLOOD });
 
 		const key = "verb = 'ssm_session_open' AND outcome = 'denied' AND actor_sub = 'anonymous' AND reason = 'E_AUTH'";
-		const written = rows(stack, `SELECT id, json_extract(extra, '$.count') AS count, json_extract(extra, '$.first_id') AS first_id,
-			json_extract(extra, '$.aggregated') AS aggregated FROM audit_events WHERE ${key} ORDER BY id`);
+		const written = rows(stack, `SELECT id, ${jsonValue(stack, 'extra', 'count')} AS count, ${jsonValue(stack, 'extra', 'first_id')} AS first_id,
+			${jsonValue(stack, 'extra', 'aggregated')} AS aggregated FROM audit_events WHERE ${key} ORDER BY id`);
 		const minutes = Math.floor(endS / 60) - Math.floor(startS / 60) + 1;
 		assert.ok(written.length >= 1 && written.length <= 2 * minutes,
 			`at most a first row and a summary per minute (${minutes} minutes): ${written.length} rows`);
@@ -167,7 +164,7 @@ describe(`refusals in the audit log, through ${chooseServer()}`, () => {
 		}
 		let summary;
 		await waitFor(`the summary row of the window of row ${window.first_id}`, () => {
-			[summary] = rows(stack, `SELECT json_extract(extra, '$.count') AS count FROM audit_events WHERE ${key} AND json_extract(extra, '$.first_id') = ${window.first_id}`);
+			[summary] = rows(stack, `SELECT ${jsonValue(stack, 'extra', 'count')} AS count FROM audit_events WHERE ${key} AND ${jsonValue(stack, 'extra', 'first_id', { asInteger: true })} = ${window.first_id}`);
 			return summary;
 		}, { timeoutMs: 100000, intervalMs: 1000 });
 		assert.equal(summary.count, window.count);

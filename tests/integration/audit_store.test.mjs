@@ -3,7 +3,7 @@
 // counts against the audit budget, and retention never deletes a row younger than
 // retentionDays for size: a reached budget is said on /api/health and by periscope-audit.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
@@ -12,6 +12,7 @@ import { after, before, describe, it } from '../lib/bounded-test.mjs';
 import { within } from '../lib/deadline.mjs';
 import { anonymous, signIn } from '../lib/session.mjs';
 import { BUILD_DIR, startStack, waitFor } from '../lib/stack.mjs';
+import { stackExec, stackRows } from '../lib/stack_sql.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
 const FLOOD = 5000;
@@ -24,14 +25,8 @@ const FLOODER = '127.0.0.2';
 const PER_CLIENT_BOUND = 16;
 const TOTAL_BOUND = 1024;
 
-function sql(stack, query) {
-	return execFileSync('sqlite3', ['-json', path.join(stack.runDir, 'periscope.db'), query], { encoding: 'utf8' }).trim();
-}
-
-function rows(stack, query) {
-	const out = sql(stack, query);
-	return out ? JSON.parse(out) : [];
-}
+// The stack's rows, on either engine (PERISCOPE_DB).
+const rows = stackRows;
 
 function auditCli(stack, ...args) {
 	const r = spawnSync(path.join(BUILD_DIR, 'audit/periscope-audit'), ['--config', stack.configPath, ...args], {
@@ -138,9 +133,11 @@ describe(`the audit log against strangers, through ${chooseServer()}`, () => {
 	it('a reached budget deletes nothing younger than retentionDays and is said on /api/health and by periscope-audit', async () => {
 		// About 1.2 MB of rows of today (as long transcripts would make them), beyond the 1 MB budget.
 		const nowNs = BigInt(Date.now()) * 1000000n;
-		sql(stack, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+		const transcript = stack.db === 'postgres' ? "json_build_object('transcript', repeat('x', 4000))::text"
+			: "json_object('transcript', printf('%.4000c', 'x'))";
+		stackExec(stack, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
 			INSERT INTO audit_events (ts_unix_nano, actor_sub, verb, outcome, extra)
-			SELECT ${nowNs} + i, 'user-admin', 'ssm_session_close', 'success', json_object('transcript', printf('%.4000c', 'x')) FROM n`);
+			SELECT ${nowNs} + i, 'user-admin', 'ssm_session_close', 'success', ${transcript} FROM n;`);
 		const count = rows(stack, 'SELECT count(*) AS n FROM audit_events')[0].n;
 
 		const health = await anonymous(stack, '/api/health');

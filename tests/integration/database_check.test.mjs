@@ -99,9 +99,10 @@ describe('--check-config and database.url', () => {
 		assert.equal(r.stdout.split('\n')[1], `database sqlite ${file}: schema version ${LATEST + 1}, newer than this periscope knows (${LATEST}): upgrade periscope or restore a backup`);
 	});
 
-	it('refuses to serve from PostgreSQL until the stores speak it', async () => {
+	it('does not start serving without its PostgreSQL, and says why', async () => {
 		const r = await fcgi(['--socket', path.join(tmp, 'fcgi.sock')], { PERISCOPE_DATABASE_URL: 'host=/nonexistent dbname=periscope' });
 		assert.equal(r.code, 1);
-		assert.match(r.stderr, /periscope\.fcgi: database\.url: serving from PostgreSQL is not built yet/);
+		assert.match(r.stderr, /^periscope\.fcgi: cannot connect to PostgreSQL: .*\/nonexistent/m);
+		assert.equal(fs.existsSync(path.join(tmp, 'fcgi.sock')), false, 'no socket: nothing is served');
 	});
 });

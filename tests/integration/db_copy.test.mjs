@@ -98,6 +98,30 @@ describe('periscope-db copy-from-sqlite', () => {
 		assert.equal(next, Math.max(...lite.map((row) => row.id)) + 1);
 	});
 
+	it('a PostgreSQL stack then serves the copied history: the audit log lists it and its chain verifies with new rows', async (t) => {
+		if (!pg) return t.skip('PostgreSQL is not installed');
+		const lite = sqlite(source, 'SELECT id, verb, session_id FROM audit_events ORDER BY id');
+		const stack = await startStack({ pg });
+		try {
+			assert.equal(stack.db, 'postgres');
+			const admin = await signIn(stack, 'admin');
+			const listed = await admin.get(`/api/audit?limit=500`);
+			assert.equal(listed.status, 200, listed.text);
+			const ids = new Set(listed.json.items.map((row) => row.id));
+			for (const row of lite) assert.ok(ids.has(row.id), `copied row ${row.id} (${row.verb}) listed`);
+			const close = lite.find((row) => row.verb === 'cluster_shell_close');
+			const found = await admin.get(`/api/audit?verb=cluster_shell_close&session_id=${close.session_id}`);
+			assert.deepEqual(found.json.items.map((row) => row.id), [close.id]);
+			// The new sign-in chained after the copied head: the whole chain verifies.
+			const v = await admin.get('/api/audit/verify');
+			assert.equal(v.status, 200, v.text);
+			assert.equal(v.json.intact, true, v.text);
+			assert.ok(v.json.rows > lite.length, `rows ${v.json.rows} include the copied ${lite.length} and the new sign-in`);
+		} finally {
+			await stack.stop();
+		}
+	});
+
 	it('refuses to copy into a database that already holds audit rows, and changes nothing', (t) => {
 		if (!pg) return t.skip('PostgreSQL is not installed');
 		const before = psql(pg.url, 'SELECT count(*) AS n FROM audit_events')[0].n;

@@ -34,6 +34,11 @@ describe(`foundation through ${chooseServer()}`, () => {
 		const page = await fetchWithin(`${stack.url}/`);
 		assert.equal(page.res.status, 200);
 		assert.match(page.text, /<title>periscope<\/title>/);
+		// Request ids the server chooses are random (version 4) UUIDs, a new one each time.
+		const ids = [];
+		for (let i = 0; i < 3; i++) ids.push((await anonymous(stack, '/api/auth/config')).headers.get('x-request-id'));
+		for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+		assert.equal(new Set(ids).size, 3, `three requests, three ids: ${ids}`);
 	});
 
 	it('answers unknown routes, wrong methods and anonymous calls with JSON errors', async () => {

@@ -5,7 +5,7 @@
 // test asks Prometheus' HTTP API for the counters, the open-latency histogram's counts and
 // the lost bridge. Without the prometheus package the file skips, except under CI=true.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +14,7 @@ import { after, before, describe, it } from '../lib/bounded-test.mjs';
 import { fetchWithin } from '../lib/deadline.mjs';
 import { anonymous, signIn } from '../lib/session.mjs';
 import { EKS_CLUSTER, EKS_NAME, NODES, spawnOnFreePort, startStack, waitFor } from '../lib/stack.mjs';
+import { stackSql } from '../lib/stack_sql.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
@@ -174,8 +175,7 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 		assert.equal((await clusters[0].end(30000)).reason, 'client_closed');
 		// The other cluster shell's bridge dies without a word; the sweep closes it as lost.
 		const hello = clusters[1].frames.find((f) => f.type === 'hello');
-		const pid = Number(spawnSync('sqlite3', [stack.config.audit.dbPath,
-			`SELECT pid FROM shell_sessions WHERE id = '${hello.sessionId}'`], { encoding: 'utf8' }).stdout.trim());
+		const pid = Number(stackSql(stack, `SELECT pid FROM shell_sessions WHERE id = '${hello.sessionId}'`));
 		assert.ok(pid > 0, 'the bridge is registered');
 		process.kill(pid, 'SIGKILL');
 		await waitFor('the lost close row', async () => {

@@ -12,7 +12,8 @@
 //
 // opts.db (else PERISCOPE_DB): 'sqlite' (default, the file in the run directory) or
 // 'postgres' (a throwaway PostgreSQL started for the stack, tests/lib/postgres.mjs, as
-// database.url; stack.pg restarts or stops it). opts.replicas (else PERISCOPE_REPLICAS,
+// database.url; stack.pg restarts or stops it). opts.pg: a PostgreSQL of the caller's
+// (startPostgres()) to use instead, left running at stop. opts.replicas (else PERISCOPE_REPLICAS,
 // default 1): how many periscope.fcgi + websocketd sets (replicas "a", "b", ...) share the
 // database behind the one web server, which spreads the API and the terminals over them
 // (docs/deployment.md "N replicas"). Replica "a" also serves the agent tunnel.
@@ -373,14 +374,16 @@ export async function startStack(opts = {}) {
 	let replicas = [];
 	const stop = async () => {
 		for (const p of [...procs].reverse()) await p.stop();
-		if (pg) await pg.stop();
+		if (pg && !opts.pg) await pg.stop();
 		if (aws) await within('the AWS fake to close (its host shells to exit)', aws.close(), 20000);
 		if (api) await within('the apiserver fake to close (its pod shells to exit)', api.close(), 20000);
 		if (idp) await within('the IdP to close', idp.close(), 20000);
 		if (!opts.keepRunDir && !process.env.PERISCOPE_KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
 	};
 	try {
-		if (dbEngine === 'postgres') {
+		if (opts.pg) {
+			pg = opts.pg;
+		} else if (dbEngine === 'postgres') {
 			pg = await startPostgres();
 			if (!pg) throw new Error('PERISCOPE_DB=postgres: PostgreSQL is not installed (apt-get install postgresql)');
 		}
@@ -513,7 +516,7 @@ export async function startStack(opts = {}) {
 		url, port, wsPort, tunnelPort, runDir, idp, api, aws, stop, server,
 		// The database: 'sqlite' or 'postgres'; pg is the PostgreSQL test cluster ({ dir, url,
 		// stop }) when there is one. replicas: [{ name, fcgiAddr, wsPort, fcgi, websocketd }].
-		db: dbEngine, pg, replicas,
+		db: pg ? 'postgres' : dbEngine, pg, replicas,
 		// The replicas whose periscope.fcgi the web server asks as the terminal gate: all of
 		// them under lighttpd, one under Apache (docs/deployment.md "N replicas").
 		gateReplicas: server === 'apache' && replicas.length > 1 ? [apacheGateReplica(replicaNames)] : replicaNames,

@@ -135,9 +135,17 @@ START_TEST(another_replicas_row_lives_as_long_as_its_lease)
 	unit_dbx_exec(f.db, sql);
 	ck_assert_int_eq(shell_registry_is_live_dbx(b, "s1", "b"), 0);
 	ck_assert_int_eq(shell_registry_is_live_dbx(f.db, "s1", "a"), 1);
-	/* A row with a pid that is not alive here, of this replica: dead at once. */
+	/* A reaper that does not trust the leases yet (the database just came back) keeps it. */
+	ck_assert_int_eq(shell_registry_is_live_pids_dbx(b, "s1", "b"), 1);
+	ck_assert_int_eq(shell_registry_reap_pids_dbx(b, "b", NULL), 0);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM shell_sessions"), 1);
+	/* A row with a pid that is not alive here, of this replica: dead at once, leases
+	 * trusted or not. */
 	unit_dbx_exec(f.db, "UPDATE shell_sessions SET pid_start_ticks = pid_start_ticks + 1 WHERE id = 's1'");
 	ck_assert_int_eq(shell_registry_is_live_dbx(f.db, "s1", "a"), 0);
+	ck_assert_int_eq(shell_registry_is_live_pids_dbx(f.db, "s1", "a"), 0);
+	ck_assert_int_eq(shell_registry_reap_pids_dbx(f.db, "a", NULL), 1);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM shell_sessions"), 0);
 	ck_assert_int_eq(shell_registry_is_live_dbx(b, "no-such-session", "b"), 0);
 	dbx_close(b);
 	unit_dbx_close(&f);

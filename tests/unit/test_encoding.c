@@ -1,4 +1,5 @@
 #include <nettle/base64.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/b64_fast.h"
@@ -56,6 +57,21 @@ START_TEST(fast_base64_matches_rfc4648_and_nettle)
 		b64_encode_into(got, data + (sizeof data - len), len);
 		base64_encode_raw(want, len, data + (sizeof data - len));
 		ck_assert_mem_eq(got, want, B64_ENCODED_LENGTH(len));
+	}
+}
+END_TEST
+
+START_TEST(format_decimal_writes_as_printf_does)
+{
+	static const long long values[] = { 0, 7, -7, 10, 99, 100, 1234567890123LL, -1000,
+					    9223372036854775807LL, -9223372036854775807LL - 1 };
+	char got[24], want[24];
+
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+		size_t n = format_decimal(values[i], got);
+		snprintf(want, sizeof want, "%lld", values[i]);
+		ck_assert_uint_eq(n, strlen(want));
+		ck_assert_mem_eq(got, want, n);
 	}
 }
 END_TEST
@@ -121,6 +137,7 @@ static Suite *encoding_suite(void)
 	tcase_add_test(tc, base64url_refuses_standard_alphabet_and_bad_length);
 	tcase_add_test(tc, sha256_matches_known_vector);
 	tcase_add_test(tc, fast_base64_matches_rfc4648_and_nettle);
+	tcase_add_test(tc, format_decimal_writes_as_printf_does);
 	tcase_add_test(tc, random_tokens_differ_and_have_expected_length);
 	tcase_add_test(tc, buf_enforces_its_maximum);
 	tcase_add_test(tc, rfc3339_parses_offsets_and_fractions);
