@@ -223,6 +223,8 @@ enum agent_reg_result agent_register_dbx(struct dbx *db, const struct agent_regi
 	*port_out = port;
 	res = AGENT_REG_OK;
 done:
+	/* A refusal may leave the token lookup's statement open (no row found). */
+	dbx_finalize(st);
 	if (dbx_commit(db) != 0)
 		res = AGENT_REG_ERROR;
 	return res;
