@@ -171,6 +171,21 @@ export function deepMerge(base, extra) {
 	return base;
 }
 
+// Whether any process is in the process group pgid (/proc/PID/stat: the fields after the
+// command's closing parenthesis are state, ppid, pgrp).
+export function groupHasMembers(pgid) {
+	for (const name of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(name)) continue;
+		try {
+			const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+			if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) return true;
+		} catch {
+			// gone meanwhile
+		}
+	}
+	return false;
+}
+
 // A child process whose output goes to a log file in the run dir; stop() ends it by pid.
 // With group, it leads a process group of its own and stop() also ends whatever it forked
 // and left behind (an Apache worker holding a tunnel outlives its parent's SIGKILL).
@@ -183,11 +198,15 @@ function launch(name, cmd, args, { env, runDir, group = false }) {
 		child.on('exit', (code, signal) => resolve({ code, signal }));
 		child.on('error', (error) => resolve({ code: null, signal: null, error }));
 	});
+	// Only while some process is still in the group: the kernel keeps a group's number from
+	// being reused until its last member is gone, but once it is, the number may be another
+	// group's (pids wrap in minutes on this machine), and -pid would kill that one.
 	const killGroup = () => {
+		if (!groupHasMembers(child.pid)) return;
 		try {
 			process.kill(-child.pid, 'SIGKILL');
 		} catch {
-			// ESRCH: nothing of it is left
+			// ESRCH: its last member left meanwhile
 		}
 	};
 	return {
