@@ -60,18 +60,30 @@ static bool mentions_password(const char *url)
 	return false;
 }
 
+/* Whether libpq's parse of the text holds a password, however it was spelt: a URI's query
+ * keywords are percent-decoded ("?p%61ssword=..."), which the text check cannot see. */
+static bool parsed_password(const PQconninfoOption *opts)
+{
+	for (const PQconninfoOption *o = opts; o->keyword; o++)
+		if ((strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0) &&
+		    o->val && o->val[0])
+			return true;
+	return false;
+}
+
 /* A postgres:// URI or a "key=value ..." connection string, checked by libpq's own parser.
  * The password goes in database.password (an env variable or a file), never in the URL,
  * which --check-config and error messages show. */
 static int check_conninfo(struct cfg_loader *ld, const char *url)
 {
+	static const char no_password[] = "expected no password in the URL: give it in "
+					  "database.password (\"${ENV_VAR}\" or \"file:/path\")";
 	PQconninfoOption *opts = NULL;
 	char *why = NULL;
 	int rc = -1;
 
 	if (mentions_password(url)) {
-		cfg_fail_key(ld, "database.url", "expected no password in the URL: give it in "
-			     "database.password (\"${ENV_VAR}\" or \"file:/path\")");
+		cfg_fail_key(ld, "database.url", "%s", no_password);
 		goto done;
 	}
 	opts = PQconninfoParse(url, &why);
@@ -80,6 +92,10 @@ static int check_conninfo(struct cfg_loader *ld, const char *url)
 		size_t n = why ? strcspn(why, "\n") : 0;
 		cfg_fail_key(ld, "database.url", "expected a PostgreSQL connection string: %.*s",
 			     (int)n, why ? why : "out of memory");
+		goto done;
+	}
+	if (parsed_password(opts)) {
+		cfg_fail_key(ld, "database.url", "%s", no_password);
 		goto done;
 	}
 	rc = 0;

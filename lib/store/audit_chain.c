@@ -91,19 +91,14 @@ static int stored_row_hash(struct dbx *db, long long id, char out[AUDIT_HASH_HEX
 	return rc;
 }
 
+/* Sets one (id, hash) pair of the chain's single row. */
 static int set_pair(struct dbx *db, const char *sql, long long id, const char *hash)
 {
-	struct dbx_stmt *st = NULL;
-	int rc = -1;
+	long long changed = 0;
 
-	if (dbx_prepare(db, sql, &st) != 0)
+	if (dbx_run(db, sql, &changed, "it", id, hash) != 0 || changed != 1)
 		return -1;
-	dbx_bind_int64(st, 1, id);
-	dbx_bind_text(st, 2, hash);
-	if (dbx_step(st) == DBX_DONE && dbx_changes(st) == 1)
-		rc = 0;
-	dbx_finalize(st);
-	return rc;
+	return 0;
 }
 
 int audit_chain_append_dbx(struct dbx *db, long long id)

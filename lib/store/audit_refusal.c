@@ -84,19 +84,11 @@ static int count_repeat(struct dbx *db, const struct audit_refusal *r, const cha
 {
 	static const char sql[] = "UPDATE audit_refusal_windows SET count = count + 1"
 				  " WHERE actor_sub = ? AND verb = ? AND code = ? AND window_start = ?";
-	struct dbx_stmt *st = NULL;
-	int rc = -1;
+	long long changed = 0;
 
-	if (dbx_prepare(db, sql, &st) != 0)
+	if (dbx_run(db, sql, &changed, "ttti", actor, r->verb, r->code, window) != 0)
 		return -1;
-	dbx_bind_text(st, 1, actor);
-	dbx_bind_text(st, 2, r->verb);
-	dbx_bind_text(st, 3, r->code);
-	dbx_bind_int64(st, 4, window);
-	if (dbx_step(st) == DBX_DONE)
-		rc = dbx_changes(st) == 1 ? 1 : 0;
-	dbx_finalize(st);
-	return rc;
+	return changed == 1 ? 1 : 0;
 }
 
 static int open_window(struct dbx *db, const struct audit_refusal *r, const char *actor,
@@ -104,22 +96,9 @@ static int open_window(struct dbx *db, const struct audit_refusal *r, const char
 {
 	static const char sql[] = "INSERT INTO audit_refusal_windows (actor_sub, verb, code, outcome,"
 				  " window_start, first_id, cluster, count) VALUES (?,?,?,?,?,?,?,1)";
-	struct dbx_stmt *st = NULL;
-	int rc = -1;
 
-	if (dbx_prepare(db, sql, &st) != 0)
-		return -1;
-	dbx_bind_text(st, 1, actor);
-	dbx_bind_text(st, 2, r->verb);
-	dbx_bind_text(st, 3, r->code);
-	dbx_bind_text(st, 4, outcome);
-	dbx_bind_int64(st, 5, window);
-	dbx_bind_int64(st, 6, first_id);
-	dbx_bind_text_or_null(st, 7, r->cluster);
-	if (dbx_step(st) == DBX_DONE)
-		rc = 0;
-	dbx_finalize(st);
-	return rc;
+	return dbx_run(db, sql, NULL, "ttttiin", actor, r->verb, r->code, outcome, window, first_id,
+		       r->cluster);
 }
 
 static json_t *first_extra(const struct audit_refusal *r)

@@ -19,6 +19,17 @@ int db_latest_version(void)
 	return latest;
 }
 
+int db_refuse_newer_schema(int current, int latest, char *err, size_t errlen)
+{
+	if (current <= latest)
+		return 0;
+	snprintf(err, errlen,
+		 "the database has schema version %d but this periscope knows only up to %d: "
+		 "it was written by a newer periscope; upgrade periscope or restore a backup",
+		 current, latest);
+	return -1;
+}
+
 int db_schema_version(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
@@ -99,13 +110,8 @@ int db_migrate(sqlite3 *db, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(db));
 		return -1;
 	}
-	if (current > latest) {
-		snprintf(err, errlen,
-			 "the database has schema version %d but this periscope knows only up to %d: "
-			 "it was written by a newer periscope; upgrade periscope or restore a backup",
-			 current, latest);
+	if (db_refuse_newer_schema(current, latest, err, errlen) != 0)
 		return -1;
-	}
 	for (size_t i = 0; i < migrations_count; i++) {
 		if (migrations[i].version <= current)
 			continue;

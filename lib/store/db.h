@@ -17,6 +17,9 @@ void db_close(sqlite3 *db);
 int db_migrate(sqlite3 *db, char *err, size_t errlen);
 int db_schema_version(sqlite3 *db);
 int db_latest_version(void);
+/* A schema newer than this build's (current > latest) is refused on both engines, in these
+ * words: fills err and returns -1; 0 otherwise. */
+int db_refuse_newer_schema(int current, int latest, char *err, size_t errlen);
 
 /* Transactions. BEGIN IMMEDIATE takes the write lock up front, so a read-then-write
  * (cap admission, refresh claim) cannot be interleaved by another process. */

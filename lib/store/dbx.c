@@ -2,6 +2,7 @@
  * before they were ported, on the same handle. */
 #include "store/dbx.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,4 +293,52 @@ void dbx_finalize(struct dbx_stmt *st)
 		dbx_pg_finalize(st);
 	}
 	free(st);
+}
+
+/* One argument of dbx_run, taken from ap whether it is bound or not. */
+static int bind_next(struct dbx_stmt *st, int idx, char type, va_list *ap, bool bind)
+{
+	const char *text;
+	long long n;
+
+	switch (type) {
+	case 't':
+	case 'n':
+		text = va_arg(*ap, const char *);
+		if (!bind)
+			return 0;
+		return type == 't' ? dbx_bind_text(st, idx, text)
+				   : dbx_bind_text_or_null(st, idx, text);
+	case 'i':
+		n = va_arg(*ap, long long);
+		return bind ? dbx_bind_int64(st, idx, n) : 0;
+	default:
+		return -1;
+	}
+}
+
+int dbx_run(struct dbx *db, const char *sql, long long *changed, const char *types, ...)
+{
+	struct dbx_stmt *st = NULL;
+	int rc = -1, nparams;
+	va_list ap;
+
+	if (changed)
+		*changed = 0;
+	if (dbx_prepare(db, sql, &st) != 0)
+		return -1;
+	nparams = dbx_param_count(st);
+	va_start(ap, types);
+	for (int i = 0; types[i]; i++)
+		if (bind_next(st, i + 1, types[i], &ap, i < nparams) != 0)
+			goto done;
+	if (dbx_step(st) != DBX_DONE)
+		goto done;
+	if (changed)
+		*changed = dbx_changes(st);
+	rc = 0;
+done:
+	va_end(ap);
+	dbx_finalize(st);
+	return rc;
 }

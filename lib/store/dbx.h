@@ -114,4 +114,12 @@ char *dbx_column_strdup(struct dbx_stmt *st, int col);
 /* Frees the statement (a kept one goes back to the connection's cache). NULL is fine. */
 void dbx_finalize(struct dbx_stmt *st);
 
+/* Runs one statement that returns no rows: prepares sql, binds the arguments in order as
+ * types spells them ('t' text, 'n' text or NULL for "", 'i' long long), steps it to the end
+ * and finalizes it. Arguments past the statement's parameter count are not bound, so one
+ * call serves several texts of one statement that use fewer (SQLite's and PostgreSQL's, or
+ * one of a table of texts). changed: when not NULL, the rows the statement changed.
+ * 0, or -1 (dbx_errmsg says why). */
+int dbx_run(struct dbx *db, const char *sql, long long *changed, const char *types, ...);
+
 #endif

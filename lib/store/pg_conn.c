@@ -21,12 +21,14 @@ static void ignore_notice(void *arg, const char *message)
 int pg_connect(const char *conninfo, const char *password, PGconn **out, char *err,
 	       size_t errlen)
 {
-	/* expand_dbname: the dbname value is the whole URL or connection string, and the
-	 * keywords after it (the password) override what it holds. */
-	const char *const keywords[] = { "dbname", "password", "connect_timeout",
-					 "application_name", NULL };
-	const char *const values[] = { conninfo, password && *password ? password : NULL,
-				       PG_CONNECT_TIMEOUT_S, "periscope", NULL };
+	/* expand_dbname: the dbname value is the whole URL or connection string. What it holds
+	 * overrides the keywords before it (our defaults: an operator's connect_timeout or
+	 * application_name in database.url wins), and the keyword after it (the password,
+	 * which the URL never holds: config_database.c) overrides what it holds. */
+	const char *const keywords[] = { "connect_timeout", "application_name", "dbname",
+					 "password", NULL };
+	const char *const values[] = { PG_CONNECT_TIMEOUT_S, "periscope", conninfo,
+				       password && *password ? password : NULL, NULL };
 	PGconn *pg = PQconnectdbParams(keywords, values, 1);
 
 	*out = NULL;

@@ -80,13 +80,8 @@ int pg_migrate(struct dbx *db, char *err, size_t errlen)
 			 db_latest_version());
 		return -1;
 	}
-	if (current > latest) {
-		snprintf(err, errlen,
-			 "the database has schema version %d but this periscope knows only up to %d: "
-			 "it was written by a newer periscope; upgrade periscope or restore a backup",
-			 current, latest);
+	if (db_refuse_newer_schema(current, latest, err, errlen) != 0)
 		return -1;
-	}
 	for (size_t i = 0; i < pg_migrations_count; i++) {
 		if (pg_migrations[i].version <= current)
 			continue;

@@ -227,27 +227,10 @@ int session_store_unseal_dbx(struct dbx *db, const char *cookie, struct login_se
 	return 0;
 }
 
-/* Runs a one-row statement: ?1 is the id hash, ?2 (when the SQL has it) the number a. */
-static int exec_with_hash(struct dbx *db, const char *sql, const char *id_hash, long long a)
-{
-	struct dbx_stmt *st = NULL;
-	int rc = -1;
-
-	if (dbx_prepare(db, sql, &st) != 0)
-		return -1;
-	dbx_bind_text(st, 1, id_hash);
-	if (dbx_param_count(st) >= 2)
-		dbx_bind_int64(st, 2, a);
-	if (dbx_step(st) == DBX_DONE)
-		rc = 0;
-	dbx_finalize(st);
-	return rc;
-}
-
 int session_store_touch_dbx(struct dbx *db, const char *id_hash, long long now)
 {
-	return exec_with_hash(db, "UPDATE login_sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
-			      id_hash, now);
+	return dbx_run(db, "UPDATE login_sessions SET last_seen_at = ?2 WHERE id_hash = ?1", NULL,
+		       "ti", id_hash, now);
 }
 
 /* Each way of ending sessions: which rows, as a WHERE clause on ?1. */
@@ -268,26 +251,6 @@ static const char *const end_deletes[] = {
 	"DELETE FROM login_sessions WHERE subject = ?1",
 };
 
-/* Runs sql with ?1 = key and, when the SQL names them, ?2 = reason and ?3 = now. */
-static int exec_keyed(struct dbx *db, const char *sql, const char *key, const char *reason,
-		      long long now)
-{
-	struct dbx_stmt *st = NULL;
-	int rc = -1;
-
-	if (dbx_prepare(db, sql, &st) != 0)
-		return -1;
-	dbx_bind_text(st, 1, key);
-	if (dbx_param_count(st) >= 3) {
-		dbx_bind_text(st, 2, reason);
-		dbx_bind_int64(st, 3, now);
-	}
-	if (dbx_step(st) == DBX_DONE)
-		rc = 0;
-	dbx_finalize(st);
-	return rc;
-}
-
 /* The record of why and the delete go together, so a terminal never finds its session gone
  * without a reason. */
 static int end_sessions(struct dbx *db, int by, const char *key, const char *reason,
@@ -295,8 +258,10 @@ static int end_sessions(struct dbx *db, int by, const char *key, const char *rea
 {
 	if (dbx_begin_write(db) != 0)
 		return -1;
-	if (exec_keyed(db, dbx_sql(db, end_selects[by], pg_end_selects[by]), key, reason, now) != 0 ||
-	    exec_keyed(db, end_deletes[by], key, NULL, 0) != 0 || dbx_commit(db) != 0) {
+	/* ?1 the key, ?2 the reason, ?3 now. */
+	if (dbx_run(db, dbx_sql(db, end_selects[by], pg_end_selects[by]), NULL, "tti", key, reason,
+		    now) != 0 ||
+	    dbx_run(db, end_deletes[by], NULL, "t", key) != 0 || dbx_commit(db) != 0) {
 		dbx_rollback(db);
 		return -1;
 	}
@@ -368,9 +333,8 @@ done:
 
 int session_store_release_claim_dbx(struct dbx *db, const char *id_hash)
 {
-	return exec_with_hash(
-		db, "UPDATE login_sessions SET refresh_claimed_until = ?2 WHERE id_hash = ?1",
-		id_hash, 0);
+	return dbx_run(db, "UPDATE login_sessions SET refresh_claimed_until = ?2 WHERE id_hash = ?1",
+		       NULL, "ti", id_hash, 0LL);
 }
 
 int session_store_claim_refresh_dbx(struct dbx *db, const char *id_hash, long long now,

@@ -2,7 +2,7 @@
 // tunnel, and a shell opened while the agent is away is refused in plain words
 // (E_CLUSTER_UNREACHABLE, web/js/errors.js), in Chromium against the whole local stack.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { EDGE_CLUSTER, startEdge, tunnelStatus } from '../lib/edge.mjs';
 import { signIn } from '../lib/session.mjs';

@@ -3,7 +3,7 @@
 // bound on an agent's concurrent streams (agents.maxStreams) refusing a shell with 503
 // E_AGENT_BUSY before any upgrade.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { EDGE_CLUSTER, startEdge, tunnelStatus } from '../lib/edge.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';

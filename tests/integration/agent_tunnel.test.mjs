@@ -11,7 +11,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { EDGE_CLUSTER, startEdge, tunnelStatus, mintToken } from '../lib/edge.mjs';
 import { anonymous, auditRow, signIn } from '../lib/session.mjs';

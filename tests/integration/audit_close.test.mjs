@@ -3,7 +3,7 @@
 // SIGKILL is found by the maintenance sweep of periscope.fcgi, which writes the close row
 // itself (reason "lost") with the bytes of the last heartbeat, within 60 s of the death.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { NODES, startStack, waitFor, wsbridgeProcesses } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';

@@ -5,7 +5,7 @@
 // refused it; and 10,000 identical refusals, asked of the authorizer directly over
 // FastCGI, leave a bounded number of rows that still account for every one of them.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { fcgiRequest } from '../lib/fcgi-client.mjs';
 import { signIn } from '../lib/session.mjs';

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { within } from '../lib/deadline.mjs';
 import { anonymous, signIn } from '../lib/session.mjs';

@@ -3,7 +3,7 @@
 // last command of a long session is still there; the same for a cluster shell's command
 // list past clusterShell.transcriptMaxBytes.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { NODES, startStack } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';

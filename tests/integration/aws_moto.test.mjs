@@ -2,13 +2,15 @@
 // implementation: moto's STS issues the credentials, and with moto's authentication on,
 // every SSM call is checked by botocore's SigV4 code inside moto. moto 5.2 lacks the three
 // Session Manager calls; tests/integration/moto_aws.py adds them to moto's SSM responder.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { fetchWithin } from '../lib/deadline.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const buildDir = path.resolve(root, process.env.PERISCOPE_BUILD_DIR ?? 'build');
@@ -54,7 +56,7 @@ const ssm = (creds, command, ...args) =>
   runProbe([command, '--endpoint', world.url, '--region', world.region, ...args], JSON.stringify(creds));
 
 async function enableMotoAuthentication() {
-  const res = await fetch(`${world.url}/moto-api/reset-auth`, {
+  const { res } = await fetchWithin(`${world.url}/moto-api/reset-auth`, {
     method: 'POST', headers: { 'content-type': 'text/plain' }, body: '0',
   });
   assert.equal(res.status, 200);

@@ -3,7 +3,7 @@
 // in all, like the SDKs' standard retry mode); a request refused for clock skew is signed
 // again once with AWS's clock from the Date header. The fake's faults are also checked with
 // boto3 (standard retry mode), a real client that must read them as AWS's.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';

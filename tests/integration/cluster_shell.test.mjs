@@ -3,7 +3,7 @@
 // bash in a pty with kubectl wired back to it through the session's kubeconfig.
 import assert from 'node:assert/strict';
 import * as https from 'node:https';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startStack, waitFor, within } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';

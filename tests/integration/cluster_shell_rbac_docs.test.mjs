@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '../lib/bounded-test.mjs';
 
 import { startApiserver } from '../fakes/apiserver/server.mjs';
 import { findKubectl } from '../fakes/apiserver/kubectl.mjs';

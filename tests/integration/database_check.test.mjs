@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -16,6 +16,7 @@ import { BUILD_DIR } from '../lib/stack.mjs';
 
 const run = promisify(execFile);
 const FCGI = path.join(BUILD_DIR, 'fcgi/periscope.fcgi');
+const DBTOOL = path.join(BUILD_DIR, 'dbtool/periscope-db');
 const SQL_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../sql');
 // The newest migration in the source tree: what this build embeds.
 const LATEST = Math.max(...fs.readdirSync(SQL_DIR).filter((f) => /^\d{3}_.*\.sql$/.test(f)).map((f) => Number(f.slice(0, 3))));
@@ -97,6 +98,24 @@ describe('--check-config and database.url', () => {
 		r = await fcgi(['--check-config'], { PERISCOPE_AUDIT_DB_PATH: file });
 		assert.equal(r.code, 1);
 		assert.equal(r.stdout.split('\n')[1], `database sqlite ${file}: schema version ${LATEST + 1}, newer than this periscope knows (${LATEST}): upgrade periscope or restore a backup`);
+	});
+
+	it('periscope-db says libpq\'s reason for a database it cannot reach, never the password', async () => {
+		const secret = path.join(tmp, 'pg-password-db');
+		fs.writeFileSync(secret, 'pg-hunter3\n', { mode: 0o600 });
+		const file = path.join(tmp, 'source.db');
+		fs.writeFileSync(file, '');
+		let r;
+		try {
+			const out = await run(DBTOOL, ['copy-from-sqlite', file], { env: { ...BASE_ENV, PERISCOPE_DATABASE_URL: 'host=/nonexistent dbname=periscope', PERISCOPE_DATABASE_PASSWORD: `file:${secret}` }, timeout: 60000 });
+			r = { code: 0, ...out };
+		} catch (e) {
+			if (typeof e.code !== 'number') throw e;
+			r = { code: e.code, stdout: e.stdout, stderr: e.stderr };
+		}
+		assert.equal(r.code, 3, r.stderr);
+		assert.match(r.stderr, /^periscope-db: cannot connect to PostgreSQL: .*\/nonexistent/m);
+		assert.ok(!r.stdout.includes('pg-hunter3') && !r.stderr.includes('pg-hunter3'), 'the password is never printed');
 	});
 
 	it('does not start serving without its PostgreSQL, and says why', async () => {

@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { parse as parseYaml } from 'yaml';
 
@@ -16,17 +15,6 @@ import { ROOT, waitFor } from '../lib/stack.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
 const CLI = path.join(ROOT, 'tests', 'lib', 'stack-cli.mjs');
-
-function freePort() {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.on('error', reject);
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address();
-			srv.close(() => resolve(port));
-		});
-	});
-}
 
 // The CLI as a child; out collects its stdout and stderr.
 function run(args, env) {
@@ -60,9 +48,9 @@ describe(`dev/up with your own settings through ${chooseServer()}`, () => {
 	it('merges the file, then the variable, over the generated configuration, and runs with it', async () => {
 		const file = path.join(tmp, 'my.yaml');
 		fs.writeFileSync(file, 'clusterShell:\n  idleSeconds: 77\n  maxSessionsPerUser: 1\nnodeShell:\n  maxDurationSeconds: 600\n');
-		const port = await freePort();
+		// Any free port: dev/up's stack picks it, and picks again if another suite takes it.
 		const { child, out, exited } = run(['--config', file], {
-			PERISCOPE_PORT: String(port),
+			PERISCOPE_PORT: '0',
 			PERISCOPE_OVERRIDES: '{nodeShell: {maxDurationSeconds: 33}}',
 		});
 		try {

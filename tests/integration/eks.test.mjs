@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 import { promisify } from 'node:util';
 
 import { ACCOUNT, BUILD_DIR, CLIENT, EKS_CLUSTER, EKS_NAME, NODES, NODE_ROLE, SERVER_ROLE, startStack } from '../lib/stack.mjs';

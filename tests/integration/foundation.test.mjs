@@ -1,9 +1,10 @@
 // The foundation end to end: the real web server (lighttpd or Apache, PERISCOPE_SERVER)
 // a browser-like client signing in through the provider's form.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { CookieJar } from '../lib/cookie-jar.mjs';
+import { fetchWithin } from '../lib/deadline.mjs';
 import { loginThroughForm } from '../lib/oidc-browser.mjs';
 import { startStack, waitFor } from '../lib/stack.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
@@ -30,9 +31,9 @@ describe(`foundation through ${chooseServer()}`, () => {
 		const c = await anonymous(stack, '/api/auth/config');
 		assert.equal(c.json.authMode, 'oidc');
 		assert.equal(c.json.providerName, 'Local IdP');
-		const page = await fetch(`${stack.url}/`);
-		assert.equal(page.status, 200);
-		assert.match(await page.text(), /<title>periscope<\/title>/);
+		const page = await fetchWithin(`${stack.url}/`);
+		assert.equal(page.res.status, 200);
+		assert.match(page.text, /<title>periscope<\/title>/);
 		// Request ids the server chooses are random (version 4) UUIDs, a new one each time.
 		const ids = [];
 		for (let i = 0; i < 3; i++) ids.push((await anonymous(stack, '/api/auth/config')).headers.get('x-request-id'));
@@ -154,13 +155,14 @@ describe(`foundation through ${chooseServer()}`, () => {
 	it('refreshes the tokens once when concurrent requests find them near expiry', async () => {
 		const admin = await signIn(stack, 'admin');
 		const signedInAt = Date.now();
-		const before = (await (await fetch(`${stack.idp.issuer}/__test/stats`)).json()).refreshGrants;
+		const refreshGrants = async () => JSON.parse((await fetchWithin(`${stack.idp.issuer}/__test/stats`)).text).refreshGrants;
+		const before = await refreshGrants();
 		// The IdP's access tokens live 5 s and the server refreshes 2 s before expiry: the
 		// refresh window opens 3 s after sign-in. Wait for the clock, not for a guess.
 		await waitFor('the refresh window', () => Date.now() - signedInAt > 3500, { timeoutMs: 10000 });
 		const answers = await Promise.all(Array.from({ length: 8 }, () => admin.get('/api/auth/whoami')));
 		for (const a of answers) assert.equal(a.status, 200, a.text);
-		const after = (await (await fetch(`${stack.idp.issuer}/__test/stats`)).json()).refreshGrants;
+		const after = await refreshGrants();
 		assert.equal(after - before, 1, 'one refresh for eight concurrent requests');
 	});
 

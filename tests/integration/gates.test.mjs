@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { fcgiRequest } from '../lib/fcgi-client.mjs';
 import { BUILD_DIR, NODES, deepMerge, startStack } from '../lib/stack.mjs';

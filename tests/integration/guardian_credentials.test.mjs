@@ -3,7 +3,7 @@
 // the bridge passes each renewal down to it. The AWS fake's credential clock
 // (faults.credentialLifetimeMs) makes credentials expire within seconds.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { NODES, startStack, waitFor, wsbridgeProcesses } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';

@@ -8,10 +8,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { fcgiRequest } from '../lib/fcgi-client.mjs';
 import { fetchWithin } from '../lib/deadline.mjs';
+import { startPostgres } from '../lib/postgres.mjs';
 import { startStack, waitFor } from '../lib/stack.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
@@ -89,6 +90,41 @@ describe(`health and the metrics listener through ${chooseServer()}`, () => {
 		// Nothing else of periscope's on the metrics listener.
 		const api = await get(`http://127.0.0.1:${stack.metricsPort}/api/auth/config`);
 		assert.notEqual(api.status, 200);
+	});
+});
+
+// On PostgreSQL (issue 15: "health checks on /healthz that report database reachability"):
+// while the server is down /healthz still answers 200 but says so, and /readyz is 503
+// naming the database; once it is back, the same worker connects again and both recover.
+describe(`health through ${chooseServer()} while its PostgreSQL is down`, () => {
+	let pg, stack;
+	before(async () => {
+		pg = await startPostgres();
+		if (pg) stack = await startStack({ db: 'postgres', pg });
+	});
+	after(async () => {
+		if (stack) await stack.stop();
+		if (pg) await pg.stop();
+	});
+
+	it('/healthz says the database is unreachable and /readyz fails on it; both recover when it is back', async (t) => {
+		if (!pg) return t.skip('PostgreSQL is not installed');
+		assert.deepEqual((await get(`${stack.url}/healthz`)).json, { status: 'ok', database: 'reachable' });
+		await pg.down();
+		try {
+			const h = await get(`${stack.url}/healthz`);
+			assert.equal(h.status, 200, h.text);
+			assert.deepEqual(h.json, { status: 'ok', database: 'unreachable' });
+			const r = await get(`${stack.url}/readyz`);
+			assert.equal(r.status, 503, r.text);
+			assert.equal(r.json.status, 'not_ready');
+			assert.equal(r.json.failing, 'database');
+			assert.equal(r.json.checks.database.ok, false);
+		} finally {
+			await pg.up();
+		}
+		await waitFor('/readyz to answer ready again after PostgreSQL is back', async () => (await get(`${stack.url}/readyz`)).status === 200);
+		assert.deepEqual((await get(`${stack.url}/healthz`)).json, { status: 'ok', database: 'reachable' });
 	});
 });
 

@@ -5,7 +5,7 @@
 // (faults.credentialLifetimeMs) makes them expire within seconds, so the session outlives
 // its first credentials and TerminateSession at its end still succeeds.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startStack, waitFor, NODES } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';

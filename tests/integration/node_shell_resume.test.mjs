@@ -5,7 +5,7 @@
 // output arrives complete, in order, and once.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startStack, waitFor, NODES, NODE_ROLE, CLIENT, REGION, ACCOUNT } from '../lib/stack.mjs';
 import { seedPermissionPolicy } from '../fakes/aws/iam.mjs';

@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { fetchWithin } from '../lib/deadline.mjs';
 import { anonymous, signIn } from '../lib/session.mjs';
-import { EKS_CLUSTER, EKS_NAME, NODES, freePort, startStack, waitFor } from '../lib/stack.mjs';
+import { EKS_CLUSTER, EKS_NAME, NODES, spawnOnFreePort, startStack, waitFor } from '../lib/stack.mjs';
 import { stackSql } from '../lib/stack_sql.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
@@ -28,7 +28,6 @@ if (missing && process.env.CI === 'true') throw new Error(`${PROMETHEUS} is miss
 // Prometheus on loopback, scraping the stack's /metrics every second.
 async function startPrometheus(stack) {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-prometheus-'));
-	const port = await freePort();
 	fs.writeFileSync(path.join(dir, 'prometheus.yml'), [
 		'global:',
 		'  scrape_interval: 1s',
@@ -41,13 +40,19 @@ async function startPrometheus(stack) {
 		`      - targets: ["127.0.0.1:${stack.metricsPort}"]`,
 		'',
 	].join('\n'));
-	const log = fs.openSync(path.join(dir, 'prometheus.log'), 'a');
-	const child = spawn(PROMETHEUS, [
-		`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
-		`--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=1h',
-	], { stdio: ['ignore', log, log] });
-	fs.closeSync(log);
-	const exited = new Promise((resolve) => child.once('exit', resolve));
+	// On a port Prometheus itself listens on (started again on another when a port is
+	// taken between our pick and its bind).
+	const logFile = path.join(dir, 'prometheus.log');
+	const { child, port } = await spawnOnFreePort('prometheus', (p) => {
+		const log = fs.openSync(logFile, 'w');
+		const c = spawn(PROMETHEUS, [
+			`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
+			`--web.listen-address=127.0.0.1:${p}`, '--storage.tsdb.retention.time=1h',
+		], { stdio: ['ignore', log, log] });
+		fs.closeSync(log);
+		return { child: c, output: () => fs.readFileSync(logFile, 'utf8') };
+	}, { timeoutMs: 30000 });
+	const exited = new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
 	const url = `http://127.0.0.1:${port}`;
 	const stop = async () => {
 		if (child.exitCode === null) child.kill('SIGTERM');

@@ -6,7 +6,7 @@
 // sessions closed by the other, ends and recordings from either, and (PostgreSQL) a shell
 // that outlives a database restart.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { fcgiRequest } from '../lib/fcgi-client.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';

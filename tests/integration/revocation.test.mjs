@@ -4,7 +4,7 @@
 // within 15 s with a closed frame that says why, and its close audit row says the same.
 // Through the whole stack (lighttpd or Apache, websocketd, wsbridge, the fakes).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { NODES, startStack } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';

@@ -3,7 +3,7 @@
 // admin any, a user their own; from our own pages only), the close row and audit row that
 // say who ended it, and the recording download with who may have it.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { NODES, startStack, waitFor } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';

@@ -3,7 +3,7 @@
 // reason "terminated"), and periscope.fcgi exits 0.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { NODES, startStack, waitFor } from '../lib/stack.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';

@@ -8,13 +8,14 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startFcgiEcho } from '../lib/fcgi-echo.mjs';
-import { ROOT, freePort, waitFor } from '../lib/stack.mjs';
+import { ROOT, freePort, listensOn, waitFor } from '../lib/stack.mjs';
 import { chooseServer, fcgiAddress, webServerCommand } from '../lib/webserver.mjs';
 
 const SERVER = chooseServer();
+const PORT_ATTEMPTS = 8;
 
 function request(port, pathname, { method = 'GET', headers = {}, body } = {}) {
 	return new Promise((resolve, reject) => {
@@ -38,22 +39,41 @@ describe(`the ${SERVER} site's FastCGI contract`, () => {
 	before(async () => {
 		runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-site-'));
 		fs.mkdirSync(path.join(runDir, 'spool'));
-		port = await freePort();
-		const fcgiPort = await freePort();
-		const wsPort = await freePort();
-		const metricsPort = await freePort();
-		const tunnelPort = await freePort();
-		const fcgiAddr = fcgiAddress(SERVER, { runDir, fcgiPort });
-		app = await startFcgiEcho({
-			listen: SERVER === 'apache' ? { host: '127.0.0.1', port: fcgiPort } : fcgiAddr,
-			decide: () => ({ status: 403, headers: { 'Content-Type': 'application/json', 'X-Gate': 'refused' }, body: '{"code":"E_TEST","message":"no"}' }),
-		});
-		const webRoot = path.join(ROOT, 'web');
-		const env = { PATH: process.env.PATH, PERISCOPE_RUN_DIR: runDir, PERISCOPE_WEB_ROOT: webRoot, PERISCOPE_PORT: String(port), PERISCOPE_WS_PORT: String(wsPort), PERISCOPE_METRICS_PORT: String(metricsPort), PERISCOPE_TUNNEL_PORT: String(tunnelPort) };
-		const cmd = webServerCommand(SERVER, { root: ROOT, runDir, port, wsPort, metricsPort, tunnelPort, fcgiAddr, webRoot, env });
-		const log = fs.openSync(path.join(runDir, `${cmd.name}.log`), 'a');
-		web = spawn(cmd.cmd, cmd.args, { env: cmd.env, stdio: ['ignore', log, log], detached: true });
-		fs.closeSync(log);
+		// Each port is bound by the program that serves it; one taken by another process
+		// between our pick and that bind means starting again on new ones.
+		for (let attempt = 1; ; attempt++) {
+			port = await freePort();
+			const fcgiPort = await freePort();
+			const wsPort = await freePort();
+			const metricsPort = await freePort();
+			const tunnelPort = await freePort();
+			const fcgiAddr = fcgiAddress(SERVER, { runDir, fcgiPort });
+			try {
+				app = await startFcgiEcho({
+					listen: SERVER === 'apache' ? { host: '127.0.0.1', port: fcgiPort } : fcgiAddr,
+					decide: () => ({ status: 403, headers: { 'Content-Type': 'application/json', 'X-Gate': 'refused' }, body: '{"code":"E_TEST","message":"no"}' }),
+				});
+			} catch (e) {
+				if (e.code === 'EADDRINUSE' && attempt < PORT_ATTEMPTS) continue;
+				throw e;
+			}
+			const webRoot = path.join(ROOT, 'web');
+			const env = { PATH: process.env.PATH, PERISCOPE_RUN_DIR: runDir, PERISCOPE_WEB_ROOT: webRoot, PERISCOPE_PORT: String(port), PERISCOPE_WS_PORT: String(wsPort), PERISCOPE_METRICS_PORT: String(metricsPort), PERISCOPE_TUNNEL_PORT: String(tunnelPort) };
+			const cmd = webServerCommand(SERVER, { root: ROOT, runDir, port, wsPort, metricsPort, tunnelPort, fcgiAddr, webRoot, env });
+			const logFile = path.join(runDir, `${cmd.name}.log`);
+			const log = fs.openSync(logFile, 'w');
+			web = spawn(cmd.cmd, cmd.args, { env: cmd.env, stdio: ['ignore', log, log], detached: true });
+			fs.closeSync(log);
+			const gone = () => web.exitCode !== null || web.signalCode !== null;
+			await waitFor(`${SERVER} (pid ${web.pid}) to listen on ports ${port} and ${metricsPort}, or exit`,
+				() => gone() || (listensOn(web.pid, port) && listensOn(web.pid, metricsPort)));
+			if (!gone()) break;
+			const said = fs.readFileSync(logFile, 'utf8');
+			web = null; // it failed before forking anything: no group left to end
+			await app.close();
+			app = null;
+			if (!/address already in use/i.test(said) || attempt >= PORT_ATTEMPTS) throw new Error(`${SERVER} exited: ${said.slice(-2000)}`);
+		}
 		await waitFor(`${SERVER} up`, async () => (await request(port, '/healthz')).status === 200);
 	});
 	after(async () => {

@@ -2,9 +2,10 @@
 // session cookie's Secure flag, and a cluster shell over wss:// (websocketd then admits
 // the https:// origin only). The client trusts the stack's throwaway CA, nothing else.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 import { Agent, setGlobalDispatcher } from 'undici';
 
+import { fetchWithin } from '../lib/deadline.mjs';
 import { startStack, waitFor } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
@@ -23,12 +24,12 @@ describe(`TLS through ${chooseServer()}`, () => {
 
 	it('serves https with a certificate the stack CA signed, and no plain http on that port', async () => {
 		assert.match(stack.url, /^https:\/\/127\.0\.0\.1:\d+$/);
-		const h = await fetch(`${stack.url}/healthz`);
-		assert.equal(h.status, 200);
-		assert.deepEqual(await h.json(), { status: 'ok', database: 'reachable' });
-		const page = await fetch(`${stack.url}/`);
-		assert.match(await page.text(), /<title>periscope<\/title>/);
-		const plain = await fetch(stack.url.replace('https:', 'http:') + '/healthz').then((r) => r.status, () => 'refused');
+		const h = await fetchWithin(`${stack.url}/healthz`);
+		assert.equal(h.res.status, 200);
+		assert.deepEqual(JSON.parse(h.text), { status: 'ok', database: 'reachable' });
+		const page = await fetchWithin(`${stack.url}/`);
+		assert.match(page.text, /<title>periscope<\/title>/);
+		const plain = await fetchWithin(stack.url.replace('https:', 'http:') + '/healthz').then((r) => r.res.status, () => 'refused');
 		assert.notEqual(plain, 200);
 	});
 

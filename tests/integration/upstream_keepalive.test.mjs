@@ -5,7 +5,7 @@
 // seconds. The control shows the proxy really cuts a silent connection.
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startStack, waitFor, NODES } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';

@@ -3,7 +3,7 @@
 // 410 Gone; periscope-wsbridge watches again from the last resourceVersion after a
 // backoff, and lists again after the 410, as client-go's reflector does.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startStack } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startStack } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';

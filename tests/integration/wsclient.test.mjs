@@ -4,7 +4,7 @@
 //  - a Node `ws` server speaking the Kubernetes exec framing (v5/v4 negotiation, channel
 //    bytes, Status on channel 3, refusals with a Status body, pings, oversized messages,
 //    a reader that stops reading to check the client's backpressure).
-import { test, before, after } from 'node:test';
+import { test, before, after } from '../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -17,6 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { WebSocketServer } from 'ws';
+
+import { within } from '../lib/deadline.mjs';
+import { spawnOnFreePort } from '../lib/stack.mjs';
 
 const BUILD = path.resolve(process.env.PERISCOPE_BUILD_DIR ?? 'build');
 const PROBE = path.join(BUILD, 'tests/tools/ws-probe');
@@ -45,14 +48,6 @@ async function until(what, cond, ms = DEADLINE_MS) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-async function portOpen(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
 }
 
 // Runs ws-probe; collects its JSON lines. The caller writes stdin lines and ends stdin.
@@ -97,14 +92,19 @@ const channelText = (r, ch) => r.events.filter((e) => e.event === 'k8s' && e.cha
 let tmp;
 const websocketds = [];
 
+// On a port websocketd itself listens on (another suite may take a port between our pick
+// and its bind: then it is started again on another).
 async function startWebsocketd(tls) {
-  const port = await freePort();
-  const args = [`--address=127.0.0.1`, `--port=${port}`];
-  if (tls) args.push('--ssl', `--sslcert=${tmp}/server.pem`, `--sslkey=${tmp}/server.key`);
-  args.push('cat');
-  const child = spawn('websocketd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  websocketds.push(child);
-  await until(`websocketd on ${port}`, () => portOpen(port));
+  const { port } = await spawnOnFreePort('websocketd', (p) => {
+    const args = [`--address=127.0.0.1`, `--port=${p}`];
+    if (tls) args.push('--ssl', `--sslcert=${tmp}/server.pem`, `--sslkey=${tmp}/server.key`);
+    args.push('cat');
+    const child = spawn('websocketd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let said = '';
+    child.stderr.on('data', (d) => { said += d; });
+    websocketds.push(child);
+    return { child, output: () => said };
+  });
   return port;
 }
 
@@ -282,7 +282,7 @@ before(async () => {
 after(async () => {
   for (const c of websocketds) {
     c.kill('SIGTERM');
-    if (c.exitCode === null) await once(c, 'close');
+    if (c.exitCode === null) await within(`websocketd (pid ${c.pid}) to exit on SIGTERM`, once(c, 'close'), DEADLINE_MS);
   }
   for (const s of [k8sServer, k8sTlsServer]) {
     for (const ws of s.wss.clients) ws.terminate();

@@ -132,7 +132,7 @@ export async function startEdge(stack, admin, { cluster = EDGE_NAME, apiserver =
 		await waitFor(`the agent of ${cluster} to connect its tunnel`, up, { timeoutMs: 30000 });
 	} catch (e) {
 		await agent.stop();
-		await api.close();
+		await within(`the ${cluster} apiserver fake to close`, api.close(), 20000);
 		const log = fs.readFileSync(path.join(stack.runDir, `periscope-agent-${cluster}.log`), 'utf8');
 		e.message += `\n--- periscope-agent ---\n${log.slice(-3000)}\n--- stack ---\n${stack.logs()}`;
 		throw e;

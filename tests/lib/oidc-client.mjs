@@ -9,6 +9,7 @@
 import * as crypto from 'node:crypto';
 
 import { CookieJar } from './cookie-jar.mjs';
+import { fetchWithin } from './deadline.mjs';
 import { loginThroughForm } from './oidc-browser.mjs';
 
 export const DEFAULT_SCOPE = 'openid profile email offline_access groups';
@@ -28,9 +29,9 @@ export function pkcePair() {
 export const randomToken = () => b64url(crypto.randomBytes(16));
 
 export async function discover(issuer) {
-	const res = await fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
+	const { res, text } = await fetchWithin(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
 	if (res.status !== 200) throw new Error(`discovery of ${issuer} answered ${res.status}`);
-	return res.json();
+	return JSON.parse(text);
 }
 
 export function authorizationUrl(discovery, {
@@ -56,7 +57,7 @@ function basicAuth(clientId, clientSecret) {
 export async function tokenRequest(discovery, {
 	clientId = DEFAULT_CLIENT.clientId, clientSecret = DEFAULT_CLIENT.clientSecret, params,
 }) {
-	const res = await fetch(discovery.token_endpoint, {
+	const { res, text } = await fetchWithin(discovery.token_endpoint, {
 		method: 'POST',
 		headers: {
 			authorization: basicAuth(clientId, clientSecret),
@@ -65,7 +66,7 @@ export async function tokenRequest(discovery, {
 		},
 		body: new URLSearchParams(params).toString(),
 	});
-	return { status: res.status, json: await res.json() };
+	return { status: res.status, json: JSON.parse(text) };
 }
 
 export function exchangeCode(discovery, { code, verifier, redirectUri = DEFAULT_CLIENT.redirectUri, ...client }) {

@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL 15 for a test file (tests/lib/pg-cluster.sh does the work, shared
 // with the C unit tests): initdb into a fresh temporary directory, a unix socket there only,
 // run as an unprivileged user (postgres refuses root). `start` resolves to
-// { dir, url, restart, stop }; url is a libpq connection string, for `database.url`. Without the
+// { dir, url, restart, down, up, stop }; url is a libpq connection string, for `database.url`. Without the
 // server binaries it resolves to null (the caller skips), except under CI=true, where it
 // throws: CI must never skip the PostgreSQL tests.
 import { execFile } from 'node:child_process';
@@ -33,6 +33,13 @@ export async function startPostgres() {
 		// same socket, as a restart or a failover looks to its clients.
 		async restart() {
 			await within(`the PostgreSQL test cluster in ${dir} to restart`, run(SCRIPT, ['restart', dir]), START_DEADLINE_MS);
+		},
+		// Stops the server and leaves it down (an outage) until up().
+		async down() {
+			await within(`the PostgreSQL test cluster in ${dir} to stop`, run(SCRIPT, ['down', dir]), START_DEADLINE_MS);
+		},
+		async up() {
+			await within(`the PostgreSQL test cluster in ${dir} to start again`, run(SCRIPT, ['up', dir]), START_DEADLINE_MS);
 		},
 		async stop() {
 			if (stopped) return;

@@ -45,7 +45,8 @@ try {
 	console.error(`dev/up: ${e.message}`);
 	process.exit(2);
 }
-const port = Number(process.env.PERISCOPE_PORT || 8080);
+// PERISCOPE_PORT=0: any free port (the stack picks, and picks again when taken).
+const port = process.env.PERISCOPE_PORT === '0' ? undefined : Number(process.env.PERISCOPE_PORT || 8080);
 // The usual clusters, and the stand-in apiserver once more as an eks cluster: reached with
 // EKS tokens of the server's own (EKS Pod Identity) role. Your settings come last.
 const { clusters } = baseConfig({ url: '', issuer: '', runDir: '' });

@@ -67,7 +67,7 @@ export const INSTANCES = [
 ];
 
 // A port nobody listens on at the moment of asking. Another process may take it before the
-// caller binds it: only for a port the caller then binds itself, through startOnFreePort
+// caller binds it: only for a port the caller then binds itself, through spawnOnFreePort
 // (which retries), or for tests that need a port number and nothing listening.
 export function freePort() {
 	return new Promise((resolve, reject) => {
@@ -123,6 +123,29 @@ export function listensOn(pid, port) {
 	return false;
 }
 
+// A program that is to listen on a port of its own, started on a free one. start(port)
+// spawns it and returns { child, output }, output() being what it has said so far (its
+// log). When it exits saying the address is in use (another process bound the port between
+// the pick and the program's bind), it is started again on another port. Resolves once
+// the child itself listens there (not merely "something answers"): { child, port }.
+export async function spawnOnFreePort(what, start, { attempts = 8, timeoutMs = 15000 } = {}) {
+	for (let attempt = 1; ; attempt++) {
+		const port = await freePort();
+		const { child, output } = start(port);
+		const deadline = Date.now() + timeoutMs;
+		while (child.exitCode === null && child.signalCode === null) {
+			if (listensOn(child.pid, port)) return { child, port };
+			if (Date.now() > deadline) {
+				child.kill('SIGKILL');
+				throw new Error(`timed out waiting for ${what} to listen on port ${port}: ${output().slice(-2000)}`);
+			}
+			await new Promise((r) => setTimeout(r, 50));
+		}
+		const said = output();
+		if (!/address already in use/i.test(said) || attempt >= attempts) throw new Error(`${what} exited before listening on port ${port}: ${said.slice(-2000)}`);
+	}
+}
+
 // Polls check() until it returns something truthy; each check is itself bounded by the
 // deadline (a check that hangs, such as a request nobody answers, fails the wait too).
 export async function waitFor(what, check, { timeoutMs = 15000, intervalMs = 50 } = {}) {
@@ -148,6 +171,21 @@ export function deepMerge(base, extra) {
 	return base;
 }
 
+// Whether any process is in the process group pgid (/proc/PID/stat: the fields after the
+// command's closing parenthesis are state, ppid, pgrp).
+export function groupHasMembers(pgid) {
+	for (const name of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(name)) continue;
+		try {
+			const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+			if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) return true;
+		} catch {
+			// gone meanwhile
+		}
+	}
+	return false;
+}
+
 // A child process whose output goes to a log file in the run dir; stop() ends it by pid.
 // With group, it leads a process group of its own and stop() also ends whatever it forked
 // and left behind (an Apache worker holding a tunnel outlives its parent's SIGKILL).
@@ -155,12 +193,20 @@ function launch(name, cmd, args, { env, runDir, group = false }) {
 	const log = fs.openSync(path.join(runDir, `${name}.log`), 'a');
 	const child = spawn(cmd, args, { env, stdio: ['ignore', log, log], detached: group });
 	fs.closeSync(log);
-	const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+	// A program that could not be started at all ('error', ENOENT) never emits 'exit'.
+	const exited = new Promise((resolve) => {
+		child.on('exit', (code, signal) => resolve({ code, signal }));
+		child.on('error', (error) => resolve({ code: null, signal: null, error }));
+	});
+	// Only while some process is still in the group: the kernel keeps a group's number from
+	// being reused until its last member is gone, but once it is, the number may be another
+	// group's (pids wrap in minutes on this machine), and -pid would kill that one.
 	const killGroup = () => {
+		if (!groupHasMembers(child.pid)) return;
 		try {
 			process.kill(-child.pid, 'SIGKILL');
 		} catch {
-			// ESRCH: nothing of it is left
+			// ESRCH: its last member left meanwhile
 		}
 	};
 	return {
@@ -171,7 +217,7 @@ function launch(name, cmd, args, { env, runDir, group = false }) {
 			if (child.exitCode === null && child.signalCode === null) {
 				child.kill('SIGTERM');
 				const t = setTimeout(() => (group ? killGroup() : child.kill('SIGKILL')), 5000);
-				await exited;
+				await within(`${name} (pid ${child.pid}) to exit after SIGTERM, then SIGKILL at 5 s`, exited, 15000);
 				clearTimeout(t);
 			}
 			if (group) killGroup();
@@ -346,7 +392,7 @@ export async function startStack(opts = {}) {
 	let pg = null;
 	let replicas = [];
 	const stop = async () => {
-		for (const p of procs.reverse()) await p.stop();
+		for (const p of [...procs].reverse()) await p.stop();
 		if (pg && !opts.pg) await pg.stop();
 		if (aws) await within('the AWS fake to close (its host shells to exit)', aws.close(), 20000);
 		if (api) await within('the apiserver fake to close (its pod shells to exit)', api.close(), 20000);

@@ -940,6 +940,14 @@ START_TEST(database_url_errors_never_show_a_password)
 	expect_inline_error("database:\n  url: host=db.example password=hunter2 dbname=p\n", err);
 	ck_assert_ptr_null(strstr(err, "hunter2"));
 	assert_contains(err, "expected no password in the URL");
+	/* libpq percent-decodes a URI's query keywords: the parse is checked, not only the text. */
+	expect_inline_error("database:\n  url: postgres://periscope@db.example/p?p%61ssword=hunter2\n",
+			    err);
+	ck_assert_str_eq(err, "inline.yaml:2: database.url: expected no password in the URL: give "
+			 "it in database.password (\"${ENV_VAR}\" or \"file:/path\")");
+	expect_inline_error("database:\n  url: postgres://db.example/p?sslp%61ssword=hunter2\n", err);
+	ck_assert_ptr_null(strstr(err, "hunter2"));
+	assert_contains(err, "expected no password in the URL");
 	expect_inline_error("database:\n  url: host=db.example sslmod=require\n", err);
 	ck_assert_str_eq(err, "inline.yaml:2: database.url: expected a PostgreSQL connection "
 			 "string: invalid connection option \"sslmod\"");

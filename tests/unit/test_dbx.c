@@ -2,8 +2,12 @@
  * pattern (login sessions, store/session_store.h): every engine test runs twice, on SQLite
  * (_i == 0) and on a real PostgreSQL 15 (_i == 1, tests/unit/unit_pg.h). test_db.c keeps
  * testing the sqlite3 * API of the same module, unchanged. */
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include "store/db.h"
 #include "store/dbx.h"
@@ -415,6 +419,115 @@ START_TEST(sessions_refresh_is_claimed_once_across_connections)
 }
 END_TEST
 
+/* What a client sends first on a TCP connection, as a PostgreSQL server reads it: a listener
+ * on loopback takes one connection, reads the 8-byte packet (length, code) and answers an
+ * SSLRequest with 'N', as a server without SSL does (PostgreSQL's postmaster.c
+ * ProcessStartupPacket), then closes. libpq (fe-connect.c PQconnectPoll,
+ * CONNECTION_SSL_STARTUP) then fails a connection whose sslmode is require or verify-*. */
+struct first_packet {
+	int listener;
+	uint32_t code;
+};
+
+static void *read_first_packet(void *arg)
+{
+	struct first_packet *fp = arg;
+	struct pollfd pfd = { .fd = fp->listener, .events = POLLIN };
+	unsigned char packet[8];
+	size_t got = 0;
+	ssize_t n;
+	int c;
+
+	/* A client that never comes (the URL not taken as libpq's) fails the test, not hangs it. */
+	if (poll(&pfd, 1, 30000) != 1)
+		return NULL;
+	c = accept(fp->listener, NULL, NULL);
+	if (c < 0)
+		return NULL;
+	while (got < sizeof packet && (n = read(c, packet + got, sizeof packet - got)) > 0)
+		got += (size_t)n;
+	if (got == sizeof packet) {
+		fp->code = (uint32_t)packet[4] << 24 | (uint32_t)packet[5] << 16 |
+			   (uint32_t)packet[6] << 8 | packet[7];
+		if (fp->code == 80877103 && write(c, "N", 1) != 1)
+			fp->code = 0;
+	}
+	close(c);
+	return NULL;
+}
+
+/* Connects to the URL before_port, the listener's port, after_port with a password; returns
+ * the first packet's code and leaves dbx_open's error in err. */
+static uint32_t first_packet_of(const char *before_port, const char *after_port, char *err,
+				size_t errlen)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof addr;
+	struct first_packet fp = { .listener = socket(AF_INET, SOCK_STREAM, 0) };
+	struct dbx *db = NULL;
+	pthread_t t;
+	char url[256];
+
+	ck_assert_int_ge(fp.listener, 0);
+	ck_assert_int_eq(bind(fp.listener, (struct sockaddr *)&addr, sizeof addr), 0);
+	ck_assert_int_eq(listen(fp.listener, 1), 0);
+	ck_assert_int_eq(getsockname(fp.listener, (struct sockaddr *)&addr, &len), 0);
+	snprintf(url, sizeof url, "%s%d%s", before_port, ntohs(addr.sin_port), after_port);
+	ck_assert_int_eq(pthread_create(&t, NULL, read_first_packet, &fp), 0);
+	ck_assert_int_eq(dbx_open(url, "pg-hunter2", &db, err, errlen), -1);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	close(fp.listener);
+	ck_assert_ptr_null(db);
+	ck_assert_ptr_null(strstr(err, "pg-hunter2"));
+	return fp.code;
+}
+
+/* database.url's sslmode is libpq's: require asks the server for TLS before anything else
+ * and refuses one that has none; disable sends the startup packet in the clear. Neither
+ * error shows the password. (gssencmode=disable: no GSSAPI request comes first.) */
+START_TEST(sslmode_in_the_url_is_what_libpq_uses)
+{
+	char err[512];
+
+	ck_assert_uint_eq(first_packet_of("postgres://periscope@127.0.0.1:",
+					  "/periscope?sslmode=require&gssencmode=disable", err,
+					  sizeof err),
+			  80877103); /* SSLRequest */
+	ck_assert_msg(strstr(err, "server does not support SSL, but SSL was required"), "%s", err);
+	ck_assert_uint_eq(first_packet_of("host=127.0.0.1 port=", " dbname=periscope user=periscope"
+					  " sslmode=disable gssencmode=disable", err, sizeof err),
+			  196608); /* StartupMessage, protocol 3.0 */
+	ck_assert_msg(strstr(err, "cannot connect to PostgreSQL: "), "%s", err);
+}
+END_TEST
+
+/* The URL's own keywords win over periscope's defaults (connect_timeout 10 s and
+ * application_name "periscope" when it names none): an operator's application_name is the
+ * one the server sees. PostgreSQL only (_i is 1). */
+START_TEST(the_urls_keywords_win_over_the_defaults)
+{
+	struct dbx *db = NULL;
+	struct dbx_stmt *st = NULL;
+	char url[1400], err[512];
+
+	unit_pg_fresh_db(url, sizeof url);
+	ck_assert_msg(dbx_open(url, NULL, &db, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(dbx_prepare(db, "SELECT current_setting('application_name')", &st), 0);
+	ck_assert_int_eq(dbx_step(st), DBX_ROW);
+	ck_assert_str_eq(dbx_column_text(st, 0), "periscope");
+	dbx_finalize(st);
+	dbx_close(db);
+	strncat(url, " application_name=periscope-replica-b", sizeof url - strlen(url) - 1);
+	ck_assert_msg(dbx_open(url, NULL, &db, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(dbx_prepare(db, "SELECT current_setting('application_name')", &st), 0);
+	ck_assert_int_eq(dbx_step(st), DBX_ROW);
+	ck_assert_str_eq(dbx_column_text(st, 0), "periscope-replica-b");
+	dbx_finalize(st);
+	dbx_close(db);
+	unit_pg_drop_db();
+}
+END_TEST
+
 static Suite *dbx_suite(int engines)
 {
 	Suite *s = suite_create("dbx");
@@ -422,10 +535,12 @@ static Suite *dbx_suite(int engines)
 
 	tcase_add_test(layer, placeholders_become_dollar_numbers);
 	tcase_add_test(layer, both_engines_have_the_same_migration_versions);
+	tcase_add_test(layer, sslmode_in_the_url_is_what_libpq_uses);
 	/* PostgreSQL's first CREATE DATABASE can take seconds on a loaded machine. */
 	tcase_set_timeout(engine, 120);
 	tcase_add_loop_test(engine, fresh_database_reaches_the_latest_version_once, 0, engines);
 	tcase_add_loop_test(engine, a_schema_from_a_newer_periscope_is_refused, 0, engines);
+	tcase_add_loop_test(engine, the_urls_keywords_win_over_the_defaults, 1, engines);
 	tcase_add_loop_test(engine, values_round_trip_and_rollback_undoes, 0, engines);
 	tcase_add_loop_test(engine, sessions_load_unseal_and_refuse_other_cookies, 0, engines);
 	tcase_add_loop_test(engine, sessions_refresh_claim_is_granted_once_until_released, 0, engines);

@@ -23,6 +23,16 @@ def set_size(fd, cols, rows):
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
+def hang_up(pid):
+    """SIGTERM: hang up the terminal's program. The fakes may send SIGTERM twice (a session
+    ends both when its pod goes and when its stream closes): a late one must not fail on a
+    program already gone (ProcessLookupError made the exit status 1, not the program's)."""
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        pass
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cols", type=int, default=80)
@@ -46,7 +56,7 @@ def main():
             os.chdir(args.cwd)
         os.execvp(cmd[0], cmd)
     set_size(master, args.cols, args.rows)
-    signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGHUP))
+    signal.signal(signal.SIGTERM, lambda *_: hang_up(pid))
 
     watch = [0, master] + ([ctl] if ctl is not None else [])
     ctl_buf = b""
@@ -89,6 +99,12 @@ def main():
                 stdin_open = False
                 watch.remove(0)
                 os.write(master, b"\x04")
+    # Wait for the program without reaping it (its pid stays ours, hang_up cannot reach
+    # another process), then ignore SIGTERM: a late one must not kill this process while
+    # it exits (Python restores the default action on the way out) and replace the
+    # program's status with our own death by SIGTERM.
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         sys.exit(128 + os.WTERMSIG(status))
