@@ -59,26 +59,37 @@ int host_boot_id(char *out, size_t outlen)
  * with no replica id (rows judged by pid, as on one machine before issue 15). */
 
 /* Who judges a row, and how (store/shell_registry.h): a row of this replica and this boot
- * (or one that predates the column) is alive while its process is, by pid and start time;
- * a row of another replica or of another boot of the host (a reboot) cannot be checked by
- * pid, only by its lease: alive while its heartbeat is fresh. */
+ * (or one that predates the column) is alive while its process is, by pid and start time.
+ * A row of another boot of this host (a reboot) cannot be checked by pid: alive while its
+ * heartbeat is fresh. A row of another replica is alive while that replica's lease is:
+ * any heartbeat of that replica (and boot) fresh. A replica that is alive judges its own
+ * rows by pid; another replica closes its rows only when it is dead as a whole, so a
+ * bridge that is merely late (its connection reconnecting) keeps its terminal. */
+static bool of_another_replica(const char *row_replica, const char *replica)
+{
+	return row_replica && (!replica || strcmp(row_replica, replica) != 0);
+}
+
 static bool judged_by_pid(const char *row_replica, const char *row_boot, const char *replica,
 			  const char *boot_id)
 {
-	if (row_replica && (!replica || strcmp(row_replica, replica) != 0))
+	if (of_another_replica(row_replica, replica))
 		return false;
 	return !(row_boot && boot_id && strcmp(row_boot, boot_id) != 0);
 }
 
+/* beat_col: the row's heartbeat; beat_col + 1: the newest of its replica and boot. */
 static bool row_is_live(struct dbx_stmt *st, int pid_col, int ticks_col, int boot_col,
 			int beat_col, int replica_col, const char *replica, const char *boot_id,
 			long long now)
 {
+	const char *row_replica = dbx_column_text(st, replica_col);
 	unsigned long long now_ticks;
 	pid_t pid = (pid_t)dbx_column_int64(st, pid_col);
 
-	if (!judged_by_pid(dbx_column_text(st, replica_col), dbx_column_text(st, boot_col), replica,
-			   boot_id))
+	if (of_another_replica(row_replica, replica))
+		return now - dbx_column_int64(st, beat_col + 1) < SHELL_LEASE_MS;
+	if (!judged_by_pid(row_replica, dbx_column_text(st, boot_col), replica, boot_id))
 		return now - dbx_column_int64(st, beat_col) < SHELL_LEASE_MS;
 	return process_start_ticks(pid, &now_ticks) == 0 &&
 	       now_ticks == (unsigned long long)dbx_column_int64(st, ticks_col);
@@ -94,7 +105,10 @@ static bool row_is_live(struct dbx_stmt *st, int pid_col, int ticks_col, int boo
  * same order. */
 static json_t *dead_rows(struct dbx *db, const char *replica, bool leases)
 {
-	static const char sql[] = "SELECT " REGISTRY_ROW_COLUMNS " FROM shell_sessions ORDER BY id";
+	/* Columns 18 and 19: the row's heartbeat again, and the newest of its replica and boot
+	 * (that replica's lease), side by side for row_is_live. */
+	static const char sql[] = "SELECT " REGISTRY_ROW_COLUMNS ", heartbeat_at_ms, max(heartbeat_at_ms)"
+				  " OVER (PARTITION BY replica_id, boot_id) FROM shell_sessions ORDER BY id";
 	char boot[64];
 	const char *boot_id = host_boot_id(boot, sizeof boot) == 0 ? boot : NULL;
 	long long now = now_ms();
@@ -107,11 +121,11 @@ static json_t *dead_rows(struct dbx *db, const char *replica, bool leases)
 	while ((step = dbx_step(st)) == DBX_ROW) {
 		const char *detail = dbx_column_text(st, 3);
 		const char *groups = dbx_column_text(st, 10);
+		bool by_pid = judged_by_pid(dbx_column_text(st, 17), dbx_column_text(st, 6), replica,
+					    boot_id);
 		json_t *d, *g, *row;
 
-		if (row_is_live(st, 4, 5, 6, 7, 17, replica, boot_id, now) ||
-		    (!leases && !judged_by_pid(dbx_column_text(st, 17), dbx_column_text(st, 6),
-					       replica, boot_id)))
+		if (row_is_live(st, 4, 5, 6, 18, 17, replica, boot_id, now) || (!leases && !by_pid))
 			continue;
 		d = detail ? json_loads(detail, 0, NULL) : NULL;
 		g = groups ? json_loads(groups, 0, NULL) : NULL;
@@ -126,6 +140,11 @@ static json_t *dead_rows(struct dbx *db, const char *replica, bool leases)
 				(json_int_t)dbx_column_int64(st, 7), "bytes_in",
 				(json_int_t)dbx_column_int64(st, 15), "bytes_out",
 				(json_int_t)dbx_column_int64(st, 16));
+		/* Another replica's row is claimed only while that replica stays dead. */
+		if (row && of_another_replica(dbx_column_text(st, 17), replica))
+			json_object_set_new(row, "lease", json_pack("{s:s, s:s}", "replica",
+								   dbx_column_text(st, 17) ? dbx_column_text(st, 17) : "",
+								   "boot", dbx_column_text(st, 6) ? dbx_column_text(st, 6) : ""));
 		if (!row || json_array_append_new(rows, row) != 0)
 			goto fail;
 	}
@@ -145,6 +164,13 @@ fail:
  * skips a row another transaction holds (another replica's reaper, or a terminate request
  * being written): waiting for it while holding the audit chain could deadlock with it, and
  * whoever holds it writes the close row, or leaves the row for the next pass. */
+/* A lease-judged claim also holds only while no heartbeat of the row's replica and boot
+ * (?3, ?4) is fresher than the lease (?5): one of its bridges renewing meanwhile (the
+ * database just came back) keeps them all. */
+#define LEASE_STILL_EXPIRED                                                                   \
+	" AND NOT EXISTS (SELECT 1 FROM shell_sessions s2 WHERE coalesce(s2.replica_id, '') = ?3" \
+	" AND coalesce(s2.boot_id, '') = ?4 AND s2.heartbeat_at_ms > ?5)"
+
 static int claim_row(struct dbx *db, const char *id, const json_t *lost_row)
 {
 	static const char close_sql[] = "DELETE FROM shell_sessions WHERE id = ?1";
@@ -153,14 +179,28 @@ static int claim_row(struct dbx *db, const char *id, const json_t *lost_row)
 	static const char reap_pg[] =
 		"DELETE FROM shell_sessions WHERE id = (SELECT id FROM shell_sessions WHERE id = ?1"
 		" AND coalesce(heartbeat_at_ms, 0) = ?2 FOR UPDATE SKIP LOCKED)";
+	static const char lease_sql[] =
+		"DELETE FROM shell_sessions WHERE id = ?1 AND coalesce(heartbeat_at_ms, 0) = ?2"
+		LEASE_STILL_EXPIRED;
+	static const char lease_pg[] =
+		"DELETE FROM shell_sessions WHERE id = (SELECT id FROM shell_sessions WHERE id = ?1"
+		" AND coalesce(heartbeat_at_ms, 0) = ?2 FOR UPDATE SKIP LOCKED)" LEASE_STILL_EXPIRED;
+	const json_t *lease = lost_row ? json_object_get(lost_row, "lease") : NULL;
 	struct dbx_stmt *st = NULL;
 	int rc = -1;
 
-	if (dbx_prepare(db, lost_row ? dbx_sql(db, reap_sql, reap_pg) : close_sql, &st) != 0)
+	if (dbx_prepare(db, !lost_row ? close_sql
+				      : lease ? dbx_sql(db, lease_sql, lease_pg)
+					      : dbx_sql(db, reap_sql, reap_pg), &st) != 0)
 		return -1;
 	dbx_bind_text(st, 1, id);
 	if (lost_row)
 		dbx_bind_int64(st, 2, json_integer_value(json_object_get(lost_row, "heartbeat_at_ms")));
+	if (lease) {
+		dbx_bind_text(st, 3, json_string_value(json_object_get(lease, "replica")));
+		dbx_bind_text(st, 4, json_string_value(json_object_get(lease, "boot")));
+		dbx_bind_int64(st, 5, now_ms() - SHELL_LEASE_MS);
+	}
 	if (dbx_step(st) == DBX_DONE)
 		rc = dbx_changes(st) == 1 ? 1 : 0;
 	dbx_finalize(st);
@@ -545,16 +585,19 @@ static int is_live(struct dbx *db, const char *id, const char *replica, bool lea
 	enum dbx_step step;
 	int rc = -1;
 
-	if (dbx_prepare(db, "SELECT pid, pid_start_ticks, boot_id, heartbeat_at_ms, replica_id"
-			" FROM shell_sessions WHERE id = ?", &st) != 0)
+	/* Column 4: the newest heartbeat of the row's replica and boot (its lease). */
+	if (dbx_prepare(db, "SELECT pid, pid_start_ticks, boot_id, heartbeat_at_ms, replica_beat,"
+			" replica_id FROM (SELECT id, pid, pid_start_ticks, boot_id, heartbeat_at_ms,"
+			" replica_id, max(heartbeat_at_ms) OVER (PARTITION BY replica_id, boot_id)"
+			" AS replica_beat FROM shell_sessions) AS r WHERE id = ?", &st) != 0)
 		return -1;
 	dbx_bind_text(st, 1, id);
 	step = dbx_step(st);
 	if (step == DBX_DONE)
 		rc = 0;
 	else if (step == DBX_ROW)
-		rc = row_is_live(st, 0, 1, 2, 3, 4, replica, boot_id, now_ms()) ||
-				     (!leases && !judged_by_pid(dbx_column_text(st, 4),
+		rc = row_is_live(st, 0, 1, 2, 3, 5, replica, boot_id, now_ms()) ||
+				     (!leases && !judged_by_pid(dbx_column_text(st, 5),
 								dbx_column_text(st, 2), replica,
 								boot_id))
 			     ? 1 : 0;

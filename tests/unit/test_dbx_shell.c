@@ -283,11 +283,43 @@ START_TEST(a_cap_held_by_a_dead_replica_is_freed_at_the_next_open)
 		admit_ok(f.db, id, "alice", "a");
 	}
 	ck_assert_int_eq(shell_registry_admit_dbx(b, &slot, &CAPS, NULL, err, sizeof err), ADMIT_CAP_USER);
+	/* One late row of a replica that is alive is its own to judge (by pid): still capped. */
 	expire_lease(f.db, "a0");
+	ck_assert_int_eq(shell_registry_admit_dbx(b, &slot, &CAPS, NULL, err, sizeof err), ADMIT_CAP_USER);
+	/* Replica a dies: all its heartbeats stop. */
+	for (int i = 1; i < 5; i++) {
+		char id[8];
+
+		snprintf(id, sizeof id, "a%d", i);
+		expire_lease(f.db, id);
+	}
 	ck_assert_msg(shell_registry_admit_dbx(b, &slot, &CAPS, NULL, err, sizeof err) == ADMIT_OK, "%s", err);
-	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM audit_events WHERE session_id = 'a0'"
-				      " AND reason = 'lost'"), 1);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM audit_events WHERE reason = 'lost'"), 5);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM shell_sessions"), 1);
 	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM shell_sessions WHERE replica_id = 'b'"), 1);
+	dbx_close(b);
+	unit_dbx_close(&f);
+}
+END_TEST
+
+/* A replica is dead when all its heartbeats are old, not when one is: a late bridge of a
+ * live replica (its connection reconnecting) is that replica's to judge, by pid. */
+START_TEST(a_late_row_of_a_live_replica_is_left_to_it)
+{
+	struct unit_dbx f;
+	struct dbx *b;
+
+	unit_dbx_open(&f, _i);
+	b = unit_dbx_connect(&f);
+	admit_ok(f.db, "s1", "alice", "a");
+	admit_ok(f.db, "s2", "bob", "a");
+	expire_lease(f.db, "s1");
+	ck_assert_int_eq(shell_registry_is_live_dbx(b, "s1", "b"), 1);
+	ck_assert_int_eq(shell_registry_reap_dbx(b, "b", NULL), 0);
+	expire_lease(f.db, "s2");
+	ck_assert_int_eq(shell_registry_is_live_dbx(b, "s1", "b"), 0);
+	ck_assert_int_eq(shell_registry_reap_dbx(b, "b", NULL), 2);
+	ck_assert_int_eq(unit_dbx_int(b, "SELECT count(*) FROM audit_events WHERE reason = 'lost'"), 2);
 	dbx_close(b);
 	unit_dbx_close(&f);
 }
@@ -497,6 +529,7 @@ static Suite *shell_suite(int engines)
 	tcase_add_loop_test(tc, another_replicas_row_lives_as_long_as_its_lease, 0, engines);
 	tcase_add_loop_test(tc, a_dead_replicas_sessions_are_reaped_once_by_another, 0, engines);
 	tcase_add_loop_test(tc, a_normal_close_writes_its_row_once, 0, engines);
+	tcase_add_loop_test(tc, a_late_row_of_a_live_replica_is_left_to_it, 0, engines);
 	tcase_add_loop_test(tc, a_cap_held_by_a_dead_replica_is_freed_at_the_next_open, 0, engines);
 	tcase_add_loop_test(tc, an_end_and_a_watch_asked_on_another_replica_reach_the_bridge, 0, engines);
 	tcase_add_loop_test(tc, the_recording_sweep_keeps_what_a_row_still_names, 0, engines);
