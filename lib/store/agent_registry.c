@@ -47,37 +47,32 @@ fail:
 	return rc;
 }
 
-/* One-row statement with text and integer binds: "t" text, "i" integer. DBX_DONE or DBX_ROW
- * is success; the statement stays open for reading when out_st is given (1 a row, 0 none). */
-static int run(struct dbx *db, const char *sql, struct dbx_stmt **out_st, const char *types, ...)
+/* A query with text and integer binds ("t" text, "i" integer), stepped to its first row: 1
+ * a row (read it from *out_st, then dbx_finalize it), 0 none, -1 error. Statements without
+ * rows go through dbx_run. */
+static int query(struct dbx *db, const char *sql, struct dbx_stmt **out_st, const char *types,
+		 ...)
 {
 	struct dbx_stmt *st = NULL;
 	enum dbx_step step;
 	va_list ap;
+	int rc = 0;
 
-	if (out_st)
-		*out_st = NULL;
+	*out_st = NULL;
 	if (dbx_prepare(db, sql, &st) != 0)
 		return -1;
 	va_start(ap, types);
-	for (int i = 0; types[i]; i++) {
-		if (types[i] == 't')
-			dbx_bind_text(st, i + 1, va_arg(ap, const char *));
-		else
-			dbx_bind_int64(st, i + 1, va_arg(ap, long long));
-	}
+	for (int i = 0; types[i] && rc == 0; i++)
+		rc = types[i] == 't' ? dbx_bind_text(st, i + 1, va_arg(ap, const char *))
+				     : dbx_bind_int64(st, i + 1, va_arg(ap, long long));
 	va_end(ap);
-	step = dbx_step(st);
+	step = rc == 0 ? dbx_step(st) : DBX_ERROR;
 	if (step != DBX_DONE && step != DBX_ROW) {
 		dbx_finalize(st);
 		return -1;
 	}
-	if (out_st) {
-		*out_st = st;
-		return step == DBX_ROW ? 1 : 0;
-	}
-	dbx_finalize(st);
-	return 0;
+	*out_st = st;
+	return step == DBX_ROW ? 1 : 0;
 }
 
 int agent_token_burn_dbx(struct dbx *db, const char *token, long long now, char *bound_cluster)
@@ -89,14 +84,14 @@ int agent_token_burn_dbx(struct dbx *db, const char *token, long long now, char 
 	bound_cluster[0] = '\0';
 	if (sha256_hex(token, strlen(token), hash) != 0)
 		return -1;
-	found = run(db, "SELECT cluster FROM agent_tokens WHERE token_hash = ?", &st, "t", hash);
+	found = query(db, "SELECT cluster FROM agent_tokens WHERE token_hash = ?", &st, "t", hash);
 	if (found == 1)
 		snprintf(bound_cluster, 64, "%s", dbx_column_text(st, 0));
 	dbx_finalize(st);
 	if (found < 0)
 		return -1;
-	return run(db, "UPDATE agent_tokens SET spent_at = ? WHERE token_hash = ? AND spent_at IS NULL",
-		   NULL, "it", now, hash);
+	return dbx_run(db, "UPDATE agent_tokens SET spent_at = ? WHERE token_hash = ? AND spent_at IS NULL",
+		       NULL, "it", now, hash);
 }
 
 /* The lowest port from base up that no agent holds. -1 when none is left. */
@@ -105,8 +100,8 @@ static int free_port(struct dbx *db, int base)
 	struct dbx_stmt *st = NULL;
 	int port = base, found;
 
-	found = run(db, "SELECT tunnel_port FROM agents WHERE tunnel_port >= ? ORDER BY tunnel_port",
-		    &st, "i", (long long)base);
+	found = query(db, "SELECT tunnel_port FROM agents WHERE tunnel_port >= ? ORDER BY tunnel_port",
+		      &st, "i", (long long)base);
 	while (found == 1 && dbx_column_int64(st, 0) == port) {
 		port++;
 		found = dbx_step(st) == DBX_ROW ? 1 : 0;
@@ -124,7 +119,7 @@ static int lock_registrations(struct dbx *db)
 {
 	if (db->engine != DBX_POSTGRES)
 		return 0;
-	return run(db, "SELECT pg_advisory_xact_lock(3, 0)", NULL, "");
+	return dbx_exec(db, "SELECT pg_advisory_xact_lock(3, 0)");
 }
 
 /* "INSERT OR REPLACE" replaces the whole row (connection state cleared); PostgreSQL's
@@ -158,8 +153,8 @@ enum agent_reg_result agent_register_dbx(struct dbx *db, const struct agent_regi
 		return AGENT_REG_ERROR;
 	if (lock_registrations(db) != 0)
 		goto fail;
-	found = run(db, "SELECT cluster, expires_at, CASE WHEN spent_at IS NULL THEN 0 ELSE 1 END"
-		    " FROM agent_tokens WHERE token_hash = ?", &st, "t", hash);
+	found = query(db, "SELECT cluster, expires_at, CASE WHEN spent_at IS NULL THEN 0 ELSE 1 END"
+		      " FROM agent_tokens WHERE token_hash = ?", &st, "t", hash);
 	if (found < 0)
 		goto fail;
 	if (found == 0) {
@@ -178,7 +173,7 @@ enum agent_reg_result agent_register_dbx(struct dbx *db, const struct agent_regi
 		goto done;
 	}
 	/* Spent by this use, whatever follows: a token is good for one attempt. */
-	if (run(db, "UPDATE agent_tokens SET spent_at = ? WHERE token_hash = ?", NULL, "it", now,
+	if (dbx_run(db, "UPDATE agent_tokens SET spent_at = ? WHERE token_hash = ?", NULL, "it", now,
 		hash) != 0)
 		goto fail;
 	if (now >= expires_at) {
@@ -192,8 +187,8 @@ enum agent_reg_result agent_register_dbx(struct dbx *db, const struct agent_regi
 		res = AGENT_REG_REFUSED;
 		goto done;
 	}
-	found = run(db, "SELECT cluster FROM agents WHERE fingerprint = ? AND cluster <> ?", &st,
-		    "tt", r->fingerprint, r->cluster);
+	found = query(db, "SELECT cluster FROM agents WHERE fingerprint = ? AND cluster <> ?", &st,
+		      "tt", r->fingerprint, r->cluster);
 	dbx_finalize(st);
 	st = NULL;
 	if (found < 0)
@@ -203,7 +198,7 @@ enum agent_reg_result agent_register_dbx(struct dbx *db, const struct agent_regi
 		res = AGENT_REG_REFUSED;
 		goto done;
 	}
-	found = run(db, "SELECT tunnel_port FROM agents WHERE cluster = ?", &st, "t", r->cluster);
+	found = query(db, "SELECT tunnel_port FROM agents WHERE cluster = ?", &st, "t", r->cluster);
 	if (found == 1)
 		port = (int)dbx_column_int64(st, 0);
 	dbx_finalize(st);
@@ -217,7 +212,7 @@ enum agent_reg_result agent_register_dbx(struct dbx *db, const struct agent_regi
 	}
 	/* A re-registration (key rotation) replaces the key: the old key's next connection is
 	 * refused, a tunnel it holds lasts until it drops. */
-	if (run(db, dbx_sql(db, AGENT_UPSERT_SQLITE, AGENT_UPSERT_PG), NULL, "tttitti", r->cluster,
+	if (dbx_run(db, dbx_sql(db, AGENT_UPSERT_SQLITE, AGENT_UPSERT_PG), NULL, "tttitti", r->cluster,
 		r->public_key, r->fingerprint, (long long)port, r->api_token, r->ca_sha256, now) != 0)
 		goto fail;
 	*port_out = port;
@@ -240,9 +235,9 @@ int agent_lookup_dbx(struct dbx *db, const char *cluster, struct agent_record *o
 	int found;
 
 	memset(out, 0, sizeof *out);
-	found = run(db, "SELECT cluster, fingerprint, tunnel_port, registered_at,"
-		    " coalesce(connected_since, 0), coalesce(last_seen, 0), tunnel_replica FROM agents"
-		    " WHERE cluster = ?", &st, "t", cluster);
+	found = query(db, "SELECT cluster, fingerprint, tunnel_port, registered_at,"
+		      " coalesce(connected_since, 0), coalesce(last_seen, 0), tunnel_replica FROM agents"
+		      " WHERE cluster = ?", &st, "t", cluster);
 	if (found == 1) {
 		const char *replica = dbx_column_text(st, 6);
 
@@ -265,8 +260,8 @@ int agent_credentials_dbx(struct dbx *db, const char *cluster, char **api_token,
 	int found;
 
 	*api_token = *ca_sha256 = *ca_pem = NULL;
-	found = run(db, "SELECT api_token, ca_sha256, ca_pem FROM agents WHERE cluster = ?", &st,
-		    "t", cluster);
+	found = query(db, "SELECT api_token, ca_sha256, ca_pem FROM agents WHERE cluster = ?", &st,
+		      "t", cluster);
 	if (found == 1) {
 		*api_token = dbx_column_strdup(st, 0);
 		*ca_sha256 = dbx_column_strdup(st, 1);
@@ -285,8 +280,8 @@ int agent_credentials_dbx(struct dbx *db, const char *cluster, char **api_token,
 
 int agent_cache_ca_dbx(struct dbx *db, const char *cluster, const char *ca_pem)
 {
-	return run(db, "UPDATE agents SET ca_pem = ? WHERE cluster = ?", NULL, "tt", ca_pem,
-		   cluster);
+	return dbx_run(db, "UPDATE agents SET ca_pem = ? WHERE cluster = ?", NULL, "tt", ca_pem,
+		       cluster);
 }
 
 /* The tunnel process that holds an agent is its pid on its replica: a pid alone would let a
@@ -298,11 +293,11 @@ int agent_mark_connected_dbx(struct dbx *db, const char *fingerprint, long long 
 	int found;
 
 	cluster_out[0] = '\0';
-	if (run(db, "UPDATE agents SET connected_since = ?, last_seen = ?, tunnel_pid = ?,"
+	if (dbx_run(db, "UPDATE agents SET connected_since = ?, last_seen = ?, tunnel_pid = ?,"
 		" tunnel_replica = ? WHERE fingerprint = ?", NULL, "iiitt", now, now, (long long)pid,
 		replica ? replica : "", fingerprint) != 0)
 		return -1;
-	found = run(db, "SELECT cluster FROM agents WHERE fingerprint = ?", &st, "t", fingerprint);
+	found = query(db, "SELECT cluster FROM agents WHERE fingerprint = ?", &st, "t", fingerprint);
 	if (found == 1)
 		snprintf(cluster_out, cluster_len, "%s", dbx_column_text(st, 0));
 	dbx_finalize(st);
@@ -312,18 +307,18 @@ int agent_mark_connected_dbx(struct dbx *db, const char *fingerprint, long long 
 int agent_mark_seen_dbx(struct dbx *db, const char *fingerprint, long long now, int pid,
 			const char *replica)
 {
-	return run(db, "UPDATE agents SET last_seen = ? WHERE fingerprint = ? AND tunnel_pid = ?"
-		   " AND coalesce(tunnel_replica, '') = ?", NULL, "itit", now, fingerprint,
-		   (long long)pid, replica ? replica : "");
+	return dbx_run(db, "UPDATE agents SET last_seen = ? WHERE fingerprint = ? AND tunnel_pid = ?"
+		       " AND coalesce(tunnel_replica, '') = ?", NULL, "itit", now, fingerprint,
+		       (long long)pid, replica ? replica : "");
 }
 
 int agent_mark_disconnected_dbx(struct dbx *db, const char *fingerprint, long long now, int pid,
 				const char *replica)
 {
-	return run(db, "UPDATE agents SET connected_since = NULL, tunnel_pid = NULL,"
-		   " tunnel_replica = NULL, last_seen = ? WHERE fingerprint = ? AND tunnel_pid = ?"
-		   " AND coalesce(tunnel_replica, '') = ?", NULL, "itit", now, fingerprint,
-		   (long long)pid, replica ? replica : "");
+	return dbx_run(db, "UPDATE agents SET connected_since = NULL, tunnel_pid = NULL,"
+		       " tunnel_replica = NULL, last_seen = ? WHERE fingerprint = ? AND tunnel_pid = ?"
+		       " AND coalesce(tunnel_replica, '') = ?", NULL, "itit", now, fingerprint,
+		       (long long)pid, replica ? replica : "");
 }
 
 int agent_each_dbx(struct dbx *db, int (*fn)(void *ud, const char *cluster,
@@ -356,7 +351,7 @@ int agent_connected_dbx(struct dbx *db, const char *cluster)
 int agent_port_of_dbx(struct dbx *db, const char *fingerprint, int *port)
 {
 	struct dbx_stmt *st = NULL;
-	int found = run(db, "SELECT tunnel_port FROM agents WHERE fingerprint = ?", &st, "t",
+	int found = query(db, "SELECT tunnel_port FROM agents WHERE fingerprint = ?", &st, "t",
 			fingerprint);
 
 	*port = found == 1 ? (int)dbx_column_int64(st, 0) : 0;

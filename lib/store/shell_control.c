@@ -141,20 +141,11 @@ int shell_control_terminate_dbx(struct dbx *db, const char *id, const char *owne
 		" terminate_by_email = CASE WHEN terminate_by_sub IS NULL THEN ?4 ELSE terminate_by_email END,"
 		" terminate_at_ms = coalesce(terminate_at_ms, ?5)"
 		" WHERE id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR actor_sub = ?2)";
-	struct dbx_stmt *st = NULL;
-	int rc = -1;
+	long long changed = 0;
 
-	if (dbx_prepare(db, sql, &st) != 0)
+	if (dbx_run(db, sql, &changed, "tttti", id, owner, by_sub, by_email, now_ms) != 0)
 		return -1;
-	dbx_bind_text(st, 1, id);
-	dbx_bind_text(st, 2, owner);
-	dbx_bind_text(st, 3, by_sub);
-	dbx_bind_text(st, 4, by_email);
-	dbx_bind_int64(st, 5, now_ms);
-	if (dbx_step(st) == DBX_DONE)
-		rc = dbx_changes(st) > 0 ? 1 : 0;
-	dbx_finalize(st);
-	return rc;
+	return changed > 0 ? 1 : 0;
 }
 
 /* One step of a statement with the session id as ?1 (bound here): the row's first column as

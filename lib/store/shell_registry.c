@@ -207,19 +207,6 @@ static int claim_row(struct dbx *db, const char *id, const json_t *lost_row)
 	return rc;
 }
 
-static int exec_sql(struct dbx *db, const char *sql)
-{
-	struct dbx_stmt *st = NULL;
-	int rc = -1;
-
-	if (dbx_prepare(db, sql, &st) != 0)
-		return -1;
-	if (dbx_step(st) == DBX_DONE)
-		rc = 0;
-	dbx_finalize(st);
-	return rc;
-}
-
 /* Inside the admission's transaction: a savepoint. Elsewhere: a write transaction (SQLite's
  * BEGIN IMMEDIATE waits for the write lock up front: a deferred transaction that reads
  * first may fail to upgrade under a concurrent writer, and a bridge's close row must not be
@@ -233,14 +220,14 @@ static int txn_begin(struct dbx *db, struct claim_txn *t)
 	t->own = !dbx_in_transaction(db);
 	if (t->own)
 		return dbx_begin_write(db);
-	return exec_sql(db, "SAVEPOINT shell_close");
+	return dbx_run(db, "SAVEPOINT shell_close", NULL, "");
 }
 
 static int txn_commit(struct dbx *db, const struct claim_txn *t)
 {
 	if (t->own)
 		return dbx_commit(db);
-	return exec_sql(db, "RELEASE SAVEPOINT shell_close");
+	return dbx_run(db, "RELEASE SAVEPOINT shell_close", NULL, "");
 }
 
 static void txn_abort(struct dbx *db, const struct claim_txn *t)
@@ -249,8 +236,8 @@ static void txn_abort(struct dbx *db, const struct claim_txn *t)
 		dbx_rollback(db);
 		return;
 	}
-	exec_sql(db, "ROLLBACK TO SAVEPOINT shell_close");
-	exec_sql(db, "RELEASE SAVEPOINT shell_close");
+	dbx_run(db, "ROLLBACK TO SAVEPOINT shell_close", NULL, "");
+	dbx_run(db, "RELEASE SAVEPOINT shell_close", NULL, "");
 }
 
 /* The close row: the bridge's own event, or the reaper's "lost" one. */
@@ -530,25 +517,9 @@ done:
 	return result;
 }
 
-static int exec_id(struct dbx *db, const char *sql, const char *id, const char *text)
-{
-	struct dbx_stmt *st = NULL;
-	int rc = -1;
-
-	if (dbx_prepare(db, sql, &st) != 0)
-		return -1;
-	dbx_bind_text(st, 1, id);
-	if (dbx_param_count(st) >= 2)
-		dbx_bind_text_or_null(st, 2, text);
-	if (dbx_step(st) == DBX_DONE)
-		rc = 0;
-	dbx_finalize(st);
-	return rc;
-}
-
 int shell_registry_release_dbx(struct dbx *db, const char *id)
 {
-	return exec_id(db, "DELETE FROM shell_sessions WHERE id = ?1", id, NULL);
+	return dbx_run(db, "DELETE FROM shell_sessions WHERE id = ?1", NULL, "t", id);
 }
 
 int shell_registry_heartbeat_dbx(struct dbx *db, const char *id, long long now, long long bytes_in,
@@ -574,7 +545,8 @@ int shell_registry_heartbeat_dbx(struct dbx *db, const char *id, long long now, 
 
 int shell_registry_set_detail_dbx(struct dbx *db, const char *id, const char *detail_json)
 {
-	return exec_id(db, "UPDATE shell_sessions SET detail = ?2 WHERE id = ?1", id, detail_json);
+	return dbx_run(db, "UPDATE shell_sessions SET detail = ?2 WHERE id = ?1", NULL, "tn", id,
+		       detail_json);
 }
 
 static int is_live(struct dbx *db, const char *id, const char *replica, bool leases)
