@@ -200,6 +200,39 @@ static int wait_for_refresh(struct auth_ctx *ctx, const char *cookie, struct log
 	return 1;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Just claimed: but a request that read the session before another's refresh was saved
+ * (which releases its claim) claims after it, and would refresh a second time, spending a
+ * rotated refresh token twice (an IdP that detects reuse revokes the whole grant). Saving
+ * and releasing are one UPDATE, so the row read now, under our claim, tells: the tokens we
+ * saw (1: refresh them), or newer ones, taken instead (0: claim released), -1 error. The
+ * expiry times come from the first read and the tokens from the unseal after it, so any of
+ * the three that differs means a refresh was saved since. */
+static int still_the_tokens_we_saw(struct auth_ctx *ctx, const char *cookie,
+				   struct login_session *s, char *err, size_t errlen)
+{
+	struct login_session again;
+
+	if (session_store_load_dbx(ctx->db, cookie, &again, err, errlen) != SESSION_FOUND)
+		return -1;
+	if (again.access_expires_at == s->access_expires_at &&
+	    again.id_token_expires_at == s->id_token_expires_at &&
+	    same_text(again.tokens.access_token, s->tokens.access_token)) {
+		login_session_clear(&again);
+		return 1;
+	}
+	login_session_clear(s);
+	*s = again;
+	if (session_store_release_claim_dbx(ctx->db, s->id_hash) != 0)
+		log_json(LOG_WARN, "auth", "refresh claim not released (it lapses by itself)",
+			 json_pack("{s:s, s:s}", "sub", s->subject, "error", dbx_errmsg(ctx->db)));
+	return 0;
+}
+
 /* Makes sure the session's tokens are fresh enough: min_validity_s is how long the token
  * that matters must still be valid. 0 ok, 1 must sign in again, -1 error. */
 static int ensure_fresh(struct auth_ctx *ctx, const char *cookie, struct login_session *s,
@@ -226,13 +259,20 @@ static int ensure_fresh(struct auth_ctx *ctx, const char *cookie, struct login_s
 			return 0;
 		if (wait_for_refresh(ctx, cookie, s, err, errlen) < 0)
 			return -1;
-	} else if (do_refresh(ctx, cookie, s, now, err, errlen) != 0) {
-		session_store_release_claim_dbx(ctx->db, s->id_hash);
-		log_json(LOG_WARN, "auth", "token refresh failed",
-			 json_pack("{s:s, s:s}", "sub", s->subject, "error", err));
-		if (!want_id_token && exp > now)
-			return 0;
-		return 1;
+	} else {
+		claimed = still_the_tokens_we_saw(ctx, cookie, s, err, errlen);
+		if (claimed < 0) {
+			session_store_release_claim_dbx(ctx->db, s->id_hash);
+			return -1;
+		}
+		if (claimed == 1 && do_refresh(ctx, cookie, s, now, err, errlen) != 0) {
+			session_store_release_claim_dbx(ctx->db, s->id_hash);
+			log_json(LOG_WARN, "auth", "token refresh failed",
+				 json_pack("{s:s, s:s}", "sub", s->subject, "error", err));
+			if (!want_id_token && exp > now)
+				return 0;
+			return 1;
+		}
 	}
 	exp = want_id_token ? s->id_token_expires_at : s->access_expires_at;
 	if (want_id_token && exp - now <= min_validity_s)

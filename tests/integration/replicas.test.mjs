@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
+import { fetchWithin } from '../lib/deadline.mjs';
 import { fcgiRequest } from '../lib/fcgi-client.mjs';
 import { auditRow, signIn } from '../lib/session.mjs';
 import { startStack, waitFor, wsbridgeProcesses } from '../lib/stack.mjs';
@@ -212,5 +213,29 @@ describe(`two replicas sharing one ${POSTGRES ? 'PostgreSQL' : 'SQLite'} databas
 		} finally {
 			await closeAll(stack, fresh.map((s) => s.t));
 		}
+	});
+});
+
+// Refresh stays serialized across replicas (issue 15): the IdP's access tokens live 5 s and
+// each replica refreshes 2 s before expiry, so 3 s after sign-in every request finds them
+// near expiry; eight at once, four straight at each replica's periscope.fcgi, make one
+// refresh grant at the IdP, and every request is answered as the signed-in user.
+describe(`two replicas on one ${POSTGRES ? 'PostgreSQL' : 'SQLite'} database refresh a sign-in's tokens once`, () => {
+	let stack;
+	before(async () => {
+		stack = await startStack({ replicas: 2, idp: { accessTokenTtl: 5 }, config: { auth: { session: { refreshBefore: '2s' } } } });
+	});
+	after(async () => stack && (await stack.stop()));
+
+	it('eight concurrent requests near expiry, four at each replica, refresh once', async () => {
+		const admin = await signIn(stack, 'admin');
+		const signedInAt = Date.now();
+		const cookie = `periscope_session=${admin.cookie()}`;
+		const refreshGrants = async () => JSON.parse((await fetchWithin(`${stack.idp.issuer}/__test/stats`)).text).refreshGrants;
+		const before = await refreshGrants();
+		await waitFor('the refresh window (3 s after sign-in)', () => Date.now() - signedInAt > 3500, { timeoutMs: 10000 });
+		const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => ask(stack.replicas[i % 2], stack, '/api/auth/whoami', { cookie })));
+		for (const [i, a] of answers.entries()) assert.equal(a.status, 200, `request ${i} (replica ${stack.replicas[i % 2].name}): ${a.body}`);
+		assert.equal((await refreshGrants()) - before, 1, 'one refresh for eight concurrent requests on two replicas');
 	});
 });
