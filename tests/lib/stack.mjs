@@ -606,12 +606,15 @@ export function wsbridgeProcesses(stack, replica) {
 }
 
 // GET /healthz over http or https (trusting the stack's CA): true once it answers 200.
+// Another answer is thrown (waitFor keeps polling) so that a timeout names the last one: a
+// backend not up yet is a 503, while a 404 means the site does not route /healthz at all.
 function healthy(port, tls) {
-	return new Promise((resolve) => {
+	return new Promise((resolve, reject) => {
 		const mod = tls ? https : http;
 		const req = mod.get({ host: '127.0.0.1', port, path: '/healthz', ca: tls?.caPem, timeout: 2000 }, (res) => {
 			res.resume();
-			resolve(res.statusCode === 200);
+			if (res.statusCode === 200) resolve(true);
+			else reject(new Error(`the last GET /healthz answered ${res.statusCode}`));
 		});
 		req.on('error', () => resolve(false));
 		req.on('timeout', () => req.destroy());
