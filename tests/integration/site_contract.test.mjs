@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startFcgiEcho } from '../lib/fcgi-echo.mjs';
-import { ROOT, freePort, listensOn, waitFor } from '../lib/stack.mjs';
+import { ROOT, freePorts, listensOn, waitFor, within } from '../lib/stack.mjs';
 import { chooseServer, fcgiAddress, webServerCommand } from '../lib/webserver.mjs';
 
 const SERVER = chooseServer();
@@ -42,11 +42,8 @@ describe(`the ${SERVER} site's FastCGI contract`, () => {
 		// Each port is bound by the program that serves it; one taken by another process
 		// between our pick and that bind means starting again on new ones.
 		for (let attempt = 1; ; attempt++) {
-			port = await freePort();
-			const fcgiPort = await freePort();
-			const wsPort = await freePort();
-			const metricsPort = await freePort();
-			const tunnelPort = await freePort();
+			let fcgiPort, wsPort, metricsPort, tunnelPort;
+			[port, fcgiPort, wsPort, metricsPort, tunnelPort] = await freePorts(5);
 			const fcgiAddr = fcgiAddress(SERVER, { runDir, fcgiPort });
 			try {
 				app = await startFcgiEcho({
@@ -137,5 +134,40 @@ describe(`the ${SERVER} site's FastCGI contract`, () => {
 		assert.match(r.text, /<title>periscope<\/title>/);
 		assert.equal(r.headers['x-frame-options'], 'DENY');
 		assert.equal(app.seen.length, before);
+	});
+});
+
+// The site's port and its /metrics listener on one port: lighttpd would merge the two binds
+// into one socket whose $SERVER["socket"] block maps only /metrics, so every /healthz would
+// be a 404 with nothing in the error log. The site refuses to start instead, saying why
+// (conf/lighttpd/periscope.conf); Apache refuses two Listen lines for one address itself.
+describe(`the ${SERVER} site with PERISCOPE_METRICS_PORT equal to PERISCOPE_PORT`, () => {
+	let runDir;
+	before(() => {
+		runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-site-'));
+		fs.mkdirSync(path.join(runDir, 'spool'));
+	});
+	after(() => {
+		if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
+	});
+
+	it('does not start, and says why', async () => {
+		const [port, fcgiPort, wsPort, tunnelPort] = await freePorts(4);
+		const fcgiAddr = fcgiAddress(SERVER, { runDir, fcgiPort });
+		const webRoot = path.join(ROOT, 'web');
+		const env = { PATH: process.env.PATH, PERISCOPE_RUN_DIR: runDir, PERISCOPE_WEB_ROOT: webRoot, PERISCOPE_PORT: String(port), PERISCOPE_WS_PORT: String(wsPort), PERISCOPE_METRICS_PORT: String(port), PERISCOPE_TUNNEL_PORT: String(tunnelPort) };
+		const cmd = webServerCommand(SERVER, { root: ROOT, runDir, port, wsPort, metricsPort: port, tunnelPort, fcgiAddr, webRoot, env });
+		const logFile = path.join(runDir, `${cmd.name}.log`);
+		const log = fs.openSync(logFile, 'w');
+		const web = spawn(cmd.cmd, cmd.args, { env: cmd.env, stdio: ['ignore', log, log], detached: true });
+		fs.closeSync(log);
+		try {
+			const code = await within(`${SERVER} to exit`, new Promise((resolve) => web.on('exit', (c) => resolve(c))), 15000);
+			assert.notEqual(code, 0);
+			const said = fs.readFileSync(logFile, 'utf8') + (SERVER === 'lighttpd' && fs.existsSync(path.join(runDir, 'lighttpd-error.log')) ? fs.readFileSync(path.join(runDir, 'lighttpd-error.log'), 'utf8') : '');
+			assert.match(said, SERVER === 'lighttpd' ? /PERISCOPE_METRICS_PORT must differ from PERISCOPE_PORT/ : /Cannot define multiple Listeners on the same IP:port/);
+		} finally {
+			if (web.exitCode === null && web.signalCode === null) process.kill(-web.pid, 'SIGKILL');
+		}
 	});
 });

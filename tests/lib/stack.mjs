@@ -81,6 +81,34 @@ export function freePort() {
 	});
 }
 
+// n ports nobody listens on, all different and none in exclude. Each is held until all are
+// picked: picked one by one and released in between, the kernel may hand out the same port
+// twice (about once in 10,000 stacks here), and a site whose PERISCOPE_PORT equals its
+// PERISCOPE_METRICS_PORT starts without a word under lighttpd, which merges the two binds
+// into one socket whose $SERVER["socket"] block (conf/lighttpd/periscope.conf) then maps
+// only /metrics: every /healthz fell through to a 404 (lighttpd's own page, the error
+// handler /api/_server_error unmapped too) until the stack's wait gave up.
+export async function freePorts(n, { exclude = [] } = {}) {
+	const held = [];
+	const ports = [];
+	try {
+		while (ports.length < n) {
+			const srv = net.createServer();
+			srv.unref();
+			await new Promise((resolve, reject) => {
+				srv.once('error', reject);
+				srv.listen(0, '127.0.0.1', resolve);
+			});
+			held.push(srv);
+			const { port } = srv.address();
+			if (!exclude.includes(port)) ports.push(port);
+		}
+	} finally {
+		await Promise.all(held.map((srv) => new Promise((resolve) => srv.close(resolve))));
+	}
+	return ports;
+}
+
 // The inodes of the sockets listening on 127.0.0.1:port (or any address) in this network
 // namespace, from /proc/net/tcp (state 0A = LISTEN).
 function listeningInodes(port) {
@@ -362,13 +390,13 @@ export async function startStack(opts = {}) {
 	// The replicas after "a": { name, wsPort, fcgiPort } each.
 	let others = [];
 	const pickPorts = async () => {
-		port = opts.port ?? (await freePort());
-		wsPort = await freePort();
-		tunnelPort = await freePort();
-		fcgiPort = await freePort();
-		metricsPort = await freePort();
-		others = [];
-		for (const name of replicaNames.slice(1)) others.push({ name, wsPort: await freePort(), fcgiPort: await freePort() });
+		// All at once (freePorts): two of them alike would be one socket for two programs,
+		// or for lighttpd's site and its /metrics listener, silently.
+		const extra = replicaNames.length - 1;
+		const picked = await freePorts((opts.port ? 4 : 5) + 2 * extra, { exclude: opts.port ? [opts.port] : [] });
+		port = opts.port ?? picked.shift();
+		[wsPort, tunnelPort, fcgiPort, metricsPort] = picked.splice(0, 4);
+		others = replicaNames.slice(1).map((name) => ({ name, wsPort: picked.shift(), fcgiPort: picked.shift() }));
 		url = `${scheme}://127.0.0.1:${port}`;
 	};
 	await pickPorts();
@@ -578,12 +606,15 @@ export function wsbridgeProcesses(stack, replica) {
 }
 
 // GET /healthz over http or https (trusting the stack's CA): true once it answers 200.
+// Another answer is thrown (waitFor keeps polling) so that a timeout names the last one: a
+// backend not up yet is a 503, while a 404 means the site does not route /healthz at all.
 function healthy(port, tls) {
-	return new Promise((resolve) => {
+	return new Promise((resolve, reject) => {
 		const mod = tls ? https : http;
 		const req = mod.get({ host: '127.0.0.1', port, path: '/healthz', ca: tls?.caPem, timeout: 2000 }, (res) => {
 			res.resume();
-			resolve(res.statusCode === 200);
+			if (res.statusCode === 200) resolve(true);
+			else reject(new Error(`the last GET /healthz answered ${res.statusCode}`));
 		});
 		req.on('error', () => resolve(false));
 		req.on('timeout', () => req.destroy());
