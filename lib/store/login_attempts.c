@@ -17,24 +17,6 @@ void login_attempt_clear(struct login_attempt *a)
 	memset(a, 0, sizeof *a);
 }
 
-static int exec_bound(struct dbx *db, const char *sql, const char *text, long long n)
-{
-	struct dbx_stmt *st = NULL;
-	int rc = -1;
-
-	if (dbx_prepare(db, sql, &st) != 0)
-		return -1;
-	/* n is the last parameter: ?2 in SQLite's texts (?1 unused when there is no text),
-	 * ?1 or ?2 in PostgreSQL's, which must use every parameter it has. */
-	if (text)
-		dbx_bind_text(st, 1, text);
-	dbx_bind_int64(st, dbx_param_count(st), n);
-	if (dbx_step(st) == DBX_DONE)
-		rc = 0;
-	dbx_finalize(st);
-	return rc;
-}
-
 /* PostgreSQL has no rowid: sql/pg/004 gives oidc_logins an identity column, seq, in its
  * place; and "no limit" is LIMIT ALL. Its put runs under an advisory lock, so that the
  * bounds hold when sign-ins start on several replicas at once (SQLite's BEGIN IMMEDIATE
@@ -56,7 +38,7 @@ int login_attempt_put_dbx(struct dbx *db, const char *client, const char *state,
 		" WHERE client = ?1 ORDER BY created_at DESC, seq DESC LIMIT ALL OFFSET ?2)";
 	static const char evict_total_sql[] =
 		"DELETE FROM oidc_logins WHERE rowid IN (SELECT rowid FROM oidc_logins"
-		" ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?2)";
+		" ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?1)";
 	static const char evict_total_pg[] =
 		"DELETE FROM oidc_logins WHERE seq IN (SELECT seq FROM oidc_logins"
 		" ORDER BY created_at DESC, seq DESC LIMIT ALL OFFSET ?1)";
@@ -69,13 +51,12 @@ int login_attempt_put_dbx(struct dbx *db, const char *client, const char *state,
 	if (dbx_begin_write(db) != 0)
 		return -1;
 	if ((db->engine == DBX_POSTGRES && dbx_exec(db, PG_ATTEMPTS_LOCK) != 0) ||
-	    exec_bound(db, dbx_sql(db, "DELETE FROM oidc_logins WHERE created_at < ?2",
-				   "DELETE FROM oidc_logins WHERE created_at < ?1"),
-		       NULL, now - LOGIN_ATTEMPT_MAX_AGE_S) != 0 ||
-	    exec_bound(db, dbx_sql(db, evict_client_sql, evict_client_pg), who,
-		       LOGIN_ATTEMPT_MAX_PER_CLIENT - 1) != 0 ||
-	    exec_bound(db, dbx_sql(db, evict_total_sql, evict_total_pg), NULL,
-		       LOGIN_ATTEMPT_MAX_TOTAL - 1) != 0 ||
+	    dbx_run(db, "DELETE FROM oidc_logins WHERE created_at < ?1", NULL, "i",
+		    now - LOGIN_ATTEMPT_MAX_AGE_S) != 0 ||
+	    dbx_run(db, dbx_sql(db, evict_client_sql, evict_client_pg), NULL, "ti", who,
+		    (long long)(LOGIN_ATTEMPT_MAX_PER_CLIENT - 1)) != 0 ||
+	    dbx_run(db, dbx_sql(db, evict_total_sql, evict_total_pg), NULL, "i",
+		    (long long)(LOGIN_ATTEMPT_MAX_TOTAL - 1)) != 0 ||
 	    dbx_prepare(db, insert_sql, &st) != 0)
 		goto fail;
 	dbx_bind_text(st, 1, state);
