@@ -17,41 +17,8 @@
 #include "store/login_attempts.h"
 #include "unit.h"
 #include "unit_db.h"
+#include "unit_dbx.h"
 #include "unit_pg.h"
-
-enum { ENGINE_SQLITE, ENGINE_POSTGRES };
-
-struct fresh {
-	struct dbx *db;
-	int engine;
-	char path[TEST_DB_PATH_MAX];
-	char url[1200];
-};
-
-static void fresh_open(struct fresh *f, int engine)
-{
-	char err[512];
-
-	memset(f, 0, sizeof *f);
-	f->engine = engine;
-	if (engine == ENGINE_SQLITE) {
-		test_db_create(f->path);
-		snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
-	} else {
-		unit_pg_fresh_db(f->url, sizeof f->url);
-	}
-	ck_assert_msg(dbx_open(f->url, NULL, &f->db, err, sizeof err) == 0, "%s", err);
-}
-
-static void fresh_close(struct fresh *f)
-{
-	dbx_close(f->db);
-	f->db = NULL;
-	if (f->engine == ENGINE_SQLITE)
-		test_db_remove(f->path);
-	else
-		unit_pg_drop_db();
-}
 
 static void exec_ok(struct dbx *db, const char *sql)
 {
@@ -98,7 +65,7 @@ static void assert_intact(struct dbx *db, long long rows)
  * budget by the same measure on both engines, and an altered row breaks the chain. */
 START_TEST(rows_are_chained_measured_and_verified)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct audit_verify v;
 	json_t *row = NULL, *extra = json_pack("{s:s}", "session_id", "s-1");
 	struct audit_event ev = { .ts_ns = 1700000000123456789LL, .actor_sub = "alice",
@@ -107,7 +74,7 @@ START_TEST(rows_are_chained_measured_and_verified)
 				  .cluster = "prod", .extra = extra };
 	long long id1, id2, id3, bytes, rows;
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	ck_assert_int_eq(audit_write_dbx(f.db, &ev, &id1), 0);
 	id2 = write_event(f.db, 1700000001000000000LL, "alice", "login", "success", NULL);
 	id3 = write_event(f.db, 1700000002000000000LL, "bob", "login", "success", NULL);
@@ -149,7 +116,7 @@ START_TEST(rows_are_chained_measured_and_verified)
 	ck_assert_int_eq(v.broken_id, id2);
 	ck_assert_str_eq(v.problem, "altered: its content no longer has the hash the next row recorded");
 	json_decref(extra);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -186,13 +153,13 @@ static void *write_rows(void *arg)
 
 START_TEST(concurrent_writers_on_several_connections_keep_one_chain)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct writer w[WRITERS];
 	pthread_t threads[WRITERS];
 	pthread_barrier_t start;
 	struct audit_verify v;
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	ck_assert_int_eq(pthread_barrier_init(&start, NULL, WRITERS), 0);
 	for (int i = 0; i < WRITERS; i++) {
 		w[i] = (struct writer){ .url = f.url, .start = &start, .n = i };
@@ -213,7 +180,7 @@ START_TEST(concurrent_writers_on_several_connections_keep_one_chain)
 	/* And the trigger counted each sign-in once. */
 	ck_assert_int_eq(query_int(f.db, "SELECT value FROM metrics_counters WHERE name ="
 					 " 'periscope_signins_total'", 0), WRITERS * ROWS_EACH);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -235,14 +202,14 @@ static long long item_id(json_t *out, size_t i)
 /* GET /api/audit's filters, totals and cursor give the same answers on both engines. */
 START_TEST(query_filters_totals_and_cursor)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct audit_query q;
 	json_t *out;
 	long long id[6];
 	char err[128];
 	const char *cursor;
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	id[0] = write_event(f.db, 1000, "alice", "login", "success", NULL);
 	id[1] = write_event(f.db, 2000, "alice", "cluster_shell_open", "success", "prod");
 	id[2] = write_event(f.db, 3000, "bob", "cluster_shell_open", "denied", "prod");
@@ -297,7 +264,7 @@ START_TEST(query_filters_totals_and_cursor)
 	ck_assert_int_eq(json_array_size(json_object_get(out, "items")), 2);
 	ck_assert_int_eq(item_id(out, 1), id[0]);
 	json_decref(out);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -306,12 +273,12 @@ END_TEST
  * not read the chain). */
 START_TEST(query_totals_are_capped_when_filtered)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct audit_query q;
 	json_t *out;
 	char err[64];
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	exec_ok(f.db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10005)"
 		      " INSERT INTO audit_events (ts_unix_nano, actor_sub, verb, outcome)"
 		      " SELECT i, 'bulk', 'login', 'failure' FROM n");
@@ -328,7 +295,7 @@ START_TEST(query_totals_are_capped_when_filtered)
 	ck_assert(json_is_false(json_object_get(out, "totalExact")));
 	ck_assert_int_eq(json_array_size(json_object_get(out, "items")), AUDIT_DEFAULT_LIMIT);
 	json_decref(out);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -343,12 +310,12 @@ static struct audit_refusal refusal(const char *actor)
  * summary row gives the count; every refusal is in the metrics. */
 START_TEST(refusals_are_aggregated_per_minute)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct audit_refusal r = refusal("mallory");
 	json_t *row = NULL;
 	long long summary;
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	ck_assert_int_eq(audit_refusal_record_dbx(f.db, &r, 6000), 1);
 	ck_assert_int_eq(audit_refusal_record_dbx(f.db, &r, 6010), 0);
 	ck_assert_int_eq(audit_refusal_record_dbx(f.db, &r, 6059), 0);
@@ -374,7 +341,7 @@ START_TEST(refusals_are_aggregated_per_minute)
 	/* A flush with nothing left is a no-op. */
 	ck_assert_int_eq(audit_refusal_flush_dbx(f.db, 7000), 0);
 	assert_intact(f.db, 2);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -406,13 +373,13 @@ static void *refuse_once(void *arg)
 
 START_TEST(concurrent_refusals_write_one_row_and_count_all)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct refuser c[REFUSERS];
 	pthread_t threads[REFUSERS];
 	pthread_barrier_t start;
 	int rows = 0;
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	ck_assert_int_eq(pthread_barrier_init(&start, NULL, REFUSERS), 0);
 	for (int i = 0; i < REFUSERS; i++) {
 		c[i] = (struct refuser){ .url = f.url, .start = &start };
@@ -428,7 +395,7 @@ START_TEST(concurrent_refusals_write_one_row_and_count_all)
 	ck_assert_int_eq(query_int(f.db, "SELECT count FROM audit_refusal_windows", 0), REFUSERS);
 	ck_assert_int_eq(query_int(f.db, "SELECT sum(value) FROM metrics_counters WHERE name ="
 					 " 'periscope_shell_refusals_total'", 0), REFUSERS);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -457,13 +424,13 @@ static void *flush_once(void *arg)
 
 START_TEST(concurrent_flushes_write_each_summary_once)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct flusher c[REFUSERS];
 	pthread_t threads[REFUSERS];
 	pthread_barrier_t start;
 	char actor[16];
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	for (int a = 0; a < 5; a++) {
 		struct audit_refusal r;
 
@@ -486,7 +453,7 @@ START_TEST(concurrent_flushes_write_each_summary_once)
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events", 0), 10);
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_refusal_windows", 0), 0);
 	assert_intact(f.db, 10);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -497,7 +464,7 @@ END_TEST
  * reported reached); without it the oldest rows go until the rest fit. */
 START_TEST(retention_deletes_only_what_it_may_and_keeps_the_chain)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct retention_result r;
 	json_t *big;
 	char *blob = malloc(60 * 1024);
@@ -507,7 +474,7 @@ START_TEST(retention_deletes_only_what_it_may_and_keeps_the_chain)
 	memset(blob, 'x', 60 * 1024 - 1);
 	blob[60 * 1024 - 1] = '\0';
 	big = json_pack("{s:s}", "transcript", blob);
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	/* Three old rows, one young one written with an old timestamp after it (it waits), and
 	 * young rows. */
 	write_event(f.db, now - 10 * DAY_NS, "a", "login", "success", NULL);
@@ -549,18 +516,18 @@ START_TEST(retention_deletes_only_what_it_may_and_keeps_the_chain)
 	ck_assert_int_eq(bytes, query_int(f.db, "SELECT sum(bytes) FROM audit_row_bytes", 0));
 	json_decref(big);
 	free(blob);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
 /* Sign-in attempts: bounded per client, each taken once, a stale one refused. */
 START_TEST(login_attempts_are_bounded_and_taken_once)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct login_attempt a;
 	char state[32];
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	for (int i = 0; i < LOGIN_ATTEMPT_MAX_PER_CLIENT + 4; i++) {
 		snprintf(state, sizeof state, "state-%02d", i);
 		ck_assert_int_eq(login_attempt_put_dbx(f.db, "10.0.0.1", state, "nonce", "verifier",
@@ -586,7 +553,7 @@ START_TEST(login_attempts_are_bounded_and_taken_once)
 	/* A put later drops the expired ones. */
 	ck_assert_int_eq(login_attempt_put_dbx(f.db, "10.0.0.3", "late", "n", "v", "/", 1000 + LOGIN_ATTEMPT_MAX_AGE_S + 1), 0);
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM oidc_logins", 0), 1);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -605,7 +572,7 @@ START_TEST(metrics_trigger_labels_are_sqlites_json)
 	struct cluster_config clusters[1] = { { .name = "prod" } };
 	struct config cfg = { .clusters = clusters, .clusters_count = 1 };
 	struct metrics_extra extra = { .ready = -1 };
-	struct fresh f;
+	struct unit_dbx f;
 	struct dbx_stmt *st = NULL;
 	struct audit_event close_lost = { .ts_ns = 5, .actor_sub = "a", .verb = "ssm_session_close",
 					  .outcome = "success", .cluster = "q\"uo\\te \xc3\xa9\n",
@@ -615,7 +582,7 @@ START_TEST(metrics_trigger_labels_are_sqlites_json)
 	struct buf b;
 	size_t n = 0;
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	write_event(f.db, 1, "a", "login", "success", NULL);
 	write_event(f.db, 2, "a", "login", "failure", NULL);
 	write_event(f.db, 3, "a", "cluster_shell_open", "success", "prod");
@@ -652,7 +619,7 @@ START_TEST(metrics_trigger_labels_are_sqlites_json)
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_shell_open_seconds_sum{kind=\"node_shell\",stage=\"hello\"} 7.3\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nperiscope_audit_rows 8\n"));
 	buf_free(&b);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -690,14 +657,14 @@ static void *append_young(void *arg)
 
 START_TEST(retention_beside_concurrent_writers_keeps_every_young_row)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct appender a[4];
 	pthread_t threads[4];
 	struct retention_result r;
 	pthread_barrier_t start;
 	long long now = 100 * DAY_NS, deleted = 0;
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	/* The writers and this thread (the retention) start together. */
 	ck_assert_int_eq(pthread_barrier_init(&start, NULL, 5), 0);
 	for (int i = 0; i < 60; i++)
@@ -725,7 +692,7 @@ START_TEST(retention_beside_concurrent_writers_keeps_every_young_row)
 			 4 * ROWS_EACH);
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events", 0), 4 * ROWS_EACH);
 	assert_intact(f.db, 4 * ROWS_EACH);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -778,12 +745,12 @@ static void *start_sign_ins(void *arg)
 
 START_TEST(login_attempt_bound_holds_across_connections)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct starter s[STARTERS];
 	pthread_t threads[STARTERS];
 	pthread_barrier_t start;
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	ck_assert_int_eq(pthread_barrier_init(&start, NULL, STARTERS), 0);
 	for (int i = 0; i < STARTERS; i++) {
 		s[i] = (struct starter){ .url = f.url, .start = &start, .n = i };
@@ -799,7 +766,7 @@ START_TEST(login_attempt_bound_holds_across_connections)
 	/* 40 attempts from one client: the newest 16 are kept, never more. */
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM oidc_logins", 0),
 			 LOGIN_ATTEMPT_MAX_PER_CLIENT);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -807,13 +774,13 @@ END_TEST
  * the same text), so a chain copied from SQLite to PostgreSQL still verifies. */
 START_TEST(both_engines_hash_the_same_rows_alike)
 {
-	struct fresh lite, pg;
+	struct unit_dbx lite, pg;
 	struct audit_verify a, b;
 	json_t *extra = json_pack("{s:s, s:i, s:s}", "session_id", "s-\xc3\xa9", "bytes_in", 12,
 				  "note", "tab\there \"quoted\"");
 
-	fresh_open(&lite, ENGINE_SQLITE);
-	fresh_open(&pg, ENGINE_POSTGRES);
+	unit_dbx_open(&lite, UNIT_SQLITE);
+	unit_dbx_open(&pg, UNIT_POSTGRES);
 	for (int e = 0; e < 2; e++) {
 		struct dbx *db = e == 0 ? lite.db : pg.db;
 		struct audit_event ev = { .ts_ns = 1765012345123456789LL, .request_id = "r-1",
@@ -831,8 +798,8 @@ START_TEST(both_engines_hash_the_same_rows_alike)
 	ck_assert_int_eq(a.head_id, b.head_id);
 	ck_assert_str_eq(a.head_hash, b.head_hash);
 	json_decref(extra);
-	fresh_close(&pg);
-	fresh_close(&lite);
+	unit_dbx_close(&pg);
+	unit_dbx_close(&lite);
 }
 END_TEST
 

@@ -17,42 +17,8 @@
 #include "store/session_store.h"
 #include "unit.h"
 #include "unit_db.h"
+#include "unit_dbx.h"
 #include "unit_pg.h"
-
-enum { ENGINE_SQLITE, ENGINE_POSTGRES };
-
-/* A fresh database of the engine, opened (and migrated) through dbx_open. */
-struct fresh {
-	struct dbx *db;
-	int engine;
-	char path[TEST_DB_PATH_MAX];
-	char url[1200];
-};
-
-static void fresh_open(struct fresh *f, int engine)
-{
-	char err[512];
-
-	memset(f, 0, sizeof *f);
-	f->engine = engine;
-	if (engine == ENGINE_SQLITE) {
-		test_db_create(f->path);
-		snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
-	} else {
-		unit_pg_fresh_db(f->url, sizeof f->url);
-	}
-	ck_assert_msg(dbx_open(f->url, NULL, &f->db, err, sizeof err) == 0, "%s", err);
-}
-
-static void fresh_close(struct fresh *f)
-{
-	dbx_close(f->db);
-	f->db = NULL;
-	if (f->engine == ENGINE_SQLITE)
-		test_db_remove(f->path);
-	else
-		unit_pg_drop_db();
-}
 
 static void assert_translates(const char *sql, const char *want, int want_n)
 {
@@ -106,27 +72,27 @@ START_TEST(both_engines_have_the_same_migration_versions)
 }
 END_TEST
 
-static int schema_version(struct fresh *f)
+static int schema_version(struct unit_dbx *f)
 {
 	char err[256];
 
-	if (f->engine == ENGINE_SQLITE)
+	if (f->engine == UNIT_SQLITE)
 		return db_schema_version(f->db->lite);
 	return pg_schema_version((PGconn *)f->db->pg, err, sizeof err);
 }
 
 START_TEST(fresh_database_reaches_the_latest_version_once)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct dbx *again = NULL;
 	char err[512];
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	ck_assert_int_eq(schema_version(&f), db_latest_version());
 	/* A second open (another replica, a restart) finds nothing to do. */
 	ck_assert_msg(dbx_open(f.url, NULL, &again, err, sizeof err) == 0, "%s", err);
 	dbx_close(again);
-	if (_i == ENGINE_POSTGRES) {
+	if (_i == UNIT_POSTGRES) {
 		struct dbx_stmt *st = NULL;
 
 		ck_assert_int_eq(dbx_prepare(f.db, "SELECT count(*), max(version) FROM schema_version", &st), 0);
@@ -135,18 +101,18 @@ START_TEST(fresh_database_reaches_the_latest_version_once)
 		ck_assert_int_eq(dbx_column_int64(st, 1), db_latest_version());
 		dbx_finalize(st);
 	}
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
 START_TEST(a_schema_from_a_newer_periscope_is_refused)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct dbx *again = NULL;
 	char err[512], want[256], sql[128];
 
-	fresh_open(&f, _i);
-	if (_i == ENGINE_SQLITE)
+	unit_dbx_open(&f, _i);
+	if (_i == UNIT_SQLITE)
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", db_latest_version() + 1);
 	else
 		snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d, 'future.sql', 0)",
@@ -164,7 +130,7 @@ START_TEST(a_schema_from_a_newer_periscope_is_refused)
 		 "only up to %d: it was written by a newer periscope; upgrade periscope or restore "
 		 "a backup", db_latest_version() + 1, db_latest_version());
 	ck_assert_str_eq(err, want);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -173,12 +139,12 @@ END_TEST
 START_TEST(values_round_trip_and_rollback_undoes)
 {
 	static const unsigned char blob[] = { 0x00, 0xff, '\\', 'x', 0x01, 0x00, 'e' };
-	struct fresh f;
+	struct unit_dbx f;
 	struct dbx_stmt *st = NULL;
 	const void *got;
 	size_t len = 0;
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	ck_assert_int_eq(dbx_prepare(f.db, dbx_sql(f.db, "CREATE TABLE x (b BLOB, i INTEGER, t TEXT)",
 						   "CREATE TABLE x (b BYTEA, i BIGINT, t TEXT)"), &st), 0);
 	ck_assert_int_eq(dbx_step(st), DBX_DONE);
@@ -223,7 +189,7 @@ START_TEST(values_round_trip_and_rollback_undoes)
 			 dbx_step(st) == DBX_ROW, 0);
 	ck_assert_ptr_nonnull(strstr(dbx_errmsg(f.db), "nosuchcolumn"));
 	dbx_finalize(st);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -256,12 +222,12 @@ static void assert_ended(struct dbx *db, const char *id_hash, const char *reason
 /* test_db.c's session tests, on the dbx API of each engine. */
 START_TEST(sessions_load_unseal_and_refuse_other_cookies)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct login_session s;
 	char err[256];
 	const char *cookie = "c0ffee-cookie-value";
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	insert_session(f.db, cookie, 1000);
 	ck_assert_int_eq(session_store_load_dbx(f.db, cookie, &s, err, sizeof err), SESSION_FOUND);
 	ck_assert_str_eq(s.subject, "user-1");
@@ -285,19 +251,19 @@ START_TEST(sessions_load_unseal_and_refuse_other_cookies)
 	ck_assert_int_eq(session_store_unseal_dbx(f.db, cookie, &s, err, sizeof err), -1);
 	ck_assert_str_eq(err, "the login session is gone");
 	login_session_clear(&s);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
 START_TEST(sessions_refresh_claim_is_granted_once_until_released)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct login_session s, fresh = { .tokens = { "AT-2", "RT-2", "IDT-2" },
 					    .access_expires_at = 2000, .id_token_expires_at = 2100,
 					    .email = "new@example.org", .groups_json = "[\"admins\"]" };
 	char err[256];
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	insert_session(f.db, "cookie", 1000);
 	ck_assert_int_eq(session_store_load_dbx(f.db, "cookie", &s, err, sizeof err), SESSION_FOUND);
 	ck_assert_int_eq(session_store_claim_refresh_dbx(f.db, s.id_hash, 1000, 15), 1);
@@ -315,19 +281,19 @@ START_TEST(sessions_refresh_claim_is_granted_once_until_released)
 	ck_assert_str_eq(s.email, "new@example.org");
 	ck_assert_str_eq(s.groups_json, "[\"admins\"]");
 	login_session_clear(&s);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
 START_TEST(sessions_purge_and_end_record_why)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct login_session s;
 	struct login_status st;
 	char err[256], idle[SESSION_ID_HASH_LEN + 1], a[SESSION_ID_HASH_LEN + 1],
 		b[SESSION_ID_HASH_LEN + 1];
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	insert_session(f.db, "young", 1000);
 	insert_session(f.db, "idle", 100);
 	ck_assert_int_eq(session_id_hash("idle", idle), 0);
@@ -358,7 +324,7 @@ START_TEST(sessions_purge_and_end_record_why)
 	ck_assert_int_eq(session_store_end_subject_dbx(f.db, "user-1", SESSION_END_SIGNED_OUT, 1300), 0);
 	assert_ended(f.db, b, "signed_out");
 	assert_ended(f.db, a, "session_expired");
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
@@ -393,14 +359,14 @@ static void *claim_once(void *arg)
 
 START_TEST(sessions_refresh_is_claimed_once_across_connections)
 {
-	struct fresh f;
+	struct unit_dbx f;
 	struct claimer c[CLAIMERS];
 	pthread_t threads[CLAIMERS];
 	pthread_barrier_t start;
 	char id_hash[SESSION_ID_HASH_LEN + 1];
 	int granted = 0;
 
-	fresh_open(&f, _i);
+	unit_dbx_open(&f, _i);
 	insert_session(f.db, "cookie", 1000);
 	ck_assert_int_eq(session_id_hash("cookie", id_hash), 0);
 	ck_assert_int_eq(pthread_barrier_init(&start, NULL, CLAIMERS), 0);
@@ -415,7 +381,7 @@ START_TEST(sessions_refresh_is_claimed_once_across_connections)
 	}
 	pthread_barrier_destroy(&start);
 	ck_assert_int_eq(granted, 1);
-	fresh_close(&f);
+	unit_dbx_close(&f);
 }
 END_TEST
 
