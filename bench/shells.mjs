@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { NODES, ROOT, startStack } from '../tests/lib/stack.mjs';
+import { findPtyhost } from '../tests/fakes/common/ptyhost.mjs';
+import { BUILD_DIR, NODES, ROOT, startStack } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
 import { Terminal } from '../tests/lib/terminal.mjs';
 
@@ -53,7 +54,7 @@ async function localPtyMBps() {
 	const t0 = performance.now();
 	let received = 0;
 	await new Promise((resolve, reject) => {
-		const p = spawn('python3', [path.join(ROOT, 'tests/fakes/common/ptyhost.py'), '--', 'cat', file], { stdio: ['pipe', 'pipe', 'inherit'] });
+		const p = spawn(findPtyhost(BUILD_DIR), ['--', 'cat', file], { stdio: ['pipe', 'pipe', 'inherit'] });
 		p.stdout.on('data', (d) => { received += d.length; });
 		p.on('exit', resolve);
 		p.on('error', reject);

@@ -9,8 +9,10 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
+import { CookieJar } from '../lib/cookie-jar.mjs';
 import { within } from '../lib/deadline.mjs';
-import { anonymous, signIn } from '../lib/session.mjs';
+import { loginThroughForm } from '../lib/oidc-browser.mjs';
+import { anonymous, Browser, signIn } from '../lib/session.mjs';
 import { BUILD_DIR, startStack, waitFor } from '../lib/stack.mjs';
 import { stackExec, stackRows } from '../lib/stack_sql.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
@@ -35,26 +37,60 @@ function auditCli(stack, ...args) {
 	return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
 }
 
+// A sign-in start from one address as a browser there would make it: the answer's cookies
+// go into a jar of its own; `location` is the IdP's authorization request.
+function started(stack, url, res) {
+	const jar = new CookieJar();
+	jar.setCookies(url.href, res.headers['set-cookie'] ?? []);
+	return { status: res.statusCode, jar, location: res.headers.location && new URL(res.headers.location, url).href };
+}
+
+function startSignIn(stack, localAddress) {
+	const url = new URL(`${stack.url}/api/auth/login`);
+	const mod = url.protocol === 'https:' ? https : http;
+	return within(`a sign-in start from ${localAddress}`, new Promise((resolve, reject) => {
+		const req = mod.get(url, { localAddress, ...(stack.ca ? { ca: stack.ca } : {}) }, (res) => {
+			res.resume();
+			res.on('end', () => resolve(started(stack, url, res)));
+		});
+		req.on('error', reject);
+	}), 30000);
+}
+
+// Finishes a started sign-in through the IdP's form, as the browser that started it:
+// { browser } when it opened a session, { problem } when the callback refused it (the
+// sign-in page's signInProblem).
+async function finishSignIn(stack, start, username) {
+	assert.equal(start.status, 302, 'the start redirects to the IdP');
+	const r = await loginThroughForm({
+		authorizeUrl: start.location, username, password: username, cookieJar: start.jar,
+		stopAt: (u) => new URL(u).searchParams.has('signInProblem'),
+	});
+	if (r.stoppedAtRedirect) return { problem: new URL(r.location).searchParams.get('signInProblem') };
+	if (r.loginFailed) throw new Error(`the IdP refused ${username}: ${r.error}`);
+	return { browser: new Browser(stack, start.jar, r) };
+}
+
 // n anonymous sign-in starts with a long returnTo, `concurrency` at a time on kept-alive
 // connections from FLOODER. Resolves to the count of each status; progress.done counts
-// the answers so far.
+// the answers so far, progress.first is the first start sent (started()).
 async function flood(stack, n, concurrency, progress = { done: 0 }) {
 	const url = new URL(`${stack.url}/api/auth/login?returnTo=/${'a'.repeat(2000)}`);
 	const mod = url.protocol === 'https:' ? https : http;
 	const agent = new mod.Agent({ keepAlive: true, maxSockets: concurrency, localAddress: FLOODER, ...(stack.ca ? { ca: stack.ca } : {}) });
 	const statuses = {};
 	let next = 0;
-	const one = () => new Promise((resolve, reject) => {
+	const one = (i) => new Promise((resolve, reject) => {
 		const req = mod.get(url, { agent, localAddress: FLOODER }, (res) => {
 			res.resume();
+			if (i === 0) progress.first = started(stack, url, res);
 			res.on('end', () => resolve(res.statusCode));
 		});
 		req.on('error', reject);
 	});
 	const worker = async () => {
 		while (next < n) {
-			next += 1;
-			const status = await one();
+			const status = await one(next++);
 			statuses[status] = (statuses[status] ?? 0) + 1;
 			progress.done += 1;
 		}
@@ -87,6 +123,10 @@ describe(`the audit log against strangers, through ${chooseServer()}`, () => {
 		const before = rows(stack, 'SELECT id, verb, outcome, actor_sub FROM audit_events ORDER BY id');
 		assert.ok(before.length >= 2, `the two sign-ins wrote their rows: ${JSON.stringify(before)}`);
 
+		// Someone starts signing in from the real user's address before the flood and
+		// finishes after it: the flooder's starts must not have evicted theirs.
+		const inFlight = await startSignIn(stack, '127.0.0.1');
+
 		const started = Date.now();
 		const progress = { done: 0 };
 		const overlap = {};
@@ -105,6 +145,16 @@ describe(`the audit log against strangers, through ${chooseServer()}`, () => {
 		assert.deepEqual(statuses, { 302: FLOOD }, `every start answered with the redirect to the IdP (${seconds} s)`);
 		assert.ok(overlap.start < FLOOD && overlap.end > overlap.start, `the sign-in ran while the flood did: ${JSON.stringify(overlap)}`);
 		assert.equal(await whoami(during), 'user-admin', 'a sign-in during the flood works');
+
+		// Per client, the oldest attempts go first: the flood's first start no longer
+		// completes (the sign-in page says it expired), the flooder's next start does,
+		// and so does the other address's start from before the flood.
+		assert.deepEqual(await finishSignIn(stack, progress.first, 'viewer'), { problem: 'E_LOGIN_EXPIRED' }, "the flood's first start was evicted by its own later ones");
+		const latest = await finishSignIn(stack, await startSignIn(stack, FLOODER), 'viewer');
+		assert.equal(await whoami(latest.browser), 'user-viewer', 'the flooder can still sign in');
+		const kept = await finishSignIn(stack, inFlight, 'admin');
+		assert.equal(kept.problem, undefined, "another address's sign-in in flight survives the flood");
+		assert.equal(await whoami(kept.browser), 'user-admin', "another address's sign-in in flight survives the flood");
 
 		const perClient = Object.fromEntries(rows(stack, 'SELECT client, count(*) AS n FROM oidc_logins GROUP BY client').map((r) => [r.client, r.n]));
 		assert.ok(perClient[FLOODER] <= PER_CLIENT_BOUND, `the flooder keeps at most ${PER_CLIENT_BOUND} attempts: ${JSON.stringify(perClient)}`);

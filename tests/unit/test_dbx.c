@@ -519,20 +519,5 @@ static Suite *dbx_suite(int engines)
 
 int main(void)
 {
-	struct unit_pg pg;
-	int have_pg = unit_pg_start(&pg), failed;
-	SRunner *sr;
-
-	if (have_pg < 0) {
-		fprintf(stderr, "# the PostgreSQL test cluster did not start\n");
-		return EXIT_FAILURE;
-	}
-	if (have_pg == UNIT_PG_SKIP)
-		fprintf(stderr, "# PostgreSQL is not installed: the PostgreSQL half is skipped\n");
-	sr = srunner_create(dbx_suite(have_pg == 0 ? 2 : 1));
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	unit_pg_stop(&pg);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_dbx_main(dbx_suite);
 }

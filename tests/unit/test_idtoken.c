@@ -516,6 +516,31 @@ START_TEST(no_kid_uses_the_only_key)
 }
 END_TEST
 
+/* Without a kid the one key is taken, but only for its own alg: a token of another alg
+ * (signed by the EC key the JWKS does not hold, or RS384 by the RSA key pinned to RS256) is
+ * refused before any signature check, with the two algs named. */
+START_TEST(no_kid_token_of_another_alg_than_the_only_key_is_refused)
+{
+	char json[4096], c[512], err[256];
+	struct jwks *one = NULL;
+	struct idtoken_expect ex = std_expect();
+	char *es256, *rs384;
+
+	claims_with(c, sizeof c, "");
+	es256 = mint_by_hand("{\"alg\":\"ES256\"}", c, SIGN_EC);
+	rs384 = mint_libjwt(JWT_ALG_RS384, fx.rsa.priv_pem, strlen(fx.rsa.priv_pem), NULL, c);
+	snprintf(json, sizeof json, "{\"keys\":[{%s}]}", fx.rsa.jwk_members);
+	ck_assert_int_eq(jwks_parse(json, strlen(json), &one, err, sizeof err), 0);
+	ck_assert_int_eq(idtoken_verify(one, es256, &ex, NULL, err, sizeof err), IDTOKEN_BAD_ALG);
+	ck_assert_str_eq(err, "token alg ES256, but the only key verifies RS256");
+	ck_assert_int_eq(idtoken_verify(one, rs384, &ex, NULL, err, sizeof err), IDTOKEN_BAD_ALG);
+	ck_assert_str_eq(err, "token alg RS384, but the only key verifies RS256");
+	jwks_free(one);
+	free(es256);
+	free(rs384);
+}
+END_TEST
+
 START_TEST(nonce_not_checked_when_not_expected)
 {
 	char c[512];
@@ -925,6 +950,7 @@ static Suite *idtoken_suite(void)
 	tcase_add_test(tc, exp_and_nbf_within_skew_pass_and_beyond_fail);
 	tcase_add_test(tc, aud_array_with_matching_azp_passes);
 	tcase_add_test(tc, no_kid_uses_the_only_key);
+	tcase_add_test(tc, no_kid_token_of_another_alg_than_the_only_key_is_refused);
 	tcase_add_test(tc, nonce_not_checked_when_not_expected);
 	tcase_add_test(tc, alg_none_is_refused);
 	tcase_add_test(tc, hs256_keyed_with_the_rsa_public_pem_is_refused);

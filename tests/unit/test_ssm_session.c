@@ -990,6 +990,111 @@ START_TEST(kms_failure_is_answered_and_reported)
 }
 END_TEST
 
+/* An agent whose encryption challenge does not open under the session's key (it holds
+ * another data key, or sends it in a session that never agreed to KMS) gets no answer: the
+ * handshake fails, said once, and nothing goes on the wire. */
+START_TEST(challenge_under_another_key_fails_the_handshake)
+{
+	static const char request[] =
+		"{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
+		"{\"ActionType\":\"SessionType\",\"ActionParameters\":{\"SessionType\":\"Standard_Stream\",\"Properties\":null}},"
+		"{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"k\",\"Challenge\":\"\"}}]}";
+	struct ssm_session_opts opts = { .kms_supported = 1 };
+	struct agent a;
+	struct ssm_event ev;
+	struct ssm_cipher other;
+	uint8_t key[SSM_KMS_DATA_KEY_LEN], other_key[SSM_KMS_DATA_KEY_LEN], secret[64], sealed[256];
+	char json[512], err[160] = "";
+	size_t n, sn;
+
+	for (size_t i = 0; i < sizeof key; i++) {
+		key[i] = (uint8_t)(i * 7 + 1);
+		other_key[i] = (uint8_t)(i * 11 + 5);
+	}
+	memset(secret, 0x5a, sizeof secret);
+	ck_assert_int_eq(ssm_cipher_init(&other, other_key), 0);
+	ck_assert_int_eq(ssm_cipher_encrypt(&other, secret, sizeof secret, sealed, sizeof sealed, &sn), 0);
+	ck_assert_int_eq(ssm_challenge_build(sealed, sn, json, sizeof json, &n, err, sizeof err), 0);
+
+	agent_start(&a, &opts);
+	feed(&a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
+	expect_ack(&a, 0);
+	expect_event(&a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
+	ck_assert_int_eq(ssm_session_kms_key(a.s, key, "QkxPQg==", a.now, err, sizeof err), 0);
+	expect_input(&a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
+	feed(&a, SSM_MT_OUTPUT, 1, 0, SSM_PT_ENC_CHALLENGE_REQUEST, json, n);
+	expect_ack(&a, 1);
+	assert_nothing_sent(&a);
+	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
+	ck_assert_str_eq(ev.code, "E_NODE_SHELL_HANDSHAKE_FAILED");
+	ck_assert_str_eq(ev.text, "the SSM agent's encryption challenge could not be answered");
+	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	ck_assert_int_eq(ssm_session_next_event(a.s, &ev), 0);
+	agent_stop(&a);
+
+	/* A session without KMS has no key to answer with. */
+	opts = (struct ssm_session_opts){ 0 };
+	agent_start(&a, &opts);
+	feed_json(&a, SSM_MT_OUTPUT, 0, SSM_PT_HANDSHAKE_REQUEST, handshake_request_shell);
+	expect_ack(&a, 0);
+	expect_input(&a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
+	feed(&a, SSM_MT_OUTPUT, 1, 0, SSM_PT_ENC_CHALLENGE_REQUEST, json, n);
+	expect_ack(&a, 1);
+	assert_nothing_sent(&a);
+	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
+	ck_assert_str_eq(ev.text, "the SSM agent's encryption challenge could not be answered");
+	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	ssm_cipher_free(&other);
+	agent_stop(&a);
+}
+END_TEST
+
+/* A handshake request whose answer would not fit in one message (four actions whose
+ * ActionType is control characters, each escaped to six bytes and echoed twice in the
+ * answer) fails the session instead of sending a cut answer; with KMS, once the key came. */
+START_TEST(handshake_request_too_large_to_answer_fails_the_session)
+{
+	char request[8192], type[128 * 6 + 1], err[160] = "";
+	uint8_t key[SSM_KMS_DATA_KEY_LEN] = { 0 };
+	struct ssm_session_opts opts = { 0 };
+	struct agent a;
+	struct ssm_event ev;
+	size_t at = 0;
+
+	for (int i = 0; i < 120; i++)
+		at += (size_t)snprintf(type + at, sizeof type - at, "\\u000%d", 1 + i % 8);
+	snprintf(request, sizeof request,
+		 "{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
+		 "{\"ActionType\":\"%s\"},{\"ActionType\":\"%s\"},{\"ActionType\":\"%s\"},"
+		 "{\"ActionType\":\"%s\"}]}", type, type, type, type);
+	agent_start(&a, &opts);
+	feed(&a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
+	expect_ack(&a, 0);
+	assert_nothing_sent(&a);
+	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
+	ck_assert_str_eq(ev.code, "E_NODE_SHELL_HANDSHAKE_FAILED");
+	ck_assert_str_eq(ev.text, "the SSM agent's handshake request is too large to answer");
+	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	agent_stop(&a);
+
+	snprintf(request, sizeof request,
+		 "{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
+		 "{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"k\",\"Challenge\":\"\"}},"
+		 "{\"ActionType\":\"%s\"},{\"ActionType\":\"%s\"},{\"ActionType\":\"%s\"}]}", type, type, type);
+	opts = (struct ssm_session_opts){ .kms_supported = 1 };
+	agent_start(&a, &opts);
+	feed(&a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
+	expect_ack(&a, 0);
+	expect_event(&a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
+	ck_assert_int_eq(ssm_session_kms_key(a.s, key, "QkxPQg==", a.now, err, sizeof err), 0);
+	assert_nothing_sent(&a);
+	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
+	ck_assert_str_eq(ev.text, "the SSM agent's handshake request is too large to answer");
+	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	agent_stop(&a);
+}
+END_TEST
+
 static Suite *ssm_session_suite(void)
 {
 	Suite *s = suite_create("ssm_session");
@@ -1019,6 +1124,8 @@ static Suite *ssm_session_suite(void)
 	tcase_add_test(tc, unreadable_handshake_request_fails_the_session);
 	tcase_add_test(tc, kms_session_answers_with_the_data_key_and_encrypts_both_ways);
 	tcase_add_test(tc, kms_failure_is_answered_and_reported);
+	tcase_add_test(tc, challenge_under_another_key_fails_the_handshake);
+	tcase_add_test(tc, handshake_request_too_large_to_answer_fails_the_session);
 	suite_add_tcase(s, tc);
 	return s;
 }

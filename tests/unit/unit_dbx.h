@@ -77,4 +77,27 @@ static inline long long unit_dbx_int(struct dbx *db, const char *sql)
 	return v;
 }
 
+/* A both-engines test program's main: starts the PostgreSQL test cluster (or says it is
+ * not installed, which unit_pg.h never allows under CI=true), runs the suite that
+ * make_suite(engines) builds for one or both engines, and stops the cluster. */
+static inline int unit_dbx_main(Suite *(*make_suite)(int engines))
+{
+	struct unit_pg pg;
+	int have_pg = unit_pg_start(&pg), failed;
+	SRunner *sr;
+
+	if (have_pg < 0) {
+		fprintf(stderr, "# the PostgreSQL test cluster did not start\n");
+		return EXIT_FAILURE;
+	}
+	if (have_pg == UNIT_PG_SKIP)
+		fprintf(stderr, "# PostgreSQL is not installed: the PostgreSQL half is skipped\n");
+	sr = srunner_create(make_suite(have_pg == 0 ? 2 : 1));
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	unit_pg_stop(&pg);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 #endif

@@ -2,7 +2,7 @@
 // v4 server speak it: every message is [channel byte][payload]; 0 stdin, 1 stdout, 2 stderr,
 // 3 status (metav1.Status JSON once the command ends), 4 resize {"Width","Height"}, and in
 // v5 the close signal [255][channel] (stdin EOF). The command runs for real: in a pty
-// (tests/fakes/common/ptyhost.py) when tty=true, with plain pipes otherwise, in the pod's
+// (tests/fakes/common/ptyhost.c) when tty=true, with plain pipes otherwise, in the pod's
 // filesystem and environment (PodFs).
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -49,9 +49,8 @@ function startFailure(argv0) {
 
 export class ExecServer {
   // protocols: the subprotocols served, in the server's preference order.
-  constructor({ protocols, python, ptyhost, record }) {
+  constructor({ protocols, ptyhost, record }) {
     this.protocols = protocols;
-    this.python = python;
     this.ptyhost = ptyhost;
     this.record = record; // (execRecord) -> stores it in state.execs
     this.sessions = new Set();
@@ -115,7 +114,7 @@ export class ExecServer {
     }
     const cwd = podFs.hostPath('/home/periscope');
     const child = opts.tty
-      ? spawn(this.python, [this.ptyhost, '--cols', '80', '--rows', '24', '--', ...cmd], { env, cwd, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
+      ? spawn(this.ptyhost, ['--cols', '80', '--rows', '24', '--', ...cmd], { env, cwd, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
       : spawn(cmd[0], cmd.slice(1), { env, cwd, argv0: argv[0], stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     session.child = child;
 

@@ -23,7 +23,6 @@
 // Test hooks (loopback only): GET /__test/requests, GET /__test/execs, POST /__test/reset
 // (no token); GET /__test/clock and POST /__test/clock {"advanceSeconds":N} (the admin
 // token only: moving the cluster's clock is an administrator's act).
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -36,6 +35,7 @@ import { verifyEksToken } from './eks-auth.mjs';
 import { Clock } from './clock.mjs';
 import { apiGroup, apiGroupList, apiVersions, coreResources, groupResources, version } from './discovery.mjs';
 import { ExecServer, V4, V5 } from './exec.mjs';
+import { findPtyhost } from '../common/ptyhost.mjs';
 import { findHelm, findKubectl } from './kubectl.mjs';
 import { PodController } from './pods.mjs';
 import { ResourceApi } from './resources.mjs';
@@ -46,14 +46,8 @@ import { makeCertificates, makeClientCa } from './tls.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../../..');
-const PTYHOST = join(REPO, 'tests/fakes/common/ptyhost.py');
 const MAX_BODY = 3 << 20;
 const REQUESTS_MAX = 10000;
-
-// The interpreter itself, not a version-manager shim that needs the caller's HOME.
-function findPython() {
-  return execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
-}
 
 function readBody(req) {
   return new Promise((resolveBody, reject) => {
@@ -172,7 +166,7 @@ export async function startApiserver(opts = {}) {
   let clusterUrl = null;
   let clusterPort = null;
 
-  const execServer = new ExecServer({ protocols: execProtocols, python: findPython(), ptyhost: PTYHOST, record: (r) => state.execs.push(r) });
+  const execServer = new ExecServer({ protocols: execProtocols, ptyhost: findPtyhost(buildDir), record: (r) => state.execs.push(r) });
   const pods = new PodController({
     store, clock, readyDelayMs, podTerminationMs, volumeSyncMs,
     podFsOptions: () => ({ apiserverUrl: clusterUrl, apiserverPort: clusterPort, buildDir: existsSync(buildDir) ? resolve(buildDir) : null, kubectlPath, helmPath }),

@@ -8,11 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 
+import { findPtyhost } from '../common/ptyhost.mjs';
 import { findKubectl } from './kubectl.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../../..');
-const PTYHOST = join(REPO, 'tests/fakes/common/ptyhost.py');
 export const KUBECTL = findKubectl();
 export const NO_KUBECTL = KUBECTL ? false : 'kubectl.1.32 not found (set PERISCOPE_KUBECTL)';
 export const BUILD_DIR = process.env.PERISCOPE_BUILD_DIR || join(REPO, 'build');
@@ -78,7 +78,7 @@ export function kubectl(dir, kc, args, { timeout = 30000, input } = {}) {
 export function kubectlInPty(dir, kc, args) {
   const file = join(dir, 'kubeconfig');
   writeFileSync(file, kc);
-  const child = spawn('python3', [PTYHOST, '--cols', '100', '--rows', '30', '--', KUBECTL, '--kubeconfig', file, '--cache-dir', join(dir, 'cache'), ...args],
+  const child = spawn(findPtyhost(BUILD_DIR), ['--cols', '100', '--rows', '30', '--', KUBECTL, '--kubeconfig', file, '--cache-dir', join(dir, 'cache'), ...args],
     { env: { PATH: process.env.PATH, HOME: dir, NO_PROXY: '127.0.0.1,localhost' }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d.toString('utf8'); });

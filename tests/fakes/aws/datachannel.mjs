@@ -646,6 +646,18 @@ export function createDataChannel({ config, state }) {
       if (!s || !s.ws) return Promise.resolve(false);
       return s.publication(kind);
     },
+    // What a session still waits to have acknowledged (oldest first), for a test's message
+    // when a wait on stats.unacked times out.
+    unacked(sessionId) {
+      const s = live.get(sessionId);
+      if (!s) return null;
+      const now = Date.now();
+      return {
+        connected: Boolean(s.ws), paused: s.paused, agentAway: Boolean(s.agentAway), rto: Math.round(s.rto),
+        messages: s.outBuffer.slice(0, 8).map((m) => ({ seq: m.seq, sends: m.sends, sinceLastSendMs: now - m.lastSent })),
+        count: s.outBuffer.length,
+      };
+    },
     // Cuts the client's data channel of a session now (no close frame).
     cut(sessionId) {
       const s = live.get(sessionId);

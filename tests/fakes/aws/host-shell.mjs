@@ -1,14 +1,14 @@
 // The "EC2 host" behind a fake SSM session: a real bash in a real pty (through
-// tests/fakes/common/ptyhost.py), with its own temporary HOME and a clean environment
+// tests/fakes/common/ptyhost.c), with its own temporary HOME and a clean environment
 // (never the test runner's AWS variables). The prompt imitates what SSM's default shell
 // shows ("sh-5.2$ "); `whoami` is whoever runs the tests.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const PTYHOST = join(dirname(fileURLToPath(import.meta.url)), '..', 'common', 'ptyhost.py');
+import { findPtyhost } from '../common/ptyhost.mjs';
+
 
 const RC = [
   "PS1='sh-5.2$ '",
@@ -32,7 +32,7 @@ export function startHostShell({ cols = 80, rows = 24, command, onData, onExit }
     TERM: 'xterm-256color',
     LANG: 'C.UTF-8',
   };
-  const child = spawn('python3', [PTYHOST, '--cols', String(cols), '--rows', String(rows), '--cwd', home, '--', ...argv], {
+  const child = spawn(findPtyhost(), ['--cols', String(cols), '--rows', String(rows), '--cwd', home, '--', ...argv], {
     env,
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
   });

@@ -212,6 +212,10 @@ export async function startAws(opts = {}) {
     publication(sessionId, kind) {
       return channel.publication(sessionId, kind);
     },
+    // The output messages a session's client has not acknowledged yet (for test messages).
+    unacked(sessionId) {
+      return channel.unacked(sessionId);
+    },
     // Drops a session's data channel now, as a lost TCP connection does.
     cutDataChannel(sessionId) {
       return channel.cut(sessionId);
