@@ -76,7 +76,11 @@ export class ResourceApi {
   list(resource, ns, params, accept) {
     const conversion = negotiateConversion(accept);
     if (conversion?.kind.startsWith('PartialObjectMetadata')) {
-      const { items, resourceVersion } = this.store.list(resource, ns, this.predicate(params), (o) => structuredClone(o.metadata));
+      // The stored metadata itself, not a copy: the server serializes the answer in this
+      // same tick (sendJson) and nothing changes it in between, as with store.peek. A copy
+      // per item (structuredClone) made a 500-pod list hold the event loop, which carries
+      // every exec stream, 6.6 ms instead of 2.
+      const { items, resourceVersion } = this.store.list(resource, ns, this.predicate(params), (o) => o.metadata);
       return { code: 200, body: asPartialObjectMetadataList(conversion, items, resourceVersion, RESOURCES[resource]) };
     }
     const { items, resourceVersion } = this.store.list(resource, ns, this.predicate(params));
