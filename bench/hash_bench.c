@@ -7,7 +7,8 @@
  *   record   the recording's hash (shell/recording.c): gnutls_hash over 64 KiB writes.
  * valgrind emulates no SHA-NI, so callgrind counts another code path than the one that runs
  * here: this is the figure to read for SHA-256. The CPU's SHA-NI flag is printed; run with
- * GNUTLS_CPUID_OVERRIDE=0x4 (SSSE3 only) to see the same passes without it.
+ * GNUTLS_CPUID_OVERRIDE=0x4 (GnuTLS: SSSE3 only) and NETTLE_FAT_OVERRIDE=none (nettle, the
+ * acks' prefix state) to see the same passes without it.
  * Usage: bench/hash-bench [megabytes=256] */
 #include <cpuid.h>
 #include <gnutls/crypto.h>
@@ -120,8 +121,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "a GnuTLS hash call failed\n");
 		return 1;
 	}
-	printf("SHA-NI on this CPU: %s (GNUTLS_CPUID_OVERRIDE=%s)\n", has_sha_ni() ? "yes" : "no",
-	       getenv("GNUTLS_CPUID_OVERRIDE") ? getenv("GNUTLS_CPUID_OVERRIDE") : "unset");
+	printf("SHA-NI on this CPU: %s (GNUTLS_CPUID_OVERRIDE=%s, NETTLE_FAT_OVERRIDE=%s)\n",
+	       has_sha_ni() ? "yes" : "no",
+	       getenv("GNUTLS_CPUID_OVERRIDE") ? getenv("GNUTLS_CPUID_OVERRIDE") : "unset",
+	       getenv("NETTLE_FAT_OVERRIDE") ? getenv("NETTLE_FAT_OVERRIDE") : "unset");
 	printf("| pass | shape | ns per byte hashed | x memcpy | ns per ack |\n|---|---|---|---|---|\n");
 	printf("| memcpy (anchor) | 1 KiB copies | %.3f | 1.0 | |\n", copy);
 	printf("| payload digest | gnutls_hash_fast, 1 KiB | %.3f | %.1f | |\n", payload, payload / copy);

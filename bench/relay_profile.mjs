@@ -8,6 +8,7 @@
 //     hash) is counted apart: natively it runs on SHA-NI (bench/hash_bench.c).
 //   RELAY_PROFILE_TOOL=cpu: the bridge's own user and system CPU time (perf stat), natively,
 //     next to `cat` moving the same bytes from a file to /dev/null in the same run.
+//   RELAY_PROFILE_TOOL=strace: system calls per KiB relayed, by name (strace -c).
 // RELAY_PROFILE_RECORDING=off: with recording.enabled false (no asciicast file, no hash).
 // Usage: node bench/relay_profile.mjs [small=100000] [large=1000000] [cluster|node]
 import { execFileSync } from 'node:child_process';
@@ -16,14 +17,15 @@ import * as path from 'node:path';
 
 import { startStack } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
-import { annotate, callgrindTotal, cpuSeconds, inclusiveOf, runBridge, shellPath, toolPrefix } from './bridge.mjs';
+import { annotate, callgrindTotal, cpuSeconds, inclusiveOf, runBridge, shellPath, straceCalls, toolPrefix } from './bridge.mjs';
 
 const small = Number(process.argv[2] || 100000);
 const large = Number(process.argv[3] || 1000000);
 const kind = process.argv[4] || 'node';
 const tool = process.env.RELAY_PROFILE_TOOL || 'callgrind';
-// SHA-256 through GnuTLS's public entry points, whichever pass calls them.
-const SHA = 'gnutls_hash_fast|gnutls_hash|gnutls_hash_deinit|gnutls_hash_output|gnutls_hash_copy';
+// SHA-256 through GnuTLS's public entry points, whichever pass calls them, and the acks'
+// digests (nettle, from the prefix state: aws/ssm_ack_digest.c).
+const SHA = 'gnutls_hash_fast|gnutls_hash|gnutls_hash_deinit|gnutls_hash_output|gnutls_hash_copy|ssm_ack_digest';
 
 // One session printing `bytes` bytes of text: resolves with the terminal bytes relayed.
 async function session(stack, cookie, bytes, out) {
@@ -81,6 +83,13 @@ try {
 		console.log(`ns of bridge CPU per relayed byte: ${ns(cb.total, ca.total)} (user ${ns(cb.user, ca.user)}, system ${ns(cb.system, ca.system)})`);
 		console.log(`anchor, the same ${b - a} bytes through one pipe (cat | cat): ${(anchor.total / (b - a) * 1e9).toFixed(2)} ns per byte`);
 		console.log(`ratio bridge / pipe: ${(perByte(cb.total, ca.total) / (anchor.total / (b - a))).toFixed(1)}`);
+	}
+	if (tool === 'strace') {
+		// System calls per KiB relayed, by name (what the system time of the cpu tool is).
+		const [ca, cb] = [straceCalls(outA), straceCalls(outB)];
+		const rows = Object.keys({ ...ca, ...cb }).map((k) => [k, perByte(cb[k] || 0, ca[k] || 0) * 1024])
+			.filter(([, v]) => v >= 0.01).sort((p, q) => q[1] - p[1]);
+		console.log(`${kind} shell, system calls per KiB relayed: ${rows.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
 	}
 	// RELAY_PROFILE_KEEP=DIR keeps both reports (callgrind files for callgrind_annotate).
 	if (process.env.RELAY_PROFILE_KEEP) {

@@ -20,38 +20,27 @@ void ssm_ack_digest_init(struct ssm_ack_digest *d)
 	    n < SSM_ACK_PREFIX_LEN)
 		return;
 	memcpy(d->text, json, SSM_ACK_PREFIX_LEN);
-	if (gnutls_hash_init(&d->prefix, GNUTLS_DIG_SHA256) != 0) {
-		d->prefix = NULL;
-		return;
-	}
-	if (gnutls_hash(d->prefix, d->text, SSM_ACK_PREFIX_LEN) != 0) {
-		ssm_ack_digest_free(d);
-		return;
-	}
+	sha256_init(&d->prefix);
+	sha256_update(&d->prefix, SSM_ACK_PREFIX_LEN, d->text);
 	d->ready = true;
 }
 
 int ssm_ack_digest(const struct ssm_ack_digest *d, const void *payload, size_t len,
 		   uint8_t out[32])
 {
-	gnutls_hash_hd_t h;
-
 	if (d->ready && len >= SSM_ACK_PREFIX_LEN &&
-	    memcmp(payload, d->text, SSM_ACK_PREFIX_LEN) == 0 &&
-	    (h = gnutls_hash_copy(d->prefix)) != NULL) {
-		int rc = gnutls_hash(h, (const uint8_t *)payload + SSM_ACK_PREFIX_LEN,
-				     len - SSM_ACK_PREFIX_LEN);
+	    memcmp(payload, d->text, SSM_ACK_PREFIX_LEN) == 0) {
+		struct sha256_ctx h = d->prefix;
 
-		gnutls_hash_deinit(h, out);
-		return rc == 0 ? 0 : -1;
+		sha256_update(&h, len - SSM_ACK_PREFIX_LEN,
+			      (const uint8_t *)payload + SSM_ACK_PREFIX_LEN);
+		sha256_digest(&h, SHA256_DIGEST_SIZE, out);
+		return 0;
 	}
 	return sha256(payload, len, out);
 }
 
 void ssm_ack_digest_free(struct ssm_ack_digest *d)
 {
-	if (d->prefix)
-		gnutls_hash_deinit(d->prefix, NULL);
-	d->prefix = NULL;
-	d->ready = false;
+	explicit_bzero(d, sizeof *d);
 }

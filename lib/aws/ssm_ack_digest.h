@@ -14,23 +14,26 @@
 #ifndef PERISCOPE_SSM_ACK_DIGEST_H
 #define PERISCOPE_SSM_ACK_DIGEST_H
 
-#include <gnutls/crypto.h>
+#include <nettle/sha2.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define SSM_ACK_PREFIX_LEN 64
 
+/* nettle's context is a plain struct: each ack copies it (no allocation), and nettle runs
+ * SHA-NI where the CPU has it (bench/hash-bench: 92 ns an ack, against 117 through a GnuTLS
+ * hash copy and 127 whole). */
 struct ssm_ack_digest {
-	gnutls_hash_hd_t prefix;   /* SHA-256 of text, not finished */
+	struct sha256_ctx prefix;   /* SHA-256 of text, not finished */
 	uint8_t text[SSM_ACK_PREFIX_LEN];
 	bool ready;
 };
 
-/* Prepares the prefix state. Without it (an allocation failed) every digest is computed
- * whole: d is always usable. */
+/* Prepares the prefix state. Without it every digest is computed whole: d is always
+ * usable. */
 void ssm_ack_digest_init(struct ssm_ack_digest *d);
-/* SHA-256 of payload into out. 0, or -1 when GnuTLS fails. */
+/* SHA-256 of payload into out. 0, or -1 when GnuTLS fails (a payload hashed whole). */
 int ssm_ack_digest(const struct ssm_ack_digest *d, const void *payload, size_t len,
 		   uint8_t out[32]);
 void ssm_ack_digest_free(struct ssm_ack_digest *d);

@@ -734,9 +734,9 @@ void ws_client_pause_reading(struct ws_client *c, bool paused)
 }
 
 /* Sends what the out buffer holds, as far as the socket takes it. On CURLE_AGAIN, GnuTLS
- * keeps the record it already encrypted and wants the same call again: the bytes at out_off
- * stay as they are (the buffer only grows at its end) and the retry asks for the same
- * length. 0, or -1 with the error set. */
+ * keeps the record it already encrypted and wants the same call again: the retry asks for
+ * the same length, from the same bytes (only appended to meanwhile, or moved to the front
+ * whole). 0, or -1 with the error set. */
 static int flush_out(struct ws_client *c)
 {
 	while (out_pending(c) > 0) {
