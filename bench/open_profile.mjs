@@ -7,63 +7,36 @@
 // bench/scale_load.c), to see what an open costs beside many live terminals.
 // IDLE_MS=N keeps the profiled bridge open and idle N ms after its prompt (what idling costs).
 // Usage: node bench/open_profile.mjs [runs=5] [cluster|node] [held=0]
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { BUILD_DIR, NODES, startStack } from '../tests/lib/stack.mjs';
+import { BUILD_DIR, startStack } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
+import { annotate, callgrindTotal, runBridge, shellPath } from './bridge.mjs';
 
 const runs = Number(process.argv[2] || 5);
 const kind = process.argv[3] || 'cluster';
 const held = Number(process.argv[4] || 0);
-const SHELL = kind === 'node' ? `/api/clusters/local/nodes/${NODES[0].name}/shell` : '/api/clusters/local/shell';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// The environment websocketd gives periscope-wsbridge (libwebsocketd/env.go createEnv).
-function bridgeEnv(stack, cookie) {
-	return {
-		PATH: process.env.PATH,
-		PERISCOPE_CONFIG: stack.configPath,
-		...Object.fromEntries(Object.entries(stack.env).filter(([k]) => k.startsWith('AWS_'))),
-		SERVER_SOFTWARE: 'websocketd/0.4.1', REMOTE_ADDR: '127.0.0.1', REMOTE_HOST: '127.0.0.1',
-		SERVER_NAME: '127.0.0.1', SERVER_PORT: String(stack.wsPort), SERVER_PROTOCOL: 'HTTP/1.1',
-		GATEWAY_INTERFACE: 'CGI/1.1', REQUEST_METHOD: 'GET', SCRIPT_NAME: '', PATH_INFO: SHELL,
-		QUERY_STRING: '', REQUEST_URI: SHELL, REMOTE_PORT: '40000',
-		UNIQUE_ID: randomBytes(8).toString('hex'),
-		HTTP_HOST: `127.0.0.1:${stack.wsPort}`, HTTP_UPGRADE: 'websocket', HTTP_CONNECTION: 'Upgrade',
-		HTTP_SEC_WEBSOCKET_VERSION: '13', HTTP_SEC_WEBSOCKET_KEY: randomBytes(16).toString('base64'),
-		HTTP_COOKIE: cookie, HTTP_ORIGIN: stack.url,
-	};
-}
-
 // One open: resolves with the times (ms) of hello and the first stdout frame, then closes.
-function openOnce(stack, cookie, prefix = []) {
-	const [cmd, ...args] = [...prefix, path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge')];
+async function openOnce(stack, cookie, tool = 'none', out = undefined) {
 	const t0 = performance.now();
-	const child = spawn(cmd, args, { env: bridgeEnv(stack, cookie), stdio: ['pipe', 'pipe', 'inherit'] });
 	const times = {};
-	let raw = '';
-	return new Promise((resolve, reject) => {
-		child.stdin.write('{"type":"resize","cols":100,"rows":30}\n');
-		child.stdout.on('data', (d) => {
-			raw += d;
-			const lines = raw.split('\n');
-			raw = lines.pop();
-			for (const line of lines) {
-				const f = JSON.parse(line);
-				if (f.type === 'hello') times.hello = performance.now() - t0;
-				if (f.type === 'error') reject(new Error(line));
-				if (f.type === 'stdout' && !times.prompt) {
-					times.prompt = performance.now() - t0;
-					// IDLE_MS: stay open and idle that long first (what an idle terminal costs).
-					setTimeout(() => child.stdin.write('{"type":"close"}\n'), prefix.length ? Number(process.env.IDLE_MS || 0) : 0);
-				}
+	await runBridge({
+		stack, cookie, shell: shellPath(kind), tool, out, stderr: 'inherit',
+		onFrame(f, send) {
+			if (f.type === 'hello') times.hello = performance.now() - t0;
+			if (f.type === 'stdout' && !times.prompt) {
+				times.prompt = performance.now() - t0;
+				// IDLE_MS: stay open and idle that long first (what an idle terminal costs).
+				setTimeout(() => send({ type: 'close' }), tool !== 'none' ? Number(process.env.IDLE_MS || 0) : 0);
 			}
-		});
-		child.on('exit', () => (times.prompt ? resolve(times) : reject(new Error('the bridge ended before a prompt'))));
+		},
 	});
+	if (!times.prompt) throw new Error('the bridge ended before a prompt');
+	return times;
 }
 
 const stack = await startStack({
@@ -99,11 +72,10 @@ try {
 	}
 	console.log(`${kind} shell, fake readiness delay 0, ${held} others open: open -> hello ${median(hello).toFixed(1)} ms, open -> first prompt byte ${median(prompt).toFixed(1)} ms (median of ${runs}; all: ${prompt.map((p) => p.toFixed(0)).join(' ')})`);
 	const out = path.join(stack.runDir, 'callgrind.out');
-	await openOnce(stack, cookie, ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, '--trace-children=no']);
-	const annotate = execFileSync('callgrind_annotate', ['--inclusive=yes', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
-	const total = /([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/.exec(annotate)?.[1] ?? /([\d,]+)\s+PROGRAM TOTALS/.exec(annotate)?.[1];
-	console.log(`callgrind, one ${kind}-shell open to the first prompt and close: ${total} instructions`);
-	console.log(annotate.split('\n').filter((l) => /^\s*[\d,]+ \(/.test(l)).slice(0, 40).join('\n'));
+	await openOnce(stack, cookie, 'callgrind', out);
+	const text = annotate(out, true);
+	console.log(`callgrind, one ${kind}-shell open to the first prompt and close: ${callgrindTotal(text).toLocaleString('en')} instructions`);
+	console.log(text.split('\n').filter((l) => /^\s*[\d,]+ \(/.test(l)).slice(0, 40).join('\n'));
 	if (process.env.KEEP_PROFILE) fs.copyFileSync(out, process.env.KEEP_PROFILE);
 } finally {
 	holder?.kill('SIGKILL');

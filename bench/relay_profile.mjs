@@ -1,85 +1,57 @@
-// Instructions per relayed byte of a node shell: one periscope-wsbridge started as
-// websocketd starts it (CGI variables, frames on stdin/stdout) runs under callgrind twice,
-// each time opening a node shell on the local stack and printing `bytes` of text
-// (base64 of zeros, 100 columns) before closing; the difference of the two instruction
-// counts over the difference of the relayed bytes is the cost of relaying a byte, with
+// The cost of relaying a byte: one periscope-wsbridge started as websocketd starts it
+// (bench/bridge.mjs) runs twice, each time opening a shell on the local stack and printing
+// `bytes` of text (base64 of zeros, 100 columns) before closing; the difference of the
+// two costs over the difference of the relayed bytes is the cost of relaying a byte, with
 // the open and close taken out.
+//   RELAY_PROFILE_TOOL=callgrind (default): instructions, under valgrind. valgrind has no
+//     SHA-NI, so SHA-256 (the SSM payload digests, the acks' digests, the recording's
+//     hash) is counted apart: natively it runs on SHA-NI (bench/hash_bench.c).
+//   RELAY_PROFILE_TOOL=cpu: the bridge's own user and system CPU time (perf stat), natively,
+//     next to `cat` moving the same bytes from a file to /dev/null in the same run.
+//   RELAY_PROFILE_TOOL=strace: system calls per KiB relayed, by name (strace -c).
+// RELAY_PROFILE_RECORDING=off: with recording.enabled false (no asciicast file, no hash).
 // Usage: node bench/relay_profile.mjs [small=100000] [large=1000000] [cluster|node]
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { copyFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { BUILD_DIR, NODES, startStack } from '../tests/lib/stack.mjs';
+import { startStack } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
+import { annotate, callgrindTotal, cpuSeconds, inclusiveOf, runBridge, shellPath, straceCalls, toolPrefix } from './bridge.mjs';
 
 const small = Number(process.argv[2] || 100000);
 const large = Number(process.argv[3] || 1000000);
 const kind = process.argv[4] || 'node';
-const SHELL = kind === 'node' ? `/api/clusters/local/nodes/${NODES[0].name}/shell` : '/api/clusters/local/shell';
+const tool = process.env.RELAY_PROFILE_TOOL || 'callgrind';
+// SHA-256 through GnuTLS's public entry points, whichever pass calls them, and the acks'
+// digests (nettle, from the prefix state: aws/ssm_ack_digest.c).
+const SHA = 'gnutls_hash_fast|gnutls_hash|gnutls_hash_deinit|gnutls_hash_output|gnutls_hash_copy|ssm_ack_digest';
 
-// The environment websocketd gives periscope-wsbridge (libwebsocketd/env.go createEnv).
-function bridgeEnv(stack, cookie) {
-	return {
-		PATH: process.env.PATH,
-		PERISCOPE_CONFIG: stack.configPath,
-		...Object.fromEntries(Object.entries(stack.env).filter(([k]) => k.startsWith('AWS_'))),
-		SERVER_SOFTWARE: 'websocketd/0.4.1', REMOTE_ADDR: '127.0.0.1', REMOTE_HOST: '127.0.0.1',
-		SERVER_NAME: '127.0.0.1', SERVER_PORT: String(stack.wsPort), SERVER_PROTOCOL: 'HTTP/1.1',
-		GATEWAY_INTERFACE: 'CGI/1.1', REQUEST_METHOD: 'GET', SCRIPT_NAME: '', PATH_INFO: SHELL,
-		QUERY_STRING: '', REQUEST_URI: SHELL, REMOTE_PORT: '40000',
-		UNIQUE_ID: randomBytes(8).toString('hex'),
-		HTTP_HOST: `127.0.0.1:${stack.wsPort}`, HTTP_UPGRADE: 'websocket', HTTP_CONNECTION: 'Upgrade',
-		HTTP_SEC_WEBSOCKET_VERSION: '13', HTTP_SEC_WEBSOCKET_KEY: randomBytes(16).toString('base64'),
-		HTTP_COOKIE: cookie, HTTP_ORIGIN: stack.url,
-	};
-}
-
-// One profiled session printing `bytes` bytes of text: resolves with the instruction
-// count and the terminal bytes the bridge relayed.
-function profiled(stack, cookie, bytes, out) {
-	const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, '--trace-children=no',
-		path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge')], { env: bridgeEnv(stack, cookie), stdio: ['pipe', 'pipe', 'ignore'] });
-	const type = (text) => child.stdin.write(`${JSON.stringify({ type: 'stdin', data: Buffer.from(text).toString('base64') })}\n`);
-	let raw = '', screen = '', relayed = 0, typed = false, done = false;
-	return new Promise((resolve, reject) => {
-		child.stdin.write('{"type":"resize","cols":100,"rows":30}\n');
-		child.stdout.on('data', (d) => {
-			raw += d;
-			const lines = raw.split('\n');
-			raw = lines.pop();
-			for (const line of lines) {
-				const f = JSON.parse(line);
-				if (f.type === 'error') reject(new Error(line));
-				if (f.type !== 'stdout') continue;
-				const chunk = Buffer.from(f.data, 'base64');
-				relayed += chunk.length;
-				screen = (screen + chunk.toString('latin1')).slice(-200);
-				if (!typed && /[$#] $/.test(screen)) {
-					typed = true;
-					type(`head -c ${Math.floor(bytes * 3 / 4)} /dev/zero | base64 -w 100; echo DO""NE\r`);
-				}
-				if (typed && !done && screen.includes('DONE')) {
-					done = true;
-					child.stdin.write('{"type":"close"}\n');
-				}
+// One session printing `bytes` bytes of text: resolves with the terminal bytes relayed.
+async function session(stack, cookie, bytes, out) {
+	let screen = '', relayed = 0, typed = false, done = false;
+	await runBridge({
+		stack, cookie, shell: shellPath(kind), tool, out,
+		onFrame(f, send) {
+			if (f.type !== 'stdout') return;
+			const chunk = Buffer.from(f.data, 'base64');
+			relayed += chunk.length;
+			screen = (screen + chunk.toString('latin1')).slice(-200);
+			if (!typed && /[$#] $/.test(screen)) {
+				typed = true;
+				const line = `head -c ${Math.floor(bytes * 3 / 4)} /dev/zero | base64 -w 100; echo DO""NE\r`;
+				send({ type: 'stdin', data: Buffer.from(line).toString('base64') });
 			}
-		});
-		child.on('exit', () => {
-			if (!done) return reject(new Error('the bridge ended before DONE'));
-			const annotate = execFileSync('callgrind_annotate', ['--inclusive=yes', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
-			const total = Number(/([\d,]+)(?: \(100\.0%\))?\s+PROGRAM TOTALS/.exec(annotate)[1].replaceAll(',', ''));
-			// SHA-256 (GnuTLS: the payload digests of SSM messages, the recording's hash, the
-			// audit chain): valgrind emulates no SHA-NI, so it is counted apart.
-			const inclusive = (fn) => Number(new RegExp(`^\\s*([\\d,]+) \\([\\d.]+%\\)\\s+\\?\\?\\?:${fn} \\[`, 'm').exec(annotate)?.[1].replaceAll(',', '') ?? 0);
-			const sha = inclusive('gnutls_hash_fast') + inclusive('gnutls_hash');
-			resolve({ total, relayed, sha });
-		});
+			if (typed && !done && screen.includes('DONE')) {
+				done = true;
+				send({ type: 'close' });
+			}
+		},
 	});
+	if (!done) throw new Error('the bridge ended before DONE');
+	return relayed;
 }
 
-// RELAY_PROFILE_RECORDING=off: the same with recording.enabled false (what the relay costs
-// without the asciicast file and its SHA-256).
 const stack = await startStack({
 	apiserver: { readyDelayMs: 0 },
 	...(process.env.RELAY_PROFILE_RECORDING === 'off' ? { config: { recording: { enabled: false } } } : {}),
@@ -87,18 +59,42 @@ const stack = await startStack({
 try {
 	const admin = await signIn(stack, 'admin');
 	const cookie = `periscope_session=${admin.cookie()}`;
-	const a = await profiled(stack, cookie, small, path.join(stack.runDir, 'callgrind.small'));
-	const b = await profiled(stack, cookie, large, path.join(stack.runDir, 'callgrind.large'));
-	console.log(`${kind} shell under callgrind: ${a.relayed} bytes relayed in ${a.total} instructions, ${b.relayed} bytes in ${b.total}`);
-	const perByte = (x, y) => ((x - y) / (b.relayed - a.relayed)).toFixed(1);
-	console.log(`instructions per relayed byte: ${perByte(b.total, a.total)}`);
-	console.log(`of which SHA-256 (GnuTLS; SHA-NI natively, not under valgrind): ${perByte(b.sha, a.sha)}; the rest: ${perByte(b.total - b.sha, a.total - a.sha)}`);
-	const annotate = execFileSync('callgrind_annotate', ['--inclusive=yes', path.join(stack.runDir, 'callgrind.large')], { encoding: 'utf8', maxBuffer: 64 << 20 });
-	console.log(annotate.split('\n').filter((l) => /^\s*[\d,]+ \(/.test(l)).slice(0, 30).join('\n'));
-	// RELAY_PROFILE_KEEP=DIR keeps both callgrind files for callgrind_annotate / kcachegrind.
+	const outA = path.join(stack.runDir, `${tool}.small`), outB = path.join(stack.runDir, `${tool}.large`);
+	const a = await session(stack, cookie, small, outA);
+	const b = await session(stack, cookie, large, outB);
+	const perByte = (x, y) => (x - y) / (b - a);
+	if (tool === 'callgrind') {
+		const [ta, tb] = [annotate(outA, true), annotate(outB, true)];
+		const [totA, totB] = [callgrindTotal(ta), callgrindTotal(tb)];
+		const [shaA, shaB] = [inclusiveOf(ta, SHA), inclusiveOf(tb, SHA)];
+		console.log(`${kind} shell under callgrind: ${a} bytes relayed in ${totA} instructions, ${b} bytes in ${totB}`);
+		console.log(`instructions per relayed byte: ${perByte(totB, totA).toFixed(1)}`);
+		console.log(`of which SHA-256 (GnuTLS; SHA-NI natively, not under valgrind): ${perByte(shaB, shaA).toFixed(1)}; the rest: ${perByte(totB - shaB, totA - shaA).toFixed(1)}`);
+		console.log(annotate(outB, true).split('\n').filter((l) => /^\s*[\d,]+ \(/.test(l)).slice(0, 30).join('\n'));
+	} else if (tool === 'cpu') {
+		const [ca, cb] = [cpuSeconds(outA), cpuSeconds(outB)];
+		// The anchor: the same number of bytes through one pipe (cat FILE | cat > /dev/null).
+		const file = path.join(stack.runDir, 'anchor.bin'), anchorOut = path.join(stack.runDir, 'anchor.cpu');
+		writeFileSync(file, Buffer.alloc(b - a, 'A'));
+		execFileSync(toolPrefix('cpu', anchorOut)[0], [...toolPrefix('cpu', anchorOut).slice(1), 'sh', '-c', `cat '${file}' | cat > /dev/null`]);
+		const anchor = cpuSeconds(anchorOut);
+		const ns = (x, y) => (perByte(x, y) * 1e9).toFixed(2);
+		console.log(`${kind} shell, native CPU time: ${a} bytes relayed in ${ca.total.toFixed(3)} s, ${b} bytes in ${cb.total.toFixed(3)} s`);
+		console.log(`ns of bridge CPU per relayed byte: ${ns(cb.total, ca.total)} (user ${ns(cb.user, ca.user)}, system ${ns(cb.system, ca.system)})`);
+		console.log(`anchor, the same ${b - a} bytes through one pipe (cat | cat): ${(anchor.total / (b - a) * 1e9).toFixed(2)} ns per byte`);
+		console.log(`ratio bridge / pipe: ${(perByte(cb.total, ca.total) / (anchor.total / (b - a))).toFixed(1)}`);
+	}
+	if (tool === 'strace') {
+		// System calls per KiB relayed, by name (what the system time of the cpu tool is).
+		const [ca, cb] = [straceCalls(outA), straceCalls(outB)];
+		const rows = Object.keys({ ...ca, ...cb }).map((k) => [k, perByte(cb[k] || 0, ca[k] || 0) * 1024])
+			.filter(([, v]) => v >= 0.01).sort((p, q) => q[1] - p[1]);
+		console.log(`${kind} shell, system calls per KiB relayed: ${rows.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+	}
+	// RELAY_PROFILE_KEEP=DIR keeps both reports (callgrind files for callgrind_annotate).
 	if (process.env.RELAY_PROFILE_KEEP) {
-		for (const f of ['callgrind.small', 'callgrind.large'])
-			copyFileSync(path.join(stack.runDir, f), path.join(process.env.RELAY_PROFILE_KEEP, `${kind}.${f}`));
+		for (const f of [outA, outB])
+			copyFileSync(f, path.join(process.env.RELAY_PROFILE_KEEP, `${kind}.${path.basename(f)}`));
 	}
 } finally {
 	await stack.stop();

@@ -6,16 +6,18 @@
  *
  *   scale-load --url ws://127.0.0.1:PORT/api/clusters/local/shell --origin ORIGIN
  *              [--sessions 500] [--openers 16] [--keys 20] [--interval-ms 1000]
- *              [--deadline-s 600] [--hold-s 0]
+ *              [--deadline-s 600] [--hold-s 0] [--wait-go]
  *   The login cookie comes from PERISCOPE_BENCH_COOKIE ("periscope_session=...").
  *
  * Phases, each reported as one JSON line on stdout:
  *   opened  every session opened by --openers threads, each one open at a time (connect
  *           and upgrade, resize, wait for hello and the first prompt): opens per second,
  *           open -> hello and open -> prompt (p50/p99/max), failures by what was seen;
+ *   (go)    with --wait-go, the sessions wait idle until a line arrives on stdin;
  *   typed   every live session types --keys keystrokes, one per --interval-ms, spread
  *           evenly over the interval; each keystroke's round trip is the time from its
- *           stdin frame to the next stdout frame (the pty's echo): p50/p99/max;
+ *           stdin frame to the next stdout frame (the pty's echo): p50/p99/max, and
+ *           the keystrokes over 10 ms by the second of typing they were sent in;
  *   (held)  with --hold-s, the sessions then stay open and idle that long (pinging);
  *   closed  a close frame to each; how many ended within the deadline.
  * While a session waits it sends a ping every 15 s (the bridge cuts a browser silent for
@@ -45,6 +47,8 @@
 #define HANDOFF_TAG UINT32_MAX
 #define KEY_LOST_US (5LL * 1000 * 1000)
 #define OPEN_DEADLINE_US (120LL * 1000 * 1000)
+#define SLOW_US (10LL * 1000)
+#define SLOW_SECONDS 600
 
 enum state { S_CONNECTING, S_FAILED, S_WAITING, S_READY, S_ENDED };
 
@@ -65,12 +69,18 @@ struct session {
 struct load {
 	const char *url, *origin, *cookie;
 	int sessions, openers, keys, interval_ms, deadline_s, hold_s;
+	bool wait_go;    /* --wait-go: type only once a line arrives on stdin */
 	struct session *s;
 	atomic_int next_to_open;
 	int handoff[2];  /* opener threads write the index of each connected session here */
 	int epfd;        /* the main loop's sockets, and the handoff pipe */
 	long long *rtt;  /* keystroke round trips, microseconds */
 	size_t rtt_count, rtt_cap;
+	/* Keystrokes slower than SLOW_US by the second of typing they were sent in: a tail
+	 * that comes back at a period names its cause (a 15 s maintenance pass, 10 s
+	 * heartbeats, 30 s token checks); one spread evenly is the machine's. */
+	long long typing_start;
+	int slow_by_second[SLOW_SECONDS];
 	int keys_lost;   /* no echo within KEY_LOST_US */
 	bool typing;
 };
@@ -122,6 +132,9 @@ static void on_message(void *ud, enum ws_opcode opcode, const uint8_t *data, siz
 
 			if (l->rtt_count < l->rtt_cap)
 				l->rtt[l->rtt_count++] = t - s->key_sent;
+			if (t - s->key_sent > SLOW_US && s->key_sent >= l->typing_start &&
+			    (s->key_sent - l->typing_start) / 1000000 < SLOW_SECONDS)
+				l->slow_by_second[(s->key_sent - l->typing_start) / 1000000]++;
 			s->key_sent = 0;
 		}
 	} else if (strcmp(type, "error") == 0 || strcmp(type, "closed") == 0) {
@@ -403,8 +416,19 @@ static int run(struct load *l)
 	       count(l, S_READY) + count(l, S_FAILED) + count(l, S_ENDED) < l->sessions)
 		turn(l, evs, 20);
 	report_opened(l, t0);
+	/* The driver measures the sessions at rest first (bench/scale.mjs reads every bridge's
+	 * /proc in the thread that also runs the apiserver fake): typing meanwhile would time
+	 * the harness. */
+	if (l->wait_go) {
+		char line[16];
+
+		fflush(stdout);
+		if (!fgets(line, sizeof line, stdin))
+			goto done;
+	}
 	/* Type: every ready session, its keystrokes spread over the interval. */
 	t = now_us();
+	l->typing_start = t;
 	for (int i = 0; i < l->sessions; i++) {
 		l->s[i].keys_left = l->keys;
 		l->s[i].next_key = t + (long long)l->interval_ms * 1000 * i / l->sessions;
@@ -422,7 +446,16 @@ static int run(struct load *l)
 	printf("{\"event\":\"typed\",\"sessions\":%d,\"keystrokes\":%zu,\"lost\":%d,",
 	       count(l, S_READY), l->rtt_count, l->keys_lost);
 	print_spread("keystrokeRoundTripMs", l->rtt, l->rtt_count);
-	printf("}\n");
+	{
+		int last = SLOW_SECONDS - 1;
+
+		while (last > 0 && !l->slow_by_second[last])
+			last--;
+		printf(",\"over10msBySecond\":[");
+		for (int i = 0; i <= last; i++)
+			printf("%s%d", i ? "," : "", l->slow_by_second[i]);
+		printf("]}\n");
+	}
 	fflush(stdout);
 	/* Hold (--hold-s): the sessions stay open and idle, for measuring something else
 	 * against that many live terminals (bench/open_profile.mjs). */
@@ -457,7 +490,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: scale-load --url ws://127.0.0.1:PORT/PATH --origin ORIGIN [--sessions N]\n"
 	      "                  [--openers N] [--keys N] [--interval-ms N] [--deadline-s N]\n"
-	      "                  [--hold-s N]\n"
+	      "                  [--hold-s N] [--wait-go]\n"
 	      "  (the cookie comes from PERISCOPE_BENCH_COOKIE)\n", out);
 }
 
@@ -468,7 +501,7 @@ int main(int argc, char **argv)
 		{ "sessions", required_argument, NULL, 's' }, { "openers", required_argument, NULL, 'p' },
 		{ "keys", required_argument, NULL, 'k' }, { "interval-ms", required_argument, NULL, 'i' },
 		{ "deadline-s", required_argument, NULL, 'd' }, { "hold-s", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "wait-go", no_argument, NULL, 'g' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct load l = { .sessions = 500, .openers = 16, .keys = 20, .interval_ms = 1000, .deadline_s = 600 };
@@ -484,6 +517,7 @@ int main(int argc, char **argv)
 		case 'i': l.interval_ms = atoi(optarg); break;
 		case 'd': l.deadline_s = atoi(optarg); break;
 		case 'H': l.hold_s = atoi(optarg); break;
+		case 'g': l.wait_go = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

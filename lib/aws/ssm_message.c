@@ -118,8 +118,9 @@ int ssm_uuid_parse(const char *s, uint8_t out[SSM_UUID_LEN])
 	return uuid_parse(s, out) == 0 ? 0 : -1;
 }
 
-int ssm_message_encode(struct ssm_message *m, uint8_t *out, size_t out_cap, size_t *out_len,
-		       char *err, size_t errlen)
+/* Checks m and writes it, m->payload_digest as it is. */
+static int put_message(const struct ssm_message *m, uint8_t *out, size_t out_cap,
+		       size_t *out_len, char *err, size_t errlen)
 {
 	size_t type_len = strnlen(m->message_type, sizeof m->message_type);
 	size_t total = ssm_message_wire_size(m->payload_length);
@@ -141,11 +142,6 @@ int ssm_message_encode(struct ssm_message *m, uint8_t *out, size_t out_cap, size
 		snprintf(err, errlen, "ssm message: %zu bytes do not fit in %zu", total, out_cap);
 		goto fail;
 	}
-	if (sha256(m->payload, m->payload_length, m->payload_digest) != 0) {
-		snprintf(err, errlen, "ssm message: SHA-256 failed");
-		goto fail;
-	}
-
 	put_u32(out + OFF_HEADER_LENGTH, SSM_HEADER_LENGTH);
 	memset(out + OFF_MESSAGE_TYPE, ' ', SSM_MESSAGE_TYPE_LEN);
 	memcpy(out + OFF_MESSAGE_TYPE, m->message_type, type_len);
@@ -162,6 +158,23 @@ int ssm_message_encode(struct ssm_message *m, uint8_t *out, size_t out_cap, size
 	return 0;
 fail:
 	return -1;
+}
+
+int ssm_message_encode(struct ssm_message *m, uint8_t *out, size_t out_cap, size_t *out_len,
+		       char *err, size_t errlen)
+{
+	if (m->payload && m->payload_length > 0 &&
+	    sha256(m->payload, m->payload_length, m->payload_digest) != 0) {
+		snprintf(err, errlen, "ssm message: SHA-256 failed");
+		return -1;
+	}
+	return put_message(m, out, out_cap, out_len, err, errlen);
+}
+
+int ssm_message_encode_digested(const struct ssm_message *m, uint8_t *out, size_t out_cap,
+				size_t *out_len, char *err, size_t errlen)
+{
+	return put_message(m, out, out_cap, out_len, err, errlen);
 }
 
 /* Publication messages carry no meaningful content and are never validated by peers

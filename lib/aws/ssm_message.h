@@ -58,7 +58,8 @@ struct ssm_message {
 	/* RFC 4122 byte order (as printed in the canonical string); the codec does the
 	 * half swap of the wire format. */
 	uint8_t message_id[SSM_UUID_LEN];
-	/* Filled by decode (as received) and by encode (computed); ignored as input. */
+	/* Filled by decode (as received) and by encode (computed); ignored as input, except by
+	 * ssm_message_encode_digested. */
 	uint8_t payload_digest[SSM_DIGEST_LEN];
 	uint32_t payload_type;
 	uint32_t payload_length;
@@ -76,6 +77,10 @@ static inline size_t ssm_message_wire_size(size_t payload_length)
  * and an out buffer that is too small. Returns 0 and the length in *out_len, or -1. */
 int ssm_message_encode(struct ssm_message *m, uint8_t *out, size_t out_cap, size_t *out_len,
 		       char *err, size_t errlen);
+/* The same with m->payload_digest taken as given: for a caller that hashed the payload
+ * itself (the session's acks, from the SHA-256 state of their constant first 64 bytes). */
+int ssm_message_encode_digested(const struct ssm_message *m, uint8_t *out, size_t out_cap,
+				size_t *out_len, char *err, size_t errlen);
 
 /* Parses one WebSocket message. Refuses: fewer than 120 bytes, HeaderLength below 116,
  * HeaderLength + 4 + PayloadLength different from len, and (except for the publication

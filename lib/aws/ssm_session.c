@@ -1,4 +1,5 @@
 #include "aws/ssm_session.h"
+#include "aws/ssm_ack_digest.h"
 #include "aws/ssm_cipher.h"
 
 #include <jansson.h>
@@ -79,6 +80,7 @@ struct ssm_session {
 
 	struct ssm_session_stats stats;
 	struct ssm_uuid_pool uuids;   /* MessageIds: one per message sent */
+	struct ssm_ack_digest ack_digest;
 	uint8_t *arena;     /* every fixed buffer above, one allocation */
 
 	/* KMS encryption (§D.8): the handshake request waits for the caller's data key. */
@@ -179,9 +181,10 @@ static uint64_t created_date(struct ssm_session *s)
 	return ms > 0 ? (uint64_t)ms : 1;
 }
 
+/* digest: the payload's SHA-256 when the caller has it, else NULL (computed here). */
 static int encode(struct ssm_session *s, const char *type, int64_t seq, uint64_t flags,
-		  uint32_t payload_type, const void *payload, size_t len, uint8_t *frame,
-		  size_t *frame_len, char *err, size_t errlen)
+		  uint32_t payload_type, const void *payload, size_t len, const uint8_t *digest,
+		  uint8_t *frame, size_t *frame_len, char *err, size_t errlen)
 {
 	struct ssm_message m;
 
@@ -196,7 +199,10 @@ static int encode(struct ssm_session *s, const char *type, int64_t seq, uint64_t
 	m.payload_type = payload_type;
 	m.payload_length = (uint32_t)len;
 	m.payload = payload;
-	return ssm_message_encode(&m, frame, FRAME_MAX, frame_len, err, errlen);
+	if (!digest)
+		return ssm_message_encode(&m, frame, FRAME_MAX, frame_len, err, errlen);
+	memcpy(m.payload_digest, digest, SSM_DIGEST_LEN);
+	return ssm_message_encode_digested(&m, frame, FRAME_MAX, frame_len, err, errlen);
 }
 
 /* Acknowledges m; the caller made sure the out queue has room. */
@@ -204,12 +210,16 @@ static int queue_ack(struct ssm_session *s, const struct ssm_message *m, char *e
 		     size_t errlen)
 {
 	char payload[ACK_PAYLOAD_MAX];
+	uint8_t digest[SSM_DIGEST_LEN];
 	size_t plen, flen;
 	char why[160];
 
-	if (ssm_ack_build(m, payload, sizeof payload, &plen, why, sizeof why) != 0 ||
-	    encode(s, SSM_MT_ACK, 0, SSM_ACK_FLAGS, SSM_PT_NONE, payload, plen, outq_tail(s),
-		   &flen, why, sizeof why) != 0)
+	if (ssm_ack_build(m, payload, sizeof payload, &plen, why, sizeof why) != 0)
+		return fault(s, why, err, errlen);
+	if (ssm_ack_digest(&s->ack_digest, payload, plen, digest) != 0)
+		return fault(s, "ssm ack: SHA-256 failed", err, errlen);
+	if (encode(s, SSM_MT_ACK, 0, SSM_ACK_FLAGS, SSM_PT_NONE, payload, plen, digest,
+		   outq_tail(s), &flen, why, sizeof why) != 0)
 		return fault(s, why, err, errlen);
 	outq_commit(s, flen);
 	s->stats.acks_sent++;
@@ -235,8 +245,8 @@ static int send_stream(struct ssm_session *s, uint32_t payload_type, const void 
 		payload = s->crypt;
 		len = n;
 	}
-	if (encode(s, SSM_MT_INPUT, s->next_seq, 0, payload_type, payload, len, slot->frame,
-		   &slot->len, why, sizeof why) != 0)
+	if (encode(s, SSM_MT_INPUT, s->next_seq, 0, payload_type, payload, len, NULL,
+		   slot->frame, &slot->len, why, sizeof why) != 0)
 		return fault(s, why, err, errlen);
 	slot->in_use = 1;
 	slot->seq = s->next_seq++;
@@ -965,6 +975,7 @@ struct ssm_session *ssm_session_new(const struct ssm_session_opts *opts, char *e
 	/* One ClientId per client, reused on reconnect (§D.2). */
 	ssm_uuid_generate(client_id);
 	ssm_uuid_format(client_id, s->client_id);
+	ssm_ack_digest_init(&s->ack_digest);
 	s->state = SSM_STATE_STARTING;
 	return s;
 oom:
@@ -987,6 +998,7 @@ void ssm_session_free(struct ssm_session *s)
 	free(s->held);
 	free(s->outq_len);
 	ssm_cipher_free(&s->cipher);
+	ssm_ack_digest_free(&s->ack_digest);
 	free(s->arena);
 	free(s);
 }

@@ -54,38 +54,47 @@ int cluster_shell_delete_session(const struct k8s_client *k, const char *ns,
 	return failed;
 }
 
-/* Deletes the objects of one kind whose session is dead. -1 when they cannot be listed. */
-static int sweep_kind(struct dbx *db, const char *replica, bool leases,
-		      const struct k8s_client *k, enum shell_object_kind kind, const char *ns,
-		      const char *keep_session)
+/* The items of one kind labelled as this installation's (metadata only), or NULL when they
+ * cannot be listed. */
+static json_t *list_kind(const struct k8s_client *k, enum shell_object_kind kind, const char *ns)
 {
 	struct k8s_response r;
 	char path[512], err[256];
-	json_t *item;
-	size_t j;
-	int deleted = 0;
+	json_t *items = NULL;
 
 	/* Namespaced kinds are this installation's by their namespace; cluster-scoped ones by
 	 * the namespace label. */
 	if (shell_collection_path(kind, ns, path, sizeof path) != 0)
-		return -1;
+		return NULL;
 	snprintf(path + strlen(path), sizeof path - strlen(path),
 		 "?labelSelector=" LABEL_MANAGED_BY "%%3Dperiscope%s%s",
 		 strstr(path, "/namespaces/") ? "" : "%2C" LABEL_NAMESPACE "%3D",
 		 strstr(path, "/namespaces/") ? "" : ns);
-	if (k8s_call(k, "GET", path, NULL, &r, err, sizeof err) != 0 || r.status != 200) {
-		k8s_response_clear(&r);
-		return -1;
-	}
-	json_array_foreach(json_object_get(r.body, "items"), j, item) {
+	if (k8s_call_accept(k, "GET", path, K8S_ACCEPT_METADATA_LIST, NULL, &r, err, sizeof err) == 0 &&
+	    r.status == 200 &&
+	    json_is_array(json_object_get(r.body, "items")))
+		items = json_incref(json_object_get(r.body, "items"));
+	k8s_response_clear(&r);
+	return items;
+}
+
+/* Deletes the listed objects whose session has no live row. */
+static int delete_dead(const struct k8s_client *k, enum shell_object_kind kind, const char *ns,
+		       json_t *items, json_t *live, const char *keep_session)
+{
+	char err[256];
+	json_t *item;
+	size_t j;
+	int deleted = 0;
+
+	json_array_foreach(items, j, item) {
 		json_t *meta = json_object_get(item, "metadata");
 		const char *id = json_string_value(json_object_get(json_object_get(meta, "labels"),
 								   LABEL_SESSION));
 		const char *name = json_string_value(json_object_get(meta, "name"));
 
 		if (!id || !name || (keep_session && strcmp(id, keep_session) == 0) ||
-		    (leases ? shell_registry_is_live_dbx(db, id, replica)
-			    : shell_registry_is_live_pids_dbx(db, id, replica)) != 0)
+		    json_object_get(live, id))
 			continue;
 		if (delete_object(k, kind, ns, name, err, sizeof err) == 0) {
 			deleted++;
@@ -94,13 +103,13 @@ static int sweep_kind(struct dbx *db, const char *replica, bool leases,
 					   name, "session_id", id));
 		}
 	}
-	k8s_response_clear(&r);
 	return deleted;
 }
 
 int cluster_shell_sweep(struct dbx *db, const char *replica, bool leases,
 			const struct k8s_client *k, const char *ns, const char *keep_session)
 {
+	json_t *lists[SHELL_OBJ_KINDS] = { 0 }, *live = NULL;
 	int deleted = 0;
 	bool complete = true;
 
@@ -109,13 +118,23 @@ int cluster_shell_sweep(struct dbx *db, const char *replica, bool leases,
 		return -1;
 	/* A kind that cannot be listed does not keep the others from being swept. */
 	for (int kind = 0; kind < SHELL_OBJ_KINDS; kind++) {
-		int n = sweep_kind(db, replica, leases, k, (enum shell_object_kind)kind, ns, keep_session);
-
-		if (n < 0)
-			complete = false;
-		else
-			deleted += n;
+		lists[kind] = list_kind(k, (enum shell_object_kind)kind, ns);
+		complete = complete && lists[kind];
 	}
+	/* The live rows once, after the lists: a session has its row before it makes its
+	 * objects (wsbridge/main.c admits it, then wsbridge/cluster_shell.c creates them), so
+	 * every listed object of a live session has its row in this read. */
+	live = shell_registry_live_ids_dbx(db, replica, leases);
+	if (!live) {
+		complete = false;
+		goto done;
+	}
+	for (int kind = 0; kind < SHELL_OBJ_KINDS; kind++)
+		deleted += delete_dead(k, (enum shell_object_kind)kind, ns, lists[kind], live, keep_session);
+done:
+	json_decref(live);
+	for (int kind = 0; kind < SHELL_OBJ_KINDS; kind++)
+		json_decref(lists[kind]);
 	return complete ? deleted : -1;
 }
 
@@ -156,16 +175,19 @@ void cluster_shell_sweep_all(const struct config *cfg, struct dbx *db, bool leas
 	for (size_t i = 0; i < cfg->clusters_count; i++) {
 		const struct cluster_config *c = &cfg->clusters[i];
 		struct kube_target target = { 0 };
-		struct k8s_client k = { .target = &target };
+		/* One connection for the pass's lists and deletions (NULL: one each). */
+		struct k8s_client k = { .target = &target, .share = http_share_new() };
 		const char *ns = c->cluster_shell.namespace_ && *c->cluster_shell.namespace_
 					 ? c->cluster_shell.namespace_
 					 : cfg->cluster_shell.namespace_;
 		char err[256];
 
-		if (c->cluster_shell.enabled == 0 || cluster_kube_target(c, creds, &target, err, sizeof err) != 0)
-			continue;
-		if (cluster_shell_sweep(db, cfg->database.replica_id, leases, &k, ns, NULL) < 0)
-			log_msg(LOG_WARN, "sweep", "cluster %s: the sweep did not complete", c->name);
-		kube_target_clear(&target);
+		if (c->cluster_shell.enabled != 0 &&
+		    cluster_kube_target(c, creds, &target, err, sizeof err) == 0) {
+			if (cluster_shell_sweep(db, cfg->database.replica_id, leases, &k, ns, NULL) < 0)
+				log_msg(LOG_WARN, "sweep", "cluster %s: the sweep did not complete", c->name);
+			kube_target_clear(&target);
+		}
+		http_share_free(k.share);
 	}
 }

@@ -40,24 +40,26 @@ static void wipe(char *s)
 	}
 }
 
-static int call_once(const struct k8s_client *k, const char *method, const char *path, json_t *body,
-		     struct k8s_response *out, char *err, size_t errlen)
+static int call_once(const struct k8s_client *k, const char *method, const char *path,
+		     const char *accept, json_t *body, struct k8s_response *out, char *err, size_t errlen)
 {
 	char *auth = NULL, *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct buf url;
+	struct buf url, accept_line;
 	struct http_response rs;
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
 	buf_init(&url, 8192);
+	buf_init(&accept_line, 1024);
 	if ((body && !text) || auth_header(k, &auth) != 0 ||
-	    buf_printf(&url, "%s%s", k->target->server, path) != 0) {
+	    buf_printf(&url, "%s%s", k->target->server, path) != 0 ||
+	    buf_printf(&accept_line, "Accept: %s", accept) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
 	{
 		/* The Authorization line last: it may be absent (a client certificate). */
-		const char *headers[] = { "Accept: application/json",
+		const char *headers[] = { accept_line.data,
 					  body ? "Content-Type: application/json" : auth,
 					  body ? auth : NULL, NULL };
 		struct http_request rq = {
@@ -92,23 +94,31 @@ done:
 	wipe(auth);
 	free(text);
 	buf_free(&url);
+	buf_free(&accept_line);
 	return rc;
 }
 
 int k8s_call(const struct k8s_client *k, const char *method, const char *path, json_t *body,
 	     struct k8s_response *out, char *err, size_t errlen)
 {
+	return k8s_call_accept(k, method, path, "application/json", body, out, err, errlen);
+}
+
+int k8s_call_accept(const struct k8s_client *k, const char *method, const char *path,
+		    const char *accept, json_t *body, struct k8s_response *out, char *err,
+		    size_t errlen)
+{
 	memset(out, 0, sizeof *out);
 	if (kube_target_fresh(k->target, false, err, errlen) != 0)
 		return -1;
-	if (call_once(k, method, path, body, out, err, errlen) != 0)
+	if (call_once(k, method, path, accept, body, out, err, errlen) != 0)
 		return -1;
 	if (out->status != 401 || !k->target->source.renew)
 		return 0;
 	k8s_response_clear(out);
 	if (kube_target_fresh(k->target, true, err, errlen) != 0)
 		return -1;
-	return call_once(k, method, path, body, out, err, errlen);
+	return call_once(k, method, path, accept, body, out, err, errlen);
 }
 
 const char *k8s_status_text(const struct k8s_response *r)

@@ -35,6 +35,16 @@ void k8s_response_clear(struct k8s_response *r);
 int k8s_call(const struct k8s_client *k, const char *method, const char *path, json_t *body,
 	     struct k8s_response *out, char *err, size_t errlen);
 
+/* The same with another Accept header: a list's metadata alone is
+ * K8S_ACCEPT_METADATA_LIST (names and labels, without specs or secrets' data). */
+int k8s_call_accept(const struct k8s_client *k, const char *method, const char *path,
+		    const char *accept, json_t *body, struct k8s_response *out, char *err,
+		    size_t errlen);
+/* client-go's metadata client asks the same (k8s.io/client-go/metadata, without its protobuf
+ * clause); an apiserver that does not convert (before 1.15) sends the whole list, which reads
+ * the same. */
+#define K8S_ACCEPT_METADATA_LIST "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json"
+
 /* The message of a metav1.Status answer, or a fallback. */
 const char *k8s_status_text(const struct k8s_response *r);
 

@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/timeutil.h"
 #include "net/trust.h"
+#include "net/ws_frame.h"
 #include "net/ws_handshake.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
@@ -25,6 +26,11 @@
 #define READ_BUDGET (256 * 1024)
 #define MAX_HEADERS 64
 #define MAX_SUBPROTOCOLS 8
+/* What the out buffer may keep after it drained: a burst's megabytes are given back. */
+#define OUT_KEEP (64 * 1024)
+/* Masking keys are drawn from GnuTLS's nonce generator this many bytes at a time (one
+ * call per 64 frames instead of one per frame; each key is used once). */
+#define MASK_POOL 256
 
 struct ws_client {
 	/* Options, owned copies. */
@@ -53,11 +59,17 @@ struct ws_client {
 	struct buf early;
 	size_t early_off;
 
-	/* A frame's header waiting to go out with the first chunk of its payload (on_wslay_send):
-	 * at most 14 bytes; a chunk is at most the 4096 bytes wslay masks at a time. */
-	uint8_t send_head[14];
-	size_t send_head_len;
-	uint8_t send_joined[14 + 4096];
+	/* Whole frames on their way to the socket, in order: data frames built by
+	 * ws_client_send, control frames (pong, ping, close) written by wslay. Everything
+	 * queued goes out in one curl_easy_send (one TLS record, one send()) where it fits:
+	 * the acks of a whole read of SSM messages share one record. */
+	struct buf out;
+	size_t out_off;      /* bytes of out already sent */
+	size_t out_retry;    /* after CURLE_AGAIN: the length GnuTLS holds a record for */
+	bool close_queued;   /* ws_client_close was called: no data frame after it */
+
+	uint8_t mask_pool[MASK_POOL];
+	size_t mask_used;
 
 	/* The data message being assembled (reused: no allocation per message). */
 	struct buf msg;
@@ -92,6 +104,10 @@ struct ws_client *ws_client_new(const struct ws_client_opts *o, char *err, size_
 	c->max_message = o->max_message ? o->max_message : DEFAULT_MAX_MESSAGE;
 	c->max_pending = o->max_pending ? o->max_pending : DEFAULT_MAX_PENDING;
 	buf_init(&c->msg, c->max_message);
+	/* A full queue, what of it was sent but not yet moved out (flush_out), and the control
+	 * frames wslay may add. */
+	buf_init(&c->out, 2 * c->max_pending + 8192);
+	c->mask_used = MASK_POOL;
 	c->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms
 							  : DEFAULT_CONNECT_TIMEOUT_MS;
 	c->on_message = o->on_message;
@@ -165,6 +181,8 @@ void ws_client_free(struct ws_client *c)
 	buf_free(&c->http_body);
 	buf_free(&c->early);
 	buf_free(&c->msg);
+	buf_free(&c->out);
+	explicit_bzero(c->mask_pool, sizeof c->mask_pool);
 	free(c);
 }
 
@@ -224,65 +242,43 @@ static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *data, size_t 
 	return (ssize_t)n;
 }
 
-/* On CURLE_AGAIN, GnuTLS keeps the record it already encrypted and wants the same bytes
- * again: wslay retries a frame from the same offset with the same chunk, so it does (and a
- * header still waiting in send_head is joined to it again, the same way).
- *
- * wslay sends a frame's header (WSLAY_MSG_MORE) and then its masked payload in separate
- * calls: sent as they come, each is a TLS record and a send() of its own, twice the work
- * per SSM ack or keystroke (bench/relay_profile.mjs: ~3,700 instructions per call). The
- * header is taken as sent and goes out in one record with the payload's first chunk. */
+/* wslay's frames (control frames only: data goes through ws_client_send) join the out
+ * buffer whole; flush_out sends them with the rest. Never blocks, so wslay never holds half
+ * a frame and frames cannot interleave. */
 static ssize_t on_wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 			     int flags, void *user_data)
 {
 	struct ws_client *c = user_data;
-	const uint8_t *out = data;
-	size_t n = 0, head = c->send_head_len, out_len = len;
-	CURLcode rc;
 
-	if ((flags & WSLAY_MSG_MORE) && head == 0 && len <= sizeof c->send_head) {
-		memcpy(c->send_head, data, len);
-		c->send_head_len = len;
-		return (ssize_t)len;
-	}
-	if (head && head + len <= sizeof c->send_joined) {
-		memcpy(c->send_joined, c->send_head, head);
-		memcpy(c->send_joined + head, data, len);
-		out = c->send_joined;
-		out_len = head + len;
-	} else if (head) {
-		/* A chunk too big to join (not one wslay makes): the header first, alone. */
-		out = c->send_head;
-		out_len = head;
-	}
-	rc = curl_easy_send(c->curl, out, out_len, &n);
-	if (rc == CURLE_AGAIN || (rc == CURLE_OK && n == 0)) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	if (rc != CURLE_OK) {
-		set_error(c, "send failed: %s", curl_easy_strerror(rc));
+	(void)flags;
+	if (buf_append(&c->out, data, len) != 0) {
+		set_error(c, "the send buffer is full");
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
-	if (head) {
-		/* What is left of the header goes first next time; none of this chunk went yet. */
-		if (n <= head) {
-			memmove(c->send_head, c->send_head + n, head - n);
-			c->send_head_len = head - n;
-			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+	return (ssize_t)len;
+}
+
+/* RFC 6455 §5.3: a fresh, unpredictable key per frame. */
+static int next_mask(struct ws_client *c, uint8_t key[WS_MASK_KEY_LEN])
+{
+	if (c->mask_used + WS_MASK_KEY_LEN > sizeof c->mask_pool) {
+		if (gnutls_rnd(GNUTLS_RND_NONCE, c->mask_pool, sizeof c->mask_pool) != 0)
 			return -1;
-		}
-		c->send_head_len = 0;
-		n -= head;
+		c->mask_used = 0;
 	}
-	return (ssize_t)n;
+	memcpy(key, c->mask_pool + c->mask_used, WS_MASK_KEY_LEN);
+	c->mask_used += WS_MASK_KEY_LEN;
+	return 0;
 }
 
 static int on_wslay_genmask(wslay_event_context_ptr ctx, uint8_t *data, size_t len,
 			    void *user_data)
 {
-	return gnutls_rnd(GNUTLS_RND_NONCE, data, len) == 0 ? 0 : -1;
+	struct ws_client *c = user_data;
+
+	(void)ctx;
+	return len == WS_MASK_KEY_LEN && next_mask(c, data) == 0 ? 0 : -1;
 }
 
 static void refuse_oversized(struct ws_client *c, wslay_event_context_ptr ctx)
@@ -693,11 +689,18 @@ const char *ws_client_subprotocol(const struct ws_client *c)
 	return c->subprotocol[0] ? c->subprotocol : NULL;
 }
 
+static size_t out_pending(const struct ws_client *c)
+{
+	return c->out.len - c->out_off;
+}
+
 bool ws_client_closed(const struct ws_client *c)
 {
 	if (!c->ws || c->failed || c->eof)
 		return true;
-	return !wslay_event_want_read(c->ws) && !wslay_event_want_write(c->ws);
+	/* wslay counts its close frame as sent once it is in the out buffer. */
+	return !wslay_event_want_read(c->ws) && !wslay_event_want_write(c->ws) &&
+	       out_pending(c) == 0;
 }
 
 int ws_client_fd(const struct ws_client *c)
@@ -713,7 +716,7 @@ short ws_client_poll_events(const struct ws_client *c)
 		return 0;
 	if (!c->paused && wslay_event_want_read(c->ws))
 		ev |= POLLIN;
-	if (wslay_event_want_write(c->ws))
+	if (wslay_event_want_write(c->ws) || out_pending(c) > 0)
 		ev |= POLLOUT;
 	return ev;
 }
@@ -730,8 +733,48 @@ void ws_client_pause_reading(struct ws_client *c, bool paused)
 	c->paused = paused;
 }
 
+/* Sends what the out buffer holds, as far as the socket takes it. On CURLE_AGAIN, GnuTLS
+ * keeps the record it already encrypted and wants the same call again: the retry asks for
+ * the same length, from the same bytes (only appended to meanwhile, or moved to the front
+ * whole). 0, or -1 with the error set. */
+static int flush_out(struct ws_client *c)
+{
+	while (out_pending(c) > 0) {
+		size_t want = c->out_retry ? c->out_retry : out_pending(c), n = 0;
+		CURLcode rc = curl_easy_send(c->curl, c->out.data + c->out_off, want, &n);
+
+		if (rc == CURLE_AGAIN || (rc == CURLE_OK && n == 0)) {
+			c->out_retry = want;
+			break;
+		}
+		if (rc != CURLE_OK) {
+			set_error(c, "send failed: %s", curl_easy_strerror(rc));
+			return -1;
+		}
+		c->out_retry = 0;
+		c->out_off += n;
+	}
+	if (out_pending(c) > 0) {
+		/* The socket is full. Once more than half the buffer was sent, the rest moves to
+		 * the front (amortised: each byte moves at most once per doubling), so the buffer
+		 * stays within twice the pending bound. GnuTLS's retry after CURLE_AGAIN does not
+		 * read our bytes again: it sends the record it already encrypted. */
+		if (c->out_off > out_pending(c)) {
+			memmove(c->out.data, c->out.data + c->out_off, out_pending(c));
+			c->out.len -= c->out_off;
+			c->out_off = 0;
+		}
+		return 0;
+	}
+	/* All sent: a buffer that grew in a burst is given back. */
+	buf_reset_shrink(&c->out, OUT_KEEP);
+	c->out_off = 0;
+	return 0;
+}
+
 int ws_client_on_ready(struct ws_client *c, short revents)
 {
+	bool had_error;
 	int r;
 
 	if (!c->ws || c->failed)
@@ -748,45 +791,50 @@ int ws_client_on_ready(struct ws_client *c, short revents)
 			return -1;
 		}
 	}
-	if (!c->eof && wslay_event_want_write(c->ws)) {
-		bool had_error = c->error[0] != '\0';
-
-		r = wslay_event_send(c->ws);
-		if (r != 0) {
-			/* The peer may drop TCP right after its close frame (kubelet, 1.32
-			 * apiserver): failing to echo it is the normal end, not an error. */
-			if (wslay_event_get_close_received(c->ws)) {
-				c->eof = true;
-				if (!had_error)
-					c->error[0] = '\0';
-				return 0;
-			}
-			set_error(c, "WebSocket send failed (wslay error %d)", r);
-			c->failed = true;
-			return -1;
-		}
+	if (c->eof)
+		return 0;
+	had_error = c->error[0] != '\0';
+	r = wslay_event_want_write(c->ws) ? wslay_event_send(c->ws) : 0;
+	if (r == 0 && flush_out(c) == 0)
+		return 0;
+	/* The peer may drop TCP right after its close frame (kubelet, 1.32 apiserver):
+	 * failing to echo it is the normal end, not an error. */
+	if (wslay_event_get_close_received(c->ws)) {
+		c->eof = true;
+		if (!had_error)
+			c->error[0] = '\0';
+		return 0;
 	}
-	return 0;
+	set_error(c, "WebSocket send failed (wslay error %d)", r);
+	c->failed = true;
+	return -1;
 }
 
+/* Data messages are framed here, straight into the out buffer (ws_frame.h), not queued in
+ * wslay: no copy of the message, no byte-by-byte masking, and they share the TLS record of
+ * whatever else is waiting. Each is one final frame; wslay's control frames only ever come
+ * between whole frames. */
 int ws_client_send(struct ws_client *c, enum ws_opcode opcode, const void *data, size_t len)
 {
-	struct wslay_event_msg m = {
-		.opcode = opcode == WS_OPCODE_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME,
-		.msg = data,
-		.msg_length = len,
-	};
+	uint8_t key[WS_MASK_KEY_LEN];
+	size_t size = ws_frame_size(len);
+	uint8_t *room;
 
-	if (ws_client_closed(c) || len > c->max_pending)
+	if (ws_client_closed(c) || len > c->max_pending || c->close_queued ||
+	    wslay_event_get_close_received(c->ws) || wslay_event_get_close_sent(c->ws))
 		return -1;
 	if (ws_client_pending_output(c) + len > c->max_pending)
 		return 1;
-	return wslay_event_queue_msg(c->ws, &m) == 0 ? 0 : -1;
+	if (next_mask(c, key) != 0 || !(room = (uint8_t *)buf_room(&c->out, size)))
+		return -1;
+	buf_commit(&c->out, ws_frame_build(room, opcode == WS_OPCODE_TEXT ? 0x1 : 0x2, data, len,
+					   key));
+	return 0;
 }
 
 size_t ws_client_pending_output(const struct ws_client *c)
 {
-	return c->ws ? wslay_event_get_queued_msg_length(c->ws) : 0;
+	return c->ws ? wslay_event_get_queued_msg_length(c->ws) + out_pending(c) : 0;
 }
 
 int ws_client_ping(struct ws_client *c)
@@ -845,7 +893,10 @@ int ws_client_close(struct ws_client *c, uint16_t code, const char *reason)
 		return -1;
 	if (n > 123)
 		n = 123;  /* a close frame's payload is at most 125 bytes, code included */
-	return wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, n) == 0 ? 0 : -1;
+	if (wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, n) != 0)
+		return -1;
+	c->close_queued = true;
+	return 0;
 }
 
 void ws_client_close_info(const struct ws_client *c, struct ws_close_info *info)

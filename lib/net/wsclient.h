@@ -3,8 +3,10 @@
  *
  * libcurl does TCP + TLS (CURLOPT_CONNECT_ONLY, HTTP/1.1 forced: an h2 ALPN answer breaks
  * curl_easy_recv); this file writes the HTTP/1.1 Upgrade request and checks the 101; wslay
- * does the framing, masking, ping/pong and the close handshake on top of curl_easy_recv and
- * curl_easy_send.
+ * parses what the server sends and does ping/pong and the close handshake on top of
+ * curl_easy_recv. Outgoing data frames are built and masked here (net/ws_frame.h) into one
+ * out buffer that wslay's control frames join whole; what is queued goes to curl_easy_send
+ * together (one TLS record and one send() for all the frames that fit).
  *
  * Use:
  *   struct ws_client *c = ws_client_new(&opts, err, errlen);
@@ -22,7 +24,7 @@
  * the caller can stop reading its own input until ws_client_pending_output() drops. One
  * ws_client_on_ready() call reads at most a fixed budget, so a fast peer cannot starve the
  * other file descriptors of the loop. No allocation per received message (one reusable
- * buffer); wslay copies each sent message once. */
+ * buffer); a sent message is copied once, masked on the way into the out buffer. */
 #ifndef PERISCOPE_WSCLIENT_H
 #define PERISCOPE_WSCLIENT_H
 

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -105,6 +106,10 @@ int shell_registry_reap_pids_dbx(struct dbx *db, const char *replica, json_t **r
 int shell_registry_is_live_dbx(struct dbx *db, const char *id, const char *replica);
 /* The same, with a row judged by lease counting as live. */
 int shell_registry_is_live_pids_dbx(struct dbx *db, const char *id, const char *replica);
+/* The ids of every live row, judged as shell_registry_is_live_dbx judges one (leases false:
+ * as shell_registry_is_live_pids_dbx), as the keys of a JSON object; NULL on error. One read
+ * of the registry for a whole sweep (k8s/cluster_shell_sweep.c). */
+json_t *shell_registry_live_ids_dbx(struct dbx *db, const char *replica, bool leases);
 
 /* The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22):
  * with the pid, it names one process for good. 0 or -1 when the process does not exist. */

@@ -189,6 +189,34 @@ describe('cluster shell', () => {
 		await next.end();
 	});
 
+	// The maintenance sweep of periscope.fcgi (every 15 s, no open needed) against the
+	// objects of a session whose row is gone (a bridge reaped on another replica leaves
+	// those): they go, those of the live terminal beside them stay, and it still answers.
+	it('sweeps a dead session\'s objects by label and keeps a live one\'s', { timeout: 120000 }, async () => {
+		const t = await openShell(stack, admin);
+		const hello = await t.waitFrame('hello', 30000);
+		await t.waitOutput(PROMPT);
+		const store = stack.api.state.store;
+		const kinds = [['pods', 'periscope-system'], ['secrets', 'periscope-system'], ['serviceaccounts', 'periscope-system'], ['clusterroles', undefined], ['clusterrolebindings', undefined]];
+		const liveName = `periscope-shell-${hello.sessionId}`;
+		const deadId = '00000000-0000-4000-8000-00000000dead';
+		const deadName = `periscope-shell-${deadId}`;
+		for (const [kind, ns] of kinds) {
+			const copy = JSON.parse(JSON.stringify(store.peek(kind, ns, liveName)).replaceAll(hello.sessionId, deadId));
+			delete copy.metadata.uid;
+			delete copy.metadata.resourceVersion;
+			store.create(kind, ns, copy);
+		}
+		assert.deepEqual(kinds.map(([kind, ns]) => store.has(kind, ns, deadName)), [true, true, true, true, true]);
+		await waitFor('the sweep to delete the dead session\'s five objects (one pass: 15 s)',
+			() => kinds.every(([kind, ns]) => !store.has(kind, ns, deadName)), { timeoutMs: 45000, intervalMs: 200 });
+		assert.deepEqual(kinds.map(([kind, ns]) => store.has(kind, ns, liveName)), [true, true, true, true, true], 'the live session\'s objects stay');
+		t.type('echo still-$((6 * 7))\r');
+		await t.waitOutput(/still-42/);
+		t.send({ type: 'close' });
+		await t.end();
+	});
+
 	it('refuses before the upgrade, in the seeds order, with JSON bodies', async () => {
 		const cookie = sessionCookie(admin);
 		let r = await refusal(stack, SHELL);

@@ -518,6 +518,63 @@ START_TEST(agents_register_and_only_the_holding_replica_marks_its_tunnel)
 }
 END_TEST
 
+/* The live set a sweep reads once (shell_registry_live_ids_dbx) holds exactly the rows that
+ * shell_registry_is_live_dbx calls live, for each way a row is judged: this replica's by pid,
+ * another replica's by its lease, with leases trusted or not. */
+static json_t *live_set(struct dbx *db, const char *replica, bool leases)
+{
+	json_t *live = shell_registry_live_ids_dbx(db, replica, leases);
+
+	ck_assert_ptr_nonnull(live);
+	return live;
+}
+
+static void assert_live_set(struct dbx *db, const char *replica, bool leases, const char *want)
+{
+	json_t *live = live_set(db, replica, leases);
+	char got[64] = "";
+	const char *ids[] = { "s1", "s2", "s3" };
+
+	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+		if (json_object_get(live, ids[i]))
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", *got ? " " : "", ids[i]);
+		ck_assert_int_eq(json_object_get(live, ids[i]) != NULL,
+				 (leases ? shell_registry_is_live_dbx(db, ids[i], replica)
+					 : shell_registry_is_live_pids_dbx(db, ids[i], replica)) == 1);
+	}
+	ck_assert_uint_eq(json_object_size(live), strlen(want) ? (strlen(want) + 1) / 3 : 0);
+	ck_assert_str_eq(got, want);
+	json_decref(live);
+}
+
+START_TEST(the_live_set_is_each_rows_own_judgement)
+{
+	struct unit_dbx f;
+	struct dbx *b;
+
+	unit_dbx_open(&f, _i);
+	b = unit_dbx_connect(&f);
+	admit_ok(f.db, "s1", "alice", "a");
+	admit_ok(f.db, "s2", "bob", "a");
+	admit_ok(f.db, "s3", "carol", "a");
+	/* s3's process is gone: dead to its own replica at once, alive to b while a's lease
+	 * (its newest heartbeat, s1's and s2's) is fresh. */
+	unit_dbx_exec(f.db, "UPDATE shell_sessions SET pid_start_ticks = pid_start_ticks + 1 WHERE id = 's3'");
+	assert_live_set(f.db, "a", true, "s1 s2");
+	assert_live_set(f.db, "a", false, "s1 s2");
+	assert_live_set(b, "b", true, "s1 s2 s3");
+	/* Replica a stops renewing: dead to b once its leases are trusted, alive until then. */
+	expire_lease(f.db, "s1");
+	expire_lease(f.db, "s2");
+	expire_lease(f.db, "s3");
+	assert_live_set(b, "b", true, "");
+	assert_live_set(b, "b", false, "s1 s2 s3");
+	assert_live_set(f.db, "a", true, "s1 s2");
+	dbx_close(b);
+	unit_dbx_close(&f);
+}
+END_TEST
+
 static Suite *shell_suite(int engines)
 {
 	Suite *s = suite_create("dbx_shell");
@@ -530,6 +587,7 @@ static Suite *shell_suite(int engines)
 	tcase_add_loop_test(tc, a_dead_replicas_sessions_are_reaped_once_by_another, 0, engines);
 	tcase_add_loop_test(tc, a_normal_close_writes_its_row_once, 0, engines);
 	tcase_add_loop_test(tc, a_late_row_of_a_live_replica_is_left_to_it, 0, engines);
+	tcase_add_loop_test(tc, the_live_set_is_each_rows_own_judgement, 0, engines);
 	tcase_add_loop_test(tc, a_cap_held_by_a_dead_replica_is_freed_at_the_next_open, 0, engines);
 	tcase_add_loop_test(tc, an_end_and_a_watch_asked_on_another_replica_reach_the_bridge, 0, engines);
 	tcase_add_loop_test(tc, the_recording_sweep_keeps_what_a_row_still_names, 0, engines);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/encoding.h"
+#include "aws/ssm_ack_digest.h"
 #include "aws/ssm_message.h"
 #include "aws/ssm_payloads.h"
 #include "ssm_vectors.h"
@@ -132,6 +133,53 @@ START_TEST(encode_v4_ack_of_v3_matches_spec_bytes)
 	m.payload = (const uint8_t *)json;
 	m.payload_length = (uint32_t)n;
 	assert_encodes_to(&m, SSM_V4_HEX);
+}
+END_TEST
+
+/* The session hashes its acks from the SHA-256 state of their constant first 64 bytes: the
+ * spec vector's ack (V4) comes out with the vector's own digest (bytes 80-111), and so does
+ * every other payload, through the prefix or whole. */
+START_TEST(ack_digest_from_the_prefix_state_matches_the_vector_and_whole_hashes)
+{
+	static const char *const others[] = {
+		"{\"AcknowledgedMessageType\":\"input_stream_data\",\"AcknowledgedMessageId\":\"x\"}",
+		"{\"AcknowledgedMessageType\":\"output_stream_data\",\"AcknowledgedMe",
+		"{\"AcknowledgedMessageType\":\"output_stream_data\",\"AcknowledgedMes",
+		"{\"AcknowledgedMessageType\":\"output_stream_data\",\"AcknowledgedMess",
+		"short",
+	};
+	uint8_t v3[FRAME_CAP], v4[FRAME_CAP], got[SSM_DIGEST_LEN], whole[SSM_DIGEST_LEN];
+	size_t v3_len, v4_len, n = 0;
+	struct ssm_message acked, v4m;
+	struct ssm_ack_digest d;
+	char json[512], err[160] = "";
+
+	ssm_ack_digest_init(&d);
+	ck_assert(d.ready);
+	decode_vector(SSM_V3_HEX, v3, &v3_len, &acked);
+	decode_vector(SSM_V4_HEX, v4, &v4_len, &v4m);
+	ck_assert_int_eq(ssm_ack_build(&acked, json, sizeof json, &n, err, sizeof err), 0);
+	ck_assert_int_eq(ssm_ack_digest(&d, json, n, got), 0);
+	ck_assert_mem_eq(got, v4 + 80, SSM_DIGEST_LEN);
+	/* Later sequence numbers: longer payloads, same prefix. */
+	for (int64_t seq = 1; seq < 100000000000LL; seq *= 7) {
+		acked.sequence_number = seq;
+		ck_assert_int_eq(ssm_ack_build(&acked, json, sizeof json, &n, err, sizeof err), 0);
+		ck_assert_int_eq(ssm_ack_digest(&d, json, n, got), 0);
+		ck_assert_int_eq(sha256(json, n, whole), 0);
+		ck_assert_mem_eq(got, whole, SSM_DIGEST_LEN);
+	}
+	/* Another type, a byte short of the prefix, exactly it, a byte past it, shorter. */
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		ck_assert_int_eq(ssm_ack_digest(&d, others[i], strlen(others[i]), got), 0);
+		ck_assert_int_eq(sha256(others[i], strlen(others[i]), whole), 0);
+		ck_assert_mem_eq(got, whole, SSM_DIGEST_LEN);
+	}
+	ssm_ack_digest_free(&d);
+	/* A freed (or never prepared) state still answers, hashing whole. */
+	ck_assert_int_eq(ssm_ack_digest(&d, json, n, got), 0);
+	ck_assert_int_eq(sha256(json, n, whole), 0);
+	ck_assert_mem_eq(got, whole, SSM_DIGEST_LEN);
 }
 END_TEST
 
@@ -672,6 +720,7 @@ static Suite *ssm_message_suite(void)
 	tcase_add_test(codec, encode_v2_size_matches_spec_bytes);
 	tcase_add_test(codec, encode_v3_agent_output_matches_spec_bytes);
 	tcase_add_test(codec, encode_v4_ack_of_v3_matches_spec_bytes);
+	tcase_add_test(codec, ack_digest_from_the_prefix_state_matches_the_vector_and_whole_hashes);
 	tcase_add_test(codec, encode_v5_flag_matches_spec_bytes);
 	tcase_add_test(codec, encode_v6_handshake_response_matches_spec_bytes);
 	tcase_add_test(codec, decode_v1_reads_every_field);

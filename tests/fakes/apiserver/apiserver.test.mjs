@@ -107,6 +107,39 @@ describe('REST semantics', () => {
     assert.deepEqual(left.body.items.map((i) => i.metadata.name), ['b1']);
   });
 
+  // Accept as client-go's metadata client sends it (k8s.io/client-go/metadata, JSON clause)
+  // and as the sweep of lib/k8s/cluster_shell_sweep.c does (a plain JSON fallback after it).
+  test('a list asked as PartialObjectMetadataList is its items\' metadata, typed meta.k8s.io; a single object is 406', async () => {
+    const META_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
+    const created = await call(api, 'POST', `/api/v1/namespaces/${NS}/secrets`, { body: { metadata: { name: 'pm1', labels: { pm: 'yes' } }, stringData: { token: 'not-in-metadata' } } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const list = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets?labelSelector=pm%3Dyes`, { headers: { Accept: META_LIST } });
+    assert.equal(list.status, 200, JSON.stringify(list.body));
+    assert.equal(list.body.kind, 'PartialObjectMetadataList');
+    assert.equal(list.body.apiVersion, 'meta.k8s.io/v1');
+    assert.match(list.body.metadata.resourceVersion, /^\d+$/);
+    assert.equal(list.body.items.length, 1);
+    const [item] = list.body.items;
+    assert.deepEqual(Object.keys(item).sort(), ['apiVersion', 'kind', 'metadata']);
+    assert.deepEqual([item.kind, item.apiVersion], ['PartialObjectMetadata', 'meta.k8s.io/v1']);
+    assert.deepEqual([item.metadata.name, item.metadata.namespace, item.metadata.labels], ['pm1', NS, { pm: 'yes' }]);
+    assert.equal(item.metadata.uid, created.body.metadata.uid);
+    assert.ok(!JSON.stringify(list.body).includes('not-in-metadata'), 'no data, only metadata');
+    // One object asked as a list, a list asked as one object: NotAcceptable.
+    const one = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets/pm1`, { headers: { Accept: META_LIST } });
+    assert.deepEqual([one.status, one.body.reason, one.body.message],
+      [406, 'NotAcceptable', 'you requested PartialObjectMetadataList, but the requested object is not a list (*core.Secret)']);
+    const asOne = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets`, { headers: { Accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1' } });
+    assert.deepEqual([asOne.status, asOne.body.reason, asOne.body.message],
+      [406, 'NotAcceptable', 'you requested PartialObjectMetadata, but the requested object is a list (*core.SecretList)']);
+    const single = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets/pm1`, { headers: { Accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1' } });
+    assert.deepEqual([single.status, single.body.kind, single.body.apiVersion, single.body.metadata.name], [200, 'PartialObjectMetadata', 'meta.k8s.io/v1beta1', 'pm1']);
+    assert.equal(single.body.data, undefined);
+    // A conversion the endpoint does not offer is passed over: the plain list.
+    const plain = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets?labelSelector=pm%3Dyes`, { headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=apps;v=v1' } });
+    assert.deepEqual([plain.status, plain.body.kind, plain.body.items[0].data.token], [200, 'SecretList', Buffer.from('not-in-metadata').toString('base64')]);
+  });
+
   test('a pod goes Pending -> Running with Ready, and its watch shows both', async () => {
     const events = [];
     const req = https.request(`${api.url}/api/v1/namespaces/${NS}/pods?watch=true&fieldSelector=metadata.name%3Dw1&timeoutSeconds=10`,

@@ -8,6 +8,7 @@ import { RESOURCES, apiVersionOf, groupOf } from './store.mjs';
 import { parseFieldSelector, parseLabelSelector } from './selectors.mjs';
 import { badRequest, conflict, internalError, invalid, notFound, success, ApiError, status } from './status.mjs';
 import { toTable, wantsTable } from './table.mjs';
+import { asPartialObjectMetadata, asPartialObjectMetadataList, negotiateConversion } from './metadata.mjs';
 import { checkNamespace, checkRoleRefUnchanged, validateBinding, validateGeneric, validatePod, validateRole, validateSecret } from './validate.mjs';
 import { defaultPod } from './pods.mjs';
 
@@ -73,6 +74,15 @@ export class ResourceApi {
   }
 
   list(resource, ns, params, accept) {
+    const conversion = negotiateConversion(accept);
+    if (conversion?.kind.startsWith('PartialObjectMetadata')) {
+      // The stored metadata itself, not a copy: the server serializes the answer in this
+      // same tick (sendJson) and nothing changes it in between, as with store.peek. A copy
+      // per item (structuredClone) made a 500-pod list hold the event loop, which carries
+      // every exec stream, 6.6 ms instead of 2.
+      const { items, resourceVersion } = this.store.list(resource, ns, this.predicate(params), (o) => o.metadata);
+      return { code: 200, body: asPartialObjectMetadataList(conversion, items, resourceVersion, RESOURCES[resource]) };
+    }
     const { items, resourceVersion } = this.store.list(resource, ns, this.predicate(params));
     if (wantsTable(accept)) return { code: 200, body: toTable(resource, items, resourceVersion, params.get('includeObject')) };
     return { code: 200, body: { kind: `${RESOURCES[resource].kind}List`, apiVersion: apiVersionOf(resource), metadata: { resourceVersion }, items: items.map(stripTypeMeta) } };
@@ -80,6 +90,8 @@ export class ResourceApi {
 
   get(resource, ns, name, params, accept) {
     const obj = this.store.get(resource, ns, name);
+    const conversion = negotiateConversion(accept);
+    if (conversion?.kind.startsWith('PartialObjectMetadata')) return { code: 200, body: asPartialObjectMetadata(conversion, obj, RESOURCES[resource]) };
     if (wantsTable(accept)) return { code: 200, body: toTable(resource, [obj], obj.metadata.resourceVersion, params.get('includeObject')) };
     return { code: 200, body: obj };
   }

@@ -74,14 +74,15 @@ export class Store {
   }
 
   // Items (copies) in namespace ns (undefined: all namespaces) that match the predicate.
-  list(resource, ns, matches = () => true) {
+  // copy: what is copied of each (the metadata alone for a PartialObjectMetadataList).
+  list(resource, ns, matches = () => true, copy = clone) {
     const items = [];
     for (const obj of this.objects.get(resource).values()) {
       if (ns !== undefined && obj.metadata.namespace !== ns) continue;
-      if (matches(obj)) items.push(clone(obj));
+      if (matches(obj)) items.push(obj);
     }
     items.sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`));
-    return { items, resourceVersion: String(this.rv) };
+    return { items: items.map(copy), resourceVersion: String(this.rv) };
   }
 
   // obj has been validated by the caller. Fills in the server-owned metadata.
