@@ -954,6 +954,82 @@ START_TEST(kms_session_answers_with_the_data_key_and_encrypts_both_ways)
 }
 END_TEST
 
+/* A KMS session made live: the data key given, the challenge answered, the handshake
+ * complete; agent_cipher is the agent's side of the key. Output seq 0..2 used. */
+static void start_kms_live(struct agent *a, struct ssm_cipher *agent_cipher)
+{
+	static const char request[] =
+		"{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
+		"{\"ActionType\":\"SessionType\",\"ActionParameters\":{\"SessionType\":\"Standard_Stream\",\"Properties\":null}},"
+		"{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"k\",\"Challenge\":\"\"}}]}";
+	struct ssm_session_opts opts = { .kms_supported = 1 };
+	struct ssm_event ev;
+	uint8_t key[SSM_KMS_DATA_KEY_LEN], swapped[SSM_KMS_DATA_KEY_LEN], secret[64], sealed[256];
+	char json[512], err[160] = "";
+	size_t n, sn;
+
+	for (size_t i = 0; i < sizeof key; i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	memcpy(swapped, key + 32, 32);
+	memcpy(swapped + 32, key, 32);
+	ck_assert_int_eq(ssm_cipher_init(agent_cipher, swapped), 0);
+	agent_start(a, &opts);
+	feed(a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
+	expect_ack(a, 0);
+	expect_event(a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
+	ck_assert_int_eq(ssm_session_kms_key(a->s, key, "QkxPQg==", a->now, err, sizeof err), 0);
+	expect_input(a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
+	memset(secret, 0x33, sizeof secret);
+	ck_assert_int_eq(ssm_cipher_encrypt(agent_cipher, secret, sizeof secret, sealed, sizeof sealed, &sn), 0);
+	ck_assert_int_eq(ssm_challenge_build(sealed, sn, json, sizeof json, &n, err, sizeof err), 0);
+	feed(a, SSM_MT_OUTPUT, 1, 0, SSM_PT_ENC_CHALLENGE_REQUEST, json, n);
+	expect_ack(a, 1);
+	expect_input(a, 1, SSM_PT_ENC_CHALLENGE_RESPONSE, NULL);
+	feed_json(a, SSM_MT_OUTPUT, 2, SSM_PT_HANDSHAKE_COMPLETE, "{\"HandshakeTimeToComplete\":1000}");
+	expect_ack(a, 2);
+	expect_event(a, SSM_EVENT_LIVE, &ev);
+	expect_input(a, 2, SSM_PT_SIZE, NULL);
+}
+
+/* An encrypted Output that arrived early and does not decrypt ends the session when its
+ * turn comes, as one in order does: acknowledged (it was received), never shown. */
+START_TEST(kms_output_held_out_of_order_that_does_not_decrypt_ends_the_session)
+{
+	static const char garbage[] = "plain text!!plain text!!plain";
+	struct agent a;
+	struct ssm_cipher agent_cipher;
+	struct ssm_event ev;
+	uint8_t sealed[256], frame[SSM_HEADER_SIZE + 256];
+	struct ssm_message m;
+	char err[160] = "";
+	size_t sn, flen = 0;
+
+	start_kms_live(&a, &agent_cipher);
+	feed(&a, SSM_MT_OUTPUT, 4, 0, SSM_PT_OUTPUT, garbage, strlen(garbage));
+	expect_ack(&a, 4);
+	expect_output(&a, "");
+	/* seq 3, good, comes late: shown, then the held seq 4 is processed and refused. */
+	ck_assert_int_eq(ssm_cipher_encrypt(&agent_cipher, (const uint8_t *)"ok\r\n", 4, sealed, sizeof sealed, &sn), 0);
+	memset(&m, 0, sizeof m);
+	snprintf(m.message_type, sizeof m.message_type, "%s", SSM_MT_OUTPUT);
+	m.schema_version = 1;
+	m.created_date_ms = SSM_VECTOR_CREATED_MS;
+	m.sequence_number = 3;
+	ssm_uuid_generate(m.message_id);
+	m.payload_type = SSM_PT_OUTPUT;
+	m.payload = sealed;
+	m.payload_length = (uint32_t)sn;
+	ck_assert_int_eq(ssm_message_encode(&m, frame, sizeof frame, &flen, err, sizeof err), 0);
+	ck_assert_int_eq(ssm_session_on_binary(a.s, frame, flen, a.now, err, sizeof err), -1);
+	ck_assert_str_eq(err, "an encrypted payload did not decrypt");
+	expect_event(&a, SSM_EVENT_ERROR, &ev);
+	ck_assert_str_eq(ev.code, "E_NODE_SHELL_INTERNAL");
+	expect_output(&a, "ok\r\n");
+	ssm_cipher_free(&agent_cipher);
+	agent_stop(&a);
+}
+END_TEST
+
 /* A KMS call that failed is answered as a failure (the agent ends the session) and told. */
 START_TEST(kms_failure_is_answered_and_reported)
 {
@@ -1126,6 +1202,7 @@ static Suite *ssm_session_suite(void)
 	tcase_add_test(tc, kms_failure_is_answered_and_reported);
 	tcase_add_test(tc, challenge_under_another_key_fails_the_handshake);
 	tcase_add_test(tc, handshake_request_too_large_to_answer_fails_the_session);
+	tcase_add_test(tc, kms_output_held_out_of_order_that_does_not_decrypt_ends_the_session);
 	suite_add_tcase(s, tc);
 	return s;
 }
