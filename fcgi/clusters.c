@@ -24,7 +24,9 @@ void handle_clusters_list(struct request *rq)
 	struct buf body;
 
 	buf_init(&body, 1 << 20);
-	if (cluster_list_json(&body, rq->w->cfg, rq->identity.tier, tunnel_from_registry,
+	/* Room for a few clusters at once (grown from nothing, it was reallocated at each
+	 * doubling); more clusters grow it as needed. */
+	if (buf_room(&body, 2048) && cluster_list_json(&body, rq->w->cfg, rq->identity.tier, tunnel_from_registry,
 			      rq->w->dbx) == 0)
 		respond_raw(rq, 200, "application/json", body.data, body.len);
 	else

@@ -184,6 +184,7 @@ static void put_head(struct request *rq, int status, const char *content_type, s
 	struct buf head;
 
 	buf_init(&head, 32768);
+	buf_room(&head, 512); /* a typical head at once; a failure shows in the appends */
 	buf_append_str(&head, "Status: ");
 	append_size(&head, (size_t)status);
 	buf_append_str(&head, " ");
