@@ -18,6 +18,8 @@ import { signIn } from '../tests/lib/session.mjs';
 const sessions = Number(process.argv[2] || 500);
 const openers = Number(process.argv[3] || 16);
 const keys = Number(process.argv[4] || 20);
+// Seconds the sessions rest between the opens and the typing (one maintenance pass: 15 s).
+const IDLE_S = 16;
 const rounds = Number(process.argv[5] || 3);
 
 // Private memory (what one more process costs) and RSS of a process, in KiB.
@@ -139,6 +141,13 @@ async function runOnce() {
 					bridgePrivateMedianKiB: bridges.map((m) => m.private).sort((a, b) => a - b)[Math.floor(bridges.length / 2)],
 					websocketdRssMiB: memoryKiB(stack.process('websocketd').child.pid).rss / 1024,
 				};
+				r.openCpu = cpuDelta(programsAtStart, cpuByProgram());
+				// At rest for IDLE_S: what live terminals cost when nobody types (each
+				// bridge's timers, registry polls and heartbeats, the maintenance pass), so
+				// that the typing's own cost can be told from it.
+				const idleFrom = cpuByProgram();
+				await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000));
+				r.idleCpu = cpuDelta(idleFrom, cpuByProgram());
 				machineAtOpen = machineCpu();
 				r.bridgePids = wsbridgeProcesses(stack);
 				r.queueAtOpen = runQueue(r.bridgePids);
@@ -147,7 +156,7 @@ async function runOnce() {
 				r.loopDelay = monitorEventLoopDelay({ resolution: 1 });
 				r.loopDelay.enable();
 				programsAtOpen = cpuByProgram();
-				r.openCpu = cpuDelta(programsAtStart, programsAtOpen);
+				r.typingFrom = Date.now();
 				// Only now: these reads of every bridge's /proc ran in the fakes' thread, and
 				// keystrokes sent meanwhile waited for them (the first second's tail).
 				child.stdin.write('go\n');
@@ -156,6 +165,7 @@ async function runOnce() {
 				const c = machineCpu();
 				r.machineBusy = (c.busy - machineAtOpen.busy) / (c.total - machineAtOpen.total);
 				r.typingCpu = cpuDelta(programsAtOpen, cpuByProgram());
+				r.typingSeconds = (Date.now() - r.typingFrom) / 1000;
 				const q = runQueue(r.bridgePids);
 				r.bridgeQueueWaitMs = (q.wait - r.queueAtOpen.wait) / 1e6 / Math.max(1, q.slices - r.queueAtOpen.slices);
 				r.loadAvg = Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -243,8 +253,10 @@ console.log(`| open -> first prompt p50 under that load | ${spread(col((r) => r.
 console.log(`| product CPU per open (bridge, fcgi, websocketd, web server) | ${spread(col((r) => 1000 * sum(r.openCpu, PRODUCT) / r.opened.ready))} ms | - | <= 40 ms (50 opens/s on 2 cores) |`);
 console.log(`| fakes' CPU per open (apiserver in node, pod shells) | ${spread(col((r) => 1000 * (Object.values(r.openCpu).reduce((a, b) => a + b, 0) - sum(r.openCpu, PRODUCT) - (r.openCpu[LOAD_CLIENT] || 0)) / r.opened.ready))} ms | - | - |`);
 console.log(`| product CPU per keystroke, all sessions live | ${spread(col((r) => 1000 * sum(r.typingCpu, PRODUCT) / Math.max(1, r.typed.keystrokes)), 2)} ms | - | - |`);
+console.log(`| product CPU per live terminal and second at rest (${IDLE_S} s: timers, registry polls, heartbeats, the maintenance pass) | ${spread(col((r) => 1000 * sum(r.idleCpu, PRODUCT) / IDLE_S / r.opened.ready), 3)} ms; periscope.fcgi ${spread(col((r) => r.idleCpu['periscope.fcgi'] || 0), 2)} s in all | - | - |`);
+console.log(`| product CPU per keystroke beyond that rest | ${spread(col((r) => 1000 * (sum(r.typingCpu, PRODUCT) - sum(r.idleCpu, PRODUCT) * r.typingSeconds / IDLE_S) / Math.max(1, r.typed.keystrokes)), 3)} ms | - | - |`);
 console.log(`| bridges' private memory at rest | ${spread(col((r) => r.memory.bridgePrivateMiB), 0)} MiB in all, ${spread(col((r) => r.memory.bridgePrivateMedianKiB), 0)} KiB each; websocketd RSS ${spread(col((r) => r.memory.websocketdRssMiB), 0)} MiB | - | - |`);
-for (const [i, r] of ok.entries()) console.log(`# run ${i + 1} CPU, opens: ${show(r.openCpu)}; typing: ${show(r.typingCpu)}`);
+for (const [i, r] of ok.entries()) console.log(`# run ${i + 1} CPU, opens: ${show(r.openCpu)}; ${IDLE_S} s at rest: ${show(r.idleCpu)}; typing (${r.typingSeconds.toFixed(0)} s): ${show(r.typingCpu)}`);
 // A tail that comes back at a period has a periodic cause (the 15 s maintenance pass, 10 s
 // heartbeats, 30 s token checks); one spread over every second is the machine's.
 for (const [i, r] of ok.entries()) console.log(`# run ${i + 1} keystrokes over 10 ms by second of typing: ours [${r.typed.over10msBySecond ?? ''}], anchor [${anchors[i]?.typed?.over10msBySecond ?? ''}]`);

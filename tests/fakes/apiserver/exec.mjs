@@ -2,11 +2,12 @@
 // v4 server speak it: every message is [channel byte][payload]; 0 stdin, 1 stdout, 2 stderr,
 // 3 status (metav1.Status JSON once the command ends), 4 resize {"Width","Height"}, and in
 // v5 the close signal [255][channel] (stdin EOF). The command runs for real: in a pty
-// (tests/fakes/common/ptyhost.c) when tty=true, with plain pipes otherwise, in the pod's
-// filesystem and environment (PodFs).
+// (tests/fakes/common/ptyhost.c, through the process's one `ptyhost --serve`: spawnPty)
+// when tty=true, with plain pipes otherwise, in the pod's filesystem and environment (PodFs).
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { WebSocketServer } from 'ws';
+import { spawnPty } from '../common/ptyhost.mjs';
 import { badRequest } from './status.mjs';
 
 export const V5 = 'v5.channel.k8s.io';
@@ -114,7 +115,7 @@ export class ExecServer {
     }
     const cwd = podFs.hostPath('/home/periscope');
     const child = opts.tty
-      ? spawn(this.ptyhost, ['--cols', '80', '--rows', '24', '--', ...cmd], { env, cwd, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
+      ? spawnPty(cmd, { cols: 80, rows: 24, env, cwd, ptyhost: this.ptyhost })
       : spawn(cmd[0], cmd.slice(1), { env, cwd, argv0: argv[0], stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     session.child = child;
 
@@ -133,8 +134,8 @@ export class ExecServer {
       });
     };
     pump(child.stdout, 1);
-    // In a tty stderr is the terminal; ptyhost's own stderr is only its failures.
-    pump(child.stderr, opts.tty ? 1 : 2);
+    // In a tty stderr is the terminal (ptyhost's own failures go to the fake's stderr).
+    if (child.stderr) pump(child.stderr, 2);
     child.stdin?.on('error', () => {}); // EPIPE once the command has gone
     child.stdio[3]?.on('error', () => {});
     if (opts.tty && !opts.stdin) child.stdin.end();
@@ -158,7 +159,7 @@ export class ExecServer {
             const { Width, Height } = JSON.parse(m[0]);
             if (Width > 0 && Height > 0) {
               rec.resizes.push({ Width, Height });
-              child.stdio[3].write(`${Width} ${Height}\n`);
+              child.resize(Width, Height);
             }
           } catch { /* not a size: ignored, as the kubelet does */ }
         }

@@ -51,6 +51,7 @@ export class PodFs {
     this.root = mkdtempSync(join(tmpdir(), `periscope-fake-pod-${pod.metadata.name.slice(0, 40)}-`));
     this.mounts = [];
     this.warnings = [];
+    this.synced = new Map(); // "mountPath|resource/name" -> "uid/resourceVersion" last written
     this.layOutImage({ buildDir, kubectlPath, helmPath });
     this.mountVolumes(lookup);
   }
@@ -107,12 +108,20 @@ export class PodFs {
   // Writes each volume's files from the current objects, replacing only what changed, each
   // file atomically (written aside, then renamed over: pkg/volume/util/atomic_writer.go
   // swaps a whole directory for the same reason), so a reader never sees half a file.
+  // lookup may return the stored object itself (store.peek): it is only read. A source
+  // whose object is the one last written (same uid and resourceVersion) is not read again:
+  // the periodic sync of every pod (pods.mjs, every 500 ms) read both files of each pod
+  // from disk and copied their objects, at 500 terminals a 25-40 ms block of the thread
+  // that carries every exec stream, twice a second.
   syncVolumes(lookup) {
     const ns = this.pod.metadata.namespace;
     for (const { mountPath, volume } of this.volumeMounts ?? []) {
       for (const src of volumeSources(volume)) {
         const obj = lookup(src.resource, ns, src.name);
         if (!obj) continue;
+        const source = `${mountPath}|${src.resource}/${src.name}`;
+        const stamp = `${obj.metadata?.uid}/${obj.metadata?.resourceVersion}`;
+        if (this.synced.get(source) === stamp) continue;
         const data = obj.data ?? {};
         const keys = src.items ? src.items.map((i) => [i.key, i.path, i.mode]) : Object.keys(data).map((k) => [k, k]);
         for (const [k, path, mode] of keys) {
@@ -126,6 +135,7 @@ export class PodFs {
           chmodSync(`${file}.tmp`, mode ?? src.defaultMode ?? 0o644);
           renameSync(`${file}.tmp`, file);
         }
+        this.synced.set(source, stamp);
       }
     }
   }

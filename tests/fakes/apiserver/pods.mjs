@@ -52,7 +52,7 @@ export class PodController {
     // pkg/kubelet/volumemanager: mounted Secret/ConfigMap contents follow their objects on
     // each periodic sync (not at once: a test waits for the file, as a pod would).
     this.syncTimer = setInterval(() => {
-      for (const fs of this.fs.values()) fs.syncVolumes(this.lookup);
+      for (const fs of this.fs.values()) fs.syncVolumes(this.peek);
     }, volumeSyncMs);
     this.syncTimer.unref();
   }
@@ -74,6 +74,9 @@ export class PodController {
   }
 
   lookup = (resource, ns, name) => (this.store.has(resource, ns, name) ? this.store.get(resource, ns, name) : null);
+
+  // The stored object itself, for readers that never change it (the volume sync).
+  peek = (resource, ns, name) => this.store.peek(resource, ns, name);
 
   podFs(ns, name) {
     return this.fs.get(`${ns}/${name}`);

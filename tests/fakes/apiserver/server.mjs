@@ -447,7 +447,12 @@ export async function startApiserver(opts = {}) {
       });
     });
     srv.on('upgrade', upgrade);
-    srv.keepAliveTimeout = 30000;
+    // An idle connection is kept 90 s, as kube-apiserver keeps it
+    // (staging/src/k8s.io/apiserver/pkg/server/secure_serving.go, SecureServingInfo.Serve:
+    // IdleTimeout 90 s). At 30 s every bridge's 30 s token check (wsbridge/cluster_shell.c)
+    // found its connection closed and made a new one: at 500 terminals, 17 TLS handshakes a
+    // second on the thread that carries every exec stream.
+    srv.keepAliveTimeout = 90000;
     srv.once('error', fail);
     srv.listen(certs === tls ? port : 0, host, () => ok(srv));
   });

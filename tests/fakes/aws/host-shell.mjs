@@ -1,13 +1,12 @@
 // The "EC2 host" behind a fake SSM session: a real bash in a real pty (through
-// tests/fakes/common/ptyhost.c), with its own temporary HOME and a clean environment
+// tests/fakes/common/ptyhost.c, served: spawnPty), with its own temporary HOME and a clean environment
 // (never the test runner's AWS variables). The prompt imitates what SSM's default shell
 // shows ("sh-5.2$ "); `whoami` is whoever runs the tests.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { findPtyhost } from '../common/ptyhost.mjs';
+import { spawnPty } from '../common/ptyhost.mjs';
 
 
 const RC = [
@@ -32,25 +31,28 @@ export function startHostShell({ cols = 80, rows = 24, command, onData, onExit }
     TERM: 'xterm-256color',
     LANG: 'C.UTF-8',
   };
-  const child = spawn(findPtyhost(), ['--cols', String(cols), '--rows', String(rows), '--cwd', home, '--', ...argv], {
-    env,
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-  });
+  const child = spawnPty(argv, { cols, rows, cwd: home, env });
   let exited = false;
   child.stdout.on('data', (d) => onData(d));
-  child.stderr.on('data', (d) => process.stderr.write(`aws fake host: ${d}`));
-  for (const s of [child.stdin, child.stdio[3]]) s.on('error', () => {}); // shell gone: EPIPE
-  child.on('close', (code, signal) => {
+  child.stdin.on('error', () => {}); // shell gone: EPIPE
+  const end = (code) => {
+    if (exited) return;
     exited = true;
     rmSync(home, { recursive: true, force: true });
-    onExit(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
+    onExit(code);
+  };
+  // The host could not start the shell (it says why on stderr): the session ends.
+  child.on('error', (e) => {
+    process.stderr.write(`aws fake host: ${e.message}\n`);
+    end(1);
   });
+  child.on('close', (code, signal) => end(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
   return {
     child,
     home,
     get exited() { return exited; },
     write(buf) { if (!exited) child.stdin.write(buf); },
-    resize(c, r) { if (!exited) child.stdio[3].write(`${c} ${r}\n`); },
+    resize(c, r) { if (!exited) child.resize(c, r); },
     pauseOutput() { child.stdout.pause(); },
     resumeOutput() { child.stdout.resume(); },
     // SIGTERM makes ptyhost hang up the shell (SIGHUP), as a closed session does on a host.

@@ -15,7 +15,13 @@
  * command is hung up, killed after ORPHAN_GRACE_MS if it is still there, and ptyhost ends
  * as soon as it has reaped it: a fake that crashed leaves no shell spinning behind it.
  *
- * A test helper in C because it runs once per exec: Python's pty module cost 20-30 ms of
+ *     ptyhost --serve SOCKET
+ *
+ * The same, many times over, for a caller that cannot afford to fork itself once per
+ * terminal (a Node process of a few hundred MB spends ~8 ms of CPU and tens of ms of its
+ * event loop in every fork): see ptyhost_serve.c for the protocol on SOCKET.
+ *
+ * A test helper in C because it runs once per exec: Python's pty module cost ~100 ms of
  * CPU per start, most of what the opens-per-second benchmark measured. Never installed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,16 +40,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ptyhost.h"
+
 #define CTL_FD 3
 #define CHUNK 65536
 #define CTL_LINE_MAX 64
 #define ORPHAN_GRACE_MS 1000
-
-struct options {
-	unsigned short cols, rows;
-	const char *cwd;
-	char **argv;
-};
 
 struct buffer {
 	unsigned char data[CHUNK];
@@ -62,6 +64,13 @@ struct host {
 	int status;    /* wait status once reaped */
 	bool reaped;
 	struct buffer in, out;
+	/* framed input (ptyhost_serve.c): stdin carries frames, raw holds what is read */
+	bool framed;
+	struct buffer raw;
+	unsigned char frame_head[PTYHOST_FRAME_HEAD];
+	size_t frame_head_len;
+	unsigned char frame_type;
+	size_t frame_left;
 	char ctl_line[CTL_LINE_MAX];
 	size_t ctl_len;
 	bool ctl_overlong; /* dropping the rest of an overlong line */
@@ -73,7 +82,7 @@ static void usage(void)
 }
 
 /* A terminal dimension: 1..65535 (struct winsize holds unsigned short). */
-static bool parse_dimension(const char *s, unsigned short *out)
+bool ptyhost_parse_dimension(const char *s, unsigned short *out)
 {
 	char *end;
 	errno = 0;
@@ -90,15 +99,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->cols = 80;
 	o->rows = 24;
 	o->cwd = NULL;
+	o->envp = NULL;
 	while (i < argc && strcmp(argv[i], "--") != 0) {
 		const char *flag = argv[i];
 		if (i + 1 >= argc)
 			goto fail;
 		if (strcmp(flag, "--cols") == 0) {
-			if (!parse_dimension(argv[i + 1], &o->cols))
+			if (!ptyhost_parse_dimension(argv[i + 1], &o->cols))
 				goto fail;
 		} else if (strcmp(flag, "--rows") == 0) {
-			if (!parse_dimension(argv[i + 1], &o->rows))
+			if (!ptyhost_parse_dimension(argv[i + 1], &o->rows))
 				goto fail;
 		} else if (strcmp(flag, "--cwd") == 0) {
 			o->cwd = argv[i + 1];
@@ -137,6 +147,8 @@ static void exec_command(const struct options *o, const sigset_t *caller_mask)
 		fprintf(stderr, "ptyhost: cannot enter %s: %s\r\n", o->cwd, strerror(err));
 		goto fail;
 	}
+	if (o->envp)
+		environ = o->envp; /* execvp searches the command's own PATH */
 	execvp(o->argv[0], o->argv);
 	err = errno;
 	fprintf(stderr, "ptyhost: cannot run %s: %s\r\n", o->argv[0], strerror(err));
@@ -195,7 +207,7 @@ static void apply_size(struct host *h, const char *line)
 	unsigned short cols, rows;
 	if (sscanf(line, "%15s %15s %c", cols_s, rows_s, &extra) != 2)
 		return;
-	if (!parse_dimension(cols_s, &cols) || !parse_dimension(rows_s, &rows))
+	if (!ptyhost_parse_dimension(cols_s, &cols) || !ptyhost_parse_dimension(rows_s, &rows))
 		return;
 	struct winsize ws = { .ws_row = rows, .ws_col = cols };
 	if (ioctl(h->master, TIOCSWINSZ, &ws) != 0)
@@ -231,18 +243,75 @@ static void read_ctl(struct host *h)
 
 static void read_stdin(struct host *h)
 {
-	ssize_t n = read(STDIN_FILENO, h->in.data, sizeof h->in.data);
+	struct buffer *into = h->framed ? &h->raw : &h->in;
+	ssize_t n = read(STDIN_FILENO, into->data, sizeof into->data);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	h->in.off = 0;
+	into->off = 0;
 	if (n <= 0) {
-		/* EOF: ^D, which the terminal's line discipline turns into the program's EOF. */
+		/* EOF: ^D, which the terminal's line discipline turns into the program's EOF
+		 * (framed: after every frame before it). */
 		h->stdin_open = false;
+		into->len = 0;
+		h->in.off = 0;
 		h->in.data[0] = 0x04;
 		h->in.len = 1;
 		return;
 	}
-	h->in.len = (size_t)n;
+	into->len = (size_t)n;
+}
+
+/* Framed input: takes frames from raw until a keystroke frame's bytes wait in `in` for
+ * the terminal (the next frames wait for them: a resize applies after the keystrokes
+ * sent before it, as it was sent). Resizes apply as they complete; unknown frames are
+ * skipped. */
+static void decode_frames(struct host *h)
+{
+	while (h->raw.off < h->raw.len && h->in.len == 0) {
+		const unsigned char *p = h->raw.data + h->raw.off;
+		size_t avail = h->raw.len - h->raw.off, take;
+		if (h->frame_left == 0 && h->frame_head_len < PTYHOST_FRAME_HEAD) {
+			take = PTYHOST_FRAME_HEAD - h->frame_head_len;
+			take = take < avail ? take : avail;
+			memcpy(h->frame_head + h->frame_head_len, p, take);
+			h->frame_head_len += take;
+			h->raw.off += take;
+			if (h->frame_head_len < PTYHOST_FRAME_HEAD)
+				continue;
+			h->frame_type = h->frame_head[0];
+			h->frame_left = (size_t)h->frame_head[1] << 24 | (size_t)h->frame_head[2] << 16 |
+					(size_t)h->frame_head[3] << 8 | h->frame_head[4];
+			h->ctl_len = 0;
+			h->ctl_overlong = false;
+			if (h->frame_left == 0)
+				h->frame_head_len = 0; /* empty: nothing to do */
+			continue;
+		}
+		take = h->frame_left < avail ? h->frame_left : avail;
+		if (h->frame_type == PTYHOST_FRAME_INPUT) {
+			memcpy(h->in.data, p, take);
+			h->in.off = 0;
+			h->in.len = take;
+		} else if (h->frame_type == PTYHOST_FRAME_RESIZE) {
+			for (size_t i = 0; i < take; i++) {
+				if (h->ctl_len + 1 < sizeof h->ctl_line)
+					h->ctl_line[h->ctl_len++] = (char)p[i];
+				else
+					h->ctl_overlong = true;
+			}
+		}
+		h->raw.off += take;
+		h->frame_left -= take;
+		if (h->frame_left == 0) {
+			h->frame_head_len = 0;
+			if (h->frame_type == PTYHOST_FRAME_RESIZE && !h->ctl_overlong && !h->hung_up) {
+				h->ctl_line[h->ctl_len] = '\0';
+				apply_size(h, h->ctl_line);
+			}
+		}
+	}
+	if (h->raw.off >= h->raw.len)
+		h->raw.off = h->raw.len = 0;
 }
 
 /* Moves pending bytes from b to fd; returns -1 on a write error other than "not now". */
@@ -296,6 +365,8 @@ static int relay(struct host *h)
 {
 	while (running(h)) {
 		struct pollfd p[5];
+		if (h->framed && !h->hung_up)
+			decode_frames(h);
 		int n = 0, i_sig, i_master = -1, i_out = -1, i_ctl = -1, i_in = -1;
 		bool out_pending = h->out.len > 0, in_pending = h->in.len > 0;
 		/* The terminal only when there is something to ask of it: a hung-up master polls
@@ -311,7 +382,7 @@ static int relay(struct host *h)
 		if (!h->hung_up && !in_pending) {
 			if (h->ctl >= 0)
 				p[i_ctl = n++] = (struct pollfd){ .fd = h->ctl, .events = POLLIN };
-			if (h->stdin_open)
+			if (h->stdin_open && h->raw.len == 0)
 				p[i_in = n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 		}
 		int timeout = -1;
@@ -338,7 +409,7 @@ static int relay(struct host *h)
 			become_orphan(h); /* nobody reads our output any more */
 		if (i_ctl >= 0 && p[i_ctl].revents && h->ctl >= 0)
 			read_ctl(h);
-		if (i_in >= 0 && p[i_in].revents && h->stdin_open && !h->in.len)
+		if (i_in >= 0 && p[i_in].revents && h->stdin_open && !h->in.len && !h->raw.len)
 			read_stdin(h);
 		if (h->hung_up && !h->reaped)
 			reap(h);
@@ -356,17 +427,15 @@ static int exit_status(int status)
 	return WEXITSTATUS(status);
 }
 
-int main(int argc, char **argv)
+int ptyhost_run(const struct options *o, bool framed)
 {
-	struct options o;
 	sigset_t caller_mask, handled;
 	struct winsize ws;
-	static struct host h; /* two 64 KiB buffers: off the stack */
+	static struct host h; /* three 64 KiB buffers: off the stack */
 	pid_t caller = getppid();
 
-	if (parse_args(argc, argv, &o) != 0)
-		return 2;
-	h.ctl = fcntl(CTL_FD, F_GETFD) >= 0 ? CTL_FD : -1;
+	h.framed = framed;
+	h.ctl = !framed && fcntl(CTL_FD, F_GETFD) >= 0 ? CTL_FD : -1;
 	if (h.ctl >= 0 && fcntl(h.ctl, F_SETFD, FD_CLOEXEC) != 0)
 		goto fail;
 
@@ -384,12 +453,12 @@ int main(int argc, char **argv)
 	if (h.sigfd < 0)
 		goto fail;
 
-	ws = (struct winsize){ .ws_row = o.rows, .ws_col = o.cols };
+	ws = (struct winsize){ .ws_row = o->rows, .ws_col = o->cols };
 	h.pid = forkpty(&h.master, NULL, NULL, &ws);
 	if (h.pid < 0)
 		goto fail;
 	if (h.pid == 0)
-		exec_command(&o, &caller_mask);
+		exec_command(o, &caller_mask);
 
 	/* Our own writes to a reader that is gone fail with EPIPE instead of killing us (set
 	 * after the fork: an ignored SIGPIPE would be inherited by the command). */
@@ -413,4 +482,15 @@ int main(int argc, char **argv)
 fail:
 	perror("ptyhost");
 	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+
+	if (argc == 3 && strcmp(argv[1], "--serve") == 0)
+		return ptyhost_serve(argv[2]);
+	if (parse_args(argc, argv, &o) != 0)
+		return 2;
+	return ptyhost_run(&o, false);
 }
