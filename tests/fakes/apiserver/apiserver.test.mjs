@@ -135,9 +135,14 @@ describe('REST semantics', () => {
     const single = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets/pm1`, { headers: { Accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1' } });
     assert.deepEqual([single.status, single.body.kind, single.body.apiVersion, single.body.metadata.name], [200, 'PartialObjectMetadata', 'meta.k8s.io/v1beta1', 'pm1']);
     assert.equal(single.body.data, undefined);
-    // A conversion the endpoint does not offer is passed over: the plain list.
-    const plain = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets?labelSelector=pm%3Dyes`, { headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=apps;v=v1' } });
+    // A conversion the endpoint does not offer is passed over: the next clause's plain list,
+    // and with no clause left, NotAcceptable (negotiation/negotiate.go NegotiateOutputMediaType).
+    const plain = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets?labelSelector=pm%3Dyes`, { headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=apps;v=v1, application/json' } });
     assert.deepEqual([plain.status, plain.body.kind, plain.body.items[0].data.token], [200, 'SecretList', Buffer.from('not-in-metadata').toString('base64')]);
+    const none = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets?labelSelector=pm%3Dyes`, { headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=apps;v=v1' } });
+    assert.deepEqual([none.status, none.body.reason, none.body.message],
+      [406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf']);
+    assert.ok(!JSON.stringify(none.body).includes('not-in-metadata'), 'a refused list carries no object');
   });
 
   test('a pod goes Pending -> Running with Ready, and its watch shows both', async () => {

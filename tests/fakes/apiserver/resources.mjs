@@ -89,8 +89,10 @@ export class ResourceApi {
   }
 
   get(resource, ns, name, params, accept) {
-    const obj = this.store.get(resource, ns, name);
+    // Negotiated before the object is read (handlers/get.go getResourceHandler): a refused
+    // Accept is 406 even for an object that does not exist.
     const conversion = negotiateConversion(accept);
+    const obj = this.store.get(resource, ns, name);
     if (conversion?.kind.startsWith('PartialObjectMetadata')) return { code: 200, body: asPartialObjectMetadata(conversion, obj, RESOURCES[resource]) };
     if (wantsTable(accept)) return { code: 200, body: toTable(resource, [obj], obj.metadata.resourceVersion, params.get('includeObject')) };
     return { code: 200, body: obj };
