@@ -163,8 +163,8 @@ void set_cookie(struct request *rq, const char *name, const char *value, const c
 		   domain && *domain ? domain : "");
 }
 
-/* Appends n in decimal. */
-static void append_size(struct buf *b, size_t n)
+/* Appends n in decimal. 0, or -1 as buf_append. */
+static int append_size(struct buf *b, size_t n)
 {
 	char digits[24];
 	size_t i = sizeof digits;
@@ -173,43 +173,54 @@ static void append_size(struct buf *b, size_t n)
 		digits[--i] = (char)('0' + n % 10);
 		n /= 10;
 	} while (n);
-	buf_append(b, digits + i, sizeof digits - i);
+	return buf_append(b, digits + i, sizeof digits - i);
 }
 
 /* The status line and headers of an answer of len bytes. Appended piece by piece, not
- * formatted: printf-style formatting was a tenth of a small API answer's instructions. */
-static void put_head(struct request *rq, int status, const char *content_type, size_t len)
+ * formatted: printf-style formatting was a tenth of a small API answer's instructions.
+ * 0, or -1 when the head could not be built (out of memory, or past its bound): then a
+ * bare 500 head went out instead, and the caller sends no body after it. */
+static int put_head(struct request *rq, int status, const char *content_type, size_t len)
 {
 	FCGX_Stream *out = rq->fcgx->out;
 	struct buf head;
+	int rc = 0;
 
 	buf_init(&head, 32768);
-	buf_room(&head, 512); /* a typical head at once; a failure shows in the appends */
-	buf_append_str(&head, "Status: ");
-	append_size(&head, (size_t)status);
-	buf_append_str(&head, " ");
-	buf_append_str(&head, status_text(status));
-	buf_append_str(&head, "\r\nX-Request-Id: ");
-	buf_append_str(&head, rq->request_id);
-	buf_append_str(&head, "\r\nCache-Control: no-store\r\n");
+	if (!buf_room(&head, 512)) /* a typical head at once */
+		goto fail;
+	rc |= buf_append_str(&head, "Status: ");
+	rc |= append_size(&head, (size_t)status);
+	rc |= buf_append_str(&head, " ");
+	rc |= buf_append_str(&head, status_text(status));
+	rc |= buf_append_str(&head, "\r\nX-Request-Id: ");
+	rc |= buf_append_str(&head, rq->request_id);
+	rc |= buf_append_str(&head, "\r\nCache-Control: no-store\r\n");
 	/* The web server sets the security headers on every answer (conf/), replacing ours. An
 	 * authorizer's answer is the exception: Apache sends its refusal as an error document,
 	 * to which mod_headers can add but from which it cannot remove, so a copy from us would
 	 * be doubled. Only the two supported web servers ask an authorizer anyway. */
 	if (!rq->authorizer)
-		buf_append_str(&head, "X-Content-Type-Options: nosniff\r\n");
+		rc |= buf_append_str(&head, "X-Content-Type-Options: nosniff\r\n");
 	if (content_type) {
-		buf_append_str(&head, "Content-Type: ");
-		buf_append_str(&head, content_type);
-		buf_append_str(&head, "\r\nContent-Length: ");
-		append_size(&head, len);
-		buf_append_str(&head, "\r\n");
+		rc |= buf_append_str(&head, "Content-Type: ");
+		rc |= buf_append_str(&head, content_type);
+		rc |= buf_append_str(&head, "\r\nContent-Length: ");
+		rc |= append_size(&head, len);
+		rc |= buf_append_str(&head, "\r\n");
 	}
 	if (rq->headers.len)
-		buf_append(&head, rq->headers.data, rq->headers.len);
-	buf_append_str(&head, "\r\n");
+		rc |= buf_append(&head, rq->headers.data, rq->headers.len);
+	rc |= buf_append_str(&head, "\r\n");
+	if (rc != 0)
+		goto fail;
 	FCGX_PutStr(head.data, (int)head.len, out);
 	buf_free(&head);
+	return 0;
+fail:
+	FCGX_PutS("Status: 500 Internal Server Error\r\nCache-Control: no-store\r\n\r\n", out);
+	buf_free(&head);
+	return -1;
 }
 
 void respond_raw(struct request *rq, int status, const char *content_type, const char *body,
@@ -218,8 +229,7 @@ void respond_raw(struct request *rq, int status, const char *content_type, const
 	if (rq->answered)
 		return;
 	rq->answered = true;
-	put_head(rq, status, content_type, len);
-	if (len)
+	if (put_head(rq, status, content_type, len) == 0 && len)
 		FCGX_PutStr(body, (int)len, rq->fcgx->out);
 }
 
@@ -231,7 +241,8 @@ int respond_fd(struct request *rq, int status, const char *content_type, int fd,
 	if (rq->answered)
 		return -1;
 	rq->answered = true;
-	put_head(rq, status, content_type, len);
+	if (put_head(rq, status, content_type, len) != 0)
+		return -1;
 	while (sent < len) {
 		size_t want = len - sent < sizeof chunk ? len - sent : sizeof chunk;
 		ssize_t n = read(fd, chunk, want);
