@@ -432,6 +432,10 @@ static int run(struct load *l)
 	for (int i = 0; i < l->sessions; i++) {
 		l->s[i].keys_left = l->keys;
 		l->s[i].next_key = t + (long long)l->interval_ms * 1000 * i / l->sessions;
+		/* Pings spread as browsers' are: after --wait-go every session's ping was due
+		 * at once, and 500 at the same instant made the keystrokes of seconds 0 and 15
+		 * wait for them. */
+		l->s[i].next_ping = t + PING_EVERY_US * i / l->sessions;
 	}
 	l->typing = true;
 	for (;;) {

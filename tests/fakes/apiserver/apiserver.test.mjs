@@ -107,6 +107,23 @@ describe('REST semantics', () => {
     assert.deepEqual(left.body.items.map((i) => i.metadata.name), ['b1']);
   });
 
+  test('a dry-run deletion answers as the deletion would and removes nothing; an unknown dryRun value is 422', async () => {
+    const secret = { metadata: { name: 'dry1' }, stringData: { k: 'v' } };
+    assert.equal((await call(api, 'POST', `/api/v1/namespaces/${NS}/secrets`, { body: secret })).status, 201);
+    const viaBody = await call(api, 'DELETE', `/api/v1/namespaces/${NS}/secrets/dry1`, { body: { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'] } });
+    assert.deepEqual([viaBody.status, viaBody.body.status, viaBody.body.details.name], [200, 'Success', 'dry1']);
+    const viaQuery = await call(api, 'DELETE', `/api/v1/namespaces/${NS}/secrets/dry1?dryRun=All`);
+    assert.deepEqual([viaQuery.status, viaQuery.body.status], [200, 'Success']);
+    const listed = await call(api, 'DELETE', `/api/v1/namespaces/${NS}/secrets?dryRun=All`);
+    assert.ok(listed.body.items.some((i) => i.metadata.name === 'dry1'), 'the collection shows what it would delete');
+    assert.equal((await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets/dry1`)).status, 200, 'still there');
+    const bad = await call(api, 'DELETE', `/api/v1/namespaces/${NS}/secrets/dry1`, { body: { dryRun: ['Sure'] } });
+    assert.deepEqual([bad.status, bad.body.reason, bad.body.message], [422, 'Invalid', 'DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"Sure"}: supported values: "All"']);
+    assert.equal((await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets/dry1`)).status, 200, 'a refused deletion removes nothing');
+    assert.equal((await call(api, 'DELETE', `/api/v1/namespaces/${NS}/secrets/dry1`)).body.status, 'Success');
+    assert.equal((await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets/dry1`)).status, 404);
+  });
+
   // Accept as client-go's metadata client sends it (k8s.io/client-go/metadata, JSON clause)
   // and as the sweep of lib/k8s/cluster_shell_sweep.c does (a plain JSON fallback after it).
   test('a list asked as PartialObjectMetadataList is its items\' metadata, typed meta.k8s.io; a single object is 406', async () => {
@@ -135,9 +152,14 @@ describe('REST semantics', () => {
     const single = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets/pm1`, { headers: { Accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1' } });
     assert.deepEqual([single.status, single.body.kind, single.body.apiVersion, single.body.metadata.name], [200, 'PartialObjectMetadata', 'meta.k8s.io/v1beta1', 'pm1']);
     assert.equal(single.body.data, undefined);
-    // A conversion the endpoint does not offer is passed over: the plain list.
-    const plain = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets?labelSelector=pm%3Dyes`, { headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=apps;v=v1' } });
+    // A conversion the endpoint does not offer is passed over: the next clause's plain list,
+    // and with no clause left, NotAcceptable (negotiation/negotiate.go NegotiateOutputMediaType).
+    const plain = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets?labelSelector=pm%3Dyes`, { headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=apps;v=v1, application/json' } });
     assert.deepEqual([plain.status, plain.body.kind, plain.body.items[0].data.token], [200, 'SecretList', Buffer.from('not-in-metadata').toString('base64')]);
+    const none = await call(api, 'GET', `/api/v1/namespaces/${NS}/secrets?labelSelector=pm%3Dyes`, { headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=apps;v=v1' } });
+    assert.deepEqual([none.status, none.body.reason, none.body.message],
+      [406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf']);
+    assert.ok(!JSON.stringify(none.body).includes('not-in-metadata'), 'a refused list carries no object');
   });
 
   test('a pod goes Pending -> Running with Ready, and its watch shows both', async () => {
@@ -192,6 +214,21 @@ describe('kubectl 1.32 against the fake', { skip: NO_KUBECTL }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE/);
     assert.match(r.stdout, /periscope-shell-get1\s+1\/1\s+Running\s+0/);
+  });
+
+  test('kubectl delete --dry-run=server says deleted and leaves the objects, by name and by label', async (t) => {
+    await createRunningPod(api, 'dryrun-pod');
+    const cfg = kubeconfig(api, { token: api.adminToken });
+    const byName = await kubectl(scratch(t), cfg, ['delete', 'pod', 'dryrun-pod', '-n', NS, '--dry-run=server']);
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.match(byName.stdout, /pod "dryrun-pod" deleted \(server dry run\)/);
+    const byLabel = await kubectl(scratch(t), cfg, ['delete', 'pods', '-n', NS, '-l', 'periscope.io/session-id=dryrun-pod', '--dry-run=server']);
+    assert.equal(byLabel.code, 0, byLabel.stderr);
+    assert.match(byLabel.stdout, /pod "dryrun-pod" deleted \(server dry run\)/);
+    const pod = await call(api, 'GET', `/api/v1/namespaces/${NS}/pods/dryrun-pod`);
+    assert.equal(pod.status, 200);
+    assert.equal(pod.body.metadata.deletionTimestamp, undefined, 'not terminating either');
+    assert.equal(pod.body.status.phase, 'Running');
   });
 
   test('kubectl wait sees the pod become Ready', async (t) => {

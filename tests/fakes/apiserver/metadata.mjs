@@ -6,32 +6,42 @@
 //     clauses in order; a clause's as/g/v is taken when the endpoint allows that conversion
 //     (RequestScope.AllowsConversion, handlers/rest.go: Table, PartialObjectMetadata and
 //     PartialObjectMetadataList of meta.k8s.io v1 and v1beta1), a clause it does not allow is
-//     skipped, and when none is taken the plain object is sent (accepted[0]);
+//     skipped; no header at all is the plain object (accepted[0]), a header none of whose
+//     clauses is taken is 406 NotAcceptable (NegotiateOutputMediaType, NewNotAcceptableError:
+//     negotiation/errors.go errNotAcceptable names the media types served);
 //   - pkg/endpoints/handlers/response.go doTransformObject: asPartialObjectMetadataList for
 //     a list (406 NotAcceptable for a single object), asPartialObjectMetadata for a single
 //     object (406 for a list); every item keeps its whole ObjectMeta and is typed
 //     meta.k8s.io/<v> PartialObjectMetadata, the list keeps resourceVersion.
-// Only JSON is served (no protobuf): a protobuf clause is passed over like any other type the
-// fake does not serve.
+// Only JSON is served: a clause for YAML or protobuf, which kube-apiserver would serve, is
+// passed over, and a header that names one of them gets JSON rather than a 406.
 import { ApiError, status } from './status.mjs';
 
 const SERVED = new Set(['application/json', 'application/*', '*/*']);
+// What kube-apiserver serves for built-in resources (MediaTypesForSerializer of its codecs).
+const REAL_SERVED = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
+const notAcceptable = (message) => new ApiError(status(406, 'NotAcceptable', message));
 const KINDS = new Set(['Table', 'PartialObjectMetadata', 'PartialObjectMetadataList']);
 const VERSIONS = new Set(['v1', 'v1beta1']);
 
 // The conversion the Accept header asks for: { kind, version } or null (the plain object).
+// Throws 406 when no clause can be served, as kube-apiserver does.
 export function negotiateConversion(accept) {
-  for (const clause of (accept ?? '').split(',')) {
+  let servedElsewise = false; // a clause for a type the real server serves and the fake does not
+  if (!accept) return null;
+  for (const clause of accept.split(',')) {
     const [type, ...rest] = clause.split(';').map((s) => s.trim());
-    if (!SERVED.has(type.toLowerCase())) continue;
+    if (!SERVED.has(type.toLowerCase())) {
+      servedElsewise ||= REAL_SERVED.includes(type.toLowerCase());
+      continue;
+    }
     const params = Object.fromEntries(rest.map((p) => p.split('=').map((s) => s.trim())));
     if (params.as === undefined && params.g === undefined && params.v === undefined) return null;
     if (params.g === 'meta.k8s.io' && VERSIONS.has(params.v) && KINDS.has(params.as)) return { kind: params.as, version: params.v };
   }
-  return null;
+  if (servedElsewise) return null;
+  throw notAcceptable(`only the following media types are accepted: ${REAL_SERVED.join(', ')}`);
 }
-
-const notAcceptable = (message) => new ApiError(status(406, 'NotAcceptable', message));
 
 // Go's %T of the internal object the handler had: *core.PodList, *rbac.ClusterRole ...
 const goType = (r, list) => `*${r.group ? r.group.split('.')[0] : 'core'}.${r.kind}${list ? 'List' : ''}`;

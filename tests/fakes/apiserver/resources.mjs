@@ -30,6 +30,21 @@ const stripTypeMeta = ({ kind, apiVersion, ...rest }) => rest;
 const ROLE_KINDS = { roles: 'Role', clusterroles: 'ClusterRole' };
 const BINDING_KINDS = { rolebindings: 'RoleBinding', clusterrolebindings: 'ClusterRoleBinding' };
 
+// DeleteOptions.dryRun: handlers/delete.go (DeleteResource, DeleteCollection) validates the
+// options before anything else (apimachinery pkg/apis/meta/v1/validation/validation.go
+// ValidateDeleteOptions → ValidateDryRun: "All" is the only value), as a 422 on
+// DeleteOptions.meta.k8s.io. True when the deletion is a dry run.
+function dryRunOf(options) {
+  const values = options?.dryRun ?? [];
+  if (!Array.isArray(values) || values.some((v) => v !== 'All')) {
+    const shown = Array.isArray(values) ? `[]string{${values.map((v) => JSON.stringify(String(v))).join(', ')}}` : JSON.stringify(values);
+    const err = invalid('DeleteOptions.meta.k8s.io', '', [{ type: 'NotSupported', field: 'dryRun', message: `${shown}: supported values: "All"` }]);
+    Object.assign(err.body.details, { kind: 'DeleteOptions', group: 'meta.k8s.io' });
+    throw err;
+  }
+  return values.length > 0;
+}
+
 export class ResourceApi {
   // maxTokenExpirationSeconds: the apiserver's --service-account-max-token-expiration
   // (0: none).
@@ -89,8 +104,10 @@ export class ResourceApi {
   }
 
   get(resource, ns, name, params, accept) {
-    const obj = this.store.get(resource, ns, name);
+    // Negotiated before the object is read (handlers/get.go getResourceHandler): a refused
+    // Accept is 406 even for an object that does not exist.
     const conversion = negotiateConversion(accept);
+    const obj = this.store.get(resource, ns, name);
     if (conversion?.kind.startsWith('PartialObjectMetadata')) return { code: 200, body: asPartialObjectMetadata(conversion, obj, RESOURCES[resource]) };
     if (wantsTable(accept)) return { code: 200, body: toTable(resource, [obj], obj.metadata.resourceVersion, params.get('includeObject')) };
     return { code: 200, body: obj };
@@ -215,11 +232,13 @@ export class ResourceApi {
   }
 
   deleteOne(resource, ns, name, options) {
+    const dryRun = dryRunOf(options);
     const current = this.store.get(resource, ns, name);
     const uid = options?.preconditions?.uid;
     if (uid && uid !== current.metadata.uid) {
       throw conflict(resource, name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid}`, groupOf(resource));
     }
+    if (dryRun) return this.dryRunDeletion(resource, current);
     if (resource === 'pods') return { code: 200, body: this.pods.delete(ns, name) };
     if (resource === 'namespaces') {
       for (const r of Object.keys(RESOURCES)) {
@@ -235,8 +254,29 @@ export class ResourceApi {
     return { code: 200, body: success({ name, ...(groupOf(resource) ? { group: groupOf(resource) } : {}), kind: resource, uid: removed.metadata.uid }) };
   }
 
-  deleteCollection(resource, ns, params) {
+  // A dry-run deletion answers as the deletion would and changes nothing: the registry
+  // reads the object and checks its preconditions, then skips the write
+  // (apiserver pkg/registry/generic/registry/dryrun.go DryRunnableStorage.Delete). A pod,
+  // deleted gracefully, is shown as it would be while terminating (store.go Delete →
+  // updateForGracefulDeletionAndFinalizers, whose update is not persisted either).
+  dryRunDeletion(resource, current) {
+    if (resource === 'pods') {
+      const shown = structuredClone(current);
+      shown.metadata.deletionTimestamp ??= this.pods.now();
+      shown.metadata.deletionGracePeriodSeconds ??= shown.spec.terminationGracePeriodSeconds;
+      return { code: 200, body: shown };
+    }
+    if (resource === 'namespaces') return { code: 200, body: { ...current, status: { phase: 'Terminating' } } };
+    return { code: 200, body: success({ name: current.metadata.name, ...(groupOf(resource) ? { group: groupOf(resource) } : {}), kind: resource, uid: current.metadata.uid }) };
+  }
+
+  deleteCollection(resource, ns, params, options) {
+    const dryRun = dryRunOf(options);
     const { items, resourceVersion } = this.store.list(resource, ns, this.predicate(params));
+    if (dryRun) {
+      const shown = items.map((o) => (resource === 'pods' ? this.dryRunDeletion('pods', o).body : o));
+      return { code: 200, body: { kind: `${RESOURCES[resource].kind}List`, apiVersion: apiVersionOf(resource), metadata: { resourceVersion }, items: shown.map(stripTypeMeta) } };
+    }
     const deleted = items.map((o) => (resource === 'pods' ? this.pods.delete(o.metadata.namespace, o.metadata.name) : this.store.remove(resource, o.metadata.namespace, o.metadata.name)));
     return { code: 200, body: { kind: `${RESOURCES[resource].kind}List`, apiVersion: apiVersionOf(resource), metadata: { resourceVersion }, items: deleted.map(stripTypeMeta) } };
   }

@@ -335,9 +335,11 @@ export async function startApiserver(opts = {}) {
       } else if (req.method === 'PATCH' && name) {
         r = api.patch(resource, ns, name, body, ct, identity);
       } else if (req.method === 'DELETE') {
-        const options = { ...(body ?? {}) };
+        // DeleteOptions come from the body, or from the query when there is none
+        // (handlers/delete.go DeleteResource: ParameterCodec.DecodeParameters).
+        const options = body && Object.keys(body).length > 0 ? { ...body } : (params.getAll('dryRun').length > 0 ? { dryRun: params.getAll('dryRun') } : {});
         if (params.get('preconditions.uid')) options.preconditions = { uid: params.get('preconditions.uid') };
-        r = name ? api.deleteOne(resource, ns, name, options) : api.deleteCollection(resource, ns, params);
+        r = name ? api.deleteOne(resource, ns, name, options) : api.deleteCollection(resource, ns, params, options);
       } else {
         throw methodNotAllowed();
       }

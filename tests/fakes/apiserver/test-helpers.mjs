@@ -33,7 +33,10 @@ export async function waitFor(fn, ms = 10000, what = 'condition') {
 // One HTTPS call to the fake (the front route, its CA): { status, headers, body }.
 export function call(api, method, path, { body, token = api.adminToken, headers = {} } = {}) {
   return new Promise((ok, fail) => {
-    const h = { 'Content-Type': 'application/json', Accept: 'application/json', ...headers };
+    const payload = body ? JSON.stringify(body) : null;
+    // A length, as kubectl sends one: Node's client does not chunk a DELETE's body by
+    // default, so without it the body would reach the server unframed.
+    const h = { 'Content-Type': 'application/json', Accept: 'application/json', ...(payload ? { 'Content-Length': Buffer.byteLength(payload) } : {}), ...headers };
     if (token) h.Authorization = `Bearer ${token}`;
     const req = https.request(api.url + path, { method, ca: api.caPem, headers: h }, (res) => {
       let text = '';
@@ -41,7 +44,7 @@ export function call(api, method, path, { body, token = api.adminToken, headers 
       res.on('end', () => ok({ status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : null }));
     });
     req.on('error', fail);
-    if (body) req.write(JSON.stringify(body));
+    if (payload) req.write(payload);
     req.end();
   });
 }

@@ -238,7 +238,11 @@ export function spawnPty(argv, { cols = 80, rows = 24, cwd, env = {}, ptyhost = 
   return PtyServer.get(ptyhost).spawn({ cols, rows, cwd, argv, env });
 }
 
-// The pid of this process's `ptyhost --serve`, once started (for tests).
+// The pid of this process's `ptyhost --serve` and its socket's directory, once started
+// (for tests).
 export function ptyServerPid() {
   return PtyServer.shared?.child.pid;
+}
+export function ptyServerDir() {
+  return PtyServer.shared?.dir;
 }

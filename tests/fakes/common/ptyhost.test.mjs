@@ -6,7 +6,7 @@
 // nothing left running when its caller dies.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 import { describe, it } from '../../lib/bounded-test.mjs';
 import { within } from '../../lib/deadline.mjs';
@@ -180,7 +180,7 @@ for (const mode of ['process', 'served']) describe(`ptyhost (${mode})`, () => {
 		['an interactive shell', 'echo shell $$; exec bash --norc --noprofile -i'],
 		['a shell that ignores the hangup', 'trap "" HUP; echo shell $$; while :; do sleep 0.05; done'],
 	]) {
-		it(`ends with its command when its caller is killed (${what})`, async () => {
+		it(`ends with its command when its caller is killed (${what})`, async (t) => {
 			// The caller: a node process that starts ptyhost (and its server), reports the
 			// pids, and is then killed with SIGKILL (no chance to end its children itself).
 			const caller = spawn(process.execPath, ['--input-type=module', '-e', mode === 'process' ? `
@@ -189,10 +189,10 @@ for (const mode of ['process', 'served']) describe(`ptyhost (${mode})`, () => {
 				h.stdout.on('data', (d) => { const m = /shell (\\d+)/.exec(d); if (m) console.log(JSON.stringify({ hosts: [h.pid], shell: Number(m[1]) })); });
 				setInterval(() => {}, 1000);
 			` : `
-				import { ptyServerPid, spawnPty } from ${JSON.stringify(new URL('./ptyhost.mjs', import.meta.url).href)};
+				import { ptyServerDir, ptyServerPid, spawnPty } from ${JSON.stringify(new URL('./ptyhost.mjs', import.meta.url).href)};
 				const h = spawnPty(['bash', '--norc', '--noprofile', '-c', ${JSON.stringify(script)}], { env: { PATH: process.env.PATH } });
 				// The output may come before the server's line naming the host's pid.
-				const report = (shell) => console.log(JSON.stringify({ hosts: [h.pid, ptyServerPid()], shell }));
+				const report = (shell) => console.log(JSON.stringify({ hosts: [h.pid, ptyServerPid()], shell, dir: ptyServerDir() }));
 				h.stdout.on('data', (d) => {
 					const m = /shell (\\d+)/.exec(d);
 					if (m && h.pid !== undefined) report(Number(m[1]));
@@ -200,6 +200,7 @@ for (const mode of ['process', 'served']) describe(`ptyhost (${mode})`, () => {
 				});
 				setInterval(() => {}, 1000);
 			`], { stdio: ['ignore', 'pipe', 'inherit'] });
+			t.after(() => caller.kill('SIGKILL')); // also when an assertion fails first
 			const pids = await within('the caller to report the pids', new Promise((resolve) => {
 				let buf = '';
 				caller.stdout.on('data', (d) => {
@@ -212,6 +213,8 @@ for (const mode of ['process', 'served']) describe(`ptyhost (${mode})`, () => {
 			caller.kill('SIGKILL');
 			await within('the caller to die', callerGone, DEADLINE_MS);
 			await waitGone([...pids.hosts, pids.shell], `ptyhost ${pids.hosts.join(' and ')} and its shell ${pids.shell}`);
+			// The server removes its socket and directory on the way out.
+			if (pids.dir) assert.equal(existsSync(pids.dir), false, `${pids.dir} removed`);
 		});
 	}
 });

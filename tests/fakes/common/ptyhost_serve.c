@@ -230,6 +230,11 @@ int ptyhost_serve(const char *path)
 	sigaddset(&handled, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &handled, &caller_mask) != 0 || prctl(PR_SET_PDEATHSIG, SIGHUP) != 0)
 		goto fail;
+	/* A line to a caller that died fails with EPIPE instead of killing us before we
+	 * remove the socket (each host sets SIGPIPE back first: its command must not
+	 * inherit an ignored SIGPIPE). */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		goto fail;
 	if ((sfd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		goto fail;
 	if ((lfd = listen_on(path)) < 0)
@@ -250,7 +255,8 @@ int ptyhost_serve(const char *path)
 			bool quit = false;
 			while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
 				quit |= si.ssi_signo != SIGCHLD;
-			reap_hosts();
+			if (!quit)
+				reap_hosts();
 			if (quit)
 				break;
 		}
@@ -269,7 +275,7 @@ int ptyhost_serve(const char *path)
 			if (pid == 0) {
 				close(lfd);
 				close(sfd);
-				if (sigprocmask(SIG_SETMASK, &caller_mask, NULL) != 0)
+				if (sigprocmask(SIG_SETMASK, &caller_mask, NULL) != 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR)
 					_exit(1);
 				/* stdout (the caller's line pipe) is kept for "start"; stdin is the
 				 * connection from here on. */
