@@ -25,8 +25,10 @@ static inline size_t ws_frame_size(size_t payload_len)
  * overlap at all. */
 void ws_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[WS_MASK_KEY_LEN]);
 
-/* Writes one final (FIN) masked frame with this opcode (0x1 text, 0x2 binary, 0x8-0xA
- * control) into out, which holds ws_frame_size(len) bytes. Returns the bytes written. */
+/* Writes one final (FIN) masked frame with this opcode (0x1 text, 0x2 binary) into out,
+ * which holds ws_frame_size(len) bytes. Returns the bytes written. A control opcode (0x8-0xA)
+ * is written as given, without §5.5's 125-byte bound on its payload: control frames are
+ * wslay's (net/wsclient.c), which keeps that bound. */
 size_t ws_frame_build(uint8_t *out, unsigned opcode, const void *payload, size_t len,
 		      const uint8_t key[WS_MASK_KEY_LEN]);
 

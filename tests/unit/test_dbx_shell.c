@@ -518,9 +518,10 @@ START_TEST(agents_register_and_only_the_holding_replica_marks_its_tunnel)
 }
 END_TEST
 
-/* The live set a sweep reads once (shell_registry_live_ids_dbx) holds exactly the rows that
- * shell_registry_is_live_dbx calls live, for each way a row is judged: this replica's by pid,
- * another replica's by its lease, with leases trusted or not. */
+/* The live set a sweep reads once (shell_registry_live_ids_dbx) holds exactly the rows
+ * written out in each case, for each way a row is judged: this replica's by pid, another
+ * replica's by its lease, with leases trusted or not. (shell_registry_is_live_dbx is read
+ * from the same set, so comparing the two would prove nothing.) */
 static json_t *live_set(struct dbx *db, const char *replica, bool leases)
 {
 	json_t *live = shell_registry_live_ids_dbx(db, replica, leases);
@@ -538,9 +539,6 @@ static void assert_live_set(struct dbx *db, const char *replica, bool leases, co
 	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
 		if (json_object_get(live, ids[i]))
 			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", *got ? " " : "", ids[i]);
-		ck_assert_int_eq(json_object_get(live, ids[i]) != NULL,
-				 (leases ? shell_registry_is_live_dbx(db, ids[i], replica)
-					 : shell_registry_is_live_pids_dbx(db, ids[i], replica)) == 1);
 	}
 	ck_assert_uint_eq(json_object_size(live), strlen(want) ? (strlen(want) + 1) / 3 : 0);
 	ck_assert_str_eq(got, want);

@@ -847,6 +847,28 @@ START_TEST(unreadable_handshake_request_fails_the_session)
 END_TEST
 
 
+/* The frame of an agent Output message of seq carrying payload as it is (already sealed,
+ * or not: the session is to judge it). Returns its length. */
+static size_t output_frame(int64_t seq, const void *payload, size_t len, uint8_t *frame,
+			   size_t cap)
+{
+	struct ssm_message m;
+	char err[160] = "";
+	size_t flen = 0;
+
+	memset(&m, 0, sizeof m);
+	snprintf(m.message_type, sizeof m.message_type, "%s", SSM_MT_OUTPUT);
+	m.schema_version = 1;
+	m.created_date_ms = SSM_VECTOR_CREATED_MS;
+	m.sequence_number = seq;
+	ssm_uuid_generate(m.message_id);
+	m.payload_type = SSM_PT_OUTPUT;
+	m.payload = payload;
+	m.payload_length = (uint32_t)len;
+	ck_assert_msg(ssm_message_encode(&m, frame, cap, &flen, err, sizeof err) == 0, "%s", err);
+	return flen;
+}
+
 /* KMS encryption when the caller supports it: the request waits for the data key, the
  * answer carries it, the challenge is answered under the client's key, and Output payloads
  * are AES-GCM both ways with the halves the agent uses (blockcipher.go). */
@@ -931,20 +953,9 @@ START_TEST(kms_session_answers_with_the_data_key_and_encrypts_both_ways)
 	expect_output(&a, "total 0\r\n");
 	/* A payload that does not decrypt ends the session rather than showing garbage. */
 	{
-		struct ssm_message pm;
 		uint8_t frame[SSM_HEADER_SIZE + 64];
-		size_t flen = 0;
+		size_t flen = output_frame(4, "plain text!!plain text!!plain", 29, frame, sizeof frame);
 
-		memset(&pm, 0, sizeof pm);
-		snprintf(pm.message_type, sizeof pm.message_type, "%s", SSM_MT_OUTPUT);
-		pm.schema_version = 1;
-		pm.created_date_ms = SSM_VECTOR_CREATED_MS;
-		pm.sequence_number = 4;
-		ssm_uuid_generate(pm.message_id);
-		pm.payload_type = SSM_PT_OUTPUT;
-		pm.payload = (const uint8_t *)"plain text!!plain text!!plain";
-		pm.payload_length = 29;
-		ck_assert_int_eq(ssm_message_encode(&pm, frame, sizeof frame, &flen, err, sizeof err), 0);
 		ck_assert_int_eq(ssm_session_on_binary(a.s, frame, flen, a.now, err, sizeof err), -1);
 	}
 	expect_event(&a, SSM_EVENT_ERROR, &ev);
@@ -954,15 +965,29 @@ START_TEST(kms_session_answers_with_the_data_key_and_encrypts_both_ways)
 }
 END_TEST
 
+/* The agent's handshake request of a KMS session whose challenge comes later. */
+static const char kms_handshake_request[] =
+	"{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
+	"{\"ActionType\":\"SessionType\",\"ActionParameters\":{\"SessionType\":\"Standard_Stream\",\"Properties\":null}},"
+	"{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"k\",\"Challenge\":\"\"}}]}";
+
+/* A KMS session that has acknowledged that request and asked its caller for the data key. */
+static void start_kms_handshake(struct agent *a)
+{
+	struct ssm_session_opts opts = { .kms_supported = 1 };
+	struct ssm_event ev;
+
+	agent_start(a, &opts);
+	feed(a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, kms_handshake_request,
+	     strlen(kms_handshake_request));
+	expect_ack(a, 0);
+	expect_event(a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
+}
+
 /* A KMS session made live: the data key given, the challenge answered, the handshake
  * complete; agent_cipher is the agent's side of the key. Output seq 0..2 used. */
 static void start_kms_live(struct agent *a, struct ssm_cipher *agent_cipher)
 {
-	static const char request[] =
-		"{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
-		"{\"ActionType\":\"SessionType\",\"ActionParameters\":{\"SessionType\":\"Standard_Stream\",\"Properties\":null}},"
-		"{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"k\",\"Challenge\":\"\"}}]}";
-	struct ssm_session_opts opts = { .kms_supported = 1 };
 	struct ssm_event ev;
 	uint8_t key[SSM_KMS_DATA_KEY_LEN], swapped[SSM_KMS_DATA_KEY_LEN], secret[64], sealed[256];
 	char json[512], err[160] = "";
@@ -973,10 +998,7 @@ static void start_kms_live(struct agent *a, struct ssm_cipher *agent_cipher)
 	memcpy(swapped, key + 32, 32);
 	memcpy(swapped + 32, key, 32);
 	ck_assert_int_eq(ssm_cipher_init(agent_cipher, swapped), 0);
-	agent_start(a, &opts);
-	feed(a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
-	expect_ack(a, 0);
-	expect_event(a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
+	start_kms_handshake(a);
 	ck_assert_int_eq(ssm_session_kms_key(a->s, key, "QkxPQg==", a->now, err, sizeof err), 0);
 	expect_input(a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
 	memset(secret, 0x33, sizeof secret);
@@ -1000,9 +1022,8 @@ START_TEST(kms_output_held_out_of_order_that_does_not_decrypt_ends_the_session)
 	struct ssm_cipher agent_cipher;
 	struct ssm_event ev;
 	uint8_t sealed[256], frame[SSM_HEADER_SIZE + 256];
-	struct ssm_message m;
 	char err[160] = "";
-	size_t sn, flen = 0;
+	size_t sn, flen;
 
 	start_kms_live(&a, &agent_cipher);
 	feed(&a, SSM_MT_OUTPUT, 4, 0, SSM_PT_OUTPUT, garbage, strlen(garbage));
@@ -1010,16 +1031,7 @@ START_TEST(kms_output_held_out_of_order_that_does_not_decrypt_ends_the_session)
 	expect_output(&a, "");
 	/* seq 3, good, comes late: shown, then the held seq 4 is processed and refused. */
 	ck_assert_int_eq(ssm_cipher_encrypt(&agent_cipher, (const uint8_t *)"ok\r\n", 4, sealed, sizeof sealed, &sn), 0);
-	memset(&m, 0, sizeof m);
-	snprintf(m.message_type, sizeof m.message_type, "%s", SSM_MT_OUTPUT);
-	m.schema_version = 1;
-	m.created_date_ms = SSM_VECTOR_CREATED_MS;
-	m.sequence_number = 3;
-	ssm_uuid_generate(m.message_id);
-	m.payload_type = SSM_PT_OUTPUT;
-	m.payload = sealed;
-	m.payload_length = (uint32_t)sn;
-	ck_assert_int_eq(ssm_message_encode(&m, frame, sizeof frame, &flen, err, sizeof err), 0);
+	flen = output_frame(3, sealed, sn, frame, sizeof frame);
 	ck_assert_int_eq(ssm_session_on_binary(a.s, frame, flen, a.now, err, sizeof err), -1);
 	ck_assert_str_eq(err, "an encrypted payload did not decrypt");
 	expect_event(&a, SSM_EVENT_ERROR, &ev);
@@ -1033,21 +1045,13 @@ END_TEST
 /* A KMS call that failed is answered as a failure (the agent ends the session) and told. */
 START_TEST(kms_failure_is_answered_and_reported)
 {
-	static const char request[] =
-		"{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
-		"{\"ActionType\":\"SessionType\",\"ActionParameters\":{\"SessionType\":\"Standard_Stream\",\"Properties\":null}},"
-		"{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"k\",\"Challenge\":\"\"}}]}";
-	struct ssm_session_opts opts = { .kms_supported = 1 };
 	struct agent a;
 	struct ssm_event ev;
 	char err[160] = "";
 	json_t *resp, *kms;
 	struct seen *m;
 
-	agent_start(&a, &opts);
-	feed(&a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
-	expect_ack(&a, 0);
-	expect_event(&a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
+	start_kms_handshake(&a);
 	ck_assert_int_eq(ssm_session_kms_failed(a.s, "AccessDeniedException: no", a.now, err, sizeof err), 0);
 	m = expect_input(&a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
 	resp = json_loads((const char *)m->payload, 0, NULL);
@@ -1071,11 +1075,7 @@ END_TEST
  * handshake fails, said once, and nothing goes on the wire. */
 START_TEST(challenge_under_another_key_fails_the_handshake)
 {
-	static const char request[] =
-		"{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
-		"{\"ActionType\":\"SessionType\",\"ActionParameters\":{\"SessionType\":\"Standard_Stream\",\"Properties\":null}},"
-		"{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"k\",\"Challenge\":\"\"}}]}";
-	struct ssm_session_opts opts = { .kms_supported = 1 };
+	struct ssm_session_opts opts = { 0 };
 	struct agent a;
 	struct ssm_event ev;
 	struct ssm_cipher other;
@@ -1092,10 +1092,7 @@ START_TEST(challenge_under_another_key_fails_the_handshake)
 	ck_assert_int_eq(ssm_cipher_encrypt(&other, secret, sizeof secret, sealed, sizeof sealed, &sn), 0);
 	ck_assert_int_eq(ssm_challenge_build(sealed, sn, json, sizeof json, &n, err, sizeof err), 0);
 
-	agent_start(&a, &opts);
-	feed(&a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
-	expect_ack(&a, 0);
-	expect_event(&a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
+	start_kms_handshake(&a);
 	ck_assert_int_eq(ssm_session_kms_key(a.s, key, "QkxPQg==", a.now, err, sizeof err), 0);
 	expect_input(&a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
 	feed(&a, SSM_MT_OUTPUT, 1, 0, SSM_PT_ENC_CHALLENGE_REQUEST, json, n);
@@ -1109,7 +1106,6 @@ START_TEST(challenge_under_another_key_fails_the_handshake)
 	agent_stop(&a);
 
 	/* A session without KMS has no key to answer with. */
-	opts = (struct ssm_session_opts){ 0 };
 	agent_start(&a, &opts);
 	feed_json(&a, SSM_MT_OUTPUT, 0, SSM_PT_HANDSHAKE_REQUEST, handshake_request_shell);
 	expect_ack(&a, 0);

@@ -129,7 +129,9 @@ fail:
 static long long now_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Cannot fail on Linux with a valid pointer; if it did, no grace period could be kept. */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		abort();
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -416,8 +418,7 @@ static int relay(struct host *h)
 	}
 	return 0;
 fail:
-	perror("ptyhost: poll");
-	return -1;
+	return -1; /* errno is poll's: ptyhost_run reports it */
 }
 
 static int exit_status(int status)
@@ -431,57 +432,66 @@ int ptyhost_run(const struct options *o, bool framed)
 {
 	sigset_t caller_mask, handled;
 	struct winsize ws;
-	static struct host h; /* three 64 KiB buffers: off the stack */
+	struct host *h = calloc(1, sizeof *h); /* three 64 KiB buffers: off the stack */
 	pid_t caller = getppid();
+	int out_flags, rc = 1;
 
-	h.framed = framed;
-	h.ctl = !framed && fcntl(CTL_FD, F_GETFD) >= 0 ? CTL_FD : -1;
-	if (h.ctl >= 0 && fcntl(h.ctl, F_SETFD, FD_CLOEXEC) != 0)
+	if (!h)
+		goto fail;
+	h->pid = -1;
+	h->framed = framed;
+	h->ctl = !framed && fcntl(CTL_FD, F_GETFD) >= 0 ? CTL_FD : -1;
+	if (h->ctl >= 0 && fcntl(h->ctl, F_SETFD, FD_CLOEXEC) != 0)
 		goto fail;
 
 	/* The caller's death reaches us as SIGHUP, read like every signal from a signalfd
 	 * (blocked, so none is lost between here and the poll). */
-	sigemptyset(&handled);
-	sigaddset(&handled, SIGTERM);
-	sigaddset(&handled, SIGHUP);
-	sigaddset(&handled, SIGCHLD);
+	if (sigemptyset(&handled) != 0 || sigaddset(&handled, SIGTERM) != 0 ||
+	    sigaddset(&handled, SIGHUP) != 0 || sigaddset(&handled, SIGCHLD) != 0)
+		goto fail;
 	if (sigprocmask(SIG_BLOCK, &handled, &caller_mask) != 0)
 		goto fail;
 	if (prctl(PR_SET_PDEATHSIG, SIGHUP) != 0)
 		goto fail;
-	h.sigfd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (h.sigfd < 0)
+	h->sigfd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (h->sigfd < 0)
 		goto fail;
 
 	ws = (struct winsize){ .ws_row = o->rows, .ws_col = o->cols };
-	h.pid = forkpty(&h.master, NULL, NULL, &ws);
-	if (h.pid < 0)
+	h->pid = forkpty(&h->master, NULL, NULL, &ws);
+	if (h->pid < 0)
 		goto fail;
-	if (h.pid == 0)
+	if (h->pid == 0)
 		exec_command(o, &caller_mask);
 
 	/* Our own writes to a reader that is gone fail with EPIPE instead of killing us (set
 	 * after the fork: an ignored SIGPIPE would be inherited by the command). */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		goto fail;
-	if (fcntl(h.master, F_SETFD, FD_CLOEXEC) != 0 || fcntl(h.master, F_SETFL, O_NONBLOCK) != 0)
+	if (fcntl(h->master, F_SETFD, FD_CLOEXEC) != 0 || fcntl(h->master, F_SETFL, O_NONBLOCK) != 0)
 		goto fail;
-	if (fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK) != 0)
+	out_flags = fcntl(STDOUT_FILENO, F_GETFL);
+	if (out_flags < 0 || fcntl(STDOUT_FILENO, F_SETFL, out_flags | O_NONBLOCK) != 0)
 		goto fail;
-	h.stdin_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
+	h->stdin_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
 	if (getppid() != caller)
-		become_orphan(&h); /* the caller died before PR_SET_PDEATHSIG took */
+		become_orphan(h); /* the caller died before PR_SET_PDEATHSIG took */
 
-	if (relay(&h) != 0) {
-		signal_command(&h, SIGKILL, true);
-		while (!h.reaped && waitpid(h.pid, &h.status, 0) == h.pid)
-			h.reaped = true;
-		return 1;
-	}
-	return exit_status(h.status);
+	if (relay(h) != 0)
+		goto fail;
+	rc = exit_status(h->status);
+	free(h);
+	return rc;
 fail:
 	perror("ptyhost");
-	return 1;
+	if (h && h->pid > 0) {
+		/* The command goes with us: a host that failed leaves nothing running. */
+		signal_command(h, SIGKILL, true);
+		while (!h->reaped && waitpid(h->pid, &h->status, 0) == h->pid)
+			h->reaped = true;
+	}
+	free(h);
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -168,6 +168,10 @@ static int host_connection(int conn, int report)
 		goto done;
 	if (dup2(conn, STDIN_FILENO) < 0 || dup2(conn, STDOUT_FILENO) < 0)
 		goto done;
+	/* Only stdin and stdout hold the connection from here: the host's EOF and its end are
+	 * the caller's to see, with no third descriptor keeping the socket open. */
+	if (conn > STDOUT_FILENO && close(conn) != 0)
+		goto done;
 	rc = ptyhost_run(&o, true);
 done:
 	free(hd.argv);
@@ -281,7 +285,9 @@ int ptyhost_serve(const char *path)
 				 * connection from here on. */
 				_exit(host_connection(conn, STDOUT_FILENO));
 			}
-			close(conn);
+			if (pid < 0)
+				perror("ptyhost --serve: fork"); /* the caller sees the connection end unstarted */
+			(void)close(conn); /* the host has its own copy; ours only kept the socket open */
 		}
 	}
 	rc = 0;
