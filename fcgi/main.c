@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "connection.h"
 #include "handlers.h"
 #include "config/config.h"
 #include "k8s/cluster_check.h"
@@ -76,6 +77,7 @@ static void *worker_main(void *arg)
 	}
 	while (FCGX_Accept_r(&fcgx) >= 0) {
 		serve_one(&w, &fcgx);
+		connection_close_plainly_when_read(&fcgx);
 		FCGX_Finish_r(&fcgx);
 	}
 	FCGX_Free(&fcgx, 1);
