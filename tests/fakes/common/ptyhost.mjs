@@ -75,8 +75,16 @@ class PtySession extends EventEmitter {
         const data = chunk.resize !== undefined ? frame(FRAME_RESIZE, Buffer.from(chunk.resize, 'utf8'))
           : frame(FRAME_INPUT, Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), 'utf8'));
         if (this.socket.destroyed) return cb(new Error('the terminal has ended'));
-        if (this.socket.write(data)) cb();
-        else this.socket.once('drain', () => cb());
+        if (this.socket.write(data)) return cb();
+        // A socket closed while full emits no 'drain': the write ends with it (else this
+        // stream would wait for good and buffer every later keystroke).
+        const done = () => {
+          this.socket.off('drain', done);
+          this.socket.off('close', done);
+          cb(this.socket.destroyed ? new Error('the terminal has ended') : undefined);
+        };
+        this.socket.once('drain', done);
+        this.socket.once('close', done);
       }),
       final: (cb) => this.connected.then(() => {
         if (!this.socket.destroyed) this.socket.end(); // EOF: ^D in the terminal

@@ -218,3 +218,18 @@ for (const mode of ['process', 'served']) describe(`ptyhost (${mode})`, () => {
 		});
 	}
 });
+
+describe('ptyhost (served) keystrokes', () => {
+	// A command that never reads fills the terminal's input queue, then the connection; the
+	// host killed then, the keystrokes still waiting fail with the terminal instead of
+	// waiting for a 'drain' that never comes (the fake would buffer every later keystroke).
+	it('keystrokes held up by a full connection fail when the host ends', async () => {
+		const h = host('served', ['--', 'sleep', '30']);
+		await within('the host to start', new Promise((r) => h.child.once('spawn', r)), DEADLINE_MS);
+		const written = new Promise((resolve) => h.child.stdin.write(Buffer.alloc(4 << 20, 0x61), resolve));
+		h.child.kill('SIGKILL');
+		const err = await within('the held-up write to end', written, DEADLINE_MS);
+		assert.match(String(err?.message), /the terminal has ended/);
+		assert.deepEqual(await h.end(), { code: null, signal: 'SIGKILL' });
+	});
+});
