@@ -971,15 +971,15 @@ static const char kms_handshake_request[] =
 	"{\"ActionType\":\"SessionType\",\"ActionParameters\":{\"SessionType\":\"Standard_Stream\",\"Properties\":null}},"
 	"{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"k\",\"Challenge\":\"\"}}]}";
 
-/* A KMS session that has acknowledged that request and asked its caller for the data key. */
-static void start_kms_handshake(struct agent *a)
+/* A KMS session that has acknowledged request (one asking for KMSEncryption) and asked its
+ * caller for the data key. */
+static void start_kms_handshake(struct agent *a, const char *request)
 {
 	struct ssm_session_opts opts = { .kms_supported = 1 };
 	struct ssm_event ev;
 
 	agent_start(a, &opts);
-	feed(a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, kms_handshake_request,
-	     strlen(kms_handshake_request));
+	feed(a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
 	expect_ack(a, 0);
 	expect_event(a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
 }
@@ -998,7 +998,7 @@ static void start_kms_live(struct agent *a, struct ssm_cipher *agent_cipher)
 	memcpy(swapped, key + 32, 32);
 	memcpy(swapped + 32, key, 32);
 	ck_assert_int_eq(ssm_cipher_init(agent_cipher, swapped), 0);
-	start_kms_handshake(a);
+	start_kms_handshake(a, kms_handshake_request);
 	ck_assert_int_eq(ssm_session_kms_key(a->s, key, "QkxPQg==", a->now, err, sizeof err), 0);
 	expect_input(a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
 	memset(secret, 0x33, sizeof secret);
@@ -1051,7 +1051,7 @@ START_TEST(kms_failure_is_answered_and_reported)
 	json_t *resp, *kms;
 	struct seen *m;
 
-	start_kms_handshake(&a);
+	start_kms_handshake(&a, kms_handshake_request);
 	ck_assert_int_eq(ssm_session_kms_failed(a.s, "AccessDeniedException: no", a.now, err, sizeof err), 0);
 	m = expect_input(&a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
 	resp = json_loads((const char *)m->payload, 0, NULL);
@@ -1092,7 +1092,7 @@ START_TEST(challenge_under_another_key_fails_the_handshake)
 	ck_assert_int_eq(ssm_cipher_encrypt(&other, secret, sizeof secret, sealed, sizeof sealed, &sn), 0);
 	ck_assert_int_eq(ssm_challenge_build(sealed, sn, json, sizeof json, &n, err, sizeof err), 0);
 
-	start_kms_handshake(&a);
+	start_kms_handshake(&a, kms_handshake_request);
 	ck_assert_int_eq(ssm_session_kms_key(a.s, key, "QkxPQg==", a.now, err, sizeof err), 0);
 	expect_input(&a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
 	feed(&a, SSM_MT_OUTPUT, 1, 0, SSM_PT_ENC_CHALLENGE_REQUEST, json, n);
@@ -1153,11 +1153,7 @@ START_TEST(handshake_request_too_large_to_answer_fails_the_session)
 		 "{\"AgentVersion\":\"3.3.1142.0\",\"RequestedClientActions\":["
 		 "{\"ActionType\":\"KMSEncryption\",\"ActionParameters\":{\"KMSKeyId\":\"k\",\"Challenge\":\"\"}},"
 		 "{\"ActionType\":\"%s\"},{\"ActionType\":\"%s\"},{\"ActionType\":\"%s\"}]}", type, type, type);
-	opts = (struct ssm_session_opts){ .kms_supported = 1 };
-	agent_start(&a, &opts);
-	feed(&a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
-	expect_ack(&a, 0);
-	expect_event(&a, SSM_EVENT_KMS_KEY_NEEDED, &ev);
+	start_kms_handshake(&a, request);
 	ck_assert_int_eq(ssm_session_kms_key(a.s, key, "QkxPQg==", a.now, err, sizeof err), 0);
 	assert_nothing_sent(&a);
 	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
