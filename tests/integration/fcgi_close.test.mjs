@@ -3,37 +3,17 @@
 // body it never read (refused first) the lingering way; either way every answer reaches the
 // client whole, and no worker is left waiting on a connection.
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
+import { rawRequest } from '../lib/raw-request.mjs';
 import { startStack } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
 const SERVER = chooseServer();
 
-// One request with any body, its answer read to the end.
-function request(stack, path, { method = 'GET', headers = {}, body } = {}) {
-	const url = new URL(stack.url);
-	const mod = url.protocol === 'https:' ? https : http;
-	return new Promise((resolve, reject) => {
-		const req = mod.request({ host: url.hostname, port: url.port, path, method, headers, ca: stack.ca, agent: false }, (res) => {
-			let text = '';
-			res.setEncoding('utf8');
-			res.on('data', (c) => { text += c; });
-			res.on('end', () => {
-				let json;
-				try { json = JSON.parse(text); } catch { json = undefined; }
-				resolve({ status: res.statusCode, text, json });
-			});
-			res.on('error', reject);
-		});
-		req.on('error', reject);
-		if (body !== undefined) req.write(body);
-		req.end();
-	});
-}
+// One request with any body, on a connection of its own, its answer read to the end.
+const request = (stack, path, opts = {}) => rawRequest(stack, path, { ...opts, agent: false });
 
 describe(`periscope.fcgi's connections through ${SERVER}`, () => {
 	let stack;

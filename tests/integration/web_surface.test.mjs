@@ -4,37 +4,16 @@
 // refusals, the web server's own errors); invalid UTF-8 and malformed requests answered
 // with JSON 400s; a binary WebSocket message that neither ends nor corrupts a terminal.
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
+// raw: one request exactly as written (path unnormalised, any header), over http or https.
+import { rawRequest as raw } from '../lib/raw-request.mjs';
 import { startStack } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
 const SERVER = chooseServer();
-
-// One request exactly as written (path unnormalised, any header), over http or https.
-function raw(stack, path, { method = 'GET', headers = {}, body } = {}) {
-	const url = new URL(stack.url);
-	const mod = url.protocol === 'https:' ? https : http;
-	return new Promise((resolve, reject) => {
-		const req = mod.request({ host: url.hostname, port: url.port, path, method, headers, ca: stack.ca }, (res) => {
-			let text = '';
-			res.setEncoding('utf8');
-			res.on('data', (c) => { text += c; });
-			res.on('end', () => {
-				let json;
-				try { json = JSON.parse(text); } catch { json = undefined; }
-				resolve({ status: res.statusCode, headers: res.headers, text, json });
-			});
-		});
-		req.on('error', reject);
-		if (body !== undefined) req.write(body);
-		req.end();
-	});
-}
 
 function cookieOf(browser) {
 	return `periscope_session=${browser.cookie()}`;
