@@ -162,6 +162,18 @@ describe('REST semantics', () => {
     assert.ok(!JSON.stringify(none.body).includes('not-in-metadata'), 'a refused list carries no object');
   });
 
+  // The Table goes through the same negotiation (negotiation/negotiate.go; handlers/response.go
+  // asTable: typed as the meta.k8s.io version asked for, its rows' metadata too).
+  test('a Table is served for meta.k8s.io v1beta1 typed so; a Table clause of another group is passed over', async () => {
+    const created = await call(api, 'POST', `/api/v1/namespaces/${NS}/configmaps`, { body: { metadata: { name: 'tb1', labels: { tb: 'yes' } }, data: { k: 'v' } } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const beta = await call(api, 'GET', `/api/v1/namespaces/${NS}/configmaps?labelSelector=tb%3Dyes`, { headers: { Accept: 'application/json;as=Table;g=meta.k8s.io;v=v1beta1' } });
+    assert.deepEqual([beta.status, beta.body.kind, beta.body.apiVersion, beta.body.rows.length, beta.body.rows[0].object.apiVersion, beta.body.rows[0].cells[0]],
+      [200, 'Table', 'meta.k8s.io/v1beta1', 1, 'meta.k8s.io/v1beta1', 'tb1']);
+    const other = await call(api, 'GET', `/api/v1/namespaces/${NS}/configmaps/tb1`, { headers: { Accept: 'application/json;as=Table;g=apps;v=v1, application/json' } });
+    assert.deepEqual([other.status, other.body.kind, other.body.data], [200, 'ConfigMap', { k: 'v' }]);
+  });
+
   test('a pod goes Pending -> Running with Ready, and its watch shows both', async () => {
     const events = [];
     const req = https.request(`${api.url}/api/v1/namespaces/${NS}/pods?watch=true&fieldSelector=metadata.name%3Dw1&timeoutSeconds=10`,

@@ -7,7 +7,7 @@
 import { RESOURCES, apiVersionOf, groupOf } from './store.mjs';
 import { parseFieldSelector, parseLabelSelector } from './selectors.mjs';
 import { badRequest, conflict, internalError, invalid, notFound, success, ApiError, status } from './status.mjs';
-import { toTable, wantsTable } from './table.mjs';
+import { toTable } from './table.mjs';
 import { asPartialObjectMetadata, asPartialObjectMetadataList, negotiateConversion } from './metadata.mjs';
 import { checkNamespace, checkRoleRefUnchanged, validateBinding, validateGeneric, validatePod, validateRole, validateSecret } from './validate.mjs';
 import { defaultPod } from './pods.mjs';
@@ -99,7 +99,7 @@ export class ResourceApi {
       return { code: 200, body: asPartialObjectMetadataList(conversion, items, resourceVersion, RESOURCES[resource]) };
     }
     const { items, resourceVersion } = this.store.list(resource, ns, this.predicate(params));
-    if (wantsTable(accept)) return { code: 200, body: toTable(resource, items, resourceVersion, params.get('includeObject')) };
+    if (conversion?.kind === 'Table') return { code: 200, body: toTable(resource, items, resourceVersion, params.get('includeObject'), conversion.version) };
     return { code: 200, body: { kind: `${RESOURCES[resource].kind}List`, apiVersion: apiVersionOf(resource), metadata: { resourceVersion }, items: items.map(stripTypeMeta) } };
   }
 
@@ -109,7 +109,7 @@ export class ResourceApi {
     const conversion = negotiateConversion(accept);
     const obj = this.store.get(resource, ns, name);
     if (conversion?.kind.startsWith('PartialObjectMetadata')) return { code: 200, body: asPartialObjectMetadata(conversion, obj, RESOURCES[resource]) };
-    if (wantsTable(accept)) return { code: 200, body: toTable(resource, [obj], obj.metadata.resourceVersion, params.get('includeObject')) };
+    if (conversion?.kind === 'Table') return { code: 200, body: toTable(resource, [obj], obj.metadata.resourceVersion, params.get('includeObject'), conversion.version) };
     return { code: 200, body: obj };
   }
 

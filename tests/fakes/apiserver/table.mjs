@@ -1,9 +1,6 @@
 // The server-side printing kubectl asks for (Accept: ...;as=Table;g=meta.k8s.io): the
 // columns a real apiserver prints for each resource, so `kubectl get` looks as it would.
-
-export function wantsTable(accept) {
-  return /as=Table/.test(accept ?? '');
-}
+// Whether an Accept header asks for it is metadata.mjs's negotiateConversion.
 
 export function age(timestamp, now = Date.now()) {
   if (!timestamp) return '<unknown>';
@@ -76,21 +73,23 @@ const PRINTERS = {
   },
 };
 
-function rowObject(obj, includeObject) {
+function rowObject(obj, includeObject, version) {
   if (includeObject === 'None') return undefined;
   if (includeObject === 'Object') return obj;
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+  return { kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${version}`, metadata: obj.metadata };
 }
 
-// items: objects of one resource; resourceVersion of the list.
-export function toTable(resource, items, resourceVersion, includeObject) {
+// items: objects of one resource; resourceVersion of the list; version: the meta.k8s.io
+// version asked for (v1 or v1beta1), which the Table and its rows' metadata are typed as
+// (handlers/response.go asTable).
+export function toTable(resource, items, resourceVersion, includeObject, version = 'v1') {
   const p = PRINTERS[resource];
   return {
-    kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion },
+    kind: 'Table', apiVersion: `meta.k8s.io/${version}`, metadata: { resourceVersion },
     columnDefinitions: p.columns,
     rows: items.map((o) => {
       const row = { cells: p.cells(o) };
-      const ro = rowObject(o, includeObject);
+      const ro = rowObject(o, includeObject, version);
       if (ro) row.object = ro;
       return row;
     }),
