@@ -829,19 +829,29 @@ START_TEST(peer_that_never_acks_stalls_the_session)
 }
 END_TEST
 
+/* The handshake failed on what the agent sent: nothing answered it, one handshake_failed
+ * event with its code (and text, unless NULL), and the session is over. */
+static void expect_handshake_failed(struct agent *a, const char *text)
+{
+	struct ssm_event ev;
+
+	assert_nothing_sent(a);
+	expect_event(a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
+	ck_assert_str_eq(ev.code, "E_NODE_SHELL_HANDSHAKE_FAILED");
+	if (text)
+		ck_assert_str_eq(ev.text, text);
+	ck_assert_int_eq(ssm_session_state(a->s), SSM_STATE_FAILED);
+}
+
 START_TEST(unreadable_handshake_request_fails_the_session)
 {
 	struct ssm_session_opts opts = { 0 };
 	struct agent a;
-	struct ssm_event ev;
 
 	agent_start(&a, &opts);
 	feed_json(&a, SSM_MT_OUTPUT, 0, SSM_PT_HANDSHAKE_REQUEST, "{\"RequestedClientActions\":7}");
 	expect_ack(&a, 0);
-	assert_nothing_sent(&a);
-	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
-	ck_assert_str_eq(ev.code, "E_NODE_SHELL_HANDSHAKE_FAILED");
-	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	expect_handshake_failed(&a, NULL);
 	agent_stop(&a);
 }
 END_TEST
@@ -1097,11 +1107,7 @@ START_TEST(challenge_under_another_key_fails_the_handshake)
 	expect_input(&a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
 	feed(&a, SSM_MT_OUTPUT, 1, 0, SSM_PT_ENC_CHALLENGE_REQUEST, json, n);
 	expect_ack(&a, 1);
-	assert_nothing_sent(&a);
-	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
-	ck_assert_str_eq(ev.code, "E_NODE_SHELL_HANDSHAKE_FAILED");
-	ck_assert_str_eq(ev.text, "the SSM agent's encryption challenge could not be answered");
-	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	expect_handshake_failed(&a, "the SSM agent's encryption challenge could not be answered");
 	ck_assert_int_eq(ssm_session_next_event(a.s, &ev), 0);
 	agent_stop(&a);
 
@@ -1112,10 +1118,7 @@ START_TEST(challenge_under_another_key_fails_the_handshake)
 	expect_input(&a, 0, SSM_PT_HANDSHAKE_RESPONSE, NULL);
 	feed(&a, SSM_MT_OUTPUT, 1, 0, SSM_PT_ENC_CHALLENGE_REQUEST, json, n);
 	expect_ack(&a, 1);
-	assert_nothing_sent(&a);
-	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
-	ck_assert_str_eq(ev.text, "the SSM agent's encryption challenge could not be answered");
-	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	expect_handshake_failed(&a, "the SSM agent's encryption challenge could not be answered");
 	ssm_cipher_free(&other);
 	agent_stop(&a);
 }
@@ -1130,7 +1133,6 @@ START_TEST(handshake_request_too_large_to_answer_fails_the_session)
 	uint8_t key[SSM_KMS_DATA_KEY_LEN] = { 0 };
 	struct ssm_session_opts opts = { 0 };
 	struct agent a;
-	struct ssm_event ev;
 	size_t at = 0;
 
 	for (int i = 0; i < 120; i++)
@@ -1142,11 +1144,7 @@ START_TEST(handshake_request_too_large_to_answer_fails_the_session)
 	agent_start(&a, &opts);
 	feed(&a, SSM_MT_OUTPUT, 0, SSM_FLAG_SYN, SSM_PT_HANDSHAKE_REQUEST, request, strlen(request));
 	expect_ack(&a, 0);
-	assert_nothing_sent(&a);
-	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
-	ck_assert_str_eq(ev.code, "E_NODE_SHELL_HANDSHAKE_FAILED");
-	ck_assert_str_eq(ev.text, "the SSM agent's handshake request is too large to answer");
-	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	expect_handshake_failed(&a, "the SSM agent's handshake request is too large to answer");
 	agent_stop(&a);
 
 	snprintf(request, sizeof request,
@@ -1155,10 +1153,7 @@ START_TEST(handshake_request_too_large_to_answer_fails_the_session)
 		 "{\"ActionType\":\"%s\"},{\"ActionType\":\"%s\"},{\"ActionType\":\"%s\"}]}", type, type, type);
 	start_kms_handshake(&a, request);
 	ck_assert_int_eq(ssm_session_kms_key(a.s, key, "QkxPQg==", a.now, err, sizeof err), 0);
-	assert_nothing_sent(&a);
-	expect_event(&a, SSM_EVENT_HANDSHAKE_FAILED, &ev);
-	ck_assert_str_eq(ev.text, "the SSM agent's handshake request is too large to answer");
-	ck_assert_int_eq(ssm_session_state(a.s), SSM_STATE_FAILED);
+	expect_handshake_failed(&a, "the SSM agent's handshake request is too large to answer");
 	agent_stop(&a);
 }
 END_TEST
