@@ -2,7 +2,9 @@
 // that stops sending pings is cut after three missed heartbeats (2 s each here), and a session in constant
 // use still ends at its maximum duration; each writes its close row.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+// bounded-test: each hook and test has a deadline of its own, so a stack that does not start
+// or stop fails here by name instead of holding the whole file to the runner's timeout.
+import { after, before, describe, it } from './bounded-test.mjs';
 
 import { auditRow, signIn } from './session.mjs';
 import { startStack } from './stack.mjs';
