@@ -263,7 +263,9 @@ function makeTunnelHostKey(runDir) {
 	const dir = path.join(runDir, 'agent-ssh');
 	fs.mkdirSync(dir, { mode: 0o700 });
 	const key = path.join(dir, 'host_ed25519_key');
-	execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'periscope-tunnel', '-f', key]);
+	// A synchronous child blocks the event loop, and with it every deadline of the test: a
+	// bound of its own makes a stuck one an error that names it.
+	execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'periscope-tunnel', '-f', key], { timeout: 60000, stdio: ['ignore', 'pipe', 'inherit'] });
 	return key;
 }
 
@@ -503,7 +505,7 @@ export async function startStack(opts = {}) {
 				// websocketd's fork limit from the caps, as dev/up and the systemd unit set it
 				// (shell/fork_limit.h): above them, so periscope's JSON 429 answers first.
 				maxforks = execFileSync(path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--print-maxforks'],
-					{ env, encoding: 'utf8' }).trim();
+					{ env, encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 				// Each replica: its periscope.fcgi and its websocketd (one bridge per terminal),
 				// told apart by PERISCOPE_REPLICA_ID (database.replicaId).
 				replicas = [];

@@ -6,12 +6,16 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
+// Each call is synchronous, so it blocks the event loop and every test deadline with it; its
+// own bound turns a client stuck on a lock into an error that names it.
+const BOUND = { timeout: 60000 };
+
 export function stackSql(stack, sql) {
 	if (stack.db === 'postgres') {
 		return execFileSync('psql', ['-X', '-q', '-A', '-t', '-F', ' ', '-v', 'ON_ERROR_STOP=1', '-d', stack.pg.url, '-c', sql],
-			{ encoding: 'utf8' }).trim();
+			{ ...BOUND, encoding: 'utf8' }).trim();
 	}
-	return execFileSync('sqlite3', ['-separator', ' ', path.join(stack.runDir, 'periscope.db'), sql], { encoding: 'utf8' }).trim();
+	return execFileSync('sqlite3', ['-separator', ' ', path.join(stack.runDir, 'periscope.db'), sql], { ...BOUND, encoding: 'utf8' }).trim();
 }
 
 // The rows of one SELECT as objects, whichever engine: `sqlite3 -json` on SQLite, json_agg
@@ -20,11 +24,11 @@ export function stackSql(stack, sql) {
 export function stackRows(stack, query) {
 	if (stack.db === 'postgres') {
 		const out = execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', stack.pg.url,
-			'-c', `SELECT coalesce(json_agg(q), '[]'::json) FROM (${query}) AS q`], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+			'-c', `SELECT coalesce(json_agg(q), '[]'::json) FROM (${query}) AS q`], { ...BOUND, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
 		return JSON.parse(out);
 	}
 	const out = execFileSync('sqlite3', ['-json', path.join(stack.runDir, 'periscope.db'), query],
-		{ encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+		{ ...BOUND, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
 	return out ? JSON.parse(out) : [];
 }
 
@@ -43,9 +47,9 @@ export function jsonValue(stack, column, key, { asInteger = false } = {}) {
 export function stackExec(stack, sqlText) {
 	if (stack.db === 'postgres') {
 		execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', stack.pg.url],
-			{ input: sqlText, encoding: 'utf8', maxBuffer: 64 << 20 });
+			{ ...BOUND, input: sqlText, encoding: 'utf8', maxBuffer: 64 << 20 });
 		return;
 	}
 	execFileSync('sqlite3', ['-bail', path.join(stack.runDir, 'periscope.db')],
-		{ input: sqlText, encoding: 'utf8', maxBuffer: 64 << 20 });
+		{ ...BOUND, input: sqlText, encoding: 'utf8', maxBuffer: 64 << 20 });
 }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 function openssl(args, cwd) {
-	execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+	execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 }); // bounded: a sync child blocks every deadline
 }
 
 // Writes tls/{ca.pem,server.pem,server.key} under dir; returns their paths and the CA text.

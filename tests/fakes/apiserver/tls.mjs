@@ -10,7 +10,8 @@ const SERVER_NAMES = ['localhost', 'kubernetes', 'kubernetes.default', 'kubernet
   'kubernetes.default.svc.cluster.local'];
 
 function openssl(args, cwd) {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Bounded: a synchronous child blocks the event loop and every test deadline with it.
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 });
 }
 
 // Returns { dir, caFile, caPem, certPem, keyPem }. The caller removes dir when done.
