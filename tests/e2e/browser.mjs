@@ -1,12 +1,12 @@
 // Chromium for the end-to-end tests: Debian's /usr/bin/chromium driven by playwright-core
 // (which never downloads a browser). Each launch gets a fresh profile of its own.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { chromium } from 'playwright-core';
 
 import { ROOT, waitFor } from '../lib/stack.mjs';
+import { execBounded } from '../lib/sync-child.mjs';
 
 export const CHROMIUM = process.env.PERISCOPE_CHROMIUM || '/usr/bin/chromium';
 export const SCREENSHOT_DIR = path.join(ROOT, 'test-artifacts', 'screenshots');
@@ -17,7 +17,7 @@ export const chromiumMissing = !fs.existsSync(CHROMIUM) && `no Chromium at ${CHR
 // by hand before dev/test or dev/up ever did.
 export function ensureWebBuilt() {
 	const built = ['xterm.mjs', 'asciinema-player/index.js'].every((f) => fs.existsSync(path.join(ROOT, 'web', 'dist', f)));
-	if (!built) execFileSync(path.join(ROOT, 'web', 'build.sh'), { stdio: 'inherit' });
+	if (!built) execBounded(path.join(ROOT, 'web', 'build.sh'), [], { stdio: 'inherit', timeout: 300000 });
 }
 
 export async function launchChromium() {

@@ -3,19 +3,19 @@
 // apache2 -t and lighttpd -tt for the production sites (certificate paths pointed at a
 // throwaway certificate, installed paths at the staging directory), man for the pages.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { BUILD_DIR, ROOT } from '../lib/stack.mjs';
+import { execBounded, spawnBounded } from '../lib/sync-child.mjs';
 import { makeCertificates } from '../lib/tls.mjs';
 
 const UNITS = ['periscope-fcgi.socket', 'periscope-fcgi.service', 'periscope-websocketd.service', 'periscope-agent-tunnel.service'];
 
 function run(cmd, args, opts = {}) {
-	const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+	const r = spawnBounded(cmd, args, { encoding: 'utf8', timeout: 300000, ...opts }); // make install builds what is missing
 	return { status: r.status, out: `${r.stdout || ''}${r.stderr || ''}`, stderr: r.stderr || '' };
 }
 
@@ -27,7 +27,7 @@ describe('make install', () => {
 		dest = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-install-'));
 		const r = run('make', ['-C', BUILD_DIR, '-s', 'install', `DESTDIR=${dest}`]);
 		assert.equal(r.status, 0, r.out);
-		dirs = Object.fromEntries(execFileSync('make', ['-C', BUILD_DIR, '-s', '--no-print-directory', 'print-install-dirs'], { encoding: 'utf8' })
+		dirs = Object.fromEntries(execBounded('make', ['-C', BUILD_DIR, '-s', '--no-print-directory', 'print-install-dirs'], { encoding: 'utf8' })
 			.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
 	});
 	after(() => dest && fs.rmSync(dest, { recursive: true, force: true }));

@@ -4,7 +4,6 @@
 // reused, expired or forged attempt, or one naming the wrong cluster, gets one uniform 401;
 // each is audited with its reason, and no token reaches a log or an audit row.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +11,7 @@ import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { anonymous, auditRow, signIn } from '../lib/session.mjs';
 import { startStack, waitFor } from '../lib/stack.mjs';
+import { execBounded } from '../lib/sync-child.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
 const TTL = 5;
@@ -21,7 +21,7 @@ const CA_SHA256 = 'ab'.repeat(32);
 // A fresh key pair, as the agent makes at first start: its public line.
 function newKey(dir, name) {
 	const file = path.join(dir, name);
-	execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@agent`, '-f', file]);
+	execBounded('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@agent`, '-f', file]);
 	return fs.readFileSync(`${file}.pub`, 'utf8').trim();
 }
 
@@ -89,7 +89,7 @@ describe(`agent registration through ${chooseServer()}`, () => {
 		const row = await auditRow(admin, 'verb=agent_register&outcome=success');
 		assert.equal(row.actor.sub, 'agent:edge');
 		assert.equal(row.cluster, 'edge');
-		const fp = execFileSync('ssh-keygen', ['-lf', '-'], { input: key }).toString().split(' ')[1];
+		const fp = execBounded('ssh-keygen', ['-lf', '-'], { input: key }).toString().split(' ')[1];
 		assert.equal(row.extra.fingerprint, fp);
 
 		const again = await register({ token: t.token, cluster: 'edge', publicKey: newKey(keys, 'edge2') });
@@ -116,7 +116,7 @@ describe(`agent registration through ${chooseServer()}`, () => {
 	it('refuses a forged key (an ECDSA blob declared as Ed25519) and another cluster\'s key', async () => {
 		const t = await mint('edge-b');
 		const ecdsa = path.join(keys, 'ec');
-		execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', ecdsa]);
+		execBounded('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', ecdsa]);
 		const blob = fs.readFileSync(`${ecdsa}.pub`, 'utf8').split(' ')[1];
 		const forged = await register({ token: t.token, cluster: 'edge-b', publicKey: `ssh-ed25519 ${blob}` });
 		assert.equal(forged.status, 401);

@@ -7,7 +7,7 @@
 // the restarted agent serves the next shell within 30 s; a cluster removed from the config
 // refuses its agent at the next connect.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +16,7 @@ import { after, before, describe, it } from '../lib/bounded-test.mjs';
 import { EDGE_CLUSTER, startEdge, tunnelStatus, mintToken } from '../lib/edge.mjs';
 import { anonymous, auditRow, signIn } from '../lib/session.mjs';
 import { BUILD_DIR, NODES, startStack, waitFor } from '../lib/stack.mjs';
+import { execBounded } from '../lib/sync-child.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 import { toYaml } from '../lib/yaml.mjs';
@@ -98,7 +99,7 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 	it('lets an agent reach nothing but its own port', async () => {
 		// edge-b registers (a fresh key), so it has a port of its own.
 		const keyDir = fs.mkdtempSync(path.join(stack.runDir, 'b-key-'));
-		execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(keyDir, 'id')]);
+		execBounded('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(keyDir, 'id')]);
 		const reg = await anonymous(stack, '/api/agents/register', { method: 'POST', json: {
 			token: await mintToken(admin, 'edge-b'), cluster: 'edge-b', apiToken: 'b-token', caSha256: 'cd'.repeat(32),
 			publicKey: fs.readFileSync(path.join(keyDir, 'id.pub'), 'utf8').trim(),
@@ -151,7 +152,7 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 		const oldKey = path.join(stack.runDir, 'old_id_ed25519');
 		fs.copyFileSync(path.join(state, 'id_ed25519'), oldKey);
 		fs.chmodSync(oldKey, 0o600);
-		const oldFp = execFileSync('ssh-keygen', ['-lf', path.join(state, 'id_ed25519.pub')]).toString().split(' ')[1];
+		const oldFp = execBounded('ssh-keygen', ['-lf', path.join(state, 'id_ed25519.pub')]).toString().split(' ')[1];
 		await edge.agent.stop();
 		fs.writeFileSync(edge.agent.files.token, await mintToken(admin));
 		edge.agent.start();
@@ -171,7 +172,7 @@ describe(`an agent cluster through ${chooseServer()}`, () => {
 
 	it('trusts only the pinned cluster CA: an agent forwarding elsewhere, or pinning another CA, is not believed', async () => {
 		const state = edge.agent.env.PERISCOPE_AGENT_STATE;
-		const fingerprint = () => execFileSync('ssh-keygen', ['-lf', path.join(state, 'id_ed25519.pub')]).toString().split(' ')[1];
+		const fingerprint = () => execBounded('ssh-keygen', ['-lf', path.join(state, 'id_ed25519.pub')]).toString().split(' ')[1];
 		const restart = async (change, what) => {
 			await edge.agent.stop();
 			// The old tunnel must be seen gone first: its sshd can still hold the forward for a

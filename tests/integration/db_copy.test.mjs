@@ -4,31 +4,31 @@
 // chain verifies there, identity sequences continue after the copied ids, a database in
 // use is not overwritten, and a tampered source is reported, not hidden.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startPostgres } from '../lib/postgres.mjs';
 import { signIn } from '../lib/session.mjs';
+import { execBounded, spawnBounded } from '../lib/sync-child.mjs';
 import { BUILD_DIR, startStack, waitFor, wsbridgeProcesses } from '../lib/stack.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { toYaml } from '../lib/yaml.mjs';
 
 function sqlite(file, query) {
-	const out = execFileSync('sqlite3', ['-json', file, query], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+	const out = execBounded('sqlite3', ['-json', file, query], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
 	return out ? JSON.parse(out) : [];
 }
 
 // One query's rows from PostgreSQL, as JSON (psql's unaligned output of json_agg).
 function psql(url, query) {
-	const out = execFileSync('psql', ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c',
+	const out = execBounded('psql', ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c',
 		`SELECT coalesce(json_agg(q), '[]') FROM (${query}) q`], { encoding: 'utf8', maxBuffer: 64 << 20 });
 	return JSON.parse(out);
 }
 
 function copy(configPath, source) {
-	const r = spawnSync(path.join(BUILD_DIR, 'dbtool/periscope-db'), ['--config', configPath, 'copy-from-sqlite', source], {
+	const r = spawnBounded(path.join(BUILD_DIR, 'dbtool/periscope-db'), ['--config', configPath, 'copy-from-sqlite', source], {
 		encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 120000,
 	});
 	return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -137,8 +137,8 @@ describe('periscope-db copy-from-sqlite', () => {
 		const tampered = path.join(runDir, 'tampered.db');
 		fs.copyFileSync(source, tampered);
 		const [{ id }] = sqlite(tampered, "SELECT min(id) AS id FROM audit_events WHERE verb = 'login'");
-		execFileSync('sqlite3', [tampered, `UPDATE audit_events SET outcome = 'failure' WHERE id = ${id}`]);
-		execFileSync('psql', ['-X', '-q', '-d', pg.url, '-c', 'CREATE DATABASE tampered']);
+		execBounded('sqlite3', [tampered, `UPDATE audit_events SET outcome = 'failure' WHERE id = ${id}`]);
+		execBounded('psql', ['-X', '-q', '-d', pg.url, '-c', 'CREATE DATABASE tampered']);
 		const otherConfig = path.join(runDir, 'periscope-tampered.yaml');
 		const config = fs.readFileSync(configPath, 'utf8').replace(pg.url, `${pg.url} dbname=tampered`);
 		assert.notEqual(config, fs.readFileSync(configPath, 'utf8'));

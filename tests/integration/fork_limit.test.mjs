@@ -2,7 +2,6 @@
 // over a cap an API client or the web UI reads periscope's JSON 429, never websocketd's
 // plain-text "429 Too Many Requests" with nothing to act on.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,6 +9,7 @@ import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { BUILD_DIR, startStack } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';
+import { execBounded } from '../lib/sync-child.mjs';
 import { Terminal } from '../lib/terminal.mjs';
 import { toYaml } from '../lib/yaml.mjs';
 
@@ -21,7 +21,7 @@ function printMaxforks(config) {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-maxforks-'));
 	try {
 		fs.writeFileSync(path.join(dir, 'periscope.yaml'), toYaml(config));
-		return execFileSync(FCGI, ['--config', path.join(dir, 'periscope.yaml'), '--print-maxforks'],
+		return execBounded(FCGI, ['--config', path.join(dir, 'periscope.yaml'), '--print-maxforks'],
 			{ encoding: 'utf8', env: { PATH: process.env.PATH } });
 	} finally {
 		fs.rmSync(dir, { recursive: true, force: true });

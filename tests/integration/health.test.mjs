@@ -4,7 +4,6 @@
 // /metrics is not on the public site, is on the metrics listener, and periscope.fcgi itself
 // refuses addresses outside metrics.allowedNetworks and scrapes without the bearer token.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +13,7 @@ import { fcgiRequest } from '../lib/fcgi-client.mjs';
 import { fetchWithin } from '../lib/deadline.mjs';
 import { startPostgres } from '../lib/postgres.mjs';
 import { startStack, waitFor } from '../lib/stack.mjs';
+import { execBounded } from '../lib/sync-child.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
 const EXPOSITION = 'text/plain; version=0.0.4; charset=utf-8';
@@ -30,8 +30,8 @@ async function get(url, headers = {}) {
 // mode 0444. Returns the function that undoes it.
 function makeReadOnly(file) {
 	if (process.getuid() === 0) {
-		execFileSync('chattr', ['+i', file]);
-		return () => execFileSync('chattr', ['-i', file]);
+		execBounded('chattr', ['+i', file]);
+		return () => execBounded('chattr', ['-i', file]);
 	}
 	fs.chmodSync(file, 0o444);
 	return () => fs.chmodSync(file, 0o600);

@@ -6,7 +6,7 @@
 //    a reader that stops reading to check the client's backpressure).
 import { test, before, after } from '../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { createHash } from 'node:crypto';
@@ -20,6 +20,7 @@ import { WebSocketServer } from 'ws';
 
 import { within } from '../lib/deadline.mjs';
 import { spawnOnFreePort } from '../lib/stack.mjs';
+import { execBounded } from '../lib/sync-child.mjs';
 
 const BUILD = path.resolve(process.env.PERISCOPE_BUILD_DIR ?? 'build');
 const PROBE = path.join(BUILD, 'tests/tools/ws-probe');
@@ -109,7 +110,7 @@ async function startWebsocketd(tls) {
 }
 
 function makeCertificates(dir) {
-  const openssl = (...a) => execFileSync('openssl', a, { cwd: dir, stdio: 'pipe' });
+  const openssl = (...a) => execBounded('openssl', a, { cwd: dir, stdio: 'pipe' });
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem',
     '-days', '2', '-subj', '/CN=periscope test CA', '-addext', 'basicConstraints=critical,CA:TRUE');
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr',

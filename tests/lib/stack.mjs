@@ -17,7 +17,7 @@
 // default 1): how many periscope.fcgi + websocketd sets (replicas "a", "b", ...) share the
 // database behind the one web server, which spreads the API and the terminals over them
 // (docs/deployment.md "N replicas"). Replica "a" also serves the agent tunnel.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -34,6 +34,7 @@ import { startIdp } from '../fakes/idp/server.mjs';
 import { startPostgres } from './postgres.mjs';
 import { nodeReaderRbac, provisionerRbac, tierBindings } from './cluster-rbac.mjs';
 import { within } from './deadline.mjs';
+import { execBounded } from './sync-child.mjs';
 import { makeCertificates } from './tls.mjs';
 import { apacheGateReplica, chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
 import { toYaml } from './yaml.mjs';
@@ -263,9 +264,7 @@ function makeTunnelHostKey(runDir) {
 	const dir = path.join(runDir, 'agent-ssh');
 	fs.mkdirSync(dir, { mode: 0o700 });
 	const key = path.join(dir, 'host_ed25519_key');
-	// A synchronous child blocks the event loop, and with it every deadline of the test: a
-	// bound of its own makes a stuck one an error that names it.
-	execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'periscope-tunnel', '-f', key], { timeout: 60000, stdio: ['ignore', 'pipe', 'inherit'] });
+	execBounded('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'periscope-tunnel', '-f', key], { stdio: ['ignore', 'pipe', 'inherit'] });
 	return key;
 }
 
@@ -504,8 +503,8 @@ export async function startStack(opts = {}) {
 				// (the authorizer and wsbridge), which the gate tests must reach.
 				// websocketd's fork limit from the caps, as dev/up and the systemd unit set it
 				// (shell/fork_limit.h): above them, so periscope's JSON 429 answers first.
-				maxforks = execFileSync(path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--print-maxforks'],
-					{ env, encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+				maxforks = execBounded(path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--print-maxforks'],
+					{ env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 				// Each replica: its periscope.fcgi and its websocketd (one bridge per terminal),
 				// told apart by PERISCOPE_REPLICA_ID (database.replicaId).
 				replicas = [];

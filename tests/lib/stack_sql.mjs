@@ -3,19 +3,18 @@
 // (stack.pg.url, trust authentication on its unix socket). Read as an operator would; the
 // answer's columns are separated by one space, rows by newlines, as `sqlite3 -separator ' '`
 // prints them.
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-// Each call is synchronous, so it blocks the event loop and every test deadline with it; its
-// own bound turns a client stuck on a lock into an error that names it.
-const BOUND = { timeout: 60000 };
+import { execBounded } from './sync-child.mjs';
+
+// Each call is synchronous (sync-child.mjs bounds it): a client stuck on a lock fails naming itself.
 
 export function stackSql(stack, sql) {
 	if (stack.db === 'postgres') {
-		return execFileSync('psql', ['-X', '-q', '-A', '-t', '-F', ' ', '-v', 'ON_ERROR_STOP=1', '-d', stack.pg.url, '-c', sql],
-			{ ...BOUND, encoding: 'utf8' }).trim();
+		return execBounded('psql', ['-X', '-q', '-A', '-t', '-F', ' ', '-v', 'ON_ERROR_STOP=1', '-d', stack.pg.url, '-c', sql],
+			{ encoding: 'utf8' }).trim();
 	}
-	return execFileSync('sqlite3', ['-separator', ' ', path.join(stack.runDir, 'periscope.db'), sql], { ...BOUND, encoding: 'utf8' }).trim();
+	return execBounded('sqlite3', ['-separator', ' ', path.join(stack.runDir, 'periscope.db'), sql], { encoding: 'utf8' }).trim();
 }
 
 // The rows of one SELECT as objects, whichever engine: `sqlite3 -json` on SQLite, json_agg
@@ -23,12 +22,12 @@ export function stackSql(stack, sql) {
 // itself.
 export function stackRows(stack, query) {
 	if (stack.db === 'postgres') {
-		const out = execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', stack.pg.url,
-			'-c', `SELECT coalesce(json_agg(q), '[]'::json) FROM (${query}) AS q`], { ...BOUND, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+		const out = execBounded('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', stack.pg.url,
+			'-c', `SELECT coalesce(json_agg(q), '[]'::json) FROM (${query}) AS q`], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
 		return JSON.parse(out);
 	}
-	const out = execFileSync('sqlite3', ['-json', path.join(stack.runDir, 'periscope.db'), query],
-		{ ...BOUND, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+	const out = execBounded('sqlite3', ['-json', path.join(stack.runDir, 'periscope.db'), query],
+		{ encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
 	return out ? JSON.parse(out) : [];
 }
 
@@ -46,10 +45,10 @@ export function jsonValue(stack, column, key, { asInteger = false } = {}) {
 // psql reading it on standard input, stopping at the first error.
 export function stackExec(stack, sqlText) {
 	if (stack.db === 'postgres') {
-		execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', stack.pg.url],
-			{ ...BOUND, input: sqlText, encoding: 'utf8', maxBuffer: 64 << 20 });
+		execBounded('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', stack.pg.url],
+			{ input: sqlText, encoding: 'utf8', maxBuffer: 64 << 20 });
 		return;
 	}
-	execFileSync('sqlite3', ['-bail', path.join(stack.runDir, 'periscope.db')],
-		{ ...BOUND, input: sqlText, encoding: 'utf8', maxBuffer: 64 << 20 });
+	execBounded('sqlite3', ['-bail', path.join(stack.runDir, 'periscope.db')],
+		{ input: sqlText, encoding: 'utf8', maxBuffer: 64 << 20 });
 }

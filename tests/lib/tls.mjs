@@ -1,12 +1,12 @@
 // Certificates for the local stack's HTTPS: a throwaway CA and a server certificate for
 // 127.0.0.1 and localhost it signed, made with the openssl command line in the run dir.
 // Clients trust the CA (stack.ca), never "any certificate".
-import { execFileSync } from 'node:child_process';
+import { execBounded } from './sync-child.mjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 function openssl(args, cwd) {
-	execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 }); // bounded: a sync child blocks every deadline
+	execBounded('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
 // Writes tls/{ca.pem,server.pem,server.key} under dir; returns their paths and the CA text.

@@ -1,6 +1,6 @@
 // A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI at start.
 // kubectl sends its bearer token only over TLS, so the fake has to speak HTTPS.
-import { execFileSync } from 'node:child_process';
+import { execBounded } from '../../lib/sync-child.mjs';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +10,7 @@ const SERVER_NAMES = ['localhost', 'kubernetes', 'kubernetes.default', 'kubernet
   'kubernetes.default.svc.cluster.local'];
 
 function openssl(args, cwd) {
-  // Bounded: a synchronous child blocks the event loop and every test deadline with it.
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 });
+  execBounded('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 // Returns { dir, caFile, caPem, certPem, keyPem }. The caller removes dir when done.
