@@ -39,7 +39,8 @@ static void audit_login_failure(struct request *rq, const char *reason, const ch
 	struct audit_refusal r = { .verb = "login", .outcome = "failure", .code = code,
 				   .reason = reason, .actor_sub = sub, .client = client,
 				   .via = "callback", .request_id = rq->request_id,
-				   .route = rq->route };
+				   .route = rq->route,
+				   .window_s = rq->w->cfg->audit.refusal_window_s };
 
 	snprintf(code, sizeof code, "%.*s", (int)strcspn(reason, ":"), reason);
 	client_address(request_env(rq, "REMOTE_ADDR"), NULL, client, sizeof client);

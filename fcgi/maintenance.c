@@ -19,11 +19,6 @@
 #include "store/shell_control.h"
 #include "core/timeutil.h"
 
-/* A killed terminal's close row (reason "lost") and its cluster objects are due within a
- * minute of its death (docs/audit-api.md): a pass every 15 s leaves room for a slow
- * apiserver. The audit upkeep runs on its own interval. */
-#define SWEEP_INTERVAL_S 15
-
 /* The shared database as configured (database.url; SQLite's file is audit.dbPath), for the
  * passes over the live-session side, which is ported onto store/dbx.h: on PostgreSQL any
  * replica's pass closes the sessions of a replica that died (their lease expired). NULL
@@ -168,7 +163,7 @@ static void audit_minute(const struct config *cfg, long long *last_alarm_ms)
 		log_msg(LOG_ERROR, "maintenance", "%s", err);
 		return;
 	}
-	if (audit_refusal_flush_dbx(db, now_ms() / 1000) != 0)
+	if (audit_refusal_flush_dbx(db, now_ms() / 1000, cfg->audit.refusal_window_s) != 0)
 		log_msg(LOG_ERROR, "maintenance", "refusal counts not written: %s", dbx_errmsg(db));
 	if (budget <= 0 || audit_usage_get_dbx(db, &bytes, &rows) != 0 || bytes < budget) {
 		*last_alarm_ms = 0;
@@ -201,7 +196,7 @@ static void *maintenance_main(void *arg)
 		 * takes (a slow apiserver, the audit upkeep); the close rows of dead terminals
 		 * first, so that they wait for neither. */
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += SWEEP_INTERVAL_S;
+		until.tv_sec += m->cfg->database.sweep_interval_s;
 		pthread_mutex_unlock(&m->lock);
 		maintenance_reap(m);
 		if (now >= next_upkeep) {

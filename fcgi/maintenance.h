@@ -1,5 +1,7 @@
 /* Background upkeep of the database: audit retention (age, size, VACUUM) and expired
- * login sessions, once at start and then every audit.vacuumInterval; and every 15 s, the
+ * login sessions, once at start and then every audit.vacuumInterval; and every
+ * database.sweepInterval (15 s; at most 30 s, so that a killed terminal's close row and
+ * its cluster objects go within a minute of its death, with room for a slow apiserver), the
  * sweep of terminals whose process died: their close rows (reason "lost") and what
  * cluster-shell sessions left on their clusters, the summary rows of aggregated refusals,
  * and the audit budget's alarm. */

@@ -33,7 +33,7 @@ static void audit_refused(struct request *rq, const struct shell_target *t,
 		.actor_groups_json = groups, .cluster = t->cluster,
 		.cluster_label = metrics_cluster_label(rq->w->cfg, t->cluster), .target = t->node,
 		.client = client, .via = "authorizer", .request_id = rq->request_id,
-		.route = rq->route,
+		.route = rq->route, .window_s = rq->w->cfg->audit.refusal_window_s,
 	};
 
 	client_address(request_env(rq, "REMOTE_ADDR"), NULL, client, sizeof client);

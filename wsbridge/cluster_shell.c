@@ -551,11 +551,15 @@ static int cs_on_events(struct session *s, struct pollfd *fds, int n)
 {
 	struct cluster_shell *cs = s->backend;
 	struct ws_close_info info;
+	bool ready;
 
 	if (n < 1)
 		return 0;
-	if ((fds[0].revents || ws_client_has_buffered_input(cs->exec)) &&
-	    ws_client_on_ready(cs->exec, fds[0].revents) < 0 && !ws_client_closed(cs->exec)) {
+	ready = fds[0].revents || ws_client_has_buffered_input(cs->exec);
+	/* Without events, the keystrokes this pass read from the browser leave now rather than
+	 * after one more poll() for POLLOUT (a wake-up in every keystroke's round trip). */
+	if ((ready ? ws_client_on_ready(cs->exec, fds[0].revents) : ws_client_flush(cs->exec)) < 0 &&
+	    !ws_client_closed(cs->exec)) {
 		ws_client_close_info(cs->exec, &info);
 		if (agent_tunnel_dropped(s)) {
 			session_set_exit(s, "agent_disconnected", -1);

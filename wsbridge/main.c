@@ -82,7 +82,7 @@ static void audit_refused(struct session *s, bool signed_in, const struct gate_a
 		.actor_email = signed_in ? s->id.email : NULL, .actor_groups_json = groups,
 		.cluster = s->target.cluster, .cluster_label = metrics_cluster_label(s->cfg, s->target.cluster),
 		.target = s->target.node, .client = client,
-		.via = "wsbridge",
+		.via = "wsbridge", .window_s = s->cfg->audit.refusal_window_s,
 	};
 
 	client_address(getenv("REMOTE_ADDR"), getenv("HTTP_X_FORWARDED_FOR"), client, sizeof client);

@@ -495,6 +495,12 @@ static int ns_on_events(struct session *s, struct pollfd *fds, int n)
 	}
 	if (drain(ns) != 0)
 		return s->fail_code ? -1 : 1;
+	/* The acks drain() queued and the keystrokes this pass read from the browser leave now
+	 * rather than after one more poll() for POLLOUT (a keystroke's round trip waited for it). */
+	if (ws_client_flush(ns->ws) < 0 && !ws_client_closed(ns->ws)) {
+		ws_client_close_info(ns->ws, &info);
+		return channel_dropped(ns, info.error ? info.error : "connection lost");
+	}
 	if (ws_client_closed(ns->ws)) {
 		ws_client_close_info(ns->ws, &info);
 		return channel_dropped(ns, info.error ? info.error : "closed without channel_closed");

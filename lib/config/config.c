@@ -229,6 +229,8 @@ int cfg_set_defaults(struct cfg_loader *ld)
 	c->audit.retention_days = 30;
 	c->audit.max_size_mb = 1024;
 	c->audit.vacuum_interval_s = 24 * 3600;
+	c->audit.refusal_window_s = 60; /* store/audit_refusal.h AUDIT_REFUSAL_WINDOW_S */
+	c->database.sweep_interval_s = 15;
 	c->recording.enabled = true;
 	c->recording.max_bytes = 64LL << 20;
 	c->recording.input = false;

@@ -64,6 +64,8 @@ struct audit_config {
 	int retention_days;         /* 30; 0 disables */
 	int max_size_mb;            /* 1024; 0 disables */
 	int vacuum_interval_s;      /* 86400 */
+	int refusal_window_s;       /* audit.refusalWindow: repeats of a refusal per window are
+	                             * counted, not written (store/audit_refusal.h); 60, 5 to 3600 */
 };
 
 /* Where the shared state lives (lib/store/dbx.h): database.url, parsed at load. */
@@ -77,6 +79,9 @@ struct database_config {
 	char *replica_id;           /* database.replicaId: this replica's name in the leases of
 	                             * its live terminals (store/replica.h); "" at load = the
 	                             * host name and the start of /etc/machine-id */
+	int sweep_interval_s;       /* database.sweepInterval: periscope.fcgi's maintenance pass
+	                             * (close rows of dead terminals, their cluster objects, the
+	                             * summaries of refusal windows); 15, at most 60 */
 	enum database_engine engine;
 	/* SQLITE: audit.db_path is the file. POSTGRES: url is the libpq connection string or
 	 * postgres:// URI, which holds no password. */

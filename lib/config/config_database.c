@@ -151,6 +151,21 @@ static int default_replica_id(struct cfg_loader *ld)
 	return 0;
 }
 
+/* The longest database.sweepInterval: a killed terminal's close row and its cluster objects
+ * are due within a minute of its death (docs/audit-api.md), which leaves a pass at most
+ * half of it, the other half for a slow apiserver. */
+#define SWEEP_INTERVAL_MAX_S 30
+
+static int check_sweep_interval(struct cfg_loader *ld)
+{
+	int s = ld->cfg->database.sweep_interval_s;
+
+	if (s >= 1 && s <= SWEEP_INTERVAL_MAX_S)
+		return 0;
+	cfg_fail_key(ld, "database.sweepInterval", "expected 1s to %ds, got %ds", SWEEP_INTERVAL_MAX_S, s);
+	return -1;
+}
+
 /* database.replicaId (docs/configuration.md "database"): given, it must be a short name;
  * absent, one is made from the host. */
 static int check_replica_id(struct cfg_loader *ld)
@@ -189,7 +204,7 @@ int cfg_validate_database(struct cfg_loader *ld)
 		cfg_fail_key(ld, "database.password", "expected no password for a SQLite database");
 		return -1;
 	}
-	if (check_replica_id(ld) != 0)
+	if (check_replica_id(ld) != 0 || check_sweep_interval(ld) != 0)
 		return -1;
 	return cfg_resolve_secret(ld, "database.password", "database password", &d->password);
 }

@@ -32,10 +32,12 @@ const struct cfg_env_var cfg_env_vars[] = {
 	E("PERISCOPE_AUDIT_RETENTION_DAYS", "audit.retentionDays", CFG_NONNEG_INT, audit.retention_days),
 	E("PERISCOPE_AUDIT_MAX_SIZE_MB", "audit.maxSizeMB", CFG_NONNEG_INT, audit.max_size_mb),
 	E("PERISCOPE_AUDIT_VACUUM_INTERVAL", "audit.vacuumInterval", CFG_POS_DURATION, audit.vacuum_interval_s),
+	E("PERISCOPE_AUDIT_REFUSAL_WINDOW", "audit.refusalWindow", CFG_POS_DURATION, audit.refusal_window_s),
 
 	E("PERISCOPE_DATABASE_URL", "database.url", CFG_STRING, database.url),
 	E("PERISCOPE_DATABASE_PASSWORD", "database.password", CFG_STRING, database.password),
 	E("PERISCOPE_REPLICA_ID", "database.replicaId", CFG_STRING, database.replica_id),
+	E("PERISCOPE_SWEEP_INTERVAL", "database.sweepInterval", CFG_POS_DURATION, database.sweep_interval_s),
 
 	E("PERISCOPE_RECORDING_ENABLED", "recording.enabled", CFG_BOOL, recording.enabled),
 	E("PERISCOPE_RECORDING_DIR", "recording.dir", CFG_STRING, recording.dir),

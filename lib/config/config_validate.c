@@ -320,6 +320,23 @@ static int validate_recording(struct cfg_loader *ld)
 	return 0;
 }
 
+/* audit.refusalWindow: the rows of repeated refusals are at most two per actor, verb, code
+ * and window (store/audit_refusal.h). Below 5 s that bound no longer holds a flood; above an
+ * hour a summary row comes too late to alert on. */
+#define REFUSAL_WINDOW_MIN_S 5
+#define REFUSAL_WINDOW_MAX_S 3600
+
+static int validate_audit(struct cfg_loader *ld)
+{
+	int w = ld->cfg->audit.refusal_window_s;
+
+	if (w >= REFUSAL_WINDOW_MIN_S && w <= REFUSAL_WINDOW_MAX_S)
+		return 0;
+	cfg_fail_key(ld, "audit.refusalWindow", "expected %ds to %ds, got %ds", REFUSAL_WINDOW_MIN_S,
+		     REFUSAL_WINDOW_MAX_S, w);
+	return -1;
+}
+
 /* server.wsbridgeLog: where periscope-wsbridge writes its log lines (core/log.h). */
 static int validate_wsbridge_log(struct cfg_loader *ld)
 {
@@ -408,7 +425,8 @@ int cfg_validate(struct cfg_loader *ld)
 			       &c->oidc.client_secret) != 0 ||
 	    cfg_resolve_secret(ld, "metrics.bearerToken", "bearer token",
 			       &c->metrics.bearer_token) != 0 ||
-	    validate_metrics(ld) != 0 || validate_wsbridge_log(ld) != 0 || derive_defaults(ld) != 0 ||
+	    validate_metrics(ld) != 0 || validate_wsbridge_log(ld) != 0 || validate_audit(ld) != 0 ||
+	    derive_defaults(ld) != 0 ||
 	    cfg_validate_database(ld) != 0 ||
 	    validate_recording(ld) != 0 ||
 	    validate_eks(ld) != 0 || validate_agents(ld) != 0)

@@ -87,12 +87,14 @@ SCHEMA(audit_schema,
        F("dbPath", CFG_STRING, audit.db_path),
        F("retentionDays", CFG_NONNEG_INT, audit.retention_days),
        F("maxSizeMB", CFG_NONNEG_INT, audit.max_size_mb),
-       F("vacuumInterval", CFG_POS_DURATION, audit.vacuum_interval_s));
+       F("vacuumInterval", CFG_POS_DURATION, audit.vacuum_interval_s),
+       F("refusalWindow", CFG_POS_DURATION, audit.refusal_window_s));
 
 SCHEMA(database_schema,
        F("url", CFG_STRING, database.url),
        F("password", CFG_STRING, database.password),
-       F("replicaId", CFG_STRING, database.replica_id));
+       F("replicaId", CFG_STRING, database.replica_id),
+       F("sweepInterval", CFG_POS_DURATION, database.sweep_interval_s));
 
 SCHEMA(recording_schema,
        F("enabled", CFG_BOOL, recording.enabled),

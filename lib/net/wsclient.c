@@ -772,9 +772,30 @@ static int flush_out(struct ws_client *c)
 	return 0;
 }
 
+/* wslay's control frames join the out buffer, which goes to the socket as far as it takes
+ * it. 0, or -1 with the error set and the connection failed. */
+static int send_queued(struct ws_client *c)
+{
+	bool had_error = c->error[0] != '\0';
+	int r = wslay_event_want_write(c->ws) ? wslay_event_send(c->ws) : 0;
+
+	if (r == 0 && flush_out(c) == 0)
+		return 0;
+	/* The peer may drop TCP right after its close frame (kubelet, 1.32 apiserver):
+	 * failing to echo it is the normal end, not an error. */
+	if (wslay_event_get_close_received(c->ws)) {
+		c->eof = true;
+		if (!had_error)
+			c->error[0] = '\0';
+		return 0;
+	}
+	set_error(c, "WebSocket send failed (wslay error %d)", r);
+	c->failed = true;
+	return -1;
+}
+
 int ws_client_on_ready(struct ws_client *c, short revents)
 {
-	bool had_error;
 	int r;
 
 	if (!c->ws || c->failed)
@@ -793,21 +814,16 @@ int ws_client_on_ready(struct ws_client *c, short revents)
 	}
 	if (c->eof)
 		return 0;
-	had_error = c->error[0] != '\0';
-	r = wslay_event_want_write(c->ws) ? wslay_event_send(c->ws) : 0;
-	if (r == 0 && flush_out(c) == 0)
+	return send_queued(c);
+}
+
+int ws_client_flush(struct ws_client *c)
+{
+	if (!c->ws || c->failed)
+		return -1;
+	if (ws_client_closed(c) || c->eof || (!wslay_event_want_write(c->ws) && out_pending(c) == 0))
 		return 0;
-	/* The peer may drop TCP right after its close frame (kubelet, 1.32 apiserver):
-	 * failing to echo it is the normal end, not an error. */
-	if (wslay_event_get_close_received(c->ws)) {
-		c->eof = true;
-		if (!had_error)
-			c->error[0] = '\0';
-		return 0;
-	}
-	set_error(c, "WebSocket send failed (wslay error %d)", r);
-	c->failed = true;
-	return -1;
+	return send_queued(c);
 }
 
 /* Data messages are framed here, straight into the out buffer (ws_frame.h), not queued in

@@ -103,6 +103,11 @@ bool ws_client_has_buffered_input(const struct ws_client *c);
  * on_message. Call it after every poll(), with that poll's revents. Returns 0, or -1 when
  * the connection failed (ws_client_close_info().error says why). */
 int ws_client_on_ready(struct ws_client *c, short revents);
+/* Writes what is queued (messages, wslay's pongs and pings) as far as the socket takes it
+ * now, without reading: for a caller that queued a message outside the pass after poll(),
+ * which would otherwise leave only after one more poll() (a keystroke's round trip pays
+ * that wake-up). 0 (the rest, if any, waits for POLLOUT), or -1 as ws_client_on_ready. */
+int ws_client_flush(struct ws_client *c);
 
 /* Backpressure towards the server: while paused, nothing is read (so TCP pushes back). */
 void ws_client_pause_reading(struct ws_client *c, bool paused);

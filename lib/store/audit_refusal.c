@@ -9,9 +9,14 @@
 #include "store/db.h"
 #include "store/dbx.h"
 
-static long long window_of(long long now_s)
+static int window_length(int window_s)
 {
-	return now_s - now_s % AUDIT_REFUSAL_WINDOW_S;
+	return window_s > 0 ? window_s : AUDIT_REFUSAL_WINDOW_S;
+}
+
+static long long window_of(long long now_s, int window_s)
+{
+	return now_s - now_s % window_length(window_s);
 }
 
 /* On PostgreSQL, refusals on every replica take turns: each reads a window, then counts in
@@ -32,7 +37,7 @@ static int begin_locked(struct dbx *db)
 
 /* The summary rows of the windows that started before `before`, then the windows go. Inside
  * the caller's write transaction. */
-static int flush_locked(struct dbx *db, long long before)
+static int flush_locked(struct dbx *db, long long before, int window_s)
 {
 	static const char select_sql[] =
 		"SELECT actor_sub, verb, code, outcome, window_start, first_id, cluster, count"
@@ -51,7 +56,7 @@ static int flush_locked(struct dbx *db, long long before)
 					  (json_int_t)dbx_column_int64(st, 7), "first_id",
 					  (json_int_t)dbx_column_int64(st, 5), "window_start",
 					  (json_int_t)start, "window_end",
-					  (json_int_t)(start + AUDIT_REFUSAL_WINDOW_S), "aggregated", 1);
+					  (json_int_t)(start + window_length(window_s)), "aggregated", 1);
 		struct audit_event ev = {
 			.actor_sub = dbx_column_text(st, 0),
 			.verb = dbx_column_text(st, 1),
@@ -120,7 +125,7 @@ static json_t *first_extra(const struct audit_refusal *r)
 	return extra;
 }
 
-/* Each refusal once, whether it got a row or was counted in its minute's window. */
+/* Each refusal once, whether it got a row or was counted in its window. */
 static int count_metric(struct dbx *db, const struct audit_refusal *r, const char *outcome)
 {
 	char *labels = NULL;
@@ -146,13 +151,13 @@ int audit_refusal_record_dbx(struct dbx *db, const struct audit_refusal *r, long
 {
 	const char *actor = r->actor_sub && *r->actor_sub ? r->actor_sub : "anonymous";
 	const char *outcome = r->outcome ? r->outcome : "denied";
-	long long window = window_of(now_s), id = 0;
+	long long window = window_of(now_s, r->window_s), id = 0;
 	json_t *extra = NULL;
 	int counted, rc = -1;
 
 	if (!db || begin_locked(db) != 0)
 		return -1;
-	if (flush_locked(db, window) != 0 || count_metric(db, r, outcome) != 0 ||
+	if (flush_locked(db, window, r->window_s) != 0 || count_metric(db, r, outcome) != 0 ||
 	    (counted = count_repeat(db, r, actor, window)) < 0)
 		goto done;
 	if (counted == 1) {
@@ -191,9 +196,9 @@ int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long n
 	return audit_refusal_record_dbx(&x, r, now_s);
 }
 
-int audit_refusal_flush_dbx(struct dbx *db, long long now_s)
+int audit_refusal_flush_dbx(struct dbx *db, long long now_s, int window_s)
 {
-	long long window = window_of(now_s);
+	long long window = window_of(now_s, window_s);
 	struct dbx_stmt *st = NULL;
 	long long pending = 0;
 
@@ -211,17 +216,17 @@ int audit_refusal_flush_dbx(struct dbx *db, long long now_s)
 		return 0;
 	if (begin_locked(db) != 0)
 		return -1;
-	if (flush_locked(db, window) != 0 || dbx_commit(db) != 0) {
+	if (flush_locked(db, window, window_s) != 0 || dbx_commit(db) != 0) {
 		dbx_rollback(db);
 		return -1;
 	}
 	return 0;
 }
 
-int audit_refusal_flush(sqlite3 *db, long long now_s)
+int audit_refusal_flush(sqlite3 *db, long long now_s, int window_s)
 {
 	struct dbx x;
 
 	dbx_borrow_sqlite(&x, db);
-	return audit_refusal_flush_dbx(&x, now_s);
+	return audit_refusal_flush_dbx(&x, now_s, window_s);
 }

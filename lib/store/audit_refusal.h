@@ -4,17 +4,21 @@
  * address and who refused ("via").
  *
  * Anyone can be refused as often as they like, so repeats are aggregated: per actor (or
- * "anonymous"), verb and code, the first refusal of each minute writes its row at once
- * (extra.count 1); the later ones of that minute are counted in audit_refusal_windows;
- * after the minute, one summary row (extra.aggregated true, extra.count = all of that
- * minute's refusals, extra.first_id = the first row) is written by the next refusal or by
- * periscope.fcgi's minute sweep. At most two rows per actor, verb, code and minute, and
- * audit rows stay append-only for the hash chain (store/audit_chain.h). */
+ * "anonymous"), verb and code, the first refusal of each window (audit.refusalWindow, a
+ * minute by default; windows start at the multiples of its length in unix time) writes its
+ * row at once (extra.count 1); the later ones of that window are counted in
+ * audit_refusal_windows; after the window, one summary row (extra.aggregated true,
+ * extra.count = all of that window's refusals, extra.first_id = the first row) is written by
+ * the next refusal or by periscope.fcgi's sweep (database.sweepInterval). At most two rows
+ * per actor, verb, code and window, and audit rows stay append-only for the hash chain
+ * (store/audit_chain.h). Every process that writes refusals (periscope.fcgi, the bridges)
+ * reads the same configuration, so all count in windows of one length. */
 #ifndef PERISCOPE_AUDIT_REFUSAL_H
 #define PERISCOPE_AUDIT_REFUSAL_H
 
 #include <sqlite3.h>
 
+/* audit.refusalWindow's default. */
 #define AUDIT_REFUSAL_WINDOW_S 60
 
 struct audit_refusal {
@@ -36,21 +40,23 @@ struct audit_refusal {
 	const char *via;                /* authorizer | wsbridge | callback */
 	const char *request_id;
 	const char *route;
+	int window_s;                   /* audit.refusalWindow; 0 = AUDIT_REFUSAL_WINDOW_S */
 };
 
-/* Writes the refusal's row, or counts it in its minute. Either way, in the same
+/* Writes the refusal's row, or counts it in its window. Either way, in the same
  * transaction, every refusal is added to the metrics (periscope_shell_refusals_total by
  * kind, cluster_label and code; failed sign-ins to periscope_signins_total{outcome}).
  * 1 a row was written, 0 counted, -1 error (logged by audit_write when the row failed). */
 int audit_refusal_record(sqlite3 *db, const struct audit_refusal *r, long long now_s);
-/* Writes the summary rows of the minutes over by now_s and forgets them. 0 or -1. */
-int audit_refusal_flush(sqlite3 *db, long long now_s);
+/* Writes the summary rows of the windows (window_s long, 0 = AUDIT_REFUSAL_WINDOW_S) over
+ * by now_s and forgets them. 0 or -1. */
+int audit_refusal_flush(sqlite3 *db, long long now_s, int window_s);
 
 /* The same on either engine (store/dbx.h). On PostgreSQL each runs under a transaction-level
  * advisory lock, so that refusals on several replicas count in one window and its summary
  * row is written once. */
 struct dbx;
 int audit_refusal_record_dbx(struct dbx *db, const struct audit_refusal *r, long long now_s);
-int audit_refusal_flush_dbx(struct dbx *db, long long now_s);
+int audit_refusal_flush_dbx(struct dbx *db, long long now_s, int window_s);
 
 #endif

@@ -327,6 +327,32 @@ test('websocketd over wss:// with a pinned CA (Go offers h2; we stay on HTTP/1.1
   assert.equal(closedEvent(r).code_received, 1000);
 });
 
+// The bridge queues a keystroke after its poll() and hands it over with ws_client_flush in
+// the same pass (wsbridge's backends): the message must be with the kernel then, without
+// another poll() or ws_client_on_ready, in plain and TLS (a GnuTLS record) alike.
+async function flushWhileHeld(url, extra = []) {
+  const p = probe(['--hold', ...extra, url]);
+  await p.wait('open', ofKind('open'));
+  p.send('first key');
+  const first = await p.wait('first flush', ofKind('flushed'));
+  p.send('second key');
+  await p.wait('second flush', (e) => e.event === 'flushed' && e !== first);
+  p.end();
+  const r = await p.done();
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.events.filter(ofKind('flushed')).map((e) => [e.rc, e.pending]), [[0, 0], [0, 0]]);
+  // Read only after stdin ended: the echoes of what the flushes alone had sent.
+  assert.deepEqual(r.events.filter(ofKind('message')).map((e) => e.data), ['first key', 'second key']);
+}
+
+test('ws_client_flush hands a queued message to the kernel without a poll (ws://)', async () => {
+  await flushWhileHeld(`ws://127.0.0.1:${await startWebsocketd(false)}/`);
+});
+
+test('ws_client_flush hands a queued message to the kernel without a poll (wss://)', async () => {
+  await flushWhileHeld(`wss://127.0.0.1:${await startWebsocketd(true)}/`, ['--ca', path.join(tmp, 'ca.pem')]);
+});
+
 test('wss:// to a server the system store does not trust fails before any byte of WebSocket', async () => {
   const port = await startWebsocketd(true);
   const p = probe([`wss://127.0.0.1:${port}/`]);

@@ -17,6 +17,8 @@
 // default 1): how many periscope.fcgi + websocketd sets (replicas "a", "b", ...) share the
 // database behind the one web server, which spreads the API and the terminals over them
 // (docs/deployment.md "N replicas"). Replica "a" also serves the agent tunnel.
+// opts.terminalProgram: what websocketd runs per terminal instead of periscope-wsbridge
+// (for dev/bench's anchor: websocketd sending pre-framed output through the same path).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -522,7 +524,7 @@ export async function startStack(opts = {}) {
 						'--address=127.0.0.1', `--port=${r.wsPort}`, `--maxforks=${maxforks}`, '--closems=5000',
 						...(opts.websocketdOrigin === false ? [] : [`--origin=${url}`]),
 						`--passenv=PATH,PERISCOPE_CONFIG,PERISCOPE_REPLICA_ID,ASAN_OPTIONS,UBSAN_OPTIONS,${SERVER_IDENTITY_ENV}${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
-						'--loglevel=access', path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
+						'--loglevel=access', opts.terminalProgram ?? path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
 					], { env: renv, runDir });
 					procs.push(ws);
 					await listening(ws, r.wsPort, runDir, marks);

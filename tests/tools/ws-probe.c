@@ -5,12 +5,16 @@
  *   ws-probe [--ca FILE] [--header 'N: v']... [--protocol P]... [--k8s] [--resize CxR]
  *            [--max-message N] [--max-pending N] [--timeout-ms N] [--ping-ms N]
  *            [--read-timeout-ms N]
- *            [--flood BYTES] URL
+ *            [--flood BYTES] [--hold] URL
  *   ws-probe --exec NS/POD --command ARG... [--container C] [--tty] [options] SERVER
  *            (builds the pods/exec URL from SERVER with lib/k8s_exec_url; implies --k8s)
  *
- * Events: open, message, k8s, queue_full, flood_done, drained, http_error, connect_error,
- * status, closed. Exit status 0 when the connection ended cleanly, 1 otherwise. */
+ * --hold: while stdin is open the socket is left alone (no poll, no ws_client_on_ready);
+ * each line is queued and handed over by ws_client_flush alone, then "flushed" says what
+ * is still pending. Once stdin ends the probe reads and closes as usual.
+ *
+ * Events: open, message, k8s, queue_full, flood_done, drained, flushed, http_error,
+ * connect_error, status, closed. Exit status 0 when the connection ended cleanly, 1 otherwise. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -40,6 +44,7 @@ struct probe {
 	struct buf frame;      /* reused for encoding outgoing k8s messages */
 	struct buf line;       /* stdin bytes not yet terminated by a newline */
 	bool stdin_eof;
+	bool hold;             /* --hold: the socket only through ws_client_flush until stdin ends */
 	size_t flood_left, flood_total;
 	bool flood_reported, drained_reported, queue_full_reported;
 };
@@ -111,6 +116,15 @@ static int send_line(struct probe *p, const char *data, size_t len)
 	return ws_client_send(p->ws, WS_OPCODE_BINARY, p->frame.data, p->frame.len);
 }
 
+/* --hold: the line just queued goes to the kernel by ws_client_flush alone. */
+static void report_flush(struct probe *p)
+{
+	int rc = ws_client_flush(p->ws);
+
+	emit(json_pack("{s:s,s:i,s:I}", "event", "flushed", "rc", rc, "pending",
+		       (json_int_t)ws_client_pending_output(p->ws)));
+}
+
 static void on_stdin_eof(struct probe *p)
 {
 	p->stdin_eof = true;
@@ -149,6 +163,8 @@ static void read_stdin(struct probe *p)
 
 		if (send_line(p, p->line.data, keep) != 0)
 			fprintf(stderr, "ws-probe: could not queue a line\n");
+		else if (p->hold)
+			report_flush(p);
 		memmove(p->line.data, p->line.data + consumed, p->line.len - consumed);
 		p->line.len -= consumed;
 	}
@@ -266,6 +282,15 @@ static int run(struct probe *p)
 
 		long long next = ws_client_next_keepalive(p->ws, now);
 
+		if (p->hold && !p->stdin_eof) {
+			if (poll(fds, 1, -1) < 0 && errno != EINTR) {
+				perror("ws-probe: poll");
+				return -1;
+			}
+			if (fds[0].revents)
+				read_stdin(p);
+			continue;
+		}
 		if (next >= 0)
 			timeout = next > now ? (int)(next - now) : 0;
 		if (ws_client_has_buffered_input(p->ws))
@@ -290,7 +315,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: ws-probe [--ca FILE] [--header 'N: v']... [--protocol P]... "
 			"[--k8s] [--resize CxR] [--max-message N] [--max-pending N] "
-			"[--timeout-ms N] [--ping-ms N] [--flood BYTES] URL\n");
+			"[--timeout-ms N] [--ping-ms N] [--flood BYTES] [--hold] URL\n");
 }
 
 int main(int argc, char **argv)
@@ -311,6 +336,7 @@ int main(int argc, char **argv)
 		{ "command", required_argument, NULL, 'C' },
 		{ "container", required_argument, NULL, 'n' },
 		{ "tty", no_argument, NULL, 'T' },
+		{ "hold", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *headers[MAX_LIST + 1] = { 0 }, *protocols[MAX_LIST + 1] = { 0 };
@@ -354,6 +380,7 @@ int main(int argc, char **argv)
 		case 'C': if (ncommand < MAX_LIST) command[ncommand++] = optarg; break;
 		case 'n': exec.container = optarg; break;
 		case 'T': exec.tty = true; exec.stderr_ = false; break;
+		case 'h': p.hold = true; break;
 		default: usage(); return 2;
 		}
 	}

@@ -581,10 +581,10 @@ START_TEST(identical_refusals_make_a_bounded_number_of_rows)
 	json_decref(row);
 
 	/* Still the same minute: nothing to sum up yet. */
-	ck_assert_int_eq(audit_refusal_flush(db, minute + 59), 0);
+	ck_assert_int_eq(audit_refusal_flush(db, minute + 59, 60), 0);
 	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_events"), 2);
 	/* The minute is over: one summary for E_AUTH (10,000), none for bob's single refusal. */
-	ck_assert_int_eq(audit_refusal_flush(db, minute + 60), 0);
+	ck_assert_int_eq(audit_refusal_flush(db, minute + 60, 60), 0);
 	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_events"), 3);
 	ck_assert_int_eq(count_rows(db, "SELECT json_extract(extra, '$.count') FROM audit_events WHERE id = 3"), 10000);
 	ck_assert_int_eq(count_rows(db, "SELECT json_extract(extra, '$.first_id') FROM audit_events WHERE id = 3"), 1);
@@ -597,6 +597,39 @@ START_TEST(identical_refusals_make_a_bounded_number_of_rows)
 	ck_assert_int_eq(audit_refusal_record(db, &r, minute + 125), 1);
 	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_events"), 6);
 	ck_assert_int_eq(count_rows(db, "SELECT json_extract(extra, '$.count') FROM audit_events WHERE id = 5"), 2);
+	verify(db, &v);
+	ck_assert_msg(v.intact, "broken at %lld: %s", v.broken_id, v.problem);
+	remove_db(db);
+}
+END_TEST
+
+/* audit.refusalWindow shorter than the minute: the same bound per window of that length
+ * (windows start at its multiples), and the summary row says where the window ended. */
+START_TEST(a_configured_window_bounds_the_rows_per_window)
+{
+	sqlite3 *db = open_fresh();
+	struct audit_refusal r = refusal("carol", "E_ORIGIN");
+	long long start = 1800000010LL;   /* a multiple of 10, not of 60 */
+	struct audit_verify v;
+
+	r.window_s = 10;
+	ck_assert_int_eq(audit_refusal_record(db, &r, start + 1), 1);
+	ck_assert_int_eq(audit_refusal_record(db, &r, start + 5), 0);
+	ck_assert_int_eq(audit_refusal_record(db, &r, start + 9), 0);
+	/* Still inside the 10 s window: nothing to sum up. */
+	ck_assert_int_eq(audit_refusal_flush(db, start + 9, 10), 0);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_events"), 1);
+	/* Over at start + 10, though its minute is not. */
+	ck_assert_int_eq(audit_refusal_flush(db, start + 10, 10), 0);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_events"), 2);
+	ck_assert_int_eq(count_rows(db, "SELECT json_extract(extra, '$.count') FROM audit_events WHERE id = 2"), 3);
+	ck_assert_int_eq(count_rows(db, "SELECT json_extract(extra, '$.first_id') FROM audit_events WHERE id = 2"), 1);
+	ck_assert_int_eq(count_rows(db, "SELECT json_extract(extra, '$.window_start') FROM audit_events WHERE id = 2"), 1800000010);
+	ck_assert_int_eq(count_rows(db, "SELECT json_extract(extra, '$.window_end') FROM audit_events WHERE id = 2"), 1800000020);
+	/* The next window writes its first row again. */
+	ck_assert_int_eq(audit_refusal_record(db, &r, start + 11), 1);
+	ck_assert_int_eq(audit_refusal_record(db, &r, start + 19), 0);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM audit_events"), 3);
 	verify(db, &v);
 	ck_assert_msg(v.intact, "broken at %lld: %s", v.broken_id, v.problem);
 	remove_db(db);
@@ -646,6 +679,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, editing_one_row_names_that_row);
 	tcase_add_test(tc, concurrent_writers_never_fork_the_chain);
 	tcase_add_test(tc, identical_refusals_make_a_bounded_number_of_rows);
+	tcase_add_test(tc, a_configured_window_bounds_the_rows_per_window);
 	tcase_add_test(tc, client_address_trusts_only_our_own_proxy);
 	suite_add_tcase(s, tc);
 	return s;

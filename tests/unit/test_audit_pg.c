@@ -321,9 +321,9 @@ START_TEST(refusals_are_aggregated_per_minute)
 	ck_assert_int_eq(audit_refusal_record_dbx(f.db, &r, 6059), 0);
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events", 0), 1);
 	/* Nothing to sum up within the minute. */
-	ck_assert_int_eq(audit_refusal_flush_dbx(f.db, 6059), 0);
+	ck_assert_int_eq(audit_refusal_flush_dbx(f.db, 6059, 60), 0);
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events", 0), 1);
-	ck_assert_int_eq(audit_refusal_flush_dbx(f.db, 6060), 0);
+	ck_assert_int_eq(audit_refusal_flush_dbx(f.db, 6060, 60), 0);
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events", 0), 2);
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_refusal_windows", 0), 0);
 	summary = query_int(f.db, "SELECT max(id) FROM audit_events", 0);
@@ -339,7 +339,7 @@ START_TEST(refusals_are_aggregated_per_minute)
 					 " '{\"kind\":\"cluster_shell\",\"cluster\":\"prod\",\"code\":\"E_FORBIDDEN\"}'",
 				   0), 3);
 	/* A flush with nothing left is a no-op. */
-	ck_assert_int_eq(audit_refusal_flush_dbx(f.db, 7000), 0);
+	ck_assert_int_eq(audit_refusal_flush_dbx(f.db, 7000, 60), 0);
 	assert_intact(f.db, 2);
 	unit_dbx_close(&f);
 }
@@ -417,7 +417,7 @@ static void *flush_once(void *arg)
 		fprintf(stderr, "# flusher: %s\n", err);
 	pthread_barrier_wait(c->start);
 	if (db)
-		c->result = audit_refusal_flush_dbx(db, 24060);
+		c->result = audit_refusal_flush_dbx(db, 24060, 60);
 	dbx_close(db);
 	return NULL;
 }

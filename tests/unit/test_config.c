@@ -864,6 +864,68 @@ START_TEST(replica_id_is_checked_or_made_from_the_host)
 }
 END_TEST
 
+/* database.sweepInterval: how often periscope.fcgi's maintenance pass runs; 15 s unless
+ * given, from 1 s to 30 s (a killed terminal's close row is due within a minute). */
+START_TEST(sweep_interval_defaults_to_15s_and_is_bounded)
+{
+	char err[ERRLEN];
+	struct config *cfg;
+
+	set_required_oidc_env();
+	cfg = load_inline("audit:\n  dbPath: /srv/p.db\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->database.sweep_interval_s, 15);
+	config_free(cfg);
+
+	cfg = load_inline("database:\n  sweepInterval: 2s\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->database.sweep_interval_s, 2);
+	config_free(cfg);
+	setenv("PERISCOPE_SWEEP_INTERVAL", "30", 1);
+	cfg = load_inline("database:\n  sweepInterval: 2s\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->database.sweep_interval_s, 30);
+	config_free(cfg);
+	unsetenv("PERISCOPE_SWEEP_INTERVAL");
+
+	assert_contains(expect_inline_error("database:\n  sweepInterval: 31s\n", err),
+			"database.sweepInterval: expected 1s to 30s, got 31s");
+	assert_contains(expect_inline_error("database:\n  sweepInterval: 1m\n", err),
+			"database.sweepInterval: expected 1s to 30s, got 60s");
+	assert_contains(expect_inline_error("database:\n  sweepInterval: 0s\n", err),
+			"database.sweepInterval: expected a positive duration");
+}
+END_TEST
+
+/* audit.refusalWindow: a minute unless given, from 5 s to an hour. */
+START_TEST(refusal_window_defaults_to_a_minute_and_is_bounded)
+{
+	char err[ERRLEN];
+	struct config *cfg;
+
+	set_required_oidc_env();
+	cfg = load_inline("audit:\n  dbPath: /srv/p.db\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->audit.refusal_window_s, 60);
+	config_free(cfg);
+	cfg = load_inline("audit:\n  refusalWindow: 10s\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->audit.refusal_window_s, 10);
+	config_free(cfg);
+	setenv("PERISCOPE_AUDIT_REFUSAL_WINDOW", "1h", 1);
+	cfg = load_inline("audit:\n  refusalWindow: 10s\n", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->audit.refusal_window_s, 3600);
+	config_free(cfg);
+	unsetenv("PERISCOPE_AUDIT_REFUSAL_WINDOW");
+
+	assert_contains(expect_inline_error("audit:\n  refusalWindow: 4s\n", err),
+			"audit.refusalWindow: expected 5s to 3600s, got 4s");
+	assert_contains(expect_inline_error("audit:\n  refusalWindow: 1h1s\n", err),
+			"audit.refusalWindow: expected 5s to 3600s, got 3601s");
+}
+END_TEST
+
 START_TEST(database_url_picks_the_engine)
 {
 	char err[ERRLEN];
@@ -1302,6 +1364,8 @@ static Suite *config_suite(void)
 	tcase_add_test(load, helpers);
 	tcase_add_test(load, database_url_picks_the_engine);
 	tcase_add_test(load, replica_id_is_checked_or_made_from_the_host);
+	tcase_add_test(load, sweep_interval_defaults_to_15s_and_is_bounded);
+	tcase_add_test(load, refusal_window_defaults_to_a_minute_and_is_bounded);
 
 	tcase_add_test(env, env_table_matches_example_comments);
 	tcase_add_test(env, every_env_var_overrides_the_file);
