@@ -217,32 +217,13 @@ static void flush_pending(struct recording *r, long long now_mono)
 /* Keeps a whole event line in the ring, the oldest bytes giving way. */
 static void ring_put(struct recording *r, const char *data, size_t len)
 {
-	if (!r->ring) {
-		/* Only sessions past half the cap pay for the ring. */
-		r->ring = malloc(r->ring_cap);
-		if (!r->ring) {
-			errno = ENOMEM;
-			fail(r, "recording tail");
-			return;
-		}
+	/* Only sessions past half the cap make the ring's file. */
+	if (r->ring.fd < 0 && file_ring_open(&r->ring, r->dir, r->ring_cap) != 0) {
+		fail(r, "cannot create the recording's tail file");
+		return;
 	}
-	if (len > r->ring_cap) {
-		r->ring_dropped += (long long)(len - r->ring_cap);
-		data += len - r->ring_cap;
-		len = r->ring_cap;
-	}
-	for (size_t i = 0; i < len;) {
-		size_t room = r->ring_cap - r->ring_pos, n = len - i < room ? len - i : room;
-		memcpy(r->ring + r->ring_pos, data + i, n);
-		r->ring_pos = (r->ring_pos + n) % r->ring_cap;
-		i += n;
-	}
-	if (r->ring_len + len > r->ring_cap) {
-		r->ring_dropped += (long long)(r->ring_len + len - r->ring_cap);
-		r->ring_len = r->ring_cap;
-	} else {
-		r->ring_len += len;
-	}
+	if (file_ring_put(&r->ring, data, len) != 0)
+		fail(r, "cannot write the recording's tail file");
 }
 
 /* One formatted line (in r->line) to the head or, once the head is full, the ring. */
@@ -350,6 +331,7 @@ int recording_open(struct recording *r, const char *path, long long max_bytes, b
 
 	memset(r, 0, sizeof *r);
 	r->fd = -1;
+	r->ring.fd = -1;
 	buf_init(&r->line, LINE_MAX_BYTES);
 	buf_init(&r->pending, LINE_MAX_BYTES + RECORDING_FLUSH_BYTES);
 	if (max_bytes < RECORDING_MIN_BYTES)
@@ -361,12 +343,13 @@ int recording_open(struct recording *r, const char *path, long long max_bytes, b
 	r->start_mono = r->last_flush_mono = now_mono;
 	r->title = strdup(title ? title : "");
 	copy = strdup(path);
-	if (!r->title || !copy || gnutls_hash_init(&r->sha, GNUTLS_DIG_SHA256) != 0) {
+	r->dir = copy ? strdup(dirname(copy)) : NULL;
+	if (!r->title || !r->dir || gnutls_hash_init(&r->sha, GNUTLS_DIG_SHA256) != 0) {
 		r->sha = NULL;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (mkdir(dirname(copy), 0700) != 0 && errno != EEXIST) {
+	if (mkdir(r->dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create the recording directory: %s", strerror(errno));
 		goto fail;
 	}
@@ -448,25 +431,33 @@ void recording_tick(struct recording *r, long long now_mono)
 		flush_pending(r, now_mono);
 }
 
-/* The tail's first whole line: the ring's oldest bytes may start inside one. */
+/* The tail, after its marker when bytes were left out, copied from the ring's file a block
+ * at a time. Its first whole line: the ring's oldest bytes may start inside one. */
 static void write_tail(struct recording *r, long long *left_out)
 {
-	size_t start = (r->ring_pos + r->ring_cap - r->ring_len) % r->ring_cap, skip = 0;
-	unsigned char *lin = malloc(r->ring_len ? r->ring_len : 1);
+	char *block = malloc(FILE_RING_STAGE);
+	size_t skip = 0, off;
+	ssize_t n = 0;
 
-	if (!lin) {
+	if (!block) {
 		errno = ENOMEM;
 		fail(r, "recording tail");
 		return;
 	}
-	for (size_t i = 0; i < r->ring_len; i++)
-		lin[i] = r->ring[(start + i) % r->ring_cap];
-	if (r->ring_dropped) {
-		while (skip < r->ring_len && lin[skip] != '\n')
-			skip++;
-		if (skip < r->ring_len)
-			skip++;
-		*left_out = r->ring_dropped + (long long)skip;
+	if (r->ring.dropped) {
+		for (off = 0; (n = file_ring_read(&r->ring, off, block, FILE_RING_STAGE)) > 0; off += (size_t)n) {
+			char *nl = memchr(block, '\n', (size_t)n);
+
+			if (nl) {
+				skip = off + (size_t)(nl - block) + 1;
+				break;
+			}
+		}
+		if (n < 0)
+			goto failed;
+		if (!n)
+			skip = r->ring.len;
+		*left_out = r->ring.dropped + (long long)skip;
 		buf_reset(&r->line);
 		if (buf_printf(&r->line,
 			       "[%.6f, \"m\", \"recording cut: %lld bytes of events left out "
@@ -475,9 +466,17 @@ static void write_tail(struct recording *r, long long *left_out)
 			write_all(r, r->line.data, r->line.len);
 		buf_reset(&r->line);
 	}
-	if (r->fd >= 0 && r->ring_len > skip)
-		write_all(r, lin + skip, r->ring_len - skip);
-	free(lin);
+	for (off = skip; r->fd >= 0 && (n = file_ring_read(&r->ring, off, block, FILE_RING_STAGE)) > 0;
+	     off += (size_t)n)
+		if (write_all(r, block, (size_t)n) != 0)
+			break;
+	if (n < 0)
+		goto failed;
+	free(block);
+	return;
+failed:
+	fail(r, "cannot read the recording's tail file");
+	free(block);
 }
 
 void recording_close(struct recording *r, long long now_mono, json_t *extra)
@@ -502,8 +501,10 @@ void recording_close(struct recording *r, long long now_mono, json_t *extra)
 		}
 		flush_pending(r, now_mono);
 	}
-	if (r->fd >= 0 && r->cutting && r->ring_len)
+	if (r->fd >= 0 && r->cutting && r->ring.len)
 		write_tail(r, &left_out);
+	if (r->cutting)
+		file_ring_close(&r->ring); /* the ring's file exists only once cutting */
 	if (r->fd >= 0 && fsync(r->fd) != 0)
 		fail(r, "cannot sync the recording");
 	if (r->fd >= 0 && close(r->fd) != 0) {
@@ -536,8 +537,10 @@ void recording_free(struct recording *r)
 	r->fd = -1;
 	buf_free(&r->line);
 	buf_free(&r->pending);
-	free(r->ring);
-	r->ring = NULL;
+	if (r->cutting)
+		file_ring_close(&r->ring);
+	free(r->dir);
+	r->dir = NULL;
 	free(r->title);
 	r->title = NULL;
 	if (r->sha)

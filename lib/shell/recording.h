@@ -9,8 +9,10 @@
  * read) that replaces each maximal invalid subpart by U+FFFD.
  *
  * A cap (recording.maxBytes) keeps the head and the tail: events go to the file until it
- * holds half the cap; then into a ring of the other half in memory, written at close after
- * a marker event ("m") saying how much was left out. */
+ * holds half the cap; then into a ring of the other half, written at close after a marker
+ * event ("m") saying how much was left out. The ring is an unnamed temporary file beside the
+ * recording (shell/file_ring.h), not the bridge's memory: past the head, a session keeps
+ * 64 KiB of the tail in memory however long it runs. */
 #ifndef PERISCOPE_RECORDING_H
 #define PERISCOPE_RECORDING_H
 
@@ -22,6 +24,7 @@
 
 #include "config/config.h"
 #include "core/buf.h"
+#include "shell/file_ring.h"
 
 #define RECORDING_FLUSH_MS 1000
 #define RECORDING_FLUSH_BYTES (64u << 10)
@@ -44,9 +47,9 @@ struct recording {
 	long long head_cap, head_bytes;  /* bytes of the head (written or pending) */
 	double last_head_t;              /* time of the last event of the head */
 	bool cutting;                    /* the head is full: events go to the ring */
-	unsigned char *ring;
-	size_t ring_cap, ring_len, ring_pos; /* ring_len bytes end before ring_pos */
-	long long ring_dropped;          /* bytes that fell out of the ring */
+	char *dir;                       /* the recording's directory: the ring's file goes there */
+	size_t ring_cap;                 /* the other half of the cap, less the marker's room */
+	struct file_ring ring;           /* the tail; fd -1 until the head is full */
 	long long file_bytes;            /* written to the file */
 	gnutls_hash_hd_t sha;            /* SHA-256 of everything written */
 	char error[160];                 /* the first write failure, when there was one */

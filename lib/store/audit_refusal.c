@@ -35,8 +35,37 @@ static int begin_locked(struct dbx *db)
 	return 0;
 }
 
-/* The summary rows of the windows that started before `before`, then the windows go. Inside
- * the caller's write transaction. */
+/* A refusal reads the clock before it waits for the write lock, and may get it only after a
+ * refusal of a later window (or the sweep) has summed its window up and deleted it: counted
+ * in that window again it would open it a second time, with a second first row and a second
+ * summary. So every flush leaves a mark, a row of no actor, verb or code and count 0 whose
+ * window_start is where it flushed up to (never summed up: only count > 1 is), and a refusal
+ * counts in the newest window the table knows if that is later than its own. */
+#define FLUSHED_MARK_SQL                                                                   \
+	"INSERT INTO audit_refusal_windows (actor_sub, verb, code, outcome, window_start,"  \
+	" first_id, cluster, count) VALUES ('', '', '', '', ?, 0, NULL, 0)"               \
+	" ON CONFLICT DO NOTHING"
+
+/* The refusal's window: its own, or the newest one flushed up to or opened, if later. */
+static int current_window(struct dbx *db, long long own, long long *window)
+{
+	struct dbx_stmt *st = NULL;
+	int rc = -1;
+
+	if (dbx_prepare(db, "SELECT MAX(window_start) FROM audit_refusal_windows", &st) != 0)
+		return -1;
+	if (dbx_step(st) == DBX_ROW) {
+		long long newest = dbx_column_is_null(st, 0) ? own : dbx_column_int64(st, 0);
+
+		*window = newest > own ? newest : own;
+		rc = 0;
+	}
+	dbx_finalize(st);
+	return rc;
+}
+
+/* The summary rows of the windows that started before `before`, then the windows go and the
+ * mark says so. Inside the caller's write transaction. */
 static int flush_locked(struct dbx *db, long long before, int window_s)
 {
 	static const char select_sql[] =
@@ -75,8 +104,10 @@ static int flush_locked(struct dbx *db, long long before, int window_s)
 	    dbx_prepare(db, "DELETE FROM audit_refusal_windows WHERE window_start < ?", &del) != 0)
 		goto done;
 	dbx_bind_int64(del, 1, before);
-	if (dbx_step(del) == DBX_DONE)
-		rc = 0;
+	if (dbx_step(del) != DBX_DONE ||
+	    dbx_run(db, FLUSHED_MARK_SQL, NULL, "i", before) != 0)
+		goto done;
+	rc = 0;
 done:
 	dbx_finalize(del);
 	dbx_finalize(st);
@@ -157,7 +188,8 @@ int audit_refusal_record_dbx(struct dbx *db, const struct audit_refusal *r, long
 
 	if (!db || begin_locked(db) != 0)
 		return -1;
-	if (flush_locked(db, window, r->window_s) != 0 || count_metric(db, r, outcome) != 0 ||
+	if (current_window(db, window, &window) != 0 ||
+	    flush_locked(db, window, r->window_s) != 0 || count_metric(db, r, outcome) != 0 ||
 	    (counted = count_repeat(db, r, actor, window)) < 0)
 		goto done;
 	if (counted == 1) {
@@ -203,8 +235,9 @@ int audit_refusal_flush_dbx(struct dbx *db, long long now_s, int window_s)
 	long long pending = 0;
 
 	/* Nothing to sum up is the usual case: no write lock for it. */
+	/* The mark (count 0) alone is nothing to sum up. */
 	if (dbx_prepare(db, "SELECT EXISTS (SELECT 1 FROM audit_refusal_windows"
-			    " WHERE window_start < ?)", &st) != 0)
+			    " WHERE window_start < ? AND count > 0)", &st) != 0)
 		return -1;
 	dbx_bind_int64(st, 1, window);
 	if (dbx_step(st) == DBX_ROW)

@@ -12,7 +12,9 @@
  * the next refusal or by periscope.fcgi's sweep (database.sweepInterval). At most two rows
  * per actor, verb, code and window, and audit rows stay append-only for the hash chain
  * (store/audit_chain.h). Every process that writes refusals (periscope.fcgi, the bridges)
- * reads the same configuration, so all count in windows of one length. */
+ * reads the same configuration, so all count in windows of one length. A refusal that got
+ * the write lock only after its window was summed up counts in the newest window instead
+ * (a mark row, count 0, remembers how far the windows were summed up). */
 #ifndef PERISCOPE_AUDIT_REFUSAL_H
 #define PERISCOPE_AUDIT_REFUSAL_H
 

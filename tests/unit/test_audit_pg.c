@@ -325,7 +325,7 @@ START_TEST(refusals_are_aggregated_per_minute)
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events", 0), 1);
 	ck_assert_int_eq(audit_refusal_flush_dbx(f.db, 6060, 60), 0);
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events", 0), 2);
-	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_refusal_windows", 0), 0);
+	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_refusal_windows WHERE count > 0", 0), 0);
 	summary = query_int(f.db, "SELECT max(id) FROM audit_events", 0);
 	ck_assert_int_eq(audit_get_dbx(f.db, summary, NULL, &row), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(row, "extra"), "count")), 3);
@@ -392,7 +392,7 @@ START_TEST(concurrent_refusals_write_one_row_and_count_all)
 	}
 	pthread_barrier_destroy(&start);
 	ck_assert_int_eq(rows, 1);
-	ck_assert_int_eq(query_int(f.db, "SELECT count FROM audit_refusal_windows", 0), REFUSERS);
+	ck_assert_int_eq(query_int(f.db, "SELECT count FROM audit_refusal_windows WHERE count > 0", 0), REFUSERS);
 	ck_assert_int_eq(query_int(f.db, "SELECT sum(value) FROM metrics_counters WHERE name ="
 					 " 'periscope_shell_refusals_total'", 0), REFUSERS);
 	unit_dbx_close(&f);
@@ -451,7 +451,7 @@ START_TEST(concurrent_flushes_write_each_summary_once)
 	pthread_barrier_destroy(&start);
 	/* 5 first rows and 5 summaries, not one summary per replica. */
 	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_events", 0), 10);
-	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_refusal_windows", 0), 0);
+	ck_assert_int_eq(query_int(f.db, "SELECT count(*) FROM audit_refusal_windows WHERE count > 0", 0), 0);
 	assert_intact(f.db, 10);
 	unit_dbx_close(&f);
 }

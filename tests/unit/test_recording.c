@@ -1,7 +1,9 @@
 /* The asciicast v2 writer: JSON escaping of terminal bytes as asciinema's recorder decodes
  * them, the header and events, the flush that keeps a killed session's file, and the cap
  * that keeps head and tail with a marker between. */
+#include <dirent.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +25,15 @@ static char *escaped(const char *in, size_t len, bool final, long long *used)
 	buf_init(&b, 1 << 16);
 	*used = recording_escape(&b, (const unsigned char *)in, len, final);
 	return buf_steal(&b);
+}
+
+/* Bytes malloc has handed out and not had back: from the heap and in chunks of their own
+ * (mmap'd: every allocation past M_MMAP_THRESHOLD, such as a ring of megabytes). */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
 }
 
 START_TEST(escapes_json_and_keeps_utf8)
@@ -334,6 +345,64 @@ START_TEST(cap_keeps_head_and_tail_with_a_marker)
 }
 END_TEST
 
+/* Past half the cap the tail goes to an unnamed file beside the recording, not the heap:
+ * 48 MiB of output through a 16 MiB cap leave the heap where it was after the head (the
+ * ring of 8 MiB was malloc'd before), no other name in the directory, and the same file a
+ * memory ring made: head, marker, the newest whole lines. */
+START_TEST(tail_past_the_cap_is_not_kept_in_memory)
+{
+	struct rec_file f;
+	struct recording r;
+	char err[256], line[128], dirpath[80];
+	json_t *lines, *extra = json_object(), *rec;
+	size_t size, n, at_start, at_head = 0, grown = 0, in_use;
+	int i, names = 0;
+	DIR *d;
+	struct dirent *e;
+
+	rec_file_init(&f);
+	ck_assert_int_eq(recording_open(&r, f.path, 4 << 20, false, "", 0, 0, err, sizeof err), 0);
+	at_start = heap_in_use();
+	for (i = 0; i < 160000; i++) {
+		snprintf(line, sizeof line, "%-70d\r\n", i);
+		recording_output(&r, line, strlen(line), 1000 + i / 100);
+	}
+	ck_assert(r.cutting);
+	in_use = heap_in_use();
+	if (in_use > at_start)
+		grown = in_use - at_start;
+	ck_assert_uint_le(grown, 512 << 10);
+	snprintf(dirpath, sizeof dirpath, "%s/recs", f.dir);
+	ck_assert_ptr_nonnull(d = opendir(dirpath));
+	while ((e = readdir(d)))
+		names += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	ck_assert_int_eq(names, 1);
+	recording_close(&r, 10000, extra);
+	recording_free(&r);
+
+	lines = read_cast(f.path, &size);
+	n = json_array_size(lines);
+	ck_assert_uint_le(size, 4 << 20);
+	ck_assert_uint_ge(size, 3 << 20);
+	snprintf(line, sizeof line, "%-70d\r\n", 159999);
+	ck_assert_str_eq(ev_data(lines, n - 1), line);
+	snprintf(line, sizeof line, "%-70d\r\n", 0);
+	ck_assert_str_eq(ev_data(lines, 1), line);
+	for (size_t k = 1; k < n; k++)
+		if (strcmp(ev_type(lines, k), "m") == 0)
+			at_head = k;
+	ck_assert_uint_gt(at_head, 1);
+	ck_assert_uint_eq(strlen(ev_data(lines, at_head + 1)), 72); /* a whole line after it */
+	rec = json_object_get(extra, "recording");
+	ck_assert(json_is_true(json_object_get(rec, "truncated")));
+	ck_assert_int_eq(json_integer_value(json_object_get(rec, "bytes")), (long long)size);
+	json_decref(lines);
+	json_decref(extra);
+	rec_file_done(&f);
+}
+END_TEST
+
 START_TEST(paths_only_for_session_ids)
 {
 	ck_assert(recording_id_valid("0b4f3a9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"));
@@ -422,6 +491,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, input_events_when_asked);
 	tcase_add_test(tc, flushed_within_a_second);
 	tcase_add_test(tc, cap_keeps_head_and_tail_with_a_marker);
+	tcase_add_test(tc, tail_past_the_cap_is_not_kept_in_memory);
 	tcase_add_test(tc, paths_only_for_session_ids);
 	tcase_add_test(tc, sweep_deletes_recordings_without_rows);
 	tcase_add_test(tc, event_times_are_written_with_six_decimals);
