@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import { startStack } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
 import { BRIDGE, runBridge, shellPath } from './bridge.mjs';
-import { byPlace, fields, rollup, sessionAnon } from './procmem.mjs';
+import { byPlace, fields, guardianOf, rollup, sessionAnon } from './procmem.mjs';
 
 const which = process.argv[2] || 'both';
 const sizes = (process.argv[3] || '4,20,100').split(',').map(Number);
@@ -87,7 +87,11 @@ async function run(stack, cookie, kind) {
 				// The output's last frames are out; let the loop finish its pass.
 				setTimeout(() => {
 					line(`after ${was} MB`, `; during it: peak RSS ${s.VmHWM} KiB, peak anonymous ${peakAnon} KiB`);
-					if (!pending.length) printPlaces(pid, `after ${was} MB`);
+					if (!pending.length) {
+						printPlaces(pid, `after ${was} MB`);
+						const guardian = guardianOf(pid);
+						if (guardian) printPlaces(guardian, `the guardian after ${was} MB`);
+					}
 					next(send);
 				}, 300);
 			}

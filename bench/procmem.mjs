@@ -63,42 +63,39 @@ export function sessionAnon(bridgePid) {
 export function byPlace(pid) {
 	const places = new Map();
 	const libs = new Map();
-	let place = null, lib = null;
 	const add = (map, key, e) => {
 		const t = map.get(key) || { rss: 0, private: 0, anon: 0 };
 		for (const k of Object.keys(t)) t[k] += e[k];
 		map.set(key, t);
 	};
-	const flush = (e) => {
-		if (!place) return;
-		if (lib) {
-			add(places, 'libraries: file pages (text, read-only data)', { rss: e.rss - e.anon, private: Math.max(0, e.private - e.anon), anon: 0 });
-			add(places, 'libraries: written pages (relocations, .data, .bss)', { rss: e.anon, private: e.anon, anon: e.anon });
-			add(libs, lib, e);
-		} else add(places, place, e);
-	};
 	let cur = null;
+	const flush = () => {
+		if (!cur) return;
+		const { place, lib, rss, clean, dirty, anon } = cur;
+		if (lib) {
+			// A library's pages: its file's (clean unless written) and the ones it wrote.
+			add(places, 'libraries: file pages (text, read-only data)', { rss: rss - anon, private: clean, anon: 0 });
+			add(places, 'libraries: written pages (relocations, .data, .bss)', { rss: anon, private: dirty, anon });
+			add(libs, lib, { rss, private: clean + dirty, anon });
+		} else add(places, place, { rss, private: clean + dirty, anon });
+	};
 	for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
 		const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
 		if (head) {
-			if (cur) flush(cur);
-			cur = { rss: 0, private: 0, anon: 0 };
+			flush();
 			const name = head[1];
-			lib = null;
-			if (name === '[heap]') place = 'heap';
-			else if (name === '[stack]') place = 'stack';
-			else if (name === '') place = 'other anonymous mappings (malloc mmaps, SSM arena)';
-			else if (name.startsWith('[')) place = 'kernel ([vdso], [vvar])';
-			else if (name === BRIDGE || /\.so(\.|$)/.test(name)) {
-				lib = path.basename(name).replace(/\.so.*/, '');
-				place = 'library';
-			} else place = 'other files';
+			cur = { place: 'other files', lib: null, rss: 0, clean: 0, dirty: 0, anon: 0 };
+			if (name === '[heap]') cur.place = 'heap';
+			else if (name === '[stack]') cur.place = 'stack';
+			else if (name === '') cur.place = 'other anonymous mappings (malloc mmaps, SSM arena)';
+			else if (name.startsWith('[')) cur.place = 'kernel ([vdso], [vvar])';
+			else if (name === BRIDGE || /\.so(\.|$)/.test(name)) cur.lib = path.basename(name).replace(/\.so.*/, '');
 			continue;
 		}
 		const m = /^(Rss|Private_Clean|Private_Dirty|Anonymous):\s+(\d+)/.exec(line);
 		if (!m || !cur) continue;
-		cur[m[1] === 'Rss' ? 'rss' : m[1] === 'Anonymous' ? 'anon' : 'private'] += Number(m[2]);
+		cur[{ Rss: 'rss', Private_Clean: 'clean', Private_Dirty: 'dirty', Anonymous: 'anon' }[m[1]]] += Number(m[2]);
 	}
-	if (cur) flush(cur);
+	flush();
 	return { places, libs };
 }
