@@ -33,24 +33,28 @@ export function bridgeEnv(stack, cookie, shell) {
 
 // The command line that runs the bridge under a tool, writing its report to `out`:
 // callgrind (instructions), strace (system calls by name, strace -c), cpu (user and system
-// CPU time, perf stat), syscalls (each relay system call with its time, strace -ttt), or none.
+// CPU time, perf stat), syscalls (each relay system call with its time, strace -ttt),
+// heaptrack (the heap by caller; bench/memory.mjs), or none.
 export function toolPrefix(tool, out) {
 	switch (tool) {
 	case 'callgrind': return ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, '--trace-children=no'];
 	case 'strace': return ['strace', '-c', '-o', out];
 	case 'syscalls': return ['strace', '-ttt', '-e', 'trace=read,write,recvfrom,sendto,poll', '-o', out];
 	case 'cpu': return ['perf', 'stat', '-x,', '-o', out, '-e', 'task-clock,user_time,system_time'];
+	case 'heaptrack': return ['heaptrack', '-o', out];
 	case 'none': return [];
 	default: throw new Error(`unknown tool ${tool}`);
 	}
 }
 
 // Starts the bridge for `shell`; onFrame(frame, send) sees every frame it writes (send
-// writes one frame to its stdin). Resolves when it exits; an error frame rejects.
-export function runBridge({ stack, cookie, shell, tool = 'none', out, stderr = 'ignore', onFrame }) {
+// writes one frame to its stdin), onSpawn(child) the process started. Resolves when it
+// exits; an error frame rejects.
+export function runBridge({ stack, cookie, shell, tool = 'none', out, stderr = 'ignore', onFrame, onSpawn }) {
 	const [cmd, ...args] = [...toolPrefix(tool, out), BRIDGE];
 	const child = spawn(cmd, args, { env: bridgeEnv(stack, cookie, shell), stdio: ['pipe', 'pipe', stderr] });
 	const send = (o) => child.stdin.write(`${JSON.stringify(o)}\n`);
+	onSpawn?.(child);
 	let raw = '';
 	return new Promise((resolve, reject) => {
 		child.stdout.on('data', (d) => {
@@ -58,6 +62,7 @@ export function runBridge({ stack, cookie, shell, tool = 'none', out, stderr = '
 			const lines = raw.split('\n');
 			raw = lines.pop();
 			for (const line of lines) {
+				if (tool === 'heaptrack' && !line.startsWith('{')) continue; // heaptrack's own lines
 				const f = JSON.parse(line);
 				if (f.type === 'error') reject(new Error(line));
 				onFrame(f, send);

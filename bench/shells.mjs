@@ -11,6 +11,7 @@ import { findPtyhost } from '../tests/fakes/common/ptyhost.mjs';
 import { BUILD_DIR, NODES, ROOT, startStack } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
 import { Terminal } from '../tests/lib/terminal.mjs';
+import { rollup, sessionAnon } from './procmem.mjs';
 
 const rounds = Number(process.argv[2] || 5);
 const megabytes = Number(process.argv[3] || 4);
@@ -23,12 +24,13 @@ function bridgePid(stack, sessionId) {
 		`SELECT pid FROM shell_sessions WHERE id = '${sessionId}'`], { encoding: 'utf8' }).trim();
 }
 
-// Resident and private memory (the pages only this bridge holds: what each more session
-// costs; shared libraries' clean pages are shared by all bridges) in KiB.
+// Resident and private memory of the bridge, and what one more session costs: the
+// anonymous pages of the bridge and of the node shell's guardian, counted once (private
+// also counts a library's clean pages while no other process maps them, and misses the
+// pages the guardian shares with the bridge after its fork; bench/procmem.mjs) in KiB.
 function memoryKiB(pid) {
-	const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-	const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)[1]);
-	return { rss: field('Rss'), private: field('Private_Clean') + field('Private_Dirty') };
+	const r = rollup(pid);
+	return { rss: r.rss, private: r.private, session: sessionAnon(pid).total };
 }
 
 // Where the private memory is: per mapping name ([heap], anonymous, each library's data).
@@ -64,7 +66,7 @@ async function localPtyMBps() {
 }
 
 async function measure(stack, browser, shellPath, label, baseline) {
-	const hello = [], prompt = [], rss = [], priv = [];
+	const hello = [], prompt = [], rss = [], priv = [], session = [];
 	let where = '';
 	for (let i = 0; i < rounds; i++) {
 		const t0 = performance.now();
@@ -79,6 +81,7 @@ async function measure(stack, browser, shellPath, label, baseline) {
 		const mem = memoryKiB(pid);
 		rss.push(mem.rss);
 		priv.push(mem.private);
+		session.push(mem.session);
 		if (i === 0) where = privateByMapping(pid);
 		t.send({ type: 'close' });
 		await t.end(30000);
@@ -102,8 +105,8 @@ async function measure(stack, browser, shellPath, label, baseline) {
 	t.type('rm -f /tmp/periscope-bench; exit\r');
 	await t.end(30000);
 	console.log(`${label}: open->hello ${median(hello).toFixed(0)} ms, open->first prompt byte ${median(prompt).toFixed(0)} ms (median of ${rounds}); ` +
-		`wsbridge RSS ${median(rss)} KiB, private ${median(priv)} KiB (idle at the prompt; KiB by mapping: ${where}); cat ${(received / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${(received / 1e6 / seconds).toFixed(2)} MB/s, ` +
-		`ratio to a local pty ${((received / 1e6 / seconds) / baseline).toFixed(2)}; private after the cat ${after.private} KiB`);
+		`wsbridge RSS ${median(rss)} KiB, private ${median(priv)} KiB, the session's anonymous memory ${median(session)} KiB (idle at the prompt; private KiB by mapping: ${where}); cat ${(received / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${(received / 1e6 / seconds).toFixed(2)} MB/s, ` +
+		`ratio to a local pty ${((received / 1e6 / seconds) / baseline).toFixed(2)}; private after the cat ${after.private} KiB, the session's anonymous memory ${after.session} KiB`);
 }
 
 const baseline = await localPtyMBps();

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,7 @@ static void guardian_main(const struct ssm_client *bridge_client, const char *ta
 		_exit(0);
 	if (started.token_value)
 		explicit_bzero(started.token_value, strlen(started.token_value));
+	malloc_trim(0);
 	if (released(GUARDIAN_FD, &creds))
 		_exit(0);
 	terminate(&c, started.session_id);

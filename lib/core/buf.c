@@ -57,6 +57,17 @@ void buf_commit(struct buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
+void buf_drop_front(struct buf *b, size_t n)
+{
+	if (n > b->len)
+		n = b->len;
+	if (n == 0)
+		return;
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = '\0';
+}
+
 void buf_reset_shrink(struct buf *b, size_t keep)
 {
 	if (b->cap > keep) {

@@ -24,6 +24,8 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((forma
  * out of memory. buf_commit(b, m) then keeps the m (<= n) bytes written there. */
 char *buf_room(struct buf *b, size_t n);
 void buf_commit(struct buf *b, size_t n);
+/* Drops the first n (<= len) bytes, keeping the rest at the front: a queue's written part. */
+void buf_drop_front(struct buf *b, size_t n);
 /* Empties the buffer and, if it grew past keep bytes during a burst, gives the memory back. */
 void buf_reset_shrink(struct buf *b, size_t keep);
 /* Hands the NUL-terminated contents to the caller (free() them) and empties the buffer. */

@@ -137,6 +137,9 @@ describe(`Prometheus scraping the stack through ${chooseServer()}`, { skip: miss
 				clusters: [{ name: 'local', backend: 'kubeconfig', kubeconfigPath: '@KUBECONFIG@', region: 'eu-west-1' }, EKS_CLUSTER],
 				// Two cluster shells fill the cluster: a third user is refused E_CAP_CLUSTER.
 				clusterShell: { maxSessionsTotal: 2 },
+				// The lost bridge's close row is the maintenance pass's: one every 2 s
+				// (database.sweepInterval; 15 s by default).
+				database: { sweepInterval: '2s' },
 			},
 		});
 		prom = await startPrometheus(stack);

@@ -1,13 +1,32 @@
 // Deadlines for everything a test awaits: a hang becomes an error that names what it was
 // waiting for, instead of the test runner's own timeout, which says nothing of why.
 
-// promise, or an error naming what was waited for once ms have passed.
-export function within(what, promise, ms) {
+// A wait that ended well but late, past half of its deadline, is the next flake on a loaded
+// machine: it is said on stderr, one line, "NEAR-DEADLINE <file>: <what> took N of M ms",
+// which node's test runner carries into its TAP as a comment and dev/test lists after each
+// suite (stderr: dev/up's stdout stays its own). Deadlines under 2 s are left out (a
+// scheduling hiccup is most of what they would show).
+export const NEAR_DEADLINE_SHARE = 0.5;
+const NEAR_DEADLINE_MIN_MS = 2000;
+export function noteIfLate(what, startedAt, ms) {
+	const took = Date.now() - startedAt;
+	if (ms < NEAR_DEADLINE_MIN_MS || took <= ms * NEAR_DEADLINE_SHARE) return;
+	const file = process.argv[1] ? process.argv[1].replace(`${process.cwd()}/`, '') : '?';
+	process.stderr.write(`NEAR-DEADLINE ${file}: ${what} took ${took} of ${ms} ms\n`);
+}
+
+// promise, or an error naming what was waited for once ms have passed. A caller that makes
+// its own deadline out of several of these (waitFor) says { note: false } and notes the whole.
+export function within(what, promise, ms, { note = true } = {}) {
 	let timer;
+	const startedAt = Date.now();
 	const timeout = new Promise((_, reject) => {
 		timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
 	});
-	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+	return Promise.race([promise, timeout]).then((v) => {
+		if (note) noteIfLate(what, startedAt, ms);
+		return v;
+	}).finally(() => clearTimeout(timer));
 }
 
 // fetch() whose whole exchange (headers and body) must finish within ms.

@@ -35,7 +35,7 @@ import { startAws } from '../fakes/aws/server.mjs';
 import { startIdp } from '../fakes/idp/server.mjs';
 import { startPostgres } from './postgres.mjs';
 import { nodeReaderRbac, provisionerRbac, tierBindings } from './cluster-rbac.mjs';
-import { within } from './deadline.mjs';
+import { noteIfLate, within } from './deadline.mjs';
 import { execBounded } from './sync-child.mjs';
 import { makeCertificates } from './tls.mjs';
 import { apacheGateReplica, chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
@@ -180,11 +180,15 @@ export async function spawnOnFreePort(what, start, { attempts = 8, timeoutMs = 1
 // Polls check() until it returns something truthy; each check is itself bounded by the
 // deadline (a check that hangs, such as a request nobody answers, fails the wait too).
 export async function waitFor(what, check, { timeoutMs = 15000, intervalMs = 50 } = {}) {
-	const deadline = Date.now() + timeoutMs;
+	const startedAt = Date.now();
+	const deadline = startedAt + timeoutMs;
 	let last;
 	while (Date.now() < deadline) {
 		try {
-			if (await within(what, Promise.resolve().then(check), Math.max(1, deadline - Date.now()))) return;
+			if (await within(what, Promise.resolve().then(check), Math.max(1, deadline - Date.now()), { note: false })) {
+				noteIfLate(what, startedAt, timeoutMs);
+				return;
+			}
 		} catch (e) {
 			last = e;
 		}

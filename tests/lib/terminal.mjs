@@ -2,7 +2,7 @@
 // as the web UI does: one JSON object per text message, terminal bytes base64 in data.
 import WebSocket from 'ws';
 
-import { within } from './deadline.mjs';
+import { noteIfLate, within } from './deadline.mjs';
 
 export class Terminal {
 	constructor(ws) {
@@ -68,14 +68,21 @@ export class Terminal {
 
 	// Resolves when predicate() holds; rejects after timeoutMs with what was seen.
 	async until(what, predicate, timeoutMs = 15000) {
-		const deadline = Date.now() + timeoutMs;
+		const startedAt = Date.now();
+		const deadline = startedAt + timeoutMs;
 		for (;;) {
 			const v = predicate();
-			if (v) return v;
+			if (v) {
+				noteIfLate(what, startedAt, timeoutMs);
+				return v;
+			}
 			if (Date.now() > deadline || this.ws.readyState === WebSocket.CLOSED && !predicate()) {
 				if (Date.now() <= deadline && this.ws.readyState === WebSocket.CLOSED) {
 					const again = predicate();
-					if (again) return again;
+					if (again) {
+						noteIfLate(what, startedAt, timeoutMs);
+						return again;
+					}
 				}
 				const recent = this.frames.slice(-6).map((f) => (f.type === 'stdout' ? 'stdout' : JSON.stringify(f)));
 				throw new Error(`timed out waiting for ${what}; last frames: ${recent.join(', ')}; output tail: ${JSON.stringify(this.output.slice(-300))}`);

@@ -150,6 +150,28 @@ START_TEST(stdout_frames_respect_the_maximum_and_shrink_after_a_burst)
 }
 END_TEST
 
+/* The bridge's stdout queue drops the part websocketd has taken (wsbridge/session.c
+ * flush_some): what is left moves to the front, NUL-terminated, and more can follow it. */
+START_TEST(a_queue_drops_its_written_part_and_keeps_the_rest)
+{
+	struct buf out;
+
+	buf_init(&out, 64);
+	ck_assert_int_eq(buf_append_str(&out, "written|pending"), 0);
+	buf_drop_front(&out, strlen("written|"));
+	ck_assert_int_eq(out.len, strlen("pending"));
+	ck_assert_str_eq(out.data, "pending");
+	ck_assert_int_eq(buf_append_str(&out, "+more"), 0);
+	ck_assert_str_eq(out.data, "pending+more");
+	buf_drop_front(&out, 0);
+	ck_assert_str_eq(out.data, "pending+more");
+	buf_drop_front(&out, out.len + 5);   /* past the end: empty, not past the buffer */
+	ck_assert_int_eq(out.len, 0);
+	ck_assert_str_eq(out.data, "");
+	buf_free(&out);
+}
+END_TEST
+
 START_TEST(server_frames_are_single_compact_lines)
 {
 	struct buf out;
@@ -254,6 +276,7 @@ static Suite *frames_suite(void)
 	tcase_add_test(tc, stdin_is_base64_decoded);
 	tcase_add_test(tc, stdout_frames_encode_every_length_exactly);
 	tcase_add_test(tc, stdout_frames_respect_the_maximum_and_shrink_after_a_burst);
+	tcase_add_test(tc, a_queue_drops_its_written_part_and_keeps_the_rest);
 	tcase_add_test(tc, resize_needs_sane_integers);
 	tcase_add_test(tc, ping_echoes_only_small_scalars);
 	tcase_add_test(tc, malformed_frames_are_refused_with_a_reason);

@@ -3,6 +3,7 @@
  * controlled clock, and decodes and checks everything the session puts on the wire. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -656,6 +657,71 @@ START_TEST(full_output_buffer_holds_acked_output_until_read)
 }
 END_TEST
 
+/* The node shell's out queue has 256 slots of ~4 KiB: a queue that went round them all
+ * would make 1 MiB resident for the session's life, for acks sent one at a time. Taken
+ * as they come, every ack is built in the first slot. */
+START_TEST(acks_taken_as_they_come_all_use_the_first_queue_slot)
+{
+	struct ssm_session_opts opts = { .out_queue = 256 };
+	struct agent a;
+	const uint8_t *first = NULL, *data;
+	size_t len;
+	char buf[64];
+
+	start_live(&a, &opts);
+	for (int64_t seq = 1; seq <= 300; seq++) {
+		feed_output(&a, seq, SSM_PT_OUTPUT, "x");
+		ck_assert_int_eq(ssm_session_peek_outgoing(a.s, &data, &len), 1);
+		if (!first)
+			first = data;
+		ck_assert_msg(data == first, "the ack of output %lld was built %td bytes past the first slot",
+			      (long long)seq, data - first);
+		ssm_session_pop_outgoing(a.s);
+		ck_assert_uint_eq(ssm_session_read_output(a.s, (uint8_t *)buf, sizeof buf), 1);
+	}
+	agent_stop(&a);
+}
+END_TEST
+
+/* Resident pages of this process, in KiB (/proc/self/statm's second field). */
+static long resident_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size = 0, resident = -1;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%ld %ld", &size, &resident), 2);
+	fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Output read as it comes passes through the start of the output buffer only: 4 MB through
+ * a 16 MiB buffer leave this process's resident memory within 1 MiB of where it was (a
+ * buffer that kept going round would have made 4 MB of it resident, and kept it so). */
+START_TEST(output_read_as_it_comes_touches_only_the_start_of_the_buffer)
+{
+	struct ssm_session_opts opts = { .output_buffer = 16u << 20 };
+	struct agent a;
+	static char chunk[4001];
+	char buf[4096];
+	const uint8_t *data;
+	size_t len;
+	long before;
+
+	memset(chunk, 'o', 4000);
+	start_live(&a, &opts);
+	before = resident_kib();
+	for (int64_t seq = 1; seq <= 1000; seq++) {
+		feed_output(&a, seq, SSM_PT_OUTPUT, chunk);
+		ck_assert_int_eq(ssm_session_peek_outgoing(a.s, &data, &len), 1);
+		ssm_session_pop_outgoing(a.s);
+		ck_assert_uint_eq(ssm_session_read_output(a.s, (uint8_t *)buf, sizeof buf), 4000);
+	}
+	ck_assert_int_le(resident_kib() - before, 1024);
+	agent_stop(&a);
+}
+END_TEST
+
 START_TEST(resize_sends_a_size_message)
 {
 	struct ssm_session_opts opts = { 0 };
@@ -1176,6 +1242,8 @@ static Suite *ssm_session_suite(void)
 	tcase_add_test(tc, output_too_far_ahead_is_dropped_unacked);
 	tcase_add_test(tc, send_window_bounds_messages_in_flight);
 	tcase_add_test(tc, full_output_buffer_holds_acked_output_until_read);
+	tcase_add_test(tc, acks_taken_as_they_come_all_use_the_first_queue_slot);
+	tcase_add_test(tc, output_read_as_it_comes_touches_only_the_start_of_the_buffer);
 	tcase_add_test(tc, resize_sends_a_size_message);
 	tcase_add_test(tc, default_size_is_300x100);
 	tcase_add_test(tc, channel_closed_ends_the_session);
