@@ -33,13 +33,15 @@ export function bridgeEnv(stack, cookie, shell) {
 
 // The command line that runs the bridge under a tool, writing its report to `out`:
 // callgrind (instructions), strace (system calls by name, strace -c), cpu (user and system
-// CPU time, perf stat), heaptrack (the heap by caller; bench/memory.mjs), or none.
+// CPU time, perf stat), heaptrack (the heap by caller; bench/memory.mjs), maxrss (the peak
+// RSS in KiB to its exit, or since VmHWM was last reset; /usr/bin/time), or none.
 export function toolPrefix(tool, out) {
 	switch (tool) {
 	case 'callgrind': return ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, '--trace-children=no'];
 	case 'strace': return ['strace', '-c', '-o', out];
 	case 'cpu': return ['perf', 'stat', '-x,', '-o', out, '-e', 'task-clock,user_time,system_time'];
 	case 'heaptrack': return ['heaptrack', '-o', out];
+	case 'maxrss': return ['/usr/bin/time', '-f', '%M', '-o', out];
 	case 'none': return [];
 	default: throw new Error(`unknown tool ${tool}`);
 	}

@@ -14,6 +14,8 @@
 // MEMORY_TOOL=heaptrack MEMORY_OUT=FILE runs the bridge under heaptrack (the heap's peak by
 // caller: heaptrack_print FILE.zst); the figures printed then include heaptrack's own.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { startStack } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
@@ -47,9 +49,11 @@ function bridgeIn(pid) {
 }
 
 async function run(stack, cookie, kind) {
-	let screen = '', step = 0, pid = 0, sampler = null, peakAnon = 0;
+	let screen = '', step = 0, pid = 0, sampler = null, peakAnon = 0, closing = null;
+	const closePeak = { anon: 0, file: 0 };
 	const pending = [...sizes];
-	const tool = process.env.MEMORY_TOOL || 'none';
+	const tool = process.env.MEMORY_TOOL || 'maxrss';
+	const out = process.env.MEMORY_OUT || path.join(os.tmpdir(), `periscope-bench-maxrss-${process.pid}`);
 	const status = () => fields(`/proc/${pid}/status`, ['VmRSS', 'VmHWM', 'RssAnon', 'RssFile']);
 	const line = (what, extra = '') => {
 		const r = rollup(pid);
@@ -58,7 +62,18 @@ async function run(stack, cookie, kind) {
 			`the session's anonymous memory ${sa.total} KiB (bridge ${sa.bridge}${sa.guardianPid ? `, guardian ${sa.guardian}` : ', no guardian'})${extra}`);
 	};
 	const next = (send) => {
-		if (!pending.length) { send({ type: 'close' }); return; }
+		if (!pending.length) {
+			// The close writes the audit row with the transcript: its peak, sampled until exit.
+			closing = setInterval(() => {
+				try {
+					const st = status();
+					closePeak.anon = Math.max(closePeak.anon, st.RssAnon);
+					closePeak.file = Math.max(closePeak.file, st.RssFile);
+				} catch { clearInterval(closing); }
+			}, 2);
+			send({ type: 'close' });
+			return;
+		}
 		step = pending.shift();
 		fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the current RSS
 		peakAnon = 0;
@@ -67,7 +82,7 @@ async function run(stack, cookie, kind) {
 		send({ type: 'stdin', data: Buffer.from(`head -c ${step * 750000} /dev/zero | base64 -w 100; echo DO""NE${step}\r`).toString('base64') });
 	};
 	await runBridge({
-		stack, cookie, shell: shellPath(kind), tool, out: process.env.MEMORY_OUT,
+		stack, cookie, shell: shellPath(kind), tool, out,
 		onSpawn(child) { pid = child.pid; },
 		onFrame(f, send) {
 			if (f.type !== 'stdout') return;
@@ -97,6 +112,12 @@ async function run(stack, cookie, kind) {
 			}
 		},
 	});
+	clearInterval(closing);
+	console.log(`${kind} during the close (sampled every 2 ms): peak anonymous ${closePeak.anon} KiB, peak file pages ${closePeak.file} KiB`);
+	if (tool === 'maxrss') {
+		console.log(`${kind} peak RSS from the start of the last stream through the close (the transcript's audit row): ${fs.readFileSync(out, 'utf8').trim()} KiB`);
+		fs.rmSync(out);
+	}
 }
 
 const stack = await startStack({ apiserver: { readyDelayMs: 0 } });

@@ -66,6 +66,31 @@ static void tail_copy(const struct transcript *t, unsigned char *out)
 	memcpy(out + first, t->tail, t->tail_len - first);
 }
 
+static void reverse(unsigned char *p, size_t n)
+{
+	for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+		unsigned char c = p[i];
+
+		p[i] = p[j - 1];
+		p[j - 1] = c;
+	}
+}
+
+/* The ring turned in place so that its oldest byte comes first: a ring that has not gone
+ * round is in order already; a full one is turned by three reversals, so that closing a
+ * session needs no second copy of half the cap. Adding goes on as before. */
+static void tail_straighten(struct transcript *t)
+{
+	size_t start = (t->tail_pos + t->tail_cap - t->tail_len) % t->tail_cap;
+
+	if (start == 0)
+		return;
+	reverse(t->tail, start);
+	reverse(t->tail + start, t->tail_cap - start);
+	reverse(t->tail, t->tail_cap);
+	t->tail_pos = t->tail_len % t->tail_cap;
+}
+
 /* One member `"key":"text"`, after a comma unless it is the first. */
 static int add_member(struct buf *members, const char *key, const unsigned char *data,
 		      size_t len)
@@ -76,39 +101,39 @@ static int add_member(struct buf *members, const char *key, const unsigned char 
 	return json_escape_sanitized(members, data, len);
 }
 
-int transcript_to_json(const struct transcript *t, json_t *extra, struct buf *members)
+int transcript_to_json(struct transcript *t, json_t *extra, struct buf *members)
 {
 	size_t len = t->head_len + t->tail_len, skip = 0;
-	unsigned char *all = malloc(len ? len : 1);
 	bool cut = transcript_truncated(t);
-	int rc = -1;
+	unsigned char *all;
+	int rc;
 
 	json_object_set_new(extra, "transcript_bytes", json_integer(t->total));
 	json_object_set_new(extra, "truncated", json_boolean(cut));
-	if (!all)
-		goto done;
-	if (!len) {
-		rc = 0;
-		goto done;
-	}
-	memcpy(all, t->head, t->head_len);
-	tail_copy(t, all + t->head_len);
+	if (!len)
+		return 0;
 	if (!cut) {
+		/* One text: head and tail joined (at most the cap; a character may span them). */
+		all = malloc(len);
+		if (!all)
+			return -1;
+		memcpy(all, t->head, t->head_len);
+		tail_copy(t, all + t->head_len);
 		rc = add_member(members, "transcript", all, len);
-		goto done;
+		free(all);
+		return rc;
 	}
-	/* The tail starts wherever the ring was: at the next character, not inside one. */
-	while (skip < 3 && skip < t->tail_len && (all[t->head_len + skip] & 0xC0) == 0x80)
+	/* Two texts, each escaped where it is. The tail starts wherever the ring was: at the
+	 * next character, not inside one. */
+	tail_straighten(t);
+	while (skip < 3 && skip < t->tail_len && (t->tail[skip] & 0xC0) == 0x80)
 		skip++;
 	json_object_set_new(extra, "truncated_at", json_integer((json_int_t)t->head_len));
 	json_object_set_new(extra, "tail_from", json_integer(t->total - (long long)(t->tail_len - skip)));
-	if (add_member(members, "transcript", all, t->head_len) != 0 ||
-	    add_member(members, "transcript_tail", all + t->head_len + skip, t->tail_len - skip) != 0)
-		goto done;
-	rc = 0;
-done:
-	free(all);
-	return rc;
+	if (add_member(members, "transcript", t->head, t->head_len) != 0 ||
+	    add_member(members, "transcript_tail", t->tail + skip, t->tail_len - skip) != 0)
+		return -1;
+	return 0;
 }
 
 const char *const *transcript_member_keys(void)

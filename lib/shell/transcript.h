@@ -30,8 +30,9 @@ bool transcript_truncated(const struct transcript *t);
  * jansson costs ~100 instructions a byte): when nothing was dropped, transcript
  * (everything); else transcript (the head) and transcript_tail (the latest bytes, from a
  * character boundary). Text is UTF-8, invalid bytes replaced by U+FFFD. 0, or -1 (out of
- * memory or past members' maximum). */
-int transcript_to_json(const struct transcript *t, json_t *extra, struct buf *members);
+ * memory or past members' maximum). Past the cap the tail's ring is put in order in place
+ * (no copy of it); adding may go on afterwards. */
+int transcript_to_json(struct transcript *t, json_t *extra, struct buf *members);
 /* The keys transcript_to_json may write into members (NULL-terminated). */
 const char *const *transcript_member_keys(void);
 /* The kept bytes in order, malloc'd (NUL-terminated; *len without it): the head, then sep

@@ -1,5 +1,6 @@
 /* The close row's transcript: everything while it fits; past the cap the first half and
  * the last half, with the offsets of the cut. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@
 
 /* transcript_to_json as the close row gets it: the numbers in o, the text members parsed
  * back into o. */
-static void to_json(const struct transcript *t, json_t *o)
+static void to_json(struct transcript *t, json_t *o)
 {
 	struct buf members, text;
 	json_t *parsed;
@@ -101,6 +102,78 @@ START_TEST(the_ring_keeps_the_latest_bytes_in_order_across_writes)
 	to_json(&t, o);
 	ck_assert_str_eq(str(o, "transcript_tail"), "xyz");
 	ck_assert_int_eq(num(o, "transcript_bytes"), 24);
+	transcript_free(&t);
+	json_decref(o);
+}
+END_TEST
+
+/* After the close row's fields were taken, the ring goes on keeping the latest bytes. */
+START_TEST(adding_goes_on_after_the_fields_were_taken)
+{
+	struct transcript t;
+	json_t *o = json_object();
+
+	ck_assert_int_eq(transcript_init(&t, 8), 0);   /* 4 of head, a ring of 4 */
+	transcript_add(&t, "abcd", 4);
+	transcript_add(&t, "efghij", 6);               /* the ring went round: ghij */
+	to_json(&t, o);
+	ck_assert_str_eq(str(o, "transcript_tail"), "ghij");
+	transcript_add(&t, "kl", 2);
+	json_object_clear(o);
+	to_json(&t, o);
+	ck_assert_str_eq(str(o, "transcript"), "abcd");
+	ck_assert_str_eq(str(o, "transcript_tail"), "ijkl");
+	ck_assert_int_eq(num(o, "tail_from"), 8);
+	transcript_free(&t);
+	json_decref(o);
+}
+END_TEST
+
+static long status_kib(const char *field)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, field, strlen(field)) == 0 && line[strlen(field)] == ':')
+			kib = strtol(line + strlen(field) + 1, NULL, 10);
+	fclose(f);
+	ck_assert_int_ge(kib, 0);
+	return kib;
+}
+
+/* A session's close past the cap costs the escaped text and nothing more: 32 MiB kept (cap)
+ * of 64 MiB seen raise this process's peak RSS by the 32 MiB of JSON text and less than
+ * 4 MiB besides (before: a third copy of the kept bytes, 32 MiB more). */
+START_TEST(closing_past_the_cap_copies_the_kept_bytes_only_into_the_text)
+{
+	enum { CAP = 32 << 20 };
+	static char chunk[65536];
+	struct transcript t;
+	struct buf members;
+	json_t *o = json_object();
+	FILE *clear;
+	long before;
+
+	memset(chunk, 'a', sizeof chunk);
+	ck_assert_int_eq(transcript_init(&t, CAP), 0);
+	for (int i = 0; i < 2 * CAP / (int)sizeof chunk; i++)
+		transcript_add(&t, chunk, sizeof chunk);
+	transcript_add(&t, "x", 1);                     /* the ring does not end at its end */
+	buf_init(&members, 2 * CAP);
+	ck_assert_ptr_nonnull(buf_room(&members, CAP + 64)); /* room, not yet touched */
+	clear = fopen("/proc/self/clear_refs", "w");
+	ck_assert_ptr_nonnull(clear);
+	ck_assert_int_eq(fputs("5", clear) >= 0, 1);     /* VmHWM from here */
+	ck_assert_int_eq(fclose(clear), 0);
+	before = status_kib("VmRSS");
+	ck_assert_int_eq(transcript_to_json(&t, o, &members), 0);
+	ck_assert_uint_ge(members.len, CAP);
+	ck_assert_int_le(status_kib("VmHWM") - before, CAP / 1024 + 4096);
+	ck_assert_int_eq(members.data[members.len - 2], 'x');
+	buf_free(&members);
 	transcript_free(&t);
 	json_decref(o);
 }
@@ -229,6 +302,8 @@ static Suite *transcript_suite(void)
 	tcase_add_test(tc, head_and_tail_past_the_cap);
 	tcase_add_test(tc, the_ring_keeps_the_latest_bytes_in_order_across_writes);
 	tcase_add_test(tc, the_tail_starts_at_a_character);
+	tcase_add_test(tc, adding_goes_on_after_the_fields_were_taken);
+	tcase_add_test(tc, closing_past_the_cap_copies_the_kept_bytes_only_into_the_text);
 	tcase_add_test(tc, join_marks_the_gap);
 	tcase_add_test(tc, text_is_escaped_byte_for_byte_as_jansson_escapes_it);
 	tcase_add_test(tc, plain_prefix_stops_at_the_first_byte_to_escape);
