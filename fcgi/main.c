@@ -2,10 +2,11 @@
  * (auth, clusters, audit, ...) and, as a FastCGI authorizer, gates the WebSocket routes
  * before the web server hands them to websocketd.
  *
- * The listening socket is --socket PATH|HOST:PORT, else systemd's (LISTEN_FDS), else fd 0
+ * The listening sockets are --socket PATH|HOST:PORT (up to four: Apache's API over a Unix
+ * socket, its terminal gate over TCP; listeners.h), else systemd's (LISTEN_FDS), else fd 0
  * (spawn-fcgi, lighttpd bin-path, mod_fcgid). Worker threads each own a database connection.
  * SIGTERM/SIGINT end it cleanly: libfcgi's own handler only sets a flag, so the main thread
- * waits for the signal and shuts the listening socket to wake every accept(). */
+ * waits for the signal and shuts the listening sockets to wake every worker's wait. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcgiapp.h>
@@ -21,6 +22,7 @@
 #include "app.h"
 #include "connection.h"
 #include "handlers.h"
+#include "listeners.h"
 #include "config/config.h"
 #include "k8s/cluster_check.h"
 #include "k8s/cred_cache.h"
@@ -40,7 +42,7 @@ struct worker_thread {
 	pthread_t thread;
 	const struct config *cfg;
 	struct cred_cache *creds;
-	int listen_fd;
+	const struct listeners *listeners;
 };
 
 static void serve_one(struct worker *w, FCGX_Request *fcgx)
@@ -63,7 +65,8 @@ static void *worker_main(void *arg)
 {
 	struct worker_thread *t = arg;
 	struct worker w;
-	FCGX_Request fcgx;
+	struct listener_wait wait;
+	FCGX_Request *fcgx;
 	char err[512];
 
 	if (worker_init(&w, t->cfg, err, sizeof err) != 0) {
@@ -71,16 +74,17 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	w.creds = t->creds;
-	if (FCGX_InitRequest(&fcgx, t->listen_fd, 0) != 0) {
+	if (listener_wait_init(&wait, t->listeners) != 0) {
+		log_msg(LOG_ERROR, "fcgi", "worker cannot wait on its sockets: %s", strerror(errno));
 		worker_cleanup(&w);
 		return NULL;
 	}
-	while (FCGX_Accept_r(&fcgx) >= 0) {
-		serve_one(&w, &fcgx);
-		connection_close_plainly_when_read(&fcgx);
-		FCGX_Finish_r(&fcgx);
+	while ((fcgx = listener_wait_accept(&wait)) != NULL) {
+		serve_one(&w, fcgx);
+		connection_close_plainly_when_read(fcgx);
+		FCGX_Finish_r(fcgx);
 	}
-	FCGX_Free(&fcgx, 1);
+	listener_wait_free(&wait);
 	worker_cleanup(&w);
 	return NULL;
 }
@@ -105,17 +109,6 @@ static int ready_once(const struct config *cfg)
 	json_decref(report);
 	worker_cleanup(&w);
 	return ready ? EXIT_SUCCESS : EXIT_FAILURE;
-}
-
-static int listen_socket(const char *spec)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-
-	if (spec)
-		return FCGX_OpenSocket(spec, 128);
-	if (pid && fds && atol(pid) == (long)getpid() && atoi(fds) >= 1)
-		return 3; /* systemd socket activation: SD_LISTEN_FDS_START */
-	return 0;     /* FCGI_LISTENSOCK_FILENO */
 }
 
 /* --check-config: the file, then per cluster what its backend needs and whether it is
@@ -143,9 +136,9 @@ static int check_config(const struct config *cfg, struct cred_cache *creds)
 
 static void usage(FILE *out)
 {
-	fputs("usage: periscope.fcgi [--config FILE] [--socket PATH|HOST:PORT] [--check-config]\n"
+	fputs("usage: periscope.fcgi [--config FILE] [--socket PATH|HOST:PORT]... [--check-config]\n"
 	      "  --config FILE     configuration (default: $PERISCOPE_CONFIG)\n"
-	      "  --socket ADDR     listen there instead of fd 0 / systemd's socket\n"
+	      "  --socket ADDR     listen there instead of fd 0 / systemd's sockets (up to 4 times)\n"
 	      "  --check-config    load and validate the configuration, then exit\n"
 	      "  --check-ready     run /readyz's checks once, print their JSON, exit 0 if ready\n"
 	      "  --print-maxforks  print websocketd's --maxforks for the configured caps, exit\n",
@@ -165,19 +158,27 @@ int main(int argc, char **argv)
 	};
 	struct worker_thread threads[MAX_WORKERS];
 	struct maintenance maint = { 0 };
-	const char *config_path = NULL, *socket_spec = NULL;
+	const char *config_path = NULL, *socket_specs[LISTENERS_MAX];
+	size_t n_specs = 0;
+	struct listeners listeners;
 	bool check_only = false, check_ready = false, print_maxforks = false;
 	struct config *cfg = NULL;
 	struct cred_cache *creds = NULL;
 	struct dbx *db = NULL;
 	sigset_t signals;
-	int opt, sig, listen_fd, n_workers, started = 0, status = EXIT_FAILURE;
+	int opt, sig, n_workers, started = 0, status = EXIT_FAILURE;
 	char err[1024];
 
 	while ((opt = getopt_long(argc, argv, "c:s:krmh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
-		case 's': socket_spec = optarg; break;
+		case 's':
+			if (n_specs == LISTENERS_MAX) {
+				fprintf(stderr, "periscope.fcgi: at most %d --socket\n", LISTENERS_MAX);
+				return 2;
+			}
+			socket_specs[n_specs++] = optarg;
+			break;
 		case 'k': check_only = true; break;
 		case 'r': check_ready = true; break;
 		case 'm': print_maxforks = true; break;
@@ -228,9 +229,8 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	dbx_close(db);
-	listen_fd = listen_socket(socket_spec);
-	if (listen_fd < 0) {
-		fprintf(stderr, "periscope.fcgi: cannot listen on %s\n", socket_spec);
+	if (listeners_open(&listeners, socket_specs, n_specs, err, sizeof err) != 0) {
+		fprintf(stderr, "periscope.fcgi: %s\n", err);
 		goto done;
 	}
 	if (maintenance_start(&maint, cfg, creds) != 0)
@@ -239,7 +239,7 @@ int main(int argc, char **argv)
 	for (; started < n_workers; started++) {
 		threads[started].cfg = cfg;
 		threads[started].creds = creds;
-		threads[started].listen_fd = listen_fd;
+		threads[started].listeners = &listeners;
 		if (pthread_create(&threads[started].thread, NULL, worker_main, &threads[started]) != 0)
 			break;
 	}
@@ -250,7 +250,7 @@ int main(int argc, char **argv)
 		;
 	log_msg(LOG_INFO, "fcgi", "signal %d: shutting down", sig);
 	FCGX_ShutdownPending();
-	shutdown(listen_fd, SHUT_RDWR);
+	listeners_shutdown(&listeners);
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i].thread, NULL);
 	maintenance_stop(&maint);

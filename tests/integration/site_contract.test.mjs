@@ -12,7 +12,7 @@ import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { startFcgiEcho } from '../lib/fcgi-echo.mjs';
 import { ROOT, freePorts, listensOn, waitFor, within } from '../lib/stack.mjs';
-import { chooseServer, fcgiAddress, webServerCommand } from '../lib/webserver.mjs';
+import { chooseServer, fcgiAddress, fcgiApiSocket, webServerCommand } from '../lib/webserver.mjs';
 
 const SERVER = chooseServer();
 const PORT_ATTEMPTS = 8;
@@ -36,6 +36,7 @@ describe(`the ${SERVER} site's FastCGI contract`, () => {
 	let app;
 	let web;
 	let port;
+	let gatePort; // under Apache: the TCP port the terminal gate asks
 	before(async () => {
 		runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'periscope-site-'));
 		fs.mkdirSync(path.join(runDir, 'spool'));
@@ -45,15 +46,24 @@ describe(`the ${SERVER} site's FastCGI contract`, () => {
 			let fcgiPort, wsPort, metricsPort, tunnelPort;
 			[port, fcgiPort, wsPort, metricsPort, tunnelPort] = await freePorts(5);
 			const fcgiAddr = fcgiAddress(SERVER, { runDir, fcgiPort });
+			gatePort = fcgiPort;
+			// Under Apache the API comes over a Unix socket, the terminal gate over TCP.
+			const apiSocket = fcgiApiSocket(SERVER, { runDir });
+			if (apiSocket) {
+				fs.mkdirSync(path.dirname(apiSocket), { recursive: true, mode: 0o711 });
+				fs.rmSync(apiSocket, { force: true });
+			}
 			try {
 				app = await startFcgiEcho({
-					listen: SERVER === 'apache' ? { host: '127.0.0.1', port: fcgiPort } : fcgiAddr,
+					listen: SERVER === 'apache' ? [{ host: '127.0.0.1', port: fcgiPort }, apiSocket] : fcgiAddr,
 					decide: () => ({ status: 403, headers: { 'Content-Type': 'application/json', 'X-Gate': 'refused' }, body: '{"code":"E_TEST","message":"no"}' }),
 				});
 			} catch (e) {
 				if (e.code === 'EADDRINUSE' && attempt < PORT_ATTEMPTS) continue;
 				throw e;
 			}
+			// As root, Apache's workers run as nobody.
+			if (apiSocket) fs.chmodSync(apiSocket, 0o666);
 			const webRoot = path.join(ROOT, 'web');
 			const env = { PATH: process.env.PATH, PERISCOPE_RUN_DIR: runDir, PERISCOPE_WEB_ROOT: webRoot, PERISCOPE_PORT: String(port), PERISCOPE_WS_PORT: String(wsPort), PERISCOPE_METRICS_PORT: String(metricsPort), PERISCOPE_TUNNEL_PORT: String(tunnelPort) };
 			const cmd = webServerCommand(SERVER, { root: ROOT, runDir, port, wsPort, metricsPort, tunnelPort, fcgiAddr, webRoot, env });
@@ -79,6 +89,8 @@ describe(`the ${SERVER} site's FastCGI contract`, () => {
 		}
 		if (app) await app.close();
 		if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
+		const apiSocket = runDir && fcgiApiSocket(SERVER, { runDir });
+		if (apiSocket) fs.rmSync(path.dirname(apiSocket), { recursive: true, force: true });
 	});
 
 	it('sets SCRIPT_NAME=/api and PATH_INFO (decoded), and passes REQUEST_URI and QUERY_STRING raw', async () => {
@@ -91,6 +103,10 @@ describe(`the ${SERVER} site's FastCGI contract`, () => {
 		assert.equal(p.QUERY_STRING, 'x=1&y=%20z');
 		assert.equal(p.REQUEST_METHOD, 'GET');
 		assert.equal(p.FCGI_ROLE, 'RESPONDER');
+		// Under Apache the API comes over the Unix socket (PERISCOPE_FCGI_SOCKET), not TCP.
+		const came = app.seen.filter((x) => x.params.REQUEST_URI === '/api/clusters/a%20b/nodes?x=1&y=%20z');
+		assert.equal(came.length, 1);
+		assert.equal(came[0].via, fcgiApiSocket(SERVER, { runDir }) ?? fcgiAddress(SERVER, { runDir }));
 		const h = await request(port, '/healthz');
 		assert.equal(h.json.params.SCRIPT_NAME, '/healthz');
 		assert.equal(h.json.params.REQUEST_URI, '/healthz');
@@ -123,6 +139,8 @@ describe(`the ${SERVER} site's FastCGI contract`, () => {
 		assert.equal(p.HTTP_COOKIE, 'periscope_session=abc');
 		assert.equal(p.HTTP_ORIGIN, `http://127.0.0.1:${port}`);
 		if (SERVER === 'apache') assert.equal(p.FCGI_APACHE_ROLE, 'AUTHENTICATOR');
+		// mod_authnz_fcgi speaks TCP only (conf/apache/periscope-routes.conf).
+		if (SERVER === 'apache') assert.equal(asked[0].via.port, gatePort);
 		const cs = await request(port, '/api/clusters/local/shell', { headers: { cookie: 'x=1' } });
 		assert.equal(cs.status, 403, 'the cluster shell URL is gated too');
 	});

@@ -50,10 +50,13 @@ function answer(sock, id, text) {
 }
 
 // decide(params) -> { status, headers: {..}, body } for authorizer requests.
-// listen: a Unix socket path, or { host, port } (port 0 picks one).
+// listen: a Unix socket path, or { host, port } (port 0 picks one), or a list of them (one
+// application on several sockets, as periscope.fcgi under Apache: the API's Unix socket and
+// the terminal gate's TCP port).
 export async function startFcgiEcho({ listen, decide }) {
 	const seen = [];
-	const server = net.createServer((sock) => {
+	// via: the socket the request came in on, as given in listen.
+	const serve = (via) => (sock) => {
 		let role = 0;
 		const params = {};
 		const body = [];
@@ -70,7 +73,7 @@ export async function startFcgiEcho({ listen, decide }) {
 			else if (type === PARAMS) paramsDone = true;
 			else if (type === STDIN && len) body.push(Buffer.from(content));
 			if (role === AUTHORIZER && paramsDone) {
-				seen.push({ role: 'authorizer', params });
+				seen.push({ role: 'authorizer', params, via });
 				const r = decide(params);
 				const head = [`Status: ${r.status}`, ...Object.entries(r.headers || {}).map(([k, v]) => `${k}: ${v}`)];
 				answer(sock, id, `${head.join('\r\n')}\r\n\r\n${r.body || ''}`);
@@ -78,21 +81,32 @@ export async function startFcgiEcho({ listen, decide }) {
 			}
 			if (role !== AUTHORIZER && type === STDIN && !len) {
 				const text = Buffer.concat(body).toString('utf8');
-				seen.push({ role: 'responder', params, body: text });
+				seen.push({ role: 'responder', params, body: text, via });
 				answer(sock, id, `Status: 200 OK\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ params, body: text })}`);
 				return true;
 			}
 			return false;
 		}));
-	});
-	await new Promise((resolve, reject) => {
-		server.once('error', reject);
-		if (typeof listen === 'string') server.listen(listen, resolve);
-		else server.listen(listen.port, listen.host, resolve);
-	});
+	};
+	const servers = [];
+	const closeAll = () => Promise.all(servers.map((server) => new Promise((resolve) => server.close(() => resolve()))));
+	try {
+		for (const where of Array.isArray(listen) ? listen : [listen]) {
+			const server = net.createServer(serve(where));
+			await new Promise((resolve, reject) => {
+				server.once('error', reject);
+				if (typeof where === 'string') server.listen(where, resolve);
+				else server.listen(where.port, where.host, resolve);
+			});
+			servers.push(server);
+		}
+	} catch (e) {
+		await closeAll();
+		throw e;
+	}
 	return {
 		seen,
-		address: server.address(),
-		close: () => new Promise((resolve) => server.close(() => resolve())),
+		address: servers[0].address(),
+		close: closeAll,
 	};
 }

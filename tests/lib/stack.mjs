@@ -39,7 +39,7 @@ import { nodeReaderRbac, provisionerRbac, tierBindings } from './cluster-rbac.mj
 import { within } from './deadline.mjs';
 import { execBounded } from './sync-child.mjs';
 import { makeCertificates } from './tls.mjs';
-import { apacheGateReplica, chooseServer, fcgiAddress, webServerCommand } from './webserver.mjs';
+import { apacheGateReplica, chooseServer, fcgiAddress, fcgiApiSocket, webServerCommand } from './webserver.mjs';
 import { toYaml } from './yaml.mjs';
 
 export { within };
@@ -430,6 +430,8 @@ export async function startStack(opts = {}) {
 		if (api) await within('the apiserver fake to close (its pod shells to exit)', api.close(), 20000);
 		if (idp) await within('the IdP to close', idp.close(), 20000);
 		if (!opts.keepRunDir && !process.env.PERISCOPE_KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
+		const apiSocket = fcgiApiSocket(server, { runDir });
+		if (apiSocket) fs.rmSync(path.dirname(apiSocket), { recursive: true, force: true });
 	};
 	try {
 		if (opts.pg) {
@@ -516,11 +518,25 @@ export async function startStack(opts = {}) {
 					const addr = replicaNames.length > 1 && server !== 'apache'
 						? path.join(runDir, r.name === 'a' ? 'periscope.sock' : `periscope-${r.name}.sock`)
 						: fcgiAddress(server, { runDir, fcgiPort: r.fcgiPort });
+					// Apache, one replica: the API over a Unix socket besides the gate's TCP port.
+					const apiSocket = replicaNames.length > 1 ? null : fcgiApiSocket(server, { runDir });
 					if (server !== 'apache') fs.rmSync(addr, { force: true });
-					const fcgi = launch(replicaProcessName('periscope-fcgi', r.name), path.join(BUILD_DIR, 'fcgi/periscope.fcgi'), ['--socket', addr], { env: renv, runDir });
+					if (apiSocket) {
+						fs.mkdirSync(path.dirname(apiSocket), { recursive: true, mode: 0o711 });
+						fs.rmSync(apiSocket, { force: true });
+					}
+					const fcgi = launch(replicaProcessName('periscope-fcgi', r.name), path.join(BUILD_DIR, 'fcgi/periscope.fcgi'),
+						['--socket', addr, ...(apiSocket ? ['--socket', apiSocket] : [])], { env: renv, runDir });
 					procs.push(fcgi);
 					if (server === 'apache') await listening(fcgi, r.fcgiPort, runDir, marks);
 					else await waitFor(`periscope.fcgi socket of replica ${r.name}`, () => fs.existsSync(addr));
+					if (apiSocket) {
+						await waitFor('periscope.fcgi\'s API socket for Apache', () => fs.existsSync(apiSocket));
+						// As root, Apache's workers run as nobody (tests/lib/webserver.mjs); the
+						// product's systemd socket gives the web server's group access instead.
+						fs.chmodSync(path.dirname(apiSocket), 0o711);
+						fs.chmodSync(apiSocket, 0o666);
+					}
 					const ws = launch(replicaProcessName('websocketd', r.name), 'websocketd', [
 						'--address=127.0.0.1', `--port=${r.wsPort}`, `--maxforks=${maxforks}`, '--closems=5000',
 						...(opts.websocketdOrigin === false ? [] : [`--origin=${url}`]),

@@ -19,6 +19,15 @@ export function fcgiAddress(server, { runDir, fcgiPort }) {
 	return server === 'apache' ? `127.0.0.1:${fcgiPort}` : path.join(runDir, 'periscope.sock');
 }
 
+// Under Apache, the Unix socket periscope.fcgi also listens on for the API, /healthz and
+// /readyz (conf/apache/periscope-routes.conf, PERISCOPE_FCGI_SOCKET): mod_proxy_fcgi makes a
+// connection per request, much cheaper over a Unix socket than over loopback TCP. None for
+// lighttpd, whose one socket is already a Unix socket. In a directory beside the run dir,
+// not in it: as root, Apache's workers run as nobody and may not enter the run dir (0700).
+export function fcgiApiSocket(server, { runDir }) {
+	return server === 'apache' ? path.join(`${runDir}-fcgi`, 'api.sock') : null;
+}
+
 const APACHE_MODULES = [
 	'mpm_event', 'unique_id', 'authn_core', 'authz_core', 'authz_user', 'headers', 'mime', 'dir',
 	'proxy', 'proxy_http', 'proxy_fcgi', 'authnz_fcgi',
@@ -97,6 +106,7 @@ function apacheConfig({ root, runDir, port, wsPort, tunnelPort, metricsPort, fcg
 		// Balanced, PERISCOPE_FCGI is only the terminal gate's address (mod_authnz_fcgi asks
 		// one): the last replica's (apacheGateReplica), so that replica a may die in a test.
 		`Define PERISCOPE_FCGI ${balanced ? replicas[replicas.length - 1].fcgiAddr : fcgiAddr}`,
+		...(balanced ? [] : [`Define PERISCOPE_FCGI_SOCKET ${q(fcgiApiSocket('apache', { runDir }))}`]),
 		`Define PERISCOPE_WS_PORT ${wsPort}`,
 		`Define PERISCOPE_TUNNEL_PORT ${tunnelPort}`,
 		...(balanced ? apacheBalancers(replicas) : []),
