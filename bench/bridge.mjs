@@ -33,12 +33,14 @@ export function bridgeEnv(stack, cookie, shell) {
 
 // The command line that runs the bridge under a tool, writing its report to `out`:
 // callgrind (instructions), strace (system calls by name, strace -c), cpu (user and system
-// CPU time, perf stat), heaptrack (the heap by caller; bench/memory.mjs), maxrss (the peak
-// RSS in KiB to its exit, or since VmHWM was last reset; /usr/bin/time), or none.
+// CPU time, perf stat), syscalls (each relay system call with its time, strace -ttt),
+// heaptrack (the heap by caller; bench/memory.mjs), maxrss (the peak RSS in KiB to its exit,
+// or since VmHWM was last reset; /usr/bin/time), or none.
 export function toolPrefix(tool, out) {
 	switch (tool) {
 	case 'callgrind': return ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, '--trace-children=no'];
 	case 'strace': return ['strace', '-c', '-o', out];
+	case 'syscalls': return ['strace', '-ttt', '-e', 'trace=read,write,recvfrom,sendto,poll', '-o', out];
 	case 'cpu': return ['perf', 'stat', '-x,', '-o', out, '-e', 'task-clock,user_time,system_time'];
 	case 'heaptrack': return ['heaptrack', '-o', out];
 	case 'maxrss': return ['/usr/bin/time', '-f', '%M', '-o', out];
@@ -100,6 +102,30 @@ export function straceCalls(file) {
 		if (m && m[2] !== 'total') calls[m[2]] = Number(m[1]);
 	}
 	return calls;
+}
+
+// How each output piece crosses the bridge (a `syscalls` trace): for every write of frames to
+// websocketd (fd 1), the time since the upstream read that brought its bytes (the last
+// recvfrom that returned data) and whether the bridge polled in between, i.e. whether it
+// held the output for a later pass. Returns [{ us, held }], one per write, in order.
+export function outputWrites(file) {
+	let lastRead = null, polled = false;
+	const r = [];
+	for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+		const m = /^([\d.]+) (\w+)\((\d+)?.*= (-?\d+)/.exec(line);
+		if (!m) continue;
+		const [, t, call, fd, ret] = m;
+		if (call === 'recvfrom' && Number(ret) > 0) {
+			lastRead = Number(t);
+			polled = false;
+		} else if (call === 'poll') {
+			polled = true;
+		} else if (call === 'write' && fd === '1' && lastRead !== null) {
+			r.push({ us: Math.round((Number(t) - lastRead) * 1e6), held: polled });
+			lastRead = null;
+		}
+	}
+	return r;
 }
 
 // perf stat -x, output: CPU seconds in all (task-clock, ns-precise), and the user and

@@ -13,7 +13,7 @@
 // fakes run in this process. For each cat: the CPU seconds of every program below this
 // process over the cat's wall time, which names the one that is saturated.
 // Usage: node bench/throughput.mjs [runs=3] [megabytes=16]. Loopback only; not a test.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -85,6 +85,11 @@ const showShares = (list) => list.filter(([, run]) => run >= 0.02)
 // rest are the fakes (the pod's or instance's side: node, ptyhost) and this driver.
 const RELAY = ['lighttpd', 'websocketd', 'periscope-wsbri', 'cat-load'];
 const nsPerByte = (r, names) => r.cpu.filter(([k]) => names.includes(k)).reduce((a, [, , , ns]) => a + ns, 0);
+// Every program's CPU per byte together (the fakes' included; the tracers and the fakes'
+// main thread, which 'node (fakes)' already holds, left out): two cores relay at most
+// 2 / that many bytes a nanosecond, whatever the order of the stages.
+const allNsPerByte = (r) => r.cpu.filter(([k]) => !['node main thread', 'perf', 'strace'].includes(k)).reduce((a, [, , , ns]) => a + ns, 0);
+const CORES = os.cpus().length;
 
 // THROUGHPUT_PROFILE=1: the fakes' main thread under V8's sampling profiler during each
 // cat, its heaviest functions by self time printed as # lines.
@@ -111,39 +116,79 @@ async function profileTop() {
 
 // THROUGHPUT_STRACE=1: strace -c of the relay's programs during each cat (it slows them
 // down: its counts are the figure, not the run's speed), as # lines: calls per program.
-function straceStart(stack) {
-	const ptyhosts = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+// THROUGHPUT_PERF=1: perf stat of the same programs instead: context switches per relayed
+// MB (how often each one parked and woke; the machine's load changes that little) and CPU
+// time per byte (task-clock). Software events only: hardware counters (instructions) are
+// often missing in a virtual machine. THROUGHPUT_PERF=record: perf record (cpu-clock
+// samples, kernel included) of each program, as its top shared objects and functions.
+function relayPids(stack) {
+	// The terminals' hosts: children of this process's ptyhost server (other work on the
+	// machine runs ptyhosts of its own).
+	const ptyhostParent = (n) => {
 		try {
-			return fs.readFileSync(`/proc/${n}/comm`, 'utf8').trim() === 'ptyhost' &&
-				fs.readFileSync(`/proc/${n}/stat`, 'utf8').split(') ')[1].split(' ')[1] !== String(process.pid);
+			return fs.readFileSync(`/proc/${n}/comm`, 'utf8').trim() === 'ptyhost'
+				? Number(fs.readFileSync(`/proc/${n}/stat`, 'utf8').split(') ')[1].split(' ')[1]) : 0;
 		} catch {
-			return false;
+			return 0;
 		}
-	}).map(Number);
-	const programs = {
+	};
+	const all = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map((n) => [Number(n), ptyhostParent(n)]).filter(([, pp]) => pp);
+	const servers = new Set(all.filter(([, pp]) => pp === process.pid).map(([pid]) => pid));
+	const ptyhosts = all.filter(([, pp]) => servers.has(pp)).map(([pid]) => pid);
+	return {
 		'periscope-wsbridge': wsbridgeProcesses(stack),
 		websocketd: [stack.process('websocketd').child.pid],
 		lighttpd: [stack.process('lighttpd')?.child.pid].filter(Boolean),
 		'ptyhost (the terminal\'s host)': ptyhosts,
 	};
-	return Object.entries(programs).filter(([, pids]) => pids.length).map(([name, pids]) => {
-		const out = path.join(dir, `strace-${name.split(' ')[0]}`);
-		const child = spawn('strace', ['-c', '-f', '-qq', '-o', out, ...pids.flatMap((p) => ['-p', String(p)])], { stdio: 'ignore' });
-		return { name, out, child };
+}
+function traceStart(stack, tool) {
+	return Object.entries(relayPids(stack)).filter(([, pids]) => pids.length).map(([name, pids]) => {
+		const out = path.join(dir, `${tool}-${name.split(' ')[0]}`);
+		const args = {
+			perf: ['stat', '-x', ',', '-e', 'task-clock,context-switches', '-o', out, '-p', pids.join(',')],
+			record: ['record', '-q', '-e', 'cpu-clock', '-F', '2999', '-o', out, '-p', pids.join(',')],
+			strace: ['-c', '-f', '-qq', '-o', out, ...pids.flatMap((p) => ['-p', String(p)])],
+		}[tool];
+		const child = spawn(tool === 'strace' ? 'strace' : 'perf', args, { stdio: 'ignore' });
+		// Listened for from the start: a tracer whose processes all ended before the cat did
+		// (a terminal host of the previous session) has exited by the time traceStop asks.
+		const exited = new Promise((resolve) => child.on('exit', resolve));
+		return { name, out, child, tool, exited };
 	});
 }
-async function straceStop(traces) {
+async function traceStop(traces, bytes) {
 	const lines = [];
 	for (const t of traces) {
-		const exited = new Promise((resolve) => t.child.on('exit', resolve));
+		// perf stat may miss a SIGINT that comes while it is still attaching: ask again.
+		const again = setInterval(() => t.child.kill('SIGINT'), 1000);
 		t.child.kill('SIGINT');
-		await exited;
-		const rows = fs.readFileSync(t.out, 'utf8').split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l))
+		await t.exited;
+		clearInterval(again);
+		if (t.tool === 'record') {
+			lines.push(`${t.name}: ${perfTop(t.out, 'dso', 5)} | ${perfTop(t.out, 'sym', 10)}`);
+			continue;
+		}
+		const text = fs.readFileSync(t.out, 'utf8');
+		if (t.tool === 'perf') {
+			const v = Object.fromEntries(text.split('\n').map((l) => l.split(',')).filter((f) => f.length > 2 && /^[\d.]+$/.test(f[0])).map((f) => [f[2], Number(f[0])]));
+			lines.push(v['task-clock'] === undefined ? `${t.name}: ended before the cat did`
+				: `${t.name}: ${(1e6 * v['task-clock'] / bytes).toFixed(1)} CPU ns/B, ${(1e6 * v['context-switches'] / bytes).toFixed(0)} context switches/MB`);
+			continue;
+		}
+		const rows = text.split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l))
 			.map((l) => l.trim().split(/\s+/)).map((f) => [f[f.length - 1], Number(f[3])]).sort((a, b) => b[1] - a[1]);
 		lines.push(`${t.name}: ${rows.slice(0, 6).map(([n, c]) => `${n} ${c}`).join(', ')}`);
 	}
 	return lines.join('; ');
 }
+// The largest shares of a perf record file, by shared object or by function.
+function perfTop(file, key, n) {
+	const r = spawnSync('perf', ['report', '-i', file, '--stdio', '--no-children', '--sort', key], { encoding: 'utf8', timeout: 60000 });
+	return (r.stdout || '').split('\n').filter((l) => /^\s+[\d.]+%/.test(l)).slice(0, n)
+		.map((l) => l.trim().replace(/\s+/g, ' ').replace(/\[[.k]\] /, '')).join(', ');
+}
+const TRACE = { 1: 'perf', record: 'record' }[process.env.THROUGHPUT_PERF] ?? (process.env.THROUGHPUT_STRACE ? 'strace' : null);
 
 const loadavg = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
@@ -162,15 +207,15 @@ async function catLoad(stack, cookie, shellPath, mode, frames) {
 		if (ev.event === 'ready') {
 			before = schedByProgram();
 			if (inspector) await inspector.post('Profiler.start');
-			if (process.env.THROUGHPUT_STRACE && mode === 'shell') {
-				traces = straceStart(stack);
+			if (TRACE && mode === 'shell') {
+				traces = traceStart(stack, TRACE);
 				await new Promise((resolve) => setTimeout(resolve, 500)); // attached
 			}
 			child.stdin.write('go\n');
 		} else if (ev.event === 'cat') {
 			result = { ...ev, cpu: shares(before, schedByProgram(), ev.seconds, ev.bytes), load: loadavg() };
 			if (inspector && mode === 'shell') result.profile = await profileTop();
-			if (traces) result.strace = await straceStop(traces);
+			if (traces) result.trace = await traceStop(traces, ev.bytes);
 			if (mode === 'shell') child.stdin.write('end\n');
 		}
 	}
@@ -231,7 +276,7 @@ try {
 			}
 			console.log(`# ${name}: ${(r.bytes / 1e6).toFixed(1)} MB in ${r.frames} frames, ${r.seconds.toFixed(3)} s = ${r.mbps.toFixed(2)} MB/s (load ${r.load}); per program, on-CPU + run-queue wait per wall second (CPU ns per byte): ${showShares(r.cpu)}`);
 			if (r.profile) console.log(`#   fakes' main thread, self time: ${r.profile}`);
-			if (r.strace) console.log(`#   syscalls: ${r.strace}`);
+			if (r.trace) console.log(`#   ${TRACE}: ${r.trace}`);
 		}
 	}
 	const ratio = (a, b) => a.map((r, i) => r.mbps / b[i].mbps);
@@ -240,8 +285,11 @@ try {
 	console.log(`| cluster-shell relay throughput, cat of ${megabytes} MB | ${spread(rows.cluster.map((r) => r.mbps))} MB/s | ${spread(rows.anchor.map((r) => r.mbps))} MB/s (websocketd cat of the same frames) | ${spread(ratio(rows.cluster, rows.anchor))} | >= 0.9 |`);
 	const cpuRatio = (a, b) => a.map((r, i) => nsPerByte(b[i], RELAY) / nsPerByte(r, RELAY));
 	console.log(`| cluster-shell relay CPU per byte: client, web server, websocketd (+ bridge) | ${spread(rows.cluster.map((r) => nsPerByte(r, RELAY)))} ns | ${spread(rows.anchor.map((r) => nsPerByte(r, RELAY)))} ns | ${spread(cpuRatio(rows.cluster, rows.anchor))} (anchor / ours) | - |`);
+	console.log(`| cluster-shell ratio the CPU allows: anchor's CPU per byte / ours, every program (the fakes' included) | ${spread(rows.cluster.map(allNsPerByte))} ns | ${spread(rows.anchor.map(allNsPerByte))} ns | ${spread(rows.cluster.map((r, i) => allNsPerByte(rows.anchor[i]) / allNsPerByte(r)))} | - |`);
 	console.log(`| node-shell relay throughput, cat of ${megabytes} MB (the agent's 1 ms sleep per read aside) | ${spread(rows.node.map((r) => r.mbps))} MB/s | ${spread(rows.pty.map((r) => r.mbps))} MB/s (local pty) | ${spread(ratio(rows.node, rows.pty))} | >= 0.8 |`);
 	console.log(`| node-shell relay CPU per byte: client, web server, websocketd, bridge / the fakes' | ${spread(rows.node.map((r) => nsPerByte(r, RELAY)))} ns | ${spread(rows.node.map((r) => nsPerByte(r, ['node (fakes)', 'ptyhost'])))} ns | - | - |`);
+	const relayBound = rows.node.map((r) => 1000 * CORES / nsPerByte(r, RELAY));
+	console.log(`| node-shell rate ${CORES} cores allow the relay with the agent aside (${CORES} / CPU per byte of client, web server, websocketd, bridge) | ${spread(relayBound)} MB/s | ${spread(rows.pty.map((r) => r.mbps))} MB/s (local pty) | ${spread(relayBound.map((b, i) => b / rows.pty[i].mbps))} | - |`);
 } finally {
 	for (const s of stacks.reverse()) await s.stop();
 	fs.rmSync(dir, { recursive: true, force: true });

@@ -17,6 +17,7 @@
 #include "store/audit.h"
 #include "shell/client_lines.h"
 #include "shell/frames.h"
+#include "shell/out_batch.h"
 #include "core/log.h"
 #include "store/db.h"
 #include "store/shell_registry.h"
@@ -128,6 +129,7 @@ static int flush_some(struct session *s)
 			return 0;
 		}
 		s->out_off += (size_t)n;
+		s->last_write_us = monotonic_us();
 	}
 	/* All written: a buffer that grew in a burst (up to SESSION_OUT_MAX) is given back,
 	 * so an idle bridge does not keep megabytes it needed once. */
@@ -539,15 +541,19 @@ static void main_loop(struct session *s)
 	for (;;) {
 		long long now = monotonic_ms();
 		size_t pending = s->out.len - s->out_off;
-		int n = 0, n_up, rc;
+		/* Queued output waits while it streams (shell/out_batch.h): no POLLOUT meanwhile,
+		 * the poll wakes when it is due. */
+		long long hold_us = out_batch_wait_us(monotonic_us(), s->last_write_us, pending);
+		int n = 0, n_up, rc, timeout = next_timeout(s, now);
 
 		fds[n++] = (struct pollfd){ s->signal_fd, POLLIN, 0 };
 		/* Always keep reading the browser, even while output is queued: websocketd blocks
 		 * writing our stdin otherwise, and both sides would hang. */
 		fds[n++] = (struct pollfd){ s->stdin_eof ? -1 : STDIN_FILENO, POLLIN, 0 };
-		fds[n++] = (struct pollfd){ pending ? STDOUT_FILENO : -1, POLLOUT, 0 };
+		fds[n++] = (struct pollfd){ hold_us == 0 ? STDOUT_FILENO : -1, POLLOUT, 0 };
 		n_up = s->ops->add_fds(s, fds + n, SESSION_MAX_UPSTREAM_FDS, pending < SESSION_OUT_HIGH_WATER);
-		if (poll(fds, (nfds_t)(n + n_up), next_timeout(s, now)) < 0 && errno != EINTR) {
+		timeout = out_batch_timeout_ms(hold_us, timeout);
+		if (poll(fds, (nfds_t)(n + n_up), timeout) < 0 && errno != EINTR) {
 			session_fail(s, "E_INTERNAL", false, "poll failed: %s", strerror(errno));
 			return;
 		}
@@ -563,7 +569,8 @@ static void main_loop(struct session *s)
 			return;
 		if (s->ops->tick && s->ops->tick(s, monotonic_ms()) != 0)
 			return;
-		if (flush_some(s) != 0) {
+		if (out_batch_wait_us(monotonic_us(), s->last_write_us, s->out.len - s->out_off) <= 0 &&
+		    flush_some(s) != 0) {
 			session_set_exit(s, "client_closed", -1);
 			return;
 		}

@@ -73,6 +73,7 @@ struct session {
 	bool stdin_eof;
 	struct buf out;                         /* frame lines waiting for stdout */
 	size_t out_off;
+	long long last_write_us;                /* the last write to stdout (shell/out_batch.h) */
 	int signal_fd;
 	int cols, rows;                         /* last size the browser sent (0 = none yet) */
 

@@ -40,8 +40,7 @@ struct held_slot {
 	int used;
 	int64_t seq;
 	uint32_t payload_type;
-	size_t len;
-	uint8_t *payload;   /* SSM_REORDER_PAYLOAD_MAX bytes */
+	size_t len;         /* its payload: held_payload() */
 };
 
 struct ssm_session {
@@ -67,6 +66,7 @@ struct ssm_session {
 	int64_t expected;
 	unsigned held_cap;
 	struct held_slot *held;
+	uint8_t *held_payloads;   /* held_cap payloads of SSM_REORDER_PAYLOAD_MAX bytes */
 
 	/* messages to send: a ring of FRAME_MAX slots */
 	unsigned outq_cap, outq_head, outq_count;
@@ -532,6 +532,14 @@ static int process(struct ssm_session *s, uint32_t payload_type, const uint8_t *
 	}
 }
 
+/* A held message's payload, by the slot's place: no pointer is stored per slot, so that a
+ * slot is written only when a message is held in it (a node shell's 4096 slots took 160 KiB
+ * resident for the pointers alone). */
+static uint8_t *held_payload(const struct ssm_session *s, const struct held_slot *h)
+{
+	return s->held_payloads + (size_t)(h - s->held) * SSM_REORDER_PAYLOAD_MAX;
+}
+
 /* Processes held messages that have become next in line, while there is room. */
 static int drain(struct ssm_session *s, char *err, size_t errlen)
 {
@@ -542,7 +550,7 @@ static int drain(struct ssm_session *s, char *err, size_t errlen)
 		    !can_process(s, h->payload_type, h->len, 0))
 			break;
 		h->used = 0;
-		if (process(s, h->payload_type, h->payload, h->len, err, errlen) != 0)
+		if (process(s, h->payload_type, held_payload(s, h), h->len, err, errlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -590,7 +598,7 @@ static int on_stream(struct ssm_session *s, const struct ssm_message *m, char *e
 	h->seq = seq;
 	h->payload_type = m->payload_type;
 	h->len = m->payload_length;
-	memcpy(h->payload, m->payload, m->payload_length);
+	memcpy(held_payload(s, h), m->payload, m->payload_length);
 	s->stats.messages_in++;
 	return queue_ack(s, m, err, errlen);
 }
@@ -967,8 +975,8 @@ struct ssm_session *ssm_session_new(const struct ssm_session_opts *opts, char *e
 	p = s->arena;
 	for (unsigned i = 0; i < s->window_cap; i++, p += FRAME_MAX)
 		s->window[i].frame = p;
-	for (unsigned i = 0; i < s->held_cap; i++, p += SSM_REORDER_PAYLOAD_MAX)
-		s->held[i].payload = p;
+	s->held_payloads = p;
+	p += (size_t)s->held_cap * SSM_REORDER_PAYLOAD_MAX;
 	s->outq_frames = p;
 	p += (size_t)s->outq_cap * FRAME_MAX;
 	s->input.data = p;

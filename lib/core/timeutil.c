@@ -27,6 +27,14 @@ long long monotonic_ms(void)
 	return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000LL;
 }
 
+long long monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000LL;
+}
+
 static int digits(const char *s, int n, int *out)
 {
 	int v = 0;
