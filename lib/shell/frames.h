@@ -29,6 +29,10 @@ struct client_frame {
  * E_BAD_FRAME error frame. */
 int frame_parse_client(const char *line, size_t len, struct client_frame *out, char *err,
 		       size_t errlen);
+/* The same through the JSON parser alone, for every frame: frame_parse_client reads the
+ * web client's keystroke line without it and must give what this gives (fuzz_frames). */
+int frame_parse_client_json(const char *line, size_t len, struct client_frame *out, char *err,
+			    size_t errlen);
 void client_frame_clear(struct client_frame *f);
 /* As frame_parse_client, but a line that does not parse whole may still end in a frame:
  * stray bytes (a binary WebSocket message, which websocketd delivers without a delimiter)

@@ -18,7 +18,8 @@
 // database behind the one web server, which spreads the API and the terminals over them
 // (docs/deployment.md "N replicas"). Replica "a" also serves the agent tunnel.
 // opts.terminalProgram: what websocketd runs per terminal instead of periscope-wsbridge
-// (for dev/bench's anchor: websocketd sending pre-framed output through the same path).
+// (dev/bench's anchors: websocketd sending pre-framed output, or bench/frame_echo.c
+// answering keystrokes, through the same web server, authorizer and websocketd).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -35,7 +36,7 @@ import { startAws } from '../fakes/aws/server.mjs';
 import { startIdp } from '../fakes/idp/server.mjs';
 import { startPostgres } from './postgres.mjs';
 import { nodeReaderRbac, provisionerRbac, tierBindings } from './cluster-rbac.mjs';
-import { noteIfLate, within } from './deadline.mjs';
+import { within } from './deadline.mjs';
 import { execBounded } from './sync-child.mjs';
 import { makeCertificates } from './tls.mjs';
 import { apacheGateReplica, chooseServer, fcgiAddress, fcgiApiSocket, webServerCommand } from './webserver.mjs';
@@ -180,15 +181,11 @@ export async function spawnOnFreePort(what, start, { attempts = 8, timeoutMs = 1
 // Polls check() until it returns something truthy; each check is itself bounded by the
 // deadline (a check that hangs, such as a request nobody answers, fails the wait too).
 export async function waitFor(what, check, { timeoutMs = 15000, intervalMs = 50 } = {}) {
-	const startedAt = Date.now();
-	const deadline = startedAt + timeoutMs;
+	const deadline = Date.now() + timeoutMs;
 	let last;
 	while (Date.now() < deadline) {
 		try {
-			if (await within(what, Promise.resolve().then(check), Math.max(1, deadline - Date.now()), { note: false })) {
-				noteIfLate(what, startedAt, timeoutMs);
-				return;
-			}
+			if (await within(what, Promise.resolve().then(check), Math.max(1, deadline - Date.now()))) return;
 		} catch (e) {
 			last = e;
 		}

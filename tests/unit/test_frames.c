@@ -26,6 +26,82 @@ START_TEST(stdin_is_base64_decoded)
 }
 END_TEST
 
+/* frame_parse_client reads the web client's keystroke line without the JSON parser: every
+ * line near that shape must still mean what the JSON says (or be refused as it says). */
+START_TEST(keystroke_lines_mean_what_their_json_says)
+{
+	static const struct {
+		const char *line;
+		int rc;
+		const char *bytes; /* decoded stdin, or the start of the error */
+	} cases[] = {
+		{ "{\"type\":\"stdin\",\"data\":\"YQ==\"}", 0, "a" },
+		{ "{\"type\":\"stdin\",\"data\":\"\"}", 0, "" },
+		/* an escape in the string: the parser decodes it to the same base64 */
+		{ "{\"type\":\"stdin\",\"data\":\"YQ\\u003d=\"}", 0, "a" },
+		{ "{\"type\":\"stdin\",\"data\":\"Y\\/8=\"}", 0, "c\xff" },
+		/* whitespace around the object is JSON */
+		{ "{\"type\":\"stdin\",\"data\":\"YQ==\"} ", 0, "a" },
+		/* the same shape, not base64 */
+		{ "{\"type\":\"stdin\",\"data\":\"YQ=\"}", -1, "stdin.data must be base64" },
+		{ "{\"type\":\"stdin\",\"data\":\"Y!Q=\"}", -1, "stdin.data must be base64" },
+		/* GnuTLS's base64 skips white space: so do both paths */
+		{ "{\"type\":\"stdin\",\"data\":\"Y Q==\"}", 0, "a" },
+		/* the same start, then more fields: a duplicate key is refused, another type wins */
+		{ "{\"type\":\"stdin\",\"data\":\"YQ==\",\"data\":\"Yg==\"}", -1, "not a JSON object" },
+		{ "{\"type\":\"stdin\",\"data\":\"YQ==\",\"type\":\"close\"}", -1, "not a JSON object" },
+		/* not closed, or two objects */
+		{ "{\"type\":\"stdin\",\"data\":\"YQ==\"", -1, "not a JSON object" },
+		{ "{\"type\":\"stdin\",\"data\":\"YQ==\"}{\"type\":\"stdin\",\"data\":\"\"}", -1, "not a JSON object" },
+		{ "{\"type\":\"stdin\",\"data\":\"\"}\"}", -1, "not a JSON object" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct client_frame f;
+		char err[128] = "";
+		int rc = parse(cases[i].line, &f, err);
+
+		ck_assert_msg(rc == cases[i].rc, "%s: %d (%s)", cases[i].line, rc, err);
+		if (rc == 0) {
+			ck_assert_int_eq(f.type, CLIENT_STDIN);
+			ck_assert_uint_eq(f.len, strlen(cases[i].bytes));
+			ck_assert_mem_eq(f.data, cases[i].bytes, f.len);
+			client_frame_clear(&f);
+		} else {
+			ck_assert_msg(strncmp(err, cases[i].bytes, strlen(cases[i].bytes)) == 0, "%s: %s",
+				      cases[i].line, err);
+		}
+	}
+}
+END_TEST
+
+/* The longest keystroke line is FRAME_MAX_LINE bytes (its data decodes to less than
+ * FRAME_MAX_STDIN); one byte more is refused before either path reads it. */
+START_TEST(keystroke_lines_keep_the_line_limit)
+{
+	static const char head[] = "{\"type\":\"stdin\",\"data\":\"", tail[] = "\"}";
+	size_t data_len = (FRAME_MAX_LINE - (sizeof head - 1) - (sizeof tail - 1)) / 4 * 4;
+	char *line = malloc(FRAME_MAX_LINE + 2);
+	struct client_frame f;
+	char err[128] = "";
+
+	ck_assert_ptr_nonnull(line);
+	strcpy(line, head);
+	memset(line + strlen(head), 'A', data_len);
+	strcpy(line + strlen(head) + data_len, tail);
+	ck_assert_int_eq(parse(line, &f, err), 0);
+	ck_assert_uint_eq(f.len, data_len / 4 * 3);
+	ck_assert_uint_le(f.len, FRAME_MAX_STDIN);
+	client_frame_clear(&f);
+	memset(line + strlen(head), 'A', FRAME_MAX_LINE + 1 - strlen(head) - strlen(tail));
+	strcpy(line + FRAME_MAX_LINE + 1 - strlen(tail), tail);
+	ck_assert_uint_eq(strlen(line), FRAME_MAX_LINE + 1);
+	ck_assert_int_eq(parse(line, &f, err), -1);
+	ck_assert_str_eq(err, "frame longer than 65536 bytes");
+	free(line);
+}
+END_TEST
+
 START_TEST(resize_needs_sane_integers)
 {
 	struct client_frame f;
@@ -274,6 +350,8 @@ static Suite *frames_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, stdin_is_base64_decoded);
+	tcase_add_test(tc, keystroke_lines_mean_what_their_json_says);
+	tcase_add_test(tc, keystroke_lines_keep_the_line_limit);
 	tcase_add_test(tc, stdout_frames_encode_every_length_exactly);
 	tcase_add_test(tc, stdout_frames_respect_the_maximum_and_shrink_after_a_burst);
 	tcase_add_test(tc, a_queue_drops_its_written_part_and_keeps_the_rest);
