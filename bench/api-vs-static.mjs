@@ -1,6 +1,6 @@
-// Benchmark: requests per second for GET /api/clusters (signed in, through lighttpd and
-// periscope.fcgi) next to lighttpd serving a static file of the same size, in the same
-// run, with wrk on loopback. The ratio is the number to watch; absolute numbers depend on
+// Benchmark: requests per second for GET /api/clusters (signed in, through the web server
+// (PERISCOPE_SERVER: lighttpd or Apache) and periscope.fcgi) next to the same server serving a
+// static file of the same size, in the same run, with wrk on loopback. The ratio is the number to watch; absolute numbers depend on
 // the machine. Usage: node bench/api-vs-static.mjs [seconds=10] [connections=16]
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -60,10 +60,12 @@ try {
 		const c2 = cpu();
 		const us = (s, rps) => ((1e6 * s) / (rps * seconds)).toFixed(1);
 		console.log(`body size: ${api.text.length} bytes, ${seconds}s per run, ${connections} connections`);
-		console.log(`static file via lighttpd:        ${stat.rps.toFixed(0)} req/s (p99 ${stat.p99})`);
+		console.log(`static file via ${stack.server}:`.padEnd(33) + `${stat.rps.toFixed(0)} req/s (p99 ${stat.p99})`);
 		console.log(`GET /api/clusters via fcgi:      ${dyn.rps.toFixed(0)} req/s (p99 ${dyn.p99}, non-2xx ${dyn.non2xx})`);
 		console.log(`ratio api/static:                ${(dyn.rps / stat.rps).toFixed(3)}`);
 		console.log(`CPU per request: static, web server ${us(c2.web - c1.web, stat.rps)} us; API, web server ${us(c1.web - c0.web, dyn.rps)} us + periscope.fcgi ${us(c1.fcgi - c0.fcgi, dyn.rps)} us`);
+		// The machine may be shared: CPU per request is what to compare, at this load.
+		console.log(`load average:                    ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`);
 	} finally {
 		fs.rmSync(webCopy, { force: true });
 	}

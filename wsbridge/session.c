@@ -337,6 +337,7 @@ static void write_close_row(struct session *s, json_t *extra)
 	if (s->close_raw.len) {
 		ev.extra_raw = s->close_raw.data;
 		ev.extra_raw_keys = s->close_raw_keys;
+		ev.extra_raw_buf = &s->close_raw;   /* written once: its text is built there */
 	}
 	/* One transaction with the release of the registry row: if the sweep found this process
 	 * gone meanwhile, it wrote the close row (reason "lost") and this one is not written. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "store/audit_chain.h"
 #include "store/db.h"
 #include "store/dbx.h"
@@ -153,12 +154,17 @@ int audit_write_dbx(struct dbx *db, const struct audit_event *ev, long long *id_
 		" RETURNING " AUDIT_CHAIN_COLUMNS;
 #undef AUDIT_INSERT_COLUMNS
 	long long ts = ev->ts_ns ? ev->ts_ns : now_ns(), id = 0;
-	const char *session_id = NULL;
-	char *extra_text = NULL, why[256] = "no database";
+	const char *session_id = NULL, *extra_text;
+	char *extra_copy = NULL, why[256] = "no database";
 	struct dbx_stmt *st = NULL;
 	int rc = -1;
 
-	extra_text = audit_extra_text(ev);
+	/* A transcript's megabyte is not copied when its buffer can take the rest around it. */
+	if (ev->extra_raw_buf && ev->extra_raw && *ev->extra_raw &&
+	    ev->extra_raw == ev->extra_raw_buf->data)
+		extra_text = audit_extra_text_in_place(ev);
+	else
+		extra_text = extra_copy = audit_extra_text(ev);
 	if (ev->extra)
 		session_id = json_string_value(json_object_get(ev->extra, "session_id"));
 	if (db && dbx_prepare(db, dbx_sql(db, sql, pg_sql), &st) != 0)
@@ -194,7 +200,7 @@ done:
 				   or_anonymous(ev->actor_sub), "error", why));
 	audit_log_line(ev, ts, id);
 	dbx_finalize(st);
-	free(extra_text);
+	free(extra_copy);
 	if (id_out)
 		*id_out = id;
 	return rc;

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+struct buf;
 struct dbx;
 struct dbx_stmt;
 
@@ -32,11 +33,19 @@ struct audit_event {
 	 * (NULL-terminated) reads "(in audit row N)" on the log line. */
 	const char *extra_raw;
 	const char *const *extra_raw_keys;
+	/* Optional: the buffer extra_raw is the contents of (extra_raw == extra_raw_buf->data).
+	 * The write then builds the column's text there, around extra_raw, not in a copy of it
+	 * (a node shell's close: a megabyte less at its peak); the buffer holds that text after. */
+	struct buf *extra_raw_buf;
 };
 
 /* The extra column's text: extra dumped (compact), extra_raw spliced in before its closing
  * brace. Malloc'd; NULL when there is nothing to write or out of memory. */
 char *audit_extra_text(const struct audit_event *ev);
+/* The same text built in ev->extra_raw_buf in place (extra_raw moves up, extra's members go
+ * before it): the buffer's data, or NULL (out of memory; the buffer then holds extra_raw
+ * still). Only when extra_raw is the buffer's contents, which it is no longer afterwards. */
+const char *audit_extra_text_in_place(const struct audit_event *ev);
 
 /* Writes the row, chained, and the log line. The log line is written even when the row
  * cannot be (the failure is logged too). Inside the caller's write transaction when there

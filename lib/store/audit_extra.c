@@ -29,3 +29,28 @@ char *audit_extra_text(const struct audit_event *ev)
 	free(dumped);
 	return b.data;
 }
+
+const char *audit_extra_text_in_place(const struct audit_event *ev)
+{
+	struct buf *b = ev->extra_raw_buf;
+	bool has_extra = ev->extra && json_object_size(ev->extra) > 0;
+	char *dumped = has_extra ? json_dumps(ev->extra, JSON_COMPACT) : strdup("{}");
+	size_t n, prefix;
+
+	if (!dumped)
+		return NULL;
+	/* "{...}" goes before the members as "{...,", "{}" as "{"; "}" after them. */
+	n = strlen(dumped);
+	prefix = n - 1 + (has_extra ? 1 : 0);
+	if (buf_room(b, prefix + 1) == NULL) {
+		free(dumped);
+		return NULL;
+	}
+	memmove(b->data + prefix, b->data, b->len + 1);
+	memcpy(b->data, dumped, n - 1);
+	if (has_extra)
+		b->data[n - 1] = ',';
+	buf_commit(b, prefix);
+	free(dumped);
+	return buf_append(b, "}", 1) == 0 ? b->data : NULL;
+}
