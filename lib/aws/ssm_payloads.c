@@ -2,6 +2,7 @@
 #include "core/encoding.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,8 +144,81 @@ int ssm_ack_build(const struct ssm_message *acked, char *out, size_t cap, size_t
 	return 0;
 }
 
+/* Reads the literal lit at *p (within end); moves past it. */
+static bool take_literal(const char **p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0)
+		return false;
+	*p += n;
+	return true;
+}
+
+/* A JSON string of printable ASCII without escapes (its value is its bytes), up to the
+ * closing quote, into out as copy_text would; moves past the quote. */
+static bool take_plain_string(const char **p, const char *end, char *out, size_t cap)
+{
+	const char *s = *p;
+	size_t n;
+
+	while (*p < end && **p != '"') {
+		if (**p < 0x20 || **p > 0x7e || **p == '\\')
+			return false;
+		(*p)++;
+	}
+	if (*p == end)
+		return false;
+	n = (size_t)(*p - s) < cap - 1 ? (size_t)(*p - s) : cap - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	(*p)++;
+	return true;
+}
+
+/* The ack as the agent writes it: amazon-ssm-agent's AcknowledgeContent
+ * (agent/session/contracts/model.go) through Go's json.Marshal, so the members come in
+ * that order, compact, the strings a message type and a UUID. Read without jansson: one
+ * arrives for every input message, and json_loadb was 28.7k of a node-shell bridge's 88k
+ * instructions a keystroke (callgrind, dev/bench keystroke). Anything else (another
+ * order, spaces, escapes, a sign, 19 digits or more) goes to the JSON parser, so the result
+ * is always what ssm_ack_parse_json gives (fuzz_ssm_message checks that). */
+static bool parse_plain_ack(const uint8_t *payload, size_t len, struct ssm_ack *ack)
+{
+	const char *p = (const char *)payload, *end = p + len, *digits;
+	int64_t seq = 0;
+
+	if (!take_literal(&p, end, "{\"AcknowledgedMessageType\":\"") ||
+	    !take_plain_string(&p, end, ack->acked_type, sizeof ack->acked_type) ||
+	    !take_literal(&p, end, ",\"AcknowledgedMessageId\":\"") ||
+	    !take_plain_string(&p, end, ack->acked_id, sizeof ack->acked_id) ||
+	    !take_literal(&p, end, ",\"AcknowledgedMessageSequenceNumber\":"))
+		return false;
+	digits = p;
+	while (p < end && *p >= '0' && *p <= '9' && p - digits < 18)
+		seq = seq * 10 + (*p++ - '0');
+	/* JSON has no leading zeros; 18 digits always fit an int64 */
+	if (p == digits || (*digits == '0' && p - digits > 1) || (p < end && *p >= '0' && *p <= '9'))
+		return false;
+	ack->acked_sequence = seq;
+	if (take_literal(&p, end, ",\"IsSequentialMessage\":true}"))
+		ack->is_sequential = 1;
+	else if (!take_literal(&p, end, ",\"IsSequentialMessage\":false}"))
+		return false;
+	return p == end;
+}
+
 int ssm_ack_parse(const uint8_t *payload, size_t len, struct ssm_ack *ack,
 		  char *err, size_t errlen)
+{
+	memset(ack, 0, sizeof *ack);
+	if (parse_plain_ack(payload, len, ack))
+		return 0;
+	return ssm_ack_parse_json(payload, len, ack, err, errlen);
+}
+
+int ssm_ack_parse_json(const uint8_t *payload, size_t len, struct ssm_ack *ack,
+		       char *err, size_t errlen)
 {
 	json_t *root = load_object(payload, len, "ssm ack", err, errlen), *seq;
 	int rc = -1;

@@ -27,6 +27,10 @@ int ssm_ack_build(const struct ssm_message *acked, char *out, size_t cap, size_t
 /* Requires AcknowledgedMessageSequenceNumber (an integer); the others are optional. */
 int ssm_ack_parse(const uint8_t *payload, size_t len, struct ssm_ack *ack,
 		  char *err, size_t errlen);
+/* The same through the JSON parser alone: ssm_ack_parse reads the agent's own layout
+ * without it and must give what this gives (fuzz_ssm_message). */
+int ssm_ack_parse_json(const uint8_t *payload, size_t len, struct ssm_ack *ack,
+		       char *err, size_t errlen);
 
 /* ---- handshake (§D.8) ---- */
 

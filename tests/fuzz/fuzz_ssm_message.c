@@ -70,9 +70,22 @@ static uint8_t *with_repaired_digest(const uint8_t *frame, size_t len)
 	return copy;
 }
 
+/* ssm_ack_parse reads the agent's own layout without jansson: the same result, or the
+ * same error, as the JSON parser alone. */
+static void check_ack(const uint8_t *payload, size_t len)
+{
+	struct ssm_ack ack, ref;
+	char err[160] = "", ref_err[160] = "";
+	int rc = ssm_ack_parse(payload, len, &ack, err, sizeof err);
+	int ref_rc = ssm_ack_parse_json(payload, len, &ref, ref_err, sizeof ref_err);
+
+	if (rc != ref_rc || (rc != 0 && strcmp(err, ref_err) != 0) ||
+	    (rc == 0 && memcmp(&ack, &ref, sizeof ack) != 0))
+		abort();
+}
+
 static void exercise_payload_parsers(const struct ssm_message *m)
 {
-	struct ssm_ack ack;
 	struct ssm_handshake_request req;
 	struct ssm_handshake_outcome outcome;
 	struct ssm_handshake_complete hc;
@@ -80,7 +93,7 @@ static void exercise_payload_parsers(const struct ssm_message *m)
 	char err[160], json[SSM_SEND_PAYLOAD_MAX];
 	size_t n;
 
-	(void)ssm_ack_parse(m->payload, m->payload_length, &ack, err, sizeof err);
+	check_ack(m->payload, m->payload_length);
 	(void)ssm_handshake_complete_parse(m->payload, m->payload_length, &hc, err, sizeof err);
 	(void)ssm_channel_closed_parse(m->payload, m->payload_length, &cc, err, sizeof err);
 	{
@@ -112,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	long long now = 1000;
 	size_t off = 0;
 
+	check_ack(data, size);
 	if (ssm_message_decode(data, size, &m, err, sizeof err) == 0)
 		exercise_payload_parsers(&m);
 

@@ -566,6 +566,80 @@ START_TEST(ack_parse_uses_members_in_any_order)
 }
 END_TEST
 
+/* The agent's own layout (AcknowledgedMessageType, Id, SequenceNumber, IsSequentialMessage,
+ * compact: amazon-ssm-agent agent/session/contracts/model.go AcknowledgeContent through
+ * json.Marshal) is read without jansson; lines near it must still mean what their JSON
+ * says, or be refused as the JSON parser refuses them. */
+START_TEST(ack_parse_reads_the_agent_layout_as_json_would)
+{
+	static const char head[] = "{\"AcknowledgedMessageType\":\"input_stream_data\","
+				   "\"AcknowledgedMessageId\":\"fedcba98-7654-4321-8fed-cba987654321\","
+				   "\"AcknowledgedMessageSequenceNumber\":";
+	static const struct {
+		const char *tail;
+		int rc;
+		long long seq;
+		int sequential;
+	} cases[] = {
+		{ "42,\"IsSequentialMessage\":true}", 0, 42, 1 },
+		{ "0,\"IsSequentialMessage\":false}", 0, 0, 0 },
+		{ "999999999999999999,\"IsSequentialMessage\":true}", 0, 999999999999999999LL, 1 },
+		{ "9223372036854775807,\"IsSequentialMessage\":true}", 0, 9223372036854775807LL, 1 },
+		{ "-3,\"IsSequentialMessage\":true}", 0, -3, 1 },
+		{ "42, \"IsSequentialMessage\":true} ", 0, 42, 1 },
+		{ "42,\"IsSequentialMessage\":true,\"AcknowledgedMessageSequenceNumber\":7}", 0, 7, 1 },
+		{ "42,\"IsSequentialMessage\":1}", 0, 42, 0 },
+		{ "9223372036854775808,\"IsSequentialMessage\":true}", -1, 0, 0 },
+		{ "042,\"IsSequentialMessage\":true}", -1, 0, 0 },
+		{ "4.2,\"IsSequentialMessage\":true}", -1, 0, 0 },
+		{ "42,\"IsSequentialMessage\":true}x", -1, 0, 0 },
+		{ "42,\"IsSequentialMessage\":true", -1, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char json[512];
+		struct ssm_ack ack;
+		char err[160] = "";
+		int rc;
+
+		snprintf(json, sizeof json, "%s%s", head, cases[i].tail);
+		rc = ssm_ack_parse((const uint8_t *)json, strlen(json), &ack, err, sizeof err);
+		ck_assert_msg(rc == cases[i].rc, "%s: %d (%s)", cases[i].tail, rc, err);
+		if (rc != 0) {
+			ck_assert_msg(strncmp(err, "ssm ack: ", 9) == 0, "%s", err);
+			continue;
+		}
+		ck_assert_int_eq(ack.acked_sequence, cases[i].seq);
+		ck_assert_int_eq(ack.is_sequential, cases[i].sequential);
+		ck_assert_str_eq(ack.acked_type, "input_stream_data");
+		ck_assert_str_eq(ack.acked_id, "fedcba98-7654-4321-8fed-cba987654321");
+	}
+}
+END_TEST
+
+/* Strings: escapes are decoded, overlong values cut as before, on either path. */
+START_TEST(ack_parse_strings_mean_their_json_value)
+{
+	static const char escaped[] =
+		"{\"AcknowledgedMessageType\":\"input\\u005fstream_data\","
+		"\"AcknowledgedMessageId\":\"fedcba98-7654-4321-8fed-cba987654321\","
+		"\"AcknowledgedMessageSequenceNumber\":5,\"IsSequentialMessage\":true}";
+	static const char long_type[] =
+		"{\"AcknowledgedMessageType\":\"0123456789012345678901234567890123456789\","
+		"\"AcknowledgedMessageId\":\"fedcba98-7654-4321-8fed-cba987654321-and-more\","
+		"\"AcknowledgedMessageSequenceNumber\":5,\"IsSequentialMessage\":true}";
+	struct ssm_ack ack;
+	char err[160];
+
+	ck_assert_int_eq(ssm_ack_parse((const uint8_t *)escaped, strlen(escaped), &ack, err, sizeof err), 0);
+	ck_assert_str_eq(ack.acked_type, "input_stream_data");
+	ck_assert_int_eq(ssm_ack_parse((const uint8_t *)long_type, strlen(long_type), &ack, err, sizeof err), 0);
+	ck_assert_str_eq(ack.acked_type, "01234567890123456789012345678901");
+	ck_assert_str_eq(ack.acked_id, "fedcba98-7654-4321-8fed-cba987654321");
+	ck_assert_int_eq(ack.acked_sequence, 5);
+}
+END_TEST
+
 START_TEST(ack_parse_requires_an_integer_sequence)
 {
 	static const char *const bad[] = {
@@ -738,6 +812,8 @@ static Suite *ssm_message_suite(void)
 	suite_add_tcase(s, codec);
 
 	tcase_add_test(payloads, ack_parse_uses_members_in_any_order);
+	tcase_add_test(payloads, ack_parse_reads_the_agent_layout_as_json_would);
+	tcase_add_test(payloads, ack_parse_strings_mean_their_json_value);
 	tcase_add_test(payloads, ack_build_matches_jansson_byte_for_byte);
 	tcase_add_test(payloads, ack_parse_requires_an_integer_sequence);
 	tcase_add_test(payloads, kms_request_is_declined_as_unsupported);
