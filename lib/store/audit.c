@@ -167,7 +167,10 @@ int audit_write_dbx(struct dbx *db, const struct audit_event *ev, long long *id_
 		extra_text = extra_copy = audit_extra_text(ev);
 	if (ev->extra)
 		session_id = json_string_value(json_object_get(ev->extra, "session_id"));
-	if (db && dbx_prepare(db, dbx_sql(db, sql, pg_sql), &st) != 0)
+	/* Kept on the connection: compiling this INSERT compiles every trigger on audit_events
+	 * with it (budget, metrics, time buckets), 72 % of a SQLite audit write's instructions
+	 * when it was prepared anew for each row (bench/audit_write_bench.c). */
+	if (db && dbx_prepare_kept(db, dbx_sql(db, sql, pg_sql), &st) != 0)
 		snprintf(why, sizeof why, "%s", dbx_errmsg(db));
 	if (!st)
 		goto done;
