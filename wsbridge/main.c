@@ -188,6 +188,7 @@ int main(void)
 	s.upgraded_mono = monotonic_ms();
 	buf_init(&s.in, FRAME_MAX_LINE);
 	buf_init(&s.out, 64u << 20);
+	buf_init(&s.held, FRAME_STDOUT_CHUNK);
 	s.signal_fd = setup_signals();
 	if (s.signal_fd < 0 || fcntl(STDOUT_FILENO, F_SETFL, O_NONBLOCK) != 0 ||
 	    fcntl(STDIN_FILENO, F_SETFL, O_NONBLOCK) != 0) {
@@ -247,6 +248,7 @@ done:
 	shell_target_clear(&s.target);
 	buf_free(&s.in);
 	buf_free(&s.out);
+	buf_free(&s.held);
 	oidc_provider_free(provider);
 	dbx_close(s.dbx);
 	cred_cache_free(s.creds);

@@ -85,6 +85,31 @@ static int queue_check(struct session *s)
 	return 0;
 }
 
+/* Output waits unframed in s->held and becomes one stdout frame when it leaves (the pacing
+ * of shell/out_batch.h says when), when another frame must follow it (frames keep their
+ * order), or once a frame's worth (FRAME_STDOUT_CHUNK) is held: the pieces upstream hands
+ * over (an SSM message is 1 KiB, a pty read a few) travel as few frames, and websocketd,
+ * the web server and the browser each pay per frame. */
+static int frame_held(struct session *s)
+{
+	int rc = 0;
+
+	if (s->held.len == 0)
+		return 0;
+	if (frame_stdout(&s->out, s->held.data, s->held.len) != 0) {
+		session_fail(s, "E_OUTPUT_OVERFLOW", true, "the browser did not keep up with the output");
+		rc = -1;
+	}
+	buf_reset(&s->held);
+	return rc;
+}
+
+/* Bytes waiting for stdout: framed and not. */
+static size_t out_pending(const struct session *s)
+{
+	return s->out.len - s->out_off + s->held.len;
+}
+
 int session_emit_stdout(struct session *s, const void *data, size_t len)
 {
 	const unsigned char *p = data;
@@ -98,13 +123,18 @@ int session_emit_stdout(struct session *s, const void *data, size_t len)
 	s->last_activity = monotonic_ms();
 	s->idle_warned = false;
 	while (len > 0) {
-		size_t n = len > FRAME_STDOUT_CHUNK ? FRAME_STDOUT_CHUNK : len;
-		if (frame_stdout(&s->out, p, n) != 0) {
+		size_t n = FRAME_STDOUT_CHUNK - s->held.len;
+
+		if (n > len)
+			n = len;
+		if (buf_append(&s->held, p, n) != 0) {
 			session_fail(s, "E_OUTPUT_OVERFLOW", true, "the browser did not keep up with the output");
 			return -1;
 		}
 		p += n;
 		len -= n;
+		if (s->held.len == FRAME_STDOUT_CHUNK && frame_held(s) != 0)
+			return -1;
 	}
 	return queue_check(s);
 }
@@ -142,6 +172,8 @@ void session_flush(struct session *s, int timeout_ms)
 {
 	long long deadline = monotonic_ms() + timeout_ms;
 
+	if (frame_held(s) != 0)
+		return;
 	while (s->out_off < s->out.len && monotonic_ms() < deadline) {
 		struct pollfd p = { STDOUT_FILENO, POLLOUT, 0 };
 		if (poll(&p, 1, 50) < 0 && errno != EINTR)
@@ -153,6 +185,7 @@ void session_flush(struct session *s, int timeout_ms)
 
 static void send_frame_error(struct session *s, const char *code, const char *message, bool fatal)
 {
+	frame_held(s);
 	frame_error(&s->out, code, message, false, fatal);
 }
 
@@ -196,6 +229,7 @@ static int handle_line(void *ud, const char *line, size_t len, bool overflowed)
 			rc = s->ops->resize(s, f.cols, f.rows);
 		break;
 	case CLIENT_PING:
+		frame_held(s);
 		frame_pong(&s->out, f.ts);
 		break;
 	case CLIENT_CLOSE:
@@ -254,6 +288,8 @@ static int wait_serve(void *ud, struct pollfd *fds, int n)
 	if ((fds[0].revents & POLLIN) && read_signal(s))
 		return 1;
 	if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) && read_client(s) != 0)
+		return 1;
+	if (frame_held(s) != 0)
 		return 1;
 	if (flush_some(s) != 0) {
 		session_set_exit(s, "client_closed", -1);
@@ -435,6 +471,7 @@ static void send_hello(struct session *s)
 		json_object_set_new(hello, "target", json_string(s->target.node));
 	if (hello && s->target.kind == SHELL_CLUSTER)
 		json_object_set_new(hello, "mode", json_string(s->target.mode ? s->target.mode : "bash"));
+	frame_held(s);
 	frame_object(&s->out, hello);
 }
 
@@ -456,6 +493,7 @@ static int check_timers(struct session *s, long long now)
 	}
 	if (!s->idle_warned && t->idle_warn_seconds > 0 && quiet >= idle_ms - (long long)t->idle_warn_seconds * 1000) {
 		s->idle_warned = true;
+		frame_held(s);
 		frame_idle_warn(&s->out, (int)((idle_ms - quiet + 999) / 1000));
 	}
 	if (t->heartbeat_seconds > 0 &&
@@ -512,6 +550,7 @@ static int check_control(struct session *s)
 	/* The operator is told whenever someone starts or stops watching (docs/frames.md). */
 	if (s->control.watchers != s->watchers_told) {
 		s->watchers_told = s->control.watchers;
+		frame_held(s);
 		frame_object(&s->out, json_pack("{s:s, s:i}", "type", "watched", "watchers",
 						 s->control.watchers));
 	}
@@ -541,7 +580,7 @@ static void main_loop(struct session *s)
 
 	for (;;) {
 		long long now = monotonic_ms();
-		size_t pending = s->out.len - s->out_off;
+		size_t pending = out_pending(s);
 		/* Queued output waits while it streams (shell/out_batch.h): no POLLOUT meanwhile,
 		 * the poll wakes when it is due. */
 		long long hold_us = out_batch_wait_us(monotonic_us(), s->last_write_us, pending);
@@ -570,10 +609,13 @@ static void main_loop(struct session *s)
 			return;
 		if (s->ops->tick && s->ops->tick(s, monotonic_ms()) != 0)
 			return;
-		if (out_batch_wait_us(monotonic_us(), s->last_write_us, s->out.len - s->out_off) <= 0 &&
-		    flush_some(s) != 0) {
-			session_set_exit(s, "client_closed", -1);
-			return;
+		if (out_batch_wait_us(monotonic_us(), s->last_write_us, out_pending(s)) <= 0) {
+			if (frame_held(s) != 0)
+				return;
+			if (flush_some(s) != 0) {
+				session_set_exit(s, "client_closed", -1);
+				return;
+			}
 		}
 		if (queue_check(s) != 0 || check_timers(s, monotonic_ms()) || check_login(s) ||
 		    check_control(s))
@@ -650,6 +692,7 @@ int session_run(struct session *s)
 	flush_tally(s);
 	json_decref(close_extra);
 	buf_free(&s->close_raw);
+	frame_held(s);
 	if (s->fail_code)
 		frame_error(&s->out, s->fail_code, s->fail_message, s->fail_retryable, true);
 	else if (s->control.terminate)

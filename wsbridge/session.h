@@ -72,6 +72,7 @@ struct session {
 	bool in_overflowed;                     /* it lost bytes at its front (client_lines.h) */
 	bool stdin_eof;
 	struct buf out;                         /* frame lines waiting for stdout */
+	struct buf held;                        /* output not framed yet (frame_held) */
 	size_t out_off;
 	long long last_write_us;                /* the last write to stdout (shell/out_batch.h) */
 	int signal_fd;

@@ -224,7 +224,9 @@ static int read_report(int fd, const struct ssm_client *c, struct ssm_started_se
 			break;
 	}
 	o = json_loadb(buf, got, 0, NULL);
-	explicit_bzero(buf, sizeof buf);
+	/* The token is in what was read; wiping the rest would only make 64 KiB of the
+	 * bridge's stack resident for its life. */
+	explicit_bzero(buf, got);
 	if (!o) {
 		snprintf(err, errlen, "the session's guardian gave no StartSession answer");
 		return -1;
