@@ -27,6 +27,8 @@ int listeners_open(struct listeners *l, const char *const *specs, size_t n, char
 
 		if (fd < 0) {
 			snprintf(err, errlen, "cannot listen on %s", specs[i]);
+			while (l->count > 0)
+				close(l->fds[--l->count]);
 			return -1;
 		}
 		l->fds[l->count++] = fd;

@@ -21,8 +21,9 @@ struct listeners {
 };
 
 /* specs: --socket values (a Unix socket path, or HOST:PORT), n of them. Without any, the
- * sockets systemd passes (LISTEN_FDS, all of them), else fd 0. 0, or -1 with the spec
- * that failed in err. */
+ * sockets systemd passes (LISTEN_FDS, all of them), else fd 0. 0, or -1 with the reason in
+ * err. (A socket that cannot be bound ends the process inside libfcgi, with errno as its
+ * exit status and perror's line on stderr.) */
 int listeners_open(struct listeners *l, const char *const *specs, size_t n, char *err,
 		   size_t errlen);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/audit.h"
+#include "store/audit_seek.h"
 #include "store/db.h"
 #include "store/dbx.h"
 #include "core/encoding.h"
@@ -200,41 +201,84 @@ done:
 	return rc;
 }
 
+/* Runs the page's SELECT: the filters, newest first, limit rows after skipping skip; with
+ * seek, only rows at or before ts_max (store/audit_seek.h). Appends the rows to items and
+ * sets the last one's position. */
+static int select_page(struct dbx *db, const struct audit_query *q, bool seek, long long ts_max,
+		       long long skip, int limit, json_t *items, int *n, long long *last_ts,
+		       long long *last_id)
+{
+	struct dbx_stmt *st = NULL;
+	struct buf sql;
+	enum dbx_step step;
+	int rc = -1;
+
+	buf_init(&sql, 4096);
+	if (buf_append_str(&sql, "SELECT " AUDIT_ROW_COLUMNS " FROM audit_events") != 0 ||
+	    audit_query_where(q, false, &sql) != 0 ||
+	    (seek && buf_append_str(&sql, " WHERE ts_unix_nano <= ?") != 0) ||
+	    buf_append_str(&sql, " ORDER BY ts_unix_nano DESC, id DESC LIMIT ? OFFSET ?") != 0)
+		goto done;
+	if (dbx_prepare(db, sql.data, &st) != 0 || audit_query_bind(q, false, st) != 0 ||
+	    (seek && dbx_bind_int64(st, dbx_param_count(st) - 2, ts_max) != 0) ||
+	    dbx_bind_int64(st, dbx_param_count(st) - 1, limit) != 0 ||
+	    dbx_bind_int64(st, dbx_param_count(st), skip) != 0)
+		goto done;
+	while ((step = dbx_step(st)) == DBX_ROW) {
+		json_t *row = audit_row_json(st);
+		if (!row || json_array_append_new(items, row) != 0)
+			goto done;
+		*last_id = dbx_column_int64(st, 0);
+		*last_ts = dbx_column_int64(st, 1);
+		(*n)++;
+	}
+	if (step == DBX_DONE)
+		rc = 0;
+done:
+	dbx_finalize(st);
+	buf_free(&sql);
+	return rc;
+}
+
 int audit_query_run_dbx(struct dbx *db, const struct audit_query *q, json_t **result, char *err,
 			size_t errlen)
 {
 	int limit = q->limit <= 0 ? AUDIT_DEFAULT_LIMIT
 				  : (q->limit > AUDIT_MAX_LIMIT ? AUDIT_MAX_LIMIT : q->limit);
-	long long total = 0, last_ts = 0, last_id = 0;
+	long long total = 0, last_ts = 0, last_id = 0, ts_max = 0, skip = q->offset;
 	bool exact = true;
+	/* A deep offset into the whole log seeks (store/audit_seek.h); the bucket counts, the
+	 * total and the rows are then read in one snapshot, so rows written meanwhile cannot
+	 * shift the page between the statements. */
+	bool seek = !has_filter(q) && !q->has_cursor && q->offset >= AUDIT_SEEK_MIN_OFFSET;
+	bool own_tx = seek && !dbx_in_transaction(db), past_end = false;
 	json_t *items = json_array(), *out = NULL;
-	struct dbx_stmt *st = NULL;
-	struct buf sql;
-	enum dbx_step step;
 	int n = 0;
 
 	*result = NULL;
-	buf_init(&sql, 4096);
-	if (!items || count_rows(db, q, &total, &exact) != 0)
+	if (!items || (own_tx && dbx_begin_read(db) != 0) || count_rows(db, q, &total, &exact) != 0)
 		goto db_error;
-	if (buf_append_str(&sql, "SELECT " AUDIT_ROW_COLUMNS " FROM audit_events") != 0 ||
-	    audit_query_where(q, false, &sql) != 0 ||
-	    buf_append_str(&sql, " ORDER BY ts_unix_nano DESC, id DESC LIMIT ? OFFSET ?") != 0)
-		goto db_error;
-	if (dbx_prepare(db, sql.data, &st) != 0 || audit_query_bind(q, false, st) != 0 ||
-	    dbx_bind_int64(st, dbx_param_count(st) - 1, limit) != 0 ||
-	    dbx_bind_int64(st, dbx_param_count(st), q->offset) != 0)
-		goto db_error;
-	while ((step = dbx_step(st)) == DBX_ROW) {
-		json_t *row = audit_row_json(st);
-		if (!row || json_array_append_new(items, row) != 0)
+	if (seek) {
+		switch (audit_seek_offset(db, q->offset, &ts_max, &skip)) {
+		case AUDIT_SEEK_FOUND:
+			break;
+		case AUDIT_SEEK_PAST_END:
+			past_end = true;
+			break;
+		case AUDIT_SEEK_UNKNOWN:
+			seek = false;
+			skip = q->offset;
+			break;
+		case AUDIT_SEEK_ERROR:
 			goto db_error;
-		last_id = dbx_column_int64(st, 0);
-		last_ts = dbx_column_int64(st, 1);
-		n++;
+		}
 	}
-	if (step != DBX_DONE)
+	if (!past_end && select_page(db, q, seek, ts_max, skip, limit, items, &n, &last_ts,
+				     &last_id) != 0)
 		goto db_error;
+	if (own_tx && dbx_commit(db) != 0)
+		goto db_error;
+	own_tx = false;
 	out = json_pack("{s:o, s:I, s:b, s:i, s:i}", "items", items, "total", (json_int_t)total,
 			"totalExact", exact, "limit", limit, "offset", q->offset);
 	items = NULL;
@@ -248,14 +292,12 @@ int audit_query_run_dbx(struct dbx *db, const struct audit_query *q, json_t **re
 		free(cursor);
 	}
 	*result = out;
-	dbx_finalize(st);
-	buf_free(&sql);
 	return 0;
 db_error:
 	snprintf(err, errlen, "audit query failed: %s", dbx_errmsg(db));
+	if (own_tx)
+		dbx_rollback(db);
 	json_decref(items);
-	dbx_finalize(st);
-	buf_free(&sql);
 	return -1;
 }
 

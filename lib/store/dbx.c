@@ -109,6 +109,14 @@ int dbx_begin_write(struct dbx *db)
 	return exec_plain(db, "BEGIN");
 }
 
+int dbx_begin_read(struct dbx *db)
+{
+	if (db->engine == DBX_SQLITE)
+		return exec_plain(db, "BEGIN");
+	db->tx_lost = false;
+	return exec_plain(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+}
+
 int dbx_commit(struct dbx *db)
 {
 	return exec_plain(db, "COMMIT");

@@ -75,6 +75,10 @@ int dbx_schema_version(struct dbx *db);
  * transaction nothing is retried: the statement fails, and so does every later one until
  * dbx_rollback; the caller runs the whole transaction again if it wants to. */
 int dbx_begin_write(struct dbx *db);
+/* A read-only transaction whose statements all see one snapshot of the database: SQLite's
+ * BEGIN (deferred: the snapshot is taken by its first read), PostgreSQL's BEGIN ISOLATION
+ * LEVEL REPEATABLE READ READ ONLY. Ended by dbx_commit (or dbx_rollback). */
+int dbx_begin_read(struct dbx *db);
 int dbx_commit(struct dbx *db);
 void dbx_rollback(struct dbx *db);
 /* Whether a transaction is open on the connection (a module that may be called inside its
