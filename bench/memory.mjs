@@ -99,7 +99,8 @@ async function run(stack, cookie, kind) {
 				clearInterval(sampler);
 				const s = status();
 				peakAnon = Math.max(peakAnon, s.RssAnon);
-				// The output's last frames are out; let the loop finish its pass.
+				// The output's last frames are out: measured idle, once the recording's flush on
+				// time (RECORDING_FLUSH_MS, 1 s) has given back what the burst grew.
 				setTimeout(() => {
 					line(`after ${was} MB`, `; during it: peak RSS ${s.VmHWM} KiB, peak anonymous ${peakAnon} KiB`);
 					if (!pending.length) {
@@ -108,7 +109,7 @@ async function run(stack, cookie, kind) {
 						if (guardian) printPlaces(guardian, `the guardian after ${was} MB`);
 					}
 					next(send);
-				}, 300);
+				}, 1500);
 			}
 		},
 	});

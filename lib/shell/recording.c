@@ -427,8 +427,16 @@ void recording_resize(struct recording *r, int cols, int rows, long long now_mon
 
 void recording_tick(struct recording *r, long long now_mono)
 {
-	if (r->fd >= 0 && r->pending.len && now_mono - r->last_flush_mono >= RECORDING_FLUSH_MS)
+	if (r->fd < 0 || now_mono - r->last_flush_mono < RECORDING_FLUSH_MS)
+		return;
+	if (r->pending.len)
 		flush_pending(r, now_mono);
+	/* Written on time, not on size (or nothing left for the head: past half the cap the
+	 * lines go to the tail's file): the output has slowed down, so what a burst grew (up to
+	 * twice RECORDING_FLUSH_BYTES, kept between flushes while it streams) is given back
+	 * rather than held for the rest of the session. */
+	if (r->pending.len == 0)
+		buf_reset_shrink(&r->pending, 0);
 }
 
 /* The tail, after its marker when bytes were left out, copied from the ring's file a block

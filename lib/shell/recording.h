@@ -72,7 +72,7 @@ int recording_open(struct recording *r, const char *path, long long max_bytes, b
 void recording_output(struct recording *r, const void *data, size_t len, long long now_mono);
 void recording_input(struct recording *r, const void *data, size_t len, long long now_mono);
 void recording_resize(struct recording *r, int cols, int rows, long long now_mono);
-/* Writes what waited more than RECORDING_FLUSH_MS. */
+/* Writes what waited more than RECORDING_FLUSH_MS, and then gives back the buffer. */
 void recording_tick(struct recording *r, long long now_mono);
 /* Writes the rest (the tail after its marker), fsyncs, closes and sets the close row's
  * "recording" object: {bytes, sha256, truncated, left_out?, error?}. extra may be NULL. */

@@ -280,6 +280,43 @@ START_TEST(flushed_within_a_second)
 }
 END_TEST
 
+/* What a burst grew is given back once the output slows down: the buffer that kept lines
+ * between flushes (up to 128 KiB while output streams) is freed by the flush on time. */
+START_TEST(a_burst_s_buffer_is_given_back_when_output_slows)
+{
+	static char chunk[4096];
+	struct rec_file f;
+	struct recording r;
+	char err[256];
+
+	memset(chunk, 'o', sizeof chunk);
+	rec_file_init(&f);
+	ck_assert_int_eq(recording_open(&r, f.path, 64 << 20, false, "", 0, 0, err, sizeof err), 0);
+	for (int i = 0; i < 40; i++)   /* 160 KiB at time 100: flushed on size, kept */
+		recording_output(&r, chunk, sizeof chunk, 100);
+	ck_assert_uint_gt(r.pending.cap, RECORDING_FLUSH_BYTES);
+	recording_tick(&r, 100 + RECORDING_FLUSH_MS);
+	ck_assert_uint_eq(r.pending.len, 0);
+	ck_assert_uint_eq(r.pending.cap, 0);
+	recording_output(&r, "after\r\n", 7, 1200);   /* and recording goes on */
+	recording_tick(&r, 1200 + RECORDING_FLUSH_MS);
+	ck_assert_uint_eq(r.pending.len, 0);
+	recording_free(&r);
+	rec_file_done(&f);
+
+	/* Past half the cap the lines go to the tail's file: the head's buffer goes too. */
+	rec_file_init(&f);
+	ck_assert_int_eq(recording_open(&r, f.path, 256 << 10, false, "", 0, 0, err, sizeof err), 0);
+	for (int i = 0; i < 80; i++)   /* 320 KiB at time 100, past the 128 KiB head */
+		recording_output(&r, chunk, sizeof chunk, 100);
+	ck_assert_uint_gt(r.pending.cap, 0);
+	recording_tick(&r, 100 + RECORDING_FLUSH_MS);
+	ck_assert_uint_eq(r.pending.cap, 0);
+	recording_free(&r);
+	rec_file_done(&f);
+}
+END_TEST
+
 static void file_sha256_hex(const char *path, char out[65])
 {
 	static char data[8192];
@@ -490,6 +527,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, header_events_and_close_fields);
 	tcase_add_test(tc, input_events_when_asked);
 	tcase_add_test(tc, flushed_within_a_second);
+	tcase_add_test(tc, a_burst_s_buffer_is_given_back_when_output_slows);
 	tcase_add_test(tc, cap_keeps_head_and_tail_with_a_marker);
 	tcase_add_test(tc, tail_past_the_cap_is_not_kept_in_memory);
 	tcase_add_test(tc, paths_only_for_session_ids);
