@@ -73,12 +73,21 @@ int login_watch_check(struct login_watch *w, long long now_ms, long long now_s, 
 		return 1;
 	if (!refresh_due || now_s < w->next_refresh_s)
 		return 0;
-	/* The one time the tokens are unsealed: the refresh brings the IdP's current groups. */
-	w->next_refresh_s = now_s + LOGIN_WATCH_REFRESH_RETRY_S;
-	if (auth_refresh_due(w->auth, w->cookie, now_s, err, sizeof err) == AUTH_ERROR)
+	/* The one time the tokens are unsealed: the refresh brings the IdP's current groups.
+	 * Only a failed refresh waits LOGIN_WATCH_REFRESH_RETRY_S for the next try: after one
+	 * that worked, the next is due when the new access token is (another bridge of the
+	 * same sign-in may refresh first, and its fresh groups then count here too). Pushing
+	 * every refresh 20 s away left a lost tier unseen for up to 20 s with short tokens. */
+	if (auth_refresh_due(w->auth, w->cookie, now_s, err, sizeof err) == AUTH_ERROR) {
+		w->next_refresh_s = now_s + LOGIN_WATCH_REFRESH_RETRY_S;
 		log_json(LOG_WARN, "wsbridge", "session refresh failed", json_pack("{s:s}", "error", err));
+	}
 	if (judge_now(w, now_s, &verdict, &refresh_due, reason, reasonlen) != 0)
 		goto db_failed;
+	/* Still due right after a refresh: the IdP's tokens live no longer than refreshBefore,
+	 * and refreshing at every check would only ask it again every few seconds. */
+	if (refresh_due && w->next_refresh_s <= now_s)
+		w->next_refresh_s = now_s + LOGIN_WATCH_REFRESH_RETRY_S;
 	return verdict ? 1 : 0;
 db_failed:
 	log_json(LOG_WARN, "wsbridge", "cannot re-check the login session",

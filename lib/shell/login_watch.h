@@ -23,7 +23,8 @@
 #include "store/session_store.h"
 
 #define LOGIN_WATCH_PERIOD_MS 3000
-/* A refresh that failed while the access token still works is retried this much later. */
+/* A refresh that failed while the access token still works is retried this much later;
+ * so is one whose new access token is due again at once (tokens shorter than refreshBefore). */
 #define LOGIN_WATCH_REFRESH_RETRY_S 20
 
 #define LOGIN_CLOSE_FORBIDDEN "forbidden"
