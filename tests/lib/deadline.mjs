@@ -39,6 +39,9 @@ export async function fetchWithin(url, init = {}, ms = REQUEST_DEADLINE_MS) {
 		return { res, text: body.toString('utf8') };
 	} catch (e) {
 		if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+		// undici says only "fetch failed"; what failed (a refused connect, a reset, a
+		// kept-alive connection closed under the request) is in its cause.
+		if (e.cause) throw new Error(`${e.message}: ${what}: ${e.cause.code ?? e.cause.name}: ${e.cause.message}`, { cause: e.cause });
 		throw e;
 	}
 }
