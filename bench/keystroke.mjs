@@ -20,6 +20,7 @@ import * as readline from 'node:readline';
 
 import { BUILD_DIR, NODES, freePort, listensOn, startStack, waitFor } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
+import { processTree } from './process-tree.mjs';
 
 const keys = Number(process.argv[2] || 200);
 const intervalMs = Number(process.argv[3] || 20);
@@ -32,22 +33,9 @@ const FRAME_ECHO = path.join(BUILD_DIR, 'bench/frame-echo');
 // trip, untraced: its work, and its wake-up (the run-queue wait covers the time from being
 // woken to running, idle CPUs' exit included).
 function schedByProgram() {
-	const procs = new Map();
-	for (const name of fs.readdirSync('/proc')) {
-		if (!/^\d+$/.test(name)) continue;
-		try {
-			const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-			procs.set(Number(name), { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) });
-		} catch {
-			// gone meanwhile
-		}
-	}
 	const totals = {};
-	for (const [pid, p] of procs) {
-		let mine = false;
-		for (let q = pid, hops = 0; q > 1 && hops < 64 && !mine; q = procs.get(q)?.ppid ?? 0, hops++) mine = q === process.pid;
-		if (!mine) continue;
-		const program = pid === process.pid ? 'node (the fakes)' : p.comm;
+	for (const [pid, comm] of processTree()) {
+		const program = pid === process.pid ? 'node (the fakes)' : comm;
 		try {
 			for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
 				const [cpu, wait] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);

@@ -17,35 +17,12 @@ import * as readline from 'node:readline';
 
 import { BUILD_DIR, NODES, startStack } from '../tests/lib/stack.mjs';
 import { signIn } from '../tests/lib/session.mjs';
+import { processTree } from './process-tree.mjs';
 
 const kind = process.argv[2] || 'cluster';
 const keys = Number(process.argv[3] || 100);
 const INTERVAL_MS = 50;
 
-// This process's descendants (the stack's programs, the fakes' pty hosts and shells, the
-// client) and itself (the fakes run in its thread): pid -> program name.
-function processTree() {
-	const procs = new Map();
-	for (const name of fs.readdirSync('/proc')) {
-		if (!/^\d+$/.test(name)) continue;
-		try {
-			const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-			procs.set(Number(name), { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) });
-		} catch {
-			// gone meanwhile
-		}
-	}
-	const mine = new Map();
-	for (const [pid, p] of procs) {
-		for (let q = pid, hops = 0; q > 1 && hops < 64; q = procs.get(q)?.ppid ?? 0, hops++) {
-			if (q === process.pid) {
-				mine.set(pid, p.comm);
-				break;
-			}
-		}
-	}
-	return mine;
-}
 
 // perf trace's lines: "TS ( DUR ms): COMM/TID CALL(ARGS) = RET", a call that blocked split
 // into "CALL(ARGS) ..." and "... [continued]: CALL()) = RET". Times in ms.
