@@ -7,8 +7,9 @@
 //   import { after, before, describe, it } from '../lib/bounded-test.mjs';
 import * as nodeTest from 'node:test';
 
-// The slowest stack test takes about a minute on the shared machine (node_shell_resume,
-// audit_storm have their own); a hook starts or stops a whole stack (up to 8 port picks).
+// The slowest stack test takes about a minute on the shared machine (audit_storm has a
+// deadline of its own); a hook starts or stops a whole stack (up to 8 port picks). A wait
+// inside a test needs a deadline below this one, or it is never the one that names the stall.
 export const TEST_DEADLINE_MS = 240000;
 export const HOOK_DEADLINE_MS = 180000;
 
