@@ -4,13 +4,12 @@
 // row in the database makes periscope-audit verify and GET /api/audit/verify name that
 // row. On either engine (PERISCOPE_DB): the canonical form is the same on both.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import * as path from 'node:path';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
+import { auditCli } from '../lib/audit-cli.mjs';
 import { anonymous, signIn } from '../lib/session.mjs';
-import { BUILD_DIR, startStack } from '../lib/stack.mjs';
+import { startStack } from '../lib/stack.mjs';
 import { stackExec, stackRows } from '../lib/stack_sql.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
@@ -38,13 +37,6 @@ const rows = stackRows;
 const exec = stackExec;
 
 const CHAIN_COLUMNS = FIELDS.map((f) => (f === 'ts_unix_nano' ? 'CAST(ts_unix_nano AS TEXT) AS ts_unix_nano' : f)).join(', ');
-
-function auditCli(stack, ...args) {
-	const r = spawnSync(path.join(BUILD_DIR, 'audit/periscope-audit'), ['--config', stack.configPath, ...args], {
-		encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 120000,
-	});
-	return { status: r.status, stderr: r.stderr, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
-}
 
 function sqlText(v) {
 	return v === null ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`;
@@ -102,19 +94,19 @@ describe(`the audit hash chain through ${chooseServer()}`, () => {
 		admin = await signIn(stack, 'admin');
 		viewer = await signIn(stack, 'viewer');
 		await signIn(stack, 'admin');
-		const first = auditCli(stack, 'verify');
+		const first = await auditCli(stack, ['verify']);
 		assert.equal(first.status, 0, first.stderr);
 		assert.equal(first.json.intact, true);
 		assert.equal(first.json.rows, 10003);
 		assert.equal(recompute(stack).count, 10003);
 
-		const pass = auditCli(stack, 'retention');
+		const pass = await auditCli(stack, ['retention']);
 		assert.equal(pass.status, 0, pass.stderr);
 		assert.equal(pass.json.deletedByAge, 10000);
 		const [{ n }] = rows(stack, 'SELECT count(*) AS n FROM audit_events');
 		assert.equal(n, 3, 'the three sign-ins of today are kept');
 
-		const after = auditCli(stack, 'verify');
+		const after = await auditCli(stack, ['verify']);
 		assert.equal(after.status, 0, after.stderr);
 		assert.deepEqual([after.json.intact, after.json.rows, after.json.anchor.id], [true, 3, 10000]);
 		assert.equal(recompute(stack).chain.anchor_id, 10000);
@@ -130,7 +122,7 @@ describe(`the audit hash chain through ${chooseServer()}`, () => {
 		const [{ actor_sub: original }] = rows(stack, `SELECT actor_sub FROM audit_events WHERE id = ${victim}`);
 		exec(stack, `UPDATE audit_events SET actor_sub = 'someone-else' WHERE id = ${victim};`);
 
-		const cli = auditCli(stack, 'verify');
+		const cli = await auditCli(stack, ['verify']);
 		assert.equal(cli.status, 1, 'exit status 1: broken');
 		assert.deepEqual([cli.json.intact, cli.json.brokenId], [false, victim], JSON.stringify(cli.json));
 		assert.match(cli.stderr, new RegExp(`broken at row ${victim}:`));
@@ -146,7 +138,7 @@ describe(`the audit hash chain through ${chooseServer()}`, () => {
 		assert.deepEqual([a.status, a.json?.code], [401, 'E_AUTH'], a.text);
 
 		exec(stack, `UPDATE audit_events SET actor_sub = '${original}' WHERE id = ${victim};`);
-		const again = auditCli(stack, 'verify');
+		const again = await auditCli(stack, ['verify']);
 		assert.equal(again.status, 0, again.stderr);
 		assert.equal(again.json.intact, true);
 	});

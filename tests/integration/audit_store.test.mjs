@@ -3,17 +3,16 @@
 // counts against the audit budget, and retention never deletes a row younger than
 // retentionDays for size: a reached budget is said on /api/health and by periscope-audit.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as path from 'node:path';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
+import { auditCli } from '../lib/audit-cli.mjs';
 import { CookieJar } from '../lib/cookie-jar.mjs';
 import { within } from '../lib/deadline.mjs';
 import { loginThroughForm } from '../lib/oidc-browser.mjs';
 import { anonymous, Browser, signIn } from '../lib/session.mjs';
-import { BUILD_DIR, startStack, waitFor } from '../lib/stack.mjs';
+import { startStack, waitFor } from '../lib/stack.mjs';
 import { stackExec, stackRows } from '../lib/stack_sql.mjs';
 import { chooseServer } from '../lib/webserver.mjs';
 
@@ -29,13 +28,6 @@ const TOTAL_BOUND = 1024;
 
 // The stack's rows, on either engine (PERISCOPE_DB).
 const rows = stackRows;
-
-function auditCli(stack, ...args) {
-	const r = spawnSync(path.join(BUILD_DIR, 'audit/periscope-audit'), ['--config', stack.configPath, ...args], {
-		encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 60000,
-	});
-	return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
-}
 
 // A sign-in start from one address as a browser there would make it: the answer's cookies
 // go into a jar of its own; `location` is the IdP's authorization request.
@@ -163,7 +155,7 @@ describe(`the audit log against strangers, through ${chooseServer()}`, () => {
 		assert.ok(biggest <= 2304, `no attempt is over 2304 bytes: ${biggest}`);
 
 		// A retention pass now, with the budget of 1 MB: nothing of the audit goes.
-		const pass = auditCli(stack, 'retention');
+		const pass = await auditCli(stack, ['retention']);
 		assert.equal(pass.status, 0, pass.stderr);
 		assert.deepEqual([pass.json.deletedByAge, pass.json.deletedBySize, pass.json.budgetReached], [0, 0, false], pass.stdout);
 		const afterRows = rows(stack, `SELECT id, verb, outcome, actor_sub FROM audit_events WHERE id <= ${before.at(-1).id} ORDER BY id`);
@@ -196,7 +188,7 @@ describe(`the audit log against strangers, through ${chooseServer()}`, () => {
 		assert.equal(health.json.audit.budgetReached, true, health.text);
 		assert.ok(health.json.audit.bytes > 1024 * 1024, health.text);
 
-		const pass = auditCli(stack, 'retention');
+		const pass = await auditCli(stack, ['retention']);
 		assert.equal(pass.status, 1, `exit status 1 says the budget is reached: ${pass.stderr}`);
 		assert.deepEqual([pass.json.deletedByAge, pass.json.deletedBySize, pass.json.budgetReached], [0, 0, true], pass.stdout);
 		assert.match(pass.stderr, /"level":"error".*audit budget reached/, pass.stderr);
