@@ -5,10 +5,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import aws4 from 'aws4';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { SignJWT, exportJWK } from 'jose';
+import { freshRsaKeyPair } from '../common/rsa-key.mjs';
 
 export async function startStandInIdp() {
-  const { publicKey, privateKey } = await generateKeyPair('RS256');
+  const { publicKey, privateKey } = freshRsaKeyPair();
   const jwk = { ...(await exportJWK(publicKey)), kid: 'standin-1', alg: 'RS256', use: 'sig' };
   const server = http.createServer((req, res) => {
     const base = `http://127.0.0.1:${server.address().port}`;
@@ -37,7 +38,7 @@ export async function startStandInIdp() {
         .setExpirationTime(expiresIn)
         .sign(key);
     },
-    async otherKey() { return (await generateKeyPair('RS256')).privateKey; },
+    async otherKey() { return freshRsaKeyPair().privateKey; },
     close() { return new Promise((r) => { server.closeAllConnections(); server.close(r); }); },
   };
 }

@@ -52,6 +52,7 @@ import { CompactSign, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
 import { createMemoryStore } from './memory-store.mjs';
 import { buildUserDirectory } from './users.mjs';
 import { errorPage, loginPage, logoutConfirmPage, signedOutPage } from './pages.mjs';
+import { freshRsaKeyPair } from '../common/rsa-key.mjs';
 
 export const DEFAULT_CLIENT = Object.freeze({
 	client_id: 'periscope',
@@ -118,7 +119,7 @@ export function normalizeClient(client = {}) {
 }
 
 function generateSigningKey() {
-	const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+	const { privateKey } = freshRsaKeyPair();
 	const jwk = privateKey.export({ format: 'jwk' });
 	return { ...jwk, kid: crypto.hash('sha256', jwk.n, 'base64url').slice(0, 16), alg: 'RS256', use: 'sig' };
 }
