@@ -5,7 +5,8 @@
 // Secret volumes that follow their Secret like the kubelet's.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
+import { after, before, describe, test } from '../../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 
 import { startApiserver } from './server.mjs';
