@@ -19,7 +19,7 @@ import { parseAllDocuments } from 'yaml';
 
 import { startApiserver } from '../fakes/apiserver/server.mjs';
 import { within } from './deadline.mjs';
-import { BUILD_DIR, NODES, ROOT, waitFor } from './stack.mjs';
+import { BUILD_DIR, NODES, ROOT, sanitizerEnv, waitFor } from './stack.mjs';
 
 export const EDGE_NAME = 'edge';
 export const EDGE_CLUSTER = { name: EDGE_NAME, backend: 'agent', region: 'eu-west-1', environment: 'edge' };
@@ -90,7 +90,7 @@ export async function startEdge(stack, admin, { cluster = EDGE_NAME, apiserver =
 		PERISCOPE_APISERVER_TOKEN_FILE: files.apiToken,
 		PERISCOPE_APISERVER_CA: files.apiCa,
 		...(stack.caFile ? { PERISCOPE_SERVER_CA: stack.caFile } : {}),
-		...(process.env.ASAN_OPTIONS ? { ASAN_OPTIONS: process.env.ASAN_OPTIONS } : {}),
+		...sanitizerEnv(),
 	};
 	let child = null;
 	let exited = null;

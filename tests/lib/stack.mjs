@@ -359,6 +359,30 @@ function newLogText(runDir, marks) {
 	}).join('\n');
 }
 
+// The sanitizers' settings of this process (dev/test's stack pass over the ASan+UBSan
+// build sets them, with log_path, to collect every report): periscope.fcgi gets them, and
+// websocketd passes them on to each bridge and agent tunnel (--passenv below).
+const SANITIZER_ENV = ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'];
+export function sanitizerEnv() {
+	return Object.fromEntries(SANITIZER_ENV.filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
+}
+
+// A sanitizer's report in the logs of the stack's programs: UBSan's non-recoverable handlers
+// (the build's -fno-sanitize-recover=undefined) write to stderr even when log_path is set,
+// so a bridge's report lands in websocketd's log, and periscope.fcgi's in its own.
+const SANITIZER_REPORT = /runtime error:|ERROR: (AddressSanitizer|LeakSanitizer)/;
+// Under dev/test's sanitized stack pass (PERISCOPE_SANITIZER_REPORTS, the directory its
+// log_path points into), each log of the run that holds such a report is copied there
+// before the run directory goes, for dev/test to count and show.
+function keepSanitizerReports(runDir) {
+	const into = process.env.PERISCOPE_SANITIZER_REPORTS;
+	if (!into || !fs.existsSync(runDir)) return;
+	for (const f of fs.readdirSync(runDir).filter((n) => n.endsWith('.log'))) {
+		const text = fs.readFileSync(path.join(runDir, f), 'utf8');
+		if (SANITIZER_REPORT.test(text)) fs.writeFileSync(path.join(into, `${path.basename(runDir)}-${f}`), text);
+	}
+}
+
 const PORT_ATTEMPTS = 8;
 // What the server's own AWS identity is read from (eks clusters); websocketd passes them on.
 const SERVER_IDENTITY_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI,AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,AWS_ROLE_ARN,AWS_WEB_IDENTITY_TOKEN_FILE,AWS_ROLE_SESSION_NAME,AWS_EC2_METADATA_DISABLED';
@@ -429,6 +453,7 @@ export async function startStack(opts = {}) {
 		if (aws) await within('the AWS fake to close (its host shells to exit)', aws.close(), 20000);
 		if (api) await within('the apiserver fake to close (its pod shells to exit)', api.close(), 20000);
 		if (idp) await within('the IdP to close', idp.close(), 20000);
+		keepSanitizerReports(runDir);
 		if (!opts.keepRunDir && !process.env.PERISCOPE_KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
 		const apiSocket = fcgiApiSocket(server, { runDir });
 		if (apiSocket) fs.rmSync(path.dirname(apiSocket), { recursive: true, force: true });
@@ -501,6 +526,7 @@ export async function startStack(opts = {}) {
 					PERISCOPE_TUNNEL_PORT: String(tunnelPort),
 					PERISCOPE_METRICS_PORT: String(metricsPort),
 					...awsServerEnv,
+					...sanitizerEnv(),
 					...(opts.env || {}),
 				};
 				const marks = logSizes(runDir);
@@ -540,7 +566,7 @@ export async function startStack(opts = {}) {
 					const ws = launch(replicaProcessName('websocketd', r.name), 'websocketd', [
 						'--address=127.0.0.1', `--port=${r.wsPort}`, `--maxforks=${maxforks}`, '--closems=5000',
 						...(opts.websocketdOrigin === false ? [] : [`--origin=${url}`]),
-						`--passenv=PATH,PERISCOPE_CONFIG,PERISCOPE_REPLICA_ID,ASAN_OPTIONS,UBSAN_OPTIONS,${SERVER_IDENTITY_ENV}${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
+						`--passenv=PATH,PERISCOPE_CONFIG,PERISCOPE_REPLICA_ID,${SANITIZER_ENV.join(',')},${SERVER_IDENTITY_ENV}${opts.passAwsEnv ? ',HOME,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_PROFILE' : ''}`,
 						'--loglevel=access', opts.terminalProgram ?? path.join(BUILD_DIR, 'wsbridge/periscope-wsbridge'),
 					], { env: renv, runDir });
 					procs.push(ws);
@@ -552,7 +578,7 @@ export async function startStack(opts = {}) {
 				// (and its sshd) per agent connection; no origin, agents are not browsers.
 				const tunnel = launch('websocketd-tunnel', 'websocketd', [
 					'--address=127.0.0.1', `--port=${tunnelPort}`, '--binary=true', '--maxforks=16', '--closems=5000',
-					'--passenv=PATH,PERISCOPE_CONFIG,ASAN_OPTIONS,UBSAN_OPTIONS',
+					`--passenv=PATH,PERISCOPE_CONFIG,${SANITIZER_ENV.join(',')}`,
 					'--loglevel=access', path.join(BUILD_DIR, 'agent/periscope-agent-tunnel'),
 				], { env, runDir });
 				procs.push(tunnel);
