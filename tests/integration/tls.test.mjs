@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 import { Agent, setGlobalDispatcher } from 'undici';
 
-import { fetchWithin } from '../lib/deadline.mjs';
+import { fetchWithin, REQUEST_DEADLINE_MS } from '../lib/deadline.mjs';
 import { startStack, waitFor } from '../lib/stack.mjs';
 import { signIn } from '../lib/session.mjs';
 import { Terminal } from '../lib/terminal.mjs';
@@ -29,7 +29,8 @@ describe(`TLS through ${chooseServer()}`, () => {
 		assert.deepEqual(JSON.parse(h.text), { status: 'ok', database: 'reachable' });
 		const page = await fetchWithin(`${stack.url}/`);
 		assert.match(page.text, /<title>periscope<\/title>/);
-		const plain = await fetchWithin(stack.url.replace('https:', 'http:') + '/healthz').then((r) => r.res.status, () => 'refused');
+		const plain = await fetchWithin(stack.url.replace('https:', 'http:') + '/healthz', {}, REQUEST_DEADLINE_MS, { resendOnClose: false })
+			.then((r) => r.res.status, () => 'refused');
 		assert.notEqual(plain, 200);
 	});
 

@@ -49,9 +49,11 @@ function closedBeforeAnswer(e, method) {
 	return IDEMPOTENT.has(method) && e?.name === 'TypeError' && CLOSED_UNDER_REQUEST.has(e.cause?.code);
 }
 
-// fetch() whose whole exchange (headers and body) must finish within ms.
+// fetch() whose whole exchange (headers and body) must finish within ms. resendOnClose:
+// false for a request the server is expected to drop (plain http to a TLS port), which is
+// then tried once, as it is.
 export const REQUEST_DEADLINE_MS = 30000;
-export async function fetchWithin(url, init = {}, ms = REQUEST_DEADLINE_MS) {
+export async function fetchWithin(url, init = {}, ms = REQUEST_DEADLINE_MS, { resendOnClose = true } = {}) {
 	const method = (init.method ?? 'GET').toUpperCase();
 	const what = `${method} ${url}`;
 	const signal = AbortSignal.timeout(ms);
@@ -64,7 +66,7 @@ export async function fetchWithin(url, init = {}, ms = REQUEST_DEADLINE_MS) {
 		try {
 			return await exchange();
 		} catch (e) {
-			if (!closedBeforeAnswer(e, method)) throw e;
+			if (!resendOnClose || !closedBeforeAnswer(e, method)) throw e;
 			const file = process.argv[1] ? process.argv[1].replace(`${process.cwd()}/`, '') : '?';
 			process.stderr.write(`RETRIED ${file}: ${what} after ${e.cause.code}: ${e.cause.message}\n`);
 			return await exchange();

@@ -115,6 +115,14 @@ describe('fetchWithin on a kept-alive connection the server closed', () => {
 		assert.doesNotMatch(lines, /RETRIED/);
 	});
 
+	it('sends nothing again when told the server is to drop it', async () => {
+		await asked();
+		const { result, lines } = await stderrOf(() => fetchWithin(`${base}/drop`, {}, 5000, { resendOnClose: false }));
+		assert.ok(result instanceof Error, 'the GET failed');
+		assert.deepEqual(await asked(), ['GET /drop']);
+		assert.doesNotMatch(lines, /RETRIED/);
+	});
+
 	it('fails a GET whose server closes every connection, after one retry, naming the cause', async () => {
 		await asked();
 		const { result } = await stderrOf(() => fetchWithin(`${base}/drop`));
