@@ -57,20 +57,21 @@ export async function fetchWithin(url, init = {}, ms = REQUEST_DEADLINE_MS, { re
 	const method = (init.method ?? 'GET').toUpperCase();
 	const what = `${method} ${url}`;
 	const signal = AbortSignal.timeout(ms);
-	const exchange = async () => {
-		const res = await fetch(url, { ...init, signal });
-		const body = Buffer.from(await res.arrayBuffer());
-		return { res, text: body.toString('utf8') };
-	};
+	const send = () => fetch(url, { ...init, signal });
 	try {
+		let res;
+		// Only a request that got no answer at all is sent again: a body cut short after its
+		// headers is the server's doing, and fails as it is.
 		try {
-			return await exchange();
+			res = await send();
 		} catch (e) {
 			if (!resendOnClose || !closedBeforeAnswer(e, method)) throw e;
 			const file = process.argv[1] ? process.argv[1].replace(`${process.cwd()}/`, '') : '?';
 			process.stderr.write(`RETRIED ${file}: ${what} after ${e.cause.code}: ${e.cause.message}\n`);
-			return await exchange();
+			res = await send();
 		}
+		const body = Buffer.from(await res.arrayBuffer());
+		return { res, text: body.toString('utf8') };
 	} catch (e) {
 		if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 		// undici says only "fetch failed"; what failed (a refused connect, a reset, a

@@ -51,6 +51,7 @@ const server = net.createServer((socket) => {
 		const [method, url] = head.split(' ');
 		parentPort.postMessage(method + ' ' + url);
 		if (url === '/drop') return socket.destroy();
+		if (url === '/cut') return socket.end('HTTP/1.1 200 OK\\r\\nContent-Length: 100\\r\\n\\r\\nfine', () => socket.destroy());
 		socket.write('HTTP/1.1 200 OK\\r\\nContent-Length: 4\\r\\n\\r\\nfine');
 		clearTimeout(idle);
 		idle = setTimeout(() => {
@@ -123,6 +124,14 @@ describe('fetchWithin on a kept-alive connection the server closed', () => {
 		const { result, lines } = await stderrOf(() => fetchWithin(`${base}/drop`, {}, 5000, { resendOnClose: false }));
 		assert.ok(result instanceof Error, 'the GET failed');
 		assert.deepEqual(await asked(), ['GET /drop']);
+		assert.doesNotMatch(lines, /RETRIED/);
+	});
+
+	it('does not send a GET again whose answer was cut short after its headers', async () => {
+		await asked();
+		const { result, lines } = await stderrOf(() => fetchWithin(`${base}/cut`));
+		assert.ok(result instanceof Error, 'the GET failed');
+		assert.deepEqual(await asked(), ['GET /cut']);
 		assert.doesNotMatch(lines, /RETRIED/);
 	});
 
