@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { after, before, describe, it } from '../lib/bounded-test.mjs';
 
 import { BUILD_DIR, ROOT } from '../lib/stack.mjs';

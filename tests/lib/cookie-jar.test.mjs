@@ -1,6 +1,5 @@
 // The test cookie jar follows the browser rules the sign-in flows depend on.
 
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { test } from './bounded-test.mjs';
 import assert from 'node:assert/strict';
 

@@ -8,11 +8,15 @@
 // scheduling hiccup is most of what they would show).
 export const NEAR_DEADLINE_SHARE = 0.5;
 const NEAR_DEADLINE_MIN_MS = 2000;
+// The test file this process runs, relative to the repository, for the lines below.
+function testFile() {
+	return process.argv[1] ? process.argv[1].replace(`${process.cwd()}/`, '') : '?';
+}
+
 export function noteIfLate(what, startedAt, ms) {
 	const took = Date.now() - startedAt;
 	if (ms < NEAR_DEADLINE_MIN_MS || took <= ms * NEAR_DEADLINE_SHARE) return;
-	const file = process.argv[1] ? process.argv[1].replace(`${process.cwd()}/`, '') : '?';
-	process.stderr.write(`NEAR-DEADLINE ${file}: ${what} took ${took} of ${ms} ms\n`);
+	process.stderr.write(`NEAR-DEADLINE ${testFile()}: ${what} took ${took} of ${ms} ms\n`);
 }
 
 // promise, or an error naming what was waited for once ms have passed. A caller that makes
@@ -66,8 +70,7 @@ export async function fetchWithin(url, init = {}, ms = REQUEST_DEADLINE_MS, { re
 			res = await send();
 		} catch (e) {
 			if (!resendOnClose || !closedBeforeAnswer(e, method)) throw e;
-			const file = process.argv[1] ? process.argv[1].replace(`${process.cwd()}/`, '') : '?';
-			process.stderr.write(`RETRIED ${file}: ${what} after ${e.cause.code}: ${e.cause.message}\n`);
+			process.stderr.write(`RETRIED ${testFile()}: ${what} after ${e.cause.code}: ${e.cause.message}\n`);
 			res = await send();
 		}
 		const body = Buffer.from(await res.arrayBuffer());

@@ -6,7 +6,6 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { after, before, describe, it } from './bounded-test.mjs';
 import { fileURLToPath } from 'node:url';
 

@@ -4,7 +4,6 @@
 // way periscope-common.md section 4.2-4.3 describes the gateway (login cookie with state
 // and PKCE verifier, no nonce, code exchange, session cookie, 302 to /).
 
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { after, before, describe, test } from './bounded-test.mjs';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';

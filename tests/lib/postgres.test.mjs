@@ -3,7 +3,6 @@
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { after, before, describe, it } from './bounded-test.mjs';
 import { promisify } from 'node:util';
 

@@ -1,7 +1,6 @@
 // The watch page's reader of asciicast v2 lines (web/js/cast.js), with a terminal that
 // records what it was asked to do.
 import assert from 'node:assert/strict';
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { describe, it } from '../lib/bounded-test.mjs';
 
 import { applyCastLines } from '../../web/js/cast.js';

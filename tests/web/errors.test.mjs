@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { describe, it } from '../lib/bounded-test.mjs';
 
 import { describeClosed, describeError, knownCodes } from '../../web/js/errors.js';

@@ -2,7 +2,6 @@
 // WebSocket and a manual clock: what the user's session does on hello, output, pings,
 // idle warnings, drops and refusals.
 import assert from 'node:assert/strict';
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { beforeEach, describe, it } from '../lib/bounded-test.mjs';
 
 import { ShellSession, base64ToBytes } from '../../web/js/shell-session.js';

@@ -1,6 +1,5 @@
 // The cluster card's words for an agent cluster's tunnel (web/js/tunnel.js).
 import assert from 'node:assert/strict';
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { describe, it } from '../lib/bounded-test.mjs';
 
 import { describeTunnel } from '../../web/js/tunnel.js';

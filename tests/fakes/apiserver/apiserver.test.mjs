@@ -5,7 +5,6 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { after, before, describe, test } from '../../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';

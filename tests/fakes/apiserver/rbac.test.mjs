@@ -5,7 +5,6 @@
 // Secret volumes that follow their Secret like the kubelet's.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { after, before, describe, test } from '../../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 

@@ -4,7 +4,6 @@
 // The id_tokens come from a stand-in IdP inside this file (discovery + JWKS, tokens signed
 // with jose): the IdP fake (tests/fakes/idp) is written in parallel and is not on this
 // branch yet.
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { test, before, after, describe } from '../../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';

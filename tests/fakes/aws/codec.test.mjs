@@ -1,6 +1,5 @@
 // The data-channel codec against the byte-level vectors of ssm-protocol.md §E.1 (which were
 // cross-checked there against the reference Go implementation).
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { test } from '../../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import {

@@ -1,6 +1,5 @@
 // The fake's IAM evaluation: the seed's permission policy (§4b), the folded-document
 // mistake, explicit denies, and the trust-policy rules of §4a.
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { test } from '../../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import { evaluatePolicy, seedPermissionPolicy, documentedPermissionPolicy, trustAllows, globMatch } from './iam.mjs';

@@ -1,6 +1,5 @@
 // The fake's SigV4 check (aws4-based) against the worked SSM example of ssm-protocol.md
 // §A.7, whose signatures match botocore's, and the ways a request must fail.
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { test } from '../../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import { verifyRequest } from './sigv4.mjs';

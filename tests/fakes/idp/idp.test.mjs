@@ -3,7 +3,6 @@
 // exchanges codes and refreshes tokens with client_secret_basic, and jose verifying the
 // id_tokens against the JWKS from discovery.
 
-// bounded-test: each test and hook has a deadline of its own, so a stall fails by name.
 import { after, before, beforeEach, describe, test } from '../../lib/bounded-test.mjs';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
